@@ -1,0 +1,35 @@
+# ZeroErrand Ledger. `make run` starts the embedded default; `make test` runs every test.
+# Both set up what they need first: .venv with the Python dependencies, node_modules from package-lock.json.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+.PHONY: setup run test check-contracts bench clean
+
+setup: $(PY_STAMP) $(NPM_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: setup
+	$(BIN)/zel up
+
+check-contracts: setup
+	$(BIN)/zel contracts build --check
+
+test: setup check-contracts
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python bench/gas.py
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache

@@ -1,0 +1,139 @@
+"""Chain backends: the embedded py-evm chain (default) and any JSON-RPC node (ganache, Besu)."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
+from eth_utils import ValidationError as EthValidationError
+from web3 import EthereumTesterProvider, HTTPProvider, Web3
+from web3.middleware import ExtraDataToPOAMiddleware
+
+from ledger.errors import ConfigurationError, NotDeployed
+
+DEFAULT_DATA_DIR = Path(".zel")
+# A keyless address funded at embedded genesis, used as `from` of read-only calls ("ZEL" in hex).
+EMBEDDED_READER = "0x00000000000000000000000000000000005a454C"
+
+
+def data_dir_from_env(explicit: Path | str | None = None) -> Path:
+    """The data directory: an explicit path, else `ZEL_DATA_DIR`, else `./.zel`."""
+    raw = explicit or os.environ.get("ZEL_DATA_DIR") or DEFAULT_DATA_DIR
+    return Path(raw).expanduser().resolve()
+
+
+@dataclass
+class ChainConfig:
+    """Where the chain is and how patient to be with it."""
+
+    data_dir: Path
+    rpc_url: str | None = None  # None: the embedded chain under data_dir
+    receipt_timeout: float = 120.0
+    request_timeout: float = 10.0
+    retries: int = 5
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, data_dir: Path | str | None = None, rpc_url: str | None = None) -> "ChainConfig":
+        return cls(
+            data_dir=data_dir_from_env(data_dir),
+            rpc_url=rpc_url or os.environ.get("ZEL_CHAIN_URL") or None,
+            receipt_timeout=float(os.environ.get("ZEL_RECEIPT_TIMEOUT", 120)),
+            request_timeout=float(os.environ.get("ZEL_RPC_TIMEOUT", 10)),
+            retries=int(os.environ.get("ZEL_RPC_RETRIES", 5)),
+        )
+
+    @property
+    def embedded(self) -> bool:
+        return self.rpc_url is None
+
+
+class LockedTesterProvider(EthereumTesterProvider):
+    """EthereumTesterProvider serialised by a lock: py-evm is not safe for concurrent callers."""
+
+    def __init__(self, tester: Any) -> None:
+        super().__init__(ethereum_tester=tester)
+        self._lock = threading.RLock()
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        with self._lock:
+            try:
+                return super().make_request(method, params)
+            except TesterTransactionFailed as exc:
+                # Answer like a node does (JSON-RPC error 3 with the revert data), so that web3 raises
+                # ContractCustomError on every backend and ledger.tx maps one shape of error.
+                return {"jsonrpc": "2.0", "id": 0, "error": _revert_error(str(exc.args[0]))}
+            except EthValidationError as exc:  # e.g. a stale nonce: answer as geth and Besu do
+                return {"jsonrpc": "2.0", "id": 0, "error": {"code": -32000, "message": _validation_message(exc)}}
+
+
+def _validation_message(exc: Exception) -> str:
+    text = str(exc)
+    match = re.search(r"Invalid transaction nonce: Expected (\d+), but got (\d+)", text)
+    if match and int(match.group(2)) < int(match.group(1)):
+        return f"nonce too low: {text}"
+    return text
+
+
+def _revert_error(text: str) -> dict[str, Any]:
+    reason = text.removeprefix("execution reverted: ")
+    if reason.startswith(("b'", 'b"')):
+        try:
+            data = ast.literal_eval(reason)
+            return {"code": 3, "message": "execution reverted", "data": "0x" + bytes(data).hex()}
+        except (ValueError, SyntaxError):
+            pass
+    return {"code": 3, "message": f"execution reverted: {reason}"}
+
+
+@dataclass
+class Connection:
+    """A connected Web3 plus what must be closed with it."""
+
+    w3: Web3
+    config: ChainConfig
+    backend: Any = None  # the embedded backend, if any
+
+    def close(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
+
+
+def connect(config: ChainConfig, *, fund: list[str] | None = None) -> Connection:
+    """Open the configured chain.
+
+    `fund` lists the addresses a new embedded chain credits at genesis; only a caller that passes it
+    (`bootstrap`) may create the embedded chain, so a mistyped data directory is an error, not a new,
+    empty chain.
+    """
+    if config.embedded:
+        from ledger.embedded import chain_db_path, open_embedded_tester
+
+        if fund is None and not chain_db_path(config.data_dir).exists():
+            raise NotDeployed(
+                f"no embedded chain in {config.data_dir} yet (run `zel up` or `zel contracts deploy`)"
+            )
+
+        tester, backend = open_embedded_tester(config.data_dir, [EMBEDDED_READER, *(fund or [])])
+        w3 = Web3(LockedTesterProvider(tester))
+        # eth-tester insists on a `from` for eth_call, and that it can afford the call's gas.
+        w3.eth.default_account = EMBEDDED_READER
+        return Connection(w3, config, backend)
+    if not config.rpc_url or not config.rpc_url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"chain URL {config.rpc_url!r} must start with http:// or https://")
+    provider = HTTPProvider(
+        config.rpc_url,
+        request_kwargs={"timeout": config.request_timeout},
+        exception_retry_configuration=None,  # ledger.tx retries with its own backoff
+    )
+    w3 = Web3(provider)
+    # Besu QBFT (and any clique/PoA chain) puts more than 32 bytes in extraData.
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    return Connection(w3, config)

@@ -1,0 +1,166 @@
+"""One exception tree for everything the ledger layer raises, rooted at `LedgerError`.
+
+Contract custom errors and RPC failures are mapped here (see `ledger.tx.map_errors`), the way httpx maps
+httpcore's exceptions: callers never see a web3 or requests exception.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LedgerError(Exception):
+    """Base class of every error the ledger layer raises."""
+
+    #: The contract custom error this was mapped from, if any.
+    error_name: str | None = None
+
+    def __init__(self, message: str, *, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail or {}
+
+
+class ConfigurationError(LedgerError):
+    """The ledger is not set up: no deployment, no key, a bad URL or data directory."""
+
+
+class NotDeployed(ConfigurationError):
+    """No contracts are deployed on this chain (run `zel contracts deploy`)."""
+
+
+class ArtifactError(ConfigurationError):
+    """Compiled contract artifacts are missing, stale or do not match their sources."""
+
+
+class KeystoreError(LedgerError):
+    """A keystore is missing, unreadable, or its password is wrong."""
+
+
+class NodeUnavailable(LedgerError):
+    """The chain node cannot be reached or keeps failing; the call may be retried later."""
+
+
+class TransactionTimeout(NodeUnavailable):
+    """A sent transaction was not mined within the receipt timeout."""
+
+
+class InsufficientFunds(LedgerError):
+    """The signing key cannot pay for gas on a chain that charges for it; fund the key."""
+
+
+class TransactionFailed(LedgerError):
+    """A transaction or call reverted for a reason not mapped to a more precise error."""
+
+
+class NotAuthorized(TransactionFailed):
+    """The signing key is not authorized for this action at this time."""
+
+
+class AlreadyAnchored(TransactionFailed):
+    """This digest or batch root is already anchored."""
+
+
+class UnknownCertificate(TransactionFailed):
+    """No anchored batch holds this certificate (unknown root or a proof that does not hold)."""
+
+
+class AlreadyRevoked(TransactionFailed):
+    """The certificate is already revoked; revocation is permanent."""
+
+
+class InvalidStateChange(TransactionFailed):
+    """The requested status change does not apply (already suspended, not suspended)."""
+
+
+class StaleChainHead(TransactionFailed):
+    """Another writer appended to this credit chain first; reread the head and retry."""
+
+
+class AlreadyExists(TransactionFailed):
+    """The department, key or inspector is already registered."""
+
+
+class UnknownEntry(TransactionFailed):
+    """The department, key or inspector is not registered."""
+
+
+class InvalidArgument(TransactionFailed):
+    """The contract rejected an argument (zero value, bad window, bad grade)."""
+
+
+# Contract custom error name -> (exception class, message template). Templates use the error's
+# argument names as declared in the ABI.
+CUSTOM_ERRORS: dict[str, tuple[type[LedgerError], str]] = {
+    "IssuerRegistryUnauthorized": (NotAuthorized, "{caller} is not the district admin"),
+    "IssuerRegistryZeroAddress": (InvalidArgument, "the zero address is not allowed"),
+    "IssuerRegistryInvalidDepartment": (InvalidArgument, "department id {department} is invalid"),
+    "IssuerRegistryDepartmentExists": (AlreadyExists, "department {department} is already admitted"),
+    "IssuerRegistryUnknownDepartment": (UnknownEntry, "department {department} was never admitted"),
+    "IssuerRegistryDepartmentRetired": (InvalidArgument, "department {department} is retired"),
+    "IssuerRegistryKeyExists": (AlreadyExists, "key {key} is already registered"),
+    "IssuerRegistryUnknownKey": (UnknownEntry, "key {key} is not registered"),
+    "IssuerRegistryKeyAlreadyRevoked": (AlreadyRevoked, "key {key} is already revoked"),
+    "IssuerRegistryNoKinds": (InvalidArgument, "a key must be allowed at least one kind"),
+    "IssuerRegistryInvalidRevocationTime": (
+        InvalidArgument,
+        "revocation time {revokedAt} of key {key} precedes its validFrom",
+    ),
+    "IssuerRegistryInspectorExists": (AlreadyExists, "{inspector} is already an inspector"),
+    "IssuerRegistryUnknownInspector": (UnknownEntry, "{inspector} is not an inspector"),
+    "AttestationRegistryNotAuthorized": (
+        NotAuthorized,
+        "key {key} is not authorized to anchor kind {kind} now",
+    ),
+    "AttestationRegistryZeroRoot": (InvalidArgument, "the zero root cannot be anchored"),
+    "AttestationRegistryInvalidLeafCount": (InvalidArgument, "a batch needs at least one leaf"),
+    "AttestationRegistryAlreadyAnchored": (AlreadyAnchored, "root {root} is already anchored"),
+    "AttestationRegistryUnknownCertificate": (
+        UnknownCertificate,
+        "certificate {digest} is not in any anchored batch (unknown root or bad proof)",
+    ),
+    "AttestationRegistryNotIssuingDepartment": (
+        NotAuthorized,
+        "{caller} is not a current key of issuing department {department}",
+    ),
+    "AttestationRegistryAlreadyRevoked": (AlreadyRevoked, "certificate {digest} is already revoked"),
+    "AttestationRegistryAlreadySuspended": (
+        InvalidStateChange,
+        "certificate {digest} is already suspended",
+    ),
+    "AttestationRegistryNotSuspended": (InvalidStateChange, "certificate {digest} is not suspended"),
+    "CreditRegistryNotAuthorized": (
+        NotAuthorized,
+        "key {key} is not authorized to write credit records now",
+    ),
+    "CreditRegistryZeroDigest": (InvalidArgument, "the zero digest cannot be appended"),
+    "CreditRegistryStaleHead": (
+        StaleChainHead,
+        "credit chain of {subject} moved: expected head {expected}, found {actual}",
+    ),
+    "CreditRegistryInvalidGrade": (InvalidArgument, "grade {grade} is not 1 (A) to 4 (D)"),
+    "CreditRegistryInvalidWindow": (InvalidArgument, "black-list window {start}..{end} is empty"),
+}
+
+
+def _show(value: Any) -> Any:
+    """Bytes as hex, except department ids (ASCII right-padded with zeros), shown as their name."""
+    if not isinstance(value, bytes):
+        return value
+    text = value.rstrip(b"\0")
+    if text and len(text) < len(value) and all(0x20 < c < 0x7F for c in text):
+        return text.decode("ascii")
+    return "0x" + value.hex()
+
+
+def contract_error(name: str, args: dict[str, Any]) -> LedgerError:
+    """Build the typed exception for a decoded contract custom error."""
+    shown = {k: _show(v) for k, v in args.items()}
+    cls, template = CUSTOM_ERRORS.get(name, (TransactionFailed, name))
+    try:
+        message = template.format(**shown)
+    except (KeyError, IndexError):
+        message = f"{name}{shown}"
+    err = cls(message, detail={"error": name, "args": shown})
+    err.error_name = name
+    return err

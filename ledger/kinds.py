@@ -1,0 +1,63 @@
+"""Attestation kinds: bit positions in IssuerRegistry key masks, shared by every contract and service."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Kind(IntEnum):
+    """What a department key may sign. The value is the bit position in the on-chain kinds mask."""
+
+    TAX_CERTIFICATE = 0
+    SOCIAL_INSURANCE_CERTIFICATE = 1
+    CREDIT_RECORD = 2
+    INSPECTION = 3
+    CREDIT_REPORT = 4
+    ENTERPRISE_CODE = 5
+    RANDOM_DRAW = 6
+
+    @property
+    def slug(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+    @classmethod
+    def parse(cls, text: str) -> "Kind":
+        """Accept a slug (`tax-certificate`), a name (`TAX_CERTIFICATE`) or a short alias (`tax`)."""
+        norm = text.strip().lower().replace("_", "-")
+        aliases = {"tax": cls.TAX_CERTIFICATE, "si": cls.SOCIAL_INSURANCE_CERTIFICATE,
+                   "credit": cls.CREDIT_RECORD}
+        if norm in aliases:
+            return aliases[norm]
+        for kind in cls:
+            if kind.slug == norm:
+                return kind
+        if norm.isdigit() and int(norm) in cls._value2member_map_:
+            return cls(int(norm))
+        choices = ", ".join(k.slug for k in cls)
+        raise ValueError(f"unknown attestation kind {text!r}; choose from {choices}")
+
+
+def kinds_mask(kinds: "list[Kind] | tuple[Kind, ...] | set[Kind]") -> int:
+    """The on-chain bit mask of a set of kinds."""
+    mask = 0
+    for kind in kinds:
+        mask |= 1 << int(kind)
+    return mask
+
+
+def kinds_from_mask(mask: int) -> list[Kind]:
+    """The kinds set in an on-chain bit mask (unknown bits are ignored)."""
+    return [kind for kind in Kind if mask >> int(kind) & 1]
+
+
+def department_id(name: str) -> bytes:
+    """A department identifier: its ASCII short name right-padded to 32 bytes (e.g. `tax.440604`)."""
+    raw = name.strip().encode("ascii")
+    if not raw or len(raw) > 32:
+        raise ValueError(f"department name {name!r} must be 1 to 32 ASCII characters")
+    return raw.ljust(32, b"\0")
+
+
+def department_name(dept_id: bytes) -> str:
+    """The short name inside a department identifier."""
+    return dept_id.rstrip(b"\0").decode("ascii", errors="replace")

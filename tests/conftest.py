@@ -1,0 +1,174 @@
+"""Shared fixtures: every contract behaviour suite runs on the embedded chain and on a ganache node."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from ledger.chain import ChainConfig
+from ledger.client import ADMIN_KEY, Ledger, bootstrap
+from ledger.keys import Keystore
+from ledger.kinds import Kind, department_id, kinds_mask
+
+ROOT = Path(__file__).resolve().parent.parent
+# Throwaway keystores in tests: scrypt at 2**10 instead of 2**18.
+os.environ.setdefault("ZEL_KDF_N", "1024")
+os.environ.pop("ZEL_CHAIN_URL", None)
+os.environ.pop("ZEL_DATA_DIR", None)
+
+# The admin key the tests fund on ganache (a fixed test key, never used outside tests).
+GANACHE_ADMIN_KEY = "0x" + "a1" * 32
+TEST_PASSWORD = "test-only-password"
+
+TAX = department_id("tax.440604")
+SI = department_id("si.440604")
+AMR = department_id("amr.440604")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rpc(url: str, method: str, params: list | None = None) -> dict:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+@dataclass
+class GanacheNode:
+    url: str
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_ganache(extra: list[str] | None = None) -> GanacheNode:
+    """Start ganache from npm on a free loopback port, with the test admin key funded."""
+    binary = ROOT / "node_modules" / ".bin" / "ganache"
+    if not binary.exists():
+        raise RuntimeError("ganache is not installed: run `make test` (it runs `npm ci`)")
+    port = free_port()
+    args = [
+        str(binary), "--server.host", "127.0.0.1", "--server.port", str(port), "--logging.quiet",
+        "--chain.chainId", "1337", "--wallet.accounts", f"{GANACHE_ADMIN_KEY},{10**24}", *(extra or []),
+    ]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"ganache exited: {proc.stderr.read().decode()[-500:]}")
+        try:
+            if rpc(url, "eth_chainId").get("result"):
+                return GanacheNode(url, proc)
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("ganache did not answer within 60 s")
+
+
+@pytest.fixture(scope="session")
+def ganache() -> Iterator[GanacheNode]:
+    node = start_ganache()
+    yield node
+    node.stop()
+
+
+@dataclass
+class LedgerEnv:
+    """A freshly deployed set of contracts with the usual cast of accounts."""
+
+    ledger: Ledger
+    admin: LocalAccount
+    tax_key: LocalAccount  # tax bureau: tax certificates and credit records
+    si_key: LocalAccount  # social-insurance bureau: si certificates only
+    amr_key: LocalAccount  # market supervision: credit records and inspections
+    outsider: LocalAccount  # a funded account with no role
+    inspector: LocalAccount
+    data_dir: Path
+    backend: str
+
+    def now(self) -> int:
+        return self.ledger.block_timestamp()
+
+    def advance(self, seconds: int) -> None:
+        """Move chain time forward and mine a block (eth-tester time travel, ganache evm_increaseTime)."""
+        if self.backend == "embedded":
+            self.ledger.conn.backend.time_travel(self.now() + seconds)
+        else:
+            url = self.ledger.conn.config.rpc_url
+            rpc(url, "evm_increaseTime", [seconds])
+            rpc(url, "evm_mine")
+
+
+def make_env(data_dir: Path, rpc_url: str | None, backend: str) -> LedgerEnv:
+    store = Keystore(data_dir)
+    os.environ["ZEL_KEYSTORE_PASSWORD"] = TEST_PASSWORD
+    if rpc_url:
+        store.new(ADMIN_KEY, TEST_PASSWORD, private_key=bytes.fromhex(GANACHE_ADMIN_KEY[2:]))
+    ledger, admin, _ = bootstrap(ChainConfig(data_dir=data_dir, rpc_url=rpc_url))
+    accounts = [Account.create() for _ in range(5)]
+    tax_key, si_key, amr_key, outsider, inspector = accounts
+    ledger.admit_department(admin, TAX, "国家税务总局佛山市禅城区税务局")
+    ledger.admit_department(admin, SI, "佛山市禅城区社会保险基金管理局")
+    ledger.admit_department(admin, AMR, "佛山市禅城区市场监督管理局")
+    ledger.register_key(admin, tax_key.address, TAX, kinds_mask([Kind.TAX_CERTIFICATE, Kind.CREDIT_RECORD]))
+    ledger.register_key(admin, si_key.address, SI, kinds_mask([Kind.SOCIAL_INSURANCE_CERTIFICATE]))
+    ledger.register_key(admin, amr_key.address, AMR, kinds_mask([Kind.CREDIT_RECORD, Kind.INSPECTION]))
+    ledger.grant_inspector(admin, inspector.address, AMR)
+    for account in accounts:
+        ledger.fund(admin, account.address)
+    env = LedgerEnv(ledger, admin, tax_key, si_key, amr_key, outsider, inspector, data_dir, backend)
+    env.advance(5)  # keys' validFrom lies strictly in the past, so "before" times are meaningful
+    return env
+
+
+@pytest.fixture(params=["embedded", pytest.param("ganache", marks=pytest.mark.ganache)])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerEnv]:
+    """Contracts freshly deployed on the embedded chain, then (second run) on ganache."""
+    rpc_url = request.getfixturevalue("ganache").url if request.param == "ganache" else None
+    environment = make_env(tmp_path / "data", rpc_url, request.param)
+    yield environment
+    environment.ledger.close()
+
+
+@pytest.fixture
+def zel_bin() -> str:
+    path = shutil.which("zel", path=str(ROOT / ".venv" / "bin")) or shutil.which("zel")
+    assert path, "the zel entry point is not installed (pip install -e .)"
+    return path
+
+
+def emitted(contract, result, name: str) -> list[dict]:
+    """The decoded `name` events that `contract` emitted in a mined transaction."""
+    event = contract.events[name]()
+    found = []
+    for log in result.logs:
+        if log["address"] != contract.address:
+            continue
+        try:
+            found.append(dict(event.process_log(log)["args"]))
+        except Exception:  # another event of the same contract
+            continue
+    return found
