@@ -7,6 +7,7 @@ import os
 
 import typer
 
+from api import platform_cli
 from ledger import cli as ledger_cli
 from ledger.client import bootstrap
 from ledger.errors import LedgerError
@@ -19,6 +20,11 @@ app = typer.Typer(
 app.add_typer(ledger_cli.contracts_app, name="contracts")
 app.add_typer(ledger_cli.keys_app, name="keys")
 app.add_typer(ledger_cli.issuer_app, name="issuer")
+app.add_typer(platform_cli.users_app, name="users")
+app.add_typer(platform_cli.clients_app, name="clients")
+app.add_typer(platform_cli.audit_app, name="audit")
+app.add_typer(platform_cli.db_app, name="db")
+app.command("serve")(platform_cli.serve)
 
 
 @app.command("status")

@@ -1,0 +1,116 @@
+"""The FastAPI application and the context it runs in."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import pages
+from api.deps import AppContext, RateLimiter
+from api.problems import (
+    http_exception_handler,
+    problem_response,
+    unhandled_exception_handler,
+    validation_exception_handler,
+)
+from api.routers import admin, audiences, auth, public
+from api.security import DevelopmentIdentityProvider, TokenService
+from api.settings import Settings
+from ledger.store.db import make_engine, session_factory, upgrade
+from ledger.store.pii import Pii
+
+log = logging.getLogger(__name__)
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413, by Content-Length and while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await self._reject(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(413, f"request bodies are limited to {self.limit} bytes", Request(scope))
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
+    """Open the store (migrating it) and the chain (deploying on first start) for `settings`."""
+    settings.root.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    ctx = AppContext(settings=settings, engine=engine, sessions=session_factory(engine), pii=Pii(settings.pii()),
+                     tokens=TokenService(settings.token_key(), settings.token_ttl_seconds),
+                     identity=DevelopmentIdentityProvider(), auth_limiter=RateLimiter(settings.auth_rate_per_minute))
+    if open_chain:
+        from ledger.client import bootstrap
+
+        ctx.ledger, _admin, _ = bootstrap(settings.chain())
+    return ctx
+
+
+def create_app(ctx: AppContext) -> FastAPI:
+    app = FastAPI(
+        title="ZeroErrand Ledger API",
+        version="0.1.0",
+        description="Zero-errand certificates and enterprise credit on a permissioned ledger (零跑腿信用账本).",
+    )
+    app.state.ctx = ctx
+    registry = CollectorRegistry()
+    ctx.metrics_registry = registry
+    requests = Counter("zel_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry)
+    latency = Histogram("zel_http_request_seconds", "HTTP request latency", ["route"], registry=registry)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Any) -> Any:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        requests.labels(request.method, template, str(response.status_code)).inc()
+        latency.labels(template).observe(time.perf_counter() - started)
+        return response
+
+    app.add_middleware(BodyLimit, limit=ctx.settings.max_body_bytes)
+    app.add_exception_handler(StarletteHTTPException, http_exception_handler)
+    app.add_exception_handler(RequestValidationError, validation_exception_handler)
+    app.add_exception_handler(Exception, unhandled_exception_handler)
+    for router in (auth.router, audiences.citizen, audiences.enterprise, audiences.inspector, audiences.department,
+                   admin.router, public.public, public.health, pages.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,194 @@
+"""`zel serve`, `zel users`, `zel clients`, `zel audit`, `zel db`: the service's command line."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from sqlalchemy import select
+
+from api.security import Principal
+from api.services import ServiceError, add_client, add_user, set_client_disabled, set_user_disabled
+from api.settings import Settings
+from ledger.cli import ChainUrl, DataDir, JsonOut, fail
+from ledger.errors import LedgerError
+from ledger.store import audit
+from ledger.store.db import make_engine, session_factory, transaction, upgrade
+from ledger.store.models import ApiClient, Role, User
+from ledger.store.pii import Pii
+
+users_app = typer.Typer(help="People who sign in: citizens, inspectors, officials, admins.", no_args_is_help=True)
+clients_app = typer.Typer(help="Enterprise OAuth2 API clients.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
+
+
+def settings_of(data_dir: Path | None, chain_url: str | None = None) -> Settings:
+    overrides = {k: v for k, v in {"data_dir": data_dir, "chain_url": chain_url}.items() if v is not None}
+    return Settings(**overrides)
+
+
+def cli_actor() -> Principal:
+    return Principal(f"cli:{getpass.getuser()}", Role.ADMIN)
+
+
+def _store(data_dir: Path | None):  # noqa: ANN202 - (settings, sessions, pii)
+    settings = settings_of(data_dir)
+    settings.root.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    return settings, session_factory(engine), Pii(settings.pii())
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed demo users and clients and print them.")] = False,
+) -> None:
+    """Start the API; with nothing configured, on the embedded chain and SQLite under the data directory."""
+    import uvicorn
+
+    from api.app import build_context, create_app
+
+    settings = settings_of(data_dir, chain_url)
+    try:
+        settings.check_production(demo)
+        ctx = build_context(settings)
+    except LedgerError as exc:
+        raise fail(exc.message) from exc
+    base = f"http://{host}:{port}"
+    d = ctx.ledger.deployment
+    typer.echo(f"ZeroErrand Ledger on {base} — chain {d.chain_id}, store {ctx.engine.url.render_as_string()}")
+    for name, address in d.addresses.items():
+        typer.echo(f"  {name:<20} {address}")
+    if demo:
+        from api.demo import describe, seed
+
+        with transaction(ctx.sessions) as session:
+            creds = seed(session, ctx.pii)
+        typer.echo(describe(creds, base))
+    sys.stdout.flush()
+    uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[Role, typer.Option(help="citizen, inspector, official or admin.")],
+    display_name: Annotated[str, typer.Option("--display-name")] = "",
+    department: Annotated[Optional[str], typer.Option(help="Department id for inspectors and officials.")] = None,
+    id_number: Annotated[Optional[str], typer.Option("--id-number", help="Citizens: ID number.")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Citizens: name.")] = None,
+    phone: Annotated[Optional[str], typer.Option(help="Citizens: phone.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Add a user; prints a generated password for the development identity provider."""
+    _settings, sessions, pii = _store(data_dir)
+    try:
+        with transaction(sessions) as session:
+            user, password = add_user(session, pii, cli_actor(), username=username, role=role,
+                                      display_name=display_name, department=department, id_number=id_number,
+                                      name=name, phone=phone)
+    except ServiceError as exc:
+        raise fail(exc.message) from exc
+    typer.echo(f"added {user.username} ({user.role}); password {password}")
+
+
+@users_app.command("list")
+def users_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
+    """List users."""
+    _settings, sessions, _pii = _store(data_dir)
+    with sessions() as session:
+        rows = [{"username": u.username, "role": u.role, "department": u.department, "disabled": u.disabled}
+                for u in session.scalars(select(User).order_by(User.username))]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for r in rows:
+        typer.echo(f"{r['username']:<20} {r['role']:<10} {r['department'] or '-':<14} "
+                   f"{'disabled' if r['disabled'] else 'active'}")
+
+
+@users_app.command("disable")
+def users_disable(username: str, data_dir: DataDir = None) -> None:
+    """Disable a user (their tokens stop working at the next request)."""
+    _settings, sessions, _pii = _store(data_dir)
+    try:
+        with transaction(sessions) as session:
+            set_user_disabled(session, cli_actor(), username)
+    except ServiceError as exc:
+        raise fail(exc.message) from exc
+    typer.echo(f"disabled {username}")
+
+
+@clients_app.command("add")
+def clients_add(
+    uscc: Annotated[str, typer.Option(help="The enterprise's USCC.")],
+    name: Annotated[str, typer.Option(help="A label for the client.")] = "api",
+    enterprise_name: Annotated[Optional[str], typer.Option("--enterprise-name", help="Register the enterprise.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Register an enterprise API client; prints its id and secret once."""
+    _settings, sessions, _pii = _store(data_dir)
+    try:
+        with transaction(sessions) as session:
+            client, secret = add_client(session, cli_actor(), uscc=uscc, name=name, enterprise_name=enterprise_name)
+    except ServiceError as exc:
+        raise fail(exc.message) from exc
+    typer.echo(f"client_id {client.client_id}\nclient_secret {secret}")
+
+
+@clients_app.command("list")
+def clients_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
+    """List API clients."""
+    _settings, sessions, _pii = _store(data_dir)
+    with sessions() as session:
+        rows = [{"client_id": c.client_id, "uscc": c.uscc, "name": c.name, "disabled": c.disabled}
+                for c in session.scalars(select(ApiClient).order_by(ApiClient.client_id))]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for r in rows:
+        typer.echo(f"{r['client_id']:<22} {r['uscc']} {r['name']:<12} {'disabled' if r['disabled'] else 'active'}")
+
+
+@clients_app.command("disable")
+def clients_disable(client_id: str, data_dir: DataDir = None) -> None:
+    """Disable an API client."""
+    _settings, sessions, _pii = _store(data_dir)
+    try:
+        with transaction(sessions) as session:
+            set_client_disabled(session, cli_actor(), client_id)
+    except ServiceError as exc:
+        raise fail(exc.message) from exc
+    typer.echo(f"disabled {client_id}")
+
+
+@audit_app.command("verify")
+def audit_verify(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
+    """Recompute the audit log's hash chain; exit 1 if an entry was edited, deleted or inserted."""
+    _settings, sessions, _pii = _store(data_dir)
+    with sessions() as session:
+        report = audit.verify(session)
+    if as_json:
+        typer.echo(json.dumps({"ok": report.ok, "entries": report.entries, "problem": report.problem,
+                               "seq": report.seq}))
+    elif report.ok:
+        typer.echo(f"audit log intact: {report.entries} entries")
+    else:
+        typer.echo(f"audit log BROKEN at entry {report.seq}: {report.problem}", err=True)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Apply the store's migrations."""
+    settings, _sessions, _pii = _store(data_dir)
+    typer.echo(f"store at head: {make_engine(settings.db_url).url.render_as_string()}")

@@ -1,0 +1,160 @@
+"""`/v1/admin`: users, API clients and the audit log, for the district data office."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from api.deps import Context, CurrentAdmin, SessionDep, current_principal
+from api.problems import ProblemError, problem_responses
+from api.services import ServiceError, add_client, add_user, set_client_disabled, set_user_disabled
+from ledger.store import audit
+from ledger.store.models import ApiClient, AuditEntry, Role, User
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+                   dependencies=[Depends(current_principal)])
+Username = Annotated[str, Path(min_length=1, max_length=64)]
+ClientId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    display_name: str
+    department: str | None
+    disabled: bool
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    role: Role
+    display_name: str = Field("", max_length=100)
+    department: str | None = Field(None, max_length=32)
+    id_number: str | None = Field(None, min_length=18, max_length=18, description="Citizens only")
+    name: str | None = Field(None, max_length=100, description="Citizens only")
+    phone: str | None = Field(None, max_length=20)
+
+
+class UserCreated(UserOut):
+    initial_password: str = Field(description="Shown once; the development identity provider's password")
+
+
+class ClientOut(BaseModel):
+    client_id: str
+    uscc: str
+    name: str
+    disabled: bool
+
+
+class ClientIn(BaseModel):
+    uscc: str = Field(min_length=18, max_length=18, pattern="^[0-9A-HJ-NPQRTUWXY]{18}$")
+    name: str = Field(min_length=1, max_length=100)
+    enterprise_name: str | None = Field(None, max_length=200)
+
+
+class ClientCreated(ClientOut):
+    client_secret: str = Field(description="Shown once; stored hashed")
+
+
+class AuditOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    target: str
+    outcome: str
+    detail: dict[str, Any]
+    hash: str
+
+
+class AuditVerification(BaseModel):
+    ok: bool
+    entries: int
+    problem: str | None
+    seq: int | None
+
+
+def _raise(exc: ServiceError) -> None:
+    status = {"conflict": 409, "not-found": 404}.get(exc.kind, 422)
+    invalid = [{"name": exc.field, "reason": exc.message}] if exc.field and status == 422 else None
+    raise ProblemError(status, exc.message, invalid_params=invalid) from exc
+
+
+def _user_out(u: User) -> dict[str, Any]:
+    return {"username": u.username, "role": u.role, "display_name": u.display_name, "department": u.department,
+            "disabled": u.disabled}
+
+
+@router.get("/users", response_model=list[UserOut], summary="List users")
+def list_users(session: SessionDep, me: CurrentAdmin) -> list[dict[str, Any]]:
+    return [_user_out(u) for u in session.scalars(select(User).order_by(User.username))]
+
+
+@router.post("/users", response_model=UserCreated, status_code=201, summary="Create a user")
+def create_user(ctx: Context, session: SessionDep, me: CurrentAdmin, body: UserIn) -> dict[str, Any]:
+    try:
+        with session.begin():
+            user, password = add_user(session, ctx.pii, me, username=body.username, role=body.role,
+                                      display_name=body.display_name, department=body.department,
+                                      id_number=body.id_number, name=body.name, phone=body.phone)
+    except ServiceError as exc:
+        _raise(exc)
+    return {**_user_out(user), "initial_password": password}
+
+
+@router.post("/users/{username}/disable", response_model=UserOut, summary="Disable a user")
+def disable_user(session: SessionDep, me: CurrentAdmin, username: Username) -> dict[str, Any]:
+    try:
+        with session.begin():
+            user = set_user_disabled(session, me, username)
+    except ServiceError as exc:
+        _raise(exc)
+    return _user_out(user)
+
+
+@router.get("/clients", response_model=list[ClientOut], summary="List enterprise API clients")
+def list_clients(session: SessionDep, me: CurrentAdmin) -> list[ApiClient]:
+    return list(session.scalars(select(ApiClient).order_by(ApiClient.client_id)))
+
+
+@router.post("/clients", response_model=ClientCreated, status_code=201, summary="Register an enterprise API client")
+def create_client(session: SessionDep, me: CurrentAdmin, body: ClientIn) -> dict[str, Any]:
+    try:
+        with session.begin():
+            client, secret = add_client(session, me, uscc=body.uscc, name=body.name,
+                                        enterprise_name=body.enterprise_name)
+    except ServiceError as exc:
+        _raise(exc)
+    return {"client_id": client.client_id, "uscc": client.uscc, "name": client.name, "disabled": client.disabled,
+            "client_secret": secret}
+
+
+@router.post("/clients/{client_id}/disable", response_model=ClientOut, summary="Disable an API client")
+def disable_client(session: SessionDep, me: CurrentAdmin, client_id: ClientId) -> ApiClient:
+    try:
+        with session.begin():
+            client = set_client_disabled(session, me, client_id)
+    except ServiceError as exc:
+        _raise(exc)
+    return client
+
+
+@router.get("/audit", response_model=list[AuditOut], summary="Read the audit log, newest first")
+def read_audit(session: SessionDep, me: CurrentAdmin,
+               limit: Annotated[int, Query(ge=1, le=500)] = 100,
+               before: Annotated[int | None, Query(ge=1)] = None) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    if before:
+        query = query.where(AuditEntry.seq < before)
+    return list(session.scalars(query))
+
+
+@router.get("/audit/verify", response_model=AuditVerification, summary="Recompute the audit hash chain")
+def verify_audit(session: SessionDep, me: CurrentAdmin) -> AuditVerification:
+    report = audit.verify(session)
+    return AuditVerification(ok=report.ok, entries=report.entries, problem=report.problem, seq=report.seq)

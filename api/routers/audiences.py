@@ -1,0 +1,110 @@
+"""Routers for signed-in callers: citizens, enterprises, inspectors and department officials."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel
+
+from api.deps import (
+    Context,
+    CurrentCitizen,
+    CurrentEnterprise,
+    CurrentInspector,
+    CurrentOfficial,
+    SessionDep,
+    current_principal,
+)
+from api.problems import ProblemError, problem_responses
+from credit.codes import mask_id_number
+from ledger.store.models import Enterprise, Person, User
+from sqlalchemy import select
+
+PROTECTED = problem_responses(401, 403, 404, 413, 422, 429)
+USCC = Path(min_length=18, max_length=18, pattern="^[0-9A-HJ-NPQRTUWXY]{18}$", description="Unified social credit code")
+
+citizen = APIRouter(prefix="/v1/citizen", tags=["citizen"], responses=PROTECTED,
+                    dependencies=[Depends(current_principal)])
+enterprise = APIRouter(prefix="/v1/enterprise", tags=["enterprise"], responses=PROTECTED,
+                       dependencies=[Depends(current_principal)])
+inspector = APIRouter(prefix="/v1/inspector", tags=["inspector"], responses=PROTECTED,
+                      dependencies=[Depends(current_principal)])
+department = APIRouter(prefix="/v1/department", tags=["department"], responses=PROTECTED,
+                       dependencies=[Depends(current_principal)])
+
+
+class CitizenProfile(BaseModel):
+    username: str
+    display_name: str
+    name: str
+    id_number_masked: str
+
+
+class EnterpriseProfile(BaseModel):
+    uscc: str
+    name: str
+    region: str
+
+
+class StaffProfile(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    department: str | None
+
+
+def _user(session, subject: str) -> User:
+    user = session.scalars(select(User).where(User.username == subject.removeprefix("user:"))).first()
+    if user is None or user.disabled:
+        raise ProblemError(403, "the account behind this token is disabled or gone", "account-disabled")
+    return user
+
+
+def _enterprise(session, uscc: str) -> EnterpriseProfile:
+    found = session.get(Enterprise, uscc)
+    if found is None:
+        raise ProblemError(404, f"no enterprise {uscc}")
+    return EnterpriseProfile(uscc=found.uscc, name=found.name, region=found.region)
+
+
+@citizen.get("/me", response_model=CitizenProfile, summary="The signed-in citizen's own profile")
+def citizen_me(ctx: Context, session: SessionDep, me: CurrentCitizen) -> CitizenProfile:
+    user = _user(session, me.subject)
+    person = session.get(Person, user.person_id)
+    if person is None:
+        raise ProblemError(404, "no person record is linked to this account")
+    id_number = ctx.pii.decrypt(person.id_number_enc, "person.id_number")
+    return CitizenProfile(username=user.username, display_name=user.display_name,
+                          name=ctx.pii.decrypt(person.name_enc, "person.name"),
+                          id_number_masked=mask_id_number(id_number))
+
+
+@enterprise.get("/me", response_model=EnterpriseProfile, summary="The calling enterprise's registration")
+def enterprise_me(session: SessionDep, me: CurrentEnterprise) -> EnterpriseProfile:
+    return _enterprise(session, me.uscc or "")
+
+
+@enterprise.get("/enterprises/{uscc}", response_model=EnterpriseProfile,
+                summary="An enterprise's registration (only the enterprise itself)")
+def enterprise_get(session: SessionDep, me: CurrentEnterprise, uscc: str = USCC) -> EnterpriseProfile:
+    if uscc != me.uscc:
+        raise ProblemError(403, "an enterprise reads only its own data", "not-owner")
+    return _enterprise(session, uscc)
+
+
+@inspector.get("/me", response_model=StaffProfile, summary="The signed-in inspector")
+def inspector_me(session: SessionDep, me: CurrentInspector) -> StaffProfile:
+    user = _user(session, me.subject)
+    return StaffProfile(username=user.username, display_name=user.display_name, role=user.role,
+                        department=user.department)
+
+
+@inspector.get("/enterprises/{uscc}", response_model=EnterpriseProfile, summary="Any enterprise, for inspection")
+def inspector_enterprise(session: SessionDep, me: CurrentInspector, uscc: str = USCC) -> EnterpriseProfile:
+    return _enterprise(session, uscc)
+
+
+@department.get("/me", response_model=StaffProfile, summary="The signed-in department official")
+def department_me(session: SessionDep, me: CurrentOfficial) -> StaffProfile:
+    user = _user(session, me.subject)
+    return StaffProfile(username=user.username, display_name=user.display_name, role=user.role,
+                        department=user.department)

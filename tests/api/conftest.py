@@ -1,0 +1,91 @@
+"""Platform fixtures: the app on SQLite and on PostgreSQL, demo data, tokens for every role."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from api.app import build_context, create_app
+from api.demo import CITIZENS, ENTERPRISES, seed
+from api.deps import AppContext
+from api.security import Principal
+from api.settings import Settings
+from ledger.store.db import transaction
+from ledger.store.models import Role
+
+# CI runs these against the machine's PostgreSQL; an unreachable server fails them (never skips).
+PG_BASE = os.environ.get("ZEL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store: a SQLite file, or a new schema in the PostgreSQL `test` database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
+        return
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_settings(tmp_path: Path, database_url: str, **extra) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, **extra)
+
+
+@dataclass
+class Platform:
+    ctx: AppContext
+    app: object
+    client: TestClient
+    tokens: dict[str, str]  # role label -> bearer token
+    usccs: list[str]
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {} if who == "anonymous" else {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+@pytest.fixture
+def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
+    ctx = build_context(make_settings(tmp_path, database_url))
+    with transaction(ctx.sessions) as session:
+        creds = seed(session, ctx.pii)
+    from sqlalchemy import select
+
+    from ledger.store.models import User
+
+    with ctx.sessions() as session:
+        person_of = {u.username: u.person_id for u in session.scalars(select(User))}
+    usccs = [u for u, _ in ENTERPRISES]
+    principals = {
+        "citizen": Principal("user:citizen1", Role.CITIZEN, person_id=person_of["citizen1"]),
+        "citizen2": Principal("user:citizen2", Role.CITIZEN, person_id=person_of["citizen2"]),
+        "enterprise": Principal(f"client:{creds.clients[0][0]}", Role.ENTERPRISE, uscc=usccs[0]),
+        "enterprise2": Principal(f"client:{creds.clients[1][0]}", Role.ENTERPRISE, uscc=usccs[1]),
+        "inspector": Principal("user:inspector1", Role.INSPECTOR, department="amr.440604"),
+        "official": Principal("user:tax-official", Role.OFFICIAL, department="tax.440604"),
+        "admin": Principal("user:admin", Role.ADMIN),
+    }
+    tokens = {k: ctx.tokens.issue(p)[0] for k, p in principals.items()}
+    app = create_app(ctx)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.creds = creds
+        yield Platform(ctx, app, client, tokens, usccs)
+    ctx.ledger.close()
+    ctx.engine.dispose()
+
+
+__all__ = ["CITIZENS", "make_settings"]

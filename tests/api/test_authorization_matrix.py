@@ -1,0 +1,95 @@
+"""Every route against every role, anonymous, and a second owner of the same role: the exact allowed set."""
+
+from __future__ import annotations
+
+import uuid
+
+WHO = ["anonymous", "citizen", "citizen2", "enterprise", "enterprise2", "inspector", "official", "admin"]
+EVERYONE = set(WHO)
+ADMIN = {"admin"}
+
+# (method, path) -> who may call it. A route missing here fails the test: new routes must be classified.
+EXPECTED: dict[tuple[str, str], set[str]] = {
+    ("POST", "/v1/auth/token"): EVERYONE,
+    ("POST", "/v1/auth/login"): EVERYONE,
+    ("GET", "/v1/citizen/me"): {"citizen", "citizen2"},
+    ("GET", "/v1/enterprise/me"): {"enterprise", "enterprise2"},
+    ("GET", "/v1/enterprise/enterprises/{uscc}"): {"enterprise"},  # the owner only, not enterprise2
+    ("GET", "/v1/inspector/me"): {"inspector"},
+    ("GET", "/v1/inspector/enterprises/{uscc}"): {"inspector"},
+    ("GET", "/v1/department/me"): {"official"},
+    ("GET", "/v1/admin/users"): ADMIN,
+    ("POST", "/v1/admin/users"): ADMIN,
+    ("POST", "/v1/admin/users/{username}/disable"): ADMIN,
+    ("GET", "/v1/admin/clients"): ADMIN,
+    ("POST", "/v1/admin/clients"): ADMIN,
+    ("POST", "/v1/admin/clients/{client_id}/disable"): ADMIN,
+    ("GET", "/v1/admin/audit"): ADMIN,
+    ("GET", "/v1/admin/audit/verify"): ADMIN,
+    ("GET", "/v1/public/enterprises/{uscc}"): EVERYONE,
+    ("GET", "/healthz"): EVERYONE,
+    ("GET", "/readyz"): EVERYONE,
+    ("GET", "/metrics"): EVERYONE,
+    ("GET", "/"): EVERYONE,
+}
+HTML_PAGES = {("GET", "/")}  # not in the OpenAPI spec
+PUBLIC_AUTH = {("POST", "/v1/auth/token"), ("POST", "/v1/auth/login")}
+
+
+def _request(platform, method: str, path: str, who: str):
+    url = (path.replace("{uscc}", platform.usccs[0]).replace("{username}", "citizen2")
+           .replace("{client_id}", platform.client.creds.clients[1][0]))
+    body = None
+    if path == "/v1/admin/users":
+        body = {"username": "u" + uuid.uuid4().hex[:8], "role": "inspector", "department": "amr.440604"}
+    elif path == "/v1/admin/clients":
+        body = {"uscc": platform.usccs[1], "name": "matrix"}
+    return platform.client.request(method, url, json=body, headers=platform.headers(who))
+
+
+def test_every_route_is_classified(platform):
+    spec = platform.app.openapi()["paths"]
+    routes = {(m.upper(), path) for path, item in spec.items() for m in item} | HTML_PAGES
+    assert routes - set(EXPECTED) == set(), "classify new routes in EXPECTED"
+    assert set(EXPECTED) - routes == set(), "EXPECTED names routes that no longer exist"
+
+
+def test_authorization_matrix(platform):
+    wrong = []
+    for (method, path), allowed in EXPECTED.items():
+        if (method, path) in PUBLIC_AUTH:
+            continue  # credentials in the body decide; covered by test_auth
+        for who in WHO:
+            status = _request(platform, method, path, who).status_code
+            if who in allowed:
+                ok = status not in (401, 403)
+            elif who == "anonymous":
+                ok = status == 401
+            else:
+                ok = status == 403
+            if not ok:
+                wrong.append(f"{method} {path} as {who}: {status}")
+    assert wrong == []
+
+
+def test_denials_are_problem_documents(platform):
+    r = platform.client.get("/v1/admin/users")
+    assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["type"] == "urn:zel:problem:unauthenticated" and r.headers["www-authenticate"] == "Bearer"
+    r = platform.client.get(f"/v1/enterprise/enterprises/{platform.usccs[0]}", headers=platform.headers("enterprise2"))
+    assert r.status_code == 403 and r.json()["type"] == "urn:zel:problem:not-owner"
+    r = platform.client.get("/v1/admin/users", headers=platform.headers("official"))
+    assert r.json()["type"] == "urn:zel:problem:forbidden" and "admin" in r.json()["detail"]
+
+
+def test_citizens_see_only_themselves(platform):
+    one = platform.client.get("/v1/citizen/me", headers=platform.headers("citizen")).json()
+    two = platform.client.get("/v1/citizen/me", headers=platform.headers("citizen2")).json()
+    assert one["username"] == "citizen1" and two["username"] == "citizen2"
+    assert one["id_number_masked"] != two["id_number_masked"]
+    assert one["id_number_masked"].startswith("4406") and "*" * 10 in one["id_number_masked"]
+
+
+def test_enterprises_see_only_themselves(platform):
+    me = platform.client.get("/v1/enterprise/me", headers=platform.headers("enterprise2")).json()
+    assert me["uscc"] == platform.usccs[1]
