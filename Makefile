@@ -20,7 +20,7 @@ $(NPM_STAMP): package.json package-lock.json
 	touch $@
 
 run: setup
-	$(BIN)/zel up
+	$(BIN)/zel serve --demo --host 127.0.0.1 --port 8000
 
 check-contracts: setup
 	$(BIN)/zel contracts build --check

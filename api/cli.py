@@ -24,6 +24,7 @@ app.add_typer(platform_cli.users_app, name="users")
 app.add_typer(platform_cli.clients_app, name="clients")
 app.add_typer(platform_cli.audit_app, name="audit")
 app.add_typer(platform_cli.db_app, name="db")
+app.add_typer(platform_cli.pii_app, name="pii")
 app.command("serve")(platform_cli.serve)
 
 

@@ -192,3 +192,26 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     """Apply the store's migrations."""
     settings, _sessions, _pii = _store(data_dir)
     typer.echo(f"store at head: {make_engine(settings.db_url).url.render_as_string()}")
+
+
+pii_app = typer.Typer(help="Personal-data encryption keys.", no_args_is_help=True)
+
+
+@pii_app.command("rotate")
+def pii_rotate(
+    batch: Annotated[int, typer.Option(help="Rows per transaction.")] = 200,
+    data_dir: DataDir = None,
+) -> None:
+    """Re-encrypt personal data under the current (first) key of the ring, in small online batches.
+
+    Put the new key first in ZEL_PII_KEYS (or the key file's `keys=` line), keeping the old ones after it;
+    run this; then drop the old keys.
+    """
+    from ledger.store.pii import rotate_people
+
+    _settings, sessions, pii = _store(data_dir)
+    done = rotate_people(sessions, pii, batch)
+    with transaction(sessions) as session:
+        audit.append(session, actor=cli_actor().subject, role="admin", action="pii.rotate",
+                     target=pii.keys.current, detail={"rows": done})
+    typer.echo(f"re-encrypted {done} people under key {pii.keys.current}")

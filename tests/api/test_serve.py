@@ -1,0 +1,98 @@
+"""`zel serve` as an operator runs it, production refusals, and migrations matching the models."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from api.settings import Settings
+from ledger.errors import ConfigurationError
+from ledger.store import models  # noqa: F401
+from ledger.store.db import Base, current_revision, make_engine, upgrade
+from tests.conftest import free_port
+
+
+def test_migrations_match_the_models(database_url):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    upgrade(engine)  # idempotent
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    assert current_revision(engine) == "0001"
+    engine.dispose()
+
+
+def test_production_refuses_demo_and_development_secrets(tmp_path):
+    dev = Settings(data_dir=tmp_path / "d", mode="production")
+    with pytest.raises(ConfigurationError) as err:
+        dev.check_production(demo=True)
+    message = str(err.value)
+    for problem in ("--demo", "ZEL_TOKEN_SECRET", "ZEL_PII_KEY_FILE", "ZEL_CHAIN_URL"):
+        assert problem in message
+    (tmp_path / "d" / "secrets").mkdir(parents=True)
+    (tmp_path / "d" / "secrets" / "dev-keystore-password").write_text("x")
+    keyfile = tmp_path / "pii.keys"
+    from ledger.store.pii import PiiKeys
+
+    PiiKeys.generate_file(keyfile)
+    prod = Settings(data_dir=tmp_path / "d", mode="production", token_secret="s" * 40, pii_key_file=keyfile,
+                    chain_url="http://127.0.0.1:8545")
+    with pytest.raises(ConfigurationError, match="development keystore password"):
+        prod.check_production(demo=False)
+    (tmp_path / "d" / "secrets" / "dev-keystore-password").unlink()
+    prod.check_production(demo=False)  # now acceptable
+
+
+def test_pii_key_file_inside_the_data_directory_is_refused(tmp_path):
+    from ledger.store.pii import PiiKeys
+
+    inside = tmp_path / "d" / "pii.keys"
+    PiiKeys.generate_file(inside)
+    with pytest.raises(ConfigurationError, match="outside the data directory"):
+        Settings(data_dir=tmp_path / "d", pii_key_file=inside).pii()
+
+
+def test_config_file(tmp_path, monkeypatch):
+    config = tmp_path / "zel.toml"
+    config.write_text('public_url = "https://zel.chancheng.example"\ntoken_ttl_seconds = 300\n')
+    monkeypatch.setenv("ZEL_CONFIG", str(config))
+    monkeypatch.setenv("ZEL_TOKEN_TTL_SECONDS", "600")
+    settings = Settings()
+    assert settings.public_url == "https://zel.chancheng.example"
+    assert settings.token_ttl_seconds == 600  # the environment wins over the file
+
+
+def test_zel_serve_demo_end_to_end(zel_bin, tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZEL_")} | {"ZEL_KDF_N": "1024"}
+    proc = subprocess.Popen([zel_bin, "serve", "--port", str(port), "--data-dir", str(tmp_path / "d"), "--demo"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as r:
+                    ready = json.loads(r.read())
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "zel serve did not become ready"
+                time.sleep(0.3)
+        assert ready["status"] == "ready"
+        with urllib.request.urlopen(f"{base}/openapi.json", timeout=5) as r:
+            assert "/v1/admin/users" in json.loads(r.read())["paths"]
+        with urllib.request.urlopen(f"{base}/docs", timeout=5) as r:
+            assert r.status == 200
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert "citizen1" in out and "client_credentials" in out and "IssuerRegistry" in out
+    assert (tmp_path / "d.pii-keys").exists() and not (tmp_path / "d" / "d.pii-keys").exists()
