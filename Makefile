@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: setup run test check-contracts bench clean
+.PHONY: setup tools run test check-contracts bench clean
 
 setup: $(PY_STAMP) $(NPM_STAMP)
 
@@ -25,7 +25,15 @@ run: setup
 check-contracts: setup
 	$(BIN)/zel contracts build --check
 
-test: setup check-contracts
+# docker-compose (Debian package) validates docker-compose.yml in the tests; there is no Docker engine here.
+tools:
+	@command -v docker-compose >/dev/null || { \
+	  echo "installing docker-compose (Debian package)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y --no-install-recommends docker-compose >/dev/null \
+	  || { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends docker-compose >/dev/null; }; }
+
+test: setup tools check-contracts
 	$(BIN)/pytest
 
 bench: setup

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -50,3 +52,30 @@ def up(data_dir: ledger_cli.DataDir = None, chain_url: ledger_cli.ChainUrl = Non
 def main() -> None:
     logging.basicConfig(level=os.environ.get("ZEL_LOG_LEVEL", "WARNING"))
     app()
+
+
+network_app = typer.Typer(help="Permissioned Besu QBFT network files.", no_args_is_help=True)
+app.add_typer(network_app, name="network")
+
+
+@network_app.command("init")
+def network_init(
+    out: Annotated[Path, typer.Option("--out", help="Directory to create (must be new or empty).")],
+    validators: Annotated[int, typer.Option("--validators", help="Number of QBFT validators (>= 4).")] = 4,
+    chain_id: Annotated[int, typer.Option("--chain-id")] = 440604,
+    block_period: Annotated[int, typer.Option("--block-period", help="Seconds between blocks (2-5).")] = 2,
+    data_dir: ledger_cli.DataDir = None,
+) -> None:
+    """Generate validator keys, the QBFT genesis, static nodes, the node allowlist and signer keystores."""
+    from scripts.network import init_network
+
+    try:
+        summary = init_network(out, validators, chain_id, block_period)
+    except (ValueError, FileExistsError, LedgerError) as exc:
+        raise ledger_cli.fail(str(exc)) from exc
+    typer.echo(f"QBFT network for chain {summary['chainId']} in {out}:")
+    for v in summary["validators"]:
+        typer.echo(f"  {v['name']:<12} {v['address']}")
+    typer.echo(f"  rpc          {summary['rpc']['url']}")
+    for name, address in summary["signers"].items():
+        typer.echo(f"  signer {name:<5} {address}")

@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from web3.middleware import Web3Middleware
+from web3.middleware import ExtraDataToPOAMiddleware, Web3Middleware
 
 from ledger.chain import ChainConfig, connect
 from ledger.client import CertificateStatus, Ledger
@@ -59,6 +59,9 @@ def test_no_eth_send_transaction(env):
         env.ledger.w3.middleware_onion.remove("recorder")
     assert "eth_sendRawTransaction" in seen
     assert "eth_sendTransaction" not in seen
+    if env.backend == "ganache":  # node connections carry the PoA middleware (Besu QBFT extraData > 32 bytes)
+        layers = [mw for mw, _name in env.ledger.w3.middleware_onion.middleware]
+        assert ExtraDataToPOAMiddleware in layers
 
 
 def test_unreachable_node_raises_node_unavailable(tmp_path):
