@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.security import Principal, hash_secret
-from api.services import add_client, add_enterprise, add_user, find_person
+from api.services import add_client, add_user
+from zero_errand.people import add_enterprise, find_person
 from credit.codes import id_check_char, uscc_check_char
 from ledger.store.models import ApiClient, Role, User
 from ledger.store.pii import Pii

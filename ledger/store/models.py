@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from enum import StrEnum
 
-from sqlalchemy import JSON, TypeDecorator, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, TypeDecorator, UniqueConstraint, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.store.db import Base
@@ -133,3 +133,86 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# -- department source data (the built-in adapter's tables) -----------------------------------------------
+
+
+class TaxRecord(Base):
+    """One monthly tax item of a person (`person_id`) or an enterprise (`uscc`), amounts in fen."""
+
+    __tablename__ = "tax_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), nullable=True, index=True)
+    uscc: Mapped[str | None] = mapped_column(String(18), nullable=True, index=True)
+    tax_type: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(8))  # paid | arrears
+
+
+class SiContribution(Base):
+    """One month of one insurance type for a person, paid through an employer."""
+
+    __tablename__ = "si_contribution"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    employer_uscc: Mapped[str] = mapped_column(String(18), index=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM
+    insurance: Mapped[str] = mapped_column(String(16))  # pension | medical | unemployment | injury | maternity
+    base_fen: Mapped[int] = mapped_column(BigInteger)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(8))  # paid | arrears
+
+
+# -- certificates and anchoring --------------------------------------------------------------------------
+
+
+class Certificate(Base):
+    """An issued certificate: its signed content, and where it stands (ISSUED → ANCHORED → REVOKED/SUSPENDED)."""
+
+    __tablename__ = "certificate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str] = mapped_column(String(64), index=True)  # "person:<id>" or "uscc:<USCC>"
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    department: Mapped[str] = mapped_column(String(32))
+    content: Mapped[dict] = mapped_column(JSON)  # the signed fields, canonical values
+    detail: Mapped[dict] = mapped_column(JSON)  # monthly breakdown (hashed into the content)
+    digest: Mapped[str] = mapped_column(String(66), unique=True, index=True)
+    signer: Mapped[str] = mapped_column(String(42))
+    signature: Mapped[str] = mapped_column(String(132))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("anchor_batch.id"), nullable=True, index=True)
+    proof: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    status_reason: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status_note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+    __table_args__ = (UniqueConstraint("owner", "idempotency_key", name="uq_certificate_idempotency"),)
+
+
+class AnchorBatch(Base):
+    """A Merkle batch of certificate digests: PREPARED (root and proofs fixed) → ANCHORED (root on chain)."""
+
+    __tablename__ = "anchor_batch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    department: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[int] = mapped_column(Integer)
+    root: Mapped[str] = mapped_column(String(66), unique=True)
+    leaf_count: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    anchored_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -1,0 +1,218 @@
+"""Issuing certificates: department data in, a signed certificate out, queued for anchoring.
+
+Arrears policy: a certificate states the months in arrears (a per-month status in its breakdown and a
+count in the signed content) instead of being refused. That is what tax and social-insurance bureaus print
+on payment and contribution certificates: the certificate attests what was paid, and the reader sees the
+gaps. Only a period with no records at all is refused (there is nothing to certify).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from credit.codes import mask_id_number
+from ledger.store import audit
+from ledger.store.models import Certificate, Enterprise, Person, SiContribution, TaxRecord
+from ledger.store.pii import Pii
+from zero_errand.certificates import (
+    SCHEMA_VERSION,
+    VALIDITY_DAYS,
+    CertKind,
+    Content,
+    Domain,
+    day_number,
+    detail_hash,
+    issued_at_seconds,
+    sign,
+)
+
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MAX_MONTHS = 60
+
+
+class IssuanceError(Exception):
+    """A certificate request that cannot be met; `kind` picks the problem type."""
+
+    def __init__(self, kind: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.kind, self.message, self.field = kind, message, field
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who a certificate is about: a person (store id) or an enterprise (USCC)."""
+
+    person_id: int | None = None
+    uscc: str | None = None
+
+    @property
+    def owner(self) -> str:
+        return f"person:{self.person_id}" if self.person_id is not None else f"uscc:{self.uscc}"
+
+
+class TaxSource(Protocol):
+    """Reads tax records from the tax bureau (the built-in adapter reads our store)."""
+
+    def records(self, session: Session, subject: Subject, months: list[str]) -> list[dict[str, Any]]: ...
+
+
+class SocialInsuranceSource(Protocol):
+    """Reads social-insurance contributions from the social-insurance bureau."""
+
+    def by_person(self, session: Session, person_id: int, months: list[str]) -> list[dict[str, Any]]: ...
+
+    def by_employer(self, session: Session, uscc: str, months: list[str]) -> list[dict[str, Any]]: ...
+
+
+class StoreTaxSource:
+    def records(self, session: Session, subject: Subject, months: list[str]) -> list[dict[str, Any]]:
+        q = select(TaxRecord).where(TaxRecord.period.in_(months))
+        q = q.where(TaxRecord.person_id == subject.person_id) if subject.person_id is not None else \
+            q.where(TaxRecord.uscc == subject.uscc)
+        return [{"period": r.period, "tax_type": r.tax_type, "amount_fen": r.amount_fen, "status": r.status}
+                for r in session.scalars(q.order_by(TaxRecord.period, TaxRecord.tax_type, TaxRecord.id))]
+
+
+class StoreSocialInsuranceSource:
+    def by_person(self, session: Session, person_id: int, months: list[str]) -> list[dict[str, Any]]:
+        q = select(SiContribution).where(SiContribution.person_id == person_id, SiContribution.month.in_(months))
+        return [_si_row(r) for r in session.scalars(q.order_by(SiContribution.month, SiContribution.insurance))]
+
+    def by_employer(self, session: Session, uscc: str, months: list[str]) -> list[dict[str, Any]]:
+        q = select(SiContribution).where(SiContribution.employer_uscc == uscc, SiContribution.month.in_(months))
+        return [_si_row(r) | {"person": r.person_id} for r in session.scalars(q.order_by(SiContribution.month))]
+
+
+def _si_row(r: SiContribution) -> dict[str, Any]:
+    return {"month": r.month, "insurance": r.insurance, "employer": r.employer_uscc, "base_fen": r.base_fen,
+            "amount_fen": r.amount_fen, "status": r.status}
+
+
+def month_range(start: str, end: str) -> list[str]:
+    """Every month from `start` to `end` inclusive (YYYY-MM), at most five years."""
+    for name, value in (("period_from", start), ("period_to", end)):
+        if not MONTH.match(value):
+            raise IssuanceError("invalid", f"{value!r} is not a month (YYYY-MM)", name)
+    y, m = int(start[:4]), int(start[5:])
+    months = []
+    while f"{y:04d}-{m:02d}" <= end:
+        months.append(f"{y:04d}-{m:02d}")
+        m += 1
+        if m == 13:
+            y, m = y + 1, 1
+        if len(months) > MAX_MONTHS:
+            raise IssuanceError("invalid", f"a certificate covers at most {MAX_MONTHS} months", "period_to")
+    if not months:
+        raise IssuanceError("invalid", "period_to precedes period_from", "period_to")
+    return months
+
+
+def _summarise(kind: CertKind, session: Session, subject: Subject, months: list[str], tax: TaxSource,
+               si: SocialInsuranceSource) -> tuple[list[dict[str, Any]], int, int, int]:
+    """(detail lines, total paid in fen, months fully paid, months in arrears)."""
+    if kind in (CertKind.TAX_INDIVIDUAL, CertKind.TAX_ENTERPRISE):
+        rows = tax.records(session, subject, months)
+        status_of = defaultdict(set)
+        for r in rows:
+            status_of[r["period"]].add(r["status"])
+        detail = rows
+    elif kind is CertKind.SI_INDIVIDUAL:
+        rows = si.by_person(session, subject.person_id or 0, months)
+        status_of = defaultdict(set)
+        for r in rows:
+            status_of[r["month"]].add(r["status"])
+        detail = rows
+    else:
+        rows = si.by_employer(session, subject.uscc or "", months)
+        per_month: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            line = per_month.setdefault(r["month"], {"month": r["month"], "insured": set(), "amount_fen": 0,
+                                                      "status": "paid"})
+            line["insured"].add(r["person"])
+            line["amount_fen"] += r["amount_fen"] if r["status"] == "paid" else 0
+            if r["status"] == "arrears":
+                line["status"] = "arrears"
+        detail = [{**v, "insured": len(v["insured"])} for _, v in sorted(per_month.items())]
+        status_of = {d["month"]: {d["status"]} for d in detail}
+        total = sum(d["amount_fen"] for d in detail)
+        arrears = sum(1 for s in status_of.values() if "arrears" in s)
+        return detail, total, len(status_of) - arrears, arrears
+    if not rows:
+        return [], 0, 0, 0
+    total = sum(r["amount_fen"] for r in rows if r["status"] == "paid")
+    arrears = sum(1 for s in status_of.values() if "arrears" in s)
+    return detail, total, len(status_of) - arrears, arrears
+
+
+def _number(kind: CertKind, when: datetime) -> str:
+    return f"{kind.code}{when:%Y%m%d}{secrets.randbelow(10**8):08d}"
+
+
+def issue(session: Session, pii: Pii, *, kind: CertKind, subject: Subject, period_from: str, period_to: str,
+          key: LocalAccount, domain: Domain, actor: str, actor_role: str, idempotency_key: str | None = None,
+          tax: TaxSource | None = None, si: SocialInsuranceSource | None = None,
+          now: datetime | None = None) -> tuple[Certificate, bool]:
+    """Issue (or, for a repeated idempotency key, return) a certificate; returns (certificate, created)."""
+    if idempotency_key:
+        existing = session.scalars(select(Certificate).where(Certificate.owner == subject.owner,
+                                                             Certificate.idempotency_key == idempotency_key)).first()
+        if existing:
+            return existing, False
+    if kind.for_enterprise != (subject.uscc is not None):
+        raise IssuanceError("invalid", f"{kind.slug} is for {'enterprises' if kind.for_enterprise else 'people'}",
+                            "kind")
+    months = month_range(period_from, period_to)
+    now = now or datetime.now(timezone.utc)
+    if months[-1] >= f"{now:%Y-%m}":
+        raise IssuanceError("invalid", "the period must end before the current month", "period_to")
+    detail, total, paid, arrears = _summarise(kind, session, subject, months, tax or StoreTaxSource(),
+                                              si or StoreSocialInsuranceSource())
+    if not detail:
+        raise IssuanceError("no-records", f"no {kind.slug} records for {period_from}..{period_to}")
+    if subject.uscc is not None:
+        enterprise = session.get(Enterprise, subject.uscc)
+        if enterprise is None:
+            raise IssuanceError("not-found", f"no enterprise {subject.uscc}")
+        shown, shown_name = enterprise.uscc, enterprise.name
+    else:
+        person = session.get(Person, subject.person_id)
+        if person is None:
+            raise IssuanceError("not-found", "no such person")
+        shown, shown_name = mask_id_number(pii.decrypt(person.id_number_enc, "person.id_number")), ""
+    y2, m2 = int(months[-1][:4]), int(months[-1][5:])
+    content = Content(
+        kind=kind.code, version=SCHEMA_VERSION, number=_number(kind, now), subject=shown, subjectName=shown_name,
+        periodFrom=day_number(date(int(months[0][:4]), int(months[0][5:]), 1)),
+        periodTo=day_number(date(y2, m2, calendar.monthrange(y2, m2)[1])),
+        totalFen=total, monthsPaid=paid, monthsInArrears=arrears, detailHash=detail_hash(detail),
+        issuedAt=issued_at_seconds(now), expiresOn=day_number((now + timedelta(days=VALIDITY_DAYS)).date()),
+        department=kind.department)
+    digest, signature = sign(content, domain, key)
+    cert = Certificate(number=content.number, kind=kind.slug, version=SCHEMA_VERSION, owner=subject.owner,
+                       idempotency_key=idempotency_key, department=kind.department, content=content.__dict__,
+                       detail={"lines": detail}, digest="0x" + digest.hex(), signer=key.address,
+                       signature="0x" + signature.hex(), issued_at=now.replace(microsecond=0),
+                       expires_at=now + timedelta(days=VALIDITY_DAYS), state="ISSUED")
+    try:
+        with session.begin_nested():
+            session.add(cert)
+            session.flush()
+    except IntegrityError:  # a concurrent request with the same idempotency key won
+        if idempotency_key:
+            return session.scalars(select(Certificate).where(Certificate.owner == subject.owner,
+                                                             Certificate.idempotency_key == idempotency_key)).one(), False
+        raise
+    audit.append(session, actor=actor, role=actor_role, action="certificate.issue", target=cert.number,
+                 detail={"kind": kind.slug, "digest": cert.digest})
+    return cert, True

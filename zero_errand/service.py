@@ -1,0 +1,89 @@
+"""`CertificateService`: issuance, anchoring and status changes with the department keys loaded."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger.anchor import Anchorer
+from ledger.client import CertificateStatus, Ledger
+from ledger.keys import Keystore
+from ledger.kinds import Kind
+from ledger.store import audit
+from ledger.store.models import AnchorBatch, Certificate
+from ledger.store.pii import Pii
+from zero_errand.certificates import CertKind, Domain
+from zero_errand.departments import DEPARTMENTS
+from zero_errand.issuance import IssuanceError, Subject, issue
+
+REASONS = {1: "issued in error", 2: "data corrected", 3: "obtained by fraud", 4: "under investigation",
+           5: "subject request", 9: "other"}
+
+
+def chain_kind(slug: str) -> Kind:
+    return CertKind.parse(slug).chain_kind
+
+
+class CertificateService:
+    """Everything certificates need from the chain and the department keys, in one place."""
+
+    def __init__(self, sessions: sessionmaker[Session], pii: Pii, ledger: Ledger, store: Keystore,
+                 password: str | None = None) -> None:
+        self.sessions, self.pii, self.ledger = sessions, pii, ledger
+        self.keys = {d.id: store.load(d.key_name, password) for d in DEPARTMENTS.values() if store.exists(d.key_name)}
+        self.domain = Domain(ledger.sender.chain_id, ledger.attestations.address)
+
+    def anchorer(self, batch_size: int = 4096, max_wait: float = 10.0) -> Anchorer:
+        return Anchorer(self.sessions, self.ledger, self.keys, chain_kind, batch_size=batch_size, max_wait=max_wait)
+
+    def request(self, session: Session, *, kind: CertKind, subject: Subject, period_from: str, period_to: str,
+                actor: str, actor_role: str, idempotency_key: str | None = None,
+                now: datetime | None = None) -> tuple[Certificate, bool]:
+        key = self.keys.get(kind.department)
+        if key is None:
+            raise IssuanceError("unavailable", f"the {kind.department} signing key is not configured")
+        return issue(session, self.pii, kind=kind, subject=subject, period_from=period_from, period_to=period_to,
+                     key=key, domain=self.domain, actor=actor, actor_role=actor_role,
+                     idempotency_key=idempotency_key, now=now)
+
+    def change_status(self, session: Session, number: str, action: str, *, department: str, reason: int,
+                      note: str, actor: str) -> Certificate:
+        """Revoke, suspend or reinstate on chain, then in the store. Only the issuing department may."""
+        cert = session.scalars(select(Certificate).where(Certificate.number == number).with_for_update()).first()
+        if cert is None:
+            raise IssuanceError("not-found", f"no certificate {number}")
+        if cert.department != department:
+            raise IssuanceError("forbidden", "only the issuing department may change this certificate")
+        if action != "reinstate" and reason not in REASONS:
+            raise IssuanceError("invalid", f"reason must be one of {sorted(REASONS)}", "reason")
+        if cert.state == "ISSUED":
+            raise IssuanceError("pending-anchor", "the certificate is not anchored yet; retry after its batch "
+                                "is on chain (at most the anchoring interval)")
+        if cert.state == "REVOKED":
+            raise IssuanceError("conflict", "the certificate is already revoked (revocation is permanent)")
+        wanted = {"revoke": "REVOKED", "suspend": "SUSPENDED", "reinstate": "ANCHORED"}[action]
+        if (action == "suspend" and cert.state == "SUSPENDED") or (action == "reinstate" and cert.state != "SUSPENDED"):
+            raise IssuanceError("conflict", f"cannot {action} a certificate that is {cert.state.lower()}")
+        batch = session.get(AnchorBatch, cert.batch_id)
+        root, digest = bytes.fromhex(batch.root[2:]), bytes.fromhex(cert.digest[2:])
+        proof = [bytes.fromhex(p[2:]) for p in cert.proof or []]
+        key = self.keys[department]
+        on_chain = self.ledger.status(root, proof, digest)
+        target = {"revoke": CertificateStatus.REVOKED, "suspend": CertificateStatus.SUSPENDED,
+                  "reinstate": CertificateStatus.ANCHORED}[action]
+        if on_chain != target:  # a retry after a crash may find the chain already changed
+            if action == "revoke":
+                self.ledger.revoke(key, root, proof, digest, reason)
+            elif action == "suspend":
+                self.ledger.suspend(key, root, proof, digest, reason)
+            else:
+                self.ledger.reinstate(key, root, proof, digest)
+        cert.state = wanted
+        cert.status_reason = reason if action != "reinstate" else None
+        cert.status_note = note or None
+        cert.status_changed_at = datetime.now(timezone.utc)
+        audit.append(session, actor=actor, role="official", action=f"certificate.{action}", target=number,
+                     detail={"reason": reason, "note": note})
+        return cert
