@@ -19,19 +19,23 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-run: setup
+run: setup tools
 	$(BIN)/zel serve --demo --host 127.0.0.1 --port 8000
 
 check-contracts: setup
 	$(BIN)/zel contracts build --check
 
-# docker-compose (Debian package) validates docker-compose.yml in the tests; there is no Docker engine here.
+# Debian packages the tests need: docker-compose validates docker-compose.yml (there is no Docker engine
+# here) and fonts-wqy-microhei is the CJK font embedded in certificate PDFs.
+DEBS := docker-compose fonts-wqy-microhei
 tools:
-	@command -v docker-compose >/dev/null || { \
-	  echo "installing docker-compose (Debian package)"; \
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get install -y --no-install-recommends docker-compose >/dev/null \
-	  || { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends docker-compose >/dev/null; }; }
+	  $$SUDO apt-get install -y --no-install-recommends $$missing >/dev/null \
+	  || { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends $$missing >/dev/null; }; \
+	fi
 
 test: setup tools check-contracts
 	$(BIN)/pytest

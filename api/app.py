@@ -20,7 +20,7 @@ from api.problems import (
     unhandled_exception_handler,
     validation_exception_handler,
 )
-from api.routers import admin, audiences, auth, public
+from api.routers import admin, audiences, auth, certificates, public
 from api.security import DevelopmentIdentityProvider, TokenService
 from api.settings import Settings
 from ledger.store.db import make_engine, session_factory, upgrade
@@ -79,8 +79,15 @@ def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
                      identity=DevelopmentIdentityProvider(), auth_limiter=RateLimiter(settings.auth_rate_per_minute))
     if open_chain:
         from ledger.client import bootstrap
+        from ledger.keys import Keystore
+        from zero_errand.departments import provision
+        from zero_errand.service import CertificateService
 
-        ctx.ledger, _admin, _ = bootstrap(settings.chain())
+        ctx.ledger, admin, _ = bootstrap(settings.chain())
+        store = Keystore(settings.root)
+        password = store.password()
+        provision(ctx.ledger, admin, store, password)  # idempotent: admits departments, registers their keys
+        ctx.certificates = CertificateService(ctx.sessions, ctx.pii, ctx.ledger, store, password)
     return ctx
 
 
@@ -111,6 +118,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
     app.add_exception_handler(Exception, unhandled_exception_handler)
     for router in (auth.router, audiences.citizen, audiences.enterprise, audiences.inspector, audiences.department,
+                   certificates.citizen, certificates.enterprise, certificates.department,
                    admin.router, public.public, public.health, pages.router):
         app.include_router(router)
     return app

@@ -27,6 +27,8 @@ app.add_typer(platform_cli.clients_app, name="clients")
 app.add_typer(platform_cli.audit_app, name="audit")
 app.add_typer(platform_cli.db_app, name="db")
 app.add_typer(platform_cli.pii_app, name="pii")
+app.add_typer(platform_cli.anchor_app, name="anchor")
+app.command("seed")(platform_cli.seed)
 app.command("serve")(platform_cli.serve)
 
 

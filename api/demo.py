@@ -9,25 +9,14 @@ from sqlalchemy.orm import Session
 
 from api.security import Principal, hash_secret
 from api.services import add_client, add_user
-from zero_errand.people import add_enterprise, find_person
-from credit.codes import id_check_char, uscc_check_char
+from zero_errand.people import find_person
+from zero_errand.seed import seed_data
 from ledger.store.models import ApiClient, Role, User
 from ledger.store.pii import Pii
 
 SEEDER = Principal("system:demo-seed", Role.ADMIN)
 
 
-def demo_id(first17: str) -> str:
-    return first17 + id_check_char(first17)
-
-
-def demo_uscc(first17: str) -> str:
-    return first17 + uscc_check_char(first17)
-
-
-CITIZENS = [("citizen1", "陈志明", demo_id("44060419850312201")), ("citizen2", "黄丽华", demo_id("44060419920718302"))]
-ENTERPRISES = [(demo_uscc("91440604MA51XK0A1"), "佛山市禅城区明发陶瓷有限公司"),
-               (demo_uscc("91440604MA52LT3B7"), "佛山市禅城区顺和五金制品有限公司")]
 STAFF = [("admin", Role.ADMIN, None, "区政务服务数据管理局"), ("tax-official", Role.OFFICIAL, "tax.440604", "税务局经办人"),
          ("si-official", Role.OFFICIAL, "si.440604", "社保局经办人"),
          ("inspector1", Role.INSPECTOR, "amr.440604", "市场监管检查员")]
@@ -37,24 +26,33 @@ STAFF = [("admin", Role.ADMIN, None, "区政务服务数据管理局"), ("tax-of
 class DemoCredentials:
     users: list[tuple[str, str, str]]  # username, role, password
     clients: list[tuple[str, str, str]]  # client_id, secret, uscc
+    people: list[str]  # ID numbers of the seeded people (the first two are citizen1 and citizen2)
+    usccs: list[str]  # the seeded enterprises (the first two have demo API clients)
+
+
+DEMO_SEED = 2026
 
 
 def seed(session: Session, pii: Pii) -> DemoCredentials:
-    """Create the demo data, or reset its passwords and secrets if it exists; returns what to print."""
+    """Create the demo data, or reset its passwords and secrets if it exists; returns what to print.
+
+    People and enterprises come from `zel seed` data (seed 2026), so demo users have records to certify.
+    """
+    data = seed_data(session, pii, people=12, enterprises=4, seed=DEMO_SEED)
     users: list[tuple[str, str, str]] = []
     for username, role, dept, title in STAFF:
         users.append((username, role.value, _ensure_user(session, pii, username, role, title, department=dept)))
-    for username, name, id_number in CITIZENS:
+    for username, id_number in zip(("citizen1", "citizen2"), data.people):
+        name = pii.decrypt(find_person(session, pii, id_number).name_enc, "person.name")
         users.append((username, "citizen", _ensure_user(session, pii, username, Role.CITIZEN, name,
                                                         id_number=id_number, name=name)))
     clients = []
-    for uscc, name in ENTERPRISES:
-        add_enterprise(session, uscc, name)
+    for uscc in data.enterprises[:2]:
         for old in session.scalars(select(ApiClient).where(ApiClient.uscc == uscc, ApiClient.name == "demo")):
             old.disabled = True
         client, secret = add_client(session, SEEDER, uscc=uscc, name="demo")
         clients.append((client.client_id, secret, uscc))
-    return DemoCredentials(users, clients)
+    return DemoCredentials(users, clients, data.people, data.enterprises)
 
 
 def _ensure_user(session: Session, pii: Pii, username: str, role: Role, title: str, **extra: str | None) -> str:
@@ -88,4 +86,3 @@ def describe(creds: DemoCredentials, base_url: str) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["seed", "describe", "find_person", "CITIZENS", "ENTERPRISES"]

@@ -53,6 +53,7 @@ class AppContext:
     ledger: Any = None  # ledger.client.Ledger once the chain is open
     auth_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(20))
     metrics_registry: Any = None
+    certificates: Any = None  # zero_errand.service.CertificateService once the chain is open
 
 
 def get_context(request: Request) -> AppContext:

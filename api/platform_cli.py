@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -74,7 +75,14 @@ def serve(
             creds = seed(session, ctx.pii)
         typer.echo(describe(creds, base))
     sys.stdout.flush()
-    uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")
+    stop = threading.Event()
+    if settings.anchor_in_process:
+        anchorer = ctx.certificates.anchorer(settings.anchor_batch_size, settings.anchor_max_wait)
+        threading.Thread(target=anchorer.run_forever, args=(stop,), name="anchor", daemon=True).start()
+    try:
+        uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
 
 
 @users_app.command("add")
@@ -215,3 +223,62 @@ def pii_rotate(
         audit.append(session, actor=cli_actor().subject, role="admin", action="pii.rotate",
                      target=pii.keys.current, detail={"rows": done})
     typer.echo(f"re-encrypted {done} people under key {pii.keys.current}")
+
+
+anchor_app = typer.Typer(help="The anchoring worker.", no_args_is_help=True)
+
+
+@anchor_app.command("run")
+def anchor_run(
+    once: Annotated[bool, typer.Option("--once", help="Anchor everything pending now, then exit.")] = False,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Digests per batch (default 4096).")] = None,
+    max_wait: Annotated[Optional[float], typer.Option("--max-wait", help="Seconds a digest may wait (default 10).")] = None,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
+    """Anchor issued certificates in Merkle batches (run it where `zel serve` does not, e.g. a node chain)."""
+    from api.app import build_context
+
+    settings = settings_of(data_dir, chain_url)
+    try:
+        ctx = build_context(settings)
+    except LedgerError as exc:
+        raise fail(exc.message) from exc
+    anchorer = ctx.certificates.anchorer(batch_size or settings.anchor_batch_size,
+                                         max_wait if max_wait is not None else settings.anchor_max_wait)
+    if once:
+        try:
+            done = anchorer.run_once(force=True)
+        except LedgerError as exc:
+            raise fail(exc.message) from exc
+        typer.echo(f"anchored {done} certificates; {anchorer.pending()} pending")
+        return
+    stop = threading.Event()
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    typer.echo(f"anchoring every {anchorer.max_wait:g} s or {anchorer.batch_size} certificates; Ctrl-C stops")
+    try:
+        anchorer.run_forever(stop, poll=min(1.0, max(anchorer.max_wait / 4, 0.05)))
+    except KeyboardInterrupt:
+        pass
+
+
+def seed(
+    people: Annotated[int, typer.Option("--people", help="How many people.")] = 20,
+    enterprises: Annotated[int, typer.Option("--enterprises", help="How many enterprises.")] = 5,
+    seed_value: Annotated[int, typer.Option("--seed", help="Random seed: the same seed, the same data.")] = 1,
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Fill the built-in department adapters with realistic data (names, ID numbers, USCCs, records)."""
+    from zero_errand.seed import seed_data
+
+    _settings, sessions, pii = _store(data_dir)
+    with transaction(sessions) as session:
+        result = seed_data(session, pii, people, enterprises, seed_value)
+    if as_json:
+        typer.echo(json.dumps({"people": result.people, "enterprises": result.enterprises}))
+    else:
+        typer.echo(f"{len(result.people)} people and {len(result.enterprises)} enterprises with 24 months of "
+                   "tax and social-insurance records")

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     pii_index_key: SecretStr | None = None
     max_body_bytes: int = 1_048_576
     auth_rate_per_minute: int = 20
+    anchor_batch_size: int = 4096
+    anchor_max_wait: float = 10.0
+    anchor_in_process: bool = True  # `zel serve` runs the anchor worker; set false when `zel anchor run` does
 
     @classmethod
     def settings_customise_sources(

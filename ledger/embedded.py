@@ -8,6 +8,8 @@ stored canonical head, and the pending block continues from there.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -24,6 +26,8 @@ from eth_tester import EthereumTester
 from eth_tester.backends.pyevm.main import PyEVMBackend, get_default_genesis_params
 from eth_utils import to_wei
 from toolz import assoc
+
+from ledger.errors import ConfigurationError
 
 # The embedded chain id: eth-tester's (web3's tester provider answers eth_chainId with it). Not 1337, so
 # code that hard-codes ganache's id fails in the embedded tests, not in production.
@@ -123,6 +127,7 @@ class PersistentPyEVMBackend(PyEVMBackend):
         super().__init__()
 
     def reset_to_genesis(self, *args: Any, **kwargs: Any) -> None:
+        self._lock_file = _exclusive_lock(self.db_path.with_suffix(".lock"))
         self.kv = SqliteDB(self.db_path)
         atomic: DatabaseAPI = AtomicDB(self.kv)
         chain_cls = _chain_class()
@@ -154,6 +159,27 @@ class PersistentPyEVMBackend(PyEVMBackend):
 
     def close(self) -> None:
         self.kv.close()
+        self._lock_file.close()
+
+
+def _exclusive_lock(path: Path) -> Any:
+    """Hold an exclusive lock on `path` for the life of the returned file: one process per embedded chain."""
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise ConfigurationError(
+            f"the embedded chain in {path.parent} is in use by {holder}; stop it, or run the anchor worker "
+            "inside `zel serve` (it does by default), or point both at a node with ZEL_CHAIN_URL"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
 
 
 def chain_db_path(data_dir: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
@@ -49,7 +50,10 @@ def provision(ledger: Ledger, admin: LocalAccount, store: Keystore, password: st
             store.new(dept.key_name, password)
         address = store.address(dept.key_name)
         if ledger.key_info(address).department != dept_bytes:
-            ledger.register_key(admin, address, dept_bytes, kinds_mask(dept.kinds))
+            # Valid from the wall-clock time of provisioning: a chain that mines a block per transaction
+            # (the embedded one) runs seconds ahead of the clock during a burst, and certificates are
+            # stamped with the clock.
+            ledger.register_key(admin, address, dept_bytes, kinds_mask(dept.kinds), int(time.time()))
         ledger.fund(admin, address)
         out[dept.id] = address
     return out

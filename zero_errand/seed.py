@@ -71,19 +71,21 @@ def seed_data(session: Session, pii: Pii, people: int, enterprises: int, seed: i
     for _ in range(max(enterprises, 1 if people else 0)):
         uscc = _uscc(rng)
         name = f"佛山市禅城区{rng.choice(SHOPS)}{rng.choice(TRADES)}有限公司"
+        # Draw every random value before looking at the store, so reruns follow the same sequence.
+        arrears = set(rng.sample(months, 1)) if rng.random() < 0.3 else set()
+        vat = {m: rng.randint(20_000_00, 400_000_00) for m in months}
+        cit = {m: rng.randint(10_000_00, 200_000_00) for m in months if m.endswith(("03", "06", "09", "12"))}
         existed = _exists_enterprise(session, uscc)
         add_enterprise(session, uscc, name)
         usccs.append(uscc)
         if existed:
             continue
-        arrears = set(rng.sample(months, 1)) if rng.random() < 0.3 else set()
         for month in months:
-            vat = rng.randint(20_000_00, 400_000_00)
-            session.add(TaxRecord(uscc=uscc, tax_type="vat", period=month, amount_fen=vat,
+            session.add(TaxRecord(uscc=uscc, tax_type="vat", period=month, amount_fen=vat[month],
                                   status="arrears" if month in arrears else "paid"))
-            if month.endswith(("03", "06", "09", "12")):
+            if month in cit:
                 session.add(TaxRecord(uscc=uscc, tax_type="corporate_income", period=month,
-                                      amount_fen=rng.randint(10_000_00, 200_000_00), status="paid"))
+                                      amount_fen=cit[month], status="paid"))
     ids: list[str] = []
     for _ in range(people):
         id_number = _id_number(rng)
@@ -91,12 +93,11 @@ def seed_data(session: Session, pii: Pii, people: int, enterprises: int, seed: i
         phone = f"13{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}"
         employer = rng.choice(usccs)
         base = rng.randint(4_500_00, 25_000_00)
-        person = find_person(session, pii, id_number)
+        arrears = set(rng.sample(months, rng.choice((0, 0, 0, 1, 2))))
         ids.append(id_number)
-        if person is not None:
+        if find_person(session, pii, id_number) is not None:
             continue
         person = add_person(session, pii, id_number, name, phone)
-        arrears = set(rng.sample(months, rng.choice((0, 0, 0, 1, 2))))
         for month in months:
             status = "arrears" if month in arrears else "paid"
             for insurance, rate in INSURANCES.items():

@@ -171,10 +171,10 @@ contract IssuerRegistry {
         if ((k.kinds >> kind) & 1 == 0) return false;
         if (timestamp < k.validFrom) return false;
         if (k.revokedAt != 0 && timestamp >= k.revokedAt) return false;
-        Department storage d = _departments[k.department];
-        if (timestamp < d.admittedAt) return false;
-        if (d.retiredAt != 0 && timestamp >= d.retiredAt) return false;
-        return true;
+        // The key's window starts the authority (a key is only registered for an admitted department, and
+        // the admin may date validFrom before the registering block); retiring the department ends it.
+        uint64 retiredAt = _departments[k.department].retiredAt;
+        return retiredAt == 0 || timestamp < retiredAt;
     }
 
     /// @notice Whether `key` is a registered, unrevoked key of an active department right now.

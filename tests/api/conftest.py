@@ -13,12 +13,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from api.app import build_context, create_app
-from api.demo import CITIZENS, ENTERPRISES, seed
+from api.demo import seed
+from credit.codes import id_check_char
 from api.deps import AppContext
 from api.security import Principal
 from api.settings import Settings
 from ledger.store.db import transaction
 from ledger.store.models import Role
+from zero_errand.certificates import CertKind
+from zero_errand.issuance import Subject
+
+CITIZENS = [("citizen1", "陈志明", "44060419850312201" + id_check_char("44060419850312201")),
+            ("citizen2", "黄丽华", "44060419920718302" + id_check_char("44060419920718302"))]
 
 # CI runs these against the machine's PostgreSQL; an unreachable server fails them (never skips).
 PG_BASE = os.environ.get("ZEL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -53,6 +59,7 @@ class Platform:
     client: TestClient
     tokens: dict[str, str]  # role label -> bearer token
     usccs: list[str]
+    certs: dict[str, str]  # "citizen" / "enterprise" -> an anchored certificate number they own
 
     def headers(self, who: str) -> dict[str, str]:
         return {} if who == "anonymous" else {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -69,23 +76,33 @@ def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
 
     with ctx.sessions() as session:
         person_of = {u.username: u.person_id for u in session.scalars(select(User))}
-    usccs = [u for u, _ in ENTERPRISES]
+    usccs = creds.usccs[:2]
     principals = {
         "citizen": Principal("user:citizen1", Role.CITIZEN, person_id=person_of["citizen1"]),
         "citizen2": Principal("user:citizen2", Role.CITIZEN, person_id=person_of["citizen2"]),
         "enterprise": Principal(f"client:{creds.clients[0][0]}", Role.ENTERPRISE, uscc=usccs[0]),
         "enterprise2": Principal(f"client:{creds.clients[1][0]}", Role.ENTERPRISE, uscc=usccs[1]),
         "inspector": Principal("user:inspector1", Role.INSPECTOR, department="amr.440604"),
-        "official": Principal("user:tax-official", Role.OFFICIAL, department="tax.440604"),
+        "official": Principal("user:si-official", Role.OFFICIAL, department="si.440604"),
+        "official2": Principal("user:tax-official", Role.OFFICIAL, department="tax.440604"),
         "admin": Principal("user:admin", Role.ADMIN),
     }
     tokens = {k: ctx.tokens.issue(p)[0] for k, p in principals.items()}
+    certs = {}
+    with transaction(ctx.sessions) as session:
+        certs["citizen"] = ctx.certificates.request(
+            session, kind=CertKind.SI_INDIVIDUAL, subject=Subject(person_id=person_of["citizen1"]),
+            period_from="2025-01", period_to="2025-06", actor="user:citizen1", actor_role="citizen")[0].number
+        certs["enterprise"] = ctx.certificates.request(
+            session, kind=CertKind.TAX_ENTERPRISE, subject=Subject(uscc=usccs[0]), period_from="2025-01",
+            period_to="2025-06", actor="client:x", actor_role="enterprise")[0].number
+    ctx.certificates.anchorer(max_wait=0).run_once(force=True)
     app = create_app(ctx)
     with TestClient(app, raise_server_exceptions=False) as client:
         client.creds = creds
-        yield Platform(ctx, app, client, tokens, usccs)
+        yield Platform(ctx, app, client, tokens, usccs, certs)
     ctx.ledger.close()
     ctx.engine.dispose()
 
 
-__all__ = ["CITIZENS", "make_settings"]
+__all__ = ["make_settings"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-WHO = ["anonymous", "citizen", "citizen2", "enterprise", "enterprise2", "inspector", "official", "admin"]
+WHO = ["anonymous", "citizen", "citizen2", "enterprise", "enterprise2", "inspector", "official", "official2",
+       "admin"]
 EVERYONE = set(WHO)
 ADMIN = {"admin"}
 
@@ -17,7 +18,19 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/enterprise/enterprises/{uscc}"): {"enterprise"},  # the owner only, not enterprise2
     ("GET", "/v1/inspector/me"): {"inspector"},
     ("GET", "/v1/inspector/enterprises/{uscc}"): {"inspector"},
-    ("GET", "/v1/department/me"): {"official"},
+    ("GET", "/v1/department/me"): {"official", "official2"},
+    ("POST", "/v1/citizen/certificates"): {"citizen", "citizen2"},
+    ("GET", "/v1/citizen/certificates"): {"citizen", "citizen2"},
+    ("GET", "/v1/citizen/certificates/{number}"): {"citizen"},  # the owner only
+    ("GET", "/v1/citizen/certificates/{number}/pdf"): {"citizen"},
+    ("POST", "/v1/enterprise/certificates"): {"enterprise", "enterprise2"},
+    ("GET", "/v1/enterprise/certificates"): {"enterprise", "enterprise2"},
+    ("GET", "/v1/enterprise/certificates/{number}"): {"enterprise"},
+    ("GET", "/v1/enterprise/certificates/{number}/pdf"): {"enterprise"},
+    # The certificate is the social-insurance bureau's: the tax bureau's official may not touch it.
+    ("POST", "/v1/department/certificates/{number}/suspend"): {"official"},
+    ("POST", "/v1/department/certificates/{number}/reinstate"): {"official"},
+    ("POST", "/v1/department/certificates/{number}/revoke"): {"official"},
     ("GET", "/v1/admin/users"): ADMIN,
     ("POST", "/v1/admin/users"): ADMIN,
     ("POST", "/v1/admin/users/{username}/disable"): ADMIN,
@@ -37,10 +50,18 @@ PUBLIC_AUTH = {("POST", "/v1/auth/token"), ("POST", "/v1/auth/login")}
 
 
 def _request(platform, method: str, path: str, who: str):
+    number = platform.certs["enterprise" if path.startswith("/v1/enterprise") else "citizen"]
     url = (path.replace("{uscc}", platform.usccs[0]).replace("{username}", "citizen2")
-           .replace("{client_id}", platform.client.creds.clients[1][0]))
+           .replace("{client_id}", platform.client.creds.clients[1][0]).replace("{number}", number))
     body = None
-    if path == "/v1/admin/users":
+    if path.endswith("/certificates") and method == "POST":
+        kind = "tax-enterprise" if path.startswith("/v1/enterprise") else "si-individual"
+        body = {"kind": kind, "period_from": "2025-02", "period_to": "2025-03"}
+    elif path.endswith(("/revoke", "/suspend")):
+        body = {"reason": 4, "note": "matrix"}
+    elif path.endswith("/reinstate"):
+        body = {"note": "matrix"}
+    elif path == "/v1/admin/users":
         body = {"username": "u" + uuid.uuid4().hex[:8], "role": "inspector", "department": "amr.440604"}
     elif path == "/v1/admin/clients":
         body = {"uscc": platform.usccs[1], "name": "matrix"}
@@ -62,9 +83,11 @@ def test_authorization_matrix(platform):
         for who in WHO:
             status = _request(platform, method, path, who).status_code
             if who in allowed:
-                ok = status not in (401, 403)
+                ok = status not in (401, 403, 404)  # 404 here would mean the owner cannot see its own
             elif who == "anonymous":
                 ok = status == 401
+            elif "{number}" in path and not path.startswith("/v1/department") and who.rstrip("2") in allowed:
+                ok = status == 404  # another owner's certificate: not even its existence is revealed
             else:
                 ok = status == 403
             if not ok:

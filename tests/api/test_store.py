@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text, update
 
-from api.demo import CITIZENS
+from tests.api.conftest import CITIZENS
 from api.security import Principal
 from api.services import add_user, find_person
 from ledger.store import audit

@@ -1,0 +1,137 @@
+"""A4 certificate PDFs in Chinese, with the font subset embedded (readable on any phone) and a QR code.
+
+The font is the first of `ZEL_CJK_FONT` or the Debian CJK fonts found on disk; nothing is downloaded.
+Until the compact QR payload lands, the QR holds the verify URL with the certificate number after `#`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+from ledger.store.models import Certificate
+from zero_errand.certificates import CertKind, from_day_number
+from zero_errand.departments import DEPARTMENTS
+
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+)
+FONT = "ZelCJK"
+INSURANCE_ZH = {"pension": "养老", "medical": "医疗", "unemployment": "失业", "injury": "工伤", "maternity": "生育"}
+TAX_ZH = {"individual_income": "个人所得税", "vat": "增值税", "corporate_income": "企业所得税"}
+STATUS_ZH = {"paid": "已缴", "arrears": "欠缴"}
+
+
+class FontMissing(RuntimeError):
+    """No CJK font on disk: install Debian `fonts-wqy-microhei` (make test does) or set ZEL_CJK_FONT."""
+
+
+@lru_cache(maxsize=1)
+def register_font() -> str:
+    candidates = [os.environ["ZEL_CJK_FONT"]] if os.environ.get("ZEL_CJK_FONT") else list(FONT_CANDIDATES)
+    for path in candidates:
+        if Path(path).exists():
+            pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0))
+            return path
+    raise FontMissing(f"no CJK font found (looked for {', '.join(candidates)})")
+
+
+def yuan(fen: int) -> str:
+    return f"{fen // 100:,}.{fen % 100:02d}"
+
+
+def _lines(kind: CertKind, detail: list[dict[str, Any]]) -> list[str]:
+    if kind in (CertKind.TAX_INDIVIDUAL, CertKind.TAX_ENTERPRISE):
+        return [f"{d['period']}  {TAX_ZH.get(d['tax_type'], d['tax_type'])}  {yuan(d['amount_fen'])} 元  "
+                f"{STATUS_ZH.get(d['status'], d['status'])}" for d in detail]
+    if kind is CertKind.SI_INDIVIDUAL:
+        months: dict[str, list[dict[str, Any]]] = {}
+        for d in detail:
+            months.setdefault(d["month"], []).append(d)
+        out = []
+        for month, rows in months.items():
+            kinds = "、".join(INSURANCE_ZH.get(r["insurance"], r["insurance"]) for r in rows)
+            status = "欠缴" if any(r["status"] == "arrears" for r in rows) else "已缴"
+            out.append(f"{month}  {kinds}  基数 {yuan(rows[0]['base_fen'])} 元  单位 {rows[0]['employer']}  {status}")
+        return out
+    return [f"{d['month']}  参保 {d['insured']} 人  缴费 {yuan(d['amount_fen'])} 元  {STATUS_ZH.get(d['status'])}"
+            for d in detail]
+
+
+def render(cert: Certificate, verify_base: str) -> bytes:
+    """The certificate as a one-or-more-page A4 PDF."""
+    register_font()
+    kind = CertKind.parse(cert.kind)
+    c = cert.content
+    dept = DEPARTMENTS[cert.department]
+    buf = io.BytesIO()
+    pdf = canvas.Canvas(buf, pagesize=A4, pageCompression=1)
+    pdf.setTitle(f"{kind.title_zh} {cert.number}")
+    pdf.setAuthor(dept.name_zh)
+    width, height = A4
+    y = height - 30 * mm
+
+    def text(x: float, size: int, s: str) -> None:
+        pdf.setFont(FONT, size)
+        pdf.drawString(x, y, s)
+
+    pdf.setFont(FONT, 20)
+    pdf.drawCentredString(width / 2, y, kind.title_zh)
+    y -= 8 * mm
+    pdf.setFont(FONT, 10)
+    pdf.drawCentredString(width / 2, y, kind.title_en)
+    y -= 14 * mm
+    fields = [
+        ("证明编号 No.", cert.number),
+        ("纳税人/缴费人 Subject", f"{c['subjectName']}  {c['subject']}".strip()),
+        ("所属期 Period", f"{from_day_number(c['periodFrom'])} 至 {from_day_number(c['periodTo'])}"),
+        ("合计已缴 Total paid", f"{yuan(c['totalFen'])} 元 (CNY)"),
+        ("已缴月数 Months paid", str(c["monthsPaid"])),
+        ("欠缴月数 Months in arrears", str(c["monthsInArrears"])),
+        ("开具时间 Issued", cert.issued_at.strftime("%Y-%m-%d %H:%M UTC")),
+        ("有效期至 Valid until", str(from_day_number(c["expiresOn"]))),
+        ("开具机关 Issuer", dept.name_zh),
+    ]
+    for label, value in fields:
+        text(25 * mm, 11, label)
+        text(75 * mm, 11, value)
+        y -= 7.5 * mm
+    y -= 4 * mm
+    text(25 * mm, 12, "明细 Details")
+    y -= 7 * mm
+    for line in _lines(kind, cert.detail.get("lines", [])):
+        if y < 60 * mm:
+            pdf.showPage()
+            y = height - 25 * mm
+        text(25 * mm, 9, line)
+        y -= 5.5 * mm
+    # Footer with the QR code and how to verify.
+    widget = QrCodeWidget(f"{verify_base}#{cert.number}", barLevel="M")
+    x0, y0, x1, y1 = widget.getBounds()
+    size = 38 * mm
+    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    renderPDF.draw(drawing, pdf, width - 25 * mm - size, 15 * mm)
+    pdf.setFont(FONT, 9)
+    pdf.drawString(25 * mm, 40 * mm, "扫描二维码核验真伪、是否撤销及有效期。")
+    pdf.drawString(25 * mm, 35 * mm, "Scan the QR code to check that this certificate is genuine, current and not revoked.")
+    pdf.drawString(25 * mm, 28 * mm, f"数字摘要 Digest: {cert.digest[:34]}")
+    pdf.drawString(25 * mm, 24 * mm, f"                  {cert.digest[34:]}")
+    pdf.drawString(25 * mm, 18 * mm, f"签名密钥 Signing key: {cert.signer}")
+    pdf.showPage()
+    pdf.save()
+    return buf.getvalue()
