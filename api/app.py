@@ -20,10 +20,13 @@ from api.problems import (
     unhandled_exception_handler,
     validation_exception_handler,
 )
-from api.routers import admin, audiences, auth, certificates, public
+from api.routers import admin, audiences, auth, certificates, public, webhooks
 from api.security import DevelopmentIdentityProvider, TokenService
 from api.settings import Settings
+from sqlalchemy import func, select
+
 from ledger.store.db import make_engine, session_factory, upgrade
+from ledger.store.models import Certificate
 from ledger.store.pii import Pii
 
 log = logging.getLogger(__name__)
@@ -86,7 +89,10 @@ def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
         ctx.ledger, admin, _ = bootstrap(settings.chain())
         store = Keystore(settings.root)
         password = store.password()
-        provision(ctx.ledger, admin, store, password)  # idempotent: admits departments, registers their keys
+        with ctx.sessions() as session:
+            signed_since = {dept: int(first.timestamp()) for dept, first in session.execute(
+                select(Certificate.department, func.min(Certificate.issued_at)).group_by(Certificate.department))}
+        provision(ctx.ledger, admin, store, password, signed_since)  # idempotent: departments and their keys
         ctx.certificates = CertificateService(ctx.sessions, ctx.pii, ctx.ledger, store, password)
     return ctx
 
@@ -118,7 +124,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
     app.add_exception_handler(Exception, unhandled_exception_handler)
     for router in (auth.router, audiences.citizen, audiences.enterprise, audiences.inspector, audiences.department,
-                   certificates.citizen, certificates.enterprise, certificates.department,
+                   certificates.citizen, certificates.enterprise, certificates.department, webhooks.router,
                    admin.router, public.public, public.health, pages.router):
         app.include_router(router)
     return app

@@ -77,8 +77,12 @@ def serve(
     sys.stdout.flush()
     stop = threading.Event()
     if settings.anchor_in_process:
+        from zero_errand.webhooks import Deliverer
+
         anchorer = ctx.certificates.anchorer(settings.anchor_batch_size, settings.anchor_max_wait)
         threading.Thread(target=anchorer.run_forever, args=(stop,), name="anchor", daemon=True).start()
+        threading.Thread(target=Deliverer(ctx.sessions).run_forever, args=(stop,), name="webhooks",
+                         daemon=True).start()
     try:
         uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning")
     finally:
@@ -262,6 +266,20 @@ def anchor_run(
         anchorer.run_forever(stop, poll=min(1.0, max(anchorer.max_wait / 4, 0.05)))
     except KeyboardInterrupt:
         pass
+
+
+@anchor_app.command("reanchor")
+def anchor_reanchor(data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+    """After a chain reset: anchor again every batch the chain no longer knows (same roots, same proofs) and
+    re-apply its revocations and suspensions. Deploy the contracts on the new chain first."""
+    from api.app import build_context
+
+    try:
+        ctx = build_context(settings_of(data_dir, chain_url))
+        batches, changes = ctx.certificates.anchorer().reanchor()
+    except LedgerError as exc:
+        raise fail(exc.message) from exc
+    typer.echo(f"re-anchored {batches} batches; re-applied {changes} revocations and suspensions")
 
 
 def seed(

@@ -149,6 +149,36 @@ class Anchorer:
             batch.attempts += 1
             batch.last_error = str(exc)[:1000]
 
+    # -- after a chain reset ----------------------------------------------------------------------
+
+    def reanchor(self) -> tuple[int, int]:
+        """Re-anchor every batch whose root the chain does not know (a reset or a new chain), keeping
+        each batch's root and proofs, then re-apply revocations and suspensions. Returns (batches, changes)."""
+        with self.sessions() as s:
+            anchored = s.scalars(select(AnchorBatch).where(AnchorBatch.state == "ANCHORED")).all()
+        missing = [b.id for b in anchored if self.ledger.anchor_of(bytes.fromhex(b.root[2:])) is None]
+        with self.sessions() as s, s.begin():
+            for batch in s.scalars(select(AnchorBatch).where(AnchorBatch.id.in_(missing))):
+                batch.state, batch.tx_hash, batch.block_number = "PREPARED", None, None
+        for batch_id in missing:
+            self._send(batch_id)
+        changes = 0
+        with self.sessions() as s:
+            changed = s.scalars(select(Certificate).where(Certificate.batch_id.in_(missing),
+                                                          Certificate.state.in_(("REVOKED", "SUSPENDED")))).all()
+            roots = {b.id: b.root for b in s.scalars(select(AnchorBatch).where(AnchorBatch.id.in_(missing)))}
+        for cert in changed:
+            root = bytes.fromhex(roots[cert.batch_id][2:])
+            proof = [bytes.fromhex(p[2:]) for p in cert.proof or []]
+            digest = bytes.fromhex(cert.digest[2:])
+            key = self.keys[cert.department]
+            if cert.state == "REVOKED":
+                self.ledger.revoke(key, root, proof, digest, cert.status_reason or 0)
+            else:
+                self.ledger.suspend(key, root, proof, digest, cert.status_reason or 0)
+            changes += 1
+        return len(missing), changes
+
     # -- loop --------------------------------------------------------------------------------------
 
     def run_forever(self, stop: threading.Event, poll: float = 1.0) -> None:

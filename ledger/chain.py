@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 import os
-import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
-from eth_utils import ValidationError as EthValidationError
-from web3 import EthereumTesterProvider, HTTPProvider, Web3
+from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from ledger.errors import ConfigurationError, NotDeployed
@@ -54,44 +49,6 @@ class ChainConfig:
         return self.rpc_url is None
 
 
-class LockedTesterProvider(EthereumTesterProvider):
-    """EthereumTesterProvider serialised by a lock: py-evm is not safe for concurrent callers."""
-
-    def __init__(self, tester: Any) -> None:
-        super().__init__(ethereum_tester=tester)
-        self._lock = threading.RLock()
-
-    def make_request(self, method: Any, params: Any) -> Any:
-        with self._lock:
-            try:
-                return super().make_request(method, params)
-            except TesterTransactionFailed as exc:
-                # Answer like a node does (JSON-RPC error 3 with the revert data), so that web3 raises
-                # ContractCustomError on every backend and ledger.tx maps one shape of error.
-                return {"jsonrpc": "2.0", "id": 0, "error": _revert_error(str(exc.args[0]))}
-            except EthValidationError as exc:  # e.g. a stale nonce: answer as geth and Besu do
-                return {"jsonrpc": "2.0", "id": 0, "error": {"code": -32000, "message": _validation_message(exc)}}
-
-
-def _validation_message(exc: Exception) -> str:
-    text = str(exc)
-    match = re.search(r"Invalid transaction nonce: Expected (\d+), but got (\d+)", text)
-    if match and int(match.group(2)) < int(match.group(1)):
-        return f"nonce too low: {text}"
-    return text
-
-
-def _revert_error(text: str) -> dict[str, Any]:
-    reason = text.removeprefix("execution reverted: ")
-    if reason.startswith(("b'", 'b"')):
-        try:
-            data = ast.literal_eval(reason)
-            return {"code": 3, "message": "execution reverted", "data": "0x" + bytes(data).hex()}
-        except (ValueError, SyntaxError):
-            pass
-    return {"code": 3, "message": f"execution reverted: {reason}"}
-
-
 @dataclass
 class Connection:
     """A connected Web3 plus what must be closed with it."""
@@ -114,7 +71,7 @@ def connect(config: ChainConfig, *, fund: list[str] | None = None) -> Connection
     empty chain.
     """
     if config.embedded:
-        from ledger.embedded import chain_db_path, open_embedded_tester
+        from ledger.embedded import LockedTesterProvider, chain_db_path, open_embedded_tester
 
         if fund is None and not chain_db_path(config.data_dir).exists():
             raise NotDeployed(

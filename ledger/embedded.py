@@ -8,8 +8,10 @@ stored canonical head, and the pending block continues from there.
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -24,8 +26,11 @@ from eth.exceptions import CanonicalHeadNotFound
 from eth.vm.forks import CancunVM
 from eth_tester import EthereumTester
 from eth_tester.backends.pyevm.main import PyEVMBackend, get_default_genesis_params
+from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
+from eth_utils import ValidationError as EthValidationError
 from eth_utils import to_wei
 from toolz import assoc
+from web3 import EthereumTesterProvider
 
 from ledger.errors import ConfigurationError
 
@@ -194,3 +199,41 @@ def open_embedded_tester(data_dir: Path, funded: list[str]) -> tuple[EthereumTes
     tester = EthereumTester(backend=backend, auto_mine_transactions=True)
     return tester, backend
 
+
+
+class LockedTesterProvider(EthereumTesterProvider):
+    """EthereumTesterProvider serialised by a lock: py-evm is not safe for concurrent callers."""
+
+    def __init__(self, tester: Any) -> None:
+        super().__init__(ethereum_tester=tester)
+        self._lock = threading.RLock()
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        with self._lock:
+            try:
+                return super().make_request(method, params)
+            except TesterTransactionFailed as exc:
+                # Answer like a node does (JSON-RPC error 3 with the revert data), so that web3 raises
+                # ContractCustomError on every backend and ledger.tx maps one shape of error.
+                return {"jsonrpc": "2.0", "id": 0, "error": _revert_error(str(exc.args[0]))}
+            except EthValidationError as exc:  # e.g. a stale nonce: answer as geth and Besu do
+                return {"jsonrpc": "2.0", "id": 0, "error": {"code": -32000, "message": _validation_message(exc)}}
+
+
+def _validation_message(exc: Exception) -> str:
+    text = str(exc)
+    match = re.search(r"Invalid transaction nonce: Expected (\d+), but got (\d+)", text)
+    if match and int(match.group(2)) < int(match.group(1)):
+        return f"nonce too low: {text}"
+    return text
+
+
+def _revert_error(text: str) -> dict[str, Any]:
+    reason = text.removeprefix("execution reverted: ")
+    if reason.startswith(("b'", 'b"')):
+        try:
+            data = ast.literal_eval(reason)
+            return {"code": 3, "message": "execution reverted", "data": "0x" + bytes(data).hex()}
+        except (ValueError, SyntaxError):
+            pass
+    return {"code": 3, "message": f"execution reverted: {reason}"}

@@ -35,9 +35,12 @@ DEPARTMENTS = {
 }
 
 
-def provision(ledger: Ledger, admin: LocalAccount, store: Keystore, password: str) -> dict[str, str]:
+def provision(ledger: Ledger, admin: LocalAccount, store: Keystore, password: str,
+              signed_since: dict[str, int] | None = None) -> dict[str, str]:
     """Admit each department and register its key (creating the keystore) where not done yet; idempotent.
 
+    `signed_since` gives, per department, the issue time of its oldest certificate in the store: on a chain
+    that was reset, the key is registered valid from then, so certificates it signed keep verifying.
     Returns department id -> signing key address.
     """
     admitted = {bytes(d[0]) for d in ledger.departments()}
@@ -53,7 +56,8 @@ def provision(ledger: Ledger, admin: LocalAccount, store: Keystore, password: st
             # Valid from the wall-clock time of provisioning: a chain that mines a block per transaction
             # (the embedded one) runs seconds ahead of the clock during a burst, and certificates are
             # stamped with the clock.
-            ledger.register_key(admin, address, dept_bytes, kinds_mask(dept.kinds), int(time.time()))
+            since = min(int(time.time()), (signed_since or {}).get(dept.id, int(time.time())))
+            ledger.register_key(admin, address, dept_bytes, kinds_mask(dept.kinds), since)
         ledger.fund(admin, address)
         out[dept.id] = address
     return out

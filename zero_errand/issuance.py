@@ -25,6 +25,7 @@ from credit.codes import mask_id_number
 from ledger.store import audit
 from ledger.store.models import Certificate, Enterprise, Person, SiContribution, TaxRecord
 from ledger.store.pii import Pii
+from zero_errand import webhooks
 from zero_errand.certificates import (
     SCHEMA_VERSION,
     VALIDITY_DAYS,
@@ -215,4 +216,5 @@ def issue(session: Session, pii: Pii, *, kind: CertKind, subject: Subject, perio
         raise
     audit.append(session, actor=actor, role=actor_role, action="certificate.issue", target=cert.number,
                  detail={"kind": kind.slug, "digest": cert.digest})
+    webhooks.enqueue(session, cert, "certificate.issued")
     return cert, True

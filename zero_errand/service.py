@@ -14,6 +14,7 @@ from ledger.kinds import Kind
 from ledger.store import audit
 from ledger.store.models import AnchorBatch, Certificate
 from ledger.store.pii import Pii
+from zero_errand import webhooks
 from zero_errand.certificates import CertKind, Domain
 from zero_errand.departments import DEPARTMENTS
 from zero_errand.issuance import IssuanceError, Subject, issue
@@ -86,4 +87,6 @@ class CertificateService:
         cert.status_changed_at = datetime.now(timezone.utc)
         audit.append(session, actor=actor, role="official", action=f"certificate.{action}", target=number,
                      detail={"reason": reason, "note": note})
+        event = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}[action]
+        webhooks.enqueue(session, cert, f"certificate.{event}")
         return cert

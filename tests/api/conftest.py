@@ -60,6 +60,7 @@ class Platform:
     tokens: dict[str, str]  # role label -> bearer token
     usccs: list[str]
     certs: dict[str, str]  # "citizen" / "enterprise" -> an anchored certificate number they own
+    webhook: int  # a webhook of the first enterprise
 
     def headers(self, who: str) -> dict[str, str]:
         return {} if who == "anonymous" else {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -97,10 +98,14 @@ def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
             session, kind=CertKind.TAX_ENTERPRISE, subject=Subject(uscc=usccs[0]), period_from="2025-01",
             period_to="2025-06", actor="client:x", actor_role="enterprise")[0].number
     ctx.certificates.anchorer(max_wait=0).run_once(force=True)
+    from zero_errand.webhooks import register
+
+    with transaction(ctx.sessions) as session:
+        webhook = register(session, usccs[0], "https://erp.example.com/zel", ["certificate.issued"], False).id
     app = create_app(ctx)
     with TestClient(app, raise_server_exceptions=False) as client:
         client.creds = creds
-        yield Platform(ctx, app, client, tokens, usccs, certs)
+        yield Platform(ctx, app, client, tokens, usccs, certs, webhook)
     ctx.ledger.close()
     ctx.engine.dispose()
 

@@ -27,6 +27,10 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/enterprise/certificates"): {"enterprise", "enterprise2"},
     ("GET", "/v1/enterprise/certificates/{number}"): {"enterprise"},
     ("GET", "/v1/enterprise/certificates/{number}/pdf"): {"enterprise"},
+    ("POST", "/v1/enterprise/webhooks"): {"enterprise", "enterprise2"},
+    ("GET", "/v1/enterprise/webhooks"): {"enterprise", "enterprise2"},
+    ("DELETE", "/v1/enterprise/webhooks/{webhook_id}"): {"enterprise"},
+    ("GET", "/v1/enterprise/webhooks/{webhook_id}/deliveries"): {"enterprise"},
     # The certificate is the social-insurance bureau's: the tax bureau's official may not touch it.
     ("POST", "/v1/department/certificates/{number}/suspend"): {"official"},
     ("POST", "/v1/department/certificates/{number}/reinstate"): {"official"},
@@ -52,13 +56,16 @@ PUBLIC_AUTH = {("POST", "/v1/auth/token"), ("POST", "/v1/auth/login")}
 def _request(platform, method: str, path: str, who: str):
     number = platform.certs["enterprise" if path.startswith("/v1/enterprise") else "citizen"]
     url = (path.replace("{uscc}", platform.usccs[0]).replace("{username}", "citizen2")
-           .replace("{client_id}", platform.client.creds.clients[1][0]).replace("{number}", number))
+           .replace("{client_id}", platform.client.creds.clients[1][0]).replace("{number}", number)
+           .replace("{webhook_id}", str(platform.webhook)))
     body = None
     if path.endswith("/certificates") and method == "POST":
         kind = "tax-enterprise" if path.startswith("/v1/enterprise") else "si-individual"
         body = {"kind": kind, "period_from": "2025-02", "period_to": "2025-03"}
     elif path.endswith(("/revoke", "/suspend")):
         body = {"reason": 4, "note": "matrix"}
+    elif path == "/v1/enterprise/webhooks" and method == "POST":
+        body = {"url": "https://erp.example.com/zel", "events": ["certificate.issued"]}
     elif path.endswith("/reinstate"):
         body = {"note": "matrix"}
     elif path == "/v1/admin/users":
@@ -77,7 +84,9 @@ def test_every_route_is_classified(platform):
 
 def test_authorization_matrix(platform):
     wrong = []
-    for (method, path), allowed in EXPECTED.items():
+    # Deleting the webhook must come after the routes that read it.
+    order = sorted(EXPECTED.items(), key=lambda item: item[0][0] == "DELETE")
+    for (method, path), allowed in order:
         if (method, path) in PUBLIC_AUTH:
             continue  # credentials in the body decide; covered by test_auth
         for who in WHO:
@@ -86,7 +95,8 @@ def test_authorization_matrix(platform):
                 ok = status not in (401, 403, 404)  # 404 here would mean the owner cannot see its own
             elif who == "anonymous":
                 ok = status == 401
-            elif "{number}" in path and not path.startswith("/v1/department") and who.rstrip("2") in allowed:
+            elif ("{number}" in path or "{webhook_id}" in path) and not path.startswith("/v1/department") \
+                    and who.rstrip("2") in allowed:
                 ok = status == 404  # another owner's certificate: not even its existence is revealed
             else:
                 ok = status == 403

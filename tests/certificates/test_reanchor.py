@@ -1,0 +1,48 @@
+"""Re-anchoring after a chain reset: same roots, same proofs, revocations re-applied, keys still valid."""
+
+from __future__ import annotations
+
+import shutil
+
+from sqlalchemy import select
+
+from api.app import build_context
+from api.settings import Settings
+from ledger.client import CertificateStatus
+from ledger.kinds import Kind
+from ledger.store.db import transaction
+from ledger.store.models import AnchorBatch, Certificate
+from tests.certificates.test_anchoring_faults import _issue
+
+
+def _status(ctx, cert, root):
+    return ctx.ledger.status(bytes.fromhex(root[2:]), [bytes.fromhex(p[2:]) for p in cert.proof],
+                             bytes.fromhex(cert.digest[2:]))
+
+
+def test_reanchor_after_the_chain_is_reset(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    ctx = build_context(settings)
+    _issue(ctx, 3)
+    ctx.certificates.anchorer(max_wait=0).run_once(force=True)
+    with transaction(ctx.sessions) as s:
+        number = s.scalars(select(Certificate.number)).first()
+        ctx.certificates.change_status(s, number, "revoke", department="si.440604", reason=3, note="", actor="t")
+    ctx.ledger.close()
+    # The chain is lost: a new, empty one with freshly deployed contracts.
+    shutil.rmtree(tmp_path / "data" / "chain")
+    shutil.rmtree(tmp_path / "data" / "deployments")
+    ctx = build_context(Settings(data_dir=tmp_path / "data"))
+    with ctx.sessions() as s:
+        certs = s.scalars(select(Certificate)).all()
+        roots = {b.id: b.root for b in s.scalars(select(AnchorBatch))}
+    assert all(_status(ctx, c, roots[c.batch_id]) == CertificateStatus.UNKNOWN for c in certs)
+
+    assert ctx.certificates.anchorer().reanchor() == (len(roots), 1)
+    for cert in certs:
+        expected = CertificateStatus.REVOKED if cert.number == number else CertificateStatus.ANCHORED
+        assert _status(ctx, cert, roots[cert.batch_id]) == expected
+        # The re-registered key is valid from the oldest certificate it signed.
+        assert ctx.ledger.is_authorized(cert.signer, Kind.SOCIAL_INSURANCE_CERTIFICATE, cert.content["issuedAt"])
+    assert ctx.certificates.anchorer().reanchor() == (0, 0)  # idempotent
+    ctx.ledger.close()
