@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from api import platform_cli
+from api import cert_cli, platform_cli
 from ledger import cli as ledger_cli
 from ledger.client import bootstrap
 from ledger.errors import LedgerError
@@ -29,6 +29,7 @@ app.add_typer(platform_cli.db_app, name="db")
 app.add_typer(platform_cli.pii_app, name="pii")
 app.add_typer(platform_cli.anchor_app, name="anchor")
 app.command("seed")(platform_cli.seed)
+app.add_typer(cert_cli.cert_app, name="cert")
 app.command("serve")(platform_cli.serve)
 
 

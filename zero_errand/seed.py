@@ -63,7 +63,8 @@ def _uscc(rng: random.Random) -> str:
 
 def seed_data(session: Session, pii: Pii, people: int, enterprises: int, seed: int = 1,
               until: date | None = None) -> SeedResult:
-    """Create `people` people and `enterprises` enterprises with 24 months of records (idempotent per seed)."""
+    """Create `people` people and `enterprises` enterprises with 24 months of records before `until`
+    (default today); idempotent per seed. Identities depend on the seed only; record months on `until`."""
     rng = random.Random(seed)
     until = until or date.today()
     months = months_before(until, 24)
@@ -87,11 +88,12 @@ def seed_data(session: Session, pii: Pii, people: int, enterprises: int, seed: i
                 session.add(TaxRecord(uscc=uscc, tax_type="corporate_income", period=month,
                                       amount_fen=cit[month], status="paid"))
     ids: list[str] = []
-    for _ in range(people):
+    for index in range(people):
         id_number = _id_number(rng)
         name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice((1, 2))))
         phone = f"13{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}"
-        employer = rng.choice(usccs)
+        employer = rng.choice(usccs)  # drawn for a stable sequence; employers go round-robin below
+        employer = usccs[index % len(usccs)]
         base = rng.randint(4_500_00, 25_000_00)
         arrears = set(rng.sample(months, rng.choice((0, 0, 0, 1, 2))))
         ids.append(id_number)
@@ -104,10 +106,10 @@ def seed_data(session: Session, pii: Pii, people: int, enterprises: int, seed: i
                 amount = base * (rate + EMPLOYER_RATES[insurance]) // 1000
                 session.add(SiContribution(person_id=person.id, employer_uscc=employer, month=month,
                                            insurance=insurance, base_fen=base, amount_fen=amount, status=status))
-            taxable = base - 5_000_00
-            if taxable > 0:
-                session.add(TaxRecord(person_id=person.id, tax_type="individual_income", period=month,
-                                      amount_fen=taxable * 3 // 100, status="paid"))
+            # Below the 5,000 yuan threshold the monthly declaration is a zero declaration (零申报).
+            taxable = max(base - 5_000_00, 0)
+            session.add(TaxRecord(person_id=person.id, tax_type="individual_income", period=month,
+                                  amount_fen=taxable * 3 // 100, status="paid"))
     session.flush()
     return SeedResult(ids, usccs[:enterprises])
 

@@ -1,0 +1,163 @@
+"""`zel cert`: issue, show, list and change certificates from the command line (audited as the CLI user)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Optional
+
+import typer
+from sqlalchemy import select
+
+from api.platform_cli import cli_actor, settings_of
+from credit.codes import is_valid_uscc
+from ledger.cli import ChainUrl, DataDir, JsonOut, fail
+from ledger.errors import LedgerError
+from ledger.store.db import transaction
+from ledger.store.models import AnchorBatch, Certificate
+from zero_errand.certificates import CertKind
+from zero_errand.issuance import IssuanceError, Subject
+from zero_errand.people import find_person
+
+cert_app = typer.Typer(help="Certificates: issue, show, list, revoke, suspend, reinstate.", no_args_is_help=True)
+
+
+def _context(data_dir: Any, chain_url: Any) -> Any:
+    from api.app import build_context
+
+    try:
+        return build_context(settings_of(data_dir, chain_url))
+    except LedgerError as exc:
+        raise fail(exc.message) from exc
+
+
+def describe(session: Any, cert: Certificate) -> dict[str, Any]:
+    batch = session.get(AnchorBatch, cert.batch_id) if cert.batch_id else None
+    anchored = batch is not None and batch.state == "ANCHORED"
+    return {"id": cert.number, "number": cert.number, "kind": cert.kind, "state": cert.state,
+            "department": cert.department, "digest": cert.digest, "signer": cert.signer,
+            "signature": cert.signature, "content": cert.content, "issued_at": cert.issued_at.isoformat(),
+            "expires_at": cert.expires_at.isoformat(), "batch_root": batch.root if anchored else None,
+            "proof": cert.proof if anchored else None, "tx_hash": batch.tx_hash if anchored else None,
+            "block_number": batch.block_number if anchored else None, "status_reason": cert.status_reason}
+
+
+def _print(info: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(info, ensure_ascii=False))
+    else:
+        typer.echo(f"{info['number']}  {info['kind']}  {info['state']}  digest {info['digest']}"
+                   + (f"  root {info['batch_root']}  tx {info['tx_hash']}" if info["batch_root"] else ""))
+
+
+@cert_app.command("issue")
+def cert_issue(
+    kind: Annotated[str, typer.Option("--kind", help="tax-individual, tax-enterprise, si-individual, si-enterprise")],
+    subject: Annotated[str, typer.Option("--subject", help="Citizen ID number or USCC.")],
+    period_from: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")],
+    period_to: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")],
+    idempotency_key: Annotated[Optional[str], typer.Option("--idempotency-key")] = None,
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
+    """Issue a certificate for a subject (as the department would for a counter request)."""
+    try:
+        cert_kind = CertKind.parse(kind)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    ctx = _context(data_dir, chain_url)
+    value = subject.strip().upper()
+    try:
+        with transaction(ctx.sessions) as session:
+            if is_valid_uscc(value):
+                subj = Subject(uscc=value)
+            else:
+                person = find_person(session, ctx.pii, value)
+                if person is None:
+                    raise IssuanceError("not-found", "no person or enterprise with this ID number or USCC")
+                subj = Subject(person_id=person.id)
+            actor = cli_actor()
+            cert, _ = ctx.certificates.request(session, kind=cert_kind, subject=subj, period_from=period_from,
+                                               period_to=period_to, actor=actor.subject, actor_role="admin",
+                                               idempotency_key=idempotency_key)
+            info = describe(session, cert)
+    except IssuanceError as exc:
+        raise fail(exc.message) from exc
+    finally:
+        ctx.ledger.close()
+    _print(info, as_json)
+
+
+@cert_app.command("show")
+def cert_show(number: str, as_json: JsonOut = False, data_dir: DataDir = None) -> None:
+    """Show one certificate with its anchoring (batch root, proof, transaction)."""
+    from api.platform_cli import _store
+
+    _settings, sessions, _pii = _store(data_dir)
+    with sessions() as session:
+        cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
+        if cert is None:
+            raise fail(f"no certificate {number}", 1)
+        info = describe(session, cert)
+    _print(info, as_json)
+
+
+@cert_app.command("list")
+def cert_list(state: Annotated[Optional[str], typer.Option(help="ISSUED, ANCHORED, REVOKED or SUSPENDED.")] = None,
+              as_json: JsonOut = False, data_dir: DataDir = None) -> None:
+    """List certificates, newest first."""
+    from api.platform_cli import _store
+
+    _settings, sessions, _pii = _store(data_dir)
+    with sessions() as session:
+        query = select(Certificate).order_by(Certificate.id.desc()).limit(500)
+        if state:
+            query = query.where(Certificate.state == state.upper())
+        rows = [describe(session, c) for c in session.scalars(query)]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+    else:
+        for r in rows:
+            _print(r, False)
+
+
+def _change(action: str, number: str, reason: int, note: str, data_dir: Any, chain_url: Any, as_json: bool) -> None:
+    ctx = _context(data_dir, chain_url)
+    try:
+        with transaction(ctx.sessions) as session:
+            department = session.scalars(select(Certificate.department).where(Certificate.number == number)).first()
+            cert = ctx.certificates.change_status(session, number, action, department=department or "",
+                                                  reason=reason, note=note, actor=cli_actor().subject)
+            info = describe(session, cert)
+    except IssuanceError as exc:
+        raise fail(exc.message) from exc
+    except LedgerError as exc:
+        raise fail(exc.message) from exc
+    finally:
+        ctx.ledger.close()
+    _print(info, as_json)
+
+
+Reason = Annotated[int, typer.Option("--reason", help="1 error, 2 corrected, 3 fraud, 4 investigation, 5 request, 9 other")]
+Note = Annotated[str, typer.Option("--note")]
+
+
+@cert_app.command("revoke")
+def cert_revoke(number: str, reason: Reason = 1, note: Note = "", as_json: JsonOut = False, data_dir: DataDir = None,
+                chain_url: ChainUrl = None) -> None:
+    """Revoke a certificate for good, with the issuing department's key."""
+    _change("revoke", number, reason, note, data_dir, chain_url, as_json)
+
+
+@cert_app.command("suspend")
+def cert_suspend(number: str, reason: Reason = 4, note: Note = "", as_json: JsonOut = False, data_dir: DataDir = None,
+                 chain_url: ChainUrl = None) -> None:
+    """Suspend a certificate."""
+    _change("suspend", number, reason, note, data_dir, chain_url, as_json)
+
+
+@cert_app.command("reinstate")
+def cert_reinstate(number: str, note: Note = "", as_json: JsonOut = False, data_dir: DataDir = None,
+                   chain_url: ChainUrl = None) -> None:
+    """Lift a suspension."""
+    _change("reinstate", number, 0, note, data_dir, chain_url, as_json)
