@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
@@ -161,3 +162,48 @@ def cert_reinstate(number: str, note: Note = "", as_json: JsonOut = False, data_
                    chain_url: ChainUrl = None) -> None:
     """Lift a suspension."""
     _change("reinstate", number, 0, note, data_dir, chain_url, as_json)
+
+
+def verify(
+    source: Annotated[Optional[str], typer.Argument(help="An image file, a verify URL, or payload digits.")] = None,
+    batch: Annotated[Optional[Path], typer.Option("--batch", help="A file with one input per line.")] = None,
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
+    """Verify certificates online (signature, issuer authority, anchor, revocation, expiry).
+
+    Exit code 0 only when every input is VALID.
+    """
+    from qr.decode import NoQrCode, read_image
+    from qr.verify import Check, Verdict, verify_text
+    from zero_errand.verification import LedgerResolver
+
+    inputs = [line.strip() for line in batch.read_text().splitlines() if line.strip()] if batch else \
+        ([source] if source else [])
+    if not inputs:
+        raise fail("give an INPUT or --batch FILE")
+    ctx = _context(data_dir, chain_url)
+    resolver = LedgerResolver(ctx.sessions, ctx.ledger)
+    all_valid = True
+    try:
+        for item in inputs:
+            path = Path(item)
+            if len(item) < 300 and path.is_file():
+                try:
+                    verdict = verify_text(read_image(path.read_bytes()), resolver)
+                except NoQrCode as exc:
+                    verdict = Verdict("INVALID", [Check("format", False, f"图片中未找到二维码：{exc}", str(exc))])
+            else:
+                verdict = verify_text(item, resolver)
+            all_valid &= verdict.status == "VALID"
+            if as_json:
+                typer.echo(json.dumps(verdict.as_dict(), ensure_ascii=False))
+            else:
+                cert = verdict.certificate or {}
+                typer.echo(f"{verdict.status}  {cert.get('number', '-')}  {cert.get('kind_en', '')}  "
+                           + "; ".join(c.en for c in verdict.checks if c.ok is not True))
+    finally:
+        ctx.ledger.close()
+    if not all_valid:
+        raise typer.Exit(1)

@@ -1,7 +1,7 @@
 """A4 certificate PDFs in Chinese, with the font subset embedded (readable on any phone) and a QR code.
 
 The font is the first of `ZEL_CJK_FONT` or the Debian CJK fonts found on disk; nothing is downloaded.
-Until the compact QR payload lands, the QR holds the verify URL with the certificate number after `#`.
+The QR holds the verify URL with the compact signed payload after `#` (see qr/payload.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from reportlab.pdfgen import canvas
 from ledger.store.models import Certificate
 from zero_errand.certificates import CertKind, from_day_number
 from zero_errand.departments import DEPARTMENTS
+from zero_errand.verification import url_of
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -73,7 +74,7 @@ def _lines(kind: CertKind, detail: list[dict[str, Any]]) -> list[str]:
 
 
 def render(cert: Certificate, verify_base: str) -> bytes:
-    """The certificate as a one-or-more-page A4 PDF."""
+    """`verify_base` is the deployment's public URL; the QR holds its verify page and the signed payload."""
     register_font()
     kind = CertKind.parse(cert.kind)
     c = cert.content
@@ -120,7 +121,7 @@ def render(cert: Certificate, verify_base: str) -> bytes:
         text(25 * mm, 9, line)
         y -= 5.5 * mm
     # Footer with the QR code and how to verify.
-    widget = QrCodeWidget(f"{verify_base}#{cert.number}", barLevel="M")
+    widget = QrCodeWidget(url_of(cert, verify_base), barLevel="Q")
     x0, y0, x1, y1 = widget.getBounds()
     size = 38 * mm
     drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])

@@ -147,7 +147,7 @@ def disable_client(session: SessionDep, me: CurrentAdmin, client_id: ClientId) -
 @router.get("/audit", response_model=list[AuditOut], summary="Read the audit log, newest first")
 def read_audit(session: SessionDep, me: CurrentAdmin,
                limit: Annotated[int, Query(ge=1, le=500)] = 100,
-               before: Annotated[int | None, Query(ge=1)] = None) -> list[AuditEntry]:
+               before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None) -> list[AuditEntry]:
     query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
     if before:
         query = query.where(AuditEntry.seq < before)

@@ -16,6 +16,7 @@ from ledger.errors import LedgerError, NodeUnavailable
 from ledger.store.models import AnchorBatch, Certificate
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import IssuanceError, Subject
+from zero_errand.verification import url_of
 
 PROTECTED = problem_responses(401, 403, 404, 409, 413, 422, 429)
 Number = Annotated[str, Path(min_length=17, max_length=17, pattern=r"^[1-4]\d{16}$", description="Certificate number")]
@@ -89,7 +90,7 @@ def _out(ctx: Any, session: Any, cert: Certificate) -> dict[str, Any]:
             "issued_at": cert.issued_at, "expires_at": cert.expires_at, "content": cert.content, "detail": cert.detail,
             "digest": cert.digest, "signer": cert.signer, "signature": cert.signature, "anchor": anchor,
             "status_reason": cert.status_reason,
-            "verify_url": f"{ctx.settings.public_url}/verify#{cert.number}"}
+            "verify_url": url_of(cert, ctx.settings.public_url)}
 
 
 def _raise(exc: IssuanceError) -> None:
@@ -130,7 +131,7 @@ def _own(session: Any, owner: str, number: str) -> Certificate:
 def _pdf(ctx: Any, cert: Certificate) -> Response:
     from zero_errand.pdf import render
 
-    pdf = render(cert, verify_base=f"{ctx.settings.public_url}/verify")
+    pdf = render(cert, verify_base=ctx.settings.public_url)
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{cert.number}.pdf"'})
 

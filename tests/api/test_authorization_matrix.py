@@ -44,6 +44,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/admin/audit"): ADMIN,
     ("GET", "/v1/admin/audit/verify"): ADMIN,
     ("GET", "/v1/public/enterprises/{uscc}"): EVERYONE,
+    ("GET", "/v1/verify/status/{digest}"): EVERYONE,
+    ("POST", "/v1/verify"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
     ("GET", "/readyz"): EVERYONE,
     ("GET", "/metrics"): EVERYONE,
@@ -57,13 +59,15 @@ def _request(platform, method: str, path: str, who: str):
     number = platform.certs["enterprise" if path.startswith("/v1/enterprise") else "citizen"]
     url = (path.replace("{uscc}", platform.usccs[0]).replace("{username}", "citizen2")
            .replace("{client_id}", platform.client.creds.clients[1][0]).replace("{number}", number)
-           .replace("{webhook_id}", str(platform.webhook)))
+           .replace("{webhook_id}", str(platform.webhook)).replace("{digest}", "0x" + "ab" * 32))
     body = None
     if path.endswith("/certificates") and method == "POST":
         kind = "tax-enterprise" if path.startswith("/v1/enterprise") else "si-individual"
         body = {"kind": kind, "period_from": "2025-02", "period_to": "2025-03"}
     elif path.endswith(("/revoke", "/suspend")):
         body = {"reason": 4, "note": "matrix"}
+    elif path == "/v1/verify":
+        body = {"text": "https://zel.example/verify#1"}
     elif path == "/v1/enterprise/webhooks" and method == "POST":
         body = {"url": "https://erp.example.com/zel", "events": ["certificate.issued"]}
     elif path.endswith("/reinstate"):

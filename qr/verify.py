@@ -1,0 +1,121 @@
+"""The verification pipeline: decode, check the format, recompute the digest, recover the signer, check the
+signer's authority at the issue time, check the anchor and the status, check the expiry. One verdict.
+
+The online checks ask a `Resolver` (the ledger and the store behind it). The same steps run in the verify
+page's JavaScript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Literal, Protocol
+
+from qr.payload import PayloadError, Signed, decode, payload_from_text
+from qr.signed import Domain, digest, from_day_number, recover_signer
+
+Status = Literal["VALID", "INVALID", "UNTRUSTED_ISSUER", "REVOKED", "SUSPENDED", "EXPIRED", "PENDING_ANCHOR"]
+ChainState = Literal["anchored", "pending", "revoked", "suspended", "unknown"]
+CHAIN_KIND = {1: 0, 2: 0, 3: 1, 4: 1}  # certificate kind code -> on-chain attestation kind
+KIND_ZH = {1: "个人纳税证明", 2: "企业纳税证明", 3: "个人社保缴费证明", 4: "企业社保参保证明"}
+KIND_EN = {1: "Individual tax-payment certificate", 2: "Enterprise tax-payment certificate",
+           3: "Individual social-insurance contribution certificate",
+           4: "Enterprise social-insurance participation certificate"}
+
+
+class Resolver(Protocol):
+    """What online verification asks of the ledger."""
+
+    def domain(self) -> Domain: ...
+
+    def is_authorized(self, signer: str, chain_kind: int, timestamp: int) -> bool: ...
+
+    def key_known(self, signer: str) -> bool: ...
+
+    def state(self, digest_hex: str) -> ChainState: ...
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool | None  # None: not checked
+    zh: str
+    en: str
+
+
+@dataclass
+class Verdict:
+    status: Status
+    checks: list[Check] = field(default_factory=list)
+    certificate: dict[str, Any] | None = None
+    digest: str | None = None
+    signer: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _show(signed: Signed) -> dict[str, Any]:
+    c = signed.content
+    return {"kind": c.kind, "kind_zh": KIND_ZH[c.kind], "kind_en": KIND_EN[c.kind], "number": c.number,
+            "subject": c.subject, "subject_name": c.subjectName, "period_from": str(from_day_number(c.periodFrom)),
+            "period_to": str(from_day_number(c.periodTo)), "total_fen": c.totalFen, "months_paid": c.monthsPaid,
+            "months_in_arrears": c.monthsInArrears, "issued_at": datetime.fromtimestamp(c.issuedAt, timezone.utc)
+            .isoformat(), "expires_on": str(from_day_number(c.expiresOn)), "department": c.department}
+
+
+def verify_text(text: str, resolver: Resolver, today: date | None = None) -> Verdict:
+    """Verify a verify URL, a `#digits` fragment or bare payload digits."""
+    try:
+        signed = decode(payload_from_text(text))
+    except PayloadError as exc:
+        return Verdict("INVALID", [Check("format", False, f"二维码内容无法识别：{exc}", f"Unreadable payload: {exc}")])
+    return verify_signed(signed, resolver, today)
+
+
+def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None) -> Verdict:
+    checks = [Check("format", True, "格式正确", "Well-formed payload")]
+    c = signed.content
+    display = _show(signed)
+    domain = resolver.domain()
+    digest_hex = "0x" + digest(c, domain).hex()
+    try:
+        signer = recover_signer(c, domain, signed.signature)
+    except Exception:  # malformed signature values
+        checks.append(Check("signature", False, "签名无效", "The signature is invalid"))
+        return Verdict("INVALID", checks, display, digest_hex)
+    if not resolver.key_known(signer):
+        # Recovery always yields some address; one no department ever registered means the content was
+        # altered after signing (or a stranger signed it).
+        checks.append(Check("signature", False, "签名与内容不符：内容可能被篡改",
+                            "The signature does not match the content: it may have been altered"))
+        return Verdict("INVALID", checks, display, digest_hex, signer)
+    checks.append(Check("signature", True, "签名可验证", f"Signed by {signer}"))
+    if not resolver.is_authorized(signer, CHAIN_KIND[c.kind], c.issuedAt):
+        checks.append(Check("issuer", False, "签发密钥在签发时未获授权",
+                            "The department key was not authorized for this kind at the issue time"))
+        return Verdict("UNTRUSTED_ISSUER", checks, display, digest_hex, signer)
+    checks.append(Check("issuer", True, "签发机关已获授权", "Issued by an authorized department key"))
+    state = resolver.state(digest_hex)
+    if state == "unknown":
+        checks.append(Check("anchor", False, "账本中查无此证明", "The ledger does not know this certificate"))
+        return Verdict("INVALID", checks, display, digest_hex, signer)
+    if state == "pending":
+        checks.append(Check("anchor", None, "已签发，等待上链", "Issued; its batch is not on chain yet"))
+        return Verdict("PENDING_ANCHOR", checks, display, digest_hex, signer)
+    checks.append(Check("anchor", True, "已上链存证", "Anchored on the ledger"))
+    if state == "revoked":
+        checks.append(Check("status", False, "证明已被撤销", "The certificate has been revoked"))
+        return Verdict("REVOKED", checks, display, digest_hex, signer)
+    if state == "suspended":
+        checks.append(Check("status", False, "证明已被暂停使用", "The certificate is suspended"))
+        return Verdict("SUSPENDED", checks, display, digest_hex, signer)
+    checks.append(Check("status", True, "未撤销", "Not revoked or suspended"))
+    today = today or datetime.now(timezone.utc).date()
+    if from_day_number(c.expiresOn) < today:
+        checks.append(Check("expiry", False, f"已于 {from_day_number(c.expiresOn)} 过期",
+                            f"Expired on {from_day_number(c.expiresOn)}"))
+        return Verdict("EXPIRED", checks, display, digest_hex, signer)
+    checks.append(Check("expiry", True, f"有效期至 {from_day_number(c.expiresOn)}",
+                        f"Valid until {from_day_number(c.expiresOn)}"))
+    return Verdict("VALID", checks, display, digest_hex, signer)

@@ -1,0 +1,92 @@
+"""The verification pipeline end to end: API, CLI and every verdict."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from ledger.store.models import Certificate
+from qr.payload import decode, encode, payload_from_text, verify_url
+from qr.render import png
+from qr.verify import verify_text
+from zero_errand.verification import LedgerResolver
+
+
+def _url(platform, number):
+    prefix = "/v1/enterprise" if number.startswith(("2", "4")) else "/v1/citizen"
+    who = "enterprise" if prefix == "/v1/enterprise" else "citizen"
+    return platform.client.get(f"{prefix}/certificates/{number}", headers=platform.headers(who)).json()["verify_url"]
+
+
+def _verify(platform, text):
+    r = platform.client.post("/v1/verify", json={"text": text})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_valid_pending_tampered_revoked_suspended_expired(platform):
+    url = _url(platform, platform.certs["enterprise"])
+    valid = _verify(platform, url)
+    assert valid["status"] == "VALID" and all(c["ok"] for c in valid["checks"])
+    assert valid["certificate"]["subject"] == platform.usccs[0] and valid["certificate"]["kind_zh"] == "企业纳税证明"
+
+    fresh = platform.client.post("/v1/citizen/certificates", headers=platform.headers("citizen"), json={
+        "kind": "si-individual", "period_from": "2025-02", "period_to": "2025-03"}).json()
+    assert _verify(platform, fresh["verify_url"])["status"] == "PENDING_ANCHOR"
+
+    signed = decode(payload_from_text(url))
+    forged = signed.content.__class__(**{**signed.content.__dict__, "totalFen": signed.content.totalFen * 10})
+    tampered = _verify(platform, verify_url("https://x", encode(forged, signed.signature)))
+    assert tampered["status"] == "INVALID" and "altered" in tampered["checks"][-1]["en"]
+    garbage = _verify(platform, "https://x/verify#123")
+    assert garbage["status"] == "INVALID" and garbage["checks"][0]["name"] == "format"
+
+    number = platform.certs["citizen"]
+    citizen_url = _url(platform, number)
+    h = platform.headers("official")
+    platform.client.post(f"/v1/department/certificates/{number}/suspend", json={"reason": 4}, headers=h)
+    assert _verify(platform, citizen_url)["status"] == "SUSPENDED"
+    platform.client.post(f"/v1/department/certificates/{number}/revoke", json={"reason": 3}, headers=h)
+    revoked = _verify(platform, citizen_url)
+    assert revoked["status"] == "REVOKED" and revoked["checks"][-1]["zh"] == "证明已被撤销"
+
+    resolver = LedgerResolver(platform.ctx.sessions, platform.ctx.ledger)
+    later = date.today() + timedelta(days=200)
+    assert verify_text(url, resolver, today=later).status == "EXPIRED"
+
+
+def test_status_route_reveals_only_the_status(platform):
+    with platform.ctx.sessions() as s:
+        digest = s.scalars(select(Certificate.digest).where(Certificate.number == platform.certs["enterprise"])).one()
+    r = platform.client.get(f"/v1/verify/status/{digest}")
+    assert r.json() == {"status": "anchored"}
+    assert platform.client.get(f"/v1/verify/status/0x{'00' * 32}").json() == {"status": "unknown"}
+    assert platform.client.get("/v1/verify/status/0x1234").status_code == 422
+
+
+def test_verify_a_photo_of_the_qr(platform):
+    url = _url(platform, platform.certs["enterprise"])
+    r = platform.client.post("/v1/verify", content=png(url), headers={"Content-Type": "image/png"})
+    assert r.status_code == 200 and r.json()["status"] == "VALID"
+    none = platform.client.post("/v1/verify", content=b"\x89PNG nope", headers={"Content-Type": "image/png"})
+    assert none.status_code == 422 and none.json()["type"] == "urn:zel:problem:no-qr-code"
+
+
+def test_cli_verify_exit_codes_and_batch(zel_bin, platform, tmp_path):
+    url = _url(platform, platform.certs["enterprise"])
+    (tmp_path / "qr.png").write_bytes(png(url))
+    (tmp_path / "batch.txt").write_text(f"{url}\nhttps://x/verify#123\n{tmp_path / 'qr.png'}\n")
+    settings = platform.ctx.settings
+    env = {**os.environ, "ZEL_DATA_DIR": str(settings.root), "ZEL_DATABASE_URL": settings.db_url}
+    platform.ctx.ledger.close()  # the embedded chain is held by one process at a time
+    one = subprocess.run([zel_bin, "verify", url, "--json"], capture_output=True, text=True, env=env, timeout=120)
+    assert one.returncode == 0, one.stderr
+    assert json.loads(one.stdout)["status"] == "VALID"
+    batch = subprocess.run([zel_bin, "verify", "--batch", str(tmp_path / "batch.txt"), "--json"],
+                           capture_output=True, text=True, env=env, timeout=120)
+    assert batch.returncode == 1
+    assert [json.loads(line)["status"] for line in batch.stdout.splitlines()] == ["VALID", "INVALID", "VALID"]
