@@ -103,6 +103,30 @@ def cert_show(number: str, as_json: JsonOut = False, data_dir: DataDir = None) -
     _print(info, as_json)
 
 
+@cert_app.command("qr")
+def cert_qr(
+    number: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="A .png or .svg file to write.")],
+    ecc: Annotated[str, typer.Option("--ecc", help="Error correction: L, M, Q (default) or H.")] = "Q",
+    data_dir: DataDir = None,
+) -> None:
+    """Write a certificate's QR code (the verify URL with its signed payload) as PNG or SVG."""
+    from api.platform_cli import _store
+    from qr.render import png, svg, version_of
+    from zero_errand.verification import url_of
+
+    settings, sessions, _pii = _store(data_dir)
+    with sessions() as session:
+        cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
+        if cert is None:
+            raise fail(f"no certificate {number}", 1)
+        url = url_of(cert, settings.public_url)
+    if ecc.upper() not in ("L", "M", "Q", "H"):
+        raise fail("--ecc must be L, M, Q or H")
+    output.write_bytes(svg(url, ecc.upper()) if output.suffix.lower() == ".svg" else png(url, ecc.upper()))
+    typer.echo(f"wrote {output} (QR version {version_of(url, ecc.upper())}, level {ecc.upper()})")
+
+
 @cert_app.command("list")
 def cert_list(state: Annotated[Optional[str], typer.Option(help="ISSUED, ANCHORED, REVOKED or SUSPENDED.")] = None,
               as_json: JsonOut = False, data_dir: DataDir = None) -> None:
