@@ -191,35 +191,55 @@ def cert_reinstate(number: str, note: Note = "", as_json: JsonOut = False, data_
 def verify(
     source: Annotated[Optional[str], typer.Argument(help="An image file, a verify URL, or payload digits.")] = None,
     batch: Annotated[Optional[Path], typer.Option("--batch", help="A file with one input per line.")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Verify with a trust list only.")] = False,
+    trustlist: Annotated[Optional[Path], typer.Option("--trustlist", help="Trust list file for --offline.")] = None,
+    trust_anchor: Annotated[Optional[str], typer.Option("--trust-anchor", help="District admin address to pin.")] = None,
     as_json: JsonOut = False,
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
 ) -> None:
-    """Verify certificates online (signature, issuer authority, anchor, revocation, expiry).
+    """Verify certificates (signature, issuer authority, anchor, revocation, expiry); online by default.
 
     Exit code 0 only when every input is VALID.
     """
     from qr.decode import NoQrCode, read_image
-    from qr.verify import Check, Verdict, verify_text
-    from zero_errand.verification import LedgerResolver
+    from qr.trustlist import TrustList, TrustListError
+    from qr.verify import Check, Verdict, verify_offline, verify_text
 
     inputs = [line.strip() for line in batch.read_text().splitlines() if line.strip()] if batch else \
         ([source] if source else [])
     if not inputs:
         raise fail("give an INPUT or --batch FILE")
-    ctx = _context(data_dir, chain_url)
-    resolver = LedgerResolver(ctx.sessions, ctx.ledger)
+    ctx = None
+    if offline:
+        if trustlist is None:
+            raise fail("--offline needs --trustlist FILE (made with `zel trustlist export`)")
+        try:
+            trust = TrustList.load(trustlist.read_text())
+        except (OSError, TrustListError) as exc:
+            raise fail(str(exc)) from exc
+
+        def check(text: str) -> Verdict:
+            return verify_offline(text, trust, trust_anchor=trust_anchor)
+    else:
+        from zero_errand.verification import LedgerResolver
+
+        ctx = _context(data_dir, chain_url)
+        resolver = LedgerResolver(ctx.sessions, ctx.ledger)
+
+        def check(text: str) -> Verdict:
+            return verify_text(text, resolver)
     all_valid = True
     try:
         for item in inputs:
             path = Path(item)
             if len(item) < 300 and path.is_file():
                 try:
-                    verdict = verify_text(read_image(path.read_bytes()), resolver)
+                    verdict = check(read_image(path.read_bytes()))
                 except NoQrCode as exc:
                     verdict = Verdict("INVALID", [Check("format", False, f"图片中未找到二维码：{exc}", str(exc))])
             else:
-                verdict = verify_text(item, resolver)
+                verdict = check(item)
             all_valid &= verdict.status == "VALID"
             if as_json:
                 typer.echo(json.dumps(verdict.as_dict(), ensure_ascii=False))
@@ -228,6 +248,48 @@ def verify(
                 typer.echo(f"{verdict.status}  {cert.get('number', '-')}  {cert.get('kind_en', '')}  "
                            + "; ".join(c.en for c in verdict.checks if c.ok is not True))
     finally:
-        ctx.ledger.close()
+        if ctx is not None:
+            ctx.ledger.close()
     if not all_valid:
         raise typer.Exit(1)
+
+
+trustlist_app = typer.Typer(help="Signed trust lists for offline verification.", no_args_is_help=True)
+
+
+@trustlist_app.command("export")
+def trustlist_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
+    """Write the department keys, kinds, validity windows and revoked certificates, signed by the admin key."""
+    from datetime import datetime, timezone
+
+    from ledger.client import ADMIN_KEY
+    from ledger.keys import Keystore
+    from ledger.kinds import department_name, kinds_mask
+    from qr.trustlist import FORMAT, sign_list
+
+    ctx = _context(data_dir, chain_url)
+    try:
+        admin = Keystore(ctx.settings.root).load(ADMIN_KEY)
+        with ctx.sessions() as session:
+            revoked = sorted(session.scalars(select(Certificate.digest).where(Certificate.state == "REVOKED")))
+            suspended = sorted(session.scalars(select(Certificate.digest).where(Certificate.state == "SUSPENDED")))
+        body = {
+            "format": FORMAT, "issued_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "chain_id": ctx.ledger.sender.chain_id, "verifying_contract": ctx.ledger.attestations.address,
+            "issuer_registry": ctx.ledger.issuers.address,
+            "departments": [{"id": department_name(d), "name": n, "admitted_at": a, "retired_at": r}
+                            for d, n, a, r in ctx.ledger.departments()],
+            "keys": [{"address": k.address, "department": department_name(k.department), "kinds": kinds_mask(k.kinds),
+                      "valid_from": k.valid_from, "revoked_at": k.revoked_at} for k in ctx.ledger.keys()],
+            "revoked": revoked, "suspended": suspended,
+        }
+    except LedgerError as exc:
+        raise fail(exc.message) from exc
+    finally:
+        ctx.ledger.close()
+    output.write_text(json.dumps(sign_list(body, admin), ensure_ascii=False, indent=1) + "\n")
+    typer.echo(f"wrote {output}: {len(body['keys'])} keys, {len(revoked)} revoked, signed by {admin.address}")

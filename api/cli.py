@@ -31,6 +31,7 @@ app.add_typer(platform_cli.anchor_app, name="anchor")
 app.command("seed")(platform_cli.seed)
 app.add_typer(cert_cli.cert_app, name="cert")
 app.command("verify")(cert_cli.verify)
+app.add_typer(cert_cli.trustlist_app, name="trustlist")
 app.command("serve")(platform_cli.serve)
 
 

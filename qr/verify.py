@@ -15,7 +15,7 @@ from qr.payload import PayloadError, Signed, decode, payload_from_text
 from qr.signed import Domain, digest, from_day_number, recover_signer
 
 Status = Literal["VALID", "INVALID", "UNTRUSTED_ISSUER", "REVOKED", "SUSPENDED", "EXPIRED", "PENDING_ANCHOR"]
-ChainState = Literal["anchored", "pending", "revoked", "suspended", "unknown"]
+ChainState = Literal["anchored", "pending", "revoked", "suspended", "unknown", "offline"]
 CHAIN_KIND = {1: 0, 2: 0, 3: 1, 4: 1}  # certificate kind code -> on-chain attestation kind
 KIND_ZH = {1: "个人纳税证明", 2: "企业纳税证明", 3: "个人社保缴费证明", 4: "企业社保参保证明"}
 KIND_EN = {1: "Individual tax-payment certificate", 2: "Enterprise tax-payment certificate",
@@ -50,6 +50,8 @@ class Verdict:
     certificate: dict[str, Any] | None = None
     digest: str | None = None
     signer: str | None = None
+    as_of: str | None = None  # offline with a stale trust list: "valid as of" this date
+    unchecked: list[str] = field(default_factory=list)  # checks that could not be made (offline)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,20 +99,27 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
         return Verdict("UNTRUSTED_ISSUER", checks, display, digest_hex, signer)
     checks.append(Check("issuer", True, "签发机关已获授权", "Issued by an authorized department key"))
     state = resolver.state(digest_hex)
-    if state == "unknown":
+    offline = state == "offline"
+    if offline:
+        checks.append(Check("anchor", None, "离线核验：未核对上链情况", "Offline: anchoring was not checked"))
+    elif state == "unknown":
         checks.append(Check("anchor", False, "账本中查无此证明", "The ledger does not know this certificate"))
         return Verdict("INVALID", checks, display, digest_hex, signer)
     if state == "pending":
         checks.append(Check("anchor", None, "已签发，等待上链", "Issued; its batch is not on chain yet"))
         return Verdict("PENDING_ANCHOR", checks, display, digest_hex, signer)
-    checks.append(Check("anchor", True, "已上链存证", "Anchored on the ledger"))
+    if not offline:
+        checks.append(Check("anchor", True, "已上链存证", "Anchored on the ledger"))
     if state == "revoked":
         checks.append(Check("status", False, "证明已被撤销", "The certificate has been revoked"))
         return Verdict("REVOKED", checks, display, digest_hex, signer)
     if state == "suspended":
         checks.append(Check("status", False, "证明已被暂停使用", "The certificate is suspended"))
         return Verdict("SUSPENDED", checks, display, digest_hex, signer)
-    checks.append(Check("status", True, "未撤销", "Not revoked or suspended"))
+    if offline:
+        checks.append(Check("status", True, "信任列表生成时未撤销", "Not revoked when the trust list was made"))
+    else:
+        checks.append(Check("status", True, "未撤销", "Not revoked or suspended"))
     today = today or datetime.now(timezone.utc).date()
     if from_day_number(c.expiresOn) < today:
         checks.append(Check("expiry", False, f"已于 {from_day_number(c.expiresOn)} 过期",
@@ -119,3 +128,32 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
     checks.append(Check("expiry", True, f"有效期至 {from_day_number(c.expiresOn)}",
                         f"Valid until {from_day_number(c.expiresOn)}"))
     return Verdict("VALID", checks, display, digest_hex, signer)
+
+
+def verify_offline(text: str, trust: Any, *, trust_anchor: str | None = None, today: date | None = None,
+                   now: datetime | None = None, stale_after_days: float = 7) -> Verdict:
+    """Verify with a trust list only. A stale list degrades the verdict to "valid as of" its date."""
+    from qr.trustlist import OfflineResolver
+
+    verdict = verify_text(text, OfflineResolver(trust), today)
+    age = trust.age_days(now)
+    issued = trust.issued_at.date().isoformat()
+    if trust_anchor is None:
+        verdict.checks.insert(0, Check("trustlist", None, f"信任列表由 {trust.signer} 签名，未固定信任锚",
+                                       f"Trust list signed by {trust.signer}; no trust anchor pinned"))
+        verdict.unchecked.append("trustlist-origin")
+    elif trust_anchor.lower() != trust.signer.lower():
+        verdict.checks.insert(0, Check("trustlist", False, "信任列表并非由区管理员签发",
+                                       "The trust list is not signed by the pinned district admin"))
+        verdict.status = "UNTRUSTED_ISSUER"
+        return verdict
+    else:
+        verdict.checks.insert(0, Check("trustlist", True, f"信任列表生成于 {issued}（{age:.1f} 天前）",
+                                       f"Trust list of {issued} ({age:.1f} days old)"))
+    verdict.unchecked.append("anchor")
+    verdict.unchecked.append("revocations-after-" + issued)
+    if verdict.status == "VALID" and age > stale_after_days:
+        verdict.as_of = issued
+        verdict.checks.append(Check("freshness", None, f"信任列表已过期：截至 {issued} 有效",
+                                    f"The trust list is stale: valid as of {issued}"))
+    return verdict
