@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from api import cert_cli, platform_cli
+from credit import cli as credit_cli
 from ledger import cli as ledger_cli
 from ledger.client import bootstrap
 from ledger.errors import LedgerError
@@ -32,6 +33,7 @@ app.command("seed")(platform_cli.seed)
 app.add_typer(cert_cli.cert_app, name="cert")
 app.command("verify")(cert_cli.verify)
 app.add_typer(cert_cli.trustlist_app, name="trustlist")
+app.add_typer(credit_cli.credit_app, name="credit")
 app.command("serve")(platform_cli.serve)
 
 

@@ -46,6 +46,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/public/enterprises/{uscc}"): EVERYONE,
     ("GET", "/v1/verify/status/{digest}"): EVERYONE,
     ("POST", "/v1/verify"): EVERYONE,
+    ("GET", "/v1/credit/code/{code}"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
     ("GET", "/readyz"): EVERYONE,
     ("GET", "/metrics"): EVERYONE,
@@ -59,7 +60,8 @@ def _request(platform, method: str, path: str, who: str):
     number = platform.certs["enterprise" if path.startswith("/v1/enterprise") else "citizen"]
     url = (path.replace("{uscc}", platform.usccs[0]).replace("{username}", "citizen2")
            .replace("{client_id}", platform.client.creds.clients[1][0]).replace("{number}", number)
-           .replace("{webhook_id}", str(platform.webhook)).replace("{digest}", "0x" + "ab" * 32))
+           .replace("{webhook_id}", str(platform.webhook)).replace("{digest}", "0x" + "ab" * 32)
+           .replace("{code}", "91110000600037341L"))
     body = None
     if path.endswith("/certificates") and method == "POST":
         kind = "tax-enterprise" if path.startswith("/v1/enterprise") else "si-individual"

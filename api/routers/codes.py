@@ -1,0 +1,27 @@
+"""`/v1/credit/code`: anyone checks a USCC or a citizen ID number."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+
+from credit.codes import validate
+
+router = APIRouter(prefix="/v1/credit/code", tags=["credit"])
+
+
+class CodeOut(BaseModel):
+    valid: bool
+    kind: Literal["citizen_id", "uscc"] | None
+    normalized: str
+    error: str | None
+    position: int | None
+    expected: str | None
+
+
+@router.get("/{code}", response_model=CodeOut, summary="Validate and normalize a USCC or citizen ID number")
+def check_code(code: Annotated[str, Path(max_length=64)],
+               kind: Annotated[Literal["citizen_id", "uscc"] | None, Query()] = None) -> dict:
+    return validate(code, kind).as_dict()

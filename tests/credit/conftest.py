@@ -1,0 +1,1 @@
+from tests.api.conftest import database_url, platform  # noqa: F401
