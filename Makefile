@@ -42,6 +42,7 @@ test: setup tools check-contracts
 
 bench: setup
 	$(BIN)/python bench/gas.py
+	$(BIN)/python bench/codes.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache

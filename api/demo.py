@@ -38,7 +38,7 @@ def seed(session: Session, pii: Pii) -> DemoCredentials:
 
     People and enterprises come from `zel seed` data (seed 2026), so demo users have records to certify.
     """
-    data = seed_data(session, pii, people=12, enterprises=4, seed=DEMO_SEED)
+    data = seed_data(session, pii, people=8, enterprises=3, seed=DEMO_SEED)
     users: list[tuple[str, str, str]] = []
     for username, role, dept, title in STAFF:
         users.append((username, role.value, _ensure_user(session, pii, username, role, title, department=dept)))

@@ -7,7 +7,6 @@ A leaf module (standard library only) so that every package may use it.
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 from datetime import date
 from operator import mul
@@ -30,7 +29,7 @@ _SHAPE = re.compile(f"(?P<id>{_ID_SHAPE.pattern})|(?P<uscc>{_USCC_SHAPE.pattern}
 # and 34 ≡ 3 (mod 31), Python's C-level int(text, base) computes the weighted sums: the first 17 ID digits
 # read in base 13, and the first 17 USCC characters reversed and read in base 34 (after mapping the USCC
 # alphabet, which skips I, O, S, V and Z, onto the standard digits 0-9A-U).
-_USCC_TO_BASE34 = str.maketrans(USCC_ALPHABET, "0123456789ABCDEFGHIJKLMNOPQRSTU")
+_USCC_TO_BASE34 = bytes.maketrans(USCC_ALPHABET.encode(), b"0123456789ABCDEFGHIJKLMNOPQRSTU")
 
 Kind = Literal["citizen_id", "uscc"]
 
@@ -58,7 +57,7 @@ def id_check_char(first17: str) -> str:
 
 def uscc_check_char(first17: str) -> str:
     """The GB 32100 check character of the first 17 characters."""
-    return USCC_ALPHABET[-int(first17.translate(_USCC_TO_BASE34)[::-1], 34) % 31]
+    return USCC_ALPHABET[-int(first17[::-1].encode().translate(_USCC_TO_BASE34), 34) % 31]
 
 
 def id_check_char_reference(first17: str) -> str:
@@ -72,23 +71,24 @@ def uscc_check_char_reference(first17: str) -> str:
 
 
 _DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_MONTH_DAYS = frozenset(f"{m:02d}{d:02d}" for m in range(1, 13) for d in range(1, _DAYS[m] + 1))
 
 
 def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-_today = (0.0, 0)
+_today = ""
 
 
-def _today_ymd() -> int:
-    """Today as YYYYMMDD, recomputed at most once a minute."""
+def _today_ymd() -> str:
+    """Today as "YYYYMMDD". The cached value is only refreshed when a date passes it (days only grow)."""
     global _today
-    now = time.monotonic()
-    if now - _today[0] > 60:
-        t = date.today()
-        _today = (now, t.year * 10000 + t.month * 100 + t.day)
-    return _today[1]
+    _today = date.today().strftime("%Y%m%d")
+    return _today
+
+
+_today_ymd()
 
 
 def is_valid_id_number(value: str) -> bool:
@@ -108,6 +108,9 @@ def normalize(raw: str) -> str:
     """Upper case, full-width to half-width (NFKC), spaces and dashes removed."""
     if raw.isalnum() and raw.isascii():
         return raw.upper()
+    joined = "".join(raw.split())
+    if joined.isalnum() and joined.isascii():
+        return joined.upper()
     if raw.isascii():
         return raw.translate(_DROP).upper()
     return unicodedata.normalize("NFKC", raw).translate(_DROP).upper()
@@ -129,13 +132,12 @@ def validate_id_number(raw: str) -> CodeResult:
 
 
 def _check_id(code: str) -> CodeResult:
-    ymd = int(code[6:14])
-    year, month, day = ymd // 10000, ymd // 100 % 100, ymd % 100
-    if not (1 <= month <= 12 and 1 <= day <= _DAYS[month] and (month != 2 or day < 29 or _leap(year))):
-        return CodeResult(False, "citizen_id", code, f"birth date {code[6:10]}-{code[10:12]}-{code[12:14]} does not "
-                          "exist", 7)
-    if year < 1900 or ymd > _today_ymd():
-        return CodeResult(False, "citizen_id", code, f"birth date {year:04d}-{month:02d}-{day:02d} is impossible", 7)
+    ymd = code[6:14]  # fixed-width digits: string comparison is date comparison
+    mmdd = ymd[4:]
+    if mmdd not in _MONTH_DAYS or (mmdd == "0229" and not _leap(int(ymd[:4]))):
+        return CodeResult(False, "citizen_id", code, f"birth date {ymd[:4]}-{ymd[4:6]}-{ymd[6:]} does not exist", 7)
+    if ymd < "19000101" or (ymd > _today and ymd > _today_ymd()):
+        return CodeResult(False, "citizen_id", code, f"birth date {ymd[:4]}-{ymd[4:6]}-{ymd[6:]} is impossible", 7)
     expected = id_check_char(code[:17])
     if code[17] != expected:
         return CodeResult(False, "citizen_id", code, f"check character is {code[17]!r}, expected {expected!r}", 18,
