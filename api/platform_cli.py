@@ -240,7 +240,7 @@ def anchor_run(
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
 ) -> None:
-    """Anchor issued certificates in Merkle batches (run it where `zel serve` does not, e.g. a node chain)."""
+    """Anchor issued certificates in Merkle batches and deliver webhooks (where `zel serve` does not)."""
     from api.app import build_context
 
     settings = settings_of(data_dir, chain_url)
@@ -260,7 +260,10 @@ def anchor_run(
     stop = threading.Event()
     import signal
 
+    from zero_errand.webhooks import Deliverer
+
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    threading.Thread(target=Deliverer(ctx.sessions).run_forever, args=(stop,), name="webhooks", daemon=True).start()
     typer.echo(f"anchoring every {anchorer.max_wait:g} s or {anchorer.batch_size} certificates; Ctrl-C stops")
     try:
         anchorer.run_forever(stop, poll=min(1.0, max(anchorer.max_wait / 4, 0.05)))

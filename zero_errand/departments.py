@@ -61,10 +61,3 @@ def provision(ledger: Ledger, admin: LocalAccount, store: Keystore, password: st
         ledger.fund(admin, address)
         out[dept.id] = address
     return out
-
-
-def department_for(kind: Kind) -> Department:
-    for dept in DEPARTMENTS.values():
-        if kind in dept.kinds and kind in (Kind.TAX_CERTIFICATE, Kind.SOCIAL_INSURANCE_CERTIFICATE):
-            return dept
-    raise KeyError(f"no department issues {kind.slug}")

@@ -92,8 +92,7 @@ def seed_data(session: Session, pii: Pii, people: int, enterprises: int, seed: i
         id_number = _id_number(rng)
         name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice((1, 2))))
         phone = f"13{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}"
-        employer = rng.choice(usccs)  # drawn for a stable sequence; employers go round-robin below
-        employer = usccs[index % len(usccs)]
+        employer = usccs[index % len(usccs)]  # round-robin: every enterprise has employees
         base = rng.randint(4_500_00, 25_000_00)
         arrears = set(rng.sample(months, rng.choice((0, 0, 0, 1, 2))))
         ids.append(id_number)
