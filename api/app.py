@@ -79,7 +79,8 @@ def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
     upgrade(engine)
     ctx = AppContext(settings=settings, engine=engine, sessions=session_factory(engine), pii=Pii(settings.pii()),
                      tokens=TokenService(settings.token_key(), settings.token_ttl_seconds),
-                     identity=DevelopmentIdentityProvider(), auth_limiter=RateLimiter(settings.auth_rate_per_minute))
+                     identity=DevelopmentIdentityProvider(), auth_limiter=RateLimiter(settings.auth_rate_per_minute),
+                     expensive_limiter=RateLimiter(settings.expensive_rate_per_minute))
     if open_chain:
         from ledger.client import bootstrap
         from ledger.keys import Keystore

@@ -52,6 +52,8 @@ class AppContext:
     identity: IdentityProvider
     ledger: Any = None  # ledger.client.Ledger once the chain is open
     auth_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(20))
+    # Issuing certificates, rendering PDFs and decoding uploaded images cost CPU: limited per caller.
+    expensive_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(60))
     metrics_registry: Any = None
     certificates: Any = None  # zero_errand.service.CertificateService once the chain is open
 
@@ -103,3 +105,19 @@ CurrentEnterprise = Annotated[Principal, Depends(require(Role.ENTERPRISE))]
 CurrentInspector = Annotated[Principal, Depends(require(Role.INSPECTOR))]
 CurrentOfficial = Annotated[Principal, Depends(require(Role.OFFICIAL))]
 CurrentAdmin = Annotated[Principal, Depends(require(Role.ADMIN))]
+
+
+def expensive(request: Request, ctx: Context) -> None:
+    """Rate-limit an expensive route per caller: the bearer token's subject, else the client address."""
+    auth = request.headers.get("authorization", "")
+    who = "anonymous"
+    if auth.lower().startswith("bearer "):
+        try:
+            who = ctx.tokens.check(auth[7:]).subject
+        except TokenError:
+            who = "invalid-token"
+    address = request.client.host if request.client else "unknown"
+    ctx.expensive_limiter.check(f"{who}@{address}" if who in ("anonymous", "invalid-token") else who)
+
+
+Expensive = Depends(expensive)

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     pii_index_key: SecretStr | None = None
     max_body_bytes: int = 1_048_576
     auth_rate_per_minute: int = 20
+    expensive_rate_per_minute: int = 60  # certificate requests, PDFs, image verification, per caller
     anchor_batch_size: int = 4096
     anchor_max_wait: float = 10.0
     anchor_in_process: bool = True  # `zel serve` runs the anchor worker; set false when `zel anchor run` does

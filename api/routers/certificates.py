@@ -9,7 +9,15 @@ from fastapi import APIRouter, Depends, Header, Path, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.deps import Context, CurrentCitizen, CurrentEnterprise, CurrentOfficial, SessionDep, current_principal
+from api.deps import (
+    Context,
+    CurrentCitizen,
+    CurrentEnterprise,
+    CurrentOfficial,
+    Expensive,
+    SessionDep,
+    current_principal,
+)
 from api.problems import ProblemError, problem_responses
 from api.security import Principal
 from ledger.errors import LedgerError, NodeUnavailable
@@ -140,6 +148,7 @@ PDF = {200: {"content": {"application/pdf": {}}, "description": "The certificate
 
 
 @citizen.post("", response_model=CertificateOut, status_code=201, summary="Request a certificate",
+              dependencies=[Expensive],
               responses={200: {"model": CertificateOut, "description": "Returned for a repeated Idempotency-Key"}})
 def citizen_request(ctx: Context, session: SessionDep, me: CurrentCitizen, body: CertificateRequest,
                     response: Response, idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
@@ -158,12 +167,14 @@ def citizen_get(ctx: Context, session: SessionDep, me: CurrentCitizen, number: N
     return _out(ctx, session, _own(session, f"person:{me.person_id}", number))
 
 
-@citizen.get("/{number}/pdf", response_class=Response, responses=PDF, summary="Download one of my certificates")
+@citizen.get("/{number}/pdf", response_class=Response, responses=PDF, summary="Download one of my certificates",
+             dependencies=[Expensive])
 def citizen_pdf(ctx: Context, session: SessionDep, me: CurrentCitizen, number: Number) -> Response:
     return _pdf(ctx, _own(session, f"person:{me.person_id}", number))
 
 
 @enterprise.post("", response_model=CertificateOut, status_code=201, summary="Request a certificate",
+                 dependencies=[Expensive],
                  responses={200: {"model": CertificateOut, "description": "Returned for a repeated Idempotency-Key"}})
 def enterprise_request(ctx: Context, session: SessionDep, me: CurrentEnterprise, body: EnterpriseCertificateRequest,
                        response: Response, idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
@@ -182,7 +193,8 @@ def enterprise_get(ctx: Context, session: SessionDep, me: CurrentEnterprise, num
     return _out(ctx, session, _own(session, f"uscc:{me.uscc}", number))
 
 
-@enterprise.get("/{number}/pdf", response_class=Response, responses=PDF, summary="One of our certificates (PDF)")
+@enterprise.get("/{number}/pdf", response_class=Response, responses=PDF, summary="One of our certificates (PDF)",
+                dependencies=[Expensive])
 def enterprise_pdf(ctx: Context, session: SessionDep, me: CurrentEnterprise, number: Number) -> Response:
     return _pdf(ctx, _own(session, f"uscc:{me.uscc}", number))
 

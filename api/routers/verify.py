@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from api.deps import Context
+from api.deps import Context, Expensive
 from api.problems import ProblemError, problem_responses
 from qr.decode import NoQrCode, read_image
 from qr.verify import verify_text
@@ -54,6 +54,7 @@ def status(ctx: Context, digest: Digest) -> StatusOut:
 
 
 @router.post("", response_model=VerdictOut, summary="Verify a payload, a verify URL, or a photo of the QR code",
+             dependencies=[Expensive],
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": VerifyIn.model_json_schema()},
                  "image/png": {"schema": {"type": "string", "format": "binary"}},

@@ -131,3 +131,19 @@ def test_lists_show_only_ones_own(platform):
     assert platform.certs["citizen"] not in [c["number"] for c in theirs]
     with platform.ctx.sessions() as s:
         assert s.scalar(select(Person.id).limit(1)) is not None
+
+
+def test_expensive_routes_are_rate_limited_per_caller(platform):
+    from api.deps import RateLimiter
+
+    platform.ctx.expensive_limiter = RateLimiter(3)
+    number = platform.certs["enterprise"]
+    url = f"/v1/enterprise/certificates/{number}/pdf"
+    codes = [platform.client.get(url, headers=platform.headers("enterprise")).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = platform.client.get(url, headers=platform.headers("enterprise"))
+    assert limited.json()["type"] == "urn:zel:problem:rate-limited" and int(limited.headers["retry-after"]) >= 1
+    # Another caller has its own budget.
+    mine = platform.client.get(f"/v1/citizen/certificates/{platform.certs['citizen']}/pdf",
+                               headers=platform.headers("citizen"))
+    assert mine.status_code == 200
