@@ -115,6 +115,9 @@ def test_health_readiness_metrics_and_pages(platform):
     assert zh.status_code == 200 and "零跑腿信用账本" in zh.text and 'lang="zh-CN"' in zh.text
     en = platform.client.get("/?lang=en")
     assert "ZeroErrand Ledger" in en.text and 'lang="en"' in en.text
+    page = platform.client.get("/verify")
+    assert page.status_code == 200 and "证明核验" in page.text and 'href="/verify?lang=en"' in page.text
+    assert "Verify a certificate" in platform.client.get("/verify?lang=en").text
 
 
 def test_readyz_reports_a_dead_store(platform):

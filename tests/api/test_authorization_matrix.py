@@ -51,8 +51,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/readyz"): EVERYONE,
     ("GET", "/metrics"): EVERYONE,
     ("GET", "/"): EVERYONE,
+    ("GET", "/verify"): EVERYONE,
 }
-HTML_PAGES = {("GET", "/")}  # not in the OpenAPI spec
+HTML_PAGES = {("GET", "/"), ("GET", "/verify")}  # not in the OpenAPI spec
 PUBLIC_AUTH = {("POST", "/v1/auth/token"), ("POST", "/v1/auth/login")}
 
 
