@@ -119,40 +119,35 @@ def month_range(start: str, end: str) -> list[str]:
     return months
 
 
+def _employer_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per month: people insured, the amount actually paid, and arrears if any contribution is unpaid."""
+    per_month: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        line = per_month.setdefault(r["month"], {"month": r["month"], "insured": set(), "amount_fen": 0,
+                                                  "status": "paid"})
+        line["insured"].add(r["person"])
+        if r["status"] == "paid":
+            line["amount_fen"] += r["amount_fen"]
+        else:
+            line["status"] = "arrears"
+    return [{**v, "insured": len(v["insured"])} for _, v in sorted(per_month.items())]
+
+
 def _summarise(kind: CertKind, session: Session, subject: Subject, months: list[str], tax: TaxSource,
                si: SocialInsuranceSource) -> tuple[list[dict[str, Any]], int, int, int]:
     """(detail lines, total paid in fen, months fully paid, months in arrears)."""
     if kind in (CertKind.TAX_INDIVIDUAL, CertKind.TAX_ENTERPRISE):
-        rows = tax.records(session, subject, months)
-        status_of = defaultdict(set)
-        for r in rows:
-            status_of[r["period"]].add(r["status"])
-        detail = rows
+        detail, key = tax.records(session, subject, months), "period"
     elif kind is CertKind.SI_INDIVIDUAL:
-        rows = si.by_person(session, subject.person_id or 0, months)
-        status_of = defaultdict(set)
-        for r in rows:
-            status_of[r["month"]].add(r["status"])
-        detail = rows
+        detail, key = si.by_person(session, subject.person_id or 0, months), "month"
     else:
-        rows = si.by_employer(session, subject.uscc or "", months)
-        per_month: dict[str, dict[str, Any]] = {}
-        for r in rows:
-            line = per_month.setdefault(r["month"], {"month": r["month"], "insured": set(), "amount_fen": 0,
-                                                      "status": "paid"})
-            line["insured"].add(r["person"])
-            line["amount_fen"] += r["amount_fen"] if r["status"] == "paid" else 0
-            if r["status"] == "arrears":
-                line["status"] = "arrears"
-        detail = [{**v, "insured": len(v["insured"])} for _, v in sorted(per_month.items())]
-        status_of = {d["month"]: {d["status"]} for d in detail}
-        total = sum(d["amount_fen"] for d in detail)
-        arrears = sum(1 for s in status_of.values() if "arrears" in s)
-        return detail, total, len(status_of) - arrears, arrears
-    if not rows:
-        return [], 0, 0, 0
-    total = sum(r["amount_fen"] for r in rows if r["status"] == "paid")
-    arrears = sum(1 for s in status_of.values() if "arrears" in s)
+        detail, key = _employer_lines(si.by_employer(session, subject.uscc or "", months)), "month"
+    status_of: defaultdict[str, set[str]] = defaultdict(set)
+    for line in detail:
+        status_of[line[key]].add(line["status"])
+    # Employer lines already hold only what was paid, including the paid part of a month in arrears.
+    total = sum(line["amount_fen"] for line in detail if kind is CertKind.SI_ENTERPRISE or line["status"] == "paid")
+    arrears = sum(1 for statuses in status_of.values() if "arrears" in statuses)
     return detail, total, len(status_of) - arrears, arrears
 
 

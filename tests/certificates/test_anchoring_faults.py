@@ -72,8 +72,8 @@ def test_issuance_goes_on_while_the_node_is_down_and_anchoring_resumes(tmp_path)
     anchorer = ctx.certificates.anchorer(batch_size=4, max_wait=0)
     first = _issue(ctx, 6)
     node.stop()
-    more = _issue(ctx, 0) or []  # the store keeps working
-    with transaction(ctx.sessions) as s:  # and so does issuance: signing needs no chain
+    more = []
+    with transaction(ctx.sessions) as s:  # issuance goes on: signing needs no chain
         person = s.scalars(select(Certificate.owner)).first()
         cert, _ = ctx.certificates.request(s, kind=CertKind.SI_INDIVIDUAL,
                                            subject=Subject(person_id=int(person.split(":")[1])),
