@@ -26,8 +26,9 @@ check-contracts: setup
 	$(BIN)/zel contracts build --check
 
 # Debian packages the tests need: docker-compose validates docker-compose.yml (there is no Docker engine
-# here) and fonts-wqy-microhei is the CJK font embedded in certificate PDFs.
-DEBS := docker-compose fonts-wqy-microhei
+# here), fonts-wqy-microhei is the CJK font embedded in certificate PDFs (and rendered by Chromium), and
+# chromium runs the page tests headless (Playwright drives /usr/bin/chromium; it downloads no browser).
+DEBS := docker-compose fonts-wqy-microhei chromium
 tools:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
