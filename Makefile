@@ -27,8 +27,9 @@ check-contracts: setup
 
 # Debian packages the tests need: docker-compose validates docker-compose.yml (there is no Docker engine
 # here), fonts-wqy-microhei is the CJK font embedded in certificate PDFs (and rendered by Chromium), and
-# chromium runs the page tests headless (Playwright drives /usr/bin/chromium; it downloads no browser).
-DEBS := docker-compose fonts-wqy-microhei chromium
+# chromium runs the page tests headless (Playwright drives /usr/bin/chromium; it downloads no browser), and
+# poppler-utils (pdftoppm) rasterizes certificate PDFs so the tests read their QR codes like a scanner.
+DEBS := docker-compose fonts-wqy-microhei chromium poppler-utils
 tools:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -121,6 +124,7 @@ def create_app(ctx: AppContext) -> FastAPI:
         return response
 
     app.add_middleware(BodyLimit, limit=ctx.settings.max_body_bytes)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)  # the page scripts travel to phones on mobile data
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
     app.add_exception_handler(Exception, unhandled_exception_handler)
@@ -128,4 +132,6 @@ def create_app(ctx: AppContext) -> FastAPI:
                    certificates.citizen, certificates.enterprise, certificates.department, webhooks.router,
                    admin.router, public.public, verify.router, codes.router, public.health, pages.router):
         app.include_router(router)
+    # The verify and inspector pages' scripts, bundled by `npm run build:web` from web/ and committed.
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "pages" / "static"), name="static")
     return app

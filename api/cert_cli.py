@@ -127,6 +127,26 @@ def cert_qr(
     typer.echo(f"wrote {output} (QR version {version_of(url, ecc.upper())}, level {ecc.upper()})")
 
 
+@cert_app.command("pdf")
+def cert_pdf(
+    number: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The PDF file to write.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Print a certificate as an A4 PDF with its verification QR code (the same PDF the API serves)."""
+    from api.platform_cli import _store
+    from zero_errand.pdf import render
+
+    settings, sessions, _pii = _store(data_dir)
+    with sessions() as session:
+        cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
+        if cert is None:
+            raise fail(f"no certificate {number}", 1)
+        pdf = render(cert, verify_base=settings.public_url)
+    output.write_bytes(pdf)
+    typer.echo(f"wrote {output} ({len(pdf)} bytes, certificate {number})")
+
+
 @cert_app.command("list")
 def cert_list(state: Annotated[Optional[str], typer.Option(help="ISSUED, ANCHORED, REVOKED or SUSPENDED.")] = None,
               as_json: JsonOut = False, data_dir: DataDir = None) -> None:
@@ -264,12 +284,10 @@ def trustlist_export(
     chain_url: ChainUrl = None,
 ) -> None:
     """Write the department keys, kinds, validity windows and revoked certificates, signed by the admin key."""
-    from datetime import datetime, timezone
-
     from ledger.client import ADMIN_KEY
     from ledger.keys import Keystore
-    from ledger.kinds import department_name, kinds_mask
     from qr.trustlist import FORMAT, sign_list
+    from zero_errand.verification import key_list
 
     ctx = _context(data_dir, chain_url)
     try:
@@ -277,16 +295,7 @@ def trustlist_export(
         with ctx.sessions() as session:
             revoked = sorted(session.scalars(select(Certificate.digest).where(Certificate.state == "REVOKED")))
             suspended = sorted(session.scalars(select(Certificate.digest).where(Certificate.state == "SUSPENDED")))
-        body = {
-            "format": FORMAT, "issued_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "chain_id": ctx.ledger.sender.chain_id, "verifying_contract": ctx.ledger.attestations.address,
-            "issuer_registry": ctx.ledger.issuers.address,
-            "departments": [{"id": department_name(d), "name": n, "admitted_at": a, "retired_at": r}
-                            for d, n, a, r in ctx.ledger.departments()],
-            "keys": [{"address": k.address, "department": department_name(k.department), "kinds": kinds_mask(k.kinds),
-                      "valid_from": k.valid_from, "revoked_at": k.revoked_at} for k in ctx.ledger.keys()],
-            "revoked": revoked, "suspended": suspended,
-        }
+        body = {"format": FORMAT, **key_list(ctx.ledger), "revoked": revoked, "suspended": suspended}
     except LedgerError as exc:
         raise fail(exc.message) from exc
     finally:

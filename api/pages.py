@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
+from api.deps import Context
+from api.routers.verify import key_list_of
+
 router = APIRouter(include_in_schema=False)
 
 TEXT = {
@@ -41,64 +44,46 @@ background:#c8102e;color:#fff;text-align:center;text-decoration:none}}nav{{text-
 
 
 VERIFY_TEXT = {
-    "zh-CN": {
-        "title": "证明核验", "lead": "拍摄或上传证明上的二维码照片，即可核验真伪、是否撤销及有效期。",
-        "pick": "选择二维码照片", "check": "核验", "busy": "正在核验……", "switch": "English", "other": "en",
-        "note": "浏览器内核验（签名在本机验证、仅向服务器发送摘要）即将上线；目前照片会上传至本服务解码。",
-        "fail": "核验失败", "status": {"VALID": "有效", "INVALID": "无效", "UNTRUSTED_ISSUER": "签发机关不可信",
-                                      "REVOKED": "已撤销", "SUSPENDED": "已暂停", "EXPIRED": "已过期",
-                                      "PENDING_ANCHOR": "待上链"},
-    },
-    "en": {
-        "title": "Verify a certificate", "lead": "Take or upload a photo of the certificate's QR code to check that "
-        "it is genuine, current and not revoked.", "pick": "Choose a photo of the QR code", "check": "Verify",
-        "busy": "Verifying…", "switch": "中文", "other": "zh-CN",
-        "note": "In-browser verification (signature checked on your device, only the digest sent) is coming; for "
-        "now the photo is uploaded to this service for decoding.",
-        "fail": "Verification failed", "status": {"VALID": "Valid", "INVALID": "Invalid",
-                                                  "UNTRUSTED_ISSUER": "Untrusted issuer", "REVOKED": "Revoked",
-                                                  "SUSPENDED": "Suspended", "EXPIRED": "Expired",
-                                                  "PENDING_ANCHOR": "Pending anchoring"},
-    },
+    "zh-CN": {"title": "证明核验", "switch": "English", "noscript": "请启用 JavaScript：证明在本机核验。"},
+    "en": {"title": "Verify a certificate", "switch": "中文",
+           "noscript": "Please enable JavaScript: the certificate is checked on this device."},
 }
+STYLE = """body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;max-width:40rem;margin:0 auto;
+padding:.75rem;line-height:1.5;color:#1a1a1a}nav{text-align:right}h1{font-size:1.35rem;margin:.3rem 0}
+.verdict{font-size:1.6rem;font-weight:bold;padding:.8rem;border-radius:.5rem;text-align:center;color:#fff}
+.ok{background:#1a7f37}.bad{background:#c8102e}.warn{background:#b35900}dl{display:grid;
+grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:1rem 0}dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
+ul{padding-left:1.1rem}button,input{font-size:1rem;box-sizing:border-box;width:100%;margin:.35rem 0;padding:.65rem}
+label.pick{display:block;padding:1rem;border:2px dashed #999;border-radius:.5rem;text-align:center}
+.small{color:#555;font-size:.85rem}[hidden]{display:none!important}"""
 
 
 @router.get("/verify", response_class=HTMLResponse)
-def verify_page(lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> str:
-    """The page a certificate's QR code opens. The payload after `#` is not sent anywhere by this page."""
+def verify_page(ctx: Context, lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> str:
+    """The page a certificate's QR code opens. The payload after `#` stays in the browser: the page's script
+    checks the signature against the deployment's key list (inlined here) and sends only the digest."""
     t = VERIFY_TEXT[lang]
-    key = "zh" if lang == "zh-CN" else "en"
+    trust = json.dumps(key_list_of(ctx), ensure_ascii=False).replace("<", "\\u003c")
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{t['title']}</title>
-<style>body{{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;max-width:40rem;
-margin:0 auto;padding:1rem;line-height:1.6}}nav{{text-align:right}}button,input{{font-size:1rem;width:100%;
-margin:.5rem 0;padding:.7rem}}#verdict{{font-size:1.4rem;font-weight:bold}}.small{{color:#555;font-size:.85rem}}
-li{{margin:.2rem 0}}</style></head>
-<body><nav><a href="/verify?lang={t['other']}" id="lang-switch">{t['switch']}</a></nav>
-<h1>{t['title']}</h1><p>{t['lead']}</p>
-<form id="form"><label>{t['pick']}<input id="photo" type="file" accept="image/*" capture="environment"></label>
-<button type="submit">{t['check']}</button></form>
-<p id="verdict" role="status"></p><ul id="checks"></ul>
-<p class="small">{t['note']}</p>
-<script>
-const STATUS = {json.dumps(t['status'], ensure_ascii=False)};
-document.getElementById("form").addEventListener("submit", async (event) => {{
-  event.preventDefault();
-  const file = document.getElementById("photo").files[0];
-  const verdict = document.getElementById("verdict"), checks = document.getElementById("checks");
-  if (!file) return;
-  verdict.textContent = "{t['busy']}"; checks.innerHTML = "";
-  const r = await fetch("/v1/verify", {{method: "POST", headers: {{"Content-Type": file.type || "image/jpeg"}},
-                                        body: file}});
-  const body = await r.json();
-  if (!r.ok) {{ verdict.textContent = "{t['fail']}: " + (body.detail || r.status); return; }}
-  verdict.textContent = STATUS[body.status] || body.status;
-  for (const c of body.checks) {{
-    const li = document.createElement("li");
-    li.textContent = (c.ok === true ? "✔ " : c.ok === false ? "✘ " : "– ") + c.{key};
-    checks.appendChild(li);
-  }}
-}});
-</script></body></html>"""
+<title>{t['title']}</title><style>{STYLE}</style>
+<script type="module" src="/static/verify/page.js"></script></head>
+<body><nav><a href="?lang={'en' if lang == 'zh-CN' else 'zh-CN'}" id="lang-switch">{t['switch']}</a></nav>
+<h1 data-t="title">{t['title']}</h1>
+<noscript><p>{t['noscript']}</p></noscript>
+<p id="busy" data-t="busy"></p>
+<section id="scan" hidden><p data-t="lead"></p>
+<label class="pick"><span data-t="pick"></span><input id="photo" type="file" accept="image/*" capture="environment"
+hidden></label><p id="scan-error" role="alert"></p></section>
+<section id="result" hidden>
+<p id="verdict" class="verdict" role="status"></p><p id="unchecked" class="small" data-t="unchecked" hidden></p>
+<dl id="cert"></dl>
+<h2 data-t="checks" class="small"></h2><ul id="checks"></ul>
+<section id="holder" hidden><h2 data-t="holder" class="small"></h2><p class="small" data-t="holderHint"></p>
+<form id="holder-form"><input id="holder-id" autocomplete="off" spellcheck="false" maxlength="40">
+<button type="submit" data-t="holderGo"></button></form><p id="holder-result" role="status"></p></section>
+<button id="again" type="button" data-t="again"></button></section>
+<p class="small" data-t="privacy"></p>
+<script type="application/json" id="trust">{trust}</script>
+</body></html>"""

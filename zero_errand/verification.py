@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.client import CertificateStatus, Ledger
-from ledger.kinds import Kind
+from ledger.kinds import Kind, department_name, kinds_mask
 from ledger.store.models import AnchorBatch, Certificate
+from ledger.store.pii import Pii
 from qr.payload import encode, verify_url
 from qr.signed import Content, Domain
 from qr.verify import ChainState
+from zero_errand.people import find_person
 
 
 def payload_of(cert: Certificate) -> bytes:
@@ -50,3 +54,51 @@ class LedgerResolver:
         status = self.ledger.status(root, proof, bytes.fromhex(digest_hex[2:]))
         return {CertificateStatus.ANCHORED: "anchored", CertificateStatus.REVOKED: "revoked",
                 CertificateStatus.SUSPENDED: "suspended"}.get(status, "unknown")
+
+
+def key_list(ledger: Ledger) -> dict[str, Any]:
+    """The domain, departments and department keys with their windows: what a verifier checks a signer against.
+
+    The body of a trust list (`zel trustlist export` adds revocations and signs it) and what the verify page
+    receives, so the page checks signatures and issuer authority in the browser.
+    """
+    return {
+        "issued_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "chain_id": ledger.sender.chain_id, "verifying_contract": ledger.attestations.address,
+        "issuer_registry": ledger.issuers.address,
+        "departments": [{"id": department_name(d), "name": n, "admitted_at": a, "retired_at": r}
+                        for d, n, a, r in ledger.departments()],
+        "keys": [{"address": k.address, "department": department_name(k.department), "kinds": kinds_mask(k.kinds),
+                  "valid_from": k.valid_from, "revoked_at": k.revoked_at} for k in ledger.keys()],
+    }
+
+
+class KeyListCache:
+    """The key list, re-read from the chain at most every `ttl` seconds (key changes are rare and audited)."""
+
+    def __init__(self, ledger: Ledger, ttl: float = 30.0) -> None:
+        self.ledger, self.ttl = ledger, ttl
+        self._value: dict[str, Any] | None = None
+        self._at = 0.0
+
+    def get(self) -> dict[str, Any]:
+        now = time.monotonic()
+        if self._value is None or now - self._at > self.ttl:
+            self._value, self._at = key_list(self.ledger), now
+        return self._value
+
+
+def holder_matches(session: Session, pii: Pii, digest_hex: str, kind: str, identifier: str) -> bool | None:
+    """Was the certificate with this digest issued to `identifier`, a valid, normalized citizen ID number
+    (`kind` "citizen_id") or USCC? None when no certificate has this digest.
+
+    The payload shows only a masked ID number; the store knows the holder by a keyed index, so the answer
+    needs the server and reveals one bit per guess (the route is rate-limited per caller).
+    """
+    cert = session.scalars(select(Certificate).where(Certificate.digest == digest_hex.lower())).first()
+    if cert is None:
+        return None
+    if kind == "uscc":
+        return cert.owner == f"uscc:{identifier}"
+    person = find_person(session, pii, identifier)
+    return person is not None and cert.owner == f"person:{person.id}"

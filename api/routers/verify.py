@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from api.deps import Context, Expensive
+from api.deps import Context, Expensive, SessionDep
 from api.problems import ProblemError, problem_responses
+from credit.codes import validate
 from qr.decode import NoQrCode, read_image
 from qr.verify import verify_text
-from zero_errand.verification import LedgerResolver
+from zero_errand.verification import KeyListCache, LedgerResolver, holder_matches
 
 router = APIRouter(prefix="/v1/verify", tags=["verify"], responses=problem_responses(413, 422, 429, 503))
 Digest = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="EIP-712 digest of the certificate")]
@@ -40,6 +41,49 @@ class VerdictOut(BaseModel):
     certificate: dict[str, Any] | None
     digest: str | None
     signer: str | None
+
+
+class HolderIn(BaseModel):
+    digest: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="EIP-712 digest of the certificate")
+    identifier: str = Field(min_length=1, max_length=64, description="The holder's citizen ID number or USCC")
+
+
+class HolderOut(BaseModel):
+    match: bool
+
+
+class KeyOut(BaseModel):
+    address: str
+    department: str
+    kinds: int = Field(description="Bit mask of on-chain kinds the key may sign (bit 0 tax, bit 1 social insurance)")
+    valid_from: int
+    revoked_at: int
+
+
+class DepartmentOut(BaseModel):
+    id: str
+    name: str
+    admitted_at: int
+    retired_at: int
+
+
+class KeyListOut(BaseModel):
+    issued_at: str
+    chain_id: int
+    verifying_contract: str
+    issuer_registry: str
+    departments: list[DepartmentOut]
+    keys: list[KeyOut]
+
+
+def key_list_of(ctx: Any) -> dict[str, Any]:
+    """The deployment's key list, cached on the context."""
+    if ctx.ledger is None:
+        raise ProblemError(503, "verification is unavailable: the chain is not open")
+    cache = getattr(ctx, "key_list_cache", None)
+    if cache is None or cache.ledger is not ctx.ledger:
+        cache = ctx.key_list_cache = KeyListCache(ctx.ledger)
+    return cache.get()
 
 
 def _resolver(ctx: Any) -> LedgerResolver:
@@ -80,3 +124,24 @@ async def verify(ctx: Context, request: Request) -> dict[str, Any]:
     if not re.fullmatch(r"[\x20-\x7e]+", text.strip() or "?"):
         raise ProblemError(422, "the text is not a verify URL or payload", "validation")
     return verify_text(text, _resolver(ctx)).as_dict()
+
+
+@router.get("/keys", response_model=KeyListOut, summary="Department keys, kinds and validity windows (the EIP-712 "
+            "domain too): what the verify page checks a signature against")
+def keys(ctx: Context) -> dict[str, Any]:
+    return key_list_of(ctx)
+
+
+@router.post("/holder", response_model=HolderOut, dependencies=[Expensive],
+             summary="Was this certificate issued to this ID number or USCC? (one bit per guess, rate-limited)",
+             responses=problem_responses(404))
+def holder(ctx: Context, session: SessionDep, body: HolderIn) -> HolderOut:
+    checked = validate(body.identifier)
+    if not checked.valid:
+        where = f" (position {checked.position})" if checked.position else ""
+        reason = (checked.error or "not a valid ID number or USCC") + where
+        raise ProblemError(422, reason, "validation", invalid_params=[{"name": "identifier", "reason": reason}])
+    match = holder_matches(session, ctx.pii, body.digest, checked.kind or "", checked.normalized)
+    if match is None:
+        raise ProblemError(404, "no certificate has this digest")
+    return HolderOut(match=match)

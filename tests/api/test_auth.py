@@ -116,7 +116,7 @@ def test_health_readiness_metrics_and_pages(platform):
     en = platform.client.get("/?lang=en")
     assert "ZeroErrand Ledger" in en.text and 'lang="en"' in en.text
     page = platform.client.get("/verify")
-    assert page.status_code == 200 and "证明核验" in page.text and 'href="/verify?lang=en"' in page.text
+    assert page.status_code == 200 and "证明核验" in page.text and 'href="?lang=en"' in page.text
     assert "Verify a certificate" in platform.client.get("/verify?lang=en").text
 
 

@@ -46,6 +46,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/public/enterprises/{uscc}"): EVERYONE,
     ("GET", "/v1/verify/status/{digest}"): EVERYONE,
     ("POST", "/v1/verify"): EVERYONE,
+    ("GET", "/v1/verify/keys"): EVERYONE,
+    ("POST", "/v1/verify/holder"): EVERYONE,  # one bit per guess, rate-limited per caller
     ("GET", "/v1/credit/code/{code}"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
     ("GET", "/readyz"): EVERYONE,
@@ -71,6 +73,14 @@ def _request(platform, method: str, path: str, who: str):
         body = {"reason": 4, "note": "matrix"}
     elif path == "/v1/verify":
         body = {"text": "https://zel.example/verify#1"}
+    elif path == "/v1/verify/holder":
+        from sqlalchemy import select
+
+        from ledger.store.models import Certificate
+
+        with platform.ctx.sessions() as session:
+            digest = session.scalars(select(Certificate.digest).where(Certificate.number == number)).one()
+        body = {"digest": digest, "identifier": platform.usccs[0]}
     elif path == "/v1/enterprise/webhooks" and method == "POST":
         body = {"url": "https://erp.example.com/zel", "events": ["certificate.issued"]}
     elif path.endswith("/reinstate"):

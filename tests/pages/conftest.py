@@ -1,0 +1,117 @@
+"""Page fixtures: the service on a real loopback port (uvicorn in a thread) and headless Debian Chromium."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from api.app import build_context, create_app
+from api.demo import seed
+from api.deps import AppContext
+from api.settings import Settings
+from ledger.store.db import transaction
+from tests.conftest import free_port
+from zero_errand.certificates import CertKind
+from zero_errand.issuance import Subject
+from zero_errand.verification import url_of
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@dataclass
+class LiveServer:
+    base: str
+    ctx: AppContext
+    usccs: list[str]
+    people: list[str]  # ID numbers
+    server: uvicorn.Server
+
+    def issue(self, kind: CertKind = CertKind.TAX_ENTERPRISE, index: int = 0) -> str:
+        """Issue and anchor a certificate to the index-th enterprise (or person, for citizen kinds); its number."""
+        from zero_errand.people import find_person
+
+        with transaction(self.ctx.sessions) as session:
+            subject = Subject(uscc=self.usccs[index]) if kind.for_enterprise else \
+                Subject(person_id=find_person(session, self.ctx.pii, self.people[index]).id)
+            number = self.ctx.certificates.request(
+                session, kind=kind, subject=subject, period_from="2025-01", period_to="2025-06",
+                actor="client:test", actor_role="enterprise")[0].number
+        self.ctx.certificates.anchorer(max_wait=0).run_once(force=True)
+        return number
+
+    def url(self, number: str) -> str:
+        from sqlalchemy import select
+
+        from ledger.store.models import Certificate
+
+        with self.ctx.sessions() as session:
+            cert = session.scalars(select(Certificate).where(Certificate.number == number)).one()
+            return url_of(cert, self.base)
+
+    def change(self, number: str, action: str) -> None:
+        from sqlalchemy import select
+
+        from ledger.store.models import Certificate
+
+        with transaction(self.ctx.sessions) as session:
+            dept = session.scalars(select(Certificate.department).where(Certificate.number == number)).one()
+            self.ctx.certificates.change_status(session, number, action, department=dept, reason=1, note="test",
+                                                actor="user:test")
+
+
+def start_server(app: Any, port: int) -> uvicorn.Server:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    return server
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    root: Path = tmp_path_factory.mktemp("live")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    ctx = build_context(Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'store.sqlite'}",
+                                 public_url=base, expensive_rate_per_minute=1000))
+    with transaction(ctx.sessions) as session:
+        creds = seed(session, ctx.pii)
+    server = start_server(create_app(ctx), port)
+    yield LiveServer(base, ctx, creds.usccs, creds.people, server)
+    server.should_exit = True
+    time.sleep(0.2)
+    ctx.ledger.close()
+    ctx.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A phone-sized page (360 px wide, the narrowest common Android width)."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()

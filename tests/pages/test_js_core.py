@@ -1,0 +1,115 @@
+"""The page's JavaScript pipeline (web/verify/core.js) under Node agrees with the Python one, payload by payload."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+from datetime import date
+
+import pytest
+from eth_account import Account
+
+from qr.payload import encode, to_digits
+from qr.signed import Content, Domain, sign
+from qr.verify import verify_text
+from tests.conftest import ROOT
+
+DOMAIN = Domain(131277322940537, "0x4DFD345E54a21Ecbf5b9287f8F17B173b02031Ab")
+TAX, SI, STRANGER = (Account.from_key(bytes([n]) * 32) for n in (7, 8, 9))
+TRUST = {"chain_id": DOMAIN.chain_id, "verifying_contract": DOMAIN.verifying_contract,
+         "departments": [{"id": "tax.440604", "name": "税务局", "retired_at": 0},
+                         {"id": "si.440604", "name": "社保局", "retired_at": 0}],
+         "keys": [{"address": TAX.address, "department": "tax.440604", "kinds": 0b101, "valid_from": 1000,
+                   "revoked_at": 0},
+                  {"address": SI.address, "department": "si.440604", "kinds": 0b110, "valid_from": 1000,
+                   "revoked_at": 0}]}
+RUNNER = """
+import { verify } from "%s/web/verify/core.js";
+const cases = JSON.parse(await new Promise((ok) => { let s = ""; process.stdin.on("data", (d) => s += d);
+                                                      process.stdin.on("end", () => ok(s)); }));
+const out = [];
+for (const c of cases.texts) out.push(await verify(c, cases.trust, async () => cases.state, cases.today));
+console.log(JSON.stringify(out));
+"""
+
+
+class TrustResolver:
+    """The Python pipeline's view of the same key list, with a fixed chain state."""
+
+    def __init__(self, state: str) -> None:
+        self._state = state
+
+    def domain(self) -> Domain:
+        return DOMAIN
+
+    def key_known(self, signer: str) -> bool:
+        return signer in (TAX.address, SI.address)
+
+    def is_authorized(self, signer: str, chain_kind: int, timestamp: int) -> bool:
+        key = next(k for k in TRUST["keys"] if k["address"] == signer)
+        return bool(key["kinds"] >> chain_kind & 1) and timestamp >= key["valid_from"]
+
+    def state(self, digest_hex: str) -> str:
+        return self._state
+
+
+def content(rng: random.Random, kind: int) -> Content:
+    citizen = kind in (1, 3)
+    name = "".join(rng.choice("陈黄李张佛山市禅城区明华科技有限公司") for _ in range(rng.randint(2, 20)))
+    subject = (f"{rng.randint(1100, 6599)}{'*' * 10}{rng.randint(100, 999)}{rng.choice('0123456789X')}" if citizen
+               else "91440604" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(10)))
+    return Content(kind=kind, version=1, number=f"{rng.randint(0, 10**17 - 1):017d}", subject=subject,
+                   subjectName=name, periodFrom=rng.randint(19000, 20400), periodTo=rng.randint(20400, 20500),
+                   totalFen=rng.choice([0, 1, 127, 128, rng.randint(0, 10**12)]), monthsPaid=rng.randint(0, 60),
+                   monthsInArrears=rng.randint(0, 12), detailHash="0x" + rng.randbytes(32).hex(),
+                   issuedAt=rng.choice([500, rng.randint(1700000000, 1800000000)]),
+                   expiresOn=rng.randint(20300, 20800),
+                   department="tax.440604" if kind in (1, 2) else "si.440604")
+
+
+def texts() -> list[str]:
+    rng = random.Random(5)
+    out = []
+    for i in range(40):
+        kind = 1 + i % 4
+        c = content(rng, kind)
+        signer = STRANGER if i % 13 == 5 else (TAX if kind in (1, 2) else SI)
+        payload = encode(c, sign(c, DOMAIN, signer)[1])
+        if i % 7 == 3:  # tampered after signing: one byte of the body flipped
+            at = rng.randrange(12, len(payload) - 64)
+            payload = payload[:at] + bytes([payload[at] ^ 1 << rng.randrange(8)]) + payload[at + 1:]
+        out.append(f"https://zel.example.cn/verify#{to_digits(payload)}")
+    return out + ["https://zel.example.cn/verify#123", "#", "abc", "#" + "9" * 300]
+
+
+EXPECTED = {"anchored": {"VALID", "EXPIRED"}, "revoked": {"REVOKED"}, "pending": {"PENDING_ANCHOR"}, "unknown": set()}
+
+
+@pytest.mark.parametrize("state", ["anchored", "revoked", "pending", "unknown"])
+def test_the_javascript_pipeline_gives_the_python_verdicts(state: str) -> None:
+    today = date(2025, 11, 1)
+    cases = texts()
+    script = RUNNER % ROOT.as_posix()
+    run = subprocess.run(["node", "--input-type=module", "-e", script], cwd=ROOT, capture_output=True, text=True,
+                         input=json.dumps({"texts": cases, "trust": TRUST, "state": state,
+                                           "today": today.isoformat()}), timeout=60)
+    assert run.returncode == 0, run.stderr
+    js = json.loads(run.stdout)
+    statuses = set()
+    for text, got in zip(cases, js, strict=True):
+        want = verify_text(text, TrustResolver(state), today)
+        statuses.add(want.status)
+        assert got["status"] == want.status, text
+        assert [c["name"] for c in got["checks"]] == [c.name for c in want.checks]
+        assert [c["ok"] for c in got["checks"]] == [c.ok for c in want.checks]
+        if want.digest:
+            assert got["digest"] == want.digest
+            assert got["certificate"]["subject"] == want.certificate["subject"]
+            assert got["certificate"]["subject_name"] == want.certificate["subject_name"]
+            assert got["certificate"]["period_to"] == want.certificate["period_to"]
+            assert got["certificate"]["total_fen"] == want.certificate["total_fen"]
+        if want.signer and want.status != "INVALID":
+            assert got["signer"] == want.signer.lower()
+    # the corpus reaches every branch this chain state allows
+    assert statuses == {"INVALID", "UNTRUSTED_ISSUER", *EXPECTED[state]}
