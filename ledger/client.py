@@ -13,6 +13,7 @@ from web3 import Web3
 from ledger.chain import ChainConfig, Connection, connect
 from ledger.deploy import CONTRACT_ORDER, Deployment, deploy_contracts, load_artifact
 from ledger.errors import ConfigurationError, NotDeployed
+from ledger.index import StatusIndex
 from ledger.keys import Keystore
 from ledger.kinds import Kind, kinds_from_mask
 from ledger.tx import ErrorDecoder, TxResult, TxSender, map_errors, with_retries
@@ -76,6 +77,8 @@ class Ledger:
             address=deployment.addresses["AttestationRegistry"], abi=abis["AttestationRegistry"]
         )
         self.credit = self.w3.eth.contract(address=deployment.addresses["CreditRegistry"], abi=abis["CreditRegistry"])
+        self._index: StatusIndex | None = None
+        self.issuer_changes = 0  # IssuerRegistry writes through this object: cached key lists re-read on change
 
     # -- opening -----------------------------------------------------------------------------------
 
@@ -105,7 +108,13 @@ class Ledger:
                                 base_delay=self.sender.retry_delay, action=action)
 
     def _write(self, account: LocalAccount, call: Any, action: str, gas: int | None = None) -> TxResult:
-        return self.sender.transact(account, call, action, gas=gas)
+        try:
+            return self.sender.transact(account, call, action, gas=gas)
+        finally:  # even a failed write may have landed: read models catch up before their next answer
+            if call.address == self.attestations.address and self._index is not None:
+                self._index.mark_stale()
+            elif call.address == self.issuers.address:
+                self.issuer_changes += 1
 
     # -- IssuerRegistry ----------------------------------------------------------------------------
 
@@ -158,7 +167,8 @@ class Ledger:
         return self._write(key, call, "anchoring a batch root")
 
     def anchor_digest(self, key: LocalAccount, digest: bytes, kind: Kind) -> TxResult:
-        return self._write(key, self.attestations.functions.anchorDigest(digest, int(kind)), "anchoring a digest")
+        call = self.attestations.functions.anchorDigest(digest, int(kind))
+        return self._write(key, call, "anchoring a digest")
 
     def revoke(self, key: LocalAccount, root: bytes, proof: list[bytes], digest: bytes, reason: int) -> TxResult:
         call = self.attestations.functions.revoke(root, proof, digest, reason)
@@ -175,6 +185,13 @@ class Ledger:
     def status(self, root: bytes, proof: list[bytes], digest: bytes) -> CertificateStatus:
         call = self.attestations.functions.status(root, proof, digest)
         return CertificateStatus(self._read(call, "reading a certificate status"))
+
+    def indexed_status(self, root: bytes, proof: list[bytes], digest: bytes) -> CertificateStatus:
+        """`status` answered from the contract's replayed events (no EVM call): for high-rate verification."""
+        if self._index is None:
+            self._index = StatusIndex(self)
+        with map_errors(self.decoder, "reading certificate events"):
+            return self._index.status(root, proof, digest)
 
     def anchor_of(self, root: bytes) -> dict[str, Any] | None:
         """The anchor record of `root`, or None when it was never anchored."""

@@ -15,6 +15,7 @@ from ledger.store.models import AnchorBatch, Certificate
 from ledger.store.pii import Pii
 from qr.payload import encode, verify_url
 from qr.signed import Content, Domain
+from qr.trustlist import OfflineResolver, TrustList
 from qr.verify import ChainState
 from zero_errand.people import find_person
 
@@ -28,19 +29,27 @@ def url_of(cert: Certificate, public_url: str) -> str:
 
 
 class LedgerResolver:
-    """Answers the pipeline's online questions from IssuerRegistry, AttestationRegistry and the store."""
+    """Answers the pipeline's online questions from the chain and the store.
 
-    def __init__(self, sessions: sessionmaker[Session], ledger: Ledger) -> None:
+    Certificate status comes from AttestationRegistry's replayed events (`Ledger.indexed_status`), signer
+    authority from IssuerRegistry's key list (re-read every few seconds): no EVM call per verification.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], ledger: Ledger, keys: "KeyListCache | None" = None) -> None:
         self.sessions, self.ledger = sessions, ledger
+        self.keys = keys or KeyListCache(ledger)
 
     def domain(self) -> Domain:
         return Domain(self.ledger.sender.chain_id, self.ledger.attestations.address)
 
+    def _keys(self) -> OfflineResolver:
+        return self.keys.resolver()
+
     def is_authorized(self, signer: str, chain_kind: int, timestamp: int) -> bool:
-        return self.ledger.is_authorized(signer, Kind(chain_kind), timestamp)
+        return self._keys().is_authorized(signer, chain_kind, timestamp)
 
     def key_known(self, signer: str) -> bool:
-        return self.ledger.key_info(signer).department != b"\0" * 32
+        return self._keys().key_known(signer)
 
     def state(self, digest_hex: str) -> ChainState:
         with self.sessions() as s:
@@ -51,7 +60,7 @@ class LedgerResolver:
             if batch is None or batch.state != "ANCHORED":
                 return "pending"
             root, proof = bytes.fromhex(batch.root[2:]), [bytes.fromhex(p[2:]) for p in cert.proof or []]
-        status = self.ledger.status(root, proof, bytes.fromhex(digest_hex[2:]))
+        status = self.ledger.indexed_status(root, proof, bytes.fromhex(digest_hex[2:]))
         return {CertificateStatus.ANCHORED: "anchored", CertificateStatus.REVOKED: "revoked",
                 CertificateStatus.SUSPENDED: "suspended"}.get(status, "unknown")
 
@@ -74,18 +83,28 @@ def key_list(ledger: Ledger) -> dict[str, Any]:
 
 
 class KeyListCache:
-    """The key list, re-read from the chain at most every `ttl` seconds (key changes are rare and audited)."""
+    """The key list, re-read from the chain when older than `ttl` seconds or after this process changed
+    IssuerRegistry (key changes are rare and audited; another process's change shows within `ttl`)."""
 
-    def __init__(self, ledger: Ledger, ttl: float = 30.0) -> None:
+    def __init__(self, ledger: Ledger, ttl: float = 5.0) -> None:
         self.ledger, self.ttl = ledger, ttl
         self._value: dict[str, Any] | None = None
+        self._resolver: OfflineResolver
+        self._seen = -1
         self._at = 0.0
 
     def get(self) -> dict[str, Any]:
         now = time.monotonic()
-        if self._value is None or now - self._at > self.ttl:
-            self._value, self._at = key_list(self.ledger), now
+        if self._value is None or now - self._at > self.ttl or self._seen != self.ledger.issuer_changes:
+            self._seen = self.ledger.issuer_changes
+            value = key_list(self.ledger)
+            self._value, self._resolver, self._at = value, OfflineResolver(TrustList(value, "")), now
         return self._value
+
+    def resolver(self) -> OfflineResolver:
+        """IssuerRegistry.isAuthorized replayed from the cached list."""
+        self.get()
+        return self._resolver
 
 
 def holder_matches(session: Session, pii: Pii, digest_hex: str, kind: str, identifier: str) -> bool | None:
