@@ -119,3 +119,33 @@ def test_the_holder_check_matches_only_the_holder(live: LiveServer, page) -> Non
     page.fill("#holder-id", live.people[0][:17] + ("0" if live.people[0][17] != "0" else "1"))
     page.click("#holder-form button")
     page.wait_for_function("document.querySelector('#holder-result').textContent.includes('号码格式有误')")
+
+
+def test_a_photo_of_the_code_is_decoded_in_the_browser(live: LiveServer, page, tmp_path) -> None:
+    import io
+
+    from qr.render import png
+    from tests.qr.test_payload import _photo
+
+    url = live.url(live.issue(CertKind.SI_ENTERPRISE, 2))
+    photo = tmp_path / "photo.jpg"
+    buf = io.BytesIO()
+    _photo(png(url, box_size=6)).convert("RGB").save(buf, format="JPEG", quality=70)
+    photo.write_bytes(buf.getvalue())
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(live.base + "/verify")
+    page.wait_for_selector("#scan:not([hidden])")
+    page.set_input_files("#photo", str(photo))
+    page.wait_for_selector("#verdict[data-status]", timeout=15000)
+    assert page.get_attribute("#verdict", "data-status") == "VALID"
+    assert page.url.endswith(url.split("#")[1])
+    assert not [r for r in requests if r.rstrip("/").endswith("/v1/verify")]  # no upload: decoded on the phone
+    blank = tmp_path / "blank.png"
+    from PIL import Image
+
+    Image.new("L", (300, 300), 255).save(blank)
+    page.goto(live.base + "/verify")
+    page.set_input_files("#photo", str(blank))
+    page.wait_for_function("document.querySelector('#scan-error').textContent.length > 0")
+    assert "未找到二维码" in page.inner_text("#scan-error")

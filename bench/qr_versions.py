@@ -1,0 +1,56 @@
+"""The QR version of every certificate kind, at error-correction levels M and Q, for the longest realistic
+content: enterprise names of 20 Chinese characters, citizen names of 4, eight-figure totals.
+
+    .venv/bin/python bench/qr_versions.py [--url https://zwfw.chancheng.gov.cn]
+
+The floor (issue 5): a standard certificate fits version 13 at level Q. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from eth_account import Account  # noqa: E402
+
+from qr.payload import encode, verify_url  # noqa: E402
+from qr.render import version_of  # noqa: E402
+from qr.signed import Content, Domain, sign  # noqa: E402
+
+KINDS = {1: ("tax-individual", "tax.440604"), 2: ("tax-enterprise", "tax.440604"),
+         3: ("si-individual", "si.440604"), 4: ("si-enterprise", "si.440604")}
+ENTERPRISE = "佛山市禅城区智慧城市建设运营服务有限公司"  # 20 characters
+CITIZEN = "欧阳志明"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="https://zwfw.chancheng.gov.cn", help="the deployment's public URL")
+    args = parser.parse_args()
+    assert len(ENTERPRISE) == 20
+    key = Account.from_key(os.urandom(32))
+    domain = Domain(131277322940537, "0x4DFD345E54a21Ecbf5b9287f8F17B173b02031Ab")
+    kinds = {}
+    for code, (slug, department) in KINDS.items():
+        citizen = code in (1, 3)
+        content = Content(kind=code, version=1, number="20261124000123456",
+                          subject="4406**********123X" if citizen else "91440604MA4UABCD1X",
+                          subjectName=CITIZEN if citizen else ENTERPRISE, periodFrom=20089, periodTo=20453,
+                          totalFen=99_999_999_99, monthsPaid=12, monthsInArrears=1, detailHash="0x" + "ab" * 32,
+                          issuedAt=1795500000, expiresOn=20600, department=department)
+        payload = encode(content, sign(content, domain, key)[1])
+        url = verify_url(args.url, payload)
+        kinds[slug] = {"payload_bytes": len(payload), "url_chars": len(url), "version_M": version_of(url, "M"),
+                       "version_Q": version_of(url, "Q")}
+    worst = max(k["version_Q"] for k in kinds.values())
+    print(json.dumps({"url": args.url, "kinds": kinds, "floor": {"version_Q_at_most": 13, "ok": worst <= 13},
+                      "reference": "EU Digital COVID Certificate median: version 18"}, indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
