@@ -98,6 +98,9 @@ def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
                 select(Certificate.department, func.min(Certificate.issued_at)).group_by(Certificate.department))}
         provision(ctx.ledger, admin, store, password, signed_since)  # idempotent: departments and their keys
         ctx.certificates = CertificateService(ctx.sessions, ctx.pii, ctx.ledger, store, password)
+        from credit.ledger import CreditLedger
+
+        ctx.credit = CreditLedger(ctx.sessions, ctx.pii, ctx.ledger, ctx.certificates.keys)
     return ctx
 
 

@@ -56,6 +56,7 @@ class AppContext:
     expensive_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(60))
     metrics_registry: Any = None
     certificates: Any = None  # zero_errand.service.CertificateService once the chain is open
+    credit: Any = None  # credit.ledger.CreditLedger once the chain is open
 
 
 def get_context(request: Request) -> AppContext:

@@ -84,6 +84,7 @@ def serve(
         threading.Thread(target=anchorer.run_forever, args=(stop,), name="anchor", daemon=True).start()
         threading.Thread(target=Deliverer(ctx.sessions).run_forever, args=(stop,), name="webhooks",
                          daemon=True).start()
+        threading.Thread(target=ctx.credit.run_forever, args=(stop,), name="credit", daemon=True).start()
     app = create_app(ctx)
     # Startup leaves ~10^6 long-lived objects (contract ABIs, the EVM, SQLAlchemy metadata); moving them out of
     # the collector's reach keeps full collections from pausing requests for tens of milliseconds.

@@ -1,11 +1,15 @@
-"""Platform tables: people (encrypted), enterprises, users, API clients, the audit log."""
+"""Store tables: people (encrypted), enterprises, users, API clients, the audit log, certificates and their
+anchoring, webhooks, and credit (records, grades, lists, repair, inspections, random draws)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, TypeDecorator, UniqueConstraint, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text, TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.store.db import Base
@@ -251,3 +255,139 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+# -- credit ------------------------------------------------------------------------------------------------
+
+
+class CreditRecord(Base):
+    """One link of an enterprise's credit chain: a department's record, an inspection result, a list change or a
+    repair step. Its digest (over `public`, with the subject as a keyed commitment) is appended to the subject's
+    hash chain in CreditRegistry: PENDING (digest and position fixed) → APPENDED (on chain, head recorded)."""
+
+    __tablename__ = "credit_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # position in the subject's chain, from 0
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    department: Mapped[str] = mapped_column(String(32))
+    decided_on: Mapped[date] = mapped_column(Date)
+    public: Mapped[dict] = mapped_column(JSON)  # the canonical public fields the digest is taken over
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("credit_record.id"), nullable=True, index=True)
+    digest: Mapped[str] = mapped_column(String(66), unique=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    head: Mapped[str | None] = mapped_column(String(66), nullable=True)  # chain head after this record
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    repaired_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("uscc", "seq", name="uq_credit_record_position"),)
+
+
+class CreditGrade(Base):
+    """A computed grade with its explanation; the latest per enterprise is current. Changes go on chain."""
+
+    __tablename__ = "credit_grade"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    grade: Mapped[str] = mapped_column(String(1))
+    score: Mapped[int] = mapped_column(Integer)
+    rules_version: Mapped[str] = mapped_column(String(32))
+    explanation: Mapped[list] = mapped_column(JSON)
+    basis: Mapped[str] = mapped_column(String(66))  # digest of the explanation, written on chain with the grade
+    state: Mapped[str] = mapped_column(String(16), index=True)  # PENDING | WRITTEN | UNCHANGED
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ListEntry(Base):
+    """A red-list (守信激励) or black-list (严重失信, joint punishment) entry with its dates."""
+
+    __tablename__ = "credit_list_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    list: Mapped[str] = mapped_column(String(8))  # red | black
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    reference: Mapped[str] = mapped_column(String(64))
+    department: Mapped[str] = mapped_column(String(32))
+    joint_punishment: Mapped[bool] = mapped_column(Boolean, default=False)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("credit_record.id"), nullable=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # PENDING | WRITTEN
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class RepairApplication(Base):
+    """Credit repair (信用修复): the enterprise applies for a record, the department reviews."""
+
+    __tablename__ = "credit_repair"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("credit_record.id"), index=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    statement: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # APPLIED | APPROVED | REJECTED
+    applied_on: Mapped[date] = mapped_column(Date)
+    reviewer: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Inspection(Base):
+    """An on-site inspection (one visit, one record, however many departments took part). Batch-anchored like
+    certificates: ISSUED → ANCHORED, with its batch and Merkle proof."""
+
+    __tablename__ = "inspection"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    visited_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(32))  # "inspection" (the anchoring outbox groups by kind)
+    department: Mapped[str] = mapped_column(String(32))  # the lead department, whose key anchors
+    departments: Mapped[list] = mapped_column(JSON)  # every department in the visit
+    inspectors: Mapped[list] = mapped_column(JSON)
+    items: Mapped[list] = mapped_column(JSON)  # [{"item": ..., "ok": bool, "note": ...}]
+    findings: Mapped[str] = mapped_column(Text)
+    result: Mapped[str] = mapped_column(String(16))  # pass | issues | fail
+    evidence: Mapped[list] = mapped_column(JSON)  # digests of evidence files
+    draw_id: Mapped[int | None] = mapped_column(ForeignKey("random_draw.id"), nullable=True)
+    content: Mapped[dict] = mapped_column(JSON)  # the canonical public fields the digest is taken over
+    digest: Mapped[str] = mapped_column(String(66), unique=True, index=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("anchor_batch.id"), nullable=True, index=True)
+    proof: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("credit_record.id"), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class RandomDraw(Base):
+    """A double random draw (双随机): the seed's commitment goes on chain before the draw, the seed after it."""
+
+    __tablename__ = "random_draw"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    department: Mapped[str] = mapped_column(String(32))
+    targets: Mapped[int] = mapped_column(Integer)
+    per_target: Mapped[int] = mapped_column(Integer)  # inspectors per target
+    candidates: Mapped[list] = mapped_column(JSON)  # public: [{"uscc", "grade", "weight"}], fixed at commit
+    inspectors: Mapped[list] = mapped_column(JSON)  # public: inspector usernames, fixed at commit
+    commitment: Mapped[str] = mapped_column(String(66))  # keccak(seed || keccak(candidates, inspectors))
+    seed: Mapped[str | None] = mapped_column(String(66), nullable=True)  # revealed after the draw
+    result: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # COMMITTED | DRAWN
+    commit_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    reveal_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    committed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    drawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -1,0 +1,175 @@
+"""Credit grading from a versioned, published rule file; display and repair windows; inspection frequency.
+
+The rule file (`credit/policy/grading-<version>.json`) is the whole policy: points per record type, the class
+thresholds, overrides, how long each record type stays on public display, when it may be repaired, how often
+each class is inspected and how the random draw weighs it. Every grade lists the records that moved it and by
+how much, so an enterprise can check its grade by hand.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from eth_utils import keccak
+
+from qr.signed import canonical
+
+POLICY_DIR = Path(__file__).parent / "policy"
+CURRENT = "grading-v1"
+CLASSES = ("A", "B", "C", "D")
+RECORD_TYPES = ("commendation", "inspection_pass", "inspection_issues", "inspection_fail", "tax_arrears",
+                "si_arrears", "penalty_minor", "penalty_general", "penalty_serious", "dishonest_debtor")
+TYPE_ZH = {"commendation": "表彰奖励", "inspection_pass": "检查合格", "inspection_issues": "检查发现问题",
+           "inspection_fail": "检查不合格", "tax_arrears": "欠缴税款", "si_arrears": "欠缴社保费",
+           "penalty_minor": "轻微行政处罚", "penalty_general": "一般行政处罚", "penalty_serious": "严重行政处罚",
+           "dishonest_debtor": "失信被执行人"}
+
+
+class PolicyError(ValueError):
+    """The rule file is missing or malformed."""
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, clamped to the month's end (2025-01-31 + 1 month = 2025-02-28)."""
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: str
+    base: int
+    points: dict[str, int]
+    positive_cap: dict[str, int]
+    classes: list[tuple[str, int]]
+    display_months: dict[str, int | None]
+    repair_after_months: dict[str, int]
+    overrides: dict[str, str]
+    inspection_every_months: dict[str, int]
+    draw_weight: dict[str, int]
+
+    @classmethod
+    def parse(cls, doc: dict[str, Any]) -> "Policy":
+        try:
+            policy = cls(doc["version"], int(doc["base"]), {k: int(v) for k, v in doc["points"].items()},
+                         {k: int(v) for k, v in doc.get("positive_cap", {}).items()},
+                         [(str(c), int(t)) for c, t in doc["classes"]], dict(doc["display_months"]),
+                         {k: int(v) for k, v in doc["repair_after_months"].items()}, dict(doc["overrides"]),
+                         {k: int(v) for k, v in doc["inspection_every_months"].items()},
+                         {k: int(v) for k, v in doc["draw_weight"].items()})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PolicyError(f"malformed rule file: {exc!r}") from exc
+        if set(policy.points) != set(RECORD_TYPES) or set(policy.display_months) != set(RECORD_TYPES):
+            raise PolicyError(f"the rule file must give points and display months for exactly {RECORD_TYPES}")
+        if [c for c, _ in policy.classes] != list(CLASSES) or \
+                [t for _, t in policy.classes] != sorted((t for _, t in policy.classes), reverse=True):
+            raise PolicyError("classes must be A, B, C, D with falling thresholds")
+        for table in (policy.inspection_every_months, policy.draw_weight):
+            if set(table) != set(CLASSES) or min(table.values()) <= 0:
+                raise PolicyError("inspection frequency and draw weights need a positive value per class")
+        return policy
+
+    def digest(self) -> str:
+        return "0x" + keccak(canonical(asdict(self))).hex()
+
+
+@lru_cache(maxsize=8)
+def load_policy(version: str = CURRENT) -> Policy:
+    path = POLICY_DIR / f"{version}.json"
+    if not path.is_file() or "/" in version:
+        raise PolicyError(f"no rule file {version!r}")
+    try:
+        return Policy.parse(json.loads(path.read_text()))
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"{path.name} is not JSON: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What grading needs to know of one credit record."""
+
+    uid: str
+    type: str
+    decided_on: date
+    repaired_on: date | None = None
+
+
+def displayed_until(policy: Policy, fact: Fact) -> date | None:
+    """The last day the record is publicly displayed (None: until removed by its authority)."""
+    months = policy.display_months[fact.type]
+    return None if months is None else add_months(fact.decided_on, months)
+
+
+def on_display(policy: Policy, fact: Fact, on: date) -> bool:
+    end = displayed_until(policy, fact)
+    return fact.decided_on <= on and (end is None or on < end) and fact.repaired_on is None
+
+
+def repair_opens(policy: Policy, fact: Fact) -> date | None:
+    """The first day a repair may be approved, or None if the type cannot be repaired by the department."""
+    months = policy.repair_after_months.get(fact.type)
+    return None if months is None else add_months(fact.decided_on, months)
+
+
+@dataclass
+class Grade:
+    grade: str
+    score: int
+    rules_version: str
+    explanation: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def basis(self) -> str:
+        """The digest written on chain with the grade: the explanation and the rules version."""
+        return "0x" + keccak(canonical({"rules": self.rules_version, "explanation": self.explanation,
+                                        "grade": self.grade, "score": self.score})).hex()
+
+
+def grade(facts: list[Fact], on: date, *, black_listed: bool = False, red_listed: bool = False,
+          policy: Policy | None = None) -> Grade:
+    """The grade on `on`: deterministic and independent of the order of `facts`."""
+    policy = policy or load_policy()
+    score, lines = policy.base, []
+    used: dict[str, int] = {}
+    types = set()
+    for fact in sorted(facts, key=lambda f: (f.decided_on, f.uid)):
+        if fact.type not in policy.points or not on_display(policy, fact, on):
+            continue
+        types.add(fact.type)
+        points = policy.points[fact.type]
+        cap = policy.positive_cap.get(fact.type)
+        if points > 0 and cap is not None:
+            points = max(0, min(points, cap - used.get(fact.type, 0)))
+            used[fact.type] = used.get(fact.type, 0) + points
+        score += points
+        lines.append({"record": fact.uid, "type": fact.type, "points": points,
+                      "zh": f"{TYPE_ZH[fact.type]}（{fact.decided_on}）{points:+d} 分",
+                      "en": f"{fact.type.replace('_', ' ')} of {fact.decided_on}: {points:+d}"})
+    cls = next(c for c, threshold in policy.classes if score >= threshold)
+    if red_listed and not black_listed and "dishonest_debtor" not in types:
+        floor = policy.overrides.get("red_list_at_least")
+        if floor and CLASSES.index(cls) > CLASSES.index(floor):
+            cls = floor
+            lines.append({"record": None, "type": "red_list", "points": 0, "zh": f"列入红名单：至少 {floor} 级",
+                          "en": f"on the red list: at least {floor}"})
+    for flag, active in (("dishonest_debtor", "dishonest_debtor" in types), ("black_list", black_listed)):
+        forced = policy.overrides.get(flag)
+        if active and forced and CLASSES.index(cls) < CLASSES.index(forced):
+            cls = forced
+            lines.append({"record": None, "type": flag, "points": 0,
+                          "zh": f"{'失信被执行人' if flag == 'dishonest_debtor' else '列入黑名单'}：评为 {forced} 级",
+                          "en": f"{flag.replace('_', ' ')}: graded {forced}"})
+    return Grade(cls, score, policy.version, lines)
+
+
+def inspection_due(policy: Policy, cls: str, last: date | None, on: date) -> tuple[bool, date]:
+    """Whether a routine inspection is due on `on` for class `cls`, and the date it is (or was) due."""
+    due = on if last is None else add_months(last, policy.inspection_every_months[cls])
+    return due <= on, due

@@ -1,0 +1,242 @@
+"""The credit ledger: records in the store, their digests on CreditRegistry's per-subject hash chain, grades and
+list flags on chain, and the audit that compares the two.
+
+Writing is an outbox, as for certificates: a record is stored PENDING with its digest and its position in the
+subject's chain fixed, then appended on chain with the head it expects. A retry after a crash finds either the
+chain at the expected head (and appends) or already one step further by exactly this record (and only marks
+it APPENDED): no record is lost or appended twice. Subjects on chain are keyed commitments of the USCC.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from datetime import date
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from credit.grading import RECORD_TYPES, Fact, Grade, grade, load_policy
+from ledger.client import Grade as ChainGrade
+from ledger.client import Ledger
+from ledger.errors import LedgerError, StaleChainHead
+from ledger.store import audit
+from ledger.store.models import CreditGrade, CreditRecord, Enterprise, ListEntry
+from ledger.store.pii import Pii
+from qr.signed import canonical
+
+log = logging.getLogger(__name__)
+ZERO = b"\0" * 32
+STEP_TYPES = ("repair_applied", "repair_approved", "repair_rejected", "list_red", "list_black")
+GRADE_DEPARTMENT = "amr.440604"  # market supervision keeps the grades
+
+
+class CreditError(ValueError):
+    """A credit request that cannot be done: `code` is stable, `message` says why."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.field = code, message, field
+
+
+def chain_head(previous: bytes, digest: bytes) -> bytes:
+    """CreditRegistry.chainHead: keccak256(abi.encode(previousHead, recordDigest))."""
+    return keccak(previous + digest)
+
+
+def record_digest(public: dict[str, Any]) -> str:
+    return "0x" + keccak(canonical(public)).hex()
+
+
+class CreditLedger:
+    """Records, grades and lists of enterprises, in the store and on CreditRegistry."""
+
+    def __init__(self, sessions: sessionmaker[Session], pii: Pii, ledger: Ledger,
+                 keys: dict[str, LocalAccount]) -> None:
+        self.sessions, self.pii, self.ledger, self.keys = sessions, pii, ledger, keys
+        self._lock = threading.Lock()  # one appender per process: heads are taken in order
+
+    def subject(self, uscc: str) -> bytes:
+        """The enterprise's keyed commitment: what CreditRegistry knows it by."""
+        return bytes.fromhex(self.pii.index("uscc:" + uscc))
+
+    # -- writing to the store ------------------------------------------------------------------------------
+
+    def add(self, session: Session, *, uscc: str, type: str, department: str, decided_on: date, summary: str,
+            reference: str = "", amount_fen: int | None = None, evidence: list[str] | None = None,
+            target: CreditRecord | None = None, actor: str, extra: dict[str, Any] | None = None) -> CreditRecord:
+        """Store a record PENDING at the next position of the subject's chain (inside the caller's transaction)."""
+        if type not in RECORD_TYPES + STEP_TYPES:
+            raise CreditError("invalid", f"unknown record type {type!r}", "type")
+        if session.scalars(select(Enterprise).where(Enterprise.uscc == uscc).with_for_update()).first() is None:
+            raise CreditError("not-found", f"no enterprise {uscc}", "uscc")
+        if department not in self.keys:
+            raise CreditError("invalid", f"department {department!r} has no credit-record key here", "department")
+        seq = session.scalar(select(func.count()).select_from(CreditRecord).where(CreditRecord.uscc == uscc)) or 0
+        uid = str(uuid.uuid4())
+        public = {"v": 1, "uid": uid, "subject": "0x" + self.subject(uscc).hex(), "seq": seq, "type": type,
+                  "department": department, "decided_on": decided_on.isoformat(), "summary": summary,
+                  "reference": reference, "amount_fen": amount_fen, "evidence": sorted(evidence or []),
+                  "target": target.uid if target is not None else None, **(extra or {})}
+        record = CreditRecord(uid=uid, uscc=uscc, seq=seq, type=type, department=department, decided_on=decided_on,
+                              public=public, target_id=target.id if target is not None else None,
+                              digest=record_digest(public), state="PENDING", created_by=actor)
+        session.add(record)
+        session.flush()
+        audit.append(session, actor=actor, role="official", action=f"credit.{type}", target=uscc,
+                     detail={"record": uid, "digest": record.digest})
+        return record
+
+    # -- writing to the chain ----------------------------------------------------------------------------
+
+    def sync(self) -> dict[str, int]:
+        """Append pending records, write changed grades and list flags. Safe to call again after any failure."""
+        with self._lock:
+            return {"records": self._append_pending(), "grades": self._write_grades(), "lists": self._write_lists()}
+
+    def _append_pending(self) -> int:
+        done = 0
+        with self.sessions() as s:
+            usccs = list(s.scalars(select(CreditRecord.uscc).where(CreditRecord.state == "PENDING").distinct()))
+        for uscc in usccs:
+            with self.sessions() as s, s.begin():
+                records = s.scalars(select(CreditRecord).where(CreditRecord.uscc == uscc)
+                                    .order_by(CreditRecord.seq)).all()
+                head = ZERO
+                for record in records:
+                    digest = bytes.fromhex(record.digest[2:])
+                    if record.state == "PENDING":
+                        record.tx_hash = self._append(record, uscc, head, digest)
+                        record.state = "APPENDED"
+                        done += 1
+                    head = chain_head(head, digest)
+                    record.head = "0x" + head.hex()
+        return done
+
+    def _append(self, record: CreditRecord, uscc: str, head: bytes, digest: bytes) -> str | None:
+        subject, key = self.subject(uscc), self.keys[record.department]
+        try:
+            return self.ledger.append_credit_record(key, subject, digest, head).tx_hash
+        except StaleChainHead:
+            # A previous run may have appended this very record and died before recording it.
+            standing = self.ledger.standing(subject)
+            if bytes(standing.head) == chain_head(head, digest) and standing.length == record.seq + 1:
+                return None
+            raise
+
+    def _write_grades(self) -> int:
+        done = 0
+        with self.sessions() as s:
+            pending = list(s.scalars(select(CreditGrade.id).where(CreditGrade.state == "PENDING")
+                                     .order_by(CreditGrade.id)))
+        for grade_id in pending:
+            with self.sessions() as s, s.begin():
+                row = s.get(CreditGrade, grade_id)
+                latest = s.scalar(select(func.max(CreditGrade.id)).where(CreditGrade.uscc == row.uscc))
+                if latest != row.id:  # superseded before it reached the chain
+                    row.state = "SUPERSEDED"
+                    continue
+                subject = self.subject(row.uscc)
+                if self.ledger.standing(subject).grade != ChainGrade[row.grade]:
+                    row.tx_hash = self.ledger.set_grade(self.keys[GRADE_DEPARTMENT], subject, ChainGrade[row.grade],
+                                                        bytes.fromhex(row.basis[2:])).tx_hash
+                row.state = "WRITTEN"
+                done += 1
+        return done
+
+    def _write_lists(self) -> int:
+        done = 0
+        with self.sessions() as s:
+            pending = list(s.scalars(select(ListEntry.id).where(ListEntry.state == "PENDING").order_by(ListEntry.id)))
+        for entry_id in pending:
+            with self.sessions() as s, s.begin():
+                entry = s.get(ListEntry, entry_id)
+                subject, key = self.subject(entry.uscc), self.keys[entry.department]
+                basis = bytes.fromhex(s.get(CreditRecord, entry.record_id).digest[2:])  # the list_* record
+                if entry.list == "red":
+                    listed = entry.end_on is None or entry.end_on > date.today()
+                    result = self.ledger.set_red_list(key, subject, listed, basis)
+                else:
+                    start = _epoch(entry.start_on)
+                    end = _epoch(entry.end_on) if entry.end_on else 2**63
+                    result = self.ledger.set_black_list(key, subject, start, end, basis)
+                entry.tx_hash, entry.state = result.tx_hash, "WRITTEN"
+                done += 1
+        return done
+
+    def run_forever(self, stop: threading.Event, interval: float = 2.0) -> None:
+        while not stop.is_set():
+            try:
+                self.sync()
+            except LedgerError as exc:
+                log.warning("credit sync deferred: %s", exc)
+            stop.wait(interval)
+
+    # -- grading -----------------------------------------------------------------------------------------
+
+    def facts(self, session: Session, uscc: str) -> list[Fact]:
+        return [Fact(r.uid, r.type, r.decided_on, r.repaired_on) for r in session.scalars(
+            select(CreditRecord).where(CreditRecord.uscc == uscc, CreditRecord.type.in_(RECORD_TYPES)))]
+
+    def flags(self, session: Session, uscc: str, on: date) -> dict[str, bool]:
+        entries = session.scalars(select(ListEntry).where(ListEntry.uscc == uscc)).all()
+        active = [e for e in entries if e.start_on <= on and (e.end_on is None or on < e.end_on)]
+        return {"red_list": any(e.list == "red" for e in active), "black_list": any(e.list == "black" for e in active),
+                "joint_punishment": any(e.joint_punishment for e in active)}
+
+    def regrade(self, session: Session, uscc: str, on: date | None = None) -> CreditGrade:
+        """Recompute the grade; store it (PENDING for the chain) when it differs from the current one."""
+        on = on or date.today()
+        flags = self.flags(session, uscc, on)
+        result: Grade = grade(self.facts(session, uscc), on, black_listed=flags["black_list"],
+                              red_listed=flags["red_list"], policy=load_policy())
+        current = self.current_grade(session, uscc)
+        if current is not None and current.basis == result.basis:
+            return current
+        row = CreditGrade(uscc=uscc, grade=result.grade, score=result.score, rules_version=result.rules_version,
+                          explanation=result.explanation, basis=result.basis, state="PENDING")
+        session.add(row)
+        session.flush()
+        return row
+
+    @staticmethod
+    def current_grade(session: Session, uscc: str) -> CreditGrade | None:
+        return session.scalars(select(CreditGrade).where(CreditGrade.uscc == uscc)
+                               .order_by(CreditGrade.id.desc()).limit(1)).first()
+
+    # -- audit -------------------------------------------------------------------------------------------
+
+    def audit(self, uscc: str) -> dict[str, Any]:
+        """Recompute the subject's chain from the store and compare it with CreditRegistry."""
+        problems: list[str] = []
+        with self.sessions() as s:
+            records = s.scalars(select(CreditRecord).where(CreditRecord.uscc == uscc).order_by(CreditRecord.seq)).all()
+            head, appended_head, appended = ZERO, ZERO, 0
+            for i, record in enumerate(records):
+                if record.seq != i:
+                    problems.append(f"position {i} holds record {record.uid} numbered {record.seq}")
+                if record_digest(record.public) != record.digest:
+                    problems.append(f"record {record.uid} was altered in the store: its content no longer hashes "
+                                    "to its digest")
+                head = chain_head(head, bytes.fromhex(record.digest[2:]))
+                if record.state == "APPENDED":
+                    if appended != i:
+                        problems.append(f"record {record.uid} is marked appended after a pending one")
+                    appended, appended_head = appended + 1, head
+        standing = self.ledger.standing(self.subject(uscc))
+        if standing.length != appended:
+            problems.append(f"the chain holds {standing.length} records, the store {appended} appended ones")
+        if bytes(standing.head) != appended_head:
+            problems.append("the chain head differs from the head recomputed from the store")
+        return {"uscc": uscc, "records": len(records), "appended": appended, "pending": len(records) - appended,
+                "store_head": "0x" + appended_head.hex(), "chain_head": "0x" + bytes(standing.head).hex(),
+                "chain_length": standing.length, "chain_grade": standing.grade.name if standing.grade else None,
+                "ok": not problems, "problems": problems}
+
+
+def _epoch(day: date) -> int:
+    return (day - date(1970, 1, 1)).days * 86400

@@ -1,0 +1,140 @@
+"""The credit ledger on SQLite and PostgreSQL with the embedded chain: records appended to the subject's hash
+chain, the audit, a crash between chain and store, grades and lists on chain, and credit repair windows."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from credit import workflows
+from credit.grading import add_months
+from credit.ledger import CreditError, chain_head, ZERO
+from ledger.client import Grade
+from ledger.store.db import transaction
+from ledger.store.models import CreditGrade, CreditRecord
+from tests.api.conftest import database_url, platform  # noqa: F401
+
+TODAY = date.today()
+
+
+def add(platform, uscc: str, type: str, decided_on: date, department: str = "amr.440604") -> CreditRecord:
+    with transaction(platform.ctx.sessions) as session:
+        row = workflows.record(platform.ctx.credit, session, uscc=uscc, type=type, department=department,
+                               decided_on=decided_on, summary=f"{type} test", reference="禅市监罚〔2026〕1号",
+                               actor="user:test")
+        return row.uid
+
+
+def test_records_go_on_the_subjects_chain_and_the_audit_holds(platform) -> None:
+    credit, uscc = platform.ctx.credit, platform.usccs[0]
+    add(platform, uscc, "penalty_general", TODAY - timedelta(days=30))
+    add(platform, uscc, "tax_arrears", TODAY - timedelta(days=10), "tax.440604")
+    assert credit.audit(uscc)["pending"] == 2
+    assert credit.sync()["records"] == 2
+    report = credit.audit(uscc)
+    assert report["ok"] and report["appended"] == report["chain_length"] == 2
+    with platform.ctx.sessions() as s:
+        digests = [bytes.fromhex(r.digest[2:]) for r in s.scalars(select(CreditRecord).where(
+            CreditRecord.uscc == uscc).order_by(CreditRecord.seq))]
+    assert report["chain_head"] == "0x" + chain_head(chain_head(ZERO, digests[0]), digests[1]).hex()
+    assert credit.subject(uscc).hex() not in uscc and uscc.encode() not in credit.subject(uscc)  # a commitment
+    other = credit.audit(platform.usccs[1])
+    assert other["ok"] and other["records"] == 0 and other["chain_length"] == 0
+
+
+def test_the_audit_finds_an_altered_record(platform) -> None:
+    credit, uscc = platform.ctx.credit, platform.usccs[0]
+    add(platform, uscc, "penalty_serious", TODAY - timedelta(days=5))
+    credit.sync()
+    with transaction(platform.ctx.sessions) as s:
+        row = s.scalars(select(CreditRecord).where(CreditRecord.uscc == uscc)).one()
+        row.public = {**row.public, "summary": "nothing happened"}
+    report = credit.audit(uscc)
+    assert not report["ok"] and "altered" in report["problems"][0]
+
+
+def test_a_crash_after_the_chain_write_appends_nothing_twice(platform) -> None:
+    credit, uscc = platform.ctx.credit, platform.usccs[1]
+    add(platform, uscc, "commendation", TODAY)
+    credit.sync()
+    with transaction(platform.ctx.sessions) as s:  # as if the process died before recording the append
+        row = s.scalars(select(CreditRecord).where(CreditRecord.uscc == uscc)).one()
+        row.state, row.tx_hash = "PENDING", None
+    assert credit.sync()["records"] == 1
+    report = credit.audit(uscc)
+    assert report["ok"] and report["chain_length"] == 1
+
+
+def test_grades_follow_the_rules_and_change_on_chain(platform) -> None:
+    credit, uscc = platform.ctx.credit, platform.usccs[0]
+    add(platform, uscc, "commendation", TODAY - timedelta(days=3))
+    credit.sync()
+    assert platform.ctx.ledger.standing(credit.subject(uscc)).grade == Grade.A  # base 85 + 5 = 90: class A
+    add(platform, uscc, "penalty_serious", TODAY - timedelta(days=2))
+    credit.sync()
+    with platform.ctx.sessions() as s:
+        current = credit.current_grade(s, uscc)
+    assert current.grade == "C" and current.score == 85 + 5 - 30
+    assert sorted(line["points"] for line in current.explanation) == [-30, 5]
+    assert sum(line["points"] for line in current.explanation) == current.score - 85
+    standing = platform.ctx.ledger.standing(credit.subject(uscc))
+    assert standing.grade == Grade.C and current.state == "WRITTEN"
+
+
+def test_a_black_list_entry_forces_d_and_is_on_chain_with_its_dates(platform) -> None:
+    credit, uscc = platform.ctx.credit, platform.usccs[1]
+    end = TODAY + timedelta(days=365)
+    with transaction(platform.ctx.sessions) as s:
+        workflows.list_entry(credit, s, uscc=uscc, list_name="black", department="amr.440604",
+                             start_on=TODAY - timedelta(days=1), end_on=end, reason="严重违法失信",
+                             reference="禅市监〔2026〕9号", actor="user:test")
+    credit.sync()
+    standing = platform.ctx.ledger.standing(credit.subject(uscc))
+    assert standing.grade == Grade.D and standing.black_list_end > standing.black_list_start > 0
+    with platform.ctx.sessions() as s:
+        assert credit.flags(s, uscc, TODAY) == {"red_list": False, "black_list": True, "joint_punishment": True}
+        assert credit.flags(s, uscc, end)["black_list"] is False
+    assert credit.audit(uscc)["ok"]
+
+
+@pytest.mark.parametrize(("type", "months"), [("penalty_minor", 0), ("penalty_general", 3), ("penalty_serious", 12)])
+def test_repair_waits_for_the_minimum_display_period(platform, type: str, months: int) -> None:
+    credit, uscc = platform.ctx.credit, platform.usccs[0]
+    decided = TODAY - timedelta(days=400)
+    uid = add(platform, uscc, type, decided)
+    opens = add_months(decided, months)
+    with transaction(platform.ctx.sessions) as s:
+        if months:
+            with pytest.raises(CreditError, match=str(opens)):
+                workflows.apply_repair(credit, s, uscc=uscc, record_uid=uid, statement="已整改",
+                                       on=opens - timedelta(days=1), actor="client:x")
+        app = workflows.apply_repair(credit, s, uscc=uscc, record_uid=uid, statement="已整改", on=opens,
+                                     actor="client:x")
+        with pytest.raises(CreditError, match="already under review"):
+            workflows.apply_repair(credit, s, uscc=uscc, record_uid=uid, statement="again", on=opens,
+                                   actor="client:x")
+        with pytest.raises(CreditError, match="only the department"):
+            workflows.review_repair(credit, s, application_id=app.id, approve=True, department="tax.440604",
+                                    note="", on=opens, actor="user:tax")
+        workflows.review_repair(credit, s, application_id=app.id, approve=True, department="amr.440604",
+                                note="整改到位", on=opens, actor="user:amr")
+    credit.sync()
+    with platform.ctx.sessions() as s:
+        target = s.scalars(select(CreditRecord).where(CreditRecord.uid == uid)).one()
+        steps = [r.type for r in s.scalars(select(CreditRecord).where(CreditRecord.target_id == target.id)
+                                           .order_by(CreditRecord.seq))]
+        grade = credit.current_grade(s, uscc)
+    assert target.repaired_on == opens and steps == ["repair_applied", "repair_approved"]
+    assert all(line["record"] != uid for line in grade.explanation)  # a repaired record no longer counts
+    assert credit.audit(uscc)["ok"] and credit.audit(uscc)["chain_length"] == 3
+
+
+def test_court_entries_are_not_repaired_by_departments(platform) -> None:
+    uid = add(platform, platform.usccs[0], "dishonest_debtor", TODAY - timedelta(days=900))
+    with transaction(platform.ctx.sessions) as s, pytest.raises(CreditError, match="cannot be repaired"):
+        workflows.apply_repair(platform.ctx.credit, s, uscc=platform.usccs[0], record_uid=uid, statement="x",
+                               actor="client:x")
+    with platform.ctx.sessions() as s:
+        assert platform.ctx.credit.current_grade(s, platform.usccs[0]).grade == "D"
