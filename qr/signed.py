@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from eth_account import Account
+import coincurve
 from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 EPOCH = date(1970, 1, 1)
 
@@ -102,8 +103,53 @@ def _signable(content: Content, domain: Domain):  # noqa: ANN202 - eth_account S
                                            "domain": domain.as_dict(), "message": content.message()})
 
 
+def _type_string(name: str) -> str:
+    fields = ",".join(f"{f['type']} {f['name']}" for f in EIP712_TYPES[name])
+    return f"{name}({fields})"
+
+
+# Offline verification must reach thousands of payloads a second, and eth_account's generic typed-data encoder
+# costs ~0.4 ms a call: the struct hash below is the same encoding written out for this one struct, and a test
+# holds it equal to eth_account's for random contents. Signing still goes through eth_account.
+CERTIFICATE_TYPEHASH = keccak(text=_type_string("Certificate"))
+DOMAIN_TYPEHASH = keccak(text=_type_string("EIP712Domain"))
+_UINT_BITS = {"kind": 8, "version": 8, "periodFrom": 32, "periodTo": 32, "totalFen": 64, "monthsPaid": 16,
+              "monthsInArrears": 16, "issuedAt": 32, "expiresOn": 32}
+
+
+@lru_cache(maxsize=64)
+def domain_separator(chain_id: int, verifying_contract: str) -> bytes:
+    contract = bytes.fromhex(verifying_contract.removeprefix("0x"))
+    return keccak(DOMAIN_TYPEHASH + keccak(b"ZeroErrand Ledger") + keccak(b"1") + chain_id.to_bytes(32, "big")
+                  + contract.rjust(32, b"\0"))
+
+
+def _uint(content: Content, name: str) -> bytes:
+    value = getattr(content, name)
+    if not 0 <= value < 1 << _UINT_BITS[name]:
+        raise ValueError(f"{name} {value} does not fit uint{_UINT_BITS[name]}")
+    return value.to_bytes(32, "big")
+
+
+def struct_hash(c: Content) -> bytes:
+    """hashStruct(Certificate): the EIP-712 encoding of the content."""
+    detail = bytes.fromhex(c.detailHash.removeprefix("0x"))
+    if len(detail) != 32:
+        raise ValueError("detailHash must be 32 bytes")
+    return keccak(b"".join((
+        CERTIFICATE_TYPEHASH, _uint(c, "kind"), _uint(c, "version"), keccak(c.number.encode()),
+        keccak(c.subject.encode()), keccak(c.subjectName.encode()), _uint(c, "periodFrom"), _uint(c, "periodTo"),
+        _uint(c, "totalFen"), _uint(c, "monthsPaid"), _uint(c, "monthsInArrears"), detail, _uint(c, "issuedAt"),
+        _uint(c, "expiresOn"), keccak(c.department.encode()))))
+
+
 def digest(content: Content, domain: Domain) -> bytes:
     """The EIP-712 digest: what the department signs and the ledger anchors."""
+    return keccak(b"\x19\x01" + domain_separator(domain.chain_id, domain.verifying_contract) + struct_hash(content))
+
+
+def digest_reference(content: Content, domain: Domain) -> bytes:
+    """The same digest through eth_account's generic encoder (the reference the tests compare against)."""
     return _hash_eip191_message(_signable(content, domain))
 
 
@@ -113,5 +159,17 @@ def sign(content: Content, domain: Domain, key: LocalAccount) -> tuple[bytes, by
     return digest(content, domain), bytes(signed.signature)
 
 
+def recover_from_digest(digest_bytes: bytes, signature: bytes) -> str:
+    """The checksummed address that signed `digest_bytes` (libsecp256k1); ValueError for an unusable signature."""
+    if len(signature) != 65 or signature[64] not in (27, 28):
+        raise ValueError("a signature is r, s and v (27 or 28)")
+    try:
+        key = coincurve.PublicKey.from_signature_and_message(signature[:64] + bytes([signature[64] - 27]),
+                                                             digest_bytes, hasher=None)
+    except Exception as exc:  # coincurve raises plain Exceptions for invalid r, s
+        raise ValueError(f"unrecoverable signature: {exc}") from exc
+    return to_checksum_address(keccak(key.format(compressed=False)[1:])[-20:])
+
+
 def recover_signer(content: Content, domain: Domain, signature: bytes) -> str:
-    return Account.recover_message(_signable(content, domain), signature=signature)
+    return recover_from_digest(digest(content, domain), signature)

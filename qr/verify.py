@@ -12,7 +12,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Literal, Protocol
 
 from qr.payload import PayloadError, Signed, decode, payload_from_text
-from qr.signed import Domain, digest, from_day_number, recover_signer
+from qr.signed import Domain, digest, from_day_number, recover_from_digest
 
 Status = Literal["VALID", "INVALID", "UNTRUSTED_ISSUER", "REVOKED", "SUSPENDED", "EXPIRED", "PENDING_ANCHOR"]
 ChainState = Literal["anchored", "pending", "revoked", "suspended", "unknown", "offline"]
@@ -80,10 +80,15 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
     c = signed.content
     display = _show(signed)
     domain = resolver.domain()
-    digest_hex = "0x" + digest(c, domain).hex()
     try:
-        signer = recover_signer(c, domain, signed.signature)
-    except Exception:  # malformed signature values
+        digest_bytes = digest(c, domain)
+    except ValueError as exc:  # a field out of its EIP-712 type's range
+        checks[0] = Check("format", False, f"字段超出范围：{exc}", f"A field is out of range: {exc}")
+        return Verdict("INVALID", checks, display)
+    digest_hex = "0x" + digest_bytes.hex()
+    try:
+        signer = recover_from_digest(digest_bytes, signed.signature)
+    except ValueError:  # malformed signature values
         checks.append(Check("signature", False, "签名无效", "The signature is invalid"))
         return Verdict("INVALID", checks, display, digest_hex)
     if not resolver.key_known(signer):
