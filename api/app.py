@@ -23,7 +23,7 @@ from api.problems import (
     unhandled_exception_handler,
     validation_exception_handler,
 )
-from api.routers import admin, audiences, auth, certificates, codes, public, verify, webhooks
+from api.routers import admin, audiences, auth, certificates, codes, credit, public, verify, webhooks
 from api.security import DevelopmentIdentityProvider, TokenService
 from api.settings import Settings
 from sqlalchemy import func, select
@@ -133,7 +133,8 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.add_exception_handler(Exception, unhandled_exception_handler)
     for router in (auth.router, audiences.citizen, audiences.enterprise, audiences.inspector, audiences.department,
                    certificates.citizen, certificates.enterprise, certificates.department, webhooks.router,
-                   admin.router, public.public, verify.router, codes.router, public.health, pages.router):
+                   admin.router, public.public, verify.router, codes.router, credit.department, credit.enterprise,
+                   credit.inspector, credit.public, public.health, pages.router):
         app.include_router(router)
     # The verify and inspector pages' scripts, bundled by `npm run build:web` from web/ and committed.
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "pages" / "static"), name="static")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from api import cert_cli, platform_cli
+from api import cert_cli, credit_cli as credit_ops, platform_cli
 from credit import cli as credit_cli
 from ledger import cli as ledger_cli
 from ledger.client import bootstrap
@@ -33,6 +33,7 @@ app.command("seed")(platform_cli.seed)
 app.add_typer(cert_cli.cert_app, name="cert")
 app.command("verify")(cert_cli.verify)
 app.add_typer(cert_cli.trustlist_app, name="trustlist")
+credit_ops.register(credit_cli.credit_app)
 app.add_typer(credit_cli.credit_app, name="credit")
 app.command("serve")(platform_cli.serve)
 

@@ -9,7 +9,7 @@ import typer
 
 from credit.codes import validate
 
-credit_app = typer.Typer(help="Credit codes (and, later, records, grades and inspections).", no_args_is_help=True)
+credit_app = typer.Typer(help="Credit codes, records, lists, repair, grades and the chain audit.", no_args_is_help=True)
 
 
 @credit_app.command("code")

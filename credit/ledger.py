@@ -59,6 +59,7 @@ class CreditLedger:
                  keys: dict[str, LocalAccount]) -> None:
         self.sessions, self.pii, self.ledger, self.keys = sessions, pii, ledger, keys
         self._lock = threading.Lock()  # one appender per process: heads are taken in order
+        self._inspections: Any = None  # the inspections' anchoring outbox, made on first sync
 
     def subject(self, uscc: str) -> bytes:
         """The enterprise's keyed commitment: what CreditRegistry knows it by."""
@@ -93,10 +94,16 @@ class CreditLedger:
 
     # -- writing to the chain ----------------------------------------------------------------------------
 
-    def sync(self) -> dict[str, int]:
-        """Append pending records, write changed grades and list flags. Safe to call again after any failure."""
+    def sync(self, *, force: bool = False) -> dict[str, int]:
+        """Append pending records, write changed grades and list flags, anchor due inspection batches (all waiting
+        inspections with `force`). Safe to call again after any failure."""
+        from credit.inspections import anchorer
+
         with self._lock:
-            return {"records": self._append_pending(), "grades": self._write_grades(), "lists": self._write_lists()}
+            if self._inspections is None:
+                self._inspections = anchorer(self)
+            return {"records": self._append_pending(), "grades": self._write_grades(), "lists": self._write_lists(),
+                    "inspections": self._inspections.run_once(force=force)}
 
     def _append_pending(self) -> int:
         done = 0

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import func, select
@@ -32,13 +33,19 @@ from ledger.merkle import MerkleTree
 from ledger.store.models import AnchorBatch, Certificate
 
 log = logging.getLogger(__name__)
+CERTIFICATE_KINDS = (Kind.TAX_CERTIFICATE, Kind.SOCIAL_INSURANCE_CERTIFICATE)
 
 
 class Anchorer:
     """Moves certificates from ISSUED to ANCHORED in batches."""
 
     def __init__(self, sessions: sessionmaker[Session], ledger: Ledger, keys: dict[str, LocalAccount],
-                 chain_kind: Callable[[str], Kind], *, batch_size: int = 4096, max_wait: float = 10.0) -> None:
+                 chain_kind: Callable[[str], Kind], *, batch_size: int = 4096, max_wait: float = 10.0,
+                 model: Any = Certificate, batch_kinds: tuple[Kind, ...] = CERTIFICATE_KINDS) -> None:
+        """`model` is the anchored table (certificates, or inspections): it has the columns `state` (ISSUED →
+        ANCHORED), `department`, `kind`, `digest`, `issued_at`, `batch_id` and `proof`. Batches of
+        `batch_kinds` are this anchorer's to finish."""
+        self.model, self.batch_kinds = model, tuple(int(k) for k in batch_kinds)
         self.sessions = sessions
         self.ledger = ledger
         self.keys = keys  # department id -> signing key
@@ -61,21 +68,23 @@ class Anchorer:
 
     def pending(self) -> int:
         with self.sessions() as s:
-            return s.scalar(select(func.count()).select_from(Certificate).where(
-                Certificate.state == "ISSUED", Certificate.batch_id.is_(None))) or 0
+            m = self.model
+            return s.scalar(select(func.count()).select_from(m).where(m.state == "ISSUED", m.batch_id.is_(None))) or 0
 
     def _unfinished(self) -> list[int]:
         with self.sessions() as s:
-            return list(s.scalars(select(AnchorBatch.id).where(AnchorBatch.state == "PREPARED")
+            return list(s.scalars(select(AnchorBatch.id).where(AnchorBatch.state == "PREPARED",
+                                                               AnchorBatch.kind.in_(self.batch_kinds))
                                   .order_by(AnchorBatch.id)))
 
     def _prepare(self, force: bool) -> int | None:
         """Cut the next due batch; None when nothing is due."""
+        m = self.model
         with self.sessions() as s, s.begin():
             groups = s.execute(
-                select(Certificate.department, Certificate.kind, func.count(), func.min(Certificate.issued_at))
-                .where(Certificate.state == "ISSUED", Certificate.batch_id.is_(None))
-                .group_by(Certificate.department, Certificate.kind)).all()
+                select(m.department, m.kind, func.count(), func.min(m.issued_at))
+                .where(m.state == "ISSUED", m.batch_id.is_(None))
+                .group_by(m.department, m.kind)).all()
             now = datetime.now(timezone.utc)
             for department, slug, count, oldest in groups:
                 if department not in self.keys:
@@ -88,9 +97,9 @@ class Anchorer:
                 kind = self.chain_kind(slug)
                 same_kind = [k for (_, k, _, _) in groups if self.chain_kind(k) == kind]
                 certs = s.scalars(
-                    select(Certificate).where(Certificate.state == "ISSUED", Certificate.batch_id.is_(None),
-                                              Certificate.department == department, Certificate.kind.in_(same_kind))
-                    .order_by(Certificate.id).limit(self.batch_size).with_for_update()).all()
+                    select(m).where(m.state == "ISSUED", m.batch_id.is_(None), m.department == department,
+                                    m.kind.in_(same_kind))
+                    .order_by(m.id).limit(self.batch_size).with_for_update()).all()
                 if not certs:
                     continue
                 digests = [bytes.fromhex(c.digest[2:]) for c in certs]
@@ -130,7 +139,7 @@ class Anchorer:
             batch.state, batch.tx_hash, batch.block_number = "ANCHORED", tx_hash, block
             batch.anchored_at = datetime.now(timezone.utc)
             batch.attempts += 1
-            certs = s.scalars(select(Certificate).where(Certificate.batch_id == batch_id)).all()
+            certs = s.scalars(select(self.model).where(self.model.batch_id == batch_id)).all()
             for cert in certs:
                 if cert.state == "ISSUED":
                     cert.state = "ANCHORED"

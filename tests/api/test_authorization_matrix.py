@@ -49,6 +49,19 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/verify/keys"): EVERYONE,
     ("POST", "/v1/verify/holder"): EVERYONE,  # one bit per guess, rate-limited per caller
     ("GET", "/v1/credit/code/{code}"): EVERYONE,
+    ("POST", "/v1/department/credit/records"): {"official", "official2"},
+    ("POST", "/v1/department/credit/lists"): {"official", "official2"},
+    # The record under repair is the social-insurance bureau's: only its official decides.
+    ("POST", "/v1/department/credit/repairs/{application_id}/decision"): {"official"},
+    ("GET", "/v1/department/credit/enterprises/{uscc}"): {"official", "official2"},
+    ("GET", "/v1/enterprise/credit"): {"enterprise", "enterprise2"},
+    ("GET", "/v1/enterprise/credit/code"): {"enterprise", "enterprise2"},
+    ("POST", "/v1/enterprise/credit/repairs"): {"enterprise", "enterprise2"},
+    ("POST", "/v1/inspector/scan"): {"inspector"},
+    ("POST", "/v1/inspector/inspections"): {"inspector"},
+    ("GET", "/v1/inspector/enterprises/{uscc}/standing"): {"inspector"},
+    ("GET", "/v1/public/enterprises/{uscc}/standing"): EVERYONE,
+    ("POST", "/v1/public/codes/check"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
     ("GET", "/readyz"): EVERYONE,
     ("GET", "/metrics"): EVERYONE,
@@ -59,8 +72,31 @@ HTML_PAGES = {("GET", "/"), ("GET", "/verify")}  # not in the OpenAPI spec
 PUBLIC_AUTH = {("POST", "/v1/auth/token"), ("POST", "/v1/auth/login")}
 
 
+def _credit_record(platform, uscc: str, department: str) -> str:
+    from datetime import date
+
+    from credit import workflows
+    from ledger.store.db import transaction
+
+    with transaction(platform.ctx.sessions) as session:
+        return workflows.record(platform.ctx.credit, session, uscc=uscc, type="penalty_minor", department=department,
+                                decided_on=date.today(), summary="matrix", reference="", actor="user:matrix").uid
+
+
+def _repair_application(platform) -> int:
+    from credit import workflows
+    from ledger.store.db import transaction
+
+    uid = _credit_record(platform, platform.usccs[0], "si.440604")
+    with transaction(platform.ctx.sessions) as session:
+        return workflows.apply_repair(platform.ctx.credit, session, uscc=platform.usccs[0], record_uid=uid,
+                                      statement="matrix", actor="client:matrix").id
+
+
 def _request(platform, method: str, path: str, who: str):
     number = platform.certs["enterprise" if path.startswith("/v1/enterprise") else "citizen"]
+    if "{application_id}" in path:
+        path = path.replace("{application_id}", str(_repair_application(platform)))
     url = (path.replace("{uscc}", platform.usccs[0]).replace("{username}", "citizen2")
            .replace("{client_id}", platform.client.creds.clients[1][0]).replace("{number}", number)
            .replace("{webhook_id}", str(platform.webhook)).replace("{digest}", "0x" + "ab" * 32)
@@ -89,6 +125,23 @@ def _request(platform, method: str, path: str, who: str):
         body = {"username": "u" + uuid.uuid4().hex[:8], "role": "inspector", "department": "amr.440604"}
     elif path == "/v1/admin/clients":
         body = {"uscc": platform.usccs[1], "name": "matrix"}
+    elif path == "/v1/department/credit/records":
+        body = {"uscc": platform.usccs[0], "type": "commendation", "decided_on": "2026-01-05", "summary": "matrix"}
+    elif path == "/v1/department/credit/lists":
+        body = {"uscc": platform.usccs[0], "list": "red", "start_on": "2026-01-05", "reason": "matrix"}
+    elif path.endswith("/decision"):
+        body = {"approve": False, "note": "matrix"}
+    elif path == "/v1/enterprise/credit/repairs":
+        mine = platform.usccs[1] if who == "enterprise2" else platform.usccs[0]
+        body = {"record": _credit_record(platform, mine, "tax.440604"), "statement": "matrix"}
+    elif path in ("/v1/inspector/scan", "/v1/public/codes/check"):
+        from credit.codes_qr import enterprise_code
+
+        body = {"text": enterprise_code(platform.ctx.ledger, platform.ctx.certificates.keys["amr.440604"],
+                                        "https://zel.example", platform.usccs[0])}
+    elif path == "/v1/inspector/inspections":
+        body = {"uscc": platform.usccs[0], "departments": ["amr.440604"], "items": [{"item": "matrix", "ok": True}],
+                "result": "pass"}
     return platform.client.request(method, url, json=body, headers=platform.headers(who))
 
 

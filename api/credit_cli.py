@@ -1,0 +1,167 @@
+"""`zel credit record|list|repair|grade|audit|sync`: the credit ledger from the command line (audited as the
+CLI user). `zel credit code` lives in credit/cli.py; these need the store and the chain."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any, Optional
+
+import typer
+
+from api.cert_cli import _context
+from api.platform_cli import cli_actor
+from credit import workflows
+from credit.ledger import CreditError
+from ledger.cli import ChainUrl, DataDir, JsonOut, fail
+from ledger.errors import LedgerError
+from ledger.store.db import transaction
+
+repair_app = typer.Typer(help="Credit repair: apply for a record, review an application.", no_args_is_help=True)
+Department = Annotated[str, typer.Option("--department", help="tax.440604, si.440604 or amr.440604.")]
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError as exc:
+        raise fail(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _run(data_dir: Any, chain_url: Any, action: Any, as_json: bool) -> None:
+    """Do `action(ctx, session)` in one transaction, then write to the chain; print what it returns."""
+    ctx = _context(data_dir, chain_url)
+    try:
+        with transaction(ctx.sessions) as session:
+            info = action(ctx, session)
+        ctx.credit.sync()
+    except CreditError as exc:
+        raise fail(exc.message) from exc
+    except LedgerError as exc:
+        raise fail(f"stored, but not yet on chain ({exc.message}); `zel credit sync` retries") from exc
+    finally:
+        ctx.ledger.close()
+    typer.echo(json.dumps(info, ensure_ascii=False) if as_json else " ".join(f"{k}={v}" for k, v in info.items()))
+
+
+def record(
+    uscc: str,
+    type: Annotated[str, typer.Option("--type", help="tax_arrears, si_arrears, penalty_minor|general|serious, "
+                                      "dishonest_debtor, inspection_pass|issues|fail, commendation.")],
+    department: Department,
+    summary: Annotated[str, typer.Option("--summary")],
+    decided: Annotated[Optional[str], typer.Option("--decided", help="Decision date (default today).")] = None,
+    reference: Annotated[str, typer.Option("--reference", help="The decision's document number.")] = "",
+    amount_fen: Annotated[Optional[int], typer.Option("--amount-fen")] = None,
+    as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None,
+) -> None:
+    """Add a department's credit record; its digest goes on the enterprise's chain and the grade is recomputed."""
+
+    def action(ctx: Any, session: Any) -> dict[str, Any]:
+        row = workflows.record(ctx.credit, session, uscc=uscc, type=type, department=department,
+                               decided_on=_day(decided) or date.today(), summary=summary, reference=reference,
+                               amount_fen=amount_fen, actor=cli_actor().subject)
+        return {"uid": row.uid, "seq": row.seq, "digest": row.digest}
+
+    _run(data_dir, chain_url, action, as_json)
+
+
+def list_entry(
+    uscc: str,
+    list_name: Annotated[str, typer.Option("--list", help="red or black.")],
+    department: Department,
+    reason: Annotated[str, typer.Option("--reason")],
+    start: Annotated[Optional[str], typer.Option("--start", help="Default today.")] = None,
+    end: Annotated[Optional[str], typer.Option("--end", help="Open-ended when omitted.")] = None,
+    reference: Annotated[str, typer.Option("--reference")] = "",
+    as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None,
+) -> None:
+    """Put an enterprise on the red or the black list (black: joint punishment by every department)."""
+
+    def action(ctx: Any, session: Any) -> dict[str, Any]:
+        entry = workflows.list_entry(ctx.credit, session, uscc=uscc, list_name=list_name, department=department,
+                                     start_on=_day(start) or date.today(), end_on=_day(end), reason=reason,
+                                     reference=reference, actor=cli_actor().subject)
+        return {"entry": entry.id, "list": entry.list, "joint_punishment": entry.joint_punishment}
+
+    _run(data_dir, chain_url, action, as_json)
+
+
+@repair_app.command("apply")
+def repair_apply(uscc: str, record_uid: str, statement: Annotated[str, typer.Option("--statement")],
+                 as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+    """Apply to repair a record (refused before its minimum display period is over)."""
+
+    def action(ctx: Any, session: Any) -> dict[str, Any]:
+        app = workflows.apply_repair(ctx.credit, session, uscc=uscc, record_uid=record_uid, statement=statement,
+                                     actor=cli_actor().subject)
+        return {"application": app.id, "state": app.state}
+
+    _run(data_dir, chain_url, action, as_json)
+
+
+@repair_app.command("review")
+def repair_review(application: int, department: Department,
+                  approve: Annotated[bool, typer.Option("--approve/--reject")],
+                  note: Annotated[str, typer.Option("--note")] = "",
+                  as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+    """Approve or reject a repair application (the department that made the record)."""
+
+    def action(ctx: Any, session: Any) -> dict[str, Any]:
+        app = workflows.review_repair(ctx.credit, session, application_id=application, approve=approve,
+                                      department=department, note=note, actor=cli_actor().subject)
+        return {"application": app.id, "state": app.state}
+
+    _run(data_dir, chain_url, action, as_json)
+
+
+def grade(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+    """Recompute and show an enterprise's grade with its explanation."""
+
+    def action(ctx: Any, session: Any) -> dict[str, Any]:
+        row = ctx.credit.regrade(session, uscc)
+        return {"uscc": uscc, "grade": row.grade, "score": row.score, "rules": row.rules_version,
+                "explanation": row.explanation}
+
+    _run(data_dir, chain_url, action, as_json)
+
+
+def audit(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+    """Recompute the enterprise's credit chain from the store and compare it with the ledger; exit 1 on mismatch."""
+    ctx = _context(data_dir, chain_url)
+    try:
+        report = ctx.credit.audit(uscc)
+    except LedgerError as exc:
+        raise fail(exc.message) from exc
+    finally:
+        ctx.ledger.close()
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        typer.echo(f"{'OK' if report['ok'] else 'MISMATCH'}  {uscc}: {report['appended']} records on chain "
+                   f"(chain says {report['chain_length']}), {report['pending']} pending, head {report['chain_head']}")
+        for problem in report["problems"]:
+            typer.echo(f"  - {problem}")
+    raise typer.Exit(0 if report["ok"] else 1)
+
+
+def sync(data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+    """Write pending credit records, grades and list flags to the chain (the service does this every 2 s)."""
+    ctx = _context(data_dir, chain_url)
+    try:
+        done = ctx.credit.sync()
+    except LedgerError as exc:
+        raise fail(exc.message) from exc
+    finally:
+        ctx.ledger.close()
+    typer.echo(json.dumps(done))
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to `zel credit`."""
+    app.command("record")(record)
+    app.command("list")(list_entry)
+    app.add_typer(repair_app, name="repair")
+    app.command("grade")(grade)
+    app.command("audit")(audit)
+    app.command("sync")(sync)

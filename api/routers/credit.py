@@ -1,0 +1,224 @@
+"""Credit: departments record and list, enterprises see their standing and apply for repair, inspectors scan the
+one code and record inspections, anyone reads the public profile."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Annotated, Any, Callable, Literal
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, Field
+
+from api.deps import (
+    Context,
+    CurrentEnterprise,
+    CurrentInspector,
+    CurrentOfficial,
+    SessionDep,
+    current_principal,
+)
+from api.problems import ProblemError, problem_responses
+from credit import inspections, workflows
+from credit.codes_qr import CodeError, enterprise_code, read_code
+from credit.grading import RECORD_TYPES
+from credit.ledger import CreditError
+from credit.profile import standing
+from ledger.errors import LedgerError
+from ledger.kinds import Kind
+from qr.render import version_of
+
+log = logging.getLogger(__name__)
+PROTECTED = problem_responses(401, 403, 404, 409, 413, 422, 429)
+USCC = Annotated[str, Path(min_length=18, max_length=18, pattern="^[0-9A-HJ-NPQRTUWXY]{18}$",
+                           description="Unified social credit code")]
+Digest = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+department = APIRouter(prefix="/v1/department/credit", tags=["credit"], responses=PROTECTED,
+                       dependencies=[Depends(current_principal)])
+enterprise = APIRouter(prefix="/v1/enterprise/credit", tags=["credit"], responses=PROTECTED,
+                       dependencies=[Depends(current_principal)])
+inspector = APIRouter(prefix="/v1/inspector", tags=["inspector"], responses=PROTECTED,
+                      dependencies=[Depends(current_principal)])
+public = APIRouter(prefix="/v1/public", tags=["public"], responses=problem_responses(404, 422, 429))
+CODE_DEPARTMENT = "amr.440604"  # market supervision signs the enterprise codes
+CODES = {"invalid": 422, "not-found": 404, "forbidden": 403, "conflict": 409, "too-early": 409,
+         "not-repairable": 409}
+
+
+class RecordIn(BaseModel):
+    uscc: str = Field(pattern="^[0-9A-HJ-NPQRTUWXY]{18}$")
+    type: Literal[RECORD_TYPES]  # type: ignore[valid-type]
+    decided_on: date
+    summary: str = Field(min_length=1, max_length=500)
+    reference: str = Field(default="", max_length=64, description="The decision's document number")
+    amount_fen: int | None = Field(default=None, ge=0)
+    evidence: list[Digest] = Field(default_factory=list, max_length=20)
+
+
+class ListIn(BaseModel):
+    uscc: str = Field(pattern="^[0-9A-HJ-NPQRTUWXY]{18}$")
+    list: Literal["red", "black"]
+    start_on: date
+    end_on: date | None = None
+    reason: str = Field(min_length=1, max_length=500)
+    reference: str = Field(default="", max_length=64)
+
+
+class RepairIn(BaseModel):
+    record: str = Field(min_length=36, max_length=36, description="The record's uid")
+    statement: str = Field(min_length=1, max_length=2000, description="What was put right")
+
+
+class DecisionIn(BaseModel):
+    approve: bool
+    note: str = Field(default="", max_length=500)
+
+
+class Item(BaseModel):
+    item: str = Field(min_length=1, max_length=200)
+    ok: bool
+    note: str = Field(default="", max_length=500)
+
+
+class InspectionIn(BaseModel):
+    uscc: str = Field(pattern="^[0-9A-HJ-NPQRTUWXY]{18}$")
+    departments: list[Literal["tax.440604", "si.440604", "amr.440604"]] = Field(
+        min_length=1, description="Every department in the visit: a joint inspection is one record")
+    inspectors: list[str] = Field(default_factory=list, max_length=10, description="Other inspectors present")
+    items: list[Item] = Field(min_length=1, max_length=100)
+    findings: str = Field(default="", max_length=4000)
+    result: Literal["pass", "issues", "fail"]
+    evidence: list[Digest] = Field(default_factory=list, max_length=50, description="Digests of evidence files")
+    visited_on: date | None = None
+    draw_id: int | None = None
+
+
+class ScanIn(BaseModel):
+    text: str = Field(min_length=1, max_length=600, description="The scanned one-code URL")
+
+
+def _do(ctx: Any, session: Any, action: Callable[[], Any], shape: Callable[[Any], dict[str, Any]]) -> Any:
+    """Run a credit action in a transaction and shape its result, then push it to the chain (later, if the node
+    is down: the row stays PENDING and the service's sync thread retries)."""
+    if ctx.credit is None:
+        raise ProblemError(503, "credit is unavailable: the chain is not open")
+    try:
+        with session.begin():
+            out = shape(action())
+    except CreditError as exc:
+        raise ProblemError(CODES.get(exc.code, 422), exc.message, exc.code,
+                           invalid_params=[{"name": exc.field, "reason": exc.message}] if exc.field else None) from exc
+    try:
+        ctx.credit.sync()
+    except LedgerError as exc:  # stored and PENDING: the service's sync thread retries
+        log.warning("credit write deferred: %s", exc)
+    return out
+
+
+@department.post("/records", status_code=201, summary="Add a credit record (its digest goes on the enterprise's "
+                 "chain; the grade is recomputed)")
+def add_record(ctx: Context, session: SessionDep, me: CurrentOfficial, body: RecordIn) -> dict[str, Any]:
+    return _do(ctx, session, lambda: workflows.record(
+        ctx.credit, session, uscc=body.uscc, type=body.type, department=me.department or "",
+        decided_on=body.decided_on, summary=body.summary, reference=body.reference, amount_fen=body.amount_fen,
+        evidence=[e.lower() for e in body.evidence], actor=me.subject),
+        lambda r: {"uid": r.uid, "seq": r.seq, "digest": r.digest})
+
+
+@department.post("/lists", status_code=201, summary="Put an enterprise on the red or black list")
+def add_list(ctx: Context, session: SessionDep, me: CurrentOfficial, body: ListIn) -> dict[str, Any]:
+    return _do(ctx, session, lambda: workflows.list_entry(
+        ctx.credit, session, uscc=body.uscc, list_name=body.list, department=me.department or "",
+        start_on=body.start_on, end_on=body.end_on, reason=body.reason, reference=body.reference, actor=me.subject),
+        lambda e: {"id": e.id, "list": e.list, "joint_punishment": e.joint_punishment})
+
+
+@department.post("/repairs/{application_id}/decision", summary="Approve or reject a repair application")
+def decide_repair(ctx: Context, session: SessionDep, me: CurrentOfficial, application_id: int,
+                  body: DecisionIn) -> dict[str, Any]:
+    return _do(ctx, session, lambda: workflows.review_repair(
+        ctx.credit, session, application_id=application_id, approve=body.approve, department=me.department or "",
+        note=body.note, actor=me.subject), lambda a: {"id": a.id, "state": a.state})
+
+
+@department.get("/enterprises/{uscc}", summary="An enterprise's full standing, for departments")
+def department_standing(ctx: Context, session: SessionDep, me: CurrentOfficial, uscc: USCC) -> dict[str, Any]:
+    return _standing(ctx, session, uscc, "department")
+
+
+@enterprise.get("", summary="Our credit: every record (repaired ones marked), the grade and why, lists, repairs")
+def own_standing(ctx: Context, session: SessionDep, me: CurrentEnterprise) -> dict[str, Any]:
+    return _standing(ctx, session, me.uscc or "", "owner")
+
+
+@enterprise.get("/code", summary="Our one code (一企一码): the signed URL to print as a QR code")
+def own_code(ctx: Context, me: CurrentEnterprise) -> dict[str, Any]:
+    if ctx.credit is None:
+        raise ProblemError(503, "credit is unavailable: the chain is not open")
+    url = enterprise_code(ctx.ledger, ctx.credit.keys[CODE_DEPARTMENT], ctx.settings.public_url, me.uscc or "")
+    return {"uscc": me.uscc, "url": url, "qr_version": version_of(url, "Q")}
+
+
+@public.post("/codes/check", summary="Is this one code genuine? (the profile page asks after a scan)")
+def check_code(ctx: Context, body: ScanIn) -> dict[str, Any]:
+    try:
+        code = read_code(body.text)
+    except CodeError as exc:
+        return {"valid": False, "uscc": None, "reason": str(exc)}
+    valid = ctx.ledger is not None and ctx.ledger.is_authorized(code.signer, Kind.ENTERPRISE_CODE, code.issued)
+    return {"valid": valid, "uscc": code.uscc,
+            "reason": None if valid else "not signed by a key authorized for enterprise codes"}
+
+
+@enterprise.post("/repairs", status_code=201, summary="Apply for credit repair of one of our records")
+def apply_repair(ctx: Context, session: SessionDep, me: CurrentEnterprise, body: RepairIn) -> dict[str, Any]:
+    return _do(ctx, session, lambda: workflows.apply_repair(
+        ctx.credit, session, uscc=me.uscc or "", record_uid=body.record, statement=body.statement, actor=me.subject),
+        lambda a: {"id": a.id, "state": a.state})
+
+
+@inspector.post("/scan", summary="Check a scanned one code and return the enterprise's standing")
+def scan(ctx: Context, session: SessionDep, me: CurrentInspector, body: ScanIn) -> dict[str, Any]:
+    try:
+        code = read_code(body.text)
+    except CodeError as exc:
+        raise ProblemError(422, str(exc), "invalid-code") from exc
+    if ctx.ledger is None or not ctx.ledger.is_authorized(code.signer, Kind.ENTERPRISE_CODE, code.issued):
+        raise ProblemError(422, "the code is not signed by a key authorized for enterprise codes: it may be forged",
+                           "untrusted-code")
+    return {"code": {"uscc": code.uscc, "signer": code.signer, "issued": code.issued},
+            **_standing(ctx, session, code.uscc, "inspector")}
+
+
+@inspector.post("/inspections", status_code=201, summary="Record an inspection (one visit, however many "
+                "departments); it is batch-anchored and becomes a credit record")
+def add_inspection(ctx: Context, session: SessionDep, me: CurrentInspector, body: InspectionIn) -> dict[str, Any]:
+    if me.department not in body.departments:
+        raise ProblemError(422, "the inspector's own department must be among the departments of the visit",
+                           "validation")
+    return _do(ctx, session, lambda: inspections.record_inspection(
+        ctx.credit, session, uscc=body.uscc, departments=list(body.departments),
+        inspectors=[me.subject.removeprefix("user:"), *body.inspectors], items=[i.model_dump() for i in body.items],
+        findings=body.findings, result=body.result, evidence=[e.lower() for e in body.evidence],
+        visited_on=body.visited_on, draw_id=body.draw_id, actor=me.subject),
+        lambda i: {"uid": i.uid, "digest": i.digest, "state": i.state})
+
+
+@inspector.get("/enterprises/{uscc}/standing", summary="An enterprise's standing, for inspection")
+def inspector_standing(ctx: Context, session: SessionDep, me: CurrentInspector, uscc: USCC) -> dict[str, Any]:
+    return _standing(ctx, session, uscc, "inspector")
+
+
+@public.get("/enterprises/{uscc}/standing", summary="An enterprise's public credit profile: grade, list flags, "
+            "records on display, published inspections")
+def public_standing(ctx: Context, session: SessionDep, uscc: USCC) -> dict[str, Any]:
+    return _standing(ctx, session, uscc, "public")
+
+
+def _standing(ctx: Any, session: Any, uscc: str, audience: Any) -> dict[str, Any]:
+    if ctx.credit is None:
+        raise ProblemError(503, "credit is unavailable: the chain is not open")
+    found = standing(ctx.credit, session, uscc, audience)
+    if found is None:
+        raise ProblemError(404, f"no enterprise {uscc}")
+    return found

@@ -1,0 +1,70 @@
+"""An enterprise's standing as each audience may see it: the public (grade, list flags, records on display,
+published inspections), the enterprise itself (every record, repaired ones marked, with the grade's explanation),
+and inspectors (the public view plus whether an inspection is due)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from credit import inspections
+from credit.grading import RECORD_TYPES, TYPE_ZH, Fact, displayed_until, load_policy, on_display
+from credit.ledger import CreditLedger
+from ledger.store.models import CreditRecord, Enterprise, ListEntry, RepairApplication
+
+Audience = Literal["public", "owner", "inspector", "department"]
+
+
+def _record(r: CreditRecord, on: date) -> dict[str, Any]:
+    policy = load_policy()
+    fact = Fact(r.uid, r.type, r.decided_on, r.repaired_on)
+    until = displayed_until(policy, fact)
+    return {"uid": r.uid, "type": r.type, "type_zh": TYPE_ZH[r.type], "department": r.department,
+            "decided_on": r.decided_on.isoformat(), "summary": r.public.get("summary", ""),
+            "reference": r.public.get("reference", ""), "amount_fen": r.public.get("amount_fen"),
+            "displayed_until": until.isoformat() if until else None, "on_display": on_display(policy, fact, on),
+            "repaired_on": r.repaired_on.isoformat() if r.repaired_on else None, "digest": r.digest,
+            "on_chain": r.state == "APPENDED"}
+
+
+def standing(credit: CreditLedger, session: Session, uscc: str, audience: Audience,
+             on: date | None = None) -> dict[str, Any] | None:
+    """None when there is no such enterprise."""
+    on = on or date.today()
+    enterprise = session.get(Enterprise, uscc)
+    if enterprise is None:
+        return None
+    grade = credit.current_grade(session, uscc)
+    if grade is None:  # never graded: grade it now (no records yet means the base score)
+        grade = credit.regrade(session, uscc, on)
+    records = session.scalars(select(CreditRecord).where(CreditRecord.uscc == uscc, CreditRecord.type.in_(
+        RECORD_TYPES)).order_by(CreditRecord.decided_on.desc(), CreditRecord.seq.desc())).all()
+    shown = [_record(r, on) for r in records]
+    if audience in ("public", "inspector"):
+        shown = [r for r in shown if r["on_display"]]
+    lists = [{"list": e.list, "start_on": e.start_on.isoformat(), "end_on": e.end_on.isoformat() if e.end_on else None,
+              "reason": e.reason, "joint_punishment": e.joint_punishment, "department": e.department}
+             for e in session.scalars(select(ListEntry).where(ListEntry.uscc == uscc).order_by(ListEntry.start_on))
+             if e.start_on <= on and (e.end_on is None or on < e.end_on)]
+    out: dict[str, Any] = {
+        "uscc": enterprise.uscc, "name": enterprise.name, "region": enterprise.region,
+        "grade": {"grade": grade.grade, "score": grade.score, "rules": grade.rules_version,
+                  "as_of": grade.computed_at.date().isoformat(), "on_chain": grade.state in ("WRITTEN",)},
+        "flags": credit.flags(session, uscc, on), "lists": lists, "records": shown,
+        "inspections": inspections.published(session, uscc),
+    }
+    if audience != "public":
+        out["grade"]["explanation"] = grade.explanation
+    if audience in ("inspector", "department"):
+        out["inspection"] = inspections.due(session, uscc, grade.grade, on)
+    if audience in ("owner", "department"):
+        out["repairs"] = [{"id": a.id, "record": session.get(CreditRecord, a.record_id).uid, "state": a.state,
+                           "applied_on": a.applied_on.isoformat(), "statement": a.statement,
+                           "reviewed_on": a.reviewed_on.isoformat() if a.reviewed_on else None,
+                           "decision_note": a.decision_note}
+                          for a in session.scalars(select(RepairApplication).where(RepairApplication.uscc == uscc)
+                                                   .order_by(RepairApplication.id))]
+    return out

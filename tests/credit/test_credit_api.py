@@ -1,0 +1,95 @@
+"""The credit routes on SQLite and PostgreSQL: departments record and list, enterprises see their standing and
+apply for repair, inspectors scan the one code and record (joint) inspections, the public sees the profile."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from credit.codes_qr import enterprise_code
+from tests.api.conftest import database_url, platform  # noqa: F401
+
+TODAY = date.today()
+
+
+def one_code(platform, uscc: str) -> str:
+    key = platform.ctx.certificates.keys["amr.440604"]
+    return enterprise_code(platform.ctx.ledger, key, platform.ctx.settings.public_url, uscc)
+
+
+def test_records_lists_and_the_public_profile(platform) -> None:
+    c, uscc = platform.client, platform.usccs[0]
+    tax, amr = platform.headers("official2"), platform.headers("inspector")
+    r = c.post("/v1/department/credit/records", headers=tax, json={
+        "uscc": uscc, "type": "tax_arrears", "decided_on": str(TODAY - timedelta(days=20)), "summary": "欠缴增值税",
+        "reference": "禅税通〔2026〕3号", "amount_fen": 1_200_000})
+    assert r.status_code == 201, r.text
+    uid = r.json()["uid"]
+    assert c.post("/v1/department/credit/records", headers=tax, json={
+        "uscc": uscc, "type": "nonsense", "decided_on": str(TODAY), "summary": "x"}).status_code == 422
+    assert c.post("/v1/department/credit/records", headers=tax, json={
+        "uscc": "91440604MA4UABCD1X", "type": "tax_arrears", "decided_on": str(TODAY), "summary": "x"}
+        ).status_code in (404, 422)
+    r = c.post("/v1/department/credit/lists", headers=platform.headers("official"), json={
+        "uscc": uscc, "list": "black", "start_on": str(TODAY), "reason": "严重失信", "end_on": str(TODAY)})
+    assert r.status_code == 422  # the end must come after the start
+    profile = c.get(f"/v1/public/enterprises/{uscc}/standing").json()
+    assert profile["grade"]["grade"] == "B" and profile["grade"]["score"] == 85 - 8
+    assert [x["uid"] for x in profile["records"]] == [uid] and "explanation" not in profile["grade"]
+    assert profile["flags"] == {"red_list": False, "black_list": False, "joint_punishment": False}
+    own = c.get("/v1/enterprise/credit", headers=platform.headers("enterprise")).json()
+    assert own["grade"]["explanation"][0]["points"] == -8 and own["repairs"] == []
+    assert platform.ctx.credit.audit(uscc)["ok"] and platform.ctx.credit.audit(uscc)["chain_length"] == 1
+    assert amr  # inspectors cannot add department records
+    assert c.post("/v1/department/credit/records", headers=amr, json={
+        "uscc": uscc, "type": "commendation", "decided_on": str(TODAY), "summary": "x"}).status_code == 403
+
+
+def test_repair_through_the_api(platform) -> None:
+    c, uscc = platform.client, platform.usccs[0]
+    uid = c.post("/v1/department/credit/records", headers=platform.headers("official2"), json={
+        "uscc": uscc, "type": "penalty_minor", "decided_on": str(TODAY - timedelta(days=3)),
+        "summary": "轻微违规"}).json()["uid"]
+    r = c.post("/v1/enterprise/credit/repairs", headers=platform.headers("enterprise"),
+               json={"record": uid, "statement": "已整改并缴纳罚款"})
+    assert r.status_code == 201
+    app_id = r.json()["id"]
+    assert c.post("/v1/enterprise/credit/repairs", headers=platform.headers("enterprise2"),
+                  json={"record": uid, "statement": "not ours"}).status_code == 404
+    assert c.post(f"/v1/department/credit/repairs/{app_id}/decision", headers=platform.headers("official"),
+                  json={"approve": True}).status_code == 403  # social insurance did not make the record
+    r = c.post(f"/v1/department/credit/repairs/{app_id}/decision", headers=platform.headers("official2"),
+               json={"approve": True, "note": "整改到位"})
+    assert r.json() == {"id": app_id, "state": "APPROVED"}
+    own = c.get("/v1/enterprise/credit", headers=platform.headers("enterprise")).json()
+    assert own["records"][0]["repaired_on"] == str(TODAY) and own["grade"]["score"] == 85
+    assert c.get(f"/v1/public/enterprises/{uscc}/standing").json()["records"] == []  # no longer displayed
+
+
+def test_scan_the_one_code_and_record_a_joint_inspection(platform) -> None:
+    c, uscc = platform.client, platform.usccs[1]
+    h = platform.headers("inspector")
+    scanned = c.post("/v1/inspector/scan", headers=h, json={"text": one_code(platform, uscc)})
+    assert scanned.status_code == 200, scanned.text
+    body = scanned.json()
+    assert body["uscc"] == uscc and body["inspection"]["due"] is True and body["inspection"]["last_inspected"] is None
+    forged = one_code(platform, platform.usccs[0]).replace(platform.usccs[0], uscc)  # another's code, retargeted
+    assert c.post("/v1/inspector/scan", headers=h, json={"text": forged}).json()["type"].endswith("untrusted-code")
+    assert c.post("/v1/inspector/scan", headers=h, json={"text": "https://x/e/123"}).status_code == 422
+    r = c.post("/v1/inspector/inspections", headers=h, json={
+        "uscc": uscc, "departments": ["amr.440604", "tax.440604", "si.440604"],
+        "items": [{"item": "营业执照公示", "ok": True}, {"item": "消防通道", "ok": False, "note": "堆放杂物"}],
+        "findings": "消防通道堆放杂物，已责令整改", "result": "issues", "evidence": ["0x" + "ab" * 32]})
+    assert r.status_code == 201, r.text
+    platform.ctx.credit.sync(force=True)
+    after = c.post("/v1/inspector/scan", headers=h, json={"text": one_code(platform, uscc)}).json()
+    assert after["inspection"]["due"] is False and after["inspection"]["last_inspected"] == str(TODAY)
+    (visit,) = after["inspections"]
+    assert visit["departments"] == ["amr.440604", "si.440604", "tax.440604"] and visit["anchored"] is True
+    inspection_records = [x for x in after["records"] if x["type"].startswith("inspection")]
+    assert len(inspection_records) == 1  # three departments, one visit, one record
+    assert after["grade"]["score"] == 85 - 5
+    assert c.post("/v1/inspector/inspections", headers=h, json={
+        "uscc": uscc, "departments": ["tax.440604"], "items": [{"item": "x", "ok": True}], "result": "pass"}
+        ).status_code == 422  # the inspector's own department must take part
+    public = c.get(f"/v1/public/enterprises/{uscc}/standing").json()
+    assert public["inspections"][0]["findings"].startswith("消防通道")
