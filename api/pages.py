@@ -87,3 +87,92 @@ hidden></label><p id="scan-error" role="alert"></p></section>
 <p class="small" data-t="privacy"></p>
 <script type="application/json" id="trust">{trust}</script>
 </body></html>"""
+
+
+@router.get("/inspect", response_class=HTMLResponse)
+def inspect_page(lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> str:
+    """The inspector's page: sign in, scan an enterprise's one code, see its standing, record the inspection."""
+    title = "一码检查" if lang == "zh-CN" else "One-code inspection"
+    depts = "".join(f'<label><input type="checkbox" name="dept" value="{d}"> <span data-t="{k}"></span></label> '
+                    for k, d in (("amr", "amr.440604"), ("tax", "tax.440604"), ("si", "si.440604")))
+    return f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style>{STYLE}
+#grade{{font-size:2rem;font-weight:bold}}#grade[data-grade=A]{{color:#1a7f37}}#grade[data-grade=D]{{color:#c8102e}}
+#due[data-due=true]{{color:#b35900;font-weight:bold}}video{{width:100%;border-radius:.5rem}}
+textarea,select{{font-size:1rem;width:100%;box-sizing:border-box;margin:.35rem 0;padding:.5rem}}</style>
+<script type="module" src="/static/inspect/page.js"></script></head>
+<body><nav><a href="?lang={'en' if lang == 'zh-CN' else 'zh-CN'}" id="lang-switch">{'English' if lang == 'zh-CN' else '中文'}</a></nav>
+<h1 data-t="title">{title}</h1><p class="small" id="who"></p>
+<section id="login" hidden><h2 data-t="login"></h2><form id="login-form">
+<input id="username" autocomplete="username" data-placeholder="username"><input id="password" type="password"
+autocomplete="current-password"><button type="submit" data-t="signin"></button></form><p id="login-error" role="alert"></p>
+</section>
+<section id="scan" hidden><button id="camera" type="button" data-t="scan"></button><p id="scan-hint" class="small"></p>
+<video id="video" playsinline muted hidden></video>
+<label class="pick"><span data-t="photo"></span><input id="photo" type="file" accept="image/*" hidden></label>
+<p id="scan-error" role="alert"></p></section>
+<section id="standing" hidden><h2 id="name"></h2>
+<dl><dt data-t="grade"></dt><dd id="grade"></dd><dt data-t="flags"></dt><dd id="flags"></dd></dl>
+<p id="due"></p><h3 data-t="last" class="small"></h3><ul id="inspections"></ul>
+<h3 data-t="records" class="small"></h3><ul id="records"></ul>
+<form id="inspection-form"><h3 data-t="record"></h3><p class="small" data-t="departments"></p><p>{depts}</p>
+<label><span data-t="items" class="small"></span><textarea id="items" rows="4" required></textarea></label>
+<label><span data-t="findings" class="small"></span><textarea id="findings" rows="3"></textarea></label>
+<label><span data-t="result" class="small"></span><select id="result"><option value="pass" data-t="pass"></option>
+<option value="issues" data-t="issues"></option><option value="fail" data-t="fail"></option></select></label>
+<label><span data-t="evidence" class="small"></span><input id="evidence" type="file" multiple></label>
+<button type="submit" data-t="save"></button></form><p id="saved" role="status"></p>
+<button id="next" type="button" data-t="again"></button></section>
+</body></html>"""
+
+
+PROFILE_TEXT = {
+    "zh-CN": {"switch": "English", "grade": "信用等级", "flags": "名单标识", "none": "无", "red": "红名单",
+              "black": "黑名单（联合惩戒）", "records": "公示中的信用记录", "inspections": "检查结果公示", "empty": "无",
+              "code_ok": "企业码有效：由市场监管部门签发", "code_bad": "企业码无效，请勿信任：", "pass": "合格",
+              "issues": "发现问题", "fail": "不合格", "missing": "查无此企业"},
+    "en": {"switch": "中文", "grade": "Credit grade", "flags": "Lists", "none": "none", "red": "Red list",
+           "black": "Black list (joint punishment)", "records": "Credit records on display",
+           "inspections": "Published inspections", "empty": "none",
+           "code_ok": "Genuine enterprise code, issued by market regulation", "code_bad": "Invalid code, do not "
+           "trust it: ", "pass": "pass", "issues": "issues found", "fail": "fail", "missing": "No such enterprise"},
+}
+
+
+@router.get("/e/{uscc}", response_class=HTMLResponse)
+def enterprise_page(ctx: Context, uscc: str, lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> HTMLResponse:
+    """The page an enterprise's one code opens: its public credit profile; the script checks the code's signature."""
+    from html import escape
+
+    from credit.profile import standing
+
+    t = PROFILE_TEXT[lang]
+    with ctx.sessions() as session:
+        s = standing(ctx.credit, session, uscc, "public") if ctx.credit is not None and len(uscc) == 18 else None
+    if s is None:
+        return HTMLResponse(f"<!doctype html><html lang='{lang}'><meta charset='utf-8'><p>{t['missing']}</p></html>",
+                            status_code=404)
+    flags = [t[k] for k, on in (("red", s["flags"]["red_list"]), ("black", s["flags"]["black_list"])) if on]
+    records = "".join(f"<li>{escape(r['decided_on'])} {escape(r['type_zh'] if lang == 'zh-CN' else r['type'])} "
+                      f"{escape(r['summary'])}</li>" for r in s["records"]) or f"<li>{t['empty']}</li>"
+    visits = "".join(f"<li>{escape(i['visited_on'])} {t[i['result']]} {escape(i['findings'])}</li>"
+                     for i in s["inspections"]) or f"<li>{t['empty']}</li>"
+    return HTMLResponse(f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(s['name'])}</title><style>{STYLE}#grade{{font-size:2rem;font-weight:bold}}</style></head>
+<body><nav><a href="?lang={'en' if lang == 'zh-CN' else 'zh-CN'}" id="lang-switch">{t['switch']}</a></nav>
+<h1>{escape(s['name'])}</h1><p>{escape(s['uscc'])}</p><p id="code" role="status" class="small"></p>
+<dl><dt>{t['grade']}</dt><dd id="grade" data-grade="{s['grade']['grade']}">{s['grade']['grade']}</dd>
+<dt>{t['flags']}</dt><dd id="flags">{'、'.join(flags) or t['none']}</dd></dl>
+<h2 class="small">{t['records']}</h2><ul id="records">{records}</ul>
+<h2 class="small">{t['inspections']}</h2><ul id="inspections">{visits}</ul>
+<script>
+if (location.hash.length > 1) fetch("/v1/public/codes/check", {{method: "POST",
+  headers: {{"Content-Type": "application/json"}}, body: JSON.stringify({{text: location.href}})}})
+  .then((r) => r.json()).then((c) => {{ const el = document.getElementById("code");
+    const ok = c.valid && c.uscc === {json.dumps(s['uscc'])}; el.dataset.valid = String(ok);
+    el.textContent = ok ? {json.dumps(t['code_ok'], ensure_ascii=False)} : {json.dumps(t['code_bad'], ensure_ascii=False)}
+      + (c.reason || "USCC"); }});
+</script></body></html>""")

@@ -34,6 +34,7 @@ class LiveServer:
     usccs: list[str]
     people: list[str]  # ID numbers
     server: uvicorn.Server
+    passwords: dict[str, str]  # demo username -> password
 
     def issue(self, kind: CertKind = CertKind.TAX_ENTERPRISE, index: int = 0) -> str:
         """Issue and anchor a certificate to the index-th enterprise (or person, for citizen kinds); its number."""
@@ -90,7 +91,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with transaction(ctx.sessions) as session:
         creds = seed(session, ctx.pii)
     server = start_server(create_app(ctx), port)
-    yield LiveServer(base, ctx, creds.usccs, creds.people, server)
+    yield LiveServer(base, ctx, creds.usccs, creds.people, server, {u: p for u, _, p in creds.users})
     server.should_exit = True
     time.sleep(0.2)
     ctx.ledger.close()

@@ -1,0 +1,1 @@
+import{a}from"./chunk-HDHZ2JWO.js";import"./chunk-IZUYVIPG.js";export default a();

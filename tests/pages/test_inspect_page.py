@@ -1,0 +1,110 @@
+"""The inspector page in headless Chromium with a fake camera that films an enterprise's one code: sign in,
+scan, see the standing, record a joint inspection with an evidence file hashed on the device."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from credit.codes_qr import enterprise_code
+from qr.render import png
+from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer
+
+
+def y4m_of(image: Image.Image, path: Path, frames: int = 10) -> None:
+    """A Y4M video (what Chromium's fake camera plays) of a still image on a grey desk, 640x480, 4:2:0."""
+    frame = Image.new("L", (640, 480), 200)
+    code = image.convert("L")
+    code.thumbnail((420, 420))
+    frame.paste(code, ((640 - code.width) // 2, (480 - code.height) // 2))
+    luma = frame.tobytes()
+    chroma = bytes([128]) * (320 * 240)
+    with path.open("wb") as out:
+        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(frames):
+            out.write(b"FRAME\n" + luma + chroma + chroma)
+
+
+@pytest.fixture
+def camera_page(live: LiveServer, tmp_path: Path) -> Iterator[tuple[Any, str]]:
+    from playwright.sync_api import sync_playwright
+
+    uscc = live.usccs[1]
+    url = enterprise_code(live.ctx.ledger, live.ctx.certificates.keys["amr.440604"], live.base, uscc)
+    video = tmp_path / "code.y4m"
+    y4m_of(Image.open(io.BytesIO(png(url, box_size=6))), video)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}"])
+        context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
+                                      permissions=["camera"])
+        yield context.new_page(), uscc
+        browser.close()
+
+
+def test_scan_with_the_camera_and_record_an_inspection(live: LiveServer, camera_page, tmp_path: Path) -> None:
+    page, uscc = camera_page
+    page.goto(live.base + "/inspect")
+    page.fill("#username", "inspector1")
+    page.fill("#password", live.passwords["inspector1"])
+    page.click("#login-form button")
+    page.wait_for_selector("#scan:not([hidden])")
+    page.click("#camera")
+    page.wait_for_selector("#standing:not([hidden])", timeout=20000)
+    assert uscc in page.inner_text("#name")
+    assert page.get_attribute("#grade", "data-grade") in ("A", "B")
+    assert page.get_attribute("#due", "data-due") == "true"  # never inspected
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    evidence = tmp_path / "现场照片.jpg"
+    evidence.write_bytes(b"photo of the fire exit " * 100)
+    page.check("input[name=dept][value='tax.440604']")
+    page.fill("#items", "营业执照公示\n× 消防通道畅通")
+    page.fill("#findings", "消防通道堆放杂物，已责令整改")
+    page.select_option("#result", "issues")
+    page.set_input_files("#evidence", str(evidence))
+    page.click("#inspection-form button[type=submit]")
+    page.wait_for_selector("#saved[data-digest]")
+    page.wait_for_selector("#due[data-due=false]")
+    assert "消防通道堆放杂物" in page.inner_text("#inspections")
+    from sqlalchemy import select
+
+    from ledger.store.models import Inspection
+
+    with live.ctx.sessions() as s:
+        row = s.scalars(select(Inspection).where(Inspection.uscc == uscc)).one()
+    assert row.departments == ["amr.440604", "tax.440604"] and row.result == "issues"
+    assert row.items == [{"item": "营业执照公示", "ok": True, "note": ""}, {"item": "消防通道畅通", "ok": False, "note": ""}]
+    assert row.evidence == ["0x" + hashlib.sha256(evidence.read_bytes()).hexdigest()]  # hashed in the browser
+    assert page.get_attribute("#saved", "data-digest") == row.digest
+
+
+def test_a_signed_out_inspector_sees_the_sign_in_and_a_wrong_password_says_so(live: LiveServer, page) -> None:
+    page.goto(live.base + "/inspect?lang=en")
+    page.wait_for_selector("#login:not([hidden])")
+    page.fill("#username", "inspector1")
+    page.fill("#password", "wrong")
+    page.click("#login-form button")
+    page.wait_for_function("document.querySelector('#login-error').textContent.length > 0")
+    assert page.inner_text("#login-error").startswith("Failed")
+
+
+def test_the_one_code_opens_the_public_profile_page(live: LiveServer, page) -> None:
+    uscc = live.usccs[0]
+    url = enterprise_code(live.ctx.ledger, live.ctx.certificates.keys["amr.440604"], live.base, uscc)
+    page.goto(url)
+    page.wait_for_selector("#code[data-valid]")
+    assert page.get_attribute("#code", "data-valid") == "true"
+    assert uscc in page.inner_text("body") and page.get_attribute("#grade", "data-grade") in "ABCD"
+    forged = url.replace(uscc, live.usccs[2])  # a code moved onto another enterprise's page
+    page.goto("about:blank")
+    page.goto(forged)
+    page.wait_for_selector("#code[data-valid]")
+    assert page.get_attribute("#code", "data-valid") == "false" and "无效" in page.inner_text("#code")
+    assert page.goto(live.base + "/e/91440604MA4UABCD1X").status == 404
