@@ -34,6 +34,7 @@ app.add_typer(cert_cli.cert_app, name="cert")
 app.command("verify")(cert_cli.verify)
 app.add_typer(cert_cli.trustlist_app, name="trustlist")
 credit_ops.register(credit_cli.credit_app)
+credit_ops.register_inspect(app)
 app.add_typer(credit_cli.credit_app, name="credit")
 app.command("serve")(platform_cli.serve)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
@@ -18,6 +19,8 @@ from ledger.errors import LedgerError
 from ledger.store.db import transaction
 
 repair_app = typer.Typer(help="Credit repair: apply for a record, review an application.", no_args_is_help=True)
+inspect_app = typer.Typer(help="Double random draws (双随机) of inspection targets and inspectors.",
+                          no_args_is_help=True)
 Department = Annotated[str, typer.Option("--department", help="tax.440604, si.440604 or amr.440604.")]
 
 
@@ -157,6 +160,78 @@ def sync(data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     typer.echo(json.dumps(done))
 
 
+@inspect_app.command("draw")
+def draw(targets: Annotated[int, typer.Option("--targets", help="Enterprises to inspect.")],
+         per_target: Annotated[int, typer.Option("--per-target", help="Inspectors per enterprise.")] = 2,
+         as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+    """Commit a seed on chain, then draw targets (weighted by credit class) and inspectors, and publish it all."""
+    from credit import draws
+
+    ctx = _context(data_dir, chain_url)
+    try:
+        with transaction(ctx.sessions) as session:  # the commitment is on chain and stored before the draw
+            record, seed = draws.commit(ctx.credit, session, targets=targets, per_target=per_target,
+                                        actor=cli_actor().subject)
+            uid = record.uid
+        with transaction(ctx.sessions) as session:
+            from sqlalchemy import select
+
+            from ledger.store.models import RandomDraw
+
+            record = session.scalars(select(RandomDraw).where(RandomDraw.uid == uid)).one()
+            info = draws.published(draws.reveal(ctx.credit, session, record, seed))
+    except CreditError as exc:
+        raise fail(exc.message) from exc
+    except LedgerError as exc:
+        raise fail(exc.message) from exc
+    finally:
+        ctx.ledger.close()
+    if as_json:
+        typer.echo(json.dumps(info, ensure_ascii=False))
+    else:
+        typer.echo(f"draw {uid}: {len(info['candidates'])} candidates, {len(info['inspectors'])} inspectors, "
+                   f"seed {info['seed']}")
+        for target in info["result"]:
+            typer.echo(f"  {target['uscc']}  class {target['grade']}  inspectors {', '.join(target['inspectors'])}")
+
+
+@inspect_app.command("redraw")
+def redraw(draw_id: str,
+           file: Annotated[Optional[Path], typer.Option("--file", help="A published draw (JSON) instead of the "
+                                                        "store's copy.")] = None,
+           as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+    """Redo a published draw from public data and check it against the chain; exit 1 if anything differs."""
+    from sqlalchemy import select
+
+    from credit import draws
+    from ledger.store.models import RandomDraw
+
+    ctx = _context(data_dir, chain_url)
+    try:
+        if file is not None:
+            record = json.loads(file.read_text())
+        else:
+            with ctx.sessions() as session:
+                row = session.scalars(select(RandomDraw).where(RandomDraw.uid == draw_id)).first()
+                if row is None:
+                    raise fail(f"no draw {draw_id}", 1)
+                record = draws.published(row)
+        if record.get("uid") != draw_id:
+            raise fail(f"the file holds draw {record.get('uid')}, not {draw_id}")
+        report = draws.redraw(ctx.credit, record)
+    except LedgerError as exc:
+        raise fail(exc.message) from exc
+    finally:
+        ctx.ledger.close()
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False))
+    else:
+        typer.echo(("OK: the same draw" if report["ok"] else "MISMATCH") + f" ({draw_id})")
+        for problem in report["problems"]:
+            typer.echo(f"  - {problem}")
+    raise typer.Exit(0 if report["ok"] else 1)
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to `zel credit`."""
     app.command("record")(record)
@@ -165,3 +240,8 @@ def register(app: typer.Typer) -> None:
     app.command("grade")(grade)
     app.command("audit")(audit)
     app.command("sync")(sync)
+
+
+def register_inspect(app: typer.Typer) -> None:
+    """`zel inspect draw|redraw`."""
+    app.add_typer(inspect_app, name="inspect")

@@ -7,7 +7,7 @@ import logging
 from datetime import date
 from typing import Annotated, Any, Callable, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import (
@@ -19,13 +19,15 @@ from api.deps import (
     current_principal,
 )
 from api.problems import ProblemError, problem_responses
-from credit import inspections, workflows
+from credit import draws, inspections, workflows
 from credit.codes_qr import CodeError, enterprise_code, read_code
 from credit.grading import RECORD_TYPES
 from credit.ledger import CreditError
 from credit.profile import standing
 from ledger.errors import LedgerError
 from ledger.kinds import Kind
+from ledger.store.models import RandomDraw
+from sqlalchemy import select
 from qr.render import version_of
 
 log = logging.getLogger(__name__)
@@ -213,6 +215,44 @@ def inspector_standing(ctx: Context, session: SessionDep, me: CurrentInspector, 
             "records on display, published inspections")
 def public_standing(ctx: Context, session: SessionDep, uscc: USCC) -> dict[str, Any]:
     return _standing(ctx, session, uscc, "public")
+
+
+class DrawIn(BaseModel):
+    targets: int = Field(ge=1, le=500)
+    per_target: int = Field(default=2, ge=1, le=5)
+
+
+@department.post("/draws", status_code=201, summary="Run a double random draw (market supervision): commit the "
+                 "seed on chain, draw, reveal and publish")
+def run_draw(ctx: Context, session: SessionDep, me: CurrentOfficial, body: DrawIn) -> dict[str, Any]:
+    if me.department != draws.DRAW_DEPARTMENT:
+        raise ProblemError(403, "double random draws are run by market supervision")
+    if ctx.credit is None:
+        raise ProblemError(503, "credit is unavailable: the chain is not open")
+    try:
+        with session.begin():
+            row, seed = draws.commit(ctx.credit, session, targets=body.targets, per_target=body.per_target,
+                                     actor=me.subject)
+        with session.begin():
+            return draws.published(draws.reveal(ctx.credit, session, session.merge(row), seed))
+    except CreditError as exc:
+        raise ProblemError(CODES.get(exc.code, 422), exc.message, exc.code) from exc
+    except LedgerError as exc:
+        raise ProblemError(503, f"the chain refused or is unavailable: {exc.message}") from exc
+
+
+@public.get("/draws", summary="Published double random draws, newest first (双随机、一公开)")
+def list_draws(session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[dict[str, Any]]:
+    rows = session.scalars(select(RandomDraw).order_by(RandomDraw.id.desc()).limit(limit))
+    return [draws.published(r) for r in rows]
+
+
+@public.get("/draws/{uid}", summary="One draw: parameters, commitment, seed and result, to redo it")
+def get_draw(session: SessionDep, uid: Annotated[str, Path(min_length=36, max_length=36)]) -> dict[str, Any]:
+    row = session.scalars(select(RandomDraw).where(RandomDraw.uid == uid)).first()
+    if row is None:
+        raise ProblemError(404, f"no draw {uid}")
+    return draws.published(row)
 
 
 def _standing(ctx: Any, session: Any, uscc: str, audience: Any) -> dict[str, Any]:

@@ -62,6 +62,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/inspector/enterprises/{uscc}/standing"): {"inspector"},
     ("GET", "/v1/public/enterprises/{uscc}/standing"): EVERYONE,
     ("POST", "/v1/public/codes/check"): EVERYONE,
+    ("POST", "/v1/department/credit/draws"): set(),  # market supervision's officials only; none in this cast
+    ("GET", "/v1/public/draws"): EVERYONE,
+    ("GET", "/v1/public/draws/{uid}"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
     ("GET", "/readyz"): EVERYONE,
     ("GET", "/metrics"): EVERYONE,
@@ -93,8 +96,19 @@ def _repair_application(platform) -> int:
                                       statement="matrix", actor="client:matrix").id
 
 
+def _draw_uid(platform) -> str:
+    from credit import draws
+    from ledger.store.db import transaction
+
+    with transaction(platform.ctx.sessions) as session:
+        row, seed = draws.commit(platform.ctx.credit, session, targets=1, per_target=1, actor="user:matrix")
+        return draws.reveal(platform.ctx.credit, session, row, seed).uid
+
+
 def _request(platform, method: str, path: str, who: str):
     number = platform.certs["enterprise" if path.startswith("/v1/enterprise") else "citizen"]
+    if "{uid}" in path:
+        path = path.replace("{uid}", _draw_uid(platform))
     if "{application_id}" in path:
         path = path.replace("{application_id}", str(_repair_application(platform)))
     url = (path.replace("{uscc}", platform.usccs[0]).replace("{username}", "citizen2")
@@ -129,6 +143,8 @@ def _request(platform, method: str, path: str, who: str):
         body = {"uscc": platform.usccs[0], "type": "commendation", "decided_on": "2026-01-05", "summary": "matrix"}
     elif path == "/v1/department/credit/lists":
         body = {"uscc": platform.usccs[0], "list": "red", "start_on": "2026-01-05", "reason": "matrix"}
+    elif path == "/v1/department/credit/draws":
+        body = {"targets": 1}
     elif path.endswith("/decision"):
         body = {"approve": False, "note": "matrix"}
     elif path == "/v1/enterprise/credit/repairs":

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from credit.codes_qr import enterprise_code
+from credit.grading import load_policy
 from tests.api.conftest import database_url, platform  # noqa: F401
 
 TODAY = date.today()
+BASE = load_policy().base  # the rule file's starting score
 
 
 def one_code(platform, uscc: str) -> str:
@@ -33,7 +35,7 @@ def test_records_lists_and_the_public_profile(platform) -> None:
         "uscc": uscc, "list": "black", "start_on": str(TODAY), "reason": "严重失信", "end_on": str(TODAY)})
     assert r.status_code == 422  # the end must come after the start
     profile = c.get(f"/v1/public/enterprises/{uscc}/standing").json()
-    assert profile["grade"]["grade"] == "B" and profile["grade"]["score"] == 85 - 8
+    assert profile["grade"]["grade"] == "B" and profile["grade"]["score"] == BASE - 8
     assert [x["uid"] for x in profile["records"]] == [uid] and "explanation" not in profile["grade"]
     assert profile["flags"] == {"red_list": False, "black_list": False, "joint_punishment": False}
     own = c.get("/v1/enterprise/credit", headers=platform.headers("enterprise")).json()
@@ -61,7 +63,7 @@ def test_repair_through_the_api(platform) -> None:
                json={"approve": True, "note": "整改到位"})
     assert r.json() == {"id": app_id, "state": "APPROVED"}
     own = c.get("/v1/enterprise/credit", headers=platform.headers("enterprise")).json()
-    assert own["records"][0]["repaired_on"] == str(TODAY) and own["grade"]["score"] == 85
+    assert own["records"][0]["repaired_on"] == str(TODAY) and own["grade"]["score"] == BASE
     assert c.get(f"/v1/public/enterprises/{uscc}/standing").json()["records"] == []  # no longer displayed
 
 
@@ -87,9 +89,32 @@ def test_scan_the_one_code_and_record_a_joint_inspection(platform) -> None:
     assert visit["departments"] == ["amr.440604", "si.440604", "tax.440604"] and visit["anchored"] is True
     inspection_records = [x for x in after["records"] if x["type"].startswith("inspection")]
     assert len(inspection_records) == 1  # three departments, one visit, one record
-    assert after["grade"]["score"] == 85 - 5
+    assert after["grade"]["score"] == BASE - 5
     assert c.post("/v1/inspector/inspections", headers=h, json={
         "uscc": uscc, "departments": ["tax.440604"], "items": [{"item": "x", "ok": True}], "result": "pass"}
         ).status_code == 422  # the inspector's own department must take part
     public = c.get(f"/v1/public/enterprises/{uscc}/standing").json()
     assert public["inspections"][0]["findings"].startswith("消防通道")
+
+
+def test_market_supervision_runs_and_publishes_a_draw(platform) -> None:
+    from api.security import Principal
+    from api.services import add_user
+    from ledger.store.db import transaction
+    from ledger.store.models import Role
+
+    with transaction(platform.ctx.sessions) as s:
+        add_user(s, platform.ctx.pii, Principal("user:admin", Role.ADMIN), username="amr-official",
+                 role=Role.OFFICIAL, department="amr.440604")
+    token = platform.ctx.tokens.issue(Principal("user:amr-official", Role.OFFICIAL, department="amr.440604"))[0]
+    r = platform.client.post("/v1/department/credit/draws", json={"targets": 2, "per_target": 1},
+                             headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201, r.text
+    drawn = r.json()
+    assert drawn["state"] == "DRAWN" and len(drawn["result"]) == 2 and drawn["seed"].startswith("0x")
+    listed = platform.client.get("/v1/public/draws").json()
+    assert listed[0]["uid"] == drawn["uid"]
+    assert platform.client.get(f"/v1/public/draws/{drawn['uid']}").json() == drawn
+    from credit.draws import redraw
+
+    assert redraw(platform.ctx.credit, drawn)["ok"]

@@ -14,9 +14,11 @@ from credit.ledger import CreditError, chain_head, ZERO
 from ledger.client import Grade
 from ledger.store.db import transaction
 from ledger.store.models import CreditGrade, CreditRecord
+from credit.grading import load_policy
 from tests.api.conftest import database_url, platform  # noqa: F401
 
 TODAY = date.today()
+BASE = load_policy().base  # the rule file's starting score
 
 
 def add(platform, uscc: str, type: str, decided_on: date, department: str = "amr.440604") -> CreditRecord:
@@ -71,14 +73,14 @@ def test_grades_follow_the_rules_and_change_on_chain(platform) -> None:
     credit, uscc = platform.ctx.credit, platform.usccs[0]
     add(platform, uscc, "commendation", TODAY - timedelta(days=3))
     credit.sync()
-    assert platform.ctx.ledger.standing(credit.subject(uscc)).grade == Grade.A  # base 85 + 5 = 90: class A
+    assert platform.ctx.ledger.standing(credit.subject(uscc)).grade == Grade.A  # nothing bad on display: class A
     add(platform, uscc, "penalty_serious", TODAY - timedelta(days=2))
     credit.sync()
     with platform.ctx.sessions() as s:
         current = credit.current_grade(s, uscc)
-    assert current.grade == "C" and current.score == 85 + 5 - 30
+    assert current.grade == "C" and current.score == BASE + 5 - 30
     assert sorted(line["points"] for line in current.explanation) == [-30, 5]
-    assert sum(line["points"] for line in current.explanation) == current.score - 85
+    assert sum(line["points"] for line in current.explanation) == current.score - BASE
     standing = platform.ctx.ledger.standing(credit.subject(uscc))
     assert standing.grade == Grade.C and current.state == "WRITTEN"
 

@@ -1,0 +1,47 @@
+"""`zel credit record|audit|grade` and `zel inspect draw|redraw` through the real command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+
+def run(zel_bin: str, env: dict[str, str], *args: str, ok: tuple[int, ...] = (0,)) -> str:
+    out = subprocess.run([zel_bin, *args], env=env, capture_output=True, text=True, timeout=180)
+    assert out.returncode in ok, f"zel {' '.join(args)} exited {out.returncode}: {out.stderr[-600:]}"
+    return out.stdout
+
+
+def test_record_audit_tamper_and_draw(zel_bin: str, tmp_path: Path) -> None:
+    env = {**os.environ, "ZEL_DATA_DIR": str(tmp_path / "data")}
+    uscc = json.loads(run(zel_bin, env, "seed", "--people", "2", "--enterprises", "4", "--json"))["enterprises"][0]
+    made = json.loads(run(zel_bin, env, "credit", "record", uscc, "--type", "penalty_general", "--department",
+                          "amr.440604", "--summary", "未按规定公示年报", "--reference", "禅市监罚〔2026〕12号", "--json"))
+    assert made["seq"] == 0
+    report = json.loads(run(zel_bin, env, "credit", "audit", uscc, "--json"))
+    assert report["ok"] and report["chain_length"] == 1 and report["chain_grade"] == "B"
+    grade = json.loads(run(zel_bin, env, "credit", "grade", uscc, "--json"))
+    assert grade["grade"] == "B" and grade["explanation"][0]["points"] == -12
+    run(zel_bin, env, "credit", "record", uscc, "--type", "bogus", "--department", "amr.440604", "--summary", "x",
+        ok=(2,))
+    store = sqlite3.connect(tmp_path / "data" / "zel.sqlite")  # someone edits the store behind our back
+    (row_id, public), = store.execute("SELECT id, public FROM credit_record").fetchall()
+    edited = {**json.loads(public), "summary": "无违规"}
+    assert store.execute("UPDATE credit_record SET public = ? WHERE id = ?", (json.dumps(edited), row_id)).rowcount
+    store.commit()
+    store.close()
+    tampered = run(zel_bin, env, "credit", "audit", uscc, ok=(1,))
+    assert tampered.startswith("MISMATCH") and "altered" in tampered
+
+    for name in ("inspector-a", "inspector-b"):
+        run(zel_bin, env, "users", "add", name, "--role", "inspector", "--department", "amr.440604")
+    drawn = json.loads(run(zel_bin, env, "inspect", "draw", "--targets", "2", "--per-target", "2", "--json"))
+    assert len(drawn["result"]) == 2 and drawn["seed"]
+    assert run(zel_bin, env, "inspect", "redraw", drawn["uid"]).startswith("OK")
+    drawn["candidates"][0]["weight"] += 1  # published data altered after the commitment
+    (tmp_path / "draw.json").write_text(json.dumps(drawn))
+    out = run(zel_bin, env, "inspect", "redraw", drawn["uid"], "--file", str(tmp_path / "draw.json"), ok=(1,))
+    assert "does not open the commitment" in out
