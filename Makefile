@@ -42,9 +42,13 @@ tools:
 test: setup tools check-contracts
 	$(BIN)/pytest
 
-bench: setup
+bench: setup tools
 	$(BIN)/python bench/gas.py
 	$(BIN)/python bench/codes.py
+	$(BIN)/python bench/qr_versions.py
+	$(BIN)/python bench/verify_offline.py
+	$(BIN)/python bench/verify_load.py
+	$(BIN)/python bench/scan_to_verdict.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache

@@ -33,7 +33,7 @@ from ledger.merkle import MerkleTree
 from ledger.store.models import AnchorBatch, Certificate
 
 log = logging.getLogger(__name__)
-CERTIFICATE_KINDS = (Kind.TAX_CERTIFICATE, Kind.SOCIAL_INSURANCE_CERTIFICATE)
+CERTIFICATE_KINDS = (Kind.TAX_CERTIFICATE, Kind.SOCIAL_INSURANCE_CERTIFICATE, Kind.CREDIT_REPORT)
 
 
 class Anchorer:

@@ -7,6 +7,9 @@ rebuilds the digest offline and recovers the signer:
     totalFen varint | monthsPaid u8 | monthsInArrears u8 | detailHash 32 | issuedAt u32 | expiresOn u16 day |
     department u8 | signature 64 (EIP-2098 compact: yParity in the top bit of s)
 
+Kind 5 is an enterprise credit report: its `totalFen` carries the credit score, `monthsPaid` the number of
+records in the period and `monthsInArrears` the credit class (1 A, 2 B, 3 C, 4 D).
+
 `subject` is a tag byte then: 0 = masked citizen ID (2-byte region prefix, 4 ASCII last characters),
 1 = USCC (18 characters packed base 31 into 12 bytes). `subjectName` is a length byte and GB18030 bytes
 (two bytes per common Chinese character instead of UTF-8's three; the digest is over the UTF-8 string).
@@ -125,7 +128,7 @@ def decode(data: bytes) -> Signed:
     if version != VERSION:
         raise PayloadError(f"unknown payload format version {version}")
     kind = r.uint(1)
-    if kind not in (1, 2, 3, 4):
+    if kind not in (1, 2, 3, 4, 5):
         raise PayloadError(f"unknown certificate kind {kind}")
     number = f"{r.uint(8):017d}"
     tag = r.uint(1)

@@ -16,11 +16,12 @@ from qr.signed import Domain, digest, from_day_number, recover_from_digest
 
 Status = Literal["VALID", "INVALID", "UNTRUSTED_ISSUER", "REVOKED", "SUSPENDED", "EXPIRED", "PENDING_ANCHOR"]
 ChainState = Literal["anchored", "pending", "revoked", "suspended", "unknown", "offline"]
-CHAIN_KIND = {1: 0, 2: 0, 3: 1, 4: 1}  # certificate kind code -> on-chain attestation kind
-KIND_ZH = {1: "个人纳税证明", 2: "企业纳税证明", 3: "个人社保缴费证明", 4: "企业社保参保证明"}
+CHAIN_KIND = {1: 0, 2: 0, 3: 1, 4: 1, 5: 4}  # certificate kind code -> on-chain attestation kind
+KIND_ZH = {1: "个人纳税证明", 2: "企业纳税证明", 3: "个人社保缴费证明", 4: "企业社保参保证明", 5: "企业信用报告"}
 KIND_EN = {1: "Individual tax-payment certificate", 2: "Enterprise tax-payment certificate",
            3: "Individual social-insurance contribution certificate",
-           4: "Enterprise social-insurance participation certificate"}
+           4: "Enterprise social-insurance participation certificate", 5: "Enterprise credit report"}
+GRADES = {1: "A", 2: "B", 3: "C", 4: "D"}
 
 
 class Resolver(Protocol):
@@ -63,7 +64,9 @@ def _show(signed: Signed) -> dict[str, Any]:
             "subject": c.subject, "subject_name": c.subjectName, "period_from": str(from_day_number(c.periodFrom)),
             "period_to": str(from_day_number(c.periodTo)), "total_fen": c.totalFen, "months_paid": c.monthsPaid,
             "months_in_arrears": c.monthsInArrears, "issued_at": datetime.fromtimestamp(c.issuedAt, timezone.utc)
-            .isoformat(), "expires_on": str(from_day_number(c.expiresOn)), "department": c.department}
+            .isoformat(), "expires_on": str(from_day_number(c.expiresOn)), "department": c.department,
+            **({"credit_score": c.totalFen, "records": c.monthsPaid, "grade": GRADES.get(c.monthsInArrears, "?")}
+               if c.kind == 5 else {})}
 
 
 def verify_text(text: str, resolver: Resolver, today: date | None = None) -> Verdict:

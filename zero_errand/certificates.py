@@ -30,7 +30,7 @@ VALIDITY_DAYS = 90
 
 
 class CertKind(Enum):
-    """The four certificate kinds: (slug, code, on-chain kind, department, zh title, en title)."""
+    """The certificate kinds: (slug, code, on-chain kind, department, zh title, en title)."""
 
     TAX_INDIVIDUAL = ("tax-individual", 1, Kind.TAX_CERTIFICATE, "tax.440604", "个人纳税证明",
                       "Individual tax-payment certificate")
@@ -40,6 +40,8 @@ class CertKind(Enum):
                      "Individual social-insurance contribution certificate")
     SI_ENTERPRISE = ("si-enterprise", 4, Kind.SOCIAL_INSURANCE_CERTIFICATE, "si.440604", "企业社保参保证明",
                      "Enterprise social-insurance participation certificate")
+    # Made by credit/report.py from the credit ledger, not from department payment data.
+    CREDIT_REPORT = ("credit-report", 5, Kind.CREDIT_REPORT, "amr.440604", "企业信用报告", "Enterprise credit report")
 
     def __init__(self, slug: str, code: int, chain_kind: Kind, department: str, title_zh: str, title_en: str):
         self.slug, self.code, self.chain_kind, self.department = slug, code, chain_kind, department
@@ -47,7 +49,7 @@ class CertKind(Enum):
 
     @property
     def for_enterprise(self) -> bool:
-        return self.slug.endswith("enterprise")
+        return self.code in (2, 4, 5)
 
     @classmethod
     def parse(cls, value: str | int) -> "CertKind":

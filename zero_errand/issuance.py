@@ -165,6 +165,9 @@ def issue(session: Session, pii: Pii, *, kind: CertKind, subject: Subject, perio
                                                              Certificate.idempotency_key == idempotency_key)).first()
         if existing:
             return existing, False
+    if kind is CertKind.CREDIT_REPORT:
+        raise IssuanceError("invalid", "credit reports are made from the credit ledger (POST /v1/enterprise/credit/"
+                            "report)", "kind")
     if kind.for_enterprise != (subject.uscc is not None):
         raise IssuanceError("invalid", f"{kind.slug} is for {'enterprises' if kind.for_enterprise else 'people'}",
                             "kind")

@@ -71,6 +71,26 @@ def _lines(kind: CertKind, detail: list[dict[str, Any]]) -> list[str]:
             for d in detail]
 
 
+def _report_fields(cert: Certificate) -> list[tuple[str, str]]:
+    c, d = cert.content, cert.detail
+    flags = [name for key, name in (("red_list", "红名单"), ("black_list", "黑名单"), ("joint_punishment", "联合惩戒"))
+             if d["flags"].get(key)]
+    return [("报告编号 No.", cert.number), ("企业 Enterprise", f"{c['subjectName']}  {c['subject']}"),
+            ("报告期间 Span", f"{from_day_number(c['periodFrom'])} 至 {from_day_number(c['periodTo'])}"),
+            ("信用等级 Grade", f"{d['grade']['grade']}（{d['grade']['score']} 分，规则 {d['grade']['rules']}）"),
+            ("名单标识 Lists", "、".join(flags) or "无 none"), ("期间记录 Records", str(len(d["records"]))),
+            ("开具时间 Issued", cert.issued_at.strftime("%Y-%m-%d %H:%M UTC")),
+            ("有效期至 Valid until", str(from_day_number(c["expiresOn"]))),
+            ("开具机关 Issuer", DEPARTMENTS[cert.department].name_zh)]
+
+
+def _report_lines(detail: dict[str, Any]) -> list[str]:
+    lines = [f"{r['decided_on']}  {r['type_zh']}  {r['summary']}"
+             + (f"（{r['repaired_on']} 已信用修复）" if r.get("repaired_on") else "") for r in detail["records"]]
+    lines += [f"{i['visited_on']}  检查 {i['result']}  {i['findings']}" for i in detail["inspections"]]
+    return lines or ["期间内无信用记录 No credit records in the span"]
+
+
 def render(cert: Certificate, verify_base: str) -> bytes:
     """`verify_base` is the deployment's public URL; the QR holds its verify page and the signed payload."""
     register_font()
@@ -94,7 +114,7 @@ def render(cert: Certificate, verify_base: str) -> bytes:
     pdf.setFont(FONT, 10)
     pdf.drawCentredString(width / 2, y, kind.title_en)
     y -= 14 * mm
-    fields = [
+    fields = _report_fields(cert) if kind is CertKind.CREDIT_REPORT else [
         ("证明编号 No.", cert.number),
         ("纳税人/缴费人 Subject", f"{c['subjectName']}  {c['subject']}".strip()),
         ("所属期 Period", f"{from_day_number(c['periodFrom'])} 至 {from_day_number(c['periodTo'])}"),
@@ -112,7 +132,8 @@ def render(cert: Certificate, verify_base: str) -> bytes:
     y -= 4 * mm
     text(25 * mm, 12, "明细 Details")
     y -= 7 * mm
-    for line in _lines(kind, cert.detail.get("lines", [])):
+    lines = _report_lines(cert.detail) if kind is CertKind.CREDIT_REPORT else _lines(kind, cert.detail.get("lines", []))
+    for line in lines:
         if y < 60 * mm:
             pdf.showPage()
             y = height - 25 * mm

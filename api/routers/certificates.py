@@ -27,7 +27,7 @@ from zero_errand.issuance import IssuanceError, Subject
 from zero_errand.verification import url_of
 
 PROTECTED = problem_responses(401, 403, 404, 409, 413, 422, 429)
-Number = Annotated[str, Path(min_length=17, max_length=17, pattern=r"^[1-4]\d{16}$", description="Certificate number")]
+Number = Annotated[str, Path(min_length=17, max_length=17, pattern=r"^[1-5]\d{16}$", description="Certificate number")]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128,
                                               description="Repeat a request safely: the same key returns the "
                                                           "same certificate")]

@@ -15,6 +15,7 @@ from api.deps import (
     CurrentEnterprise,
     CurrentInspector,
     CurrentOfficial,
+    Expensive,
     SessionDep,
     current_principal,
 )
@@ -23,12 +24,14 @@ from credit import draws, inspections, workflows
 from credit.codes_qr import CodeError, enterprise_code, read_code
 from credit.grading import RECORD_TYPES
 from credit.ledger import CreditError
+from credit.report import make_report, summary
 from credit.profile import standing
 from ledger.errors import LedgerError
 from ledger.kinds import Kind
 from ledger.store.models import RandomDraw
 from sqlalchemy import select
 from qr.render import version_of
+from zero_errand.verification import url_of
 
 log = logging.getLogger(__name__)
 PROTECTED = problem_responses(401, 403, 404, 409, 413, 422, 429)
@@ -159,6 +162,22 @@ def own_code(ctx: Context, me: CurrentEnterprise) -> dict[str, Any]:
         raise ProblemError(503, "credit is unavailable: the chain is not open")
     url = enterprise_code(ctx.ledger, ctx.credit.keys[CODE_DEPARTMENT], ctx.settings.public_url, me.uscc or "")
     return {"uscc": me.uscc, "url": url, "qr_version": version_of(url, "Q")}
+
+
+class ReportIn(BaseModel):
+    period_from: date
+    period_to: date
+
+
+@enterprise.post("/report", status_code=201, dependencies=[Expensive],
+                 summary="A signed, QR-verifiable credit report over a span of up to 5 years (JSON here; the PDF "
+                 "at /v1/enterprise/certificates/{number}/pdf)")
+def credit_report(ctx: Context, session: SessionDep, me: CurrentEnterprise, body: ReportIn) -> dict[str, Any]:
+    service = ctx.certificates
+    return _do(ctx, session, lambda: make_report(
+        ctx.credit, session, uscc=me.uscc or "", period_from=body.period_from, period_to=body.period_to,
+        key=service.keys[CODE_DEPARTMENT], domain=service.domain, actor=me.subject),
+        lambda cert: summary(cert, url_of(cert, ctx.settings.public_url)))
 
 
 @public.post("/codes/check", summary="Is this one code genuine? (the profile page asks after a scan)")

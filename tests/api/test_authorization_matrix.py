@@ -57,6 +57,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/enterprise/credit"): {"enterprise", "enterprise2"},
     ("GET", "/v1/enterprise/credit/code"): {"enterprise", "enterprise2"},
     ("POST", "/v1/enterprise/credit/repairs"): {"enterprise", "enterprise2"},
+    ("POST", "/v1/enterprise/credit/report"): {"enterprise", "enterprise2"},
     ("POST", "/v1/inspector/scan"): {"inspector"},
     ("POST", "/v1/inspector/inspections"): {"inspector"},
     ("GET", "/v1/inspector/enterprises/{uscc}/standing"): {"inspector"},
@@ -143,6 +144,8 @@ def _request(platform, method: str, path: str, who: str):
         body = {"uscc": platform.usccs[0], "type": "commendation", "decided_on": "2026-01-05", "summary": "matrix"}
     elif path == "/v1/department/credit/lists":
         body = {"uscc": platform.usccs[0], "list": "red", "start_on": "2026-01-05", "reason": "matrix"}
+    elif path == "/v1/enterprise/credit/report":
+        body = {"period_from": "2024-01-01", "period_to": "2025-12-31"}
     elif path == "/v1/department/credit/draws":
         body = {"targets": 1}
     elif path.endswith("/decision"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from credit.codes_qr import enterprise_code
-from credit.grading import load_policy
+from credit.grading import add_months, load_policy
 from tests.api.conftest import database_url, platform  # noqa: F401
 
 TODAY = date.today()
@@ -118,3 +118,38 @@ def test_market_supervision_runs_and_publishes_a_draw(platform) -> None:
     from credit.draws import redraw
 
     assert redraw(platform.ctx.credit, drawn)["ok"]
+
+
+def test_a_credit_report_verifies_by_qr_like_any_certificate(platform) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    from qr.verify import verify_text
+    from zero_errand.verification import LedgerResolver
+
+    c, h = platform.client, platform.headers("enterprise")
+    uscc = platform.usccs[0]
+    c.post("/v1/department/credit/records", headers=platform.headers("official2"), json={
+        "uscc": uscc, "type": "tax_arrears", "decided_on": str(TODAY - timedelta(days=40)), "summary": "欠缴增值税"})
+    five_years_ago = add_months(TODAY, -60)
+    too_long = c.post("/v1/enterprise/credit/report", headers=h,
+                      json={"period_from": str(five_years_ago - timedelta(days=1)), "period_to": str(TODAY)})
+    assert too_long.status_code == 422 and "5 years" in too_long.json()["detail"]
+    r = c.post("/v1/enterprise/credit/report", headers=h,
+               json={"period_from": str(five_years_ago), "period_to": str(TODAY)})
+    assert r.status_code == 201, r.text
+    report = r.json()
+    assert report["report"]["grade"]["grade"] == "B" and len(report["report"]["records"]) == 1
+    resolver = LedgerResolver(platform.ctx.sessions, platform.ctx.ledger)
+    assert verify_text(report["verify_url"], resolver).status == "PENDING_ANCHOR"
+    platform.ctx.certificates.anchorer(max_wait=0).run_once(force=True)
+    verdict = verify_text(report["verify_url"], resolver)
+    assert verdict.status == "VALID" and verdict.certificate["grade"] == "B"
+    assert verdict.certificate["kind_zh"] == "企业信用报告" and verdict.certificate["records"] == 1
+    pdf = c.get(f"/v1/enterprise/certificates/{report['number']}/pdf", headers=h)
+    assert pdf.status_code == 200, pdf.text
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "企业信用报告" in text and "欠缴税款" in text
+    assert c.get(f"/v1/enterprise/certificates/{report['number']}/pdf",
+                 headers=platform.headers("enterprise2")).status_code == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import subprocess
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -16,13 +17,16 @@ from qr.verify import verify_text
 from tests.conftest import ROOT
 
 DOMAIN = Domain(131277322940537, "0x4DFD345E54a21Ecbf5b9287f8F17B173b02031Ab")
-TAX, SI, STRANGER = (Account.from_key(bytes([n]) * 32) for n in (7, 8, 9))
+TAX, SI, AMR, STRANGER = (Account.from_key(bytes([n]) * 32) for n in (7, 8, 6, 9))
 TRUST = {"chain_id": DOMAIN.chain_id, "verifying_contract": DOMAIN.verifying_contract,
          "departments": [{"id": "tax.440604", "name": "税务局", "retired_at": 0},
-                         {"id": "si.440604", "name": "社保局", "retired_at": 0}],
+                         {"id": "si.440604", "name": "社保局", "retired_at": 0},
+                 {"id": "amr.440604", "name": "市场监管局", "retired_at": 0}],
          "keys": [{"address": TAX.address, "department": "tax.440604", "kinds": 0b101, "valid_from": 1000,
                    "revoked_at": 0},
                   {"address": SI.address, "department": "si.440604", "kinds": 0b110, "valid_from": 1000,
+                   "revoked_at": 0},
+                  {"address": AMR.address, "department": "amr.440604", "kinds": 0b1111100, "valid_from": 1000,
                    "revoked_at": 0}]}
 RUNNER = """
 import { verify } from "%s/web/verify/core.js";
@@ -44,7 +48,7 @@ class TrustResolver:
         return DOMAIN
 
     def key_known(self, signer: str) -> bool:
-        return signer in (TAX.address, SI.address)
+        return signer in (TAX.address, SI.address, AMR.address)
 
     def is_authorized(self, signer: str, chain_kind: int, timestamp: int) -> bool:
         key = next(k for k in TRUST["keys"] if k["address"] == signer)
@@ -65,16 +69,18 @@ def content(rng: random.Random, kind: int) -> Content:
                    monthsInArrears=rng.randint(0, 12), detailHash="0x" + rng.randbytes(32).hex(),
                    issuedAt=rng.choice([500, rng.randint(1700000000, 1800000000)]),
                    expiresOn=rng.randint(20300, 20800),
-                   department="tax.440604" if kind in (1, 2) else "si.440604")
+                   department={1: "tax.440604", 2: "tax.440604", 5: "amr.440604"}.get(kind, "si.440604"))
 
 
 def texts() -> list[str]:
     rng = random.Random(5)
     out = []
-    for i in range(40):
-        kind = 1 + i % 4
+    for i in range(50):
+        kind = 1 + i % 5
         c = content(rng, kind)
-        signer = STRANGER if i % 13 == 5 else (TAX if kind in (1, 2) else SI)
+        if kind == 5:
+            c = replace(c, monthsInArrears=rng.randint(1, 4))
+        signer = STRANGER if i % 13 == 5 else {1: TAX, 2: TAX, 5: AMR}.get(kind, SI)
         payload = encode(c, sign(c, DOMAIN, signer)[1])
         if i % 7 == 3:  # tampered after signing: one byte of the body flipped
             at = rng.randrange(12, len(payload) - 64)
@@ -109,6 +115,7 @@ def test_the_javascript_pipeline_gives_the_python_verdicts(state: str) -> None:
             assert got["certificate"]["subject_name"] == want.certificate["subject_name"]
             assert got["certificate"]["period_to"] == want.certificate["period_to"]
             assert got["certificate"]["total_fen"] == want.certificate["total_fen"]
+            assert got["certificate"].get("grade") == want.certificate.get("grade")
         if want.signer and want.status != "INVALID":
             assert got["signer"] == want.signer.lower()
     # the corpus reaches every branch this chain state allows

@@ -10,12 +10,15 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 export const VERSION = 1;
 export const DEPARTMENTS = { 1: "tax.440604", 2: "si.440604", 3: "amr.440604" };
 const USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const CHAIN_KIND = { 1: 0, 2: 0, 3: 1, 4: 1 };
-export const KIND_ZH = { 1: "个人纳税证明", 2: "企业纳税证明", 3: "个人社保缴费证明", 4: "企业社保参保证明" };
+const CHAIN_KIND = { 1: 0, 2: 0, 3: 1, 4: 1, 5: 4 };
+const GRADES = { 1: "A", 2: "B", 3: "C", 4: "D" };
+export const KIND_ZH = {
+  1: "个人纳税证明", 2: "企业纳税证明", 3: "个人社保缴费证明", 4: "企业社保参保证明", 5: "企业信用报告",
+};
 export const KIND_EN = {
   1: "Individual tax-payment certificate", 2: "Enterprise tax-payment certificate",
   3: "Individual social-insurance contribution certificate",
-  4: "Enterprise social-insurance participation certificate",
+  4: "Enterprise social-insurance participation certificate", 5: "Enterprise credit report",
 };
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const utf8 = new TextEncoder();
@@ -81,7 +84,7 @@ export function decodePayload(data) {
   const version = r.small(1);
   if (version !== VERSION) throw new PayloadError(`unknown payload format version ${version}`);
   const kind = r.small(1);
-  if (![1, 2, 3, 4].includes(kind)) throw new PayloadError(`unknown certificate kind ${kind}`);
+  if (![1, 2, 3, 4, 5].includes(kind)) throw new PayloadError(`unknown certificate kind ${kind}`);
   const number = r.uint(8).toString().padStart(17, "0");
   const tag = r.small(1);
   let subject;
@@ -184,6 +187,8 @@ function show(c, trust) {
     total_fen: Number(c.totalFen), months_paid: c.monthsPaid, months_in_arrears: c.monthsInArrears,
     issued_at: new Date(c.issuedAt * 1000).toISOString(), expires_on: dayToIso(c.expiresOn),
     department: c.department, department_name: dept ? dept.name : c.department,
+    ...(c.kind === 5 ? { credit_score: Number(c.totalFen), records: c.monthsPaid,
+                         grade: GRADES[c.monthsInArrears] || "?" } : {}),
   };
 }
 

@@ -8,7 +8,7 @@ const TEXT = {
     title: "证明核验", switch: "English", lead: "扫描证明上的二维码即可核验真伪、是否撤销及有效期。",
     pick: "拍摄或选择二维码照片", busy: "正在核验……", noqr: "照片中未找到二维码，请靠近并对准后重拍。",
     kind: "证明类型", number: "证明编号", subject: "证明对象", period: "所属期间", total: "金额合计",
-    months: "缴费月数", arrears: "欠缴月数", issued: "签发时间", expires: "有效期至", department: "签发机关",
+    months: "缴费月数", arrears: "欠缴月数", grade: "信用等级（分数）", records: "期间信用记录数", issued: "签发时间", expires: "有效期至", department: "签发机关",
     checks: "核验项目", unchecked: "未能连接服务器，未核对撤销状态，请稍后重试。",
     holder: "核对持证人", holderHint: "输入持证人的身份证号码或统一社会信用代码，核对证明是否为其开具（号码不会显示或保存）。",
     holderGo: "核对", holderYes: "一致：本证明为该号码的持证人开具。", holderNo: "不一致：本证明并非为该号码开具。",
@@ -21,6 +21,7 @@ const TEXT = {
     "genuine, current and not revoked.", pick: "Take or choose a photo of the QR code", busy: "Verifying…",
     noqr: "No QR code found in the photo; move closer and try again.", kind: "Kind", number: "Number",
     subject: "Issued to", period: "Period", total: "Total", months: "Months paid", arrears: "Months in arrears",
+    grade: "Credit grade (score)", records: "Credit records in the period",
     issued: "Issued", expires: "Valid until", department: "Issued by", checks: "Checks",
     unchecked: "The server could not be reached: revocation was not checked. Try again later.",
     holder: "Check the holder", holderHint: "Type the holder's ID number or USCC to check that the certificate was " +
@@ -82,9 +83,14 @@ function render() {
     row(dl, t.department, lang === "en" ? (DEPARTMENT_EN[c.department] || c.department) : c.department_name);
     row(dl, t.subject, `${c.subject_name} ${c.subject}`);
     row(dl, t.period, `${c.period_from} – ${c.period_to}`);
-    if (c.kind === 1 || c.kind === 2) row(dl, t.total, `${(c.total_fen / 100).toFixed(2)} ${t.yuan}`);
-    else row(dl, t.months, String(c.months_paid));
-    if (c.months_in_arrears) row(dl, t.arrears, String(c.months_in_arrears));
+    if (c.kind === 5) {
+      row(dl, t.grade, `${c.grade}（${c.credit_score}）`);
+      row(dl, t.records, String(c.records));
+    } else {
+      if (c.kind === 1 || c.kind === 2) row(dl, t.total, `${(c.total_fen / 100).toFixed(2)} ${t.yuan}`);
+      else row(dl, t.months, String(c.months_paid));
+      if (c.months_in_arrears) row(dl, t.arrears, String(c.months_in_arrears));
+    }
     row(dl, t.number, c.number);
     row(dl, t.issued, c.issued_at.slice(0, 10));
     row(dl, t.expires, c.expires_on);

@@ -1,0 +1,80 @@
+"""Credit reports (企业信用报告): an enterprise's records over a span it chooses (up to 5 years), its grade, list
+flags and inspections, as a signed certificate of kind 5 (market supervision's key) that verifies by QR code
+like every other certificate: same payload, same pipeline, same anchoring, same revocation.
+
+The signed struct carries the span, the score, the number of records and the class; the full report (every
+record with its digest on the enterprise's credit chain, the grade's explanation, lists, inspections) is the
+certificate's detail, whose hash is signed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from credit.grading import CLASSES, add_months
+from credit.ledger import CreditError, CreditLedger
+from credit.profile import standing
+from ledger.store import audit
+from ledger.store.models import Certificate, Enterprise
+from qr.signed import Content, Domain, day_number, detail_hash, sign
+
+KIND, SLUG, DEPARTMENT = 5, "credit-report", "amr.440604"
+MAX_SPAN_MONTHS = 60
+VALIDITY_DAYS = 30
+EARLIEST = date(2000, 1, 1)  # before the credit system existed; also keeps day numbers positive
+
+
+def make_report(credit: CreditLedger, session: Session, *, uscc: str, period_from: date, period_to: date,
+                key: LocalAccount, domain: Domain, actor: str, now: datetime | None = None) -> Certificate:
+    """Sign and store (ISSUED, waiting for its anchoring batch) the enterprise's credit report for the span."""
+    now = now or datetime.now(timezone.utc)
+    if period_from < EARLIEST:
+        raise CreditError("invalid", f"the span cannot start before {EARLIEST}", "period_from")
+    if period_from > period_to:
+        raise CreditError("invalid", "the span must start before it ends", "period_from")
+    if period_to > now.date():
+        raise CreditError("invalid", "the span cannot end in the future", "period_to")
+    if period_from < add_months(period_to, -MAX_SPAN_MONTHS):
+        raise CreditError("invalid", "a credit report covers at most 5 years", "period_from")
+    enterprise = session.get(Enterprise, uscc)
+    if enterprise is None:
+        raise CreditError("not-found", f"no enterprise {uscc}", "uscc")
+    profile = standing(credit, session, uscc, "owner", now.date())
+    records = [r for r in profile["records"] if period_from.isoformat() <= r["decided_on"] <= period_to.isoformat()]
+    visits = [i for i in profile["inspections"] if period_from.isoformat() <= i["visited_on"] <= period_to.isoformat()]
+    detail = {"uscc": uscc, "name": enterprise.name, "period": [period_from.isoformat(), period_to.isoformat()],
+              "grade": profile["grade"], "flags": profile["flags"], "lists": profile["lists"], "records": records,
+              "inspections": visits}
+    grade = profile["grade"]
+    content = Content(kind=KIND, version=1, number=f"{KIND}{now:%Y%m%d}{secrets.randbelow(10**8):08d}", subject=uscc,
+                      subjectName=enterprise.name, periodFrom=day_number(period_from), periodTo=day_number(period_to),
+                      totalFen=max(0, grade["score"]), monthsPaid=min(len(records), 255),
+                      monthsInArrears=CLASSES.index(grade["grade"]) + 1, detailHash=detail_hash(detail),
+                      issuedAt=int(now.timestamp()), expiresOn=day_number((now + timedelta(days=VALIDITY_DAYS)).date()),
+                      department=DEPARTMENT)
+    digest, signature = sign(content, domain, key)
+    cert = Certificate(number=content.number, kind=SLUG, version=1, owner=f"uscc:{uscc}", department=DEPARTMENT,
+                       content=content.__dict__, detail=detail, digest="0x" + digest.hex(), signer=key.address,
+                       signature="0x" + signature.hex(), issued_at=now.replace(microsecond=0),
+                       expires_at=now + timedelta(days=VALIDITY_DAYS), state="ISSUED")
+    session.add(cert)
+    session.flush()
+    audit.append(session, actor=actor, role="enterprise", action="credit.report", target=cert.number,
+                 detail={"uscc": uscc, "digest": cert.digest})
+    return cert
+
+
+def reports_of(session: Session, uscc: str) -> list[Certificate]:
+    return list(session.scalars(select(Certificate).where(Certificate.owner == f"uscc:{uscc}",
+                                                          Certificate.kind == SLUG).order_by(Certificate.id.desc())))
+
+
+def summary(cert: Certificate, verify_url: str) -> dict[str, Any]:
+    return {"number": cert.number, "state": cert.state, "digest": cert.digest, "verify_url": verify_url,
+            "issued_at": cert.issued_at.isoformat(), "expires_at": cert.expires_at.isoformat(), "report": cert.detail}
