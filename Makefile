@@ -49,6 +49,7 @@ bench: setup tools
 	$(BIN)/python bench/verify_offline.py
 	$(BIN)/python bench/verify_load.py
 	$(BIN)/python bench/scan_to_verdict.py
+	$(BIN)/python bench/scan_profile.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,25 +60,60 @@ class AppContext:
     metrics_registry: Any = None
     certificates: Any = None  # zero_errand.service.CertificateService once the chain is open
     credit: Any = None  # credit.ledger.CreditLedger once the chain is open
+    standings: Any = None  # credit.cache.StandingCache beside it
 
 
-def get_context(request: Request) -> AppContext:
+# The dependencies below are async although they never await: FastAPI runs a sync dependency in the thread pool,
+# and a thread hop each costs more than these microseconds of work.
+async def get_context(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
 Context = Annotated[AppContext, Depends(get_context)]
 
 
-def get_session(ctx: Context) -> Iterator[Session]:
+async def get_session(ctx: Context) -> AsyncIterator[Session]:
+    # Async on purpose: FastAPI runs a sync generator's exit in the thread pool, so with every pool thread busy
+    # waiting for a connection, no thread is left to close a session and return its connection (a deadlock
+    # until the pool's timeout under load). Opening and closing a session do no I/O worth a thread.
     with ctx.sessions() as session:
         yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class SessionRoute(APIRoute):
+    """A route whose synchronous function closes its sessions in its own thread as it returns.
+
+    FastAPI serializes a sync route's response in the thread pool before it closes the route's dependencies, so
+    under load every pool thread can be waiting for a database connection while the connections are held by
+    finished routes waiting for a thread to serialize their responses: a deadlock until the pool times out.
+    Closing the session as the function returns gives its connection back first; what it returns is loaded
+    already (sessions do not expire objects on commit).
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _closing_sessions(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def _closing_sessions(function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)  # FastAPI reads the parameters through __wrapped__
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            for value in kwargs.values():
+                if isinstance(value, Session):
+                    value.close()
+
+    return call
 bearer = HTTPBearer(auto_error=False, description="A bearer token from /v1/auth/token or /v1/auth/login")
 
 
-def current_principal(
+async def current_principal(
     ctx: Context, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -89,10 +127,10 @@ def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that admits only callers with one of `roles`."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
             allowed = ", ".join(r.value for r in roles)
             raise ProblemError(403, f"this route is for {allowed}; you are {principal.role.value}")
@@ -108,7 +146,7 @@ CurrentOfficial = Annotated[Principal, Depends(require(Role.OFFICIAL))]
 CurrentAdmin = Annotated[Principal, Depends(require(Role.ADMIN))]
 
 
-def expensive(request: Request, ctx: Context) -> None:
+async def expensive(request: Request, ctx: Context) -> None:
     """Rate-limit an expensive route per caller: the bearer token's subject, else the client address."""
     auth = request.headers.get("authorization", "")
     who = "anonymous"

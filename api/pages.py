@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from api.deps import Context
+from api.deps import Context, SessionRoute
 from api.routers.verify import key_list_of
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
 TEXT = {
     "zh-CN": {
@@ -146,11 +146,10 @@ def enterprise_page(ctx: Context, uscc: str, lang: Annotated[Literal["zh-CN", "e
     """The page an enterprise's one code opens: its public credit profile; the script checks the code's signature."""
     from html import escape
 
-    from credit.profile import standing
-
     t = PROFILE_TEXT[lang]
     with ctx.sessions() as session:
-        s = standing(ctx.credit, session, uscc, "public") if ctx.credit is not None and len(uscc) == 18 else None
+        s = ctx.standings.standing(ctx.credit, session, uscc, "public") \
+            if ctx.credit is not None and len(uscc) == 18 else None
     if s is None:
         return HTMLResponse(f"<!doctype html><html lang='{lang}'><meta charset='utf-8'><p>{t['missing']}</p></html>",
                             status_code=404)

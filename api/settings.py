@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     expensive_rate_per_minute: int = 60  # certificate requests, PDFs, image verification, per caller
     anchor_batch_size: int = 4096
     anchor_max_wait: float = 10.0
+    standing_cache_seconds: float = 5.0  # how long another process's credit write may take to show; 0 disables
     anchor_in_process: bool = True  # `zel serve` runs the anchor worker; set false when `zel anchor run` does
 
     @classmethod

@@ -24,6 +24,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -74,9 +75,9 @@ class Connection:
     async def open(cls, port: int) -> "Connection":
         return cls(*await asyncio.open_connection("127.0.0.1", port))
 
-    async def request(self, method: str, path: str, body: dict | None) -> int:
+    async def request(self, method: str, path: str, body: dict | None, headers: str = "") -> int:
         data = json.dumps(body).encode() if body is not None else b""
-        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(data)}\r\n"
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(data)}\r\n{headers}"
         if body is not None:
             head += "Content-Type: application/json\r\n"
         self.writer.write(head.encode() + b"\r\n" + data)
@@ -95,7 +96,7 @@ async def load(port: int, make, clients: int, seconds: float, rate: float | None
     errors = 0
     deadline = time.perf_counter() + seconds
 
-    async def client(n: int) -> None:
+    async def client(n: int) -> None:  # make(rng) -> (method, path, body[, extra header lines])
         nonlocal errors
         rng = random.Random(n)
         conn = await Connection.open(port)
@@ -108,9 +109,9 @@ async def load(port: int, make, clients: int, seconds: float, rate: float | None
                     next_at += interval
                 if time.perf_counter() > deadline:
                     return
-                method, path, body = make(rng)
+                method, path, body, *headers = make(rng)
                 started = time.perf_counter()
-                status = await conn.request(method, path, body)
+                status = await conn.request(method, path, body, *headers)
                 latencies.append(time.perf_counter() - started)
                 errors += status != 200
         finally:
@@ -125,16 +126,55 @@ async def load(port: int, make, clients: int, seconds: float, rate: float | None
             "p50_ms": round(pick(0.50), 2), "p99_ms": round(pick(0.99), 2)}
 
 
+def start_server(data_dir: Path, port: int, **env_extra: str) -> subprocess.Popen:
+    """`zel serve` on `data_dir` in its own process, once it answers /healthz."""
+    # The bench is one caller from one address: lift the per-caller limit on expensive routes.
+    env = {**os.environ, "ZEL_DATA_DIR": str(data_dir), "ZEL_EXPENSIVE_RATE_PER_MINUTE": "100000000", **env_extra}
+    # The log goes to a file: a pipe nobody reads would block the server once it filled up.
+    log = open(data_dir / "server.log", "wb")
+    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "zel"), "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=log)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return server
+        except OSError:
+            if server.poll() is not None:
+                sys.exit((data_dir / "server.log").read_text())
+            time.sleep(0.2)
+    server.kill()
+    sys.exit("zel serve did not answer /healthz within a minute")
+
+
 def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]} | {"runs": runs}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def measure(port: int, routes: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Per route: the bounded and the saturating load, each the median of `args.runs` runs."""
+    results = {}
+    for name, make in routes.items():
+        asyncio.run(load(port, make, 10, 1.0, None))  # warm up
+        results[name] = {
+            "bounded": median_of([asyncio.run(load(port, make, args.clients, args.seconds, args.rate))
+                                  for _ in range(args.runs)]),
+            "saturating": median_of([asyncio.run(load(port, make, args.clients, args.seconds, None))
+                                     for _ in range(args.runs)]),
+        }
+    return results
+
+
+def arguments(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--rate", type=float, default=500.0, help="offered requests/s of the bounded load")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--runs", type=int, default=3)
+    return parser
+
+
+def main() -> None:
+    parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--certificates", type=int, default=64)
     args = parser.parse_args()
     port = 18000 + os.getpid() % 1000
@@ -142,32 +182,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         digests, urls = prepare(data_dir, base, args.certificates)
-        # The bench is one caller from one address: lift the per-caller limit on expensive routes.
-        env = {**os.environ, "ZEL_DATA_DIR": str(data_dir), "ZEL_EXPENSIVE_RATE_PER_MINUTE": "100000000"}
-        server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "zel"), "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        server = start_server(data_dir, port)
         try:
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(base + "/healthz", timeout=1)
-                    break
-                except OSError:
-                    if server.poll() is not None:
-                        sys.exit(server.stderr.read().decode())
-                    time.sleep(0.2)
             routes = {
                 "status": lambda rng: ("GET", f"/v1/verify/status/{rng.choice(digests)}", None),
                 "verify": lambda rng: ("POST", "/v1/verify", {"text": rng.choice(urls)}),
             }
-            results = {}
-            for name, make in routes.items():
-                asyncio.run(load(port, make, 10, 1.0, None))  # warm up
-                results[name] = {
-                    "bounded": median_of([asyncio.run(load(port, make, args.clients, args.seconds, args.rate))
-                                          for _ in range(args.runs)]),
-                    "saturating": median_of([asyncio.run(load(port, make, args.clients, args.seconds, None))
-                                             for _ in range(args.runs)]),
-                }
+            results = measure(port, routes, args)
         finally:
             server.terminate()
             server.wait(timeout=30)

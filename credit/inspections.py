@@ -72,15 +72,10 @@ def record_inspection(credit: CreditLedger, session: Session, *, uscc: str, depa
     return row
 
 
-def last_inspected(session: Session, uscc: str) -> date | None:
-    return session.scalar(select(Inspection.visited_on).where(Inspection.uscc == uscc)
-                          .order_by(Inspection.visited_on.desc()).limit(1))
-
-
-def due(session: Session, uscc: str, grade: str, on: date | None = None) -> dict[str, Any]:
-    """Whether a routine inspection is due under the risk-based frequency of the grade's class."""
+def due(last: date | None, grade: str, on: date | None = None) -> dict[str, Any]:
+    """Whether a routine inspection is due under the risk-based frequency of the grade's class, given the last
+    visit (None: never inspected)."""
     policy, on = load_policy(), on or date.today()
-    last = last_inspected(session, uscc)
     is_due, due_on = inspection_due(policy, grade, last, on)
     return {"due": is_due, "due_on": due_on.isoformat(), "last_inspected": last.isoformat() if last else None,
             "every_months": policy.inspection_every_months[grade]}

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from credit import inspections
 from credit.grading import RECORD_TYPES, TYPE_ZH, Fact, displayed_until, load_policy, on_display
-from credit.ledger import CreditLedger
-from ledger.store.models import CreditRecord, Enterprise, ListEntry, RepairApplication
+from credit.ledger import CreditLedger, active_entries, list_flags
+from ledger.store.models import CreditRecord, Enterprise, RepairApplication
 
 Audience = Literal["public", "owner", "inspector", "department"]
 
@@ -37,29 +37,29 @@ def standing(credit: CreditLedger, session: Session, uscc: str, audience: Audien
     enterprise = session.get(Enterprise, uscc)
     if enterprise is None:
         return None
-    grade = credit.current_grade(session, uscc)
-    if grade is None:  # never graded: grade it now (no records yet means the base score)
-        grade = credit.regrade(session, uscc, on)
+    # never graded (nothing recorded yet): the grade the rules give, shown without writing it
+    grade = credit.current_grade(session, uscc) or credit.grade_on(session, uscc, on)
     records = session.scalars(select(CreditRecord).where(CreditRecord.uscc == uscc, CreditRecord.type.in_(
         RECORD_TYPES)).order_by(CreditRecord.decided_on.desc(), CreditRecord.seq.desc())).all()
     shown = [_record(r, on) for r in records]
     if audience in ("public", "inspector"):
         shown = [r for r in shown if r["on_display"]]
+    active = active_entries(session, uscc, on)
     lists = [{"list": e.list, "start_on": e.start_on.isoformat(), "end_on": e.end_on.isoformat() if e.end_on else None,
-              "reason": e.reason, "joint_punishment": e.joint_punishment, "department": e.department}
-             for e in session.scalars(select(ListEntry).where(ListEntry.uscc == uscc).order_by(ListEntry.start_on))
-             if e.start_on <= on and (e.end_on is None or on < e.end_on)]
+              "reason": e.reason, "joint_punishment": e.joint_punishment, "department": e.department} for e in active]
+    visits = inspections.published(session, uscc)
     out: dict[str, Any] = {
         "uscc": enterprise.uscc, "name": enterprise.name, "region": enterprise.region,
         "grade": {"grade": grade.grade, "score": grade.score, "rules": grade.rules_version,
                   "as_of": grade.computed_at.date().isoformat(), "on_chain": grade.state in ("WRITTEN",)},
-        "flags": credit.flags(session, uscc, on), "lists": lists, "records": shown,
-        "inspections": inspections.published(session, uscc),
+        "flags": list_flags(active), "lists": lists, "records": shown, "inspections": visits,
     }
     if audience != "public":
         out["grade"]["explanation"] = grade.explanation
     if audience in ("inspector", "department"):
-        out["inspection"] = inspections.due(session, uscc, grade.grade, on)
+        # `visits` is newest first; an enterprise never visited has none
+        last = date.fromisoformat(visits[0]["visited_on"]) if visits else None
+        out["inspection"] = inspections.due(last, grade.grade, on)
     if audience in ("owner", "department"):
         out["repairs"] = [{"id": a.id, "record": session.get(CreditRecord, a.record_id).uid, "state": a.state,
                            "applied_on": a.applied_on.isoformat(), "statement": a.statement,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -18,6 +20,8 @@ from qr.signed import Content, Domain
 from qr.trustlist import OfflineResolver, TrustList
 from qr.verify import ChainState
 from zero_errand.people import find_person
+
+log = logging.getLogger(__name__)
 
 
 def payload_of(cert: Certificate) -> bytes:
@@ -84,7 +88,11 @@ def key_list(ledger: Ledger) -> dict[str, Any]:
 
 class KeyListCache:
     """The key list, re-read from the chain when older than `ttl` seconds or after this process changed
-    IssuerRegistry (key changes are rare and audited; another process's change shows within `ttl`)."""
+    IssuerRegistry (key changes are rare and audited; another process's change shows within `ttl`).
+
+    A list that is merely old is served while one background thread re-reads it (several EVM calls, ~100 ms on
+    the embedded chain), so no request waits for the chain; a change made by this process is read at once.
+    """
 
     def __init__(self, ledger: Ledger, ttl: float = 5.0) -> None:
         self.ledger, self.ttl = ledger, ttl
@@ -92,13 +100,33 @@ class KeyListCache:
         self._resolver: OfflineResolver
         self._seen = -1
         self._at = 0.0
+        self._refreshing = threading.Lock()
+
+    def _load(self) -> None:
+        seen, at = self.ledger.issuer_changes, time.monotonic()
+        value = key_list(self.ledger)
+        self._value, self._resolver, self._seen, self._at = value, OfflineResolver(TrustList(value, "")), seen, at
+
+    def _refresh_in_background(self) -> None:
+        def run() -> None:
+            try:
+                self._load()
+            except Exception:  # the chain is away: keep serving the list we have, try again after `ttl`
+                log.warning("could not re-read the key list; serving the one from %.0f s ago",
+                            time.monotonic() - self._at, exc_info=True)
+                self._at = time.monotonic()
+            finally:
+                self._refreshing.release()
+
+        if self._refreshing.acquire(blocking=False):
+            threading.Thread(target=run, name="key-list", daemon=True).start()
 
     def get(self) -> dict[str, Any]:
-        now = time.monotonic()
-        if self._value is None or now - self._at > self.ttl or self._seen != self.ledger.issuer_changes:
-            self._seen = self.ledger.issuer_changes
-            value = key_list(self.ledger)
-            self._value, self._resolver, self._at = value, OfflineResolver(TrustList(value, "")), now
+        if self._value is None or self._seen != self.ledger.issuer_changes:
+            self._load()
+        elif time.monotonic() - self._at > self.ttl:
+            self._refresh_in_background()
+        assert self._value is not None
         return self._value
 
     def resolver(self) -> OfflineResolver:

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.deps import Context, CurrentAdmin, SessionDep, current_principal
+from api.deps import Context, CurrentAdmin, SessionDep, current_principal, SessionRoute
 from api.problems import ProblemError, problem_responses
 from api.services import ServiceError, add_client, add_user, set_client_disabled, set_user_disabled
 from ledger.store import audit
 from ledger.store.models import ApiClient, AuditEntry, Role, User
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+router = APIRouter(route_class=SessionRoute, prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
                    dependencies=[Depends(current_principal)])
 Username = Annotated[str, Path(min_length=1, max_length=64)]
 ClientId = Annotated[str, Path(min_length=1, max_length=64)]

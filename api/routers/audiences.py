@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 
 from api.deps import (
+    SessionRoute,
     Context,
     CurrentCitizen,
     CurrentEnterprise,
@@ -22,13 +23,13 @@ from sqlalchemy import select
 PROTECTED = problem_responses(401, 403, 404, 413, 422, 429)
 USCC = Path(min_length=18, max_length=18, pattern="^[0-9A-HJ-NPQRTUWXY]{18}$", description="Unified social credit code")
 
-citizen = APIRouter(prefix="/v1/citizen", tags=["citizen"], responses=PROTECTED,
+citizen = APIRouter(route_class=SessionRoute, prefix="/v1/citizen", tags=["citizen"], responses=PROTECTED,
                     dependencies=[Depends(current_principal)])
-enterprise = APIRouter(prefix="/v1/enterprise", tags=["enterprise"], responses=PROTECTED,
+enterprise = APIRouter(route_class=SessionRoute, prefix="/v1/enterprise", tags=["enterprise"], responses=PROTECTED,
                        dependencies=[Depends(current_principal)])
-inspector = APIRouter(prefix="/v1/inspector", tags=["inspector"], responses=PROTECTED,
+inspector = APIRouter(route_class=SessionRoute, prefix="/v1/inspector", tags=["inspector"], responses=PROTECTED,
                       dependencies=[Depends(current_principal)])
-department = APIRouter(prefix="/v1/department", tags=["department"], responses=PROTECTED,
+department = APIRouter(route_class=SessionRoute, prefix="/v1/department", tags=["department"], responses=PROTECTED,
                        dependencies=[Depends(current_principal)])
 
 

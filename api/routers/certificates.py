@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api.deps import (
+    SessionRoute,
     Context,
     CurrentCitizen,
     CurrentEnterprise,
@@ -32,11 +33,11 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
                                               description="Repeat a request safely: the same key returns the "
                                                           "same certificate")]
 
-citizen = APIRouter(prefix="/v1/citizen/certificates", tags=["citizen"], responses=PROTECTED,
+citizen = APIRouter(route_class=SessionRoute, prefix="/v1/citizen/certificates", tags=["citizen"], responses=PROTECTED,
                     dependencies=[Depends(current_principal)])
-enterprise = APIRouter(prefix="/v1/enterprise/certificates", tags=["enterprise"], responses=PROTECTED,
+enterprise = APIRouter(route_class=SessionRoute, prefix="/v1/enterprise/certificates", tags=["enterprise"], responses=PROTECTED,
                        dependencies=[Depends(current_principal)])
-department = APIRouter(prefix="/v1/department/certificates", tags=["department"], responses=PROTECTED,
+department = APIRouter(route_class=SessionRoute, prefix="/v1/department/certificates", tags=["department"], responses=PROTECTED,
                        dependencies=[Depends(current_principal)])
 
 PERIOD = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Month, YYYY-MM")

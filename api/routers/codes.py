@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from api.deps import SessionRoute
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from credit.codes import validate
 
-router = APIRouter(prefix="/v1/credit/code", tags=["credit"])
+router = APIRouter(route_class=SessionRoute, prefix="/v1/credit/code", tags=["credit"])
 
 
 class CodeOut(BaseModel):

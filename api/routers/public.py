@@ -7,12 +7,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from api.deps import Context, SessionDep
+from api.deps import Context, SessionDep, SessionRoute
 from api.problems import ProblemError, problem_responses
 from ledger.store.models import Enterprise
 
-public = APIRouter(prefix="/v1/public", tags=["public"], responses=problem_responses(404, 422, 429))
-health = APIRouter(tags=["health"])
+public = APIRouter(route_class=SessionRoute, prefix="/v1/public", tags=["public"], responses=problem_responses(404, 422, 429))
+health = APIRouter(route_class=SessionRoute, tags=["health"])
 
 
 class PublicEnterprise(BaseModel):

@@ -8,14 +8,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from api.deps import Context, Expensive, SessionDep
+from api.deps import Context, Expensive, SessionDep, SessionRoute
 from api.problems import ProblemError, problem_responses
 from credit.codes import validate
 from qr.decode import NoQrCode, read_image
 from qr.verify import verify_text
 from zero_errand.verification import KeyListCache, LedgerResolver, holder_matches
 
-router = APIRouter(prefix="/v1/verify", tags=["verify"], responses=problem_responses(413, 422, 429, 503))
+router = APIRouter(route_class=SessionRoute, prefix="/v1/verify", tags=["verify"], responses=problem_responses(413, 422, 429, 503))
 Digest = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="EIP-712 digest of the certificate")]
 MAX_IMAGE = 8 * 1024 * 1024
 
@@ -76,7 +76,8 @@ class KeyListOut(BaseModel):
     keys: list[KeyOut]
 
 
-def _key_cache(ctx: Any) -> KeyListCache:
+def key_cache(ctx: Any) -> KeyListCache:
+    """The context's cached key list (IssuerRegistry's keys and windows, re-read every few seconds)."""
     if ctx.ledger is None:
         raise ProblemError(503, "verification is unavailable: the chain is not open")
     cache = getattr(ctx, "key_list_cache", None)
@@ -87,11 +88,11 @@ def _key_cache(ctx: Any) -> KeyListCache:
 
 def key_list_of(ctx: Any) -> dict[str, Any]:
     """The deployment's key list, cached on the context."""
-    return _key_cache(ctx).get()
+    return key_cache(ctx).get()
 
 
 def _resolver(ctx: Any) -> LedgerResolver:
-    return LedgerResolver(ctx.sessions, ctx.ledger, _key_cache(ctx))
+    return LedgerResolver(ctx.sessions, ctx.ledger, key_cache(ctx))
 
 
 @router.get("/status/{digest}", response_model=StatusOut, summary="A certificate's status, by digest only")

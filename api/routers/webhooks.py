@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.deps import Context, CurrentEnterprise, SessionDep, current_principal
+from api.deps import Context, CurrentEnterprise, SessionDep, current_principal, SessionRoute
 from api.problems import ProblemError, problem_responses
 from ledger.store.models import Webhook, WebhookDelivery
 from zero_errand.webhooks import WebhookError, register
 
-router = APIRouter(prefix="/v1/enterprise/webhooks", tags=["enterprise"],
+router = APIRouter(route_class=SessionRoute, prefix="/v1/enterprise/webhooks", tags=["enterprise"],
                    responses=problem_responses(401, 403, 404, 413, 422, 429), dependencies=[Depends(current_principal)])
 WebhookId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Event = Literal["certificate.issued", "certificate.revoked", "certificate.suspended", "certificate.reinstated"]

@@ -99,13 +99,9 @@ def test_scan_the_one_code_and_record_a_joint_inspection(platform) -> None:
 
 def test_market_supervision_runs_and_publishes_a_draw(platform) -> None:
     from api.security import Principal
-    from api.services import add_user
-    from ledger.store.db import transaction
     from ledger.store.models import Role
 
-    with transaction(platform.ctx.sessions) as s:
-        add_user(s, platform.ctx.pii, Principal("user:admin", Role.ADMIN), username="amr-official",
-                 role=Role.OFFICIAL, department="amr.440604")
+    # the demo's market-supervision official
     token = platform.ctx.tokens.issue(Principal("user:amr-official", Role.OFFICIAL, department="amr.440604"))[0]
     r = platform.client.post("/v1/department/credit/draws", json={"targets": 2, "per_target": 1},
                              headers={"Authorization": f"Bearer {token}"})
@@ -153,3 +149,49 @@ def test_a_credit_report_verifies_by_qr_like_any_certificate(platform) -> None:
     assert "企业信用报告" in text and "欠缴税款" in text
     assert c.get(f"/v1/enterprise/certificates/{report['number']}/pdf",
                  headers=platform.headers("enterprise2")).status_code == 404
+
+
+def test_the_standing_cache_follows_writes(platform) -> None:
+    """Profiles are cached for a few seconds: a write through this process shows at once, another process's
+    write once the cache's time is up."""
+    from credit import workflows
+    from ledger.store.db import make_engine, session_factory, transaction
+
+    c, uscc = platform.client, platform.usccs[0]
+    url = f"/v1/public/enterprises/{uscc}/standing"
+
+    def commend(sessions, summary: str) -> None:
+        with transaction(sessions) as s:
+            workflows.record(platform.ctx.credit, s, uscc=uscc, type="commendation", department="amr.440604",
+                             decided_on=TODAY, summary=summary, reference="", actor="user:test")
+
+    assert c.get(url).json()["records"] == []
+    commend(platform.ctx.sessions, "守合同重信用")
+    assert [r["summary"] for r in c.get(url).json()["records"]] == ["守合同重信用"]
+    other = make_engine(platform.ctx.settings.db_url)  # as if another process (the CLI) wrote
+    try:
+        commend(session_factory(other), "纳税信用A级")
+    finally:
+        other.dispose()
+    assert len(c.get(url).json()["records"]) == 1  # still the cached profile
+    platform.ctx.standings.ttl = 0.0  # the cache's time is up
+    assert len(c.get(url).json()["records"]) == 2
+
+
+def test_the_demo_enterprises_have_a_credit_history(platform) -> None:
+    from api.demo import seed_credit
+    from ledger.store.db import transaction
+    from ledger.store.models import CreditRecord
+
+    usccs = platform.client.creds.usccs
+    for _ in range(2):  # every `make run` calls it; only the first adds anything
+        with transaction(platform.ctx.sessions) as s:
+            seed_credit(platform.ctx.credit, s, usccs)
+    with platform.ctx.sessions() as s:
+        assert s.query(CreditRecord).filter(CreditRecord.uscc.in_(usccs)).count() == 6  # 4 decisions, an inspection result, a list entry
+    h = platform.headers("inspector")
+    standings = [platform.client.get(f"/v1/inspector/enterprises/{u}/standing", headers=h).json() for u in usccs[:3]]
+    assert [s["grade"]["grade"] for s in standings] == ["A", "C", "A"]  # red: "at least B"; it is A anyway
+    assert [s["inspection"]["due"] for s in standings] == [False, True, True]
+    assert standings[2]["flags"]["red_list"] and standings[0]["inspections"][0]["departments"] == ["amr.440604",
+                                                                                                    "tax.440604"]

@@ -1,0 +1,83 @@
+"""Recently computed standings, so that an inspector's scan or a public profile costs a dict lookup instead of
+five queries while a visit is under way (the same enterprise is scanned again and again).
+
+A write made through this process's sessions to anything a standing shows (records, grades, lists, repairs,
+inspections, the enterprise) drops that enterprise's entries when its transaction commits. Writes made by other
+processes (the `zel` CLI, a separate `zel anchor run`) show within `ttl` seconds; entries also end with the day,
+because records leave public display by date.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from credit.ledger import CreditLedger
+from credit.profile import Audience, standing
+from ledger.store.models import CreditGrade, CreditRecord, Enterprise, Inspection, ListEntry, RepairApplication
+
+SHOWN = (CreditRecord, CreditGrade, ListEntry, RepairApplication, Inspection, Enterprise)
+TOUCHED = "credit_touched"  # session.info key: the enterprises written in the session's transaction
+
+
+class StandingCache:
+    """At most `size` standings, each for `ttl` seconds, keyed by (USCC, audience, day)."""
+
+    def __init__(self, sessions: sessionmaker[Session], ttl: float = 5.0, size: int = 4096) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: OrderedDict[tuple[str, str, date], tuple[float, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._generation = 0  # bumped by every invalidation: a standing computed across one is not kept
+        event.listen(sessions, "after_flush", _collect)
+        event.listen(sessions, "after_commit", self._after_commit)
+        event.listen(sessions, "after_rollback", lambda session: session.info.pop(TOUCHED, None))
+
+    def standing(self, credit: CreditLedger, session: Session, uscc: str, audience: Audience,
+                 on: date | None = None) -> dict[str, Any] | None:
+        """`credit.profile.standing`, from the cache when it is fresh (None: no such enterprise)."""
+        on = on or date.today()
+        return self._get(uscc, audience, on, lambda: standing(credit, session, uscc, audience, on))
+
+    def _get(self, uscc: str, audience: str, on: date,
+             compute: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+        key = (uscc, audience, on)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and now - hit[0] < self.ttl:
+                self._entries.move_to_end(key)
+                return hit[1]
+            generation = self._generation
+        value = compute()
+        if value is not None and self.ttl > 0:
+            with self._lock:
+                if generation == self._generation:
+                    self._entries[key] = (now, value)
+                    self._entries.move_to_end(key)
+                    while len(self._entries) > self.size:
+                        self._entries.popitem(last=False)
+        return value
+
+    def invalidate(self, usccs: set[str]) -> None:
+        with self._lock:
+            self._generation += 1
+            for key in [k for k in self._entries if k[0] in usccs]:
+                del self._entries[key]
+
+    def _after_commit(self, session: Session) -> None:
+        touched = session.info.pop(TOUCHED, None)
+        if touched:
+            self.invalidate(touched)
+
+
+def _collect(session: Session, _context: Any) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, SHOWN):
+            session.info.setdefault(TOUCHED, set()).add(obj.uscc)
