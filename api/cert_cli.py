@@ -112,7 +112,6 @@ def cert_qr(
 ) -> None:
     """Write a certificate's QR code (the verify URL with its signed payload) as PNG or SVG."""
     from api.platform_cli import _store
-    from qr.render import png, svg, version_of
     from zero_errand.verification import url_of
 
     settings, sessions, _pii = _store(data_dir)
@@ -121,6 +120,13 @@ def cert_qr(
         if cert is None:
             raise fail(f"no certificate {number}", 1)
         url = url_of(cert, settings.public_url)
+    write_qr(url, output, ecc)
+
+
+def write_qr(url: str, output: Path, ecc: str) -> None:
+    """Write `url` as a QR code, SVG or PNG by the file's suffix."""
+    from qr.render import png, svg, version_of
+
     if ecc.upper() not in ("L", "M", "Q", "H"):
         raise fail("--ecc must be L, M, Q or H")
     output.write_bytes(svg(url, ecc.upper()) if output.suffix.lower() == ".svg" else png(url, ecc.upper()))

@@ -17,6 +17,7 @@ from credit.ledger import CreditError
 from ledger.cli import ChainUrl, DataDir, JsonOut, fail
 from ledger.errors import LedgerError
 from ledger.store.db import transaction
+from ledger.store.models import Enterprise
 
 repair_app = typer.Typer(help="Credit repair: apply for a record, review an application.", no_args_is_help=True)
 inspect_app = typer.Typer(help="Double random draws (双随机) of inspection targets and inspectors.",
@@ -149,10 +150,11 @@ def audit(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_u
 
 
 def sync(data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
-    """Write pending credit records, grades and list flags to the chain (the service does this every 2 s)."""
+    """Regrade every enterprise as of today, then write pending credit records, grades and list flags to the
+    chain (the service does this every 2 s, and regrades once a day)."""
     ctx = _context(data_dir, chain_url)
     try:
-        done = ctx.credit.sync()
+        done = ctx.credit.refresh() | ctx.credit.sync()
     except LedgerError as exc:
         raise fail(exc.message) from exc
     finally:
@@ -232,6 +234,43 @@ def redraw(draw_id: str,
     raise typer.Exit(0 if report["ok"] else 1)
 
 
+def qr(uscc: str, output: Annotated[Path, typer.Option("-o", "--output", help="A .png or .svg file to write.")],
+       ecc: Annotated[str, typer.Option("--ecc", help="Error correction: L, M, Q (default) or H.")] = "Q",
+       data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+    """Write an enterprise's one code (一企一码): the signed link to its public profile, as a QR code."""
+    from api.cert_cli import write_qr
+    from credit.codes_qr import enterprise_code
+
+    ctx = _context(data_dir, chain_url)
+    try:
+        with ctx.sessions() as session:
+            if session.get(Enterprise, uscc) is None:
+                raise fail(f"no enterprise {uscc}", 1)
+        url = enterprise_code(ctx.ledger, ctx.credit.keys["amr.440604"], ctx.settings.public_url, uscc)
+    finally:
+        ctx.ledger.close()
+    write_qr(url, output, ecc)
+
+
+def report(uscc: str, period_from: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
+           period_to: Annotated[Optional[str], typer.Option("--to", help="Last day (default today).")] = None,
+           as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+    """Issue an enterprise's signed credit report (企业信用报告) over a span of up to 5 years; `zel cert pdf NUMBER`
+    prints it, and its QR verifies like every certificate's."""
+    from credit.report import make_report
+    from zero_errand.verification import url_of
+
+    def action(ctx: Any, session: Any) -> dict[str, Any]:
+        service = ctx.certificates
+        cert = make_report(ctx.credit, session, uscc=uscc, period_from=_day(period_from) or date.today(),
+                           period_to=_day(period_to) or date.today(), key=service.keys["amr.440604"],
+                           domain=service.domain, actor=cli_actor().subject)
+        return {"number": cert.number, "grade": cert.detail["grade"]["grade"],
+                "records": len(cert.detail["records"]), "verify_url": url_of(cert, ctx.settings.public_url)}
+
+    _run(data_dir, chain_url, action, as_json)
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to `zel credit`."""
     app.command("record")(record)
@@ -240,6 +279,8 @@ def register(app: typer.Typer) -> None:
     app.command("grade")(grade)
     app.command("audit")(audit)
     app.command("sync")(sync)
+    app.command("qr")(qr)
+    app.command("report")(report)
 
 
 def register_inspect(app: typer.Typer) -> None:

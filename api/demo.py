@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +21,7 @@ SEEDER = Principal("system:demo-seed", Role.ADMIN)
 
 STAFF = [("admin", Role.ADMIN, None, "区政务服务数据管理局"), ("tax-official", Role.OFFICIAL, "tax.440604", "税务局经办人"),
          ("si-official", Role.OFFICIAL, "si.440604", "社保局经办人"),
+         ("amr-official", Role.OFFICIAL, "amr.440604", "市场监管局经办人"),
          ("inspector1", Role.INSPECTOR, "amr.440604", "市场监管检查员")]
 
 
@@ -28,6 +31,7 @@ class DemoCredentials:
     clients: list[tuple[str, str, str]]  # client_id, secret, uscc
     people: list[str]  # ID numbers of the seeded people (the first two are citizen1 and citizen2)
     usccs: list[str]  # the seeded enterprises (the first two have demo API clients)
+    codes: list[str] = field(default_factory=list)  # their one codes (一企一码), once the chain is open
 
 
 DEMO_SEED = 2026
@@ -55,6 +59,36 @@ def seed(session: Session, pii: Pii) -> DemoCredentials:
     return DemoCredentials(users, clients, data.people, data.enterprises)
 
 
+def seed_credit(credit: Any, session: Session, usccs: list[str], today: date | None = None) -> None:
+    """Give the demo enterprises a credit history, once: a commended one inspected last year (class A, left
+    alone), one with tax arrears and a general penalty (class C, due for inspection), one on the red list."""
+    from credit import inspections, workflows
+    from ledger.store.models import CreditRecord
+
+    if session.scalars(select(CreditRecord.id).where(CreditRecord.uscc.in_(usccs)).limit(1)).first() is not None:
+        return
+    today = today or date.today()
+    clean, arrears, red = usccs[:3]
+    actor = SEEDER.subject
+
+    def record(uscc: str, type: str, department: str, days_ago: int, summary: str, reference: str) -> None:
+        workflows.record(credit, session, uscc=uscc, type=type, department=department,
+                         decided_on=today - timedelta(days=days_ago), summary=summary, reference=reference,
+                         actor=actor)
+
+    record(clean, "commendation", "amr.440604", 200, "守合同重信用企业", "禅市监〔2026〕12号")
+    inspections.record_inspection(credit, session, uscc=clean, departments=["amr.440604", "tax.440604"],
+                                  inspectors=["inspector1"], items=[{"item": "营业执照公示", "ok": True, "note": ""}],
+                                  findings="未发现问题", result="pass", evidence=[],
+                                  visited_on=today - timedelta(days=400), actor=actor)
+    record(arrears, "tax_arrears", "tax.440604", 45, "欠缴增值税 12,000.00 元", "禅税通〔2026〕31号")
+    record(arrears, "penalty_general", "amr.440604", 150, "未按规定公示年度报告", "禅市监罚〔2026〕88号")
+    workflows.list_entry(credit, session, uscc=red, list_name="red", department="tax.440604",
+                         start_on=today - timedelta(days=30), end_on=today + timedelta(days=335),
+                         reason="纳税信用A级", reference="禅税〔2026〕5号", actor=actor)
+    record(red, "commendation", "tax.440604", 30, "纳税信用A级纳税人", "禅税〔2026〕5号")
+
+
 def _ensure_user(session: Session, pii: Pii, username: str, role: Role, title: str, **extra: str | None) -> str:
     user = session.scalars(select(User).where(User.username == username)).first()
     if user is None:
@@ -72,6 +106,11 @@ def describe(creds: DemoCredentials, base_url: str) -> str:
     lines += [f"  {u:<14} {r:<10} password {p}" for u, r, p in creds.users]
     lines.append("Demo enterprise API clients (OAuth2 client credentials):")
     lines += [f"  {c}  secret {s}  USCC {u}" for c, s, u in creds.clients]
+    lines.append("Pages: verify a certificate 证明核验 " + f"{base_url}/verify · inspector 一码检查 {base_url}/inspect "
+                 "(sign in as inspector1)")
+    if creds.codes:
+        lines.append("One codes of the demo enterprises (一企一码; print them as QR codes with `zel credit qr`):")
+        lines += [f"  {code}" for code in creds.codes]
     user, _, pw = creds.users[0]
     cid, sec, _ = creds.clients[0]
     lines += [

@@ -70,10 +70,14 @@ def serve(
     for name, address in d.addresses.items():
         typer.echo(f"  {name:<20} {address}")
     if demo:
-        from api.demo import describe, seed
+        from api.demo import describe, seed, seed_credit
+        from credit.codes_qr import enterprise_code
 
         with transaction(ctx.sessions) as session:
             creds = seed(session, ctx.pii)
+            seed_credit(ctx.credit, session, creds.usccs)
+        key = ctx.credit.keys["amr.440604"]
+        creds.codes = [enterprise_code(ctx.ledger, key, ctx.settings.public_url, u) for u in creds.usccs]
         typer.echo(describe(creds, base))
     sys.stdout.flush()
     stop = threading.Event()
@@ -247,7 +251,8 @@ def anchor_run(
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
 ) -> None:
-    """Anchor issued certificates in Merkle batches and deliver webhooks (where `zel serve` does not)."""
+    """Anchor issued certificates in Merkle batches, deliver webhooks and write credit records, grades, lists and
+    inspection batches to the chain (where `zel serve` does not)."""
     from api.app import build_context
 
     settings = settings_of(data_dir, chain_url)
@@ -271,6 +276,7 @@ def anchor_run(
 
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     threading.Thread(target=Deliverer(ctx.sessions).run_forever, args=(stop,), name="webhooks", daemon=True).start()
+    threading.Thread(target=ctx.credit.run_forever, args=(stop,), name="credit", daemon=True).start()
     typer.echo(f"anchoring every {anchorer.max_wait:g} s or {anchorer.batch_size} certificates; Ctrl-C stops")
     try:
         anchorer.run_forever(stop, poll=min(1.0, max(anchorer.max_wait / 4, 0.05)))

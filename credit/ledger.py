@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -60,6 +60,7 @@ class CreditLedger:
         self.sessions, self.pii, self.ledger, self.keys = sessions, pii, ledger, keys
         self._lock = threading.Lock()  # one appender per process: heads are taken in order
         self._inspections: Any = None  # the inspections' anchoring outbox, made on first sync
+        self._refreshed: date | None = None  # the day of the last `refresh`
 
     def subject(self, uscc: str) -> bytes:
         """The enterprise's keyed commitment: what CreditRegistry knows it by."""
@@ -94,15 +95,16 @@ class CreditLedger:
 
     # -- writing to the chain ----------------------------------------------------------------------------
 
-    def sync(self, *, force: bool = False) -> dict[str, int]:
-        """Append pending records, write changed grades and list flags, anchor due inspection batches (all waiting
-        inspections with `force`). Safe to call again after any failure."""
+    def sync(self, *, force: bool = False, on: date | None = None) -> dict[str, int]:
+        """Append pending records, write changed grades and list flags (as in force on `on`, default today), anchor
+        due inspection batches (all waiting inspections with `force`). Safe to call again after any failure."""
         from credit.inspections import anchorer
 
         with self._lock:
             if self._inspections is None:
                 self._inspections = anchorer(self)
-            return {"records": self._append_pending(), "grades": self._write_grades(), "lists": self._write_lists(),
+            return {"records": self._append_pending(), "grades": self._write_grades(),
+                    "lists": self._write_lists(on or date.today()),
                     "inspections": self._inspections.run_once(force=force)}
 
     def _append_pending(self) -> int:
@@ -155,7 +157,7 @@ class CreditLedger:
                 done += 1
         return done
 
-    def _write_lists(self) -> int:
+    def _write_lists(self, today: date) -> int:
         done = 0
         with self.sessions() as s:
             pending = list(s.scalars(select(ListEntry.id).where(ListEntry.state == "PENDING").order_by(ListEntry.id)))
@@ -165,19 +167,48 @@ class CreditLedger:
                 subject, key = self.subject(entry.uscc), self.keys[entry.department]
                 basis = bytes.fromhex(s.get(CreditRecord, entry.record_id).digest[2:])  # the list_* record
                 if entry.list == "red":
-                    listed = entry.end_on is None or entry.end_on > date.today()
+                    # The registry keeps one red flag per subject: it says whether any red entry is in force.
+                    listed = self.flags(s, entry.uscc, today)["red_list"]
                     result = self.ledger.set_red_list(key, subject, listed, basis)
-                else:
+                    entry.state = ("WAITING" if entry.start_on > today else
+                                   "ENDED" if entry.end_on is not None and entry.end_on <= today else "WRITTEN")
+                else:  # the registry keeps the black list's dates and ends it by itself
                     start = _epoch(entry.start_on)
                     end = _epoch(entry.end_on) if entry.end_on else 2**63
                     result = self.ledger.set_black_list(key, subject, start, end, basis)
-                entry.tx_hash, entry.state = result.tx_hash, "WRITTEN"
+                    entry.state = "WRITTEN"
+                entry.tx_hash = result.tx_hash
                 done += 1
         return done
 
+    def refresh(self, on: date | None = None, *, chunk: int = 200) -> dict[str, int]:
+        """The day's pass: regrade every enterprise as of `on` (records leave public display and list entries
+        start and end by date, with no write to say so) and queue red-list entries that started or ended for
+        their on-chain flag. Grade changes reach the chain with the next `sync`."""
+        on = on or date.today()
+        regraded = 0
+        with self.sessions() as s:
+            usccs = list(s.scalars(select(Enterprise.uscc).order_by(Enterprise.uscc)))
+        for i in range(0, len(usccs), chunk):
+            with self.sessions() as s, s.begin():
+                for uscc in usccs[i:i + chunk]:
+                    before = self.current_grade(s, uscc)
+                    regraded += self.regrade(s, uscc, on) is not before
+        with self.sessions() as s, s.begin():
+            due = s.scalars(select(ListEntry).where(ListEntry.list == "red", (
+                (ListEntry.state == "WAITING") & (ListEntry.start_on <= on)) | (
+                (ListEntry.state == "WRITTEN") & (ListEntry.end_on <= on)))).all()
+            for entry in due:
+                entry.state = "PENDING"
+        self._refreshed = on
+        return {"regraded": regraded, "lists": len(due)}
+
     def run_forever(self, stop: threading.Event, interval: float = 2.0) -> None:
+        """Sync every `interval` seconds, with the day's refresh first on each new day."""
         while not stop.is_set():
             try:
+                if self._refreshed != date.today():
+                    self.refresh()
                 self.sync()
             except LedgerError as exc:
                 log.warning("credit sync deferred: %s", exc)
@@ -190,22 +221,25 @@ class CreditLedger:
             select(CreditRecord).where(CreditRecord.uscc == uscc, CreditRecord.type.in_(RECORD_TYPES)))]
 
     def flags(self, session: Session, uscc: str, on: date) -> dict[str, bool]:
-        entries = session.scalars(select(ListEntry).where(ListEntry.uscc == uscc)).all()
-        active = [e for e in entries if e.start_on <= on and (e.end_on is None or on < e.end_on)]
-        return {"red_list": any(e.list == "red" for e in active), "black_list": any(e.list == "black" for e in active),
-                "joint_punishment": any(e.joint_punishment for e in active)}
+        return list_flags(active_entries(session, uscc, on))
 
-    def regrade(self, session: Session, uscc: str, on: date | None = None) -> CreditGrade:
-        """Recompute the grade; store it (PENDING for the chain) when it differs from the current one."""
+    def grade_on(self, session: Session, uscc: str, on: date | None = None) -> CreditGrade:
+        """The grade the rules give on `on`, as a row that is not stored (reads use it for an enterprise never
+        graded, without writing)."""
         on = on or date.today()
         flags = self.flags(session, uscc, on)
         result: Grade = grade(self.facts(session, uscc), on, black_listed=flags["black_list"],
                               red_listed=flags["red_list"], policy=load_policy())
+        return CreditGrade(uscc=uscc, grade=result.grade, score=result.score, rules_version=result.rules_version,
+                           explanation=result.explanation, basis=result.basis, state="PENDING",
+                           computed_at=datetime.now(timezone.utc))
+
+    def regrade(self, session: Session, uscc: str, on: date | None = None) -> CreditGrade:
+        """Recompute the grade; store it (PENDING for the chain) when it differs from the current one."""
+        row = self.grade_on(session, uscc, on)
         current = self.current_grade(session, uscc)
-        if current is not None and current.basis == result.basis:
+        if current is not None and current.basis == row.basis:
             return current
-        row = CreditGrade(uscc=uscc, grade=result.grade, score=result.score, rules_version=result.rules_version,
-                          explanation=result.explanation, basis=result.basis, state="PENDING")
         session.add(row)
         session.flush()
         return row
@@ -243,6 +277,18 @@ class CreditLedger:
                 "store_head": "0x" + appended_head.hex(), "chain_head": "0x" + bytes(standing.head).hex(),
                 "chain_length": standing.length, "chain_grade": standing.grade.name if standing.grade else None,
                 "ok": not problems, "problems": problems}
+
+
+def active_entries(session: Session, uscc: str, on: date) -> list[ListEntry]:
+    """The enterprise's red and black list entries in force on `on`, oldest first."""
+    entries = session.scalars(select(ListEntry).where(ListEntry.uscc == uscc).order_by(ListEntry.start_on)).all()
+    return [e for e in entries if e.start_on <= on and (e.end_on is None or on < e.end_on)]
+
+
+def list_flags(active: list[ListEntry]) -> dict[str, bool]:
+    """The flags every department sees, from the entries in force."""
+    return {"red_list": any(e.list == "red" for e in active), "black_list": any(e.list == "black" for e in active),
+            "joint_punishment": any(e.joint_punishment for e in active)}
 
 
 def _epoch(day: date) -> int:

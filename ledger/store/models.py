@@ -319,7 +319,8 @@ class ListEntry(Base):
     department: Mapped[str] = mapped_column(String(32))
     joint_punishment: Mapped[bool] = mapped_column(Boolean, default=False)
     record_id: Mapped[int | None] = mapped_column(ForeignKey("credit_record.id"), nullable=True)
-    state: Mapped[str] = mapped_column(String(16), index=True)  # PENDING | WRITTEN
+    # PENDING (for the chain) → WRITTEN; a red entry not yet started waits (WAITING) and one ended is ENDED
+    state: Mapped[str] = mapped_column(String(16), index=True)
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 

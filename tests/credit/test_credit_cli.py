@@ -45,3 +45,26 @@ def test_record_audit_tamper_and_draw(zel_bin: str, tmp_path: Path) -> None:
     (tmp_path / "draw.json").write_text(json.dumps(drawn))
     out = run(zel_bin, env, "inspect", "redraw", drawn["uid"], "--file", str(tmp_path / "draw.json"), ok=(1,))
     assert "does not open the commitment" in out
+
+
+def test_one_code_qr_and_credit_report_from_the_command_line(zel_bin: str, tmp_path: Path) -> None:
+    import zxingcpp
+    from PIL import Image
+
+
+    env = {**os.environ, "ZEL_DATA_DIR": str(tmp_path / "data")}
+    uscc = json.loads(run(zel_bin, env, "seed", "--people", "2", "--enterprises", "2", "--json"))["enterprises"][0]
+    run(zel_bin, env, "credit", "record", uscc, "--type", "si_arrears", "--department", "si.440604",
+        "--summary", "欠缴社保费", "--decided", "2026-01-15")
+    run(zel_bin, env, "credit", "qr", uscc, "-o", str(tmp_path / "code.png"))
+    text = zxingcpp.read_barcodes(Image.open(tmp_path / "code.png"))[0].text
+    assert f"/e/{uscc}#" in text
+    run(zel_bin, env, "credit", "qr", "91440604MA00000000", "-o", str(tmp_path / "none.png"), ok=(1,))
+    made = json.loads(run(zel_bin, env, "credit", "report", uscc, "--from", "2025-06-01", "--json"))
+    assert made["grade"] == "B" and made["records"] == 1
+    run(zel_bin, env, "credit", "report", uscc, "--from", "2019-01-01", ok=(1, 2))  # over 5 years
+    run(zel_bin, env, "anchor", "run", "--once")
+    verdict = json.loads(run(zel_bin, env, "verify", made["verify_url"], "--json"))
+    assert verdict["status"] == "VALID" and verdict["certificate"]["grade"] == "B"
+    run(zel_bin, env, "cert", "pdf", made["number"], "-o", str(tmp_path / "report.pdf"))
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")

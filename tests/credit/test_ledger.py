@@ -140,3 +140,35 @@ def test_court_entries_are_not_repaired_by_departments(platform) -> None:
                                actor="client:x")
     with platform.ctx.sessions() as s:
         assert platform.ctx.credit.current_grade(s, platform.usccs[0]).grade == "D"
+
+
+def test_the_days_refresh_regrades_as_records_leave_display_and_red_lists_end(platform) -> None:
+    """Nothing is written when a record's display period ends or a list entry runs out: the daily refresh
+    regrades every enterprise and clears the red flag on chain."""
+    credit, uscc = platform.ctx.credit, platform.usccs[0]
+    decided = TODAY - timedelta(days=300)
+    add(platform, uscc, "penalty_general", decided)  # -12, shown for 12 months
+    add(platform, uscc, "tax_arrears", decided, "tax.440604")  # -8, shown for 12 months
+    end = TODAY + timedelta(days=30)
+    with transaction(platform.ctx.sessions) as s:
+        workflows.list_entry(credit, s, uscc=uscc, list_name="red", department="amr.440604", start_on=TODAY,
+                             end_on=end, reason="守信激励", reference="禅信〔2026〕1号", actor="user:test")
+        assert credit.current_grade(s, uscc).grade == "B"  # 70 is C; the red list lifts it to B
+    credit.sync()
+    chain = platform.ctx.ledger.standing(credit.subject(uscc))
+    assert chain.red_listed and chain.grade == Grade.B
+    credit.refresh(TODAY)  # grades the enterprises nothing was ever recorded about
+    assert credit.refresh(TODAY) == {"regraded": 0, "lists": 0}  # nothing changed today
+    # A month on, the red entry has ended: the grade falls back to C, and the chain says so.
+    assert credit.refresh(end) == {"regraded": 1, "lists": 1}
+    credit.sync(on=end)
+    chain = platform.ctx.ledger.standing(credit.subject(uscc))
+    assert not chain.red_listed and chain.grade == Grade.C
+    # A year after the decisions both records have left public display: class A again.
+    later = add_months(decided, 12)
+    credit.refresh(later)
+    credit.sync(on=later)
+    assert platform.ctx.ledger.standing(credit.subject(uscc)).grade == Grade.A
+    with platform.ctx.sessions() as s:
+        assert credit.current_grade(s, uscc).score == BASE
+    assert credit.audit(uscc)["ok"]
