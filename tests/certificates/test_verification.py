@@ -90,3 +90,23 @@ def test_cli_verify_exit_codes_and_batch(zel_bin, platform, tmp_path):
                            capture_output=True, text=True, env=env, timeout=120)
     assert batch.returncode == 1
     assert [json.loads(line)["status"] for line in batch.stdout.splitlines()] == ["VALID", "INVALID", "VALID"]
+
+
+def test_a_department_key_outside_its_kinds_or_window_is_an_untrusted_issuer(platform):
+    """Signed by a real department key the ledger knows, but not authorized for that kind, or not yet at the
+    stated issue time: IssuerRegistry's rule as the online resolver applies it."""
+    from dataclasses import replace
+
+    from qr.signed import sign
+
+    service = platform.ctx.certificates
+    content = decode(payload_from_text(_url(platform, platform.certs["enterprise"]))).content  # tax-enterprise
+    tax = service.keys["tax.440604"]
+    as_si = replace(content, kind=4, department="si.440604")  # the tax key may not sign social insurance
+    before = replace(content, issuedAt=1_000_000_000)  # 2001: long before the key's validity window
+    for forged in (as_si, before):
+        text = verify_url("https://x", encode(forged, sign(forged, service.domain, tax)[1]))
+        result = _verify(platform, text)
+        assert result["status"] == "UNTRUSTED_ISSUER", result
+        assert result["checks"][-1]["name"] == "issuer" and result["checks"][-1]["ok"] is False
+        assert result["signer"].lower() == tax.address.lower()

@@ -20,15 +20,20 @@ from qr.signed import Content, Domain, sign
 from qr.trustlist import FORMAT, TrustList, sign_list
 from qr.verify import verify_offline
 
-ADMIN, TAX, SI = (Account.from_key(bytes([n]) * 32) for n in (31, 32, 33))
+ADMIN, TAX, SI, AMR = (Account.from_key(bytes([n]) * 32) for n in (31, 32, 33, 34))
+SIGNERS = {1: TAX, 2: TAX, 3: SI, 4: SI, 5: AMR}
+DEPARTMENTS = {1: "tax.440604", 2: "tax.440604", 3: "si.440604", 4: "si.440604", 5: "amr.440604"}
 DOMAIN = Domain(131277322940537, "0x4DFD345E54a21Ecbf5b9287f8F17B173b02031Ab")
 TODAY = date(2026, 11, 24)
 BODY = {"format": FORMAT, "issued_at": "2026-11-24T00:00:00+00:00", "chain_id": DOMAIN.chain_id,
         "verifying_contract": DOMAIN.verifying_contract,
         "departments": [{"id": "tax.440604", "name": "税务局", "retired_at": 0},
-                        {"id": "si.440604", "name": "社保局", "retired_at": 0}],
+                        {"id": "si.440604", "name": "社保局", "retired_at": 0},
+                        {"id": "amr.440604", "name": "市场监管局", "retired_at": 0}],
         "keys": [{"address": TAX.address, "department": "tax.440604", "kinds": 0b101, "valid_from": 0, "revoked_at": 0},
-                 {"address": SI.address, "department": "si.440604", "kinds": 0b110, "valid_from": 0, "revoked_at": 0}],
+                 {"address": SI.address, "department": "si.440604", "kinds": 0b110, "valid_from": 0, "revoked_at": 0},
+                 {"address": AMR.address, "department": "amr.440604", "kinds": 0b10000, "valid_from": 0,
+                  "revoked_at": 0}],
         "revoked": [], "suspended": []}
 TRUST = TrustList.load(json.dumps(sign_list(BODY, ADMIN)))
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
@@ -39,15 +44,16 @@ def make(kind: int, subject: str, name: str, number: int, total: int) -> Content
     return Content(kind=kind, version=1, number=f"{number:017d}", subject=subject, subjectName=name, periodFrom=20089,
                    periodTo=20453, totalFen=total, monthsPaid=12, monthsInArrears=kind % 2,
                    detailHash="0x" + bytes([number % 256]).hex() * 32, issuedAt=1_795_400_000, expiresOn=21000,
-                   department="tax.440604" if kind in (1, 2) else "si.440604")
+                   department=DEPARTMENTS[kind])
 
 
 CONTENTS = [make(1, "4406**********123X", "陈志明", 11, 1_234_500), make(2, "91440604MA51XK0A1K", "佛山市禅城区明发陶瓷有限公司", 12, 99_000_00),
-            make(3, "4406**********0042", "黄丽华", 13, 0), make(4, "91440604MA4UABCD1X", "禅城智造科技有限公司", 14, 5)]
+            make(3, "4406**********0042", "黄丽华", 13, 0), make(4, "91440604MA4UABCD1X", "禅城智造科技有限公司", 14, 5),
+            make(5, "91440604MA4UABCD1X", "禅城智造科技有限公司", 15, 82)]  # a credit report: score 82
 
 
 def signed_payload(c: Content) -> bytes:
-    return encode(c, sign(c, DOMAIN, TAX if c.kind in (1, 2) else SI)[1])
+    return encode(c, sign(c, DOMAIN, SIGNERS[c.kind])[1])
 
 
 PAYLOADS = [signed_payload(c) for c in CONTENTS]
@@ -61,7 +67,7 @@ def verdict(payload_or_text: bytes | str) -> str:
 
 
 def test_the_originals_are_valid() -> None:
-    assert [verdict(p) for p in PAYLOADS] == ["VALID"] * 4
+    assert [verdict(p) for p in PAYLOADS] == ["VALID"] * len(PAYLOADS)
 
 
 def mutants(payload: bytes, rng: random.Random) -> list[bytes | str]:
@@ -112,7 +118,7 @@ def test_swapped_fields_between_certificates_are_invalid() -> None:
     assert verdict(encode(b, sig_a)) == "INVALID"  # one certificate's content under the other's signature
 
 
-@pytest.mark.parametrize(("original", "kind"), [(0, 2), (0, 3), (1, 4), (2, 1), (3, 2)])
+@pytest.mark.parametrize(("original", "kind"), [(0, 2), (0, 3), (1, 4), (2, 1), (3, 2), (3, 5), (4, 2)])
 def test_a_certificate_presented_as_another_kind_is_invalid(original: int, kind: int) -> None:
     c = CONTENTS[original]
     forged = replace(c, kind=kind)
