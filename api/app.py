@@ -152,9 +152,11 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
     app.add_exception_handler(Exception, unhandled_exception_handler)
-    for router in (auth.router, audiences.citizen, audiences.enterprise, audiences.inspector, audiences.department,
-                   certificates.citizen, certificates.enterprise, certificates.department, webhooks.router,
-                   admin.router, public.public, verify.router, codes.router, credit.department, credit.enterprise,
+    # Routers are matched in this order, one route at a time: the certificate status route (every scan of a
+    # certificate) goes first; routers sharing a prefix keep their relative order.
+    for router in (verify.router, auth.router, audiences.citizen, audiences.enterprise, audiences.inspector,
+                   audiences.department, certificates.citizen, certificates.enterprise, certificates.department, webhooks.router,
+                   admin.router, public.public, codes.router, credit.department, credit.enterprise,
                    credit.inspector, credit.public, public.health, pages.router):
         app.include_router(router)
     # The verify and inspector pages' scripts, bundled by `npm run build:web` from web/ and committed.

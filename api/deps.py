@@ -110,6 +110,8 @@ def _closing_sessions(function: Callable[..., Any]) -> Callable[..., Any]:
                     value.close()
 
     return call
+
+
 bearer = HTTPBearer(auto_error=False, description="A bearer token from /v1/auth/token or /v1/auth/login")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
 from eth_account import Account
@@ -50,6 +51,11 @@ class TrustList:
         if signer != doc.get("signer"):
             raise TrustListError("the trust list's signature does not match its signer")
         return cls(body, signer)
+
+    @cached_property
+    def resolver(self) -> "OfflineResolver":
+        """The list's resolver, built once: its revocation sets hold every revoked digest."""
+        return OfflineResolver(self)
 
     @property
     def issued_at(self) -> datetime:

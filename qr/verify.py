@@ -141,9 +141,7 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
 def verify_offline(text: str, trust: Any, *, trust_anchor: str | None = None, today: date | None = None,
                    now: datetime | None = None, stale_after_days: float = 7) -> Verdict:
     """Verify with a trust list only. A stale list degrades the verdict to "valid as of" its date."""
-    from qr.trustlist import OfflineResolver
-
-    verdict = verify_text(text, OfflineResolver(trust), today)
+    verdict = verify_text(text, trust.resolver, today)
     age = trust.age_days(now)
     issued = trust.issued_at.date().isoformat()
     if trust_anchor is None:
