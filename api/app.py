@@ -155,8 +155,8 @@ def create_app(ctx: AppContext) -> FastAPI:
     # Routers are matched in this order, one route at a time: the certificate status route (every scan of a
     # certificate) goes first; routers sharing a prefix keep their relative order.
     for router in (verify.router, auth.router, audiences.citizen, audiences.enterprise, audiences.inspector,
-                   audiences.department, certificates.citizen, certificates.enterprise, certificates.department, webhooks.router,
-                   admin.router, public.public, codes.router, credit.department, credit.enterprise,
+                   audiences.department, certificates.citizen, certificates.enterprise, certificates.department,
+                   webhooks.router, admin.router, public.public, codes.router, credit.department, credit.enterprise,
                    credit.inspector, credit.public, public.health, pages.router):
         app.include_router(router)
     # The verify and inspector pages' scripts, bundled by `npm run build:web` from web/ and committed.

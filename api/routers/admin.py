@@ -15,7 +15,8 @@ from api.services import ServiceError, add_client, add_user, set_client_disabled
 from ledger.store import audit
 from ledger.store.models import ApiClient, AuditEntry, Role, User
 
-router = APIRouter(route_class=SessionRoute, prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+router = APIRouter(route_class=SessionRoute,
+                   prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
                    dependencies=[Depends(current_principal)])
 Username = Annotated[str, Path(min_length=1, max_length=64)]
 ClientId = Annotated[str, Path(min_length=1, max_length=64)]

@@ -11,7 +11,8 @@ from api.deps import Context, SessionDep, SessionRoute
 from api.problems import ProblemError, problem_responses
 from api.security import authenticate_client
 
-router = APIRouter(route_class=SessionRoute, prefix="/v1/auth", tags=["auth"], responses=problem_responses(401, 413, 422, 429))
+router = APIRouter(route_class=SessionRoute,
+                   prefix="/v1/auth", tags=["auth"], responses=problem_responses(401, 413, 422, 429))
 
 
 class TokenResponse(BaseModel):

@@ -35,9 +35,11 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 
 citizen = APIRouter(route_class=SessionRoute, prefix="/v1/citizen/certificates", tags=["citizen"], responses=PROTECTED,
                     dependencies=[Depends(current_principal)])
-enterprise = APIRouter(route_class=SessionRoute, prefix="/v1/enterprise/certificates", tags=["enterprise"], responses=PROTECTED,
+enterprise = APIRouter(route_class=SessionRoute,
+                       prefix="/v1/enterprise/certificates", tags=["enterprise"], responses=PROTECTED,
                        dependencies=[Depends(current_principal)])
-department = APIRouter(route_class=SessionRoute, prefix="/v1/department/certificates", tags=["department"], responses=PROTECTED,
+department = APIRouter(route_class=SessionRoute,
+                       prefix="/v1/department/certificates", tags=["department"], responses=PROTECTED,
                        dependencies=[Depends(current_principal)])
 
 PERIOD = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Month, YYYY-MM")

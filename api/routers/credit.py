@@ -45,7 +45,8 @@ enterprise = APIRouter(route_class=SessionRoute, prefix="/v1/enterprise/credit",
                        dependencies=[Depends(current_principal)])
 inspector = APIRouter(route_class=SessionRoute, prefix="/v1/inspector", tags=["inspector"], responses=PROTECTED,
                       dependencies=[Depends(current_principal)])
-public = APIRouter(route_class=SessionRoute, prefix="/v1/public", tags=["public"], responses=problem_responses(404, 422, 429))
+public = APIRouter(route_class=SessionRoute,
+                   prefix="/v1/public", tags=["public"], responses=problem_responses(404, 422, 429))
 CODE_DEPARTMENT = "amr.440604"  # market supervision signs the enterprise codes
 CODES = {"invalid": 422, "not-found": 404, "forbidden": 403, "conflict": 409, "too-early": 409,
          "not-repairable": 409}

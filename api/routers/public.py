@@ -11,7 +11,8 @@ from api.deps import Context, SessionDep, SessionRoute
 from api.problems import ProblemError, problem_responses
 from ledger.store.models import Enterprise
 
-public = APIRouter(route_class=SessionRoute, prefix="/v1/public", tags=["public"], responses=problem_responses(404, 422, 429))
+public = APIRouter(route_class=SessionRoute,
+                   prefix="/v1/public", tags=["public"], responses=problem_responses(404, 422, 429))
 health = APIRouter(route_class=SessionRoute, tags=["health"])
 
 

@@ -15,7 +15,8 @@ from qr.decode import NoQrCode, read_image
 from qr.verify import verify_text
 from zero_errand.verification import KeyListCache, LedgerResolver, holder_matches
 
-router = APIRouter(route_class=SessionRoute, prefix="/v1/verify", tags=["verify"], responses=problem_responses(413, 422, 429, 503))
+router = APIRouter(route_class=SessionRoute,
+                   prefix="/v1/verify", tags=["verify"], responses=problem_responses(413, 422, 429, 503))
 Digest = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="EIP-712 digest of the certificate")]
 MAX_IMAGE = 8 * 1024 * 1024
 
