@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from credit.grading import CLASSES, add_months
@@ -68,11 +67,6 @@ def make_report(credit: CreditLedger, session: Session, *, uscc: str, period_fro
     audit.append(session, actor=actor, role="enterprise", action="credit.report", target=cert.number,
                  detail={"uscc": uscc, "digest": cert.digest})
     return cert
-
-
-def reports_of(session: Session, uscc: str) -> list[Certificate]:
-    return list(session.scalars(select(Certificate).where(Certificate.owner == f"uscc:{uscc}",
-                                                          Certificate.kind == SLUG).order_by(Certificate.id.desc())))
 
 
 def summary(cert: Certificate, verify_url: str) -> dict[str, Any]:
