@@ -108,7 +108,7 @@ class KeyListCache:
     def _load(self) -> None:
         seen, at = self.ledger.issuer_changes, time.monotonic()
         value = key_list(self.ledger)
-        self._value, self._resolver, self._seen, self._at = value, OfflineResolver(TrustList(value, "")), seen, at
+        self._value, self._resolver, self._seen, self._at = value, TrustList(value, "").resolver, seen, at
 
     def _refresh_in_background(self) -> None:
         def run() -> None:
