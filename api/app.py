@@ -26,10 +26,8 @@ from api.problems import (
 from api.routers import admin, audiences, auth, certificates, codes, credit, public, verify, webhooks
 from api.security import DevelopmentIdentityProvider, TokenService
 from api.settings import Settings
-from sqlalchemy import func, select
 
 from ledger.store.db import make_engine, session_factory, upgrade
-from ledger.store.models import Certificate
 from ledger.store.pii import Pii
 
 log = logging.getLogger(__name__)
@@ -112,19 +110,14 @@ def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
                      identity=DevelopmentIdentityProvider(), auth_limiter=RateLimiter(settings.auth_rate_per_minute),
                      expensive_limiter=RateLimiter(settings.expensive_rate_per_minute))
     if open_chain:
-        from ledger.client import bootstrap
+        from ledger.client import Ledger
         from ledger.keys import Keystore
-        from zero_errand.departments import provision
         from zero_errand.service import CertificateService
 
-        ctx.ledger, admin, _ = bootstrap(settings.chain())
-        store = Keystore(settings.root)
-        password = store.password()
-        with ctx.sessions() as session:
-            signed_since = {dept: int(first.timestamp()) for dept, first in session.execute(
-                select(Certificate.department, func.min(Certificate.issued_at)).group_by(Certificate.department))}
-        provision(ctx.ledger, admin, store, password, signed_since)  # idempotent: departments and their keys
-        ctx.certificates = CertificateService(ctx.sessions, ctx.pii, ctx.ledger, store, password)
+        # The service holds department signing keys only: deploying, admitting departments and registering keys
+        # are the district administrators' acts (`zel contracts deploy`, `zel issuer provision`), done before.
+        ctx.ledger = Ledger.open(settings.chain())
+        ctx.certificates = CertificateService(ctx.sessions, ctx.pii, ctx.ledger, Keystore(settings.root))
         from credit.ledger import CreditLedger
 
         ctx.credit = CreditLedger(ctx.sessions, ctx.pii, ctx.ledger, ctx.certificates.keys)

@@ -37,6 +37,7 @@ credit_ops.register(credit_cli.credit_app)
 credit_ops.register_inspect(app)
 app.add_typer(credit_cli.credit_app, name="credit")
 app.command("serve")(platform_cli.serve)
+ledger_cli.issuer_app.command("provision")(platform_cli.issuer_provision)
 
 
 @app.command("status")
@@ -49,7 +50,8 @@ def status(
 
 @app.command("up")
 def up(data_dir: ledger_cli.DataDir = None, chain_url: ledger_cli.ChainUrl = None) -> None:
-    """Open the chain (the embedded one by default), deploy the contracts if needed, print the addresses."""
+    """Open the chain (the embedded one by default), deploy the contracts if needed, print the addresses (an
+    administrator's act: it loads the `admin` keystore). Refuses a deployment of an older trust model."""
     try:
         ledger, _admin, fresh = bootstrap(ledger_cli.config_of(data_dir, chain_url))
     except LedgerError as exc:
@@ -88,3 +90,7 @@ def network_init(
     typer.echo(f"  rpc          {summary['rpc']['url']}")
     for name, address in summary["signers"].items():
         typer.echo(f"  signer {name:<5} {address}")
+
+
+if __name__ == "__main__":
+    main()

@@ -58,9 +58,13 @@ def serve(
 
     from api.app import build_context, create_app
 
+    from api.provisioning import provision_in_child
+
     settings = settings_of(data_dir, chain_url)
     try:
         settings.check_production(demo)
+        if demo:  # the administrators' part, in a child process: this one holds department keys only
+            provision_in_child(settings)
         ctx = build_context(settings)
     except LedgerError as exc:
         raise fail(exc.message) from exc
@@ -296,6 +300,28 @@ def anchor_reanchor(data_dir: DataDir = None, chain_url: ChainUrl = None) -> Non
     except LedgerError as exc:
         raise fail(exc.message) from exc
     typer.echo(f"re-anchored {batches} batches; re-applied {changes} revocations and suspensions")
+
+
+def issuer_provision(
+    demo: Annotated[bool, typer.Option("--demo", help="Development: create missing key passwords as files.")] = False,
+    migrate: Annotated[bool, typer.Option(
+        "--migrate", help="After a chain reset: register keys valid from their oldest stored certificate, "
+        "through the migration path the registry records (flagged on every verification).")] = False,
+    administrator: Annotated[str, typer.Option("--as", help="The administrator keystore that proposes.")] = "admin",
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
+    """Deploy if needed, admit the departments (with their credit scopes) and register each one's signing key
+    (its own keystore and password). An administrator's act; with k > 1 it proposes, and others approve."""
+    from api.provisioning import provision_deployment
+
+    try:
+        keys = provision_deployment(settings_of(data_dir, chain_url), development=demo, migrate=migrate,
+                                    administrator=administrator)
+    except LedgerError as exc:
+        raise fail(exc.message) from exc
+    for dept, address in keys.items():
+        typer.echo(f"{dept:<12} {address}")
 
 
 def seed(

@@ -109,8 +109,7 @@ class Settings(BaseSettings):
             problems.append("ZEL_TOKEN_SECRET must be set (at least 32 characters)")
         if not (self.pii_key_file or (self.pii_keys and self.pii_index_key)):
             problems.append("ZEL_PII_KEY_FILE (or ZEL_PII_KEYS and ZEL_PII_INDEX_KEY) must be set")
-        if Keystore(self.root).dev_password_path.exists():
-            problems.append(f"{Keystore(self.root).dev_password_path} is a development keystore password")
+        problems.extend(f"{path} is a development keystore password" for path in Keystore(self.root).dev_password_files())
         if (self.root / "secrets" / "dev-token-secret").exists() and not self.token_secret:
             problems.append("the data directory holds a development token secret")
         if self.chain_url is None:

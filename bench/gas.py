@@ -23,7 +23,7 @@ from eth_account import Account  # noqa: E402
 
 from ledger.chain import ChainConfig  # noqa: E402
 from ledger.client import Grade, bootstrap  # noqa: E402
-from ledger.kinds import Kind, department_id, kinds_mask  # noqa: E402
+from ledger.kinds import CreditScope, Kind, department_id, kinds_mask, scopes_mask  # noqa: E402
 from ledger.merkle import MerkleTree  # noqa: E402
 
 
@@ -36,7 +36,8 @@ def main() -> None:
         ledger, admin, _ = bootstrap(ChainConfig(data_dir=Path(tmp)))
         with ledger:
             dept = department_id("tax.440604")
-            ledger.admit_department(admin, dept, "国家税务总局佛山市禅城区税务局")
+            ledger.admit_department(admin, dept, "国家税务总局佛山市禅城区税务局",
+                                    scopes_mask([CreditScope.TAX, CreditScope.GRADE]))
             key = Account.create()
             ledger.register_key(admin, key.address, dept, kinds_mask([Kind.TAX_CERTIFICATE, Kind.CREDIT_RECORD]))
             ledger.fund(admin, key.address)
@@ -51,8 +52,8 @@ def main() -> None:
             proof = tree.proof(target)
             revoke = ledger.revoke(key, tree.root, proof, target, 1)
             subject = os.urandom(32)
-            first_append = ledger.append_credit_record(key, subject, os.urandom(32))
-            next_append = ledger.append_credit_record(key, subject, os.urandom(32))
+            first_append = ledger.append_credit_record(key, subject, os.urandom(32), CreditScope.TAX)
+            next_append = ledger.append_credit_record(key, subject, os.urandom(32), CreditScope.TAX)
             grade = ledger.set_grade(key, subject, Grade.B, os.urandom(32))
             result = {
                 "chain": "embedded (py-evm, Cancun rules; contracts compiled for paris)",

@@ -33,7 +33,7 @@ RECORDS = ("tax_arrears", "si_arrears", "penalty_minor", "penalty_general", "com
 
 def prepare(data_dir: Path, base: str, enterprises: int) -> tuple[list[str], list[str], str]:
     """Seed enterprises with credit records and inspections; their one-code URLs, USCCs and an inspector token."""
-    from api.app import build_context
+    from api.provisioning import provisioned_context
     from api.security import Principal
     from api.settings import Settings
     from credit import inspections, workflows
@@ -42,7 +42,7 @@ def prepare(data_dir: Path, base: str, enterprises: int) -> tuple[list[str], lis
     from ledger.store.models import Role
     from zero_errand.seed import seed_data
 
-    ctx = build_context(Settings(data_dir=data_dir, public_url=base))
+    ctx = provisioned_context(Settings(data_dir=data_dir, public_url=base))
     rng, today = random.Random(11), date.today()
     with transaction(ctx.sessions) as session:
         usccs = seed_data(session, ctx.pii, people=2, enterprises=enterprises, seed=11).enterprises

@@ -24,6 +24,7 @@ from credit.grading import RECORD_TYPES, Fact, Grade, grade, load_policy
 from ledger.client import Grade as ChainGrade
 from ledger.client import Ledger
 from ledger.errors import LedgerError, StaleChainHead
+from ledger.kinds import CreditScope
 from ledger.store import audit
 from ledger.store.models import CreditGrade, CreditRecord, Enterprise, ListEntry
 from ledger.store.pii import Pii
@@ -33,6 +34,16 @@ log = logging.getLogger(__name__)
 ZERO = b"\0" * 32
 STEP_TYPES = ("repair_applied", "repair_approved", "repair_rejected", "list_red", "list_black")
 GRADE_DEPARTMENT = "amr.440604"  # market supervision keeps the grades
+# The CreditRegistry scope each record type is written under: a department writes only the scopes it was admitted
+# for (zero_errand.departments), so the chain refuses, say, a tax key appending a penalty.
+SCOPE_OF = {"commendation": CreditScope.COMMENDATION, "inspection_pass": CreditScope.INSPECTION,
+            "inspection_issues": CreditScope.INSPECTION, "inspection_fail": CreditScope.INSPECTION,
+            "tax_arrears": CreditScope.TAX, "si_arrears": CreditScope.SOCIAL_INSURANCE,
+            "penalty_minor": CreditScope.PENALTY, "penalty_general": CreditScope.PENALTY,
+            "penalty_serious": CreditScope.PENALTY, "dishonest_debtor": CreditScope.JUDICIAL,
+            "repair_applied": CreditScope.REPAIR, "repair_approved": CreditScope.REPAIR,
+            "repair_rejected": CreditScope.REPAIR, "list_red": CreditScope.RED_LIST,
+            "list_black": CreditScope.BLACK_LIST}
 
 
 class CreditError(ValueError):
@@ -129,7 +140,7 @@ class CreditLedger:
     def _append(self, record: CreditRecord, uscc: str, head: bytes, digest: bytes) -> str | None:
         subject, key = self.subject(uscc), self.keys[record.department]
         try:
-            return self.ledger.append_credit_record(key, subject, digest, head).tx_hash
+            return self.ledger.append_credit_record(key, subject, digest, SCOPE_OF[record.type], head).tx_hash
         except StaleChainHead:
             # A previous run may have appended this very record and died before recording it.
             standing = self.ledger.standing(subject)

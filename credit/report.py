@@ -21,7 +21,7 @@ from credit.ledger import CreditError, CreditLedger
 from credit.profile import standing
 from ledger.store import audit
 from ledger.store.models import Certificate, Enterprise
-from qr.signed import Content, Domain, day_number, detail_hash, sign
+from qr.signed import Content, Domain, day_number, detail_hash, not_earlier, sign
 
 KIND, SLUG, DEPARTMENT = 5, "credit-report", "amr.440604"
 MAX_SPAN_MONTHS = 60
@@ -32,7 +32,7 @@ EARLIEST = date(2000, 1, 1)  # before the credit system existed; also keeps day 
 def make_report(credit: CreditLedger, session: Session, *, uscc: str, period_from: date, period_to: date,
                 key: LocalAccount, domain: Domain, actor: str, now: datetime | None = None) -> Certificate:
     """Sign and store (ISSUED, waiting for its anchoring batch) the enterprise's credit report for the span."""
-    now = now or datetime.now(timezone.utc)
+    now = not_earlier(now or datetime.now(timezone.utc), credit.ledger.key_valid_from(key.address))
     if period_from < EARLIEST:
         raise CreditError("invalid", f"the span cannot start before {EARLIEST}", "period_from")
     if period_from > period_to:

@@ -12,10 +12,10 @@ from rich.console import Console
 
 from ledger import compile as build
 from ledger.chain import ChainConfig
-from ledger.client import ADMIN_KEY, Ledger, bootstrap
+from ledger.client import ADMIN_KEY, AdminResult, Ledger, bootstrap
 from ledger.errors import LedgerError
 from ledger.keys import Keystore
-from ledger.kinds import Kind, department_id, department_name, kinds_mask
+from ledger.kinds import CreditScope, Kind, department_id, department_name, kinds_mask, scopes_mask
 
 out = Console(soft_wrap=True)
 DataDir = Annotated[
@@ -27,6 +27,7 @@ ChainUrl = Annotated[
     typer.Option("--chain-url", envvar="ZEL_CHAIN_URL", help="JSON-RPC URL; the embedded chain when unset."),
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+AsAdmin = Annotated[str, typer.Option("--as", help="The district administrator's keystore name.")]
 
 contracts_app = typer.Typer(help="Build and deploy the Solidity contracts.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encrypted signing keystores.", no_args_is_help=True)
@@ -90,11 +91,18 @@ def contracts_deploy(
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
     redeploy: Annotated[bool, typer.Option("--redeploy", help="Replace an existing deployment.")] = False,
+    administrators: Annotated[Optional[str], typer.Option(
+        "--administrators", help="Comma-separated keystore names or addresses of the district administrators "
+        "(default: the admin key alone).")] = None,
+    threshold: Annotated[int, typer.Option("--threshold", help="Approvals an administrative call needs (k of n).")] = 1,
     as_json: JsonOut = False,
 ) -> None:
-    """Deploy the three contracts with the `admin` key and write the chain's deployment record."""
+    """Deploy the three contracts (the `admin` key pays) and write the chain's deployment record."""
+    cfg = config_of(data_dir, chain_url)
     try:
-        ledger, _admin, fresh = bootstrap(config_of(data_dir, chain_url), redeploy=redeploy)
+        admins = ([_resolve_address(Keystore(cfg.data_dir), a.strip()) for a in administrators.split(",") if a.strip()]
+                  if administrators else None)
+        ledger, _admin, fresh = bootstrap(cfg, redeploy=redeploy, administrators=admins, threshold=threshold)
     except LedgerError as exc:
         raise fail(exc.message) from exc
     with ledger:
@@ -105,10 +113,12 @@ def _print_deployment(ledger: Ledger, fresh: bool, as_json: bool) -> None:
     d = ledger.deployment
     if as_json:
         typer.echo(json.dumps({"chainId": d.chain_id, "addresses": d.addresses, "block": d.block,
-                               "admin": d.admin, "deployedNow": fresh, "gasUsed": d.gas_used}))
+                               "administrators": d.administrators, "threshold": d.threshold,
+                               "deployedNow": fresh, "gasUsed": d.gas_used}))
         return
     state = "deployed now" if fresh else "already deployed"
-    out.print(f"chain {d.chain_id}: contracts {state} (block {d.block}, admin {d.admin})")
+    out.print(f"chain {d.chain_id}: contracts {state} (block {d.block}; {d.threshold} of "
+              f"{len(d.administrators)} administrators approve: {', '.join(d.administrators)})")
     for name, address in d.addresses.items():
         out.print(f"  {name:<20} {address}")
 
@@ -131,18 +141,19 @@ def show_status(data_dir: Path | None, chain_url: str | None, as_json: bool) -> 
         "block": block["number"],
         "blockTime": _iso(block["timestamp"]),
         "addresses": d.addresses,
-        "admin": d.admin,
+        "administrators": d.administrators,
+        "threshold": d.threshold,
         "departments": [{"id": department_name(i), "name": n, "admittedAt": _iso(a), "retiredAt": _iso(r)}
                         for i, n, a, r in departments],
         "keys": [{"address": k.address, "department": department_name(k.department),
                   "kinds": [x.slug for x in k.kinds], "validFrom": _iso(k.valid_from),
-                  "revokedAt": _iso(k.revoked_at)} for k in keys],
+                  "revokedAt": _iso(k.revoked_at), "migrated": k.migrated} for k in keys],
     }
     if as_json:
         typer.echo(json.dumps(info))
         return
     out.print(f"chain {info['chainId']} ({info['backend']}), block {info['block']} at {info['blockTime']}")
-    out.print(f"data directory {info['dataDir']}, admin {info['admin']}")
+    out.print(f"data directory {info['dataDir']}, {d.threshold} of {len(d.administrators)} administrators approve")
     for name, address in d.addresses.items():
         out.print(f"  {name:<20} {address}")
     out.print(f"{len(departments)} departments, {len(keys)} keys")
@@ -156,7 +167,7 @@ def keys_new(name: Annotated[str, typer.Argument(help="Keystore name, e.g. tax-2
     """Create an encrypted keystore holding a fresh key (password from the environment or a prompt)."""
     store = Keystore(config_of(data_dir, None).data_dir)
     try:
-        entry = store.new(name, store.password(prompt_for=name, confirm=True))
+        entry = store.new(name, store.password(name, confirm=True))
     except LedgerError as exc:
         raise fail(exc.message) from exc
     typer.echo(f"{entry.name} {entry.address} {entry.path}")
@@ -193,12 +204,16 @@ def issuer_grant(
     department_title: Annotated[
         Optional[str], typer.Option("--department-name", help="Admit the department with this name first.")
     ] = None,
-    valid_from: Annotated[Optional[str], typer.Option("--valid-from", help="ISO time; default now.")] = None,
+    valid_from: Annotated[Optional[str], typer.Option(
+        "--valid-from", help="ISO time, now or later (keys are never back-dated); default now.")] = None,
     inspector: Annotated[bool, typer.Option("--inspector", help="Grant the inspector role instead.")] = False,
+    credit_scopes: Annotated[str, typer.Option(
+        "--credit-scopes", help="With --department-name: comma-separated CreditRegistry scopes, e.g. penalty,grade.")] = "",
+    administrator: AsAdmin = ADMIN_KEY,
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
 ) -> None:
-    """Register a department signing key for some kinds (or make an account an inspector)."""
+    """Propose registering a department signing key for some kinds (or making an account an inspector)."""
     cfg = config_of(data_dir, chain_url)
     store = Keystore(cfg.data_dir)
     try:
@@ -212,19 +227,24 @@ def issuer_grant(
     except ValueError as exc:
         raise fail(str(exc)) from exc
     try:
+        scopes = scopes_mask([CreditScope[c.strip().upper().replace("-", "_")] for c in credit_scopes.split(",")
+                              if c.strip()])
+    except KeyError as exc:
+        raise fail(f"unknown credit scope {exc}; choose from {', '.join(c.name.lower() for c in CreditScope)}") from exc
+    try:
         address = _resolve_address(store, key)
-        admin = store.load(ADMIN_KEY)
+        admin = store.load(administrator)
         with Ledger.open(cfg) as ledger:
             if department_title:
-                ledger.admit_department(admin, dept, department_title)
-                typer.echo(f"admitted department {department} ({department_title})")
+                _report(ledger.admit_department(admin, dept, department_title, scopes),
+                        f"admitted department {department} ({department_title})")
             if inspector:
-                ledger.grant_inspector(admin, address, dept)
-                typer.echo(f"{address} is now an inspector of {department}")
+                _report(ledger.grant_inspector(admin, address, dept), f"{address} is now an inspector of {department}")
                 return
-            ledger.register_key(admin, address, dept, kinds_mask(kind_list), parse_time(valid_from))
-            ledger.fund(admin, address)
-            typer.echo(f"registered {address} for {department}: {', '.join(k.slug for k in kind_list)}")
+            done = _report(ledger.register_key(admin, address, dept, kinds_mask(kind_list), parse_time(valid_from)),
+                           f"registered {address} for {department}: {', '.join(k.slug for k in kind_list)}")
+            if done:
+                ledger.fund(admin, address)
     except LedgerError as exc:
         raise fail(exc.message) from exc
 
@@ -234,24 +254,67 @@ def issuer_revoke(
     key: Annotated[str, typer.Argument(help="Keystore name or address.")],
     at: Annotated[Optional[str], typer.Option("--at", help="Revocation time (ISO); default now.")] = None,
     inspector: Annotated[bool, typer.Option("--inspector", help="Withdraw the inspector role instead.")] = False,
+    administrator: AsAdmin = ADMIN_KEY,
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
 ) -> None:
-    """Revoke a key from a time on (signatures made before it keep verifying), or an inspector."""
+    """Propose revoking a key from a time on (signatures made before it keep verifying), or an inspector."""
     cfg = config_of(data_dir, chain_url)
     store = Keystore(cfg.data_dir)
     try:
         address = _resolve_address(store, key)
-        admin = store.load(ADMIN_KEY)
+        admin = store.load(administrator)
         with Ledger.open(cfg) as ledger:
             if inspector:
-                ledger.revoke_inspector(admin, address)
-                typer.echo(f"{address} is no longer an inspector")
+                _report(ledger.revoke_inspector(admin, address), f"{address} is no longer an inspector")
                 return
-            ledger.revoke_key(admin, address, parse_time(at))
-            typer.echo(f"revoked {address} from {_iso(ledger.key_info(address).revoked_at)}")
+            if _report(ledger.revoke_key(admin, address, parse_time(at)), f"revoked {address}"):
+                typer.echo(f"  from {_iso(ledger.key_info(address).revoked_at)}")
     except LedgerError as exc:
         raise fail(exc.message) from exc
+
+
+@issuer_app.command("approve")
+def issuer_approve(
+    proposal_id: Annotated[int, typer.Argument(help="The proposal's id (see `zel issuer proposals`).")],
+    administrator: AsAdmin = ADMIN_KEY,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
+    """Approve a pending administrative proposal; the approval that reaches the threshold executes it."""
+    cfg = config_of(data_dir, chain_url)
+    try:
+        admin = Keystore(cfg.data_dir).load(administrator)
+        with Ledger.open(cfg) as ledger:
+            _report(ledger.approve(admin, proposal_id), f"proposal {proposal_id} executed")
+    except LedgerError as exc:
+        raise fail(exc.message) from exc
+
+
+@issuer_app.command("proposals")
+def issuer_proposals(data_dir: DataDir = None, chain_url: ChainUrl = None, as_json: JsonOut = False) -> None:
+    """List administrative proposals, their approvals and whether they executed."""
+    try:
+        with Ledger.open(config_of(data_dir, chain_url)) as ledger:
+            rows, threshold = ledger.proposals(), ledger.threshold()
+    except LedgerError as exc:
+        raise fail(exc.message) from exc
+    if as_json:
+        typer.echo(json.dumps({"threshold": threshold, "proposals": [p.__dict__ for p in rows]}))
+        return
+    for p in rows:
+        state = "executed" if p.executed else f"{p.approvals}/{threshold} approvals"
+        typer.echo(f"#{p.id:<4} {state:<16} by {p.proposer}  {p.call}")
+
+
+def _report(result: AdminResult, done: str) -> bool:
+    """Print what an administrative transaction did; True when its proposal executed."""
+    if result.executed:
+        typer.echo(done)
+        return True
+    typer.echo(f"proposal {result.proposal_id} has {result.approvals} approval(s); other administrators approve it "
+               f"with `zel issuer approve {result.proposal_id} --as NAME`")
+    return False
 
 
 @issuer_app.command("list")

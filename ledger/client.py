@@ -12,10 +12,10 @@ from web3 import Web3
 
 from ledger.chain import ChainConfig, Connection, connect
 from ledger.deploy import CONTRACT_ORDER, Deployment, deploy_contracts, load_artifact
-from ledger.errors import ConfigurationError, NotDeployed
-from ledger.index import StatusIndex
+from ledger.errors import ConfigurationError, NotDeployed, UnknownEntry
+from ledger.index import StatusIndex, event_topic
 from ledger.keys import Keystore
-from ledger.kinds import Kind, kinds_from_mask
+from ledger.kinds import CreditScope, Kind, department_name, kinds_from_mask
 from ledger.tx import ErrorDecoder, TxResult, TxSender, map_errors, with_retries
 
 ADMIN_KEY = "admin"
@@ -49,6 +49,17 @@ class KeyInfo:
     kinds: list[Kind]
     valid_from: int
     revoked_at: int
+    migrated: bool = False  # registered through the migration path with a historic window
+
+
+@dataclass(frozen=True)
+class DepartmentInfo:
+    id: bytes
+    name: str
+    index: int
+    admitted_at: int
+    retired_at: int
+    credit_scopes: int
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,37 @@ class Standing:
     red_listed: bool
     black_list_start: int
     black_list_end: int
+    red_list_owner: bytes | None = None  # the department whose entry it is
+    black_list_owner: bytes | None = None
+
+
+@dataclass(frozen=True)
+class AdminResult(TxResult):
+    """An administrative transaction: the proposal it made or approved, and whether that executed."""
+
+    proposal_id: int = 0
+    approvals: int = 0
+    executed: bool = False
+
+
+@dataclass(frozen=True)
+class Proposal:
+    id: int
+    proposer: str
+    approvals: int
+    executed: bool
+    call: str  # the decoded call, e.g. "registerKey(0x…, tax.440604, 1, 0)"
+
+
+def _topic_of(log: Any) -> bytes:
+    return bytes(log["topics"][0]) if log["topics"] else b""
+
+
+def _arg(value: Any) -> str:
+    if isinstance(value, bytes):
+        return department_name(value) if value.rstrip(b"\0") and value.rstrip(b"\0").isascii() and b"\0" in value \
+            else "0x" + value.hex()
+    return str(value)
 
 
 class Ledger:
@@ -78,6 +120,10 @@ class Ledger:
         )
         self.credit = self.w3.eth.contract(address=deployment.addresses["CreditRegistry"], abi=abis["CreditRegistry"])
         self._index: StatusIndex | None = None
+        self._department_ids: dict[int, bytes] = {}
+        self._valid_from: dict[str, int] = {}
+        self._proposed_topic, self._approved_topic, self._executed_topic = (
+            event_topic(self.issuers, name) for name in ("Proposed", "Approved", "Executed"))
         self.issuer_changes = 0  # IssuerRegistry writes through this object: cached key lists re-read on change
 
     # -- opening -----------------------------------------------------------------------------------
@@ -116,29 +162,97 @@ class Ledger:
             elif call.address == self.issuers.address:
                 self.issuer_changes += 1
 
-    # -- IssuerRegistry ----------------------------------------------------------------------------
+    # -- IssuerRegistry: administration through k-of-n approvals ----------------------------------
 
-    def admit_department(self, admin: LocalAccount, department: bytes, name: str) -> TxResult:
-        return self._write(admin, self.issuers.functions.admitDepartment(department, name), "admitting a department")
+    def administer(self, admin: LocalAccount, call: Any, action: str) -> AdminResult:
+        """Propose an administrative call on IssuerRegistry as `admin` (which approves it too). With a threshold
+        of 1 it executes in the same transaction; otherwise it waits for `approve` by other administrators."""
+        data = call._encode_transaction_data()
+        result = self._write(admin, self.issuers.functions.propose(data), f"proposing: {action}")
+        return self._admin_result(result)
 
-    def retire_department(self, admin: LocalAccount, department: bytes) -> TxResult:
-        return self._write(admin, self.issuers.functions.retireDepartment(department), "retiring a department")
+    def approve(self, admin: LocalAccount, proposal_id: int) -> AdminResult:
+        """Approve a pending proposal; the approval that reaches the threshold executes it."""
+        data = self.proposal_data(proposal_id)
+        call = self.issuers.functions.approve(proposal_id, data)
+        return self._admin_result(self._write(admin, call, f"approving proposal {proposal_id}"))
+
+    def proposal_data(self, proposal_id: int) -> bytes:
+        """The calldata of proposal `proposal_id`, from its `Proposed` event."""
+        with map_errors(self.decoder, "reading a proposal"):
+            logs = self.issuers.events.Proposed().get_logs(
+                from_block=self.deployment.block, argument_filters={"id": proposal_id})
+        if not logs:
+            raise UnknownEntry(f"there is no proposal {proposal_id}")
+        return bytes(logs[0]["args"]["data"])
+
+    def proposals(self) -> list[Proposal]:
+        """Every proposal, with what it calls and its approvals."""
+        out = []
+        with map_errors(self.decoder, "reading proposals"):
+            logs = self.issuers.events.Proposed().get_logs(from_block=self.deployment.block)
+        for log in logs:
+            pid = log["args"]["id"]
+            _hash, proposer, approvals, executed = self._read(self.issuers.functions.proposal(pid), "reading a proposal")
+            data = bytes(log["args"]["data"])
+            try:
+                fn, args = self.issuers.decode_function_input(data)
+                what = f"{fn.abi_element_identifier}({', '.join(_arg(v) for v in args.values())})"
+            except ValueError:
+                what = "0x" + data.hex()
+            out.append(Proposal(pid, proposer, approvals, executed, what))
+        return out
+
+    def threshold(self) -> int:
+        return self._read(self.issuers.functions.threshold(), "reading the approval threshold")
+
+    def administrators(self) -> list[str]:
+        return list(self._read(self.issuers.functions.administrators(), "reading the administrators"))
+
+    def _admin_result(self, result: TxResult) -> AdminResult:
+        events = self.issuers.events
+        proposed = [events.Proposed().process_log(lg) for lg in result.logs if _topic_of(lg) == self._proposed_topic]
+        approved = [events.Approved().process_log(lg) for lg in result.logs if _topic_of(lg) == self._approved_topic]
+        executed = any(_topic_of(lg) == self._executed_topic for lg in result.logs)
+        pid = (proposed or approved)[0]["args"]["id"]
+        return AdminResult(result.tx_hash, result.block_number, result.gas_used, result.logs, pid,
+                           approved[0]["args"]["approvals"], executed)
+
+    def admit_department(self, admin: LocalAccount, department: bytes, name: str, credit_scopes: int = 0) -> AdminResult:
+        call = self.issuers.functions.admitDepartment(department, name, credit_scopes)
+        return self.administer(admin, call, "admitting a department")
+
+    def set_credit_scopes(self, admin: LocalAccount, department: bytes, credit_scopes: int) -> AdminResult:
+        call = self.issuers.functions.setCreditScopes(department, credit_scopes)
+        return self.administer(admin, call, "setting credit scopes")
+
+    def retire_department(self, admin: LocalAccount, department: bytes) -> AdminResult:
+        return self.administer(admin, self.issuers.functions.retireDepartment(department), "retiring a department")
 
     def register_key(
         self, admin: LocalAccount, key: str, department: bytes, kinds_mask: int, valid_from: int = 0
-    ) -> TxResult:
+    ) -> AdminResult:
+        """Register a key valid from its registration block (or a later `valid_from`; never an earlier one)."""
         call = self.issuers.functions.registerKey(key, department, kinds_mask, valid_from)
-        return self._write(admin, call, "registering a key")
+        return self.administer(admin, call, "registering a key")
 
-    def revoke_key(self, admin: LocalAccount, key: str, revoked_at: int = 0) -> TxResult:
-        return self._write(admin, self.issuers.functions.revokeKey(key, revoked_at), "revoking a key")
+    def migrate_key(self, admin: LocalAccount, key: str, department: bytes, kinds_mask: int, valid_from: int,
+                    basis: bytes) -> AdminResult:
+        """The migration path: register a key valid from a past time, flagged `migrated` on chain."""
+        call = self.issuers.functions.migrateKey(key, department, kinds_mask, valid_from, basis)
+        return self.administer(admin, call, "migrating a key")
 
-    def grant_inspector(self, admin: LocalAccount, inspector: str, department: bytes) -> TxResult:
+    def revoke_key(self, admin: LocalAccount, key: str, revoked_at: int = 0) -> AdminResult:
+        return self.administer(admin, self.issuers.functions.revokeKey(key, revoked_at), "revoking a key")
+
+    def grant_inspector(self, admin: LocalAccount, inspector: str, department: bytes) -> AdminResult:
         call = self.issuers.functions.grantInspector(inspector, department)
-        return self._write(admin, call, "granting the inspector role")
+        return self.administer(admin, call, "granting the inspector role")
 
-    def revoke_inspector(self, admin: LocalAccount, inspector: str) -> TxResult:
-        return self._write(admin, self.issuers.functions.revokeInspector(inspector), "revoking an inspector")
+    def revoke_inspector(self, admin: LocalAccount, inspector: str) -> AdminResult:
+        return self.administer(admin, self.issuers.functions.revokeInspector(inspector), "revoking an inspector")
+
+    # -- IssuerRegistry: reading -------------------------------------------------------------------
 
     def is_authorized(self, key: str, kind: Kind, timestamp: int) -> bool:
         return self._read(self.issuers.functions.isAuthorized(key, int(kind), timestamp), "checking a key")
@@ -147,18 +261,40 @@ class Ledger:
         return self._read(self.issuers.functions.isInspector(account), "checking an inspector")
 
     def key_info(self, key: str) -> KeyInfo:
-        dept, mask, valid_from, revoked_at = self._read(self.issuers.functions.keyInfo(key), "reading a key")
-        return KeyInfo(key, dept, kinds_from_mask(mask), valid_from, revoked_at)
+        dept, mask, valid_from, revoked_at, migrated = self._read(self.issuers.functions.keyInfo(key), "reading a key")
+        return KeyInfo(key, dept, kinds_from_mask(mask), valid_from, revoked_at, migrated)
+
+    def key_valid_from(self, key: str) -> int:
+        """A registered key's validFrom (cached: it never changes once registered; 0 for an unknown key)."""
+        if key not in self._valid_from:
+            info = self.key_info(key)
+            if not info.department.strip(b"\0"):
+                return 0
+            self._valid_from[key] = info.valid_from
+        return self._valid_from[key]
 
     def keys(self) -> list[KeyInfo]:
         return [self.key_info(k) for k in self._read(self.issuers.functions.keys(), "listing keys")]
 
+    def department_info(self, department: bytes) -> DepartmentInfo:
+        name, index, admitted, retired, scopes = self._read(
+            self.issuers.functions.departmentInfo(department), "reading a department")
+        return DepartmentInfo(department, name, index, admitted, retired, scopes)
+
     def departments(self) -> list[tuple[bytes, str, int, int]]:
-        out = []
-        for dept in self._read(self.issuers.functions.departments(), "listing departments"):
-            name, admitted, retired = self._read(self.issuers.functions.departmentInfo(dept), "reading a department")
-            out.append((dept, name, admitted, retired))
-        return out
+        """(id, name, admitted at, retired at) of every department, in admission order."""
+        return [(d.id, d.name, d.admitted_at, d.retired_at) for d in self.department_infos()]
+
+    def department_infos(self) -> list[DepartmentInfo]:
+        ids = self._read(self.issuers.functions.departments(), "listing departments")
+        return [self.department_info(dept) for dept in ids]
+
+    def department_at(self, index: int) -> bytes:
+        """The department id with admission number `index` (cached: numbers never change)."""
+        if index not in self._department_ids:
+            self._department_ids[index] = bytes(
+                self._read(self.issuers.functions.departmentAt(index), "reading a department"))
+        return self._department_ids[index]
 
     # -- AttestationRegistry -----------------------------------------------------------------------
 
@@ -194,23 +330,30 @@ class Ledger:
             return self._index.status(root, proof, digest)
 
     def anchor_of(self, root: bytes) -> dict[str, Any] | None:
-        """The anchor record of `root`, or None when it was never anchored."""
-        dept, issuer, kind, leaves, at, block = self._read(
-            self.attestations.functions.anchorOf(root), "reading an anchor"
-        )
+        """The anchor record of `root`, or None when it was never anchored (the anchoring key is in the
+        `Anchored` event, not in storage)."""
+        dept, kind, leaves, at, block = self._read(self.attestations.functions.anchorOf(root), "reading an anchor")
         if at == 0:
             return None
-        return {"department": dept, "issuer": issuer, "kind": Kind(kind), "leaf_count": leaves,
-                "anchored_at": at, "block_number": block}
+        return {"department": bytes(dept), "kind": Kind(kind), "leaf_count": leaves, "anchored_at": at,
+                "block_number": block}
+
+    def indexed_anchor_department(self, root: bytes) -> bytes | None:
+        """The department that anchored `root`, from the replayed events (None if it was never anchored)."""
+        if self._index is None:
+            self._index = StatusIndex(self)
+        with map_errors(self.decoder, "reading certificate events"):
+            return self._index.anchor_department(root)
 
     # -- CreditRegistry ----------------------------------------------------------------------------
 
     def append_credit_record(
-        self, key: LocalAccount, subject: bytes, record_digest: bytes, expected_head: bytes | None = None
+        self, key: LocalAccount, subject: bytes, record_digest: bytes, scope: CreditScope,
+        expected_head: bytes | None = None,
     ) -> TxResult:
-        """Append a record digest; `expected_head` defaults to the head read now."""
+        """Append a record digest of category `scope`; `expected_head` defaults to the head read now."""
         head = expected_head if expected_head is not None else self.standing(subject).head
-        call = self.credit.functions.appendRecord(subject, record_digest, head)
+        call = self.credit.functions.appendRecord(subject, record_digest, head, int(scope))
         return self._write(key, call, "appending a credit record")
 
     def set_grade(self, key: LocalAccount, subject: bytes, grade: Grade, basis: bytes) -> TxResult:
@@ -224,8 +367,11 @@ class Ledger:
         return self._write(key, call, "setting the black list")
 
     def standing(self, subject: bytes) -> Standing:
-        head, length, grade, red, start, end = self._read(self.credit.functions.standing(subject), "reading standing")
-        return Standing(head, length, Grade(grade), red, start, end)
+        head, length, grade, red, red_owner, black_owner, start, end = self._read(
+            self.credit.functions.standing(subject), "reading standing")
+        return Standing(head, length, Grade(grade), red, start, end,
+                        self.department_at(red_owner) if red_owner else None,
+                        self.department_at(black_owner) if black_owner else None)
 
     def is_black_listed(self, subject: bytes, timestamp: int) -> bool:
         return self._read(self.credit.functions.isBlackListed(subject, timestamp), "reading the black list")
@@ -249,12 +395,15 @@ class Ledger:
             return self.w3.eth.get_block("latest")
 
 
-def bootstrap(config: ChainConfig, *, redeploy: bool = False) -> tuple[Ledger, LocalAccount, bool]:
-    """Open the chain with contracts deployed, creating what a new embedded data directory lacks.
+def bootstrap(config: ChainConfig, *, redeploy: bool = False, administrators: list[str] | None = None,
+              threshold: int = 1) -> tuple[Ledger, LocalAccount, bool]:
+    """Open the chain with contracts deployed, as the district admin: an offline administrative act, never
+    done by the service (which opens the chain with `Ledger.open` and department keys only).
 
-    On the embedded chain this creates the admin keystore (with a development password file when no
-    password is configured), funds it at genesis, and deploys on first start. On a node, the admin
-    keystore must exist and be funded. Returns (ledger, admin account, deployed now?).
+    On the embedded chain this creates the `admin` keystore (with a development password file when no
+    password is configured), funds it at genesis, and deploys on first start with `administrators` (default:
+    the admin key alone) approving `threshold` of n. On a node, the admin keystore must exist and be funded.
+    Returns (ledger, admin account, deployed now?).
     """
     store = Keystore(config.data_dir)
     if not store.exists(ADMIN_KEY):
@@ -262,7 +411,7 @@ def bootstrap(config: ChainConfig, *, redeploy: bool = False) -> tuple[Ledger, L
             raise ConfigurationError(
                 f"no admin keystore in {store.dir}: create it with `zel keys new {ADMIN_KEY}` and fund it"
             )
-        store.new(ADMIN_KEY, store.ensure_dev_password())
+        store.new(ADMIN_KEY, store.ensure_dev_password(ADMIN_KEY))
     admin = store.load(ADMIN_KEY)
     conn = connect(config, fund=[admin.address])
     try:
@@ -273,7 +422,8 @@ def bootstrap(config: ChainConfig, *, redeploy: bool = False) -> tuple[Ledger, L
             if redeploy:
                 raise NotDeployed("redeploy requested")
         except NotDeployed:
-            deployment = deploy_contracts(conn.w3, sender, admin, config.data_dir, redeploy=redeploy)
+            deployment = deploy_contracts(conn.w3, sender, admin, config.data_dir, redeploy=redeploy,
+                                          administrators=administrators, threshold=threshold)
             deployed_now = True
         return Ledger(conn, deployment), admin, deployed_now
     except BaseException:

@@ -24,7 +24,8 @@ ARTIFACT_DIR = ROOT / "contracts" / "artifacts"
 NODE_MODULES = ROOT / "node_modules"
 CONTRACTS = ("IssuerRegistry", "AttestationRegistry", "CreditRegistry")
 SETTINGS: dict[str, Any] = {
-    "optimizer": {"enabled": True, "runs": 200},
+    "optimizer": {"enabled": True, "runs": 1000000},
+    "viaIR": True,
     "evmVersion": "paris",
     "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
 }

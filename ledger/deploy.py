@@ -13,11 +13,14 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger.errors import ArtifactError, ConfigurationError, NotDeployed
+from ledger.errors import ArtifactError, ConfigurationError, NotDeployed, OutdatedDeployment
 from ledger.tx import TxSender
 
 ARTIFACT_DIR = Path(__file__).resolve().parent.parent / "contracts" / "artifacts"
 CONTRACT_ORDER = ("IssuerRegistry", "AttestationRegistry", "CreditRegistry")
+# The trust model the contracts implement. 2: certificates belong to their anchoring department, keys are never
+# back-dated, administration through k-of-n approvals, credit state with owners.
+TRUST_MODEL = 2
 
 
 def load_artifact(name: str) -> dict[str, Any]:
@@ -48,6 +51,9 @@ class Deployment:
     compiler: str
     gas_used: dict[str, int] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
+    administrators: list[str] = field(default_factory=list)
+    threshold: int = 1
+    trust_model: int = 1
 
     @staticmethod
     def path(data_dir: Path, chain_id: int) -> Path:
@@ -59,9 +65,23 @@ class Deployment:
         if not path.exists():
             raise NotDeployed(
                 f"no contracts deployed on chain {chain_id} for data directory {data_dir} "
-                "(run `zel contracts deploy`)"
+                "(an administrator runs `zel issuer provision`, or `zel serve --demo` for a demo)"
             )
-        return cls(**json.loads(path.read_text()))
+        record = cls(**json.loads(path.read_text()))
+        record.require_current(data_dir)
+        return record
+
+    def require_current(self, data_dir: Path) -> None:
+        """Refuse a deployment made with contracts of an older trust model: never reuse it silently."""
+        if self.trust_model >= TRUST_MODEL:
+            return
+        raise OutdatedDeployment(
+            f"the contracts on chain {self.chain_id} for data directory {data_dir} were deployed by an older zel "
+            f"(trust model {self.trust_model}; this one needs {TRUST_MODEL}: certificates owned by their department, "
+            "no back-dated keys, k-of-n administration). Re-create the deployment: `zel contracts deploy --redeploy` "
+            "then `zel issuer provision --migrate` (re-registers the department keys through the recorded migration "
+            "path) and `zel anchor reanchor` (anchors the stored batches again); or start from a new data directory"
+        )
 
     def save(self, data_dir: Path) -> Path:
         path = self.path(data_dir, self.chain_id)
@@ -73,9 +93,11 @@ class Deployment:
 
 
 def deploy_contracts(
-    w3: Web3, sender: TxSender, admin: LocalAccount, data_dir: Path, *, redeploy: bool = False
+    w3: Web3, sender: TxSender, admin: LocalAccount, data_dir: Path, *, redeploy: bool = False,
+    administrators: list[str] | None = None, threshold: int = 1,
 ) -> Deployment:
-    """Deploy IssuerRegistry (with `admin` as district admin), AttestationRegistry and CreditRegistry.
+    """Deploy IssuerRegistry (with `administrators`, default `admin` alone, approving `threshold` of n),
+    AttestationRegistry and CreditRegistry; `admin` pays for the deployment.
 
     Refuses when this chain already has a live deployment for the data directory unless `redeploy`;
     a redeployment keeps the previous record in `history`.
@@ -84,6 +106,11 @@ def deploy_contracts(
     previous: Deployment | None = None
     try:
         previous = Deployment.load(data_dir, chain_id)
+    except OutdatedDeployment:
+        if not redeploy:
+            raise
+        path = Deployment.path(data_dir, chain_id)
+        previous = Deployment(**json.loads(path.read_text()))
     except NotDeployed:
         pass
     if previous is not None and not redeploy:
@@ -100,8 +127,9 @@ def deploy_contracts(
     for name in CONTRACT_ORDER:
         art = artifacts[name]
         factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
-        arg = admin.address if name == "IssuerRegistry" else addresses["IssuerRegistry"]
-        result = sender.transact(admin, factory.constructor(arg), f"deploying {name}")
+        admins = administrators or [admin.address]
+        args = (admins, threshold) if name == "IssuerRegistry" else (addresses["IssuerRegistry"],)
+        result = sender.transact(admin, factory.constructor(*args), f"deploying {name}")
         receipt = w3.eth.get_transaction_receipt(result.tx_hash)
         addresses[name] = receipt["contractAddress"]
         gas[name] = result.gas_used
@@ -115,6 +143,9 @@ def deploy_contracts(
         artifact_hashes={name: artifact_hash(art) for name, art in artifacts.items()},
         compiler=artifacts["IssuerRegistry"]["compiler"]["version"],
         gas_used=gas,
+        administrators=list(administrators or [admin.address]),
+        threshold=threshold,
+        trust_model=TRUST_MODEL,
         history=(previous.history + [{k: v for k, v in asdict(previous).items() if k != "history"}])
         if previous
         else [],

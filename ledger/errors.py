@@ -29,6 +29,10 @@ class NotDeployed(ConfigurationError):
     """No contracts are deployed on this chain (run `zel contracts deploy`)."""
 
 
+class OutdatedDeployment(NotDeployed):
+    """The chain holds contracts of an older trust model; they are never reused silently."""
+
+
 class ArtifactError(ConfigurationError):
     """Compiled contract artifacts are missing, stale or do not match their sources."""
 
@@ -89,10 +93,27 @@ class InvalidArgument(TransactionFailed):
     """The contract rejected an argument (zero value, bad window, bad grade)."""
 
 
+class BackdatedKey(InvalidArgument):
+    """A key cannot be valid before the block that registers it (outside the migration path)."""
+
+
 # Contract custom error name -> (exception class, message template). Templates use the error's
 # argument names as declared in the ABI.
 CUSTOM_ERRORS: dict[str, tuple[type[LedgerError], str]] = {
-    "IssuerRegistryUnauthorized": (NotAuthorized, "{caller} is not the district admin"),
+    "IssuerRegistryUnauthorized": (
+        NotAuthorized,
+        "{caller} may not do this: administrative calls need the district administrators' approvals",
+    ),
+    "IssuerRegistryInvalidThreshold": (
+        InvalidArgument,
+        "an approval threshold of {threshold} is not between 1 and the {administrators} administrators",
+    ),
+    "IssuerRegistryAdministratorExists": (AlreadyExists, "{account} is already a district administrator"),
+    "IssuerRegistryUnknownAdministrator": (UnknownEntry, "{account} is not a district administrator"),
+    "IssuerRegistryUnknownProposal": (UnknownEntry, "there is no proposal {id}"),
+    "IssuerRegistryProposalMismatch": (InvalidArgument, "the calldata given is not that of proposal {id}"),
+    "IssuerRegistryProposalExecuted": (InvalidStateChange, "proposal {id} has already been executed"),
+    "IssuerRegistryAlreadyApproved": (InvalidStateChange, "{administrator} has already approved proposal {id}"),
     "IssuerRegistryZeroAddress": (InvalidArgument, "the zero address is not allowed"),
     "IssuerRegistryInvalidDepartment": (InvalidArgument, "department id {department} is invalid"),
     "IssuerRegistryDepartmentExists": (AlreadyExists, "department {department} is already admitted"),
@@ -102,6 +123,15 @@ CUSTOM_ERRORS: dict[str, tuple[type[LedgerError], str]] = {
     "IssuerRegistryUnknownKey": (UnknownEntry, "key {key} is not registered"),
     "IssuerRegistryKeyAlreadyRevoked": (AlreadyRevoked, "key {key} is already revoked"),
     "IssuerRegistryNoKinds": (InvalidArgument, "a key must be allowed at least one kind"),
+    "IssuerRegistryBackdatedKey": (
+        BackdatedKey,
+        "key {key} cannot be valid from {validFrom}, before the block that registers it ({registeredAt}); "
+        "a key valid in the past is registered only through the migration path (`zel issuer migrate-key`)",
+    ),
+    "IssuerRegistryInvalidMigration": (
+        InvalidArgument,
+        "a migrated key needs a validFrom in the past (got {validFrom} for {key}); register current keys normally",
+    ),
     "IssuerRegistryInvalidRevocationTime": (
         InvalidArgument,
         "revocation time {revokedAt} of key {key} precedes its validFrom",
@@ -131,7 +161,13 @@ CUSTOM_ERRORS: dict[str, tuple[type[LedgerError], str]] = {
     "AttestationRegistryNotSuspended": (InvalidStateChange, "certificate {digest} is not suspended"),
     "CreditRegistryNotAuthorized": (
         NotAuthorized,
-        "key {key} is not authorized to write credit records now",
+        "key {key} may not write credit scope {scope}: not a current credit key of a department admitted "
+        "for it",
+    ),
+    "CreditRegistryInvalidScope": (InvalidArgument, "credit scope {scope} is not a record scope"),
+    "CreditRegistryListEntryOwned": (
+        NotAuthorized,
+        "the list entry of {subject} belongs to department {owner}: only it may change or end the entry",
     ),
     "CreditRegistryZeroDigest": (InvalidArgument, "the zero digest cannot be appended"),
     "CreditRegistryStaleHead": (

@@ -4,7 +4,8 @@
 thousands of statuses a second cannot pay that. The index follows the contract's events (Anchored,
 CertificateRevoked, CertificateSuspended, CertificateReinstated) in block order and answers `status` with the
 contract's own rules: the root must be anchored, the Merkle proof must hold (checked here, same leaf hashing),
-and the last state change decides. It catches up with the chain before answering when its view is older than
+and the last state change *of the root's department* decides (a certificate belongs to the department that
+anchored it). It catches up with the chain before answering when its view is older than
 `max_age` seconds, and at once after a write through the same `Ledger` (`mark_stale`), so a revocation is
 visible to the next status request of this process and to other processes within `max_age`.
 """
@@ -26,24 +27,24 @@ EVENTS = ("Anchored", "CertificateRevoked", "CertificateSuspended", "Certificate
 STATE_OF_EVENT = {"CertificateRevoked": 2, "CertificateSuspended": 3, "CertificateReinstated": 1}
 
 
+def event_topic(contract: Any, name: str) -> bytes:
+    """topic0 of event `name` of `contract`."""
+    abi = next(e for e in contract.abi if e.get("type") == "event" and e["name"] == name)
+    return keccak(text=f"{name}({','.join(i['type'] for i in abi['inputs'])})")
+
+
 class StatusIndex:
     """Anchored roots and per-digest states, replayed from AttestationRegistry's logs."""
 
     def __init__(self, ledger: "Ledger", max_age: float = 0.5, chunk: int = 5000) -> None:
         self.ledger, self.max_age, self.chunk = ledger, max_age, chunk
         contract = ledger.attestations
-        self._events = {self._topic(contract, name): contract.events[name]() for name in EVENTS}
-        self._roots: set[bytes] = set()
-        self._states: dict[bytes, int] = {}
+        self._events = {event_topic(contract, name): contract.events[name]() for name in EVENTS}
+        self._roots: dict[bytes, int] = {}  # root -> anchoring department's index
+        self._states: dict[tuple[int, bytes], int] = {}  # (department index, digest) -> state
         self._next_block = 0
         self._checked = float("-inf")
         self._lock = threading.Lock()
-
-    @staticmethod
-    def _topic(contract: Any, name: str) -> bytes:
-        abi = next(e for e in contract.abi if e.get("type") == "event" and e["name"] == name)
-        signature = f"{name}({','.join(i['type'] for i in abi['inputs'])})"
-        return keccak(text=signature)
 
     def mark_stale(self) -> None:
         """Catch up before the next answer (called after this process writes to the contract)."""
@@ -69,9 +70,9 @@ class StatusIndex:
         decoded = event.process_log(log)
         name, args = decoded["event"], decoded["args"]
         if name == "Anchored":
-            self._roots.add(bytes(args["root"]))
+            self._roots[bytes(args["root"])] = args["department"]
         else:
-            self._states[bytes(args["digest"])] = STATE_OF_EVENT[name]
+            self._states[(args["department"], bytes(args["digest"]))] = STATE_OF_EVENT[name]
 
     def status(self, root: bytes, proof: list[bytes], digest: bytes) -> "CertificateStatus":
         """What `AttestationRegistry.status(root, proof, digest)` returns, from the replayed events."""
@@ -79,6 +80,14 @@ class StatusIndex:
 
         if time.monotonic() - self._checked > self.max_age:
             self.refresh()
-        if root not in self._roots or not verify(root, digest, proof):
+        department = self._roots.get(root)
+        if department is None or not verify(root, digest, proof):
             return CertificateStatus.UNKNOWN
-        return CertificateStatus(self._states.get(digest, CertificateStatus.ANCHORED))
+        return CertificateStatus(self._states.get((department, digest), CertificateStatus.ANCHORED))
+
+    def anchor_department(self, root: bytes) -> bytes | None:
+        """The id of the department that anchored `root` (None if it was never anchored)."""
+        if time.monotonic() - self._checked > self.max_age:
+            self.refresh()
+        index = self._roots.get(root)
+        return None if index is None else self.ledger.department_at(index)

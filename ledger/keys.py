@@ -1,8 +1,10 @@
 """Encrypted keystores (Web3 Secret Storage, scrypt) for the admin and department signing keys.
 
-Keystores live in `DATA_DIR/keys/NAME.json`. Passwords never come from the repo: from
-`ZEL_KEYSTORE_PASSWORD`, a password file named by `ZEL_KEYSTORE_PASSWORD_FILE`, the data directory's own
-development password file (written only by `zel` when it bootstraps an embedded chain), or a prompt.
+Keystores live in `DATA_DIR/keys/NAME.json`, one per key: the district administrators' and each department's
+own. Passwords never come from the repo: per key from `ZEL_KEYSTORE_PASSWORD_<NAME>` or a file named by
+`ZEL_KEYSTORE_PASSWORD_FILE_<NAME>`, else one shared `ZEL_KEYSTORE_PASSWORD(_FILE)` (development, tests), else
+the data directory's development password file for that key (written only by the demo provisioning), or a
+prompt.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from eth_utils import to_checksum_address
 from ledger.errors import KeystoreError
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-DEV_PASSWORD_FILE = "dev-keystore-password"
+DEV_PASSWORD_PREFIX = "keystore-password-"
 # scrypt work factor. 2**18 is the Web3 Secret Storage default (about 1 s, 256 MiB per unlock);
 # ZEL_KDF_N lowers it for throwaway development data.
 DEFAULT_KDF_N = 2**18
@@ -93,7 +95,7 @@ class Keystore:
         path = self.path(name)
         if not path.exists():
             raise KeystoreError(f"no keystore named {name!r} in {self.dir} (create it with `zel keys new {name}`)")
-        pw = password if password is not None else self.password(prompt_for=name)
+        pw = password if password is not None else self.password(name)
         try:
             key = Account.decrypt(json.loads(path.read_text()), pw)
         except ValueError as exc:
@@ -102,47 +104,69 @@ class Keystore:
 
     # -- passwords -------------------------------------------------------------------------------
 
-    @property
-    def dev_password_path(self) -> Path:
-        return self.data_dir / "secrets" / DEV_PASSWORD_FILE
+    def dev_password_path(self, name: str) -> Path:
+        """Where a development data directory keeps keystore `name`'s generated password."""
+        self.path(name)  # validates the name
+        return self.data_dir / "secrets" / f"{DEV_PASSWORD_PREFIX}{name}"
 
-    def password(self, prompt_for: str | None = None, confirm: bool = False) -> str:
-        """The keystore password from the environment, a password file, or an interactive prompt."""
-        env = os.environ.get("ZEL_KEYSTORE_PASSWORD")
-        if env:
-            return env
-        file = os.environ.get("ZEL_KEYSTORE_PASSWORD_FILE")
-        if file:
+    def dev_password_files(self) -> list[Path]:
+        """Every development password file in the data directory (production refuses them)."""
+        folder = self.data_dir / "secrets"
+        return sorted(folder.glob(f"{DEV_PASSWORD_PREFIX}*")) if folder.exists() else []
+
+    def password(self, name: str, prompt: bool = True, confirm: bool = False) -> str:
+        """Keystore `name`'s password: `ZEL_KEYSTORE_PASSWORD_<NAME>` or `ZEL_KEYSTORE_PASSWORD_FILE_<NAME>`
+        (each department its own), then `ZEL_KEYSTORE_PASSWORD` / `ZEL_KEYSTORE_PASSWORD_FILE` (one for all,
+        for development and tests), then the data directory's development password file, then a prompt."""
+        suffix = env_suffix(name)
+        for var, is_file in ((f"ZEL_KEYSTORE_PASSWORD_{suffix}", False), (f"ZEL_KEYSTORE_PASSWORD_FILE_{suffix}", True),
+                             ("ZEL_KEYSTORE_PASSWORD", False), ("ZEL_KEYSTORE_PASSWORD_FILE", True)):
+            value = os.environ.get(var)
+            if not value:
+                continue
+            if not is_file:
+                return value
             try:
-                return Path(file).read_text().rstrip("\n")
+                return Path(value).read_text().rstrip("\n")
             except OSError as exc:
-                raise KeystoreError(f"cannot read ZEL_KEYSTORE_PASSWORD_FILE {file}: {exc}") from exc
-        if self.dev_password_path.exists():
-            return self.dev_password_path.read_text().rstrip("\n")
-        if sys.stdin.isatty():
-            label = f" for key {prompt_for!r}" if prompt_for else ""
-            pw = getpass.getpass(f"Keystore password{label}: ")
+                raise KeystoreError(f"cannot read {var} {value}: {exc}") from exc
+        dev = self.dev_password_path(name)
+        if dev.exists():
+            return dev.read_text().rstrip("\n")
+        if prompt and sys.stdin.isatty():
+            pw = getpass.getpass(f"Keystore password for key {name!r}: ")
             if confirm and getpass.getpass("Repeat password: ") != pw:
                 raise KeystoreError("passwords do not match")
             if not pw:
                 raise KeystoreError("an empty keystore password is not allowed")
             return pw
         raise KeystoreError(
-            "no keystore password: set ZEL_KEYSTORE_PASSWORD or ZEL_KEYSTORE_PASSWORD_FILE, or run interactively"
+            f"no password for keystore {name!r}: set ZEL_KEYSTORE_PASSWORD_{suffix} or "
+            f"ZEL_KEYSTORE_PASSWORD_FILE_{suffix}, or run interactively"
         )
 
-    def ensure_dev_password(self) -> str:
-        """Create (once) a random password file for a development data directory and return it.
+    def has_password(self, name: str) -> bool:
+        """Whether a password source for `name` is configured (without prompting)."""
+        try:
+            self.password(name, prompt=False)
+        except KeystoreError:
+            return False
+        return True
 
-        Used only when bootstrapping the embedded chain with no password configured; `zel serve` in
-        production mode refuses data directories that hold it.
-        """
-        if os.environ.get("ZEL_KEYSTORE_PASSWORD") or os.environ.get("ZEL_KEYSTORE_PASSWORD_FILE"):
-            return self.password()
-        path = self.dev_password_path
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(24))
+    def ensure_dev_password(self, name: str) -> str:
+        """Keystore `name`'s password, creating (once) a random development password file for it when no
+        password is configured. Used only by the development provisioning of a data directory; production
+        mode refuses data directories that hold such files."""
+        if self.has_password(name):
+            return self.password(name, prompt=False)
+        path = self.dev_password_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(24))
         return path.read_text().rstrip("\n")
+
+
+def env_suffix(name: str) -> str:
+    """The environment-variable suffix of a keystore name: `tax-2026` -> `TAX_2026`."""
+    return re.sub(r"[^A-Z0-9]", "_", name.upper())

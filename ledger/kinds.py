@@ -37,6 +37,37 @@ class Kind(IntEnum):
         raise ValueError(f"unknown attestation kind {text!r}; choose from {choices}")
 
 
+class CreditScope(IntEnum):
+    """What a department may write in CreditRegistry: the bit position in its admitted `creditScopes`.
+
+    Record scopes (below 16) are record categories; the grade and the two lists are scopes of their own.
+    """
+
+    TAX = 0  # tax arrears
+    SOCIAL_INSURANCE = 1  # social-insurance arrears
+    PENALTY = 2  # administrative penalties
+    INSPECTION = 3  # inspection results
+    COMMENDATION = 4
+    JUDICIAL = 5  # dishonest judgment debtors
+    REPAIR = 6  # credit-repair steps
+    GRADE = 16
+    RED_LIST = 17
+    BLACK_LIST = 18
+
+
+def scopes_mask(scopes: "list[CreditScope] | tuple[CreditScope, ...]") -> int:
+    """The on-chain bit mask of a set of credit scopes."""
+    mask = 0
+    for scope in scopes:
+        mask |= 1 << int(scope)
+    return mask
+
+
+def scopes_from_mask(mask: int) -> list[CreditScope]:
+    """The credit scopes set in an on-chain bit mask."""
+    return [scope for scope in CreditScope if mask >> int(scope) & 1]
+
+
 def kinds_mask(kinds: "list[Kind] | tuple[Kind, ...] | set[Kind]") -> int:
     """The on-chain bit mask of a set of kinds."""
     mask = 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +19,12 @@ from eth_utils import keccak, to_checksum_address
 from sha3 import keccak_256
 
 EPOCH = date(1970, 1, 1)
+
+
+def not_earlier(now: datetime, not_before: int) -> datetime:
+    """`now`, or the unix time `not_before` when that is later: a signature is never dated before its key's
+    on-chain validFrom."""
+    return max(now, datetime.fromtimestamp(not_before, timezone.utc)) if not_before else now
 
 
 EIP712_TYPES = {

@@ -82,6 +82,14 @@ class OfflineResolver:
     def key_known(self, signer: str) -> bool:
         return signer.lower() in self.keys
 
+    def key_department(self, signer: str) -> str | None:
+        key = self.keys.get(signer.lower())
+        return None if key is None else key["department"]
+
+    def key_migrated(self, signer: str) -> bool:
+        key = self.keys.get(signer.lower())
+        return bool(key and key.get("migrated"))
+
     def is_authorized(self, signer: str, chain_kind: int, timestamp: int) -> bool:
         """IssuerRegistry.isAuthorized, replayed from the list."""
         key = self.keys.get(signer.lower())
@@ -92,7 +100,7 @@ class OfflineResolver:
         retired = self.retired.get(key["department"], 0)
         return not retired or timestamp < retired
 
-    def state(self, digest_hex: str) -> ChainState:
+    def state(self, digest_hex: str, department: str = "") -> ChainState:
         if digest_hex.lower() in self.revoked:
             return "revoked"
         if digest_hex.lower() in self.suspended:

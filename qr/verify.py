@@ -15,7 +15,8 @@ from qr.payload import PayloadError, Signed, decode, payload_from_text
 from qr.signed import Domain, digest, from_day_number, recover_from_digest
 
 Status = Literal["VALID", "INVALID", "UNTRUSTED_ISSUER", "REVOKED", "SUSPENDED", "EXPIRED", "PENDING_ANCHOR"]
-ChainState = Literal["anchored", "pending", "revoked", "suspended", "unknown", "offline"]
+# "foreign-anchor": the batch holding the digest was anchored by another department than the certificate's.
+ChainState = Literal["anchored", "pending", "revoked", "suspended", "unknown", "offline", "foreign-anchor"]
 CHAIN_KIND = {1: 0, 2: 0, 3: 1, 4: 1, 5: 4}  # certificate kind code -> on-chain attestation kind
 KIND_ZH = {1: "个人纳税证明", 2: "企业纳税证明", 3: "个人社保缴费证明", 4: "企业社保参保证明", 5: "企业信用报告"}
 KIND_EN = {1: "Individual tax-payment certificate", 2: "Enterprise tax-payment certificate",
@@ -33,7 +34,17 @@ class Resolver(Protocol):
 
     def key_known(self, signer: str) -> bool: ...
 
-    def state(self, digest_hex: str) -> ChainState: ...
+    def key_department(self, signer: str) -> str | None:
+        """The department a registered key belongs to."""
+        ...
+
+    def key_migrated(self, signer: str) -> bool:
+        """Whether the key was registered through the migration path (a historic window)."""
+        ...
+
+    def state(self, digest_hex: str, department: str) -> ChainState:
+        """The digest's state as the certificate's `department` anchored it."""
+        ...
 
 
 @dataclass
@@ -101,18 +112,32 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
                             "The signature does not match the content: it may have been altered"))
         return Verdict("INVALID", checks, display, digest_hex, signer)
     checks.append(Check("signature", True, "签名可验证", f"Signed by {signer}"))
+    key_department = resolver.key_department(signer)
+    if key_department != c.department:
+        # A certificate belongs to one department: the key that signed it must be that department's.
+        checks.append(Check("issuer", False, f"签发密钥属于 {key_department}，与证明所载签发机关 {c.department} 不符",
+                            f"The signing key belongs to {key_department}, not to {c.department}, the department "
+                            "the certificate names"))
+        return Verdict("UNTRUSTED_ISSUER", checks, display, digest_hex, signer)
     if not resolver.is_authorized(signer, CHAIN_KIND[c.kind], c.issuedAt):
         checks.append(Check("issuer", False, "签发密钥在签发时未获授权",
                             "The department key was not authorized for this kind at the issue time"))
         return Verdict("UNTRUSTED_ISSUER", checks, display, digest_hex, signer)
     checks.append(Check("issuer", True, "签发机关已获授权", "Issued by an authorized department key"))
-    state = resolver.state(digest_hex)
+    if resolver.key_migrated(signer):
+        checks.append(Check("migration", None, "签发密钥经链迁移登记（历史有效期已在链上记录）",
+                            "The signing key was registered through the recorded chain migration (historic window)"))
+    state = resolver.state(digest_hex, c.department)
     offline = state == "offline"
     if offline:
         checks.append(Check("anchor", None, "离线核验：未核对上链情况", "Offline: anchoring was not checked"))
     elif state == "unknown":
         checks.append(Check("anchor", False, "账本中查无此证明", "The ledger does not know this certificate"))
         return Verdict("INVALID", checks, display, digest_hex, signer)
+    elif state == "foreign-anchor":
+        checks.append(Check("anchor", False, "存证批次并非由证明所载签发机关上链",
+                            "Its batch was anchored by another department than the one the certificate names"))
+        return Verdict("UNTRUSTED_ISSUER", checks, display, digest_hex, signer)
     if state == "pending":
         checks.append(Check("anchor", None, "已签发，等待上链", "Issued; its batch is not on chain yet"))
         return Verdict("PENDING_ANCHOR", checks, display, digest_hex, signer)

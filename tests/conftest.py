@@ -20,7 +20,7 @@ from eth_account.signers.local import LocalAccount
 from ledger.chain import ChainConfig
 from ledger.client import ADMIN_KEY, Ledger, bootstrap
 from ledger.keys import Keystore
-from ledger.kinds import Kind, department_id, kinds_mask
+from ledger.kinds import CreditScope, Kind, department_id, kinds_mask, scopes_mask
 
 ROOT = Path(__file__).resolve().parent.parent
 # Throwaway keystores in tests: scrypt at 2**10 instead of 2**18.
@@ -35,6 +35,8 @@ TEST_PASSWORD = "test-only-password"
 TAX = department_id("tax.440604")
 SI = department_id("si.440604")
 AMR = department_id("amr.440604")
+AMR_SCOPES = scopes_mask([CreditScope.PENALTY, CreditScope.INSPECTION, CreditScope.GRADE, CreditScope.RED_LIST,
+                          CreditScope.BLACK_LIST])
 
 
 def free_port() -> int:
@@ -130,9 +132,9 @@ def make_env(data_dir: Path, rpc_url: str | None, backend: str) -> LedgerEnv:
     ledger, admin, _ = bootstrap(ChainConfig(data_dir=data_dir, rpc_url=rpc_url))
     accounts = [Account.create() for _ in range(5)]
     tax_key, si_key, amr_key, outsider, inspector = accounts
-    ledger.admit_department(admin, TAX, "国家税务总局佛山市禅城区税务局")
-    ledger.admit_department(admin, SI, "佛山市禅城区社会保险基金管理局")
-    ledger.admit_department(admin, AMR, "佛山市禅城区市场监督管理局")
+    ledger.admit_department(admin, TAX, "国家税务总局佛山市禅城区税务局", scopes_mask([CreditScope.TAX]))
+    ledger.admit_department(admin, SI, "佛山市禅城区社会保险基金管理局", scopes_mask([CreditScope.SOCIAL_INSURANCE]))
+    ledger.admit_department(admin, AMR, "佛山市禅城区市场监督管理局", AMR_SCOPES)
     ledger.register_key(admin, tax_key.address, TAX, kinds_mask([Kind.TAX_CERTIFICATE, Kind.CREDIT_RECORD]))
     ledger.register_key(admin, si_key.address, SI, kinds_mask([Kind.SOCIAL_INSURANCE_CERTIFICATE]))
     ledger.register_key(admin, amr_key.address, AMR, kinds_mask([Kind.CREDIT_RECORD, Kind.INSPECTION]))

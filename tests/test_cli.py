@@ -35,7 +35,9 @@ def test_up_status_keys_and_issuer_flow(zel):
     assert status["backend"] == "embedded" and set(status["addresses"]) == {
         "IssuerRegistry", "AttestationRegistry", "CreditRegistry"}
 
-    created = zel("keys", "new", "tax-2026").stdout.split()
+    refused = zel("keys", "new", "tax-2026", ok=False)  # a department key needs its own password
+    assert refused.returncode == 2 and "ZEL_KEYSTORE_PASSWORD_TAX_2026" in refused.stderr
+    created = zel("keys", "new", "tax-2026", env={"ZEL_KEYSTORE_PASSWORD_TAX_2026": "tax-2026-only"}).stdout.split()
     listed = json.loads(zel("keys", "list", "--json").stdout)
     assert {"name": "tax-2026", "address": created[1]} in listed
     assert any(k["name"] == "admin" for k in listed)

@@ -37,6 +37,7 @@ from zero_errand.certificates import (
     issued_at_seconds,
     sign,
 )
+from qr.signed import not_earlier
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MAX_MONTHS = 60
@@ -158,8 +159,11 @@ def _number(kind: CertKind, when: datetime) -> str:
 def issue(session: Session, pii: Pii, *, kind: CertKind, subject: Subject, period_from: str, period_to: str,
           key: LocalAccount, domain: Domain, actor: str, actor_role: str, idempotency_key: str | None = None,
           tax: TaxSource | None = None, si: SocialInsuranceSource | None = None,
-          now: datetime | None = None) -> tuple[Certificate, bool]:
-    """Issue (or, for a repeated idempotency key, return) a certificate; returns (certificate, created)."""
+          now: datetime | None = None, not_before: int = 0) -> tuple[Certificate, bool]:
+    """Issue (or, for a repeated idempotency key, return) a certificate; returns (certificate, created).
+
+    `not_before` is the signing key's on-chain validFrom: a certificate is never stamped before it (a chain's
+    block time may run a few seconds ahead of this clock right after the key was registered)."""
     if idempotency_key:
         existing = session.scalars(select(Certificate).where(Certificate.owner == subject.owner,
                                                              Certificate.idempotency_key == idempotency_key)).first()
@@ -172,7 +176,7 @@ def issue(session: Session, pii: Pii, *, kind: CertKind, subject: Subject, perio
         raise IssuanceError("invalid", f"{kind.slug} is for {'enterprises' if kind.for_enterprise else 'people'}",
                             "kind")
     months = month_range(period_from, period_to)
-    now = now or datetime.now(timezone.utc)
+    now = not_earlier(now or datetime.now(timezone.utc), not_before)
     if months[-1] >= f"{now:%Y-%m}":
         raise IssuanceError("invalid", "the period must end before the current month", "period_to")
     detail, total, paid, arrears = _summarise(kind, session, subject, months, tax or StoreTaxSource(),

@@ -16,7 +16,7 @@ from ledger.store.models import AnchorBatch, Certificate
 from ledger.store.pii import Pii
 from zero_errand import webhooks
 from zero_errand.certificates import CertKind, Domain
-from zero_errand.departments import DEPARTMENTS
+from zero_errand.departments import load_department_keys
 from zero_errand.issuance import IssuanceError, Subject, issue
 
 REASONS = {1: "issued in error", 2: "data corrected", 3: "obtained by fraud", 4: "under investigation",
@@ -30,10 +30,9 @@ def chain_kind(slug: str) -> Kind:
 class CertificateService:
     """Everything certificates need from the chain and the department keys, in one place."""
 
-    def __init__(self, sessions: sessionmaker[Session], pii: Pii, ledger: Ledger, store: Keystore,
-                 password: str | None = None) -> None:
+    def __init__(self, sessions: sessionmaker[Session], pii: Pii, ledger: Ledger, store: Keystore) -> None:
         self.sessions, self.pii, self.ledger = sessions, pii, ledger
-        self.keys = {d.id: store.load(d.key_name, password) for d in DEPARTMENTS.values() if store.exists(d.key_name)}
+        self.keys = load_department_keys(store)  # department keys only, each with its own password
         self.domain = Domain(ledger.sender.chain_id, ledger.attestations.address)
 
     def anchorer(self, batch_size: int = 4096, max_wait: float = 10.0) -> Anchorer:
@@ -47,7 +46,7 @@ class CertificateService:
             raise IssuanceError("unavailable", f"the {kind.department} signing key is not configured")
         return issue(session, self.pii, kind=kind, subject=subject, period_from=period_from, period_to=period_to,
                      key=key, domain=self.domain, actor=actor, actor_role=actor_role,
-                     idempotency_key=idempotency_key, now=now)
+                     idempotency_key=idempotency_key, now=now, not_before=self.ledger.key_valid_from(key.address))
 
     def change_status(self, session: Session, number: str, action: str, *, department: str, reason: int,
                       note: str, actor: str) -> Certificate:

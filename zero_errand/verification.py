@@ -55,19 +55,31 @@ class LedgerResolver:
     def key_known(self, signer: str) -> bool:
         return self._keys().key_known(signer)
 
-    def state(self, digest_hex: str) -> ChainState:
-        # One indexed read of three columns (no ORM objects): this answers every status request.
+    def key_department(self, signer: str) -> str | None:
+        return self._keys().key_department(signer)
+
+    def key_migrated(self, signer: str) -> bool:
+        return self._keys().key_migrated(signer)
+
+    def state(self, digest_hex: str, department: str | None = None) -> ChainState:
+        """The digest's state; its batch must have been anchored by `department` (default: the stored
+        certificate's department), else "foreign-anchor"."""
+        # One indexed read of four columns (no ORM objects): this answers every status request.
         with self.sessions() as s:
-            row = s.execute(select(Certificate.proof, AnchorBatch.state, AnchorBatch.root)
+            row = s.execute(select(Certificate.proof, AnchorBatch.state, AnchorBatch.root, Certificate.department)
                             .outerjoin(AnchorBatch, AnchorBatch.id == Certificate.batch_id)
                             .where(Certificate.digest == digest_hex.lower()).limit(1)).first()
         if row is None:
             return "unknown"
-        cert_proof, batch_state, batch_root = row
+        cert_proof, batch_state, batch_root, stored_department = row
         if batch_state != "ANCHORED":
             return "pending"
         root, proof = bytes.fromhex(batch_root[2:]), [bytes.fromhex(p[2:]) for p in cert_proof or []]
         status = self.ledger.indexed_status(root, proof, bytes.fromhex(digest_hex[2:]))
+        if status != CertificateStatus.UNKNOWN:
+            anchored_by = self.ledger.indexed_anchor_department(root)
+            if anchored_by is None or department_name(anchored_by) != (department or stored_department):
+                return "foreign-anchor"
         return {CertificateStatus.ANCHORED: "anchored", CertificateStatus.REVOKED: "revoked",
                 CertificateStatus.SUSPENDED: "suspended"}.get(status, "unknown")
 
@@ -85,7 +97,8 @@ def key_list(ledger: Ledger) -> dict[str, Any]:
         "departments": [{"id": department_name(d), "name": n, "admitted_at": a, "retired_at": r}
                         for d, n, a, r in ledger.departments()],
         "keys": [{"address": k.address, "department": department_name(k.department), "kinds": kinds_mask(k.kinds),
-                  "valid_from": k.valid_from, "revoked_at": k.revoked_at} for k in ledger.keys()],
+                  "valid_from": k.valid_from, "revoked_at": k.revoked_at, "migrated": k.migrated}
+                 for k in ledger.keys()],
     }
 
 

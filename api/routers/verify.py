@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from api.deps import Context, Expensive, SessionDep, SessionRoute
@@ -22,7 +22,9 @@ MAX_IMAGE = 8 * 1024 * 1024
 
 
 class StatusOut(BaseModel):
-    status: Literal["anchored", "pending", "revoked", "suspended", "unknown"]
+    status: Literal["anchored", "pending", "revoked", "suspended", "unknown", "foreign-anchor"] = Field(
+        description="`foreign-anchor`: the batch holding the digest was anchored by another department than the "
+                    "one given (or the stored certificate's)")
 
 
 class VerifyIn(BaseModel):
@@ -97,10 +99,12 @@ def _resolver(ctx: Any) -> LedgerResolver:
 
 
 @router.get("/status/{digest}", response_model=StatusOut, summary="A certificate's status, by digest only")
-async def status(ctx: Context, digest: Digest) -> StatusOut:
+async def status(ctx: Context, digest: Digest, department: Annotated[str | None, Query(
+        max_length=32, pattern=r"^[a-z0-9.]+$", description="The department the certificate names (e.g. tax.440604): "
+        "its batch must have been anchored by that department")] = None) -> StatusOut:
     # One indexed store lookup and an in-memory status (~1 ms): answered on the event loop, because under
     # load a thread hop per request costs more than the work and the threads fight over the GIL.
-    return StatusOut(status=_resolver(ctx).state(digest.lower()))
+    return StatusOut(status=_resolver(ctx).state(digest.lower(), department))
 
 
 @router.post("", response_model=VerdictOut, summary="Verify a payload, a verify URL, or a photo of the QR code",

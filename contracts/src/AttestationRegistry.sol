@@ -7,7 +7,11 @@ import {IssuerRegistry} from "./IssuerRegistry.sol";
 /// @title AttestationRegistry
 /// @notice Anchors certificate digests, one at a time or as Merkle batch roots, and keeps the revocation
 /// and suspension status of individual certificates. Only digests are stored: no personal data.
-/// @dev Leaves follow OpenZeppelin's StandardMerkleTree for values of type `bytes32`:
+/// @dev A certificate belongs to the department that anchored it: status is kept per (department, digest),
+/// so a status change made through one department's root can never change what a root of another
+/// department verifies as. One storage slot per root; what the events can carry (the issuing key, the
+/// batch's block), the events carry.
+/// Leaves follow OpenZeppelin's StandardMerkleTree for values of type `bytes32`:
 /// `leaf = keccak256(bytes.concat(keccak256(abi.encode(digest))))`, pairs hashed sorted. A single-digest
 /// anchor is a one-leaf tree, so its root is the leaf itself and its proof is empty.
 contract AttestationRegistry {
@@ -18,18 +22,18 @@ contract AttestationRegistry {
         Suspended
     }
 
+    /// @dev One slot: 32 + 8 + 32 + 64 + 64 bits.
     struct Anchor {
-        bytes32 department;
-        address issuer;
+        uint32 department; // IssuerRegistry department index; 0 = never anchored
         uint8 kind;
         uint32 leafCount;
         uint64 anchoredAt;
         uint64 blockNumber;
     }
 
+    /// @dev One slot. Only Revoked or Suspended are stored; Unknown means "no per-certificate action".
     struct CertificateState {
-        Status status; // only Revoked or Suspended are stored; Unknown means "no per-certificate action"
-        bytes32 root;
+        Status status;
         uint16 reason;
         uint64 changedAt;
     }
@@ -38,7 +42,7 @@ contract AttestationRegistry {
     IssuerRegistry public immutable issuers;
 
     mapping(bytes32 root => Anchor) private _anchors;
-    mapping(bytes32 digest => CertificateState) private _certificates;
+    mapping(uint32 department => mapping(bytes32 digest => CertificateState)) private _certificates;
 
     error AttestationRegistryNotAuthorized(address key, uint8 kind);
     error AttestationRegistryZeroRoot();
@@ -50,12 +54,13 @@ contract AttestationRegistry {
     error AttestationRegistryAlreadySuspended(bytes32 digest);
     error AttestationRegistryNotSuspended(bytes32 digest);
 
-    event Anchored(
-        bytes32 indexed root, bytes32 indexed department, address indexed issuer, uint8 kind, uint32 leafCount
-    );
-    event CertificateRevoked(bytes32 indexed digest, bytes32 indexed root, address indexed by, uint16 reason);
-    event CertificateSuspended(bytes32 indexed digest, bytes32 indexed root, address indexed by, uint16 reason);
-    event CertificateReinstated(bytes32 indexed digest, bytes32 indexed root, address indexed by);
+    event Anchored(bytes32 indexed root, uint32 indexed department, address indexed issuer, uint8 kind,
+        uint32 leafCount);
+    event CertificateRevoked(bytes32 indexed digest, uint32 indexed department, address by, bytes32 root,
+        uint16 reason);
+    event CertificateSuspended(bytes32 indexed digest, uint32 indexed department, address by, bytes32 root,
+        uint16 reason);
+    event CertificateReinstated(bytes32 indexed digest, uint32 indexed department, address by, bytes32 root);
 
     /// @param issuerRegistry The IssuerRegistry deployment.
     constructor(IssuerRegistry issuerRegistry) {
@@ -78,82 +83,101 @@ contract AttestationRegistry {
         _anchor(leafOf(digest), kind, 1);
     }
 
-    /// @notice Revoke a certificate for good. Only a current key of the department that anchored it may.
+    /// @notice Revoke a certificate for good. Only a current key of the department that anchored `root` may,
+    /// and only that department's view of the certificate changes.
     /// @param root The root of the batch holding the certificate.
     /// @param proof The certificate's Merkle proof in that batch.
     /// @param digest The certificate's digest.
     /// @param reason A reason code (see the service's reason table).
     function revoke(bytes32 root, bytes32[] calldata proof, bytes32 digest, uint16 reason) external {
-        CertificateState storage c = _authorizeChange(root, proof, digest);
+        (CertificateState storage c, uint32 department) = _authorizeChange(root, proof, digest);
         if (c.status == Status.Revoked) revert AttestationRegistryAlreadyRevoked(digest);
-        _setState(c, Status.Revoked, root, reason);
-        emit CertificateRevoked(digest, root, msg.sender, reason);
+        _setState(c, Status.Revoked, reason);
+        emit CertificateRevoked(digest, department, msg.sender, root, reason);
     }
 
-    /// @notice Suspend a certificate until it is reinstated. Only the issuing department may.
+    /// @notice Suspend a certificate until it is reinstated. Only the department that anchored it may.
     /// @param root The root of the batch holding the certificate.
     /// @param proof The certificate's Merkle proof in that batch.
     /// @param digest The certificate's digest.
     /// @param reason A reason code.
     function suspend(bytes32 root, bytes32[] calldata proof, bytes32 digest, uint16 reason) external {
-        CertificateState storage c = _authorizeChange(root, proof, digest);
+        (CertificateState storage c, uint32 department) = _authorizeChange(root, proof, digest);
         if (c.status == Status.Revoked) revert AttestationRegistryAlreadyRevoked(digest);
         if (c.status == Status.Suspended) revert AttestationRegistryAlreadySuspended(digest);
-        _setState(c, Status.Suspended, root, reason);
-        emit CertificateSuspended(digest, root, msg.sender, reason);
+        _setState(c, Status.Suspended, reason);
+        emit CertificateSuspended(digest, department, msg.sender, root, reason);
     }
 
-    /// @notice Lift a suspension. Only the issuing department may.
+    /// @notice Lift a suspension. Only the department that anchored the certificate may.
     /// @param root The root of the batch holding the certificate.
     /// @param proof The certificate's Merkle proof in that batch.
     /// @param digest The certificate's digest.
     function reinstate(bytes32 root, bytes32[] calldata proof, bytes32 digest) external {
-        CertificateState storage c = _authorizeChange(root, proof, digest);
+        (CertificateState storage c, uint32 department) = _authorizeChange(root, proof, digest);
         if (c.status != Status.Suspended) revert AttestationRegistryNotSuspended(digest);
-        _setState(c, Status.Unknown, root, 0);
-        emit CertificateReinstated(digest, root, msg.sender);
+        _setState(c, Status.Unknown, 0);
+        emit CertificateReinstated(digest, department, msg.sender, root);
     }
 
     /// @notice A certificate's status from its batch root, proof and digest: Unknown when the root was
-    /// never anchored or the proof does not hold, else Revoked, Suspended or Anchored.
+    /// never anchored or the proof does not hold, else the anchoring department's Revoked, Suspended or
+    /// Anchored.
     /// @param root The batch root.
     /// @param proof The certificate's Merkle proof.
     /// @param digest The certificate's digest.
     function status(bytes32 root, bytes32[] calldata proof, bytes32 digest) external view returns (Status) {
-        if (_anchors[root].anchoredAt == 0) return Status.Unknown;
+        uint32 department = _anchors[root].department;
+        if (department == 0) return Status.Unknown;
         if (!MerkleProof.verifyCalldata(proof, root, leafOf(digest))) return Status.Unknown;
-        Status s = _certificates[digest].status;
+        Status s = _certificates[department][digest].status;
         return s == Status.Unknown ? Status.Anchored : s;
     }
 
     /// @notice A batch anchor's record (all zero if `root` was never anchored).
     /// @param root The batch root.
-    function anchorOf(bytes32 root) external view returns (Anchor memory) {
-        return _anchors[root];
+    /// @return department The anchoring department's identifier.
+    /// @return kind The batch's attestation kind.
+    /// @return leafCount How many certificates the batch holds.
+    /// @return anchoredAt The anchoring block's timestamp.
+    /// @return blockNumber The anchoring block.
+    function anchorOf(bytes32 root)
+        external
+        view
+        returns (bytes32 department, uint8 kind, uint32 leafCount, uint64 anchoredAt, uint64 blockNumber)
+    {
+        Anchor storage a = _anchors[root];
+        department = a.department == 0 ? bytes32(0) : issuers.departmentAt(a.department);
+        return (department, a.kind, a.leafCount, a.anchoredAt, a.blockNumber);
     }
 
-    /// @notice The revocation or suspension recorded for a digest, if any.
+    /// @notice The revocation or suspension a department recorded for a digest, if any.
+    /// @param department The department's identifier.
     /// @param digest The certificate's digest.
-    function certificateState(bytes32 digest) external view returns (CertificateState memory) {
-        return _certificates[digest];
+    function certificateState(bytes32 department, bytes32 digest) external view returns (CertificateState memory) {
+        (, uint32 index,,,) = issuers.departmentInfo(department);
+        return _certificates[index][digest];
     }
 
     /// @notice The StandardMerkleTree leaf of a `bytes32` value.
     /// @param digest The certificate's digest.
-    function leafOf(bytes32 digest) public pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(digest))));
+    function leafOf(bytes32 digest) public pure returns (bytes32 leaf) {
+        // keccak256(bytes.concat(keccak256(abi.encode(digest)))), in scratch space.
+        assembly ("memory-safe") {
+            mstore(0x00, digest)
+            mstore(0x00, keccak256(0x00, 0x20))
+            leaf := keccak256(0x00, 0x20)
+        }
     }
 
     function _anchor(bytes32 root, uint8 kind, uint32 leafCount) private {
         if (root == bytes32(0)) revert AttestationRegistryZeroRoot();
-        if (!issuers.isAuthorized(msg.sender, kind, uint64(block.timestamp))) {
-            revert AttestationRegistryNotAuthorized(msg.sender, kind);
-        }
-        if (_anchors[root].anchoredAt != 0) revert AttestationRegistryAlreadyAnchored(root);
-        bytes32 department = issuers.departmentOf(msg.sender);
+        uint32 department = issuers.authorizedDepartment(msg.sender, kind);
+        if (department == 0) revert AttestationRegistryNotAuthorized(msg.sender, kind);
+        Anchor storage a = _anchors[root];
+        if (a.department != 0) revert AttestationRegistryAlreadyAnchored(root);
         _anchors[root] = Anchor({
             department: department,
-            issuer: msg.sender,
             kind: kind,
             leafCount: leafCount,
             anchoredAt: uint64(block.timestamp),
@@ -165,21 +189,20 @@ contract AttestationRegistry {
     function _authorizeChange(bytes32 root, bytes32[] calldata proof, bytes32 digest)
         private
         view
-        returns (CertificateState storage)
+        returns (CertificateState storage, uint32)
     {
-        Anchor storage a = _anchors[root];
-        if (a.anchoredAt == 0 || !MerkleProof.verifyCalldata(proof, root, leafOf(digest))) {
+        uint32 department = _anchors[root].department;
+        if (department == 0 || !MerkleProof.verifyCalldata(proof, root, leafOf(digest))) {
             revert AttestationRegistryUnknownCertificate(digest);
         }
-        if (!issuers.isActiveKey(msg.sender) || issuers.departmentOf(msg.sender) != a.department) {
-            revert AttestationRegistryNotIssuingDepartment(msg.sender, a.department);
+        if (issuers.activeDepartment(msg.sender) != department) {
+            revert AttestationRegistryNotIssuingDepartment(msg.sender, issuers.departmentAt(department));
         }
-        return _certificates[digest];
+        return (_certificates[department][digest], department);
     }
 
-    function _setState(CertificateState storage c, Status s, bytes32 root, uint16 reason) private {
+    function _setState(CertificateState storage c, Status s, uint16 reason) private {
         c.status = s;
-        c.root = root;
         c.reason = reason;
         c.changedAt = uint64(block.timestamp);
     }

@@ -5,13 +5,22 @@ import {IssuerRegistry} from "./IssuerRegistry.sol";
 
 /// @title CreditRegistry
 /// @notice Per subject commitment, an append-only hash chain of credit-record digests, the current credit
-/// grade (A/B/C/D) and the red and black list flags. Subjects are keyed commitments, never identifiers.
+/// grade (A/B/C/D) and the red and black list entries. Subjects are keyed commitments, never identifiers.
 /// @dev The chain head after appending `d` to head `h` is `keccak256(abi.encode(h, d))`, starting from
 /// zero. Writers pass the head they expect, so two departments writing at once cannot interleave
 /// unnoticed and a retried transaction cannot append the same record twice.
+/// Every write names a scope (a record category, the grade, a list); a department writes only the scopes
+/// the district admitted it for (IssuerRegistry `creditScopes`). A list entry belongs to the department
+/// that made it: only that department changes or ends it. Every event records the writing key.
 contract CreditRegistry {
-    /// @notice The attestation kind (bit position in IssuerRegistry) that allows writing here.
+    /// @notice The attestation kind (bit position in IssuerRegistry) a key needs to write here.
     uint8 public constant CREDIT_RECORD = 2;
+    /// @notice The scope of grade writes.
+    uint8 public constant SCOPE_GRADE = 16;
+    /// @notice The scope of red (commendation) list entries.
+    uint8 public constant SCOPE_RED_LIST = 17;
+    /// @notice The scope of black (serious-dishonesty) list entries.
+    uint8 public constant SCOPE_BLACK_LIST = 18;
 
     enum Grade {
         None,
@@ -26,6 +35,8 @@ contract CreditRegistry {
         uint64 length;
         Grade grade;
         bool redListed;
+        uint32 redListOwner; // department index of the red entry, 0 if none
+        uint32 blackListOwner; // department index of the black entry, 0 if none
         uint64 blackListStart;
         uint64 blackListEnd;
     }
@@ -35,11 +46,13 @@ contract CreditRegistry {
 
     mapping(bytes32 subject => Standing) private _standings;
 
-    error CreditRegistryNotAuthorized(address key);
+    error CreditRegistryNotAuthorized(address key, uint8 scope);
     error CreditRegistryZeroDigest();
+    error CreditRegistryInvalidScope(uint8 scope);
     error CreditRegistryStaleHead(bytes32 subject, bytes32 expected, bytes32 actual);
     error CreditRegistryInvalidGrade(uint8 grade);
     error CreditRegistryInvalidWindow(uint64 start, uint64 end);
+    error CreditRegistryListEntryOwned(bytes32 subject, bytes32 owner);
 
     event RecordAppended(
         bytes32 indexed subject,
@@ -47,18 +60,16 @@ contract CreditRegistry {
         bytes32 previousHead,
         bytes32 newHead,
         uint64 index,
-        bytes32 department
+        bytes32 department,
+        address indexed writer,
+        uint8 scope
     );
-    event GradeChanged(bytes32 indexed subject, Grade previousGrade, Grade newGrade, bytes32 basis);
-    event RedListChanged(bytes32 indexed subject, bool listed, bytes32 basis);
-    event BlackListChanged(bytes32 indexed subject, uint64 start, uint64 end, bytes32 basis);
-
-    modifier onlyCreditWriter() {
-        if (!issuers.isAuthorized(msg.sender, CREDIT_RECORD, uint64(block.timestamp))) {
-            revert CreditRegistryNotAuthorized(msg.sender);
-        }
-        _;
-    }
+    event GradeChanged(bytes32 indexed subject, Grade previousGrade, Grade newGrade, bytes32 basis,
+        bytes32 department, address indexed writer);
+    event RedListChanged(bytes32 indexed subject, bool listed, bytes32 basis, bytes32 department,
+        address indexed writer);
+    event BlackListChanged(bytes32 indexed subject, uint64 start, uint64 end, bytes32 basis, bytes32 department,
+        address indexed writer);
 
     /// @param issuerRegistry The IssuerRegistry deployment.
     constructor(IssuerRegistry issuerRegistry) {
@@ -69,7 +80,12 @@ contract CreditRegistry {
     /// @param subject The subject's keyed commitment.
     /// @param recordDigest The record's digest.
     /// @param expectedHead The chain head the writer saw (zero for a new subject).
-    function appendRecord(bytes32 subject, bytes32 recordDigest, bytes32 expectedHead) external onlyCreditWriter {
+    /// @param scope The record's category (bit position below 16; `ledger.kinds.CreditScope`).
+    function appendRecord(bytes32 subject, bytes32 recordDigest, bytes32 expectedHead, uint8 scope) external {
+        if (scope >= SCOPE_GRADE && scope != SCOPE_RED_LIST && scope != SCOPE_BLACK_LIST) {
+            revert CreditRegistryInvalidScope(scope);
+        }
+        uint32 department = _writer(scope);
         if (recordDigest == bytes32(0)) revert CreditRegistryZeroDigest();
         Standing storage s = _standings[subject];
         bytes32 previous = s.head;
@@ -78,44 +94,62 @@ contract CreditRegistry {
         s.head = next;
         uint64 index = s.length;
         s.length = index + 1;
-        emit RecordAppended(subject, recordDigest, previous, next, index, issuers.departmentOf(msg.sender));
+        emit RecordAppended(
+            subject, recordDigest, previous, next, index, issuers.departmentAt(department), msg.sender, scope
+        );
     }
 
-    /// @notice Set a subject's credit grade (1 = A ... 4 = D).
+    /// @notice Set a subject's credit grade (1 = A ... 4 = D). Needs the grade scope.
     /// @param subject The subject's keyed commitment.
     /// @param grade The new grade.
     /// @param basis Digest of the grading explanation (rule version and records considered).
-    function setGrade(bytes32 subject, uint8 grade, bytes32 basis) external onlyCreditWriter {
+    function setGrade(bytes32 subject, uint8 grade, bytes32 basis) external {
+        uint32 department = _writer(SCOPE_GRADE);
         if (grade < uint8(Grade.A) || grade > uint8(Grade.D)) revert CreditRegistryInvalidGrade(grade);
         Standing storage s = _standings[subject];
         Grade previous = s.grade;
         s.grade = Grade(grade);
-        emit GradeChanged(subject, previous, Grade(grade), basis);
+        emit GradeChanged(subject, previous, Grade(grade), basis, issuers.departmentAt(department), msg.sender);
     }
 
-    /// @notice Put a subject on the red (commendation) list or take it off.
+    /// @notice Put a subject on the red (commendation) list or take it off. A listing belongs to the
+    /// department that made it: only that department takes it off.
     /// @param subject The subject's keyed commitment.
     /// @param listed Whether the subject is on the red list.
     /// @param basis Digest of the decision.
-    function setRedList(bytes32 subject, bool listed, bytes32 basis) external onlyCreditWriter {
-        _standings[subject].redListed = listed;
-        emit RedListChanged(subject, listed, basis);
+    function setRedList(bytes32 subject, bool listed, bytes32 basis) external {
+        uint32 department = _writer(SCOPE_RED_LIST);
+        Standing storage s = _standings[subject];
+        if (s.redListOwner != 0 && s.redListOwner != department) {
+            revert CreditRegistryListEntryOwned(subject, issuers.departmentAt(s.redListOwner));
+        }
+        s.redListed = listed;
+        s.redListOwner = listed ? department : 0;
+        emit RedListChanged(subject, listed, basis, issuers.departmentAt(department), msg.sender);
     }
 
-    /// @notice Set a subject's black-list window; `start == end == 0` clears it.
+    /// @notice Set a subject's black-list window; `start == end == 0` clears it. An entry belongs to the
+    /// department that made it until it ends: only that department changes or clears it before then.
     /// @param subject The subject's keyed commitment.
     /// @param start First second on the list.
     /// @param end First second off the list (must follow `start`).
     /// @param basis Digest of the decision.
-    function setBlackList(bytes32 subject, uint64 start, uint64 end, bytes32 basis) external onlyCreditWriter {
-        if (!(start == 0 && end == 0) && end <= start) revert CreditRegistryInvalidWindow(start, end);
+    function setBlackList(bytes32 subject, uint64 start, uint64 end, bytes32 basis) external {
+        uint32 department = _writer(SCOPE_BLACK_LIST);
+        bool clearing = start == 0 && end == 0;
+        if (!clearing && end <= start) revert CreditRegistryInvalidWindow(start, end);
         Standing storage s = _standings[subject];
+        uint32 owner = s.blackListOwner;
+        if (owner != 0 && owner != department && block.timestamp < s.blackListEnd) {
+            revert CreditRegistryListEntryOwned(subject, issuers.departmentAt(owner));
+        }
         s.blackListStart = start;
         s.blackListEnd = end;
-        emit BlackListChanged(subject, start, end, basis);
+        s.blackListOwner = clearing ? 0 : department;
+        emit BlackListChanged(subject, start, end, basis, issuers.departmentAt(department), msg.sender);
     }
 
-    /// @notice A subject's chain head, record count, grade and list flags.
+    /// @notice A subject's chain head, record count, grade and list entries.
     /// @param subject The subject's keyed commitment.
     function standing(bytes32 subject) external view returns (Standing memory) {
         return _standings[subject];
@@ -134,5 +168,10 @@ contract CreditRegistry {
     /// @param recordDigest The appended record's digest.
     function chainHead(bytes32 previousHead, bytes32 recordDigest) public pure returns (bytes32) {
         return keccak256(abi.encode(previousHead, recordDigest));
+    }
+
+    function _writer(uint8 scope) private view returns (uint32 department) {
+        department = issuers.creditWriter(msg.sender, CREDIT_RECORD, scope);
+        if (department == 0) revert CreditRegistryNotAuthorized(msg.sender, scope);
     }
 }

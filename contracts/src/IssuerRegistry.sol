@@ -2,44 +2,72 @@
 pragma solidity ^0.8.24;
 
 /// @title IssuerRegistry
-/// @notice The permissioned core of ZeroErrand Ledger: the district admin admits departments, registers
-/// each department's signing keys with the attestation kinds they may sign and their validity window,
-/// and names inspectors. Every other contract asks this one who may write.
-/// @dev Kinds are bit positions in a uint256 mask (see `ledger.kinds.Kind` on the Python side).
-/// Validity is answered for any timestamp, so a certificate signed before a key was revoked still
-/// verifies and one signed after it does not.
+/// @notice The permissioned core of ZeroErrand Ledger: k of n district administrators admit departments,
+/// register each department's signing keys with the attestation kinds they may sign, and name inspectors.
+/// Every other contract asks this one who may write.
+/// @dev Administration follows Safe's owner-management pattern: every administrative function is callable
+/// only by the registry itself (`onlySelf`, Safe's `authorized`), and the registry calls itself once
+/// `threshold` of the administrators have approved the exact calldata of a proposal (the confirm-then-execute
+/// flow of Gnosis MultiSigWallet). With a threshold of 1 a proposal executes in the transaction that makes it.
+/// Keys are never back-dated: a key is valid from the block that registered it (or a later time), except
+/// through `migrateKey`, which records the historic window on chain with a flag verifiers show.
+/// Kinds are bit positions in a uint64 mask (see `ledger.kinds.Kind`); departments are numbered from 1 in
+/// admission order, and that number is what AttestationRegistry and CreditRegistry store.
 contract IssuerRegistry {
     struct Department {
-        string name;
+        uint32 index; // 1-based admission order; 0 = never admitted
         uint64 admittedAt;
         uint64 retiredAt; // 0 while the department is active
+        uint64 creditScopes; // CreditRegistry scopes the department may write (bit i = scope i)
     }
 
     struct SigningKey {
-        bytes32 department;
-        uint256 kinds;
+        uint32 department; // department index; 0 = unknown key
+        uint64 kinds;
         uint64 validFrom;
         uint64 revokedAt; // 0 while the key is not revoked
+        bool migrated; // registered through `migrateKey` with a historic validFrom
     }
 
     struct Inspector {
-        bytes32 department;
+        uint32 department;
         bool active;
     }
 
-    /// @notice The district admin (the district data office).
-    address public admin;
-    /// @notice The account an admin transfer is waiting for, if any.
-    address public pendingAdmin;
+    struct Proposal {
+        bytes32 callHash;
+        address proposer;
+        uint32 approvals;
+        bool executed;
+    }
 
     mapping(bytes32 department => Department) private _departments;
+    mapping(uint32 index => bytes32 department) private _departmentIds;
+    mapping(bytes32 department => string name) private _names;
+    mapping(uint32 index => address[] keys) private _keysOf;
     mapping(address key => SigningKey) private _keys;
     mapping(address inspector => Inspector) private _inspectors;
-    bytes32[] private _departmentIds;
     address[] private _keyList;
+    uint32 private _departmentCount;
+
+    mapping(address account => bool) private _isAdministrator;
+    address[] private _administrators;
+    /// @notice How many administrators must approve an administrative call.
+    uint32 public threshold;
+    /// @notice Proposals made so far (ids run from 1).
+    uint256 public proposalCount;
+    mapping(uint256 id => Proposal) private _proposals;
+    mapping(uint256 id => mapping(address administrator => bool)) private _approved;
 
     error IssuerRegistryUnauthorized(address caller);
     error IssuerRegistryZeroAddress();
+    error IssuerRegistryInvalidThreshold(uint256 threshold, uint256 administrators);
+    error IssuerRegistryAdministratorExists(address account);
+    error IssuerRegistryUnknownAdministrator(address account);
+    error IssuerRegistryUnknownProposal(uint256 id);
+    error IssuerRegistryProposalMismatch(uint256 id);
+    error IssuerRegistryProposalExecuted(uint256 id);
+    error IssuerRegistryAlreadyApproved(uint256 id, address administrator);
     error IssuerRegistryInvalidDepartment(bytes32 department);
     error IssuerRegistryDepartmentExists(bytes32 department);
     error IssuerRegistryUnknownDepartment(bytes32 department);
@@ -48,118 +76,238 @@ contract IssuerRegistry {
     error IssuerRegistryUnknownKey(address key);
     error IssuerRegistryKeyAlreadyRevoked(address key);
     error IssuerRegistryNoKinds();
+    error IssuerRegistryBackdatedKey(address key, uint64 validFrom, uint64 registeredAt);
+    error IssuerRegistryInvalidMigration(address key, uint64 validFrom);
     error IssuerRegistryInvalidRevocationTime(address key, uint64 revokedAt);
     error IssuerRegistryInspectorExists(address inspector);
     error IssuerRegistryUnknownInspector(address inspector);
 
-    event AdminTransferStarted(address indexed previousAdmin, address indexed newAdmin);
-    event AdminTransferred(address indexed previousAdmin, address indexed newAdmin);
-    event DepartmentAdmitted(bytes32 indexed department, string name, uint64 admittedAt);
+    event AdministratorAdded(address indexed account);
+    event AdministratorRemoved(address indexed account);
+    event ThresholdChanged(uint32 threshold);
+    event Proposed(uint256 indexed id, address indexed proposer, bytes data);
+    event Approved(uint256 indexed id, address indexed administrator, uint32 approvals);
+    event Executed(uint256 indexed id);
+    event DepartmentAdmitted(bytes32 indexed department, uint32 index, string name, uint64 creditScopes);
     event DepartmentRetired(bytes32 indexed department, uint64 retiredAt);
+    event CreditScopesChanged(bytes32 indexed department, uint64 creditScopes);
     event KeyRegistered(address indexed key, bytes32 indexed department, uint256 kinds, uint64 validFrom);
+    event KeyMigrated(address indexed key, bytes32 indexed department, uint256 kinds, uint64 validFrom,
+        bytes32 basis);
     event KeyRevoked(address indexed key, bytes32 indexed department, uint64 revokedAt);
     event InspectorGranted(address indexed inspector, bytes32 indexed department);
     event InspectorRevoked(address indexed inspector, bytes32 indexed department);
 
-    modifier onlyAdmin() {
-        if (msg.sender != admin) revert IssuerRegistryUnauthorized(msg.sender);
+    modifier onlySelf() {
+        if (msg.sender != address(this)) revert IssuerRegistryUnauthorized(msg.sender);
         _;
     }
 
-    /// @param initialAdmin The district admin account.
-    constructor(address initialAdmin) {
-        if (initialAdmin == address(0)) revert IssuerRegistryZeroAddress();
-        admin = initialAdmin;
-        emit AdminTransferred(address(0), initialAdmin);
+    modifier onlyAdministrator() {
+        if (!_isAdministrator[msg.sender]) revert IssuerRegistryUnauthorized(msg.sender);
+        _;
     }
 
-    /// @notice Start handing the admin role to `newAdmin`; it takes effect when `newAdmin` accepts.
-    /// @param newAdmin The next admin account.
-    function transferAdmin(address newAdmin) external onlyAdmin {
-        if (newAdmin == address(0)) revert IssuerRegistryZeroAddress();
-        pendingAdmin = newAdmin;
-        emit AdminTransferStarted(admin, newAdmin);
+    /// @param administrators The district administrators.
+    /// @param approvalThreshold How many of them must approve an administrative call (1 ≤ k ≤ n).
+    constructor(address[] memory administrators, uint32 approvalThreshold) {
+        for (uint256 i = 0; i < administrators.length; i++) {
+            _addAdministrator(administrators[i]);
+        }
+        _setThreshold(approvalThreshold);
     }
 
-    /// @notice Accept a pending admin transfer. Only the pending admin may call it.
-    function acceptAdmin() external {
-        if (msg.sender != pendingAdmin) revert IssuerRegistryUnauthorized(msg.sender);
-        address previous = admin;
-        admin = msg.sender;
-        pendingAdmin = address(0);
-        emit AdminTransferred(previous, msg.sender);
+    // -- approvals ---------------------------------------------------------------------------------
+
+    /// @notice Propose an administrative call on this registry and approve it; it executes at once when the
+    /// threshold is 1. Only an administrator may propose.
+    /// @param data The calldata of the call (e.g. `registerKey(...)`), made by the registry on itself.
+    /// @return id The proposal's id.
+    function propose(bytes calldata data) external onlyAdministrator returns (uint256 id) {
+        id = ++proposalCount;
+        _proposals[id] = Proposal({callHash: keccak256(data), proposer: msg.sender, approvals: 0, executed: false});
+        emit Proposed(id, msg.sender, data);
+        _approve(id, data);
     }
+
+    /// @notice Approve proposal `id`, whose calldata must be passed again; the approval that reaches the
+    /// threshold executes it (and reverts with the call's own error if the call fails).
+    /// @param id The proposal's id.
+    /// @param data The proposal's calldata (from its `Proposed` event).
+    function approve(uint256 id, bytes calldata data) external onlyAdministrator {
+        Proposal storage p = _proposals[id];
+        if (p.callHash == bytes32(0)) revert IssuerRegistryUnknownProposal(id);
+        if (p.callHash != keccak256(data)) revert IssuerRegistryProposalMismatch(id);
+        _approve(id, data);
+    }
+
+    /// @notice A proposal's state.
+    /// @param id The proposal's id.
+    function proposal(uint256 id)
+        external
+        view
+        returns (bytes32 callHash, address proposer, uint32 approvals, bool executed)
+    {
+        Proposal storage p = _proposals[id];
+        return (p.callHash, p.proposer, p.approvals, p.executed);
+    }
+
+    /// @notice Whether `administrator` approved proposal `id`.
+    /// @param id The proposal's id.
+    /// @param administrator The administrator's account.
+    function hasApproved(uint256 id, address administrator) external view returns (bool) {
+        return _approved[id][administrator];
+    }
+
+    /// @notice The district administrators.
+    function administrators() external view returns (address[] memory) {
+        return _administrators;
+    }
+
+    /// @notice Whether `account` is a district administrator.
+    /// @param account The account to check.
+    function isAdministrator(address account) external view returns (bool) {
+        return _isAdministrator[account];
+    }
+
+    /// @notice Add a district administrator (through approvals).
+    /// @param account The new administrator.
+    function addAdministrator(address account) external onlySelf {
+        _addAdministrator(account);
+    }
+
+    /// @notice Remove a district administrator (through approvals); the threshold must stay reachable.
+    /// @param account The administrator to remove.
+    function removeAdministrator(address account) external onlySelf {
+        if (!_isAdministrator[account]) revert IssuerRegistryUnknownAdministrator(account);
+        if (_administrators.length - 1 < threshold) {
+            revert IssuerRegistryInvalidThreshold(threshold, _administrators.length - 1);
+        }
+        _isAdministrator[account] = false;
+        for (uint256 i = 0; i < _administrators.length; i++) {
+            if (_administrators[i] == account) {
+                _administrators[i] = _administrators[_administrators.length - 1];
+                _administrators.pop();
+                break;
+            }
+        }
+        emit AdministratorRemoved(account);
+    }
+
+    /// @notice Change how many approvals an administrative call needs (through approvals).
+    /// @param approvalThreshold The new threshold.
+    function changeThreshold(uint32 approvalThreshold) external onlySelf {
+        _setThreshold(approvalThreshold);
+    }
+
+    // -- departments and keys (each through approvals) ---------------------------------------------
 
     /// @notice Admit a department (tax bureau, social-insurance bureau, market supervision, ...).
     /// @param department A short identifier, e.g. the ASCII of "tax.440604" right-padded to 32 bytes.
     /// @param name The department's public name.
-    function admitDepartment(bytes32 department, string calldata name) external onlyAdmin {
+    /// @param creditScopes The CreditRegistry scopes (record kinds, grade, lists) the department may write.
+    function admitDepartment(bytes32 department, string calldata name, uint64 creditScopes) external onlySelf {
         if (department == bytes32(0)) revert IssuerRegistryInvalidDepartment(department);
-        if (_departments[department].admittedAt != 0) revert IssuerRegistryDepartmentExists(department);
-        uint64 nowTs = uint64(block.timestamp);
-        _departments[department] = Department({name: name, admittedAt: nowTs, retiredAt: 0});
-        _departmentIds.push(department);
-        emit DepartmentAdmitted(department, name, nowTs);
+        if (_departments[department].index != 0) revert IssuerRegistryDepartmentExists(department);
+        uint32 index = ++_departmentCount;
+        _departments[department] = Department({
+            index: index, admittedAt: uint64(block.timestamp), retiredAt: 0, creditScopes: creditScopes
+        });
+        _departmentIds[index] = department;
+        _names[department] = name;
+        emit DepartmentAdmitted(department, index, name, creditScopes);
     }
 
-    /// @notice Retire a department: none of its keys is authorized from now on. Past signatures stay valid.
+    /// @notice Change what a department may write in CreditRegistry.
+    /// @param department The department.
+    /// @param creditScopes The new scopes.
+    function setCreditScopes(bytes32 department, uint64 creditScopes) external onlySelf {
+        _requireActiveDepartment(department).creditScopes = creditScopes;
+        emit CreditScopesChanged(department, creditScopes);
+    }
+
+    /// @notice Retire a department: its keys are revoked from now on. Past signatures stay valid.
     /// @param department The department to retire.
-    function retireDepartment(bytes32 department) external onlyAdmin {
+    function retireDepartment(bytes32 department) external onlySelf {
         Department storage d = _requireActiveDepartment(department);
         uint64 nowTs = uint64(block.timestamp);
         d.retiredAt = nowTs;
+        address[] storage keyList = _keysOf[d.index];
+        for (uint256 i = 0; i < keyList.length; i++) {
+            SigningKey storage k = _keys[keyList[i]];
+            if (k.revokedAt == 0 || k.revokedAt > nowTs) {
+                k.revokedAt = nowTs < k.validFrom ? k.validFrom : nowTs;
+                emit KeyRevoked(keyList[i], department, k.revokedAt);
+            }
+        }
         emit DepartmentRetired(department, nowTs);
     }
 
-    /// @notice Register a department signing key with the kinds it may sign from `validFrom` on.
+    /// @notice Register a department signing key for some kinds, valid from `validFrom` on.
     /// @param key The key's address.
     /// @param department The department the key belongs to.
     /// @param kinds Bit mask of attestation kinds (bit i set = kind i allowed).
-    /// @param validFrom First second (unix time) at which the key may sign; 0 means now.
-    function registerKey(address key, bytes32 department, uint256 kinds, uint64 validFrom) external onlyAdmin {
-        if (key == address(0)) revert IssuerRegistryZeroAddress();
-        if (kinds == 0) revert IssuerRegistryNoKinds();
-        _requireActiveDepartment(department);
-        if (_keys[key].department != bytes32(0)) revert IssuerRegistryKeyExists(key);
-        uint64 from = validFrom == 0 ? uint64(block.timestamp) : validFrom;
-        _keys[key] = SigningKey({department: department, kinds: kinds, validFrom: from, revokedAt: 0});
-        _keyList.push(key);
+    /// @param validFrom First second (unix time) the key may sign: 0 means this block; never earlier.
+    function registerKey(address key, bytes32 department, uint64 kinds, uint64 validFrom) external onlySelf {
+        uint64 nowTs = uint64(block.timestamp);
+        uint64 from = validFrom == 0 ? nowTs : validFrom;
+        if (from < nowTs) revert IssuerRegistryBackdatedKey(key, from, nowTs);
+        _register(key, department, kinds, from, false);
         emit KeyRegistered(key, department, kinds, from);
+    }
+
+    /// @notice The migration path for re-anchoring after a chain reset: register a key whose window began
+    /// before this block, because certificates it signed then exist. The key is flagged `migrated`, the
+    /// event records the basis, and verifiers show the flag.
+    /// @param key The key's address.
+    /// @param department The department the key belongs to.
+    /// @param kinds Bit mask of attestation kinds.
+    /// @param validFrom The historic start of the key's window (before this block).
+    /// @param basis Digest of the migration record (e.g. of the previous chain's deployment and key list).
+    function migrateKey(address key, bytes32 department, uint64 kinds, uint64 validFrom, bytes32 basis)
+        external
+        onlySelf
+    {
+        if (validFrom == 0 || validFrom >= block.timestamp) revert IssuerRegistryInvalidMigration(key, validFrom);
+        _register(key, department, kinds, validFrom, true);
+        emit KeyMigrated(key, department, kinds, validFrom, basis);
     }
 
     /// @notice Revoke a key from `revokedAt` on (0 means now). A time in the past records a compromise
     /// discovered late: signatures made after it stop verifying. Revocation is final.
     /// @param key The key to revoke.
     /// @param revokedAt First second at which the key is no longer valid.
-    function revokeKey(address key, uint64 revokedAt) external onlyAdmin {
+    function revokeKey(address key, uint64 revokedAt) external onlySelf {
         SigningKey storage k = _keys[key];
-        if (k.department == bytes32(0)) revert IssuerRegistryUnknownKey(key);
+        if (k.department == 0) revert IssuerRegistryUnknownKey(key);
         if (k.revokedAt != 0) revert IssuerRegistryKeyAlreadyRevoked(key);
         uint64 at = revokedAt == 0 ? uint64(block.timestamp) : revokedAt;
         if (at < k.validFrom) revert IssuerRegistryInvalidRevocationTime(key, at);
         k.revokedAt = at;
-        emit KeyRevoked(key, k.department, at);
+        emit KeyRevoked(key, _departmentIds[k.department], at);
     }
 
     /// @notice Name `inspector` an inspector of `department`.
     /// @param inspector The inspector's account.
     /// @param department The department the inspector works for.
-    function grantInspector(address inspector, bytes32 department) external onlyAdmin {
+    function grantInspector(address inspector, bytes32 department) external onlySelf {
         if (inspector == address(0)) revert IssuerRegistryZeroAddress();
-        _requireActiveDepartment(department);
+        Department storage d = _requireActiveDepartment(department);
         if (_inspectors[inspector].active) revert IssuerRegistryInspectorExists(inspector);
-        _inspectors[inspector] = Inspector({department: department, active: true});
+        _inspectors[inspector] = Inspector({department: d.index, active: true});
         emit InspectorGranted(inspector, department);
     }
 
     /// @notice Withdraw the inspector role from `inspector`.
     /// @param inspector The inspector's account.
-    function revokeInspector(address inspector) external onlyAdmin {
+    function revokeInspector(address inspector) external onlySelf {
         Inspector storage i = _inspectors[inspector];
         if (!i.active) revert IssuerRegistryUnknownInspector(inspector);
         i.active = false;
-        emit InspectorRevoked(inspector, i.department);
+        emit InspectorRevoked(inspector, _departmentIds[i.department]);
     }
+
+    // -- questions other contracts and verifiers ask --------------------------------------------------
 
     /// @notice Whether `key` was allowed to sign attestations of `kind` at `timestamp`.
     /// @param key The signing key's address.
@@ -167,43 +315,68 @@ contract IssuerRegistry {
     /// @param timestamp The unix time of the signature (a certificate's issue time, or now).
     function isAuthorized(address key, uint8 kind, uint64 timestamp) public view returns (bool) {
         SigningKey storage k = _keys[key];
-        if (k.department == bytes32(0)) return false;
-        if ((k.kinds >> kind) & 1 == 0) return false;
-        if (timestamp < k.validFrom) return false;
-        if (k.revokedAt != 0 && timestamp >= k.revokedAt) return false;
-        // The key's window starts the authority (a key is only registered for an admitted department, and
-        // the admin may date validFrom before the registering block); retiring the department ends it.
-        uint64 retiredAt = _departments[k.department].retiredAt;
-        return retiredAt == 0 || timestamp < retiredAt;
+        return k.department != 0 && (k.kinds >> kind) & 1 == 1 && _inWindow(k, timestamp);
+    }
+
+    /// @notice The department index of `key` when it may sign `kind` now, else 0 (one storage read: a
+    /// retired department's keys are revoked when it retires).
+    /// @param key The signing key's address.
+    /// @param kind The attestation kind.
+    function authorizedDepartment(address key, uint8 kind) external view returns (uint32) {
+        SigningKey storage k = _keys[key];
+        if ((k.kinds >> kind) & 1 == 0 || !_inWindow(k, uint64(block.timestamp))) return 0;
+        return k.department;
+    }
+
+    /// @notice The department index of `key` when it is a current key, else 0.
+    /// @param key The key's address.
+    function activeDepartment(address key) external view returns (uint32) {
+        SigningKey storage k = _keys[key];
+        return _inWindow(k, uint64(block.timestamp)) ? k.department : 0;
+    }
+
+    /// @notice The department index of `key` when it is a current credit-record key of a department that
+    /// may write CreditRegistry scope `scope`, else 0.
+    /// @param key The key's address.
+    /// @param kind The credit-record attestation kind.
+    /// @param scope The CreditRegistry scope (bit position).
+    function creditWriter(address key, uint8 kind, uint8 scope) external view returns (uint32) {
+        SigningKey storage k = _keys[key];
+        if ((k.kinds >> kind) & 1 == 0 || !_inWindow(k, uint64(block.timestamp))) return 0;
+        uint64 scopes = _departments[_departmentIds[k.department]].creditScopes;
+        return (scopes >> scope) & 1 == 1 ? k.department : 0;
     }
 
     /// @notice Whether `key` is a registered, unrevoked key of an active department right now.
     /// @param key The key's address.
     function isActiveKey(address key) external view returns (bool) {
         SigningKey storage k = _keys[key];
-        if (k.department == bytes32(0)) return false;
-        uint64 nowTs = uint64(block.timestamp);
-        if (nowTs < k.validFrom || (k.revokedAt != 0 && nowTs >= k.revokedAt)) return false;
-        return _departments[k.department].retiredAt == 0;
+        return k.department != 0 && _inWindow(k, uint64(block.timestamp));
     }
 
     /// @notice Whether `account` currently holds the inspector role.
     /// @param account The account to check.
     function isInspector(address account) external view returns (bool) {
         Inspector storage i = _inspectors[account];
-        return i.active && _departments[i.department].retiredAt == 0;
+        return i.active && _departments[_departmentIds[i.department]].retiredAt == 0;
     }
 
     /// @notice The department an inspector works for (zero if none).
     /// @param account The inspector's account.
     function inspectorDepartment(address account) external view returns (bytes32) {
-        return _inspectors[account].department;
+        return _departmentIds[_inspectors[account].department];
     }
 
     /// @notice The department that owns `key` (zero if the key is unknown).
     /// @param key The key's address.
     function departmentOf(address key) external view returns (bytes32) {
-        return _keys[key].department;
+        return _departmentIds[_keys[key].department];
+    }
+
+    /// @notice The department with admission number `index` (zero if none).
+    /// @param index The department's index.
+    function departmentAt(uint32 index) external view returns (bytes32) {
+        return _departmentIds[index];
     }
 
     /// @notice A key's registration.
@@ -211,10 +384,10 @@ contract IssuerRegistry {
     function keyInfo(address key)
         external
         view
-        returns (bytes32 department, uint256 kinds, uint64 validFrom, uint64 revokedAt)
+        returns (bytes32 department, uint256 kinds, uint64 validFrom, uint64 revokedAt, bool migrated)
     {
         SigningKey storage k = _keys[key];
-        return (k.department, k.kinds, k.validFrom, k.revokedAt);
+        return (_departmentIds[k.department], k.kinds, k.validFrom, k.revokedAt, k.migrated);
     }
 
     /// @notice A department's record.
@@ -222,15 +395,18 @@ contract IssuerRegistry {
     function departmentInfo(bytes32 department)
         external
         view
-        returns (string memory name, uint64 admittedAt, uint64 retiredAt)
+        returns (string memory name, uint32 index, uint64 admittedAt, uint64 retiredAt, uint64 creditScopes)
     {
         Department storage d = _departments[department];
-        return (d.name, d.admittedAt, d.retiredAt);
+        return (_names[department], d.index, d.admittedAt, d.retiredAt, d.creditScopes);
     }
 
     /// @notice Every department ever admitted, in admission order.
-    function departments() external view returns (bytes32[] memory) {
-        return _departmentIds;
+    function departments() external view returns (bytes32[] memory ids) {
+        ids = new bytes32[](_departmentCount);
+        for (uint32 i = 0; i < _departmentCount; i++) {
+            ids[i] = _departmentIds[i + 1];
+        }
     }
 
     /// @notice Every key ever registered, in registration order.
@@ -238,9 +414,62 @@ contract IssuerRegistry {
         return _keyList;
     }
 
+    // -- internals -----------------------------------------------------------------------------------
+
+    function _approve(uint256 id, bytes calldata data) private {
+        Proposal storage p = _proposals[id];
+        if (p.executed) revert IssuerRegistryProposalExecuted(id);
+        if (_approved[id][msg.sender]) revert IssuerRegistryAlreadyApproved(id, msg.sender);
+        _approved[id][msg.sender] = true;
+        uint32 approvals = p.approvals + 1;
+        p.approvals = approvals;
+        emit Approved(id, msg.sender, approvals);
+        if (approvals < threshold) return;
+        p.executed = true;
+        (bool ok, bytes memory result) = address(this).call(data);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(result, 0x20), mload(result))
+            }
+        }
+        emit Executed(id);
+    }
+
+    function _addAdministrator(address account) private {
+        if (account == address(0)) revert IssuerRegistryZeroAddress();
+        if (_isAdministrator[account]) revert IssuerRegistryAdministratorExists(account);
+        _isAdministrator[account] = true;
+        _administrators.push(account);
+        emit AdministratorAdded(account);
+    }
+
+    function _setThreshold(uint32 approvalThreshold) private {
+        if (approvalThreshold == 0 || approvalThreshold > _administrators.length) {
+            revert IssuerRegistryInvalidThreshold(approvalThreshold, _administrators.length);
+        }
+        threshold = approvalThreshold;
+        emit ThresholdChanged(approvalThreshold);
+    }
+
+    function _register(address key, bytes32 department, uint64 kinds, uint64 validFrom, bool migrated) private {
+        if (key == address(0)) revert IssuerRegistryZeroAddress();
+        if (kinds == 0) revert IssuerRegistryNoKinds();
+        Department storage d = _requireActiveDepartment(department);
+        if (_keys[key].department != 0) revert IssuerRegistryKeyExists(key);
+        _keys[key] = SigningKey({
+            department: d.index, kinds: kinds, validFrom: validFrom, revokedAt: 0, migrated: migrated
+        });
+        _keysOf[d.index].push(key);
+        _keyList.push(key);
+    }
+
+    function _inWindow(SigningKey storage k, uint64 timestamp) private view returns (bool) {
+        return k.department != 0 && timestamp >= k.validFrom && (k.revokedAt == 0 || timestamp < k.revokedAt);
+    }
+
     function _requireActiveDepartment(bytes32 department) private view returns (Department storage d) {
         d = _departments[department];
-        if (d.admittedAt == 0) revert IssuerRegistryUnknownDepartment(department);
+        if (d.index == 0) revert IssuerRegistryUnknownDepartment(department);
         if (d.retiredAt != 0) revert IssuerRegistryDepartmentRetired(department);
     }
 }

@@ -12,7 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api.app import build_context, create_app
+from api.app import create_app
+from api.provisioning import provisioned_context
 from api.demo import seed
 from credit.codes import id_check_char
 from api.deps import AppContext
@@ -68,7 +69,7 @@ class Platform:
 
 @pytest.fixture
 def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
-    ctx = build_context(make_settings(tmp_path, database_url))
+    ctx = provisioned_context(make_settings(tmp_path, database_url))
     with transaction(ctx.sessions) as session:
         creds = seed(session, ctx.pii)
     from sqlalchemy import select

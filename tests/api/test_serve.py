@@ -37,7 +37,7 @@ def test_production_refuses_demo_and_development_secrets(tmp_path):
     for problem in ("--demo", "ZEL_TOKEN_SECRET", "ZEL_PII_KEY_FILE", "ZEL_CHAIN_URL"):
         assert problem in message
     (tmp_path / "d" / "secrets").mkdir(parents=True)
-    (tmp_path / "d" / "secrets" / "dev-keystore-password").write_text("x")
+    (tmp_path / "d" / "secrets" / "keystore-password-tax").write_text("x")
     keyfile = tmp_path / "pii.keys"
     from ledger.store.pii import PiiKeys
 
@@ -46,7 +46,7 @@ def test_production_refuses_demo_and_development_secrets(tmp_path):
                     chain_url="http://127.0.0.1:8545")
     with pytest.raises(ConfigurationError, match="development keystore password"):
         prod.check_production(demo=False)
-    (tmp_path / "d" / "secrets" / "dev-keystore-password").unlink()
+    (tmp_path / "d" / "secrets" / "keystore-password-tax").unlink()
     prod.check_production(demo=False)  # now acceptable
 
 
@@ -96,3 +96,29 @@ def test_zel_serve_demo_end_to_end(zel_bin, tmp_path):
         out, _ = proc.communicate(timeout=20)
     assert "citizen1" in out and "client_credentials" in out and "IssuerRegistry" in out
     assert (tmp_path / "d.pii-keys").exists() and not (tmp_path / "d" / "d.pii-keys").exists()
+
+
+def test_the_service_runs_without_any_administrator_password(tmp_path, monkeypatch):
+    """The service decrypts department keys only, each with its own password: with the admin's password gone,
+    and no shared password, it still starts and signs; the admin keystore cannot even be opened."""
+    from api.app import build_context
+    from api.provisioning import provision_deployment
+    from ledger.errors import KeystoreError
+    from ledger.keys import Keystore
+
+    for var in ("ZEL_KEYSTORE_PASSWORD", "ZEL_KEYSTORE_PASSWORD_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    settings = Settings(data_dir=tmp_path / "d")
+    provision_deployment(settings, development=True)
+    store = Keystore(settings.root)
+    store.dev_password_path("admin").unlink()  # the administrators keep theirs elsewhere
+    with pytest.raises(KeystoreError, match="no password for keystore 'admin'"):
+        store.load("admin")
+    passwords = {name: store.password(name) for name in ("tax", "si", "amr")}
+    assert len(set(passwords.values())) == 3  # each department its own
+    ctx = build_context(settings)
+    try:
+        assert set(ctx.certificates.keys) == {"tax.440604", "si.440604", "amr.440604"}
+        assert store.address("admin") not in {k.address for k in ctx.certificates.keys.values()}
+    finally:
+        ctx.ledger.close()

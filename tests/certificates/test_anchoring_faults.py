@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from api.app import build_context
+from api.provisioning import provisioned_context
 from api.settings import Settings
 from ledger.client import CertificateStatus
 from ledger.errors import NodeUnavailable
@@ -36,7 +36,7 @@ def _context(data: Path, url: str):
     if not store.exists("admin"):
         store.new("admin", TEST_PASSWORD, private_key=bytes.fromhex(GANACHE_ADMIN_KEY[2:]))
     settings = Settings(data_dir=data, chain_url=url, database_url=f"sqlite:///{data / 'zel.sqlite'}")
-    return build_context(settings)
+    return provisioned_context(settings)
 
 
 def _issue(ctx, people: int, per_person: int = 1) -> list[str]:

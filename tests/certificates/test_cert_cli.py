@@ -18,6 +18,7 @@ def test_issue_anchor_show_revoke(zel_bin, tmp_path):
         assert (p.returncode == 0) == ok, p.stderr
         return p
 
+    zel("issuer", "provision", "--demo")  # the administrators' part, before the service's commands
     seed = json.loads(zel("seed", "--people", "3", "--enterprises", "2", "--seed", "4", "--json").stdout)
     issued = json.loads(zel("cert", "issue", "--kind", "si-enterprise", "--subject", seed["enterprises"][0],
                             "--from", "2025-01", "--to", "2025-03", "--json").stdout)

@@ -6,7 +6,7 @@ import shutil
 
 from sqlalchemy import select
 
-from api.app import build_context
+from api.provisioning import provisioned_context
 from api.settings import Settings
 from ledger.client import CertificateStatus
 from ledger.kinds import Kind
@@ -22,7 +22,7 @@ def _status(ctx, cert, root):
 
 def test_reanchor_after_the_chain_is_reset(tmp_path):
     settings = Settings(data_dir=tmp_path / "data")
-    ctx = build_context(settings)
+    ctx = provisioned_context(settings)
     _issue(ctx, 3)
     ctx.certificates.anchorer(max_wait=0).run_once(force=True)
     with transaction(ctx.sessions) as s:
@@ -32,7 +32,8 @@ def test_reanchor_after_the_chain_is_reset(tmp_path):
     # The chain is lost: a new, empty one with freshly deployed contracts.
     shutil.rmtree(tmp_path / "data" / "chain")
     shutil.rmtree(tmp_path / "data" / "deployments")
-    ctx = build_context(Settings(data_dir=tmp_path / "data"))
+    # the administrators re-register the keys through the migration path the registry records
+    ctx = provisioned_context(Settings(data_dir=tmp_path / "data"), migrate=True)
     with ctx.sessions() as s:
         certs = s.scalars(select(Certificate)).all()
         roots = {b.id: b.root for b in s.scalars(select(AnchorBatch))}
@@ -42,7 +43,8 @@ def test_reanchor_after_the_chain_is_reset(tmp_path):
     for cert in certs:
         expected = CertificateStatus.REVOKED if cert.number == number else CertificateStatus.ANCHORED
         assert _status(ctx, cert, roots[cert.batch_id]) == expected
-        # The re-registered key is valid from the oldest certificate it signed.
+        # The re-registered key is valid from the oldest certificate it signed, and flagged as migrated.
         assert ctx.ledger.is_authorized(cert.signer, Kind.SOCIAL_INSURANCE_CERTIFICATE, cert.content["issuedAt"])
+        assert ctx.ledger.key_info(cert.signer).migrated
     assert ctx.certificates.anchorer().reanchor() == (0, 0)  # idempotent
     ctx.ledger.close()

@@ -38,12 +38,13 @@ def test_anchor_root_emits_and_every_leaf_is_anchored(env):
     tree, digests = batch(9)
     result = env.ledger.anchor_root(env.tax_key, tree.root, Kind.TAX_CERTIFICATE, 9)
     (event,) = emitted(env.ledger.attestations, result, "Anchored")
-    assert event == {"root": tree.root, "department": TAX, "issuer": env.tax_key.address,
+    tax_index = env.ledger.department_info(TAX).index
+    assert event == {"root": tree.root, "department": tax_index, "issuer": env.tax_key.address,
                      "kind": int(Kind.TAX_CERTIFICATE), "leafCount": 9}
     for d in digests:
         assert env.ledger.status(tree.root, tree.proof(d), d) == S.ANCHORED
     record = env.ledger.anchor_of(tree.root)
-    assert record["leaf_count"] == 9 and record["issuer"] == env.tax_key.address
+    assert record["leaf_count"] == 9 and record["department"] == TAX
     assert record["block_number"] == result.block_number
 
 
@@ -96,11 +97,12 @@ def test_revoke_by_issuing_department(env, anchored):
     d = digests[3]
     result = env.ledger.revoke(env.tax_key, tree.root, tree.proof(d), d, 7)
     (event,) = emitted(env.ledger.attestations, result, "CertificateRevoked")
-    assert event == {"digest": d, "root": tree.root, "by": env.tax_key.address, "reason": 7}
+    assert event == {"digest": d, "department": env.ledger.department_info(TAX).index, "root": tree.root,
+                     "by": env.tax_key.address, "reason": 7}
     assert env.ledger.status(tree.root, tree.proof(d), d) == S.REVOKED
     assert env.ledger.status(tree.root, tree.proof(digests[4]), digests[4]) == S.ANCHORED
-    state = env.ledger.attestations.functions.certificateState(d).call()
-    assert state[0] == S.REVOKED and state[1] == tree.root and state[2] == 7
+    state = env.ledger.attestations.functions.certificateState(TAX, d).call()
+    assert state[0] == S.REVOKED and state[1] == 7
 
 
 def test_revocation_is_permanent(env, anchored):
@@ -132,6 +134,42 @@ def test_revoke_another_departments_certificate_is_refused(env, anchored):
         with pytest.raises(NotAuthorized, match="issuing department"):
             env.ledger.revoke(intruder, tree.root, tree.proof(d), d, 1)
     assert env.ledger.status(tree.root, tree.proof(d), d) == S.ANCHORED
+
+
+def _foreign_root(env, digest: bytes) -> tuple[MerkleTree, list[bytes]]:
+    """The attack: the social-insurance key anchors a root of its own that holds a tax certificate's digest."""
+    tree = MerkleTree.of([digest, os.urandom(32)])
+    env.ledger.anchor_root(env.si_key, tree.root, Kind.SOCIAL_INSURANCE_CERTIFICATE, 2)
+    return tree, tree.proof(digest)
+
+
+def test_a_foreign_root_cannot_revoke_another_departments_certificate(env, anchored):
+    tree, digests = anchored
+    d = digests[1]
+    own, proof = _foreign_root(env, d)
+    env.ledger.revoke(env.si_key, own.root, proof, d, 1)  # allowed: it changes only the SI bureau's own view
+    assert env.ledger.status(own.root, proof, d) == S.REVOKED
+    assert env.ledger.status(tree.root, tree.proof(d), d) == S.ANCHORED  # the tax certificate is untouched
+    assert env.ledger.attestations.functions.certificateState(TAX, d).call()[0] == S.UNKNOWN
+    # and through the tax root itself the SI key is refused by name
+    with pytest.raises(NotAuthorized) as refused:
+        env.ledger.revoke(env.si_key, tree.root, tree.proof(d), d, 1)
+    assert refused.value.error_name == "AttestationRegistryNotIssuingDepartment"
+
+
+def test_a_foreign_root_cannot_suspend_or_reinstate_another_departments_certificate(env, anchored):
+    tree, digests = anchored
+    d, p = digests[2], tree.proof(digests[2])
+    own, proof = _foreign_root(env, d)
+    env.ledger.suspend(env.si_key, own.root, proof, d, 4)
+    assert env.ledger.status(tree.root, p, d) == S.ANCHORED
+    env.ledger.suspend(env.tax_key, tree.root, p, d, 4)  # the tax bureau suspends its own certificate
+    env.ledger.reinstate(env.si_key, own.root, proof, d)  # the SI bureau lifts only its own suspension
+    assert env.ledger.status(tree.root, p, d) == S.SUSPENDED
+    with pytest.raises(NotAuthorized) as refused:
+        env.ledger.reinstate(env.si_key, tree.root, p, d)
+    assert refused.value.error_name == "AttestationRegistryNotIssuingDepartment"
+    assert env.ledger.status(tree.root, p, d) == S.SUSPENDED
 
 
 def test_another_key_of_the_issuing_department_may_revoke(env, anchored):

@@ -5,31 +5,94 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from ledger.errors import AlreadyExists, AlreadyRevoked, InvalidArgument, NotAuthorized, UnknownEntry
+from ledger.errors import (
+    AlreadyExists,
+    AlreadyRevoked,
+    BackdatedKey,
+    InvalidArgument,
+    InvalidStateChange,
+    NotAuthorized,
+    UnknownEntry,
+)
 from ledger.kinds import Kind, department_id, kinds_mask
 from tests.conftest import AMR, SI, TAX, emitted
 
 
-def test_admin_is_the_deployer_and_transfers_in_two_steps(env):
+def test_the_deployer_alone_administers_one_of_one(env):
     reg = env.ledger.issuers
-    assert reg.functions.admin().call() == env.admin.address
-    result = env.ledger.sender.transact(env.admin, reg.functions.transferAdmin(env.outsider.address), "transfer")
-    assert emitted(reg, result, "AdminTransferStarted")[0]["newAdmin"] == env.outsider.address
-    assert reg.functions.admin().call() == env.admin.address  # not yet
-    with pytest.raises(NotAuthorized):
-        env.ledger.sender.transact(env.inspector, reg.functions.acceptAdmin(), "accept")
-    result = env.ledger.sender.transact(env.outsider, reg.functions.acceptAdmin(), "accept")
-    assert emitted(reg, result, "AdminTransferred")[0]["newAdmin"] == env.outsider.address
-    assert reg.functions.admin().call() == env.outsider.address
-    with pytest.raises(NotAuthorized):  # the old admin lost the role
-        env.ledger.admit_department(env.admin, department_id("new"), "新部门")
+    assert env.ledger.administrators() == [env.admin.address] and env.ledger.threshold() == 1
+    result = env.ledger.admit_department(env.admin, department_id("new.440604"), "新部门")
+    assert result.executed and emitted(reg, result, "Executed")[0]["id"] == result.proposal_id
 
 
-def test_transfer_admin_refused_to_others(env):
-    with pytest.raises(NotAuthorized, match="not the district admin"):
-        env.ledger.sender.transact(
-            env.tax_key, env.ledger.issuers.functions.transferAdmin(env.tax_key.address), "transfer"
-        )
+def test_administrative_calls_need_the_approvals(env):
+    """Safe-style: every administrative function is callable only by the registry itself, after k of n approvals."""
+    reg = env.ledger.issuers
+    second, third = Account.create(), Account.create()
+    for account in (second, third):
+        env.ledger.fund(env.admin, account.address)
+        env.ledger.administer(env.admin, reg.functions.addAdministrator(account.address), "adding an administrator")
+    env.ledger.administer(env.admin, reg.functions.changeThreshold(2), "raising the threshold")
+    assert env.ledger.threshold() == 2 and len(env.ledger.administrators()) == 3
+    key = Account.create()
+    pending = env.ledger.register_key(env.admin, key.address, TAX, kinds_mask([Kind.TAX_CERTIFICATE]))
+    assert not pending.executed and pending.approvals == 1
+    assert env.ledger.key_info(key.address).department == b"\0" * 32  # nothing happened yet
+    with pytest.raises(InvalidStateChange):  # the proposer cannot approve twice
+        env.ledger.approve(env.admin, pending.proposal_id)
+    for stranger in (env.tax_key, env.outsider):  # a department key or anyone else cannot approve
+        with pytest.raises(NotAuthorized) as refused:
+            env.ledger.approve(stranger, pending.proposal_id)
+        assert refused.value.error_name == "IssuerRegistryUnauthorized"
+    with pytest.raises(InvalidArgument, match="not that of proposal"):  # approving other calldata than proposed
+        env.ledger.sender.transact(second, reg.functions.approve(pending.proposal_id, b"\x01\x02"), "approve")
+    done = env.ledger.approve(second, pending.proposal_id)
+    assert done.executed and env.ledger.key_info(key.address).department == TAX
+    with pytest.raises(InvalidStateChange, match="already been executed"):
+        env.ledger.approve(third, pending.proposal_id)
+    assert [p.executed for p in env.ledger.proposals()][-1] is True
+
+
+def test_administrative_functions_refuse_direct_calls(env):
+    """Even an administrator cannot call registerKey directly: only the registry, after approvals, can."""
+    reg = env.ledger.issuers
+    for caller in (env.admin, env.tax_key, env.outsider):
+        with pytest.raises(NotAuthorized) as refused:
+            env.ledger.sender.transact(caller, reg.functions.registerKey(caller.address, TAX, 1, 0), "direct")
+        assert refused.value.error_name == "IssuerRegistryUnauthorized"
+    with pytest.raises(NotAuthorized):  # proposing needs an administrator
+        env.ledger.administer(env.tax_key, reg.functions.registerKey(env.outsider.address, TAX, 1, 0), "x")
+
+
+def test_a_key_cannot_be_back_dated(env):
+    key = Account.create()
+    past = env.now() - 86400
+    with pytest.raises(BackdatedKey) as refused:
+        env.ledger.register_key(env.admin, key.address, TAX, kinds_mask([Kind.TAX_CERTIFICATE]), past)
+    assert refused.value.error_name == "IssuerRegistryBackdatedKey"
+    assert env.ledger.key_info(key.address).department == b"\0" * 32
+    result = env.ledger.register_key(env.admin, key.address, TAX, kinds_mask([Kind.TAX_CERTIFICATE]))
+    registered = env.ledger.w3.eth.get_block(result.block_number)["timestamp"]
+    info = env.ledger.key_info(key.address)
+    assert info.valid_from == registered and not info.migrated
+    # a "historic" certificate signed with it before its registration does not verify
+    assert not env.ledger.is_authorized(key.address, Kind.TAX_CERTIFICATE, past)
+
+
+def test_the_migration_path_is_recorded_and_flagged(env):
+    key, past = Account.create(), env.now() - 86400
+    basis = b"\x07" * 32
+    result = env.ledger.migrate_key(env.admin, key.address, TAX, kinds_mask([Kind.TAX_CERTIFICATE]), past, basis)
+    (event,) = emitted(env.ledger.issuers, result, "KeyMigrated")
+    assert event["validFrom"] == past and event["basis"] == basis
+    info = env.ledger.key_info(key.address)
+    assert info.migrated and info.valid_from == past
+    assert env.ledger.is_authorized(key.address, Kind.TAX_CERTIFICATE, past)
+    with pytest.raises(InvalidArgument, match="validFrom in the past"):  # not a way to register current keys
+        env.ledger.migrate_key(env.admin, Account.create().address, TAX, 1, env.now() + 60, basis)
+    with pytest.raises(NotAuthorized):  # and only through the administrators
+        env.ledger.sender.transact(env.tax_key, env.ledger.issuers.functions.migrateKey(
+            env.outsider.address, TAX, 1, past, basis), "direct")
 
 
 def test_admit_department_emits_and_is_listed(env):

@@ -17,6 +17,7 @@ def run(zel_bin: str, env: dict[str, str], *args: str, ok: tuple[int, ...] = (0,
 
 def test_record_audit_tamper_and_draw(zel_bin: str, tmp_path: Path) -> None:
     env = {**os.environ, "ZEL_DATA_DIR": str(tmp_path / "data")}
+    run(zel_bin, env, "issuer", "provision", "--demo")  # the administrators' part
     uscc = json.loads(run(zel_bin, env, "seed", "--people", "2", "--enterprises", "4", "--json"))["enterprises"][0]
     made = json.loads(run(zel_bin, env, "credit", "record", uscc, "--type", "penalty_general", "--department",
                           "amr.440604", "--summary", "未按规定公示年报", "--reference", "禅市监罚〔2026〕12号", "--json"))
@@ -53,6 +54,7 @@ def test_one_code_qr_and_credit_report_from_the_command_line(zel_bin: str, tmp_p
 
 
     env = {**os.environ, "ZEL_DATA_DIR": str(tmp_path / "data")}
+    run(zel_bin, env, "issuer", "provision", "--demo")  # the administrators' part
     uscc = json.loads(run(zel_bin, env, "seed", "--people", "2", "--enterprises", "2", "--json"))["enterprises"][0]
     run(zel_bin, env, "credit", "record", uscc, "--type", "si_arrears", "--department", "si.440604",
         "--summary", "欠缴社保费", "--decided", "2026-01-15")

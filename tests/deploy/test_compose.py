@@ -45,3 +45,19 @@ def test_besu_profile_is_four_validators_and_one_rpc_node():
     assert "--rpc-http-enabled=true" in " ".join(rpc["command"])
     config = compose_config("besu")
     assert config["networks"]["chain"].get("internal") is True
+
+
+def test_the_service_holds_department_keys_only():
+    """The API and the anchor worker get each department's own password and never the administrators'."""
+    services = compose_config("ganache,admin")["services"]
+    for name in ("api", "anchor"):
+        svc = services[name]
+        secrets = {s["source"] if isinstance(s, dict) else s for s in svc["secrets"]}
+        assert "admin_keystore_password" not in secrets, name
+        assert {"tax_keystore_password", "si_keystore_password", "amr_keystore_password"} <= secrets
+        env = svc["environment"]
+        assert "ZEL_KEYSTORE_PASSWORD_FILE" not in env and "ZEL_KEYSTORE_PASSWORD_FILE_ADMIN" not in env
+        assert env["ZEL_KEYSTORE_PASSWORD_FILE_TAX"] != env["ZEL_KEYSTORE_PASSWORD_FILE_SI"]
+    provision = services["provision"]
+    assert provision["command"] == ["zel", "issuer", "provision"]
+    assert "ZEL_KEYSTORE_PASSWORD_FILE_ADMIN" in provision["environment"]

@@ -111,9 +111,33 @@ def test_ledger_open_without_deployment_says_how_to_fix(tmp_path):
     chain_id = env.ledger.sender.chain_id
     env.ledger.close()
     (tmp_path / "a" / "deployments" / f"{chain_id}.json").unlink()
-    with pytest.raises(NotDeployed, match="zel contracts deploy"):
+    with pytest.raises(NotDeployed, match="zel issuer provision"):
         Ledger.open(ChainConfig(data_dir=tmp_path / "a"))
     assert not Deployment.path(tmp_path / "a", chain_id).exists()
+
+
+def test_a_deployment_of_the_old_trust_model_is_never_reused_silently(tmp_path):
+    import json
+
+    from ledger.client import bootstrap
+    from ledger.errors import OutdatedDeployment
+
+    env = make_env(tmp_path / "a", None, "embedded")
+    path = Deployment.path(tmp_path / "a", env.ledger.sender.chain_id)
+    env.ledger.close()
+    record = json.loads(path.read_text())
+    for field in ("trust_model", "administrators", "threshold"):  # what a record of the first contracts holds
+        record.pop(field)
+    path.write_text(json.dumps(record))
+    for opening in (lambda: Ledger.open(ChainConfig(data_dir=tmp_path / "a")),
+                    lambda: bootstrap(ChainConfig(data_dir=tmp_path / "a"))):
+        with pytest.raises(OutdatedDeployment, match="--redeploy") as refused:
+            opening()
+        assert "older zel (trust model 1" in refused.value.message
+    assert json.loads(path.read_text()) == record  # nothing was deployed over it
+    ledger, _admin, fresh = bootstrap(ChainConfig(data_dir=tmp_path / "a"), redeploy=True)
+    with ledger:
+        assert fresh and ledger.deployment.trust_model == 2 and ledger.deployment.history
 
 
 def test_unfunded_key_gets_a_clear_error(env):

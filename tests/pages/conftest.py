@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import uvicorn
 
-from api.app import build_context, create_app
+from api.app import create_app
+from api.provisioning import provisioned_context
 from api.demo import seed
 from api.deps import AppContext
 from api.settings import Settings
@@ -86,7 +87,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     root: Path = tmp_path_factory.mktemp("live")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    ctx = build_context(Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'store.sqlite'}",
+    ctx = provisioned_context(Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'store.sqlite'}",
                                  public_url=base, expensive_rate_per_minute=1000))
     with transaction(ctx.sessions) as session:
         creds = seed(session, ctx.pii)

@@ -25,7 +25,7 @@ TRUST = {"chain_id": DOMAIN.chain_id, "verifying_contract": DOMAIN.verifying_con
          "keys": [{"address": TAX.address, "department": "tax.440604", "kinds": 0b101, "valid_from": 1000,
                    "revoked_at": 0},
                   {"address": SI.address, "department": "si.440604", "kinds": 0b110, "valid_from": 1000,
-                   "revoked_at": 0},
+                   "revoked_at": 0, "migrated": True},
                   {"address": AMR.address, "department": "amr.440604", "kinds": 0b1111100, "valid_from": 1000,
                    "revoked_at": 0}]}
 RUNNER = """
@@ -50,11 +50,17 @@ class TrustResolver:
     def key_known(self, signer: str) -> bool:
         return signer in (TAX.address, SI.address, AMR.address)
 
+    def key_department(self, signer: str) -> str | None:
+        return next(k["department"] for k in TRUST["keys"] if k["address"] == signer)
+
+    def key_migrated(self, signer: str) -> bool:
+        return bool(next(k for k in TRUST["keys"] if k["address"] == signer).get("migrated"))
+
     def is_authorized(self, signer: str, chain_kind: int, timestamp: int) -> bool:
         key = next(k for k in TRUST["keys"] if k["address"] == signer)
         return bool(key["kinds"] >> chain_kind & 1) and timestamp >= key["valid_from"]
 
-    def state(self, digest_hex: str) -> str:
+    def state(self, digest_hex: str, department: str) -> str:
         return self._state
 
 
@@ -81,6 +87,8 @@ def texts() -> list[str]:
         if kind == 5:
             c = replace(c, monthsInArrears=rng.randint(1, 4))
         signer = STRANGER if i % 13 == 5 else {1: TAX, 2: TAX, 5: AMR}.get(kind, SI)
+        if i % 11 == 8:  # a registered key of another department than the one the certificate names
+            signer = SI if signer is not SI else TAX
         payload = encode(c, sign(c, DOMAIN, signer)[1])
         if i % 7 == 3:  # tampered after signing: one byte of the body flipped
             at = rng.randrange(12, len(payload) - 64)
@@ -89,10 +97,11 @@ def texts() -> list[str]:
     return out + ["https://zel.example.cn/verify#123", "#", "abc", "#" + "9" * 300]
 
 
-EXPECTED = {"anchored": {"VALID", "EXPIRED"}, "revoked": {"REVOKED"}, "pending": {"PENDING_ANCHOR"}, "unknown": set()}
+EXPECTED = {"anchored": {"VALID", "EXPIRED"}, "revoked": {"REVOKED"}, "pending": {"PENDING_ANCHOR"}, "unknown": set(),
+            "foreign-anchor": set()}
 
 
-@pytest.mark.parametrize("state", ["anchored", "revoked", "pending", "unknown"])
+@pytest.mark.parametrize("state", ["anchored", "revoked", "pending", "unknown", "foreign-anchor"])
 def test_the_javascript_pipeline_gives_the_python_verdicts(state: str) -> None:
     today = date(2025, 11, 1)
     cases = texts()
@@ -120,3 +129,5 @@ def test_the_javascript_pipeline_gives_the_python_verdicts(state: str) -> None:
             assert got["signer"] == want.signer.lower()
     # the corpus reaches every branch this chain state allows
     assert statuses == {"INVALID", "UNTRUSTED_ISSUER", *EXPECTED[state]}
+    # the department mismatch is reached, and says which department the key belongs to
+    assert any("The signing key belongs to" in c["en"] for got in js for c in got["checks"])

@@ -58,6 +58,7 @@ def test_a_printed_certificate_verifies_by_cli_api_and_page_until_revoked(tmp_pa
                                                                           page) -> None:
     port = free_port()
     env = {**os.environ, "ZEL_DATA_DIR": str(tmp_path / "data"), "ZEL_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    zel(zel_bin, env, "issuer", "provision", "--demo")  # the administrators' part
     seeded = json.loads(zel(zel_bin, env, "seed", "--people", "3", "--enterprises", "2", "--seed", "3", "--json"))
     issued = json.loads(zel(zel_bin, env, "cert", "issue", "--kind", "tax-enterprise", "--subject",
                             seeded["enterprises"][0], "--from", "2025-01", "--to", "2025-03", "--json"))

@@ -196,7 +196,8 @@ const check = (name, ok, zh, en) => ({ name, ok, zh, en });
 
 /**
  * Verify a verify URL or payload. `trust` is the deployment's key list (GET /v1/verify/trust);
- * `fetchStatus(digestHex)` resolves to anchored|pending|revoked|suspended|unknown; `today` is "YYYY-MM-DD".
+ * `fetchStatus(digestHex, department)` resolves to anchored|pending|revoked|suspended|unknown|foreign-anchor (the
+ * batch must have been anchored by `department`); `today` is "YYYY-MM-DD".
  */
 export async function verify(text, trust, fetchStatus, today) {
   let decoded;
@@ -223,15 +224,27 @@ export async function verify(text, trust, fetchStatus, today) {
     return verdict("INVALID", signer);
   }
   checks.push(check("signature", true, "签名可验证", `Signed by ${signer}`));
+  const key = trust.keys.find((k) => k.address.toLowerCase() === signer);
+  if (key.department !== c.department) {
+    // A certificate belongs to one department: the key that signed it must be that department's.
+    checks.push(check("issuer", false, `签发密钥属于 ${key.department}，与证明所载签发机关 ${c.department} 不符`,
+                      `The signing key belongs to ${key.department}, not to ${c.department}, the department ` +
+                      "the certificate names"));
+    return verdict("UNTRUSTED_ISSUER", signer);
+  }
   if (!authorized(trust, signer, CHAIN_KIND[c.kind], c.issuedAt)) {
     checks.push(check("issuer", false, "签发密钥在签发时未获授权",
                       "The department key was not authorized for this kind at the issue time"));
     return verdict("UNTRUSTED_ISSUER", signer);
   }
   checks.push(check("issuer", true, "签发机关已获授权", "Issued by an authorized department key"));
+  if (key.migrated) {
+    checks.push(check("migration", null, "签发密钥经链迁移登记（历史有效期已在链上记录）",
+                      "The signing key was registered through the recorded chain migration (historic window)"));
+  }
   let state;
   try {
-    state = await fetchStatus(digest);
+    state = await fetchStatus(digest, c.department);
   } catch {
     state = "offline";
   }
@@ -241,6 +254,10 @@ export async function verify(text, trust, fetchStatus, today) {
   } else if (state === "unknown") {
     checks.push(check("anchor", false, "账本中查无此证明", "The ledger does not know this certificate"));
     return verdict("INVALID", signer);
+  } else if (state === "foreign-anchor") {
+    checks.push(check("anchor", false, "存证批次并非由证明所载签发机关上链",
+                      "Its batch was anchored by another department than the one the certificate names"));
+    return verdict("UNTRUSTED_ISSUER", signer);
   } else if (state === "pending") {
     checks.push(check("anchor", null, "已签发，等待上链", "Issued; its batch is not on chain yet"));
     return verdict("PENDING_ANCHOR", signer);

@@ -48,8 +48,9 @@ function today() {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
 
-async function fetchStatus(digest) {
-  const r = await fetch(`/v1/verify/status/${digest}`, { headers: { Accept: "application/json" } });
+async function fetchStatus(digest, department) {
+  const q = new URLSearchParams({ department });
+  const r = await fetch(`/v1/verify/status/${digest}?${q}`, { headers: { Accept: "application/json" } });
   if (!r.ok) throw new Error(`status ${r.status}`);
   return (await r.json()).status;
 }
