@@ -111,12 +111,23 @@ def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
                      expensive_limiter=RateLimiter(settings.expensive_rate_per_minute))
     if open_chain:
         from ledger.client import Ledger
+        from ledger.errors import NotDeployed, OutdatedDeployment
         from ledger.keys import Keystore
         from zero_errand.service import CertificateService
 
         # The service holds department signing keys only: deploying, admitting departments and registering keys
         # are the district administrators' acts (`zel contracts deploy`, `zel issuer provision`), done before.
-        ctx.ledger = Ledger.open(settings.chain())
+        try:
+            ctx.ledger = Ledger.open(settings.chain())
+        except NotDeployed as exc:
+            # A new embedded development data directory: the demo provisioning, in a child process (this one
+            # never holds the admin key). Production, a node, or an outdated deployment: say what to do.
+            if isinstance(exc, OutdatedDeployment) or settings.mode != "development" or settings.chain_url:
+                raise
+            from api.provisioning import provision_in_child
+
+            provision_in_child(settings)
+            ctx.ledger = Ledger.open(settings.chain())
         ctx.certificates = CertificateService(ctx.sessions, ctx.pii, ctx.ledger, Keystore(settings.root))
         from credit.ledger import CreditLedger
 
