@@ -110,3 +110,35 @@ def test_a_department_key_outside_its_kinds_or_window_is_an_untrusted_issuer(pla
         assert result["status"] == "UNTRUSTED_ISSUER", result
         assert result["checks"][-1]["name"] == "issuer" and result["checks"][-1]["ok"] is False
         assert result["signer"].lower() == tax.address.lower()
+
+
+def test_another_departments_root_and_key_cannot_touch_a_certificate(platform):
+    """The attacks of trust model 1, through the service: the social-insurance key anchors a root of its own
+    holding the tax bureau's certificate's digest and revokes it there; then it signs content that names the
+    tax bureau. The tax certificate stays VALID, and the forgery is UNTRUSTED_ISSUER, saying which key it was."""
+    from dataclasses import replace
+
+    from ledger.kinds import Kind
+    from ledger.merkle import MerkleTree
+    from qr.signed import sign
+
+    ctx = platform.ctx
+    url = _url(platform, platform.certs["enterprise"])  # a tax-enterprise certificate, anchored
+    signed = decode(payload_from_text(url))
+    assert signed.content.department == "tax.440604"
+    valid = _verify(platform, url)
+    si_key = ctx.certificates.keys["si.440604"]
+    tree = MerkleTree.of([bytes.fromhex(valid["digest"][2:]), os.urandom(32)])
+    ctx.ledger.anchor_root(si_key, tree.root, Kind.SOCIAL_INSURANCE_CERTIFICATE, 2)
+    digest = bytes.fromhex(valid["digest"][2:])
+    ctx.ledger.revoke(si_key, tree.root, tree.proof(digest), digest, 3)
+    assert _verify(platform, url)["status"] == "VALID"
+    status = platform.client.get(f"/v1/verify/status/{valid['digest']}", params={"department": "si.440604"})
+    assert status.json()["status"] == "foreign-anchor"  # a verifier told another department is not fooled
+    assert platform.client.get(f"/v1/verify/status/{valid['digest']}").json()["status"] == "anchored"
+
+    forged = replace(signed.content, number=signed.content.number[:-1] + "9")
+    forgery = _verify(platform, verify_url("https://x", encode(forged, sign(forged, ctx.certificates.domain,
+                                                                              si_key)[1])))
+    assert forgery["status"] == "UNTRUSTED_ISSUER"
+    assert "belongs to si.440604, not to tax.440604" in forgery["checks"][-1]["en"]
