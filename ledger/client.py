@@ -97,9 +97,11 @@ def _topic_of(log: Any) -> bytes:
 
 
 def _arg(value: Any) -> str:
+    """A decoded call argument as `zel issuer proposals` shows it (department ids by name)."""
     if isinstance(value, bytes):
-        return department_name(value) if value.rstrip(b"\0") and value.rstrip(b"\0").isascii() and b"\0" in value \
-            else "0x" + value.hex()
+        name = value.rstrip(b"\0")
+        readable = len(value) == 32 and name and all(0x20 < c < 0x7F for c in name)
+        return department_name(value) if readable else "0x" + value.hex()
     return str(value)
 
 
@@ -324,10 +326,8 @@ class Ledger:
 
     def indexed_status(self, root: bytes, proof: list[bytes], digest: bytes) -> CertificateStatus:
         """`status` answered from the contract's replayed events (no EVM call): for high-rate verification."""
-        if self._index is None:
-            self._index = StatusIndex(self)
         with map_errors(self.decoder, "reading certificate events"):
-            return self._index.status(root, proof, digest)
+            return self._status_index().status(root, proof, digest)
 
     def anchor_of(self, root: bytes) -> dict[str, Any] | None:
         """The anchor record of `root`, or None when it was never anchored (the anchoring key is in the
@@ -340,10 +340,13 @@ class Ledger:
 
     def indexed_anchor_department(self, root: bytes) -> bytes | None:
         """The department that anchored `root`, from the replayed events (None if it was never anchored)."""
+        with map_errors(self.decoder, "reading certificate events"):
+            return self._status_index().anchor_department(root)
+
+    def _status_index(self) -> StatusIndex:
         if self._index is None:
             self._index = StatusIndex(self)
-        with map_errors(self.decoder, "reading certificate events"):
-            return self._index.anchor_department(root)
+        return self._index
 
     # -- CreditRegistry ----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
 
 
@@ -55,25 +56,16 @@ class CreditScope(IntEnum):
     BLACK_LIST = 18
 
 
-def scopes_mask(scopes: "list[CreditScope] | tuple[CreditScope, ...]") -> int:
-    """The on-chain bit mask of a set of credit scopes."""
+def bit_mask(members: "Iterable[IntEnum]") -> int:
+    """The on-chain bit mask of a set of kinds or credit scopes (bit i set = member i)."""
     mask = 0
-    for scope in scopes:
-        mask |= 1 << int(scope)
+    for member in members:
+        mask |= 1 << int(member)
     return mask
 
 
-def scopes_from_mask(mask: int) -> list[CreditScope]:
-    """The credit scopes set in an on-chain bit mask."""
-    return [scope for scope in CreditScope if mask >> int(scope) & 1]
-
-
-def kinds_mask(kinds: "list[Kind] | tuple[Kind, ...] | set[Kind]") -> int:
-    """The on-chain bit mask of a set of kinds."""
-    mask = 0
-    for kind in kinds:
-        mask |= 1 << int(kind)
-    return mask
+kinds_mask = bit_mask
+scopes_mask = bit_mask
 
 
 def kinds_from_mask(mask: int) -> list[Kind]:
