@@ -52,4 +52,4 @@ bench: setup tools
 	$(BIN)/python bench/scan_profile.py
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache
+	rm -rf $(VENV) node_modules bench/peers/node_modules .pytest_cache

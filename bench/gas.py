@@ -1,9 +1,11 @@
-"""Gas of each contract deployment and of the ledger's common writes, on the embedded chain.
+"""Gas of each contract deployment and of the ledger's common writes, on the embedded chain, next to the
+peers' (EAS and OpenAttestation's DocumentStore) deployed on the same chain in the same run.
 
-    .venv/bin/python bench/gas.py [--leaves 4096]
+    .venv/bin/python bench/gas.py [--leaves 4096] [--no-peers]
 
 Prints one JSON object. Gas is deterministic for a given input, except that the first write to a
-storage slot costs more than later ones: both are reported where they differ.
+storage slot costs more than later ones: both are reported where they differ. The peers' npm packages
+are installed into bench/peers/ on first use (see bench/peer_gas.py).
 """
 
 from __future__ import annotations
@@ -26,10 +28,14 @@ from ledger.client import Grade, bootstrap  # noqa: E402
 from ledger.kinds import CreditScope, Kind, department_id, kinds_mask, scopes_mask  # noqa: E402
 from ledger.merkle import MerkleTree  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peer_gas  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leaves", type=int, default=4096, help="certificates in the batch (default 4096)")
+    parser.add_argument("--no-peers", action="store_true", help="skip EAS and DocumentStore")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("ZEL_KEYSTORE_PASSWORD", "bench-only")
@@ -69,7 +75,10 @@ def main() -> None:
                 "credit_append_gas_next": next_append.gas_used,
                 "set_grade_gas": grade.gas_used,
                 "merkle_tree_build_seconds": round(tree_seconds, 3),
+                "floors": {"anchor_gas_per_certificate_in_batch": 15, "revocation_gas": 65000},
             }
+            if not args.no_peers:
+                result["peers"] = peer_gas.measure(ledger, admin)
     print(json.dumps(result, indent=2))
 
 
