@@ -100,14 +100,24 @@ class _TooLarge(Exception):
     pass
 
 
+def identity_provider(settings: Settings) -> Any:
+    """The identity provider `settings` configure (the development one is refused in production)."""
+    if settings.identity_provider == "oidc":
+        from api.identity import OidcIdentityProvider
+
+        return OidcIdentityProvider(settings.oidc_issuer or "", settings.oidc_audience or "", settings.oidc_jwks_url)
+    return DevelopmentIdentityProvider()
+
+
 def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
     """Open the store (migrating it) and the chain (deploying on first start) for `settings`."""
     settings.root.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
     upgrade(engine)
-    ctx = AppContext(settings=settings, engine=engine, sessions=session_factory(engine), pii=Pii(settings.pii()),
+    ctx = AppContext(settings=settings, engine=engine, sessions=session_factory(engine),
+                     pii=Pii.for_store(engine, settings.pii()),  # refuses an index key foreign to the data
                      tokens=TokenService(settings.token_key(), settings.token_ttl_seconds),
-                     identity=DevelopmentIdentityProvider(), auth_limiter=RateLimiter(settings.auth_rate_per_minute),
+                     identity=identity_provider(settings), auth_limiter=RateLimiter(settings.auth_rate_per_minute),
                      expensive_limiter=RateLimiter(settings.expensive_rate_per_minute))
     if open_chain:
         from ledger.client import Ledger
@@ -128,10 +138,13 @@ def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
 
             provision_in_child(settings)
             ctx.ledger = Ledger.open(settings.chain())
+        if settings.mode == "production":
+            settings.check_chain(ctx.ledger.sender.chain_id, list(ctx.ledger.w3.eth.accounts))
         ctx.certificates = CertificateService(ctx.sessions, ctx.pii, ctx.ledger, Keystore(settings.root))
         from credit.ledger import CreditLedger
+        from zero_errand.departments import credit_scopes
 
-        ctx.credit = CreditLedger(ctx.sessions, ctx.pii, ctx.ledger, ctx.certificates.keys)
+        ctx.credit = CreditLedger(ctx.sessions, ctx.pii, ctx.ledger, ctx.certificates.keys, credit_scopes())
         from credit.cache import StandingCache
 
         ctx.standings = StandingCache(ctx.sessions, ttl=settings.standing_cache_seconds)
@@ -153,6 +166,9 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.add_middleware(Metrics, requests=requests, latency=latency)
     app.add_middleware(BodyLimit, limit=ctx.settings.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # the page scripts travel to phones on mobile data
+    from api.headers import SecurityHeaders  # outermost: errors, 413s and closed surfaces carry the headers too
+
+    app.add_middleware(SecurityHeaders, settings=ctx.settings)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
     app.add_exception_handler(RequestValidationError, validation_exception_handler)
     app.add_exception_handler(Exception, unhandled_exception_handler)

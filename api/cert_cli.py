@@ -220,17 +220,22 @@ def verify(
     offline: Annotated[bool, typer.Option("--offline", help="Verify with a trust list only.")] = False,
     trustlist: Annotated[Optional[Path], typer.Option("--trustlist", help="Trust list file for --offline.")] = None,
     trust_anchor: Annotated[Optional[str], typer.Option("--trust-anchor", help="District admin address to pin.")] = None,
+    trust_fingerprint: Annotated[Optional[str], typer.Option(
+        "--trust-fingerprint", help="The list's published fingerprint (`zel trustlist export` prints it).")] = None,
     as_json: JsonOut = False,
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
 ) -> None:
     """Verify certificates (signature, issuer authority, anchor, revocation, expiry); online by default.
 
-    Exit code 0 only when every input is VALID.
+    Offline, the trust list must be pinned: by --trust-anchor, --trust-fingerprint, or else the admin in the data
+    directory's deployment record for the list's chain; an unpinned list is never VALID. Exit code 0 only when
+    every input is VALID.
     """
+    from ledger.chain import data_dir_from_env
     from qr.decode import NoQrCode, read_image
-    from qr.trustlist import TrustList, TrustListError
-    from qr.verify import Check, Verdict, verify_offline, verify_text
+    from qr.trustlist import TrustList, TrustListError, anchor_from, verify_pinned
+    from qr.verify import Check, Verdict, verify_text
 
     inputs = [line.strip() for line in batch.read_text().splitlines() if line.strip()] if batch else \
         ([source] if source else [])
@@ -242,11 +247,13 @@ def verify(
             raise fail("--offline needs --trustlist FILE (made with `zel trustlist export`)")
         try:
             trust = TrustList.load(trustlist.read_text())
+            anchor = anchor_from(trust_anchor, trust_fingerprint, data_dir_from_env(data_dir),
+                                 trust.body.get("chain_id"))
         except (OSError, TrustListError) as exc:
             raise fail(str(exc)) from exc
 
         def check(text: str) -> Verdict:
-            return verify_offline(text, trust, trust_anchor=trust_anchor)
+            return verify_pinned(text, trust, anchor)
     else:
         from zero_errand.verification import LedgerResolver
 
@@ -292,7 +299,7 @@ def trustlist_export(
     """Write the department keys, kinds, validity windows and revoked certificates, signed by the admin key."""
     from ledger.client import ADMIN_KEY
     from ledger.keys import Keystore
-    from qr.trustlist import FORMAT, sign_list
+    from qr.trustlist import FORMAT, fingerprint, sign_list
     from zero_errand.verification import key_list
 
     ctx = _context(data_dir, chain_url)
@@ -308,3 +315,6 @@ def trustlist_export(
         ctx.ledger.close()
     output.write_text(json.dumps(sign_list(body, admin), ensure_ascii=False, indent=1) + "\n")
     typer.echo(f"wrote {output}: {len(body['keys'])} keys, {len(revoked)} revoked, signed by {admin.address}")
+    typer.echo(f"fingerprint {fingerprint(body)}")
+    typer.echo("publish the fingerprint (or the signer's address) where verifiers can check it apart from the file: "
+               "`zel verify --offline` trusts the list with --trust-fingerprint FINGERPRINT or --trust-anchor ADDRESS")

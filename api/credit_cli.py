@@ -1,4 +1,4 @@
-"""`zel credit record|list|repair|grade|audit|sync`: the credit ledger from the command line (audited as the
+"""`zel credit record|list|list-end|repair|grade|audit|sync`: the credit ledger from the command line (audited as the
 CLI user). `zel credit code` lives in credit/cli.py; these need the store and the chain."""
 
 from __future__ import annotations
@@ -87,6 +87,25 @@ def list_entry(
                                      start_on=_day(start) or date.today(), end_on=_day(end), reason=reason,
                                      reference=reference, actor=cli_actor().subject)
         return {"entry": entry.id, "list": entry.list, "joint_punishment": entry.joint_punishment}
+
+    _run(data_dir, chain_url, action, as_json)
+
+
+def list_end(
+    entry: Annotated[int, typer.Argument(help="The list entry's id (printed by `zel credit list`).")],
+    department: Department,
+    reason: Annotated[str, typer.Option("--reason")],
+    end: Annotated[Optional[str], typer.Option("--end", help="First day off the list (default today).")] = None,
+    reference: Annotated[str, typer.Option("--reference")] = "",
+    as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None,
+) -> None:
+    """End a red or black list entry (only the department that made it)."""
+
+    def action(ctx: Any, session: Any) -> dict[str, Any]:
+        ended = workflows.end_list_entry(ctx.credit, session, entry_id=entry, department=department,
+                                         end_on=_day(end), reason=reason, reference=reference,
+                                         actor=cli_actor().subject)
+        return {"entry": ended.id, "list": ended.list, "end_on": ended.end_on.isoformat()}
 
     _run(data_dir, chain_url, action, as_json)
 
@@ -275,6 +294,7 @@ def register(app: typer.Typer) -> None:
     """Add these commands to `zel credit`."""
     app.command("record")(record)
     app.command("list")(list_entry)
+    app.command("list-end")(list_end)
     app.add_typer(repair_app, name="repair")
     app.command("grade")(grade)
     app.command("audit")(audit)

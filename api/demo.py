@@ -83,10 +83,11 @@ def seed_credit(credit: Any, session: Session, usccs: list[str], today: date | N
                                   visited_on=today - timedelta(days=400), actor=actor)
     record(arrears, "tax_arrears", "tax.440604", 45, "欠缴增值税 12,000.00 元", "禅税通〔2026〕31号")
     record(arrears, "penalty_general", "amr.440604", 150, "未按规定公示年度报告", "禅市监罚〔2026〕88号")
-    workflows.list_entry(credit, session, uscc=red, list_name="red", department="tax.440604",
+    # Red lists and commendations are market supervision's (zero_errand.departments credit scopes).
+    workflows.list_entry(credit, session, uscc=red, list_name="red", department="amr.440604",
                          start_on=today - timedelta(days=30), end_on=today + timedelta(days=335),
-                         reason="纳税信用A级", reference="禅税〔2026〕5号", actor=actor)
-    record(red, "commendation", "tax.440604", 30, "纳税信用A级纳税人", "禅税〔2026〕5号")
+                         reason="守合同重信用企业", reference="禅市监〔2026〕5号", actor=actor)
+    record(red, "commendation", "amr.440604", 30, "守合同重信用企业", "禅市监〔2026〕5号")
 
 
 def _ensure_user(session: Session, pii: Pii, username: str, role: Role, title: str, **extra: str | None) -> str:

@@ -16,8 +16,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.accounts import AccountCheck
+from api.passwords import check_cost
 from api.problems import ProblemError
 from api.security import IdentityProvider, Principal, TokenError, TokenService
+from api.throttle import FailureBackoff, Network, client_address, limit_key, trusted_networks
 from api.settings import Settings
 from ledger.store.models import Role
 from ledger.store.pii import Pii
@@ -54,13 +57,26 @@ class AppContext:
     tokens: TokenService
     identity: IdentityProvider
     ledger: Any = None  # ledger.client.Ledger once the chain is open
-    auth_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(20))
+    auth_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(20))  # per client address
+    login_backoff: FailureBackoff = field(default_factory=FailureBackoff)  # per account and address, never a lockout
     # Issuing certificates, rendering PDFs and decoding uploaded images cost CPU: limited per caller.
     expensive_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(60))
     metrics_registry: Any = None
     certificates: Any = None  # zero_errand.service.CertificateService once the chain is open
     credit: Any = None  # credit.ledger.CreditLedger once the chain is open
     standings: Any = None  # credit.cache.StandingCache beside it
+    accounts: AccountCheck = field(init=False)  # tokens checked against their accounts' current rows
+    proxies: tuple[Network, ...] = field(init=False)  # the trusted reverse proxies
+
+    def __post_init__(self) -> None:
+        check_cost(self.settings.mode)
+        self.accounts = AccountCheck(self.sessions)
+        self.proxies = trusted_networks(self.settings.trusted_proxies)
+
+    def caller_address(self, request: Request) -> str:
+        """What rate limits and sign-in back-off count by: the client's address, believed through the trusted
+        proxies only, an IPv6 address as its /64."""
+        return limit_key(client_address(request, self.proxies))
 
 
 # The dependencies below are async although they never await: FastAPI runs a sync dependency in the thread pool,
@@ -121,9 +137,11 @@ async def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ProblemError(401, "send an Authorization: Bearer token", headers={"WWW-Authenticate": "Bearer"})
     try:
-        return ctx.tokens.check(credentials.credentials)
+        principal = ctx.tokens.check(credentials.credentials)
     except TokenError as exc:
         raise ProblemError(401, str(exc), "invalid-token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    await ctx.accounts.check(principal)  # disabled or changed since the token was issued: refused now
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -157,7 +175,7 @@ async def expensive(request: Request, ctx: Context) -> None:
             who = ctx.tokens.check(auth[7:]).subject
         except TokenError:
             who = "invalid-token"
-    address = request.client.host if request.client else "unknown"
+    address = ctx.caller_address(request)
     ctx.expensive_limiter.check(f"{who}@{address}" if who in ("anonymous", "invalid-token") else who)
 
 

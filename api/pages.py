@@ -1,8 +1,14 @@
-"""HTML pages for people (zh-CN first, English with `?lang=en`)."""
+"""HTML pages for people (zh-CN first, English with `?lang=en`).
+
+Every inline `<script>` and `<style>` here is one of the constants in `INLINE_SCRIPTS` and `INLINE_STYLES`: the
+Content-Security-Policy (api/headers.py) allows exactly their hashes, never `unsafe-inline`. What a script needs
+from the server travels in `data-*` attributes or a `type="application/json"` block, never inside a script.
+"""
 
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -26,20 +32,24 @@ TEXT = {
 }
 
 
+INDEX_STYLE = """body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;max-width:40rem;
+margin:0 auto;padding:1rem;line-height:1.6}a.btn{display:block;margin:.75rem 0;padding:.9rem;border-radius:.5rem;
+background:#c8102e;color:#fff;text-align:center;text-decoration:none}nav{text-align:right}"""
+
+
 @router.get("/", response_class=HTMLResponse)
-def index(lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> str:
+def index(ctx: Context, lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> str:
     t = TEXT[lang]
+    docs = f'<a class="btn" href="/docs">{t["docs"]}</a>' if ctx.settings.docs_enabled else ""
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{t['title']}</title>
-<style>body{{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;max-width:40rem;
-margin:0 auto;padding:1rem;line-height:1.6}}a.btn{{display:block;margin:.75rem 0;padding:.9rem;border-radius:.5rem;
-background:#c8102e;color:#fff;text-align:center;text-decoration:none}}nav{{text-align:right}}</style></head>
+<style>{INDEX_STYLE}</style></head>
 <body><nav><a href="/?lang={t['other']}" id="lang-switch">{t['switch']}</a></nav>
 <h1>{t['title']}</h1><p>{t['lead']}</p>
 <a class="btn" href="/verify?lang={lang}">{t['verify']}</a>
-<a class="btn" href="/docs">{t['docs']}</a>
+{docs}
 </body></html>"""
 
 
@@ -56,6 +66,11 @@ grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:1rem 0}dt{color:#555}dd{
 ul{padding-left:1.1rem}button,input{font-size:1rem;box-sizing:border-box;width:100%;margin:.35rem 0;padding:.65rem}
 label.pick{display:block;padding:1rem;border:2px dashed #999;border-radius:.5rem;text-align:center}
 .small{color:#555;font-size:.85rem}[hidden]{display:none!important}"""
+INSPECT_STYLE = STYLE + """
+#grade{font-size:2rem;font-weight:bold}#grade[data-grade=A]{color:#1a7f37}#grade[data-grade=D]{color:#c8102e}
+#due[data-due=true]{color:#b35900;font-weight:bold}video{width:100%;border-radius:.5rem}
+textarea,select{font-size:1rem;width:100%;box-sizing:border-box;margin:.35rem 0;padding:.5rem}"""
+PROFILE_STYLE = STYLE + "#grade{font-size:2rem;font-weight:bold}"
 
 
 @router.get("/verify", response_class=HTMLResponse)
@@ -98,10 +113,7 @@ def inspect_page(lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> 
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><style>{STYLE}
-#grade{{font-size:2rem;font-weight:bold}}#grade[data-grade=A]{{color:#1a7f37}}#grade[data-grade=D]{{color:#c8102e}}
-#due[data-due=true]{{color:#b35900;font-weight:bold}}video{{width:100%;border-radius:.5rem}}
-textarea,select{{font-size:1rem;width:100%;box-sizing:border-box;margin:.35rem 0;padding:.5rem}}</style>
+<title>{title}</title><style>{INSPECT_STYLE}</style>
 <script type="module" src="/static/inspect/page.js"></script></head>
 <body><nav><a href="?lang={'en' if lang == 'zh-CN' else 'zh-CN'}" id="lang-switch">{'English' if lang == 'zh-CN' else '中文'}</a></nav>
 <h1 data-t="title">{title}</h1><p class="small" id="who"></p>
@@ -141,11 +153,24 @@ PROFILE_TEXT = {
 }
 
 
+# Checks the one code's signature when the page was opened by scanning it (the signed payload follows `#`).
+PROFILE_SCRIPT = """
+const code = document.getElementById("code");
+if (location.hash.length > 1) fetch("/v1/public/codes/check", {method: "POST",
+  headers: {"Content-Type": "application/json"}, body: JSON.stringify({text: location.href})})
+  .then((r) => r.json()).then((c) => {
+    const ok = c.valid && c.uscc === code.dataset.uscc;
+    code.dataset.valid = String(ok);
+    code.textContent = ok ? code.dataset.ok : code.dataset.bad + (c.reason || "USCC");
+  });
+"""
+INLINE_SCRIPTS = (PROFILE_SCRIPT,)
+INLINE_STYLES = (INDEX_STYLE, STYLE, INSPECT_STYLE, PROFILE_STYLE)
+
+
 @router.get("/e/{uscc}", response_class=HTMLResponse)
 def enterprise_page(ctx: Context, uscc: str, lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> HTMLResponse:
     """The page an enterprise's one code opens: its public credit profile; the script checks the code's signature."""
-    from html import escape
-
     t = PROFILE_TEXT[lang]
     with ctx.sessions() as session:
         s = ctx.standings.standing(ctx.credit, session, uscc, "public") \
@@ -160,18 +185,12 @@ def enterprise_page(ctx: Context, uscc: str, lang: Annotated[Literal["zh-CN", "e
                      for i in s["inspections"]) or f"<li>{t['empty']}</li>"
     return HTMLResponse(f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(s['name'])}</title><style>{STYLE}#grade{{font-size:2rem;font-weight:bold}}</style></head>
+<title>{escape(s['name'])}</title><style>{PROFILE_STYLE}</style></head>
 <body><nav><a href="?lang={'en' if lang == 'zh-CN' else 'zh-CN'}" id="lang-switch">{t['switch']}</a></nav>
-<h1>{escape(s['name'])}</h1><p>{escape(s['uscc'])}</p><p id="code" role="status" class="small"></p>
+<h1>{escape(s['name'])}</h1><p>{escape(s['uscc'])}</p><p id="code" role="status" class="small"
+data-uscc="{escape(s['uscc'])}" data-ok="{escape(t['code_ok'])}" data-bad="{escape(t['code_bad'])}"></p>
 <dl><dt>{t['grade']}</dt><dd id="grade" data-grade="{s['grade']['grade']}">{s['grade']['grade']}</dd>
 <dt>{t['flags']}</dt><dd id="flags">{'、'.join(flags) or t['none']}</dd></dl>
 <h2 class="small">{t['records']}</h2><ul id="records">{records}</ul>
 <h2 class="small">{t['inspections']}</h2><ul id="inspections">{visits}</ul>
-<script>
-if (location.hash.length > 1) fetch("/v1/public/codes/check", {{method: "POST",
-  headers: {{"Content-Type": "application/json"}}, body: JSON.stringify({{text: location.href}})}})
-  .then((r) => r.json()).then((c) => {{ const el = document.getElementById("code");
-    const ok = c.valid && c.uscc === {json.dumps(s['uscc'])}; el.dataset.valid = String(ok);
-    el.textContent = ok ? {json.dumps(t['code_ok'], ensure_ascii=False)} : {json.dumps(t['code_bad'], ensure_ascii=False)}
-      + (c.reason || "USCC"); }});
-</script></body></html>""")
+<script>{PROFILE_SCRIPT}</script></body></html>""")

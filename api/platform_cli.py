@@ -8,16 +8,16 @@ import json
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from sqlalchemy import select
 
 from api.security import Principal
 from api.services import ServiceError, add_client, add_user, set_client_disabled, set_user_disabled
-from api.settings import Settings
+from api.settings import Settings, mark_development
 from ledger.cli import ChainUrl, DataDir, JsonOut, fail
-from ledger.errors import LedgerError
+from ledger.errors import ConfigurationError, LedgerError
 from ledger.store import audit
 from ledger.store.db import make_engine, session_factory, transaction, upgrade
 from ledger.store.models import ApiClient, Role, User
@@ -29,21 +29,59 @@ audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 
 
-def settings_of(data_dir: Path | None, chain_url: str | None = None) -> Settings:
+def settings_of(data_dir: Path | None, chain_url: str | None = None, *, demo: bool = False,
+                development: bool = False, service: bool = True) -> Settings:
+    """The settings of a command, as an entry point: it prints the mode (on stderr) and, in production, refuses
+    development data, secrets, keys or identity provider (`Settings.check_production`).
+
+    `demo` (`--demo`) and `development` (a command that only makes sense on development data, such as `zel
+    seed`) choose development unless ZEL_MODE says otherwise, and mark the data directory as development's.
+    `service=False`: an administrator's command, which needs none of the service's secrets.
+    """
     overrides = {k: v for k, v in {"data_dir": data_dir, "chain_url": chain_url}.items() if v is not None}
-    return Settings(**overrides)
+    settings = Settings(**overrides)
+    adopted = (demo or development) and not settings.mode_explicit  # development inferred, not configured
+    if demo or development:
+        settings.choose_development("--demo" if demo else "this command writes invented development data")
+    typer.echo(settings.describe_mode(), err=True)
+    try:
+        if development and settings.mode == "production":
+            raise ConfigurationError("refusing to start in production mode: this command writes invented "
+                                     "development data (unset ZEL_MODE=production, or use a development data "
+                                     "directory)")
+        if adopted and not _development_data_dir(settings):
+            raise ConfigurationError(f"{settings.root} holds data that development did not make: demo data is never "
+                                     "written into it unless ZEL_MODE=development says so (or use a new directory)")
+        settings.check_production(demo, service=service)
+    except LedgerError as exc:
+        raise fail(exc.message) from exc
+    if demo or development:
+        mark_development(settings.root)
+    return settings
+
+
+def _development_data_dir(settings: Settings) -> bool:
+    """Whether `settings.root` is new or was made by development (its DEVELOPMENT marker)."""
+    from api.settings import DEVELOPMENT_MARKER
+
+    root = settings.root
+    if (root / DEVELOPMENT_MARKER).exists():
+        return True
+    made = [root / "zel.sqlite", root / "deployments", root / "chain"]
+    return not any(p.exists() for p in made) and not any((root / "keys").glob("*.json"))
 
 
 def cli_actor() -> Principal:
     return Principal(f"cli:{getpass.getuser()}", Role.ADMIN)
 
 
-def _store(data_dir: Path | None):  # noqa: ANN202 - (settings, sessions, pii)
-    settings = settings_of(data_dir)
+def _store(data_dir: Path | None, *, development: bool = False,  # noqa: ANN202 - (settings, sessions, pii)
+           chain_url: str | None = None):
+    settings = settings_of(data_dir, chain_url, development=development)
     settings.root.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
     upgrade(engine)
-    return settings, session_factory(engine), Pii(settings.pii())
+    return settings, session_factory(engine), Pii.for_store(engine, settings.pii())
 
 
 def serve(
@@ -60,9 +98,8 @@ def serve(
 
     from api.provisioning import provision_in_child
 
-    settings = settings_of(data_dir, chain_url)
+    settings = settings_of(data_dir, chain_url, demo=demo)
     try:
-        settings.check_production(demo)
         if demo:  # the administrators' part, in a child process: this one holds department keys only
             provision_in_child(settings)
         ctx = build_context(settings)
@@ -90,8 +127,9 @@ def serve(
 
         anchorer = ctx.certificates.anchorer(settings.anchor_batch_size, settings.anchor_max_wait)
         threading.Thread(target=anchorer.run_forever, args=(stop,), name="anchor", daemon=True).start()
-        threading.Thread(target=Deliverer(ctx.sessions).run_forever, args=(stop,), name="webhooks",
-                         daemon=True).start()
+        _start_audit_anchoring(ctx, stop)
+        deliverer = Deliverer(ctx.sessions, allow_loopback=settings.mode != "production")  # loopback: development
+        threading.Thread(target=deliverer.run_forever, args=(stop,), name="webhooks", daemon=True).start()
         threading.Thread(target=ctx.credit.run_forever, args=(stop,), name="credit", daemon=True).start()
     app = create_app(ctx)
     # Startup leaves ~10^6 long-lived objects (contract ABIs, the EVM, SQLAlchemy metadata); moving them out of
@@ -99,7 +137,9 @@ def serve(
     gc.collect()
     gc.freeze()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        # proxy_headers=False: the client address comes from the peer, or from X-Forwarded-For only through
+        # ZEL_TRUSTED_PROXIES (api.deps); uvicorn's own rewriting would believe any loopback peer.
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
         stop.set()
 
@@ -197,17 +237,59 @@ def clients_disable(client_id: str, data_dir: DataDir = None) -> None:
     typer.echo(f"disabled {client_id}")
 
 
+def audit_anchorer_of(ctx: Any) -> Any:
+    """The audit log's head anchorer with the data office's key, or None (and a warning) when this data directory
+    has no such key yet (provisioned by an older zel: `zel issuer provision` adds it)."""
+    from ledger.audit_anchor import AuditAnchorer
+    from zero_errand.departments import AUDIT_DEPARTMENT
+
+    key = ctx.certificates.keys.get(AUDIT_DEPARTMENT)
+    if key is None:
+        typer.echo(f"warning: no {AUDIT_DEPARTMENT} key: the audit log's head is not anchored on chain (run `zel "
+                   "issuer provision` to admit the data office and register its key)", err=True)
+        return None
+    return AuditAnchorer(ctx.sessions, ctx.ledger, key, interval=ctx.settings.anchor_max_wait)
+
+
+def _start_audit_anchoring(ctx: Any, stop: threading.Event) -> None:
+    from ledger import audit_anchor
+
+    anchorer = audit_anchorer_of(ctx)
+    if anchorer is not None:
+        threading.Thread(target=audit_anchor.run_forever, args=(anchorer, stop), name="audit-anchor",
+                         daemon=True).start()
+
+
 @audit_app.command("verify")
-def audit_verify(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
-    """Recompute the audit log's hash chain; exit 1 if an entry was edited, deleted or inserted."""
-    _settings, sessions, _pii = _store(data_dir)
+def audit_verify(
+    data_dir: DataDir = None, chain_url: ChainUrl = None, as_json: JsonOut = False,
+    store_only: Annotated[bool, typer.Option("--store-only", help="Check only the hash chain in the store, not the "
+                                             "heads anchored on chain (which catch a rewrite of the whole log).")] = False,
+) -> None:
+    """Recompute the audit log's hash chain and check it against the heads anchored on chain; exit 1 if an entry
+    was edited, deleted or inserted (naming the first entry, or the span of entries, that differs)."""
+    settings, sessions, _pii = _store(data_dir, chain_url=chain_url)
     with sessions() as session:
-        report = audit.verify(session)
+        if store_only:
+            report = audit.verify(session)
+        else:
+            from ledger.audit_anchor import verify_against_chain
+            from ledger.client import Ledger
+
+            try:
+                with Ledger.open(settings.chain()) as ledger:
+                    report = verify_against_chain(session, ledger)
+            except LedgerError as exc:
+                raise fail(f"cannot read the anchored heads: {exc.message} (--store-only checks the store alone)",
+                           2) from exc
     if as_json:
         typer.echo(json.dumps({"ok": report.ok, "entries": report.entries, "problem": report.problem,
-                               "seq": report.seq}))
+                               "seq": report.seq, "anchored_heads": report.anchored,
+                               "anchored_through": report.anchored_through}))
     elif report.ok:
-        typer.echo(f"audit log intact: {report.entries} entries")
+        typer.echo(f"audit log intact: {report.entries} entries" + (
+            f"; {report.anchored} heads on chain, the newest at entry {report.anchored_through}"
+            if report.anchored is not None else " (store only: the chain was not checked)"))
     else:
         typer.echo(f"audit log BROKEN at entry {report.seq}: {report.problem}", err=True)
     if not report.ok:
@@ -269,9 +351,12 @@ def anchor_run(
     if once:
         try:
             done = anchorer.run_once(force=True)
+            audit_anchorer = audit_anchorer_of(ctx)
+            head = audit_anchorer.run_once(force=True) if audit_anchorer else None
         except LedgerError as exc:
             raise fail(exc.message) from exc
-        typer.echo(f"anchored {done} certificates; {anchorer.pending()} pending")
+        typer.echo(f"anchored {done} certificates; {anchorer.pending()} pending"
+                   + (f"; audit log head anchored at entry {head}" if head else ""))
         return
     stop = threading.Event()
     import signal
@@ -279,8 +364,10 @@ def anchor_run(
     from zero_errand.webhooks import Deliverer
 
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    threading.Thread(target=Deliverer(ctx.sessions).run_forever, args=(stop,), name="webhooks", daemon=True).start()
+    deliverer = Deliverer(ctx.sessions, allow_loopback=settings.mode != "production")  # loopback: development
+    threading.Thread(target=deliverer.run_forever, args=(stop,), name="webhooks", daemon=True).start()
     threading.Thread(target=ctx.credit.run_forever, args=(stop,), name="credit", daemon=True).start()
+    _start_audit_anchoring(ctx, stop)
     typer.echo(f"anchoring every {anchorer.max_wait:g} s or {anchorer.batch_size} certificates; Ctrl-C stops")
     try:
         anchorer.run_forever(stop, poll=min(1.0, max(anchorer.max_wait / 4, 0.05)))
@@ -316,8 +403,8 @@ def issuer_provision(
     from api.provisioning import provision_deployment
 
     try:
-        keys = provision_deployment(settings_of(data_dir, chain_url), development=demo, migrate=migrate,
-                                    administrator=administrator)
+        keys = provision_deployment(settings_of(data_dir, chain_url, demo=demo, service=False), development=demo,
+                                    migrate=migrate, administrator=administrator)
     except LedgerError as exc:
         raise fail(exc.message) from exc
     for dept, address in keys.items():
@@ -334,7 +421,7 @@ def seed(
     """Fill the built-in department adapters with realistic data (names, ID numbers, USCCs, records)."""
     from zero_errand.seed import seed_data
 
-    _settings, sessions, pii = _store(data_dir)
+    _settings, sessions, pii = _store(data_dir, development=True)
     with transaction(sessions) as session:
         result = seed_data(session, pii, people, enterprises, seed_value)
     if as_json:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from api.settings import Settings
+from api.settings import Settings, mark_development
 from ledger.client import bootstrap
 from ledger.errors import ConfigurationError
 from ledger.keys import Keystore
@@ -46,6 +46,8 @@ def provision_deployment(settings: Settings, *, development: bool = False, migra
     departments whose stored certificates predate this chain through the recorded migration path.
     """
     settings.root.mkdir(parents=True, exist_ok=True)
+    if development:
+        mark_development(settings.root)
     signed_since = oldest_certificates(settings)
     ledger, admin, _ = bootstrap(settings.chain())
     with ledger:

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
-import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -16,34 +11,14 @@ import jwt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.passwords import hash_secret as hash_secret  # re-exported: services and the demo hash here
+from api.passwords import needs_rehash
+from api.passwords import new_secret as new_secret
+from api.passwords import verify_secret as verify_secret
 from ledger.store.models import ApiClient, Role, User
 
 ISSUER = "zel"
 AUDIENCE = "zel-api"
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-
-
-def hash_secret(secret: str) -> str:
-    """A salted scrypt hash: `scrypt$n$r$p$salt$hash` (secrets are never stored in the clear)."""
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, dklen=32, **_SCRYPT)
-    return "scrypt${n}${r}${p}$".format(**_SCRYPT) + base64.b64encode(salt).decode() + "$" + \
-        base64.b64encode(digest).decode()
-
-
-def verify_secret(secret: str, stored: str | None) -> bool:
-    if not stored:
-        return False
-    try:
-        _, n, r, p, salt, digest = stored.split("$")
-        got = hashlib.scrypt(secret.encode(), salt=base64.b64decode(salt), dklen=32, n=int(n), r=int(r), p=int(p))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(got, base64.b64decode(digest))
-
-
-def new_secret() -> str:
-    return secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True)
@@ -100,17 +75,21 @@ class IdentityProvider(Protocol):
 
 
 class DevelopmentIdentityProvider:
-    """Username and password checked against `app_user.password_hash` (the embedded default)."""
+    """Username and password checked against `app_user.password_hash` (the embedded default).
+
+    Unknown, disabled and enabled accounts cost the same: one scrypt check each. A hash made at an older cost
+    is upgraded in the caller's session on success (the caller commits).
+    """
 
     name = "development"
 
     def authenticate(self, session: Session, username: str, password: str) -> Principal | None:
         user = session.scalars(select(User).where(User.username == username)).first()
-        if user is None:
-            verify_secret(password, hash_secret("timing-equaliser"))
+        matches = verify_secret(password, user.password_hash if user is not None else None)
+        if user is None or user.disabled or not matches:
             return None
-        if user.disabled or not verify_secret(password, user.password_hash):
-            return None
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_secret(password)
         return principal_of(user)
 
 
@@ -119,8 +98,12 @@ def principal_of(user: User) -> Principal:
 
 
 def authenticate_client(session: Session, client_id: str, secret: str) -> Principal | None:
-    """OAuth2 client credentials: an enterprise's API client, bound to its USCC."""
+    """OAuth2 client credentials: an enterprise's API client, bound to its USCC (one scrypt check, whoever asks;
+    an older-cost hash is upgraded in the caller's session on success)."""
     client = session.scalars(select(ApiClient).where(ApiClient.client_id == client_id)).first()
-    if client is None or client.disabled or not verify_secret(secret, client.secret_hash):
+    matches = verify_secret(secret, client.secret_hash if client is not None else None)
+    if client is None or client.disabled or not matches:
         return None
+    if needs_rehash(client.secret_hash):
+        client.secret_hash = hash_secret(secret)
     return Principal(f"client:{client.client_id}", Role.ENTERPRISE, uscc=client.uscc)

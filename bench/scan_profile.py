@@ -42,13 +42,16 @@ def prepare(data_dir: Path, base: str, enterprises: int) -> tuple[list[str], lis
     from ledger.store.models import Role
     from zero_errand.seed import seed_data
 
-    ctx = provisioned_context(Settings(data_dir=data_dir, public_url=base))
+    ctx = provisioned_context(Settings(mode="development", data_dir=data_dir, public_url=base))
     rng, today = random.Random(11), date.today()
     with transaction(ctx.sessions) as session:
         usccs = seed_data(session, ctx.pii, people=2, enterprises=enterprises, seed=11).enterprises
         for uscc in usccs:
             for _ in range(rng.randint(0, 4)):
-                workflows.record(ctx.credit, session, uscc=uscc, type=rng.choice(RECORDS), department="tax.440604",
+                kind = rng.choice(RECORDS)  # each kind from the department that owns it
+                workflows.record(ctx.credit, session, uscc=uscc, type=kind,
+                                 department={"tax_arrears": "tax.440604", "si_arrears": "si.440604"}.get(
+                                     kind, "amr.440604"),
                                  decided_on=today - timedelta(days=rng.randint(1, 700)), summary="bench record",
                                  reference="", actor="bench")
             for _ in range(rng.randint(0, 3)):

@@ -45,7 +45,7 @@ def prepare(data_dir: Path, base: str, certificates: int) -> tuple[list[str], li
     from zero_errand.seed import seed_data
     from zero_errand.verification import url_of
 
-    ctx = provisioned_context(Settings(data_dir=data_dir, public_url=base))
+    ctx = provisioned_context(Settings(mode="development", data_dir=data_dir, public_url=base))
     with transaction(ctx.sessions) as session:
         data = seed_data(session, ctx.pii, people=4, enterprises=8, seed=7)
     for i in range(certificates):

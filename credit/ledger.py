@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -32,10 +33,12 @@ from qr.signed import canonical
 
 log = logging.getLogger(__name__)
 ZERO = b"\0" * 32
-STEP_TYPES = ("repair_applied", "repair_approved", "repair_rejected", "list_red", "list_black")
+STEP_TYPES = ("repair_applied", "repair_approved", "repair_rejected", "list_red", "list_black", "list_red_end",
+              "list_black_end")
 GRADE_DEPARTMENT = "amr.440604"  # market supervision keeps the grades
-# The CreditRegistry scope each record type is written under: a department writes only the scopes it was admitted
-# for (zero_errand.departments), so the chain refuses, say, a tax key appending a penalty.
+# The CreditRegistry scope each record type is written under. A department writes only the scopes it was admitted
+# for: the table passed to `CreditLedger` (zero_errand.departments, what provisioning admits on chain), checked
+# before anything is stored, so the store never holds a record the chain would refuse.
 SCOPE_OF = {"commendation": CreditScope.COMMENDATION, "inspection_pass": CreditScope.INSPECTION,
             "inspection_issues": CreditScope.INSPECTION, "inspection_fail": CreditScope.INSPECTION,
             "tax_arrears": CreditScope.TAX, "si_arrears": CreditScope.SOCIAL_INSURANCE,
@@ -43,7 +46,10 @@ SCOPE_OF = {"commendation": CreditScope.COMMENDATION, "inspection_pass": CreditS
             "penalty_serious": CreditScope.PENALTY, "dishonest_debtor": CreditScope.JUDICIAL,
             "repair_applied": CreditScope.REPAIR, "repair_approved": CreditScope.REPAIR,
             "repair_rejected": CreditScope.REPAIR, "list_red": CreditScope.RED_LIST,
-            "list_black": CreditScope.BLACK_LIST}
+            "list_black": CreditScope.BLACK_LIST, "list_red_end": CreditScope.RED_LIST,
+            "list_black_end": CreditScope.BLACK_LIST}
+if set(SCOPE_OF) != set(RECORD_TYPES + STEP_TYPES):  # every type written has exactly one scope
+    raise RuntimeError("SCOPE_OF must name the scope of every record and step type")
 
 
 class CreditError(ValueError):
@@ -66,9 +72,12 @@ def record_digest(public: dict[str, Any]) -> str:
 class CreditLedger:
     """Records, grades and lists of enterprises, in the store and on CreditRegistry."""
 
-    def __init__(self, sessions: sessionmaker[Session], pii: Pii, ledger: Ledger,
-                 keys: dict[str, LocalAccount]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], pii: Pii, ledger: Ledger, keys: dict[str, LocalAccount],
+                 scopes: Mapping[str, Iterable[CreditScope]]) -> None:
+        """`scopes`: per department id, the CreditRegistry scopes it was admitted for (a department absent from it
+        writes nothing)."""
         self.sessions, self.pii, self.ledger, self.keys = sessions, pii, ledger, keys
+        self.scopes = {dept: frozenset(granted) for dept, granted in scopes.items()}
         self._lock = threading.Lock()  # one appender per process: heads are taken in order
         self._inspections: Any = None  # the inspections' anchoring outbox, made on first sync
         self._refreshed: date | None = None  # the day of the last `refresh`
@@ -79,12 +88,26 @@ class CreditLedger:
 
     # -- writing to the store ------------------------------------------------------------------------------
 
+    def writers(self, type: str) -> list[str]:
+        """The departments that may write records of `type`."""
+        return sorted(dept for dept, granted in self.scopes.items() if SCOPE_OF[type] in granted)
+
+    def check_scope(self, department: str, type: str) -> None:
+        """Refuse (`forbidden`) a record of `type` from a department not admitted for its scope."""
+        if type not in SCOPE_OF:
+            raise CreditError("invalid", f"unknown record type {type!r}", "type")
+        scope = SCOPE_OF[type]
+        if scope not in self.scopes.get(department, frozenset()):
+            owners = ", ".join(self.writers(type)) or "no department"
+            raise CreditError("forbidden", f"{department or 'this official'} may not write {type} records: it is not "
+                              f"admitted for the credit scope {scope.name}, which {owners} holds", "type")
+
     def add(self, session: Session, *, uscc: str, type: str, department: str, decided_on: date, summary: str,
             reference: str = "", amount_fen: int | None = None, evidence: list[str] | None = None,
             target: CreditRecord | None = None, actor: str, extra: dict[str, Any] | None = None) -> CreditRecord:
-        """Store a record PENDING at the next position of the subject's chain (inside the caller's transaction)."""
-        if type not in RECORD_TYPES + STEP_TYPES:
-            raise CreditError("invalid", f"unknown record type {type!r}", "type")
+        """Store a record PENDING at the next position of the subject's chain (inside the caller's transaction).
+        Refused (`forbidden`, nothing stored) when the department is not admitted for the type's scope."""
+        self.check_scope(department, type)
         if session.scalars(select(Enterprise).where(Enterprise.uscc == uscc).with_for_update()).first() is None:
             raise CreditError("not-found", f"no enterprise {uscc}", "uscc")
         if department not in self.keys:
@@ -178,14 +201,18 @@ class CreditLedger:
                 subject, key = self.subject(entry.uscc), self.keys[entry.department]
                 basis = bytes.fromhex(s.get(CreditRecord, entry.record_id).digest[2:])  # the list_* record
                 if entry.list == "red":
-                    # The registry keeps one red flag per subject: it says whether any red entry is in force.
-                    listed = self.flags(s, entry.uscc, today)["red_list"]
+                    # The registry keeps one red flag per subject, owned by the department that set it: it says
+                    # whether a red entry of this department is in force (only one department's can be: workflows).
+                    listed = any(e.list == "red" and e.department == entry.department
+                                 for e in active_entries(s, entry.uscc, today))
                     result = self.ledger.set_red_list(key, subject, listed, basis)
                     entry.state = ("WAITING" if entry.start_on > today else
                                    "ENDED" if entry.end_on is not None and entry.end_on <= today else "WRITTEN")
                 else:  # the registry keeps the black list's dates and ends it by itself
                     start = _epoch(entry.start_on)
                     end = _epoch(entry.end_on) if entry.end_on else 2**63
+                    if end <= start:  # ended before it started: cleared
+                        start = end = 0
                     result = self.ledger.set_black_list(key, subject, start, end, basis)
                     entry.state = "WRITTEN"
                 entry.tx_hash = result.tx_hash

@@ -4,7 +4,8 @@ like every other certificate: same payload, same pipeline, same anchoring, same 
 
 The signed struct carries the span, the score, the number of records and the class; the full report (every
 record with its digest on the enterprise's credit chain, the grade's explanation, lists, inspections) is the
-certificate's detail, whose hash is signed.
+certificate's detail, whose hash is signed. The detail carries a random 256-bit salt (as every certificate's
+does: zero_errand.certificates), so its hash says nothing to someone guessing at its content.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def make_report(credit: CreditLedger, session: Session, *, uscc: str, period_fro
     visits = [i for i in profile["inspections"] if period_from.isoformat() <= i["visited_on"] <= period_to.isoformat()]
     detail = {"uscc": uscc, "name": enterprise.name, "period": [period_from.isoformat(), period_to.isoformat()],
               "grade": profile["grade"], "flags": profile["flags"], "lists": profile["lists"], "records": records,
-              "inspections": visits}
+              "inspections": visits, "salt": secrets.token_bytes(32).hex()}
     grade = profile["grade"]
     content = Content(kind=KIND, version=1, number=f"{KIND}{now:%Y%m%d}{secrets.randbelow(10**8):08d}", subject=uscc,
                       subjectName=enterprise.name, periodFrom=day_number(period_from), periodTo=day_number(period_to),

@@ -2,6 +2,10 @@
 
 Each action stores its step as a record in the enterprise's credit chain (so every step is on the ledger),
 recomputes the grade, and leaves the chain writes to `CreditLedger.sync`, which the caller runs after commit.
+
+Who may do what is settled here, before anything is stored, as CreditRegistry will settle it on chain: a department
+writes only the record kinds it was admitted for (`CreditLedger.check_scope`), a list entry is changed or ended only
+by the department that made it, and a record's repair is decided by the department that recorded it (谁认定、谁修复).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from credit.grading import RECORD_TYPES, Fact, load_policy, repair_opens
 from credit.ledger import CreditError, CreditLedger
-from ledger.store.models import CreditRecord, ListEntry, RepairApplication
+from ledger.store.models import CreditRecord, Enterprise, ListEntry, RepairApplication
 
 NOT_REPAIRABLE_ZH = "该类记录不适用信用修复（由作出决定的机关依法移除）"
 
@@ -32,13 +36,36 @@ def record(credit: CreditLedger, session: Session, *, uscc: str, type: str, depa
     return row
 
 
+def _holds(entry: ListEntry, today: date) -> bool:
+    """Whether the entry still holds its list on chain. The registry ends a black-list window at midnight UTC of
+    its end day, which in China is 08:00 of that day, so the end day itself still counts."""
+    return entry.end_on is None or entry.end_on >= today
+
+
 def list_entry(credit: CreditLedger, session: Session, *, uscc: str, list_name: str, department: str,
                start_on: date, end_on: date | None, reason: str, reference: str, actor: str) -> ListEntry:
-    """Put an enterprise on the red list (守信激励) or the black list (严重失信; joint punishment for all)."""
+    """Put an enterprise on the red list (守信激励) or the black list (严重失信; joint punishment for all).
+
+    CreditRegistry keeps one entry per list and subject, owned by the department that made it: while another
+    department's entry of the same list has not ended, a new one would change it, and is refused."""
     if list_name not in ("red", "black"):
         raise CreditError("invalid", "list must be red or black", "list")
     if end_on is not None and end_on <= start_on:
         raise CreditError("invalid", "the end date must come after the start date", "end_on")
+    credit.check_scope(department, f"list_{list_name}")
+    # The enterprise's row is locked first, so two departments listing it at once are checked one after the other.
+    if session.scalars(select(Enterprise).where(Enterprise.uscc == uscc).with_for_update()).first() is None:
+        raise CreditError("not-found", f"no enterprise {uscc}", "uscc")
+    today = date.today()
+    others = session.scalars(select(ListEntry).where(ListEntry.uscc == uscc, ListEntry.list == list_name,
+                                                     ListEntry.department != department).order_by(ListEntry.id)).all()
+    for other in others:
+        if _holds(other, today):
+            raise CreditError("forbidden", f"the {list_name} list entry {other.id} of {uscc} was made by "
+                              f"{other.department} and has not ended: only {other.department} changes or ends it",
+                              "list")
+        if list_name == "red" and other.state != "ENDED":
+            other.state = "PENDING"  # its department clears the red flag on chain before this one sets it
     step = credit.add(session, uscc=uscc, type=f"list_{list_name}", department=department, decided_on=start_on,
                       summary=reason, reference=reference, actor=actor,
                       extra={"end_on": end_on.isoformat() if end_on else None})
@@ -48,6 +75,41 @@ def list_entry(credit: CreditLedger, session: Session, *, uscc: str, list_name: 
     session.add(entry)
     session.flush()
     credit.regrade(session, uscc)
+    return entry
+
+
+def end_list_entry(credit: CreditLedger, session: Session, *, entry_id: int, department: str,
+                   end_on: date | None = None, reason: str, reference: str = "", actor: str) -> ListEntry:
+    """End a list entry on `end_on` (default today; an entry not yet started can be ended on its first day, so
+    it never holds). Only the department that made the entry ends it; the step is a record on the chain."""
+    today = date.today()
+    end_on = end_on or today
+    found = session.get(ListEntry, entry_id)
+    if found is None:
+        raise CreditError("not-found", f"no list entry {entry_id}", "entry")
+    # The enterprise's row first, as list_entry locks it: one lock order, so the two never deadlock.
+    session.scalars(select(Enterprise).where(Enterprise.uscc == found.uscc).with_for_update()).first()
+    entry = session.get(ListEntry, entry_id, with_for_update=True, populate_existing=True)
+    assert entry is not None
+    if entry.department != department:
+        raise CreditError("forbidden", f"the {entry.list} list entry {entry.id} of {entry.uscc} was made by "
+                          f"{entry.department}: only {entry.department} changes or ends it (谁认定、谁修复)", "entry")
+    if entry.end_on is not None and entry.end_on <= today:
+        raise CreditError("conflict", f"the entry already ended on {entry.end_on}", "entry")
+    if end_on < max(today, entry.start_on):
+        raise CreditError("invalid", "an entry ends today or later, and not before it starts", "end_on")
+    if entry.end_on is not None and end_on >= entry.end_on:
+        raise CreditError("invalid", f"the entry already ends on {entry.end_on}: ending it moves that earlier",
+                          "end_on")
+    made = session.get(CreditRecord, entry.record_id) if entry.record_id is not None else None
+    step = credit.add(session, uscc=entry.uscc, type=f"list_{entry.list}_end", department=department,
+                      decided_on=today, summary=reason, reference=reference, target=made, actor=actor,
+                      extra={"end_on": end_on.isoformat()})
+    entry.end_on, entry.record_id = end_on, step.id  # the end decision is now the basis of its chain write
+    if entry.list == "black" or end_on <= today:
+        entry.state = "PENDING"  # a red entry ending later is queued by the day's refresh
+    session.flush()
+    credit.regrade(session, entry.uscc)
     return entry
 
 

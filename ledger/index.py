@@ -23,6 +23,7 @@ from ledger.merkle import verify
 if TYPE_CHECKING:
     from ledger.client import CertificateStatus, Ledger
 
+AUDIT_LOG = 7  # ledger.kinds.Kind.AUDIT_LOG
 EVENTS = ("Anchored", "CertificateRevoked", "CertificateSuspended", "CertificateReinstated")
 STATE_OF_EVENT = {"CertificateRevoked": 2, "CertificateSuspended": 3, "CertificateReinstated": 1}
 
@@ -70,7 +71,8 @@ class StatusIndex:
         decoded = event.process_log(log)
         name, args = decoded["event"], decoded["args"]
         if name == "Anchored":
-            self._roots[bytes(args["root"])] = args["department"]
+            if args["kind"] != AUDIT_LOG:  # the audit log's heads are no certificates: never answer for them
+                self._roots[bytes(args["root"])] = args["department"]
         else:
             self._states[(args["department"], bytes(args["digest"]))] = STATE_OF_EVENT[name]
 

@@ -16,6 +16,7 @@ class Kind(IntEnum):
     CREDIT_REPORT = 4
     ENTERPRISE_CODE = 5
     RANDOM_DRAW = 6
+    AUDIT_LOG = 7  # heads of the service's audit log (leafCount = the entry they close)
 
     @property
     def slug(self) -> str:

@@ -10,8 +10,11 @@ rebuilds the digest offline and recovers the signer:
 Kind 5 is an enterprise credit report: its `totalFen` carries the credit score, `monthsPaid` the number of
 records in the period and `monthsInArrears` the credit class (1 A, 2 B, 3 C, 4 D).
 
-`subject` is a tag byte then: 0 = masked citizen ID (2-byte region prefix, 4 ASCII last characters),
-1 = USCC (18 characters packed base 31 into 12 bytes). `subjectName` is a length byte and GB18030 bytes
+`subject` is a tag byte then: 2 = masked citizen ID (2-byte region prefix: `4406**************`, what
+issuance writes), 1 = USCC (18 characters packed base 31 into 12 bytes), 0 = masked citizen ID of earlier
+certificates (2-byte region prefix, 4 ASCII last characters: `4406**********123X`; still read, since their
+signatures cover that subject, but no longer written: the sequence and check characters narrowed the holder
+to a few thousand candidates). `subjectName` is a length byte and GB18030 bytes
 (two bytes per common Chinese character instead of UTF-8's three; the digest is over the UTF-8 string).
 The QR holds `<verify URL>#<digits>`: the payload as a decimal number (QR numeric mode, ~3.3 bits per digit)
 after the `#`, so it never reaches a server.
@@ -28,8 +31,15 @@ VERSION = 1
 DEPARTMENTS = {1: "tax.440604", 2: "si.440604", 3: "amr.440604"}
 DEPARTMENT_CODES = {v: k for k, v in DEPARTMENTS.items()}
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-MASKED = re.compile(r"^(\d{4})\*{10}(\d{3}[\dX])$")
+MASKED = re.compile(r"^(\d{4})\*{10}(\d{3}[\dX])$")  # tag 0, read only
+MASKED_PREFIX = re.compile(r"^(\d{4})\*{14}$")  # tag 2
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def mask_id_number(id_number: str) -> str:
+    """The subject a certificate shows for a citizen: the ID number's first 4 digits (province and city),
+    the other 14 characters hidden (`4406**************`)."""
+    return id_number[:4] + "*" * 14
 
 
 class PayloadError(ValueError):
@@ -97,8 +107,10 @@ def encode(content: Content, signature: bytes) -> bytes:
     """The binary payload of a signed certificate."""
     out = bytearray([VERSION, content.kind])
     out += int(content.number).to_bytes(8, "big")
-    masked = MASKED.match(content.subject)
-    if masked:
+    prefix, masked = MASKED_PREFIX.match(content.subject), MASKED.match(content.subject)
+    if prefix:
+        out += bytes([2]) + int(prefix.group(1)).to_bytes(2, "big")
+    elif masked:
         out += bytes([0]) + int(masked.group(1)).to_bytes(2, "big") + masked.group(2).encode()
     elif len(content.subject) == 18 and all(c in USCC_ALPHABET for c in content.subject):
         packed = 0
@@ -132,7 +144,9 @@ def decode(data: bytes) -> Signed:
         raise PayloadError(f"unknown certificate kind {kind}")
     number = f"{r.uint(8):017d}"
     tag = r.uint(1)
-    if tag == 0:
+    if tag == 2:
+        subject = f"{r.uint(2):04d}" + "*" * 14
+    elif tag == 0:
         subject = f"{r.uint(2):04d}" + "*" * 10 + r.take(4).decode("ascii", errors="replace")
     elif tag == 1:
         packed, chars = r.uint(12), []

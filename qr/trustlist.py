@@ -1,16 +1,24 @@
 """Trust lists for offline verification: department keys, kinds, validity windows, revoked certificates.
 
 A trust list is JSON: `{"body": {...}, "signer": "0x…", "signature": "0x…"}` where the signature is an
-EIP-191 personal signature by the district admin key over the canonical JSON of `body`. A verifier pins the
-admin address it trusts (`--trust-anchor`); without a pin it says the list's origin was not checked.
+EIP-191 personal signature by the district admin key over the canonical JSON of `body`.
+
+Anyone can sign a well-formed list, so a signature alone proves nothing: a verifier pins what it trusts (an
+`Anchor`), and without one the verdict is never VALID. A pin is the district admin's address (`--trust-anchor`, or
+the `admin` of the data directory's deployment record for the list's chain), or the list's fingerprint (SHA-256 of
+its canonical body, which `zel trustlist export` prints for publication out of band; `--trust-fingerprint`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from eth_account import Account
@@ -18,7 +26,7 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from qr.signed import Domain, canonical
-from qr.verify import ChainState
+from qr.verify import ChainState, Check, Verdict, verify_offline, verify_text
 
 FORMAT = "zel-trustlist/1"
 STALE_AFTER_DAYS = 7
@@ -26,6 +34,11 @@ STALE_AFTER_DAYS = 7
 
 class TrustListError(ValueError):
     """The trust list is malformed or its signature does not hold."""
+
+
+def fingerprint(body: dict[str, Any]) -> str:
+    """A trust list's fingerprint: the SHA-256 of its canonical body, in hex."""
+    return hashlib.sha256(canonical(body)).hexdigest()
 
 
 def sign_list(body: dict[str, Any], admin: LocalAccount) -> dict[str, Any]:
@@ -56,6 +69,11 @@ class TrustList:
     def resolver(self) -> "OfflineResolver":
         """The list's resolver, built once: its revocation sets hold every revoked digest."""
         return OfflineResolver(self)
+
+    @property
+    def fingerprint(self) -> str:
+        """What the district publishes beside the list for verifiers to compare (`fingerprint`)."""
+        return fingerprint(self.body)
 
     @property
     def issued_at(self) -> datetime:
@@ -106,3 +124,104 @@ class OfflineResolver:
         if digest_hex.lower() in self.suspended:
             return "suspended"
         return "offline"  # type: ignore[return-value]
+
+
+# -- pinning: what a verifier trusts a list's origin by -----------------------------------------------------
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """What a verifier pins a trust list to: admin addresses and/or one list fingerprint, and where the pin came
+    from (`source`, shown in the verdict). An anchor pinning nothing says in `source` where none was found."""
+
+    addresses: tuple[str, ...] = ()
+    fingerprint: str | None = None
+    source: str = ""
+
+    @property
+    def pins(self) -> bool:
+        return bool(self.addresses or self.fingerprint)
+
+
+def parse_address(text: str) -> str:
+    if not _ADDRESS.fullmatch(text.strip()):
+        raise TrustListError(f"not an address (0x and 40 hex digits): {text!r}")
+    return text.strip()
+
+
+def parse_fingerprint(text: str) -> str:
+    """A published fingerprint, as people copy it: any case, `sha256:` prefix, colons, spaces or dashes."""
+    value = re.sub(r"[\s:\-]", "", text.strip().lower()).removeprefix("sha256")
+    if not _FINGERPRINT.fullmatch(value):
+        raise TrustListError(f"not a trust list fingerprint (64 hex digits): {text!r}")
+    return value
+
+
+def deployment_anchor(data_dir: Path, chain_id: Any) -> Anchor:
+    """The admin address the data directory's deployment record knows for `chain_id` (the key `zel trustlist
+    export` signs with), or an empty anchor saying where no record was found."""
+    from ledger.deploy import Deployment
+
+    if not isinstance(chain_id, int) or isinstance(chain_id, bool) or chain_id <= 0:
+        return Anchor(source="the trust list names no chain id")
+    path = Deployment.path(data_dir, chain_id)
+    try:
+        admin = json.loads(path.read_text())["admin"]
+        return Anchor((parse_address(admin),), source=f"deployment record {path}")
+    except FileNotFoundError:
+        return Anchor(source=f"no deployment record at {path}")
+    except (OSError, ValueError, KeyError, TypeError):
+        return Anchor(source=f"unreadable deployment record {path}")
+
+
+def anchor_from(address: str | None, fingerprint_text: str | None, data_dir: Path | None, chain_id: Any) -> Anchor:
+    """The verifier's pins: the flags when given (each one must hold), else the deployment record of `data_dir`."""
+    if address or fingerprint_text:
+        return Anchor((parse_address(address),) if address else (),
+                      parse_fingerprint(fingerprint_text) if fingerprint_text else None,
+                      " and ".join(f for f, v in (("--trust-anchor", address), ("--trust-fingerprint",
+                                                                                 fingerprint_text)) if v))
+    return deployment_anchor(data_dir, chain_id) if data_dir is not None else Anchor(source="no data directory")
+
+
+def origin_check(trust: TrustList, anchor: Anchor) -> Check:
+    """Whether the list is the one the verifier pinned, in Chinese and English."""
+    signer = trust.signer
+    if not anchor.pins:
+        return Check("trust-anchor", False, f"信任列表由 {signer} 签名，但未固定信任锚（{anchor.source}），无法确认其来源："
+                     "请用 --trust-anchor 指定区管理员地址，或用 --trust-fingerprint 核对公布的列表指纹",
+                     f"The trust list is signed by {signer}, but no trust anchor is pinned ({anchor.source}), so its "
+                     "origin is unknown: pin the district admin address (--trust-anchor) or check the list's published "
+                     "fingerprint (--trust-fingerprint)")
+    if anchor.addresses and signer.lower() not in {a.lower() for a in anchor.addresses}:
+        pinned = ", ".join(anchor.addresses)
+        return Check("trust-anchor", False, f"信任列表签名者 {signer} 不是固定的信任锚 {pinned}（来源：{anchor.source}）",
+                     f"The trust list is signed by {signer}, not by the pinned anchor {pinned} (from {anchor.source})")
+    if anchor.fingerprint and not hmac.compare_digest(anchor.fingerprint, trust.fingerprint):
+        return Check("trust-anchor", False,
+                     f"信任列表指纹 {trust.fingerprint} 与固定的指纹 {anchor.fingerprint} 不符（来源：{anchor.source}）",
+                     f"The trust list's fingerprint {trust.fingerprint} does not match the pinned fingerprint "
+                     f"{anchor.fingerprint} (from {anchor.source})")
+    what_zh, what_en = ("签名者", "signer") if anchor.addresses else ("指纹", "fingerprint")
+    return Check("trust-anchor", True, f"信任列表{what_zh}与固定的信任锚相符（来源：{anchor.source}）",
+                 f"The trust list's {what_en} matches the pinned anchor (from {anchor.source})")
+
+
+def verify_pinned(text: str, trust: TrustList, anchor: Anchor, *, today: date | None = None,
+                  now: datetime | None = None, stale_after_days: float = STALE_AFTER_DAYS) -> Verdict:
+    """Verify offline with a trust list whose origin `anchor` vouches for. A list no pin vouches for decides
+    nothing: the verdict is UNTRUSTED_ISSUER (INVALID for an unreadable payload) and names the missing or
+    mismatched anchor; only the certificate's claimed content is shown."""
+    origin = origin_check(trust, anchor)
+    if origin.ok:
+        verdict = verify_offline(text, trust, trust_anchor=trust.signer, today=today, now=now,
+                                 stale_after_days=stale_after_days)
+        verdict.checks.insert(1, origin)
+        return verdict
+    claimed = verify_text(text, trust.resolver, today)
+    unreadable = [c for c in claimed.checks if c.name == "format" and c.ok is False]
+    return Verdict("INVALID" if unreadable else "UNTRUSTED_ISSUER", [origin, *unreadable], claimed.certificate,
+                   unchecked=["trustlist-origin", "signature", "issuer", "status", "expiry"])

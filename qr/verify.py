@@ -170,17 +170,20 @@ def verify_offline(text: str, trust: Any, *, trust_anchor: str | None = None, to
     age = trust.age_days(now)
     issued = trust.issued_at.date().isoformat()
     if trust_anchor is None:
-        verdict.checks.insert(0, Check("trustlist", None, f"信任列表由 {trust.signer} 签名，未固定信任锚",
+        # A list anybody could have signed proves nothing: never VALID without a pinned anchor.
+        verdict.checks.insert(0, Check("trustlist", False, f"信任列表由 {trust.signer} 签名，未固定信任锚",
                                        f"Trust list signed by {trust.signer}; no trust anchor pinned"))
         verdict.unchecked.append("trustlist-origin")
-    elif trust_anchor.lower() != trust.signer.lower():
+        if verdict.status != "INVALID":  # nor REVOKED: what an unpinned list says of status proves nothing either
+            verdict.status = "UNTRUSTED_ISSUER"
+        return verdict
+    if trust_anchor.lower() != trust.signer.lower():
         verdict.checks.insert(0, Check("trustlist", False, "信任列表并非由区管理员签发",
                                        "The trust list is not signed by the pinned district admin"))
         verdict.status = "UNTRUSTED_ISSUER"
         return verdict
-    else:
-        verdict.checks.insert(0, Check("trustlist", True, f"信任列表生成于 {issued}（{age:.1f} 天前）",
-                                       f"Trust list of {issued} ({age:.1f} days old)"))
+    verdict.checks.insert(0, Check("trustlist", True, f"信任列表生成于 {issued}（{age:.1f} 天前）",
+                                   f"Trust list of {issued} ({age:.1f} days old)"))
     verdict.unchecked.append("anchor")
     verdict.unchecked.append("revocations-after-" + issued)
     if verdict.status == "VALID" and age > stale_after_days:

@@ -3,7 +3,8 @@
 Writes, under OUT:
     genesis.json                  QBFT genesis: `config.qbft`, zero base fee, extraData naming the validators
     static-nodes.json             every node's enode URL
-    permissions_config.toml       the node allowlist (node admission)
+    permissions_config.toml       the node allowlist (node admission) and the account allowlist: only the
+                                  signer accounts may send transactions, so free gas is no open door
     validator1..N/key, key.pub    node keys; a validator's address is its node key's address
     rpc/key, key.pub              the non-validator RPC node (the only node the application reaches)
     keys/*.json                   the service's encrypted signer keystores (admin and department keys)
@@ -32,7 +33,7 @@ SUBNET = "172.28.0"
 VALIDATOR_IP_BASE = 11
 RPC_IP = f"{SUBNET}.20"
 P2P_PORT = 30303
-SIGNERS = ("admin", "tax", "si", "amr")
+SIGNERS = ("admin", "tax", "si", "amr", "audit")
 QBFT_MIX_HASH = "0x63746963616c2062797a616e74696e65206661756c7420746f6c6572616e6365"
 
 
@@ -91,10 +92,23 @@ def genesis(validators: list[str], chain_id: int, block_period: int, signers: li
         "difficulty": "0x1",
         "mixHash": QBFT_MIX_HASH,
         "coinbase": "0x0000000000000000000000000000000000000000",
-        # Gas is free (zero base fee, min-gas-price 0); balances only keep tools that check them happy.
+        # Gas is free (zero base fee, min-gas-price 0) for the allowlisted signers only (permissions_config.toml);
+        # balances only keep tools that check them happy.
         "alloc": {s.removeprefix("0x").lower(): {"balance": "0x33b2e3c9fd0803ce8000000"} for s in signers},
         "extraData": encode_extra_data(validators),
     }
+
+
+def permissions_config(enodes: list[str], accounts: list[str]) -> str:
+    """Besu's local permissions file: the nodes that may connect and the accounts that may send transactions.
+
+    Every node enforces the account allowlist on what it accepts (JSON-RPC submissions, gossip, blocks it
+    proposes), so a container on the application network cannot spend the free gas from an account of its own.
+    A new signer key (a department or an administrator) is added here, then the nodes restart.
+    """
+    nodes = ",\n  ".join(f'"{e}"' for e in enodes)
+    signers = ",\n  ".join(f'"{a.lower()}"' for a in accounts)
+    return f"nodes-allowlist=[\n  {nodes}\n]\naccounts-allowlist=[\n  {signers}\n]\n"
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -127,8 +141,7 @@ def init_network(out: Path, validators: int = 4, chain_id: int = DEFAULT_CHAIN_I
 
     enodes = [n.enode for n in [*nodes, rpc]]
     (out / "static-nodes.json").write_text(json.dumps(enodes, indent=2) + "\n")
-    allow = ",\n  ".join(f'"{e}"' for e in enodes)
-    (out / "permissions_config.toml").write_text(f"nodes-allowlist=[\n  {allow}\n]\n")
+    (out / "permissions_config.toml").write_text(permissions_config(enodes, list(signer_addresses.values())))
     spec = genesis([n.address for n in nodes], chain_id, block_period, list(signer_addresses.values()))
     (out / "genesis.json").write_text(json.dumps(spec, indent=2) + "\n")
     summary = {

@@ -25,8 +25,11 @@ from ledger.kinds import CreditScope, Kind, department_id, kinds_mask, scopes_ma
 ROOT = Path(__file__).resolve().parent.parent
 # Throwaway keystores in tests: scrypt at 2**10 instead of 2**18.
 os.environ.setdefault("ZEL_KDF_N", "1024")
+os.environ.setdefault("ZEL_SCRYPT_N", "1024")  # password hashes too (N=2**17 in service); needs ZEL_MODE=development
 os.environ.pop("ZEL_CHAIN_URL", None)
 os.environ.pop("ZEL_DATA_DIR", None)
+# Production is the service's default; the suites run development data unless a test asks for production.
+os.environ["ZEL_MODE"] = "development"
 
 # The admin key the tests fund on ganache (a fixed test key, never used outside tests).
 GANACHE_ADMIN_KEY = "0x" + "a1" * 32

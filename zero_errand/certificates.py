@@ -4,12 +4,18 @@ The signed struct carries what a verifier must see (so the QR payload can rebuil
 version, number, subject (masked ID number, or USCC and enterprise name), period, totals, the hash of the
 monthly breakdown, issue time, expiry day and department. Dates are day numbers (days since 1970-01-01),
 money is in fen, the issue time is unix seconds (key validity is checked at that second).
+
+The breakdown names employers (USCCs, which every published random draw lists) and amounts from a small range,
+so its bare hash could be found by trying the plausible values: the hashed detail carries a random 256-bit salt
+(`{"lines": [...], "salt": "<64 hex>"}`), kept with the detail in the store and in what the holder downloads.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timezone
 from enum import Enum
+from typing import Any
 
 from ledger.kinds import Kind
 from qr.signed import (  # noqa: F401 - re-exported: the signed document is shared with verifiers
@@ -57,6 +63,24 @@ class CertKind(Enum):
             if value in (kind.slug, kind.code):
                 return kind
         raise ValueError(f"unknown certificate kind {value!r}; choose from {', '.join(k.slug for k in cls)}")
+
+
+def new_salt() -> str:
+    """A fresh 256-bit salt for a certificate's detail, as 64 hex digits."""
+    return secrets.token_bytes(32).hex()
+
+
+def salted_detail(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The detail a certificate stores and hashes: its breakdown lines and a fresh salt."""
+    return {"lines": lines, "salt": new_salt()}
+
+
+def stored_detail_hash(detail: dict[str, Any]) -> str:
+    """The `detailHash` a stored or downloaded detail gives: the hash of the whole detail, salt included.
+    (Certificates issued before details were salted hashed their bare lines.)"""
+    if "salt" not in detail and "lines" in detail:
+        return detail_hash(detail["lines"])
+    return detail_hash(detail)
 
 
 def issued_at_seconds(moment: datetime) -> int:

@@ -37,7 +37,21 @@ DEPARTMENTS = {
                              (CreditScope.PENALTY, CreditScope.INSPECTION, CreditScope.COMMENDATION,
                               CreditScope.JUDICIAL, CreditScope.REPAIR, CreditScope.GRADE, CreditScope.RED_LIST,
                               CreditScope.BLACK_LIST)),
+    # The district's government-service data office keeps the platform: its key only anchors the audit log's
+    # head (every batch window), so that nobody with database access can rewrite the log unseen.
+    "dsj.440604": Department("dsj.440604", "佛山市禅城区政务服务数据管理局",
+                             "Chancheng District Government Service Data Administration", "audit",
+                             (Kind.AUDIT_LOG,), ()),
 }
+
+
+AUDIT_DEPARTMENT = next(d.id for d in DEPARTMENTS.values() if Kind.AUDIT_LOG in d.kinds)
+
+
+def credit_scopes() -> dict[str, tuple[CreditScope, ...]]:
+    """Per department id, the CreditRegistry scopes it is admitted for: the one table both provisioning (on chain)
+    and the credit service (before storing a record) go by."""
+    return {d.id: d.credit_scopes for d in DEPARTMENTS.values()}
 
 
 def load_department_keys(store: Keystore) -> dict[str, LocalAccount]:

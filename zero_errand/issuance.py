@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from credit.codes import mask_id_number
+from qr.payload import mask_id_number  # the QR subject shows the first 4 digits only
 from ledger.store import audit
 from ledger.store.models import Certificate, Enterprise, Person, SiContribution, TaxRecord
 from ledger.store.pii import Pii
@@ -33,9 +33,10 @@ from zero_errand.certificates import (
     Content,
     Domain,
     day_number,
-    detail_hash,
     issued_at_seconds,
+    salted_detail,
     sign,
+    stored_detail_hash,
 )
 from qr.signed import not_earlier
 
@@ -194,17 +195,18 @@ def issue(session: Session, pii: Pii, *, kind: CertKind, subject: Subject, perio
             raise IssuanceError("not-found", "no such person")
         shown, shown_name = mask_id_number(pii.decrypt(person.id_number_enc, "person.id_number")), ""
     y2, m2 = int(months[-1][:4]), int(months[-1][5:])
+    stored = salted_detail(detail)  # salted: the breakdown's hash must not be guessable from employers' USCCs
     content = Content(
         kind=kind.code, version=SCHEMA_VERSION, number=_number(kind, now), subject=shown, subjectName=shown_name,
         periodFrom=day_number(date(int(months[0][:4]), int(months[0][5:]), 1)),
         periodTo=day_number(date(y2, m2, calendar.monthrange(y2, m2)[1])),
-        totalFen=total, monthsPaid=paid, monthsInArrears=arrears, detailHash=detail_hash(detail),
+        totalFen=total, monthsPaid=paid, monthsInArrears=arrears, detailHash=stored_detail_hash(stored),
         issuedAt=issued_at_seconds(now), expiresOn=day_number((now + timedelta(days=VALIDITY_DAYS)).date()),
         department=kind.department)
     digest, signature = sign(content, domain, key)
     cert = Certificate(number=content.number, kind=kind.slug, version=SCHEMA_VERSION, owner=subject.owner,
                        idempotency_key=idempotency_key, department=kind.department, content=content.__dict__,
-                       detail={"lines": detail}, digest="0x" + digest.hex(), signer=key.address,
+                       detail=stored, digest="0x" + digest.hex(), signer=key.address,
                        signature="0x" + signature.hex(), issued_at=now.replace(microsecond=0),
                        expires_at=now + timedelta(days=VALIDITY_DAYS), state="ISSUED")
     try:

@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.client import CertificateStatus, Ledger
@@ -151,17 +151,50 @@ class KeyListCache:
         return self._resolver
 
 
+HOLDER_GUESSES = 5  # wrong answers the holder check gives per certificate, ever
+
+
+class HolderCheckLocked(Exception):
+    """The certificate's holder check has answered its last wrong guess; it answers no more, right or wrong."""
+
+
+def holder_check_state(cert: Certificate) -> dict[str, Any]:
+    """What the holder sees in their account: wrong guesses strangers made, and whether the check is locked."""
+    wrong = cert.holder_wrong_guesses or 0
+    return {"wrong_guesses": wrong, "locked": wrong >= HOLDER_GUESSES}
+
+
 def holder_matches(session: Session, pii: Pii, digest_hex: str, kind: str, identifier: str) -> bool | None:
     """Was the certificate with this digest issued to `identifier`, a valid, normalized citizen ID number
-    (`kind` "citizen_id") or USCC? None when no certificate has this digest.
+    (`kind` "citizen_id") or USCC? None when no certificate has this digest; `HolderCheckLocked` once the
+    certificate has had `HOLDER_GUESSES` wrong guesses.
 
-    The payload shows only a masked ID number; the store knows the holder by a keyed index, so the answer
-    needs the server and reveals one bit per guess (the route is rate-limited per caller).
+    The payload shows only the region prefix of the ID number; the store knows the holder by a keyed index, so
+    the answer needs the server and reveals one bit per guess. The birth date and sequence leave thousands of
+    valid candidates, so the per-caller rate limit alone would let anyone with many addresses find the number:
+    wrong guesses are counted per certificate, in the store, by one conditional UPDATE (atomic across server
+    processes). A right guess is not counted. Commit the session afterwards to keep the count.
     """
-    cert = session.scalars(select(Certificate).where(Certificate.digest == digest_hex.lower())).first()
-    if cert is None:
+    row = session.execute(select(Certificate.id, Certificate.owner, Certificate.holder_wrong_guesses)
+                          .where(Certificate.digest == digest_hex.lower()).limit(1)).first()
+    if row is None:
         return None
+    cert_id, owner, wrong = row
+    if wrong >= HOLDER_GUESSES:
+        raise HolderCheckLocked(digest_hex)
     if kind == "uscc":
-        return cert.owner == f"uscc:{identifier}"
-    person = find_person(session, pii, identifier)
-    return person is not None and cert.owner == f"person:{person.id}"
+        match = owner == f"uscc:{identifier}"
+    else:
+        person = find_person(session, pii, identifier)
+        match = person is not None and owner == f"person:{person.id}"
+    if match:
+        return True
+    counted = session.execute(
+        update(Certificate)
+        .where(Certificate.id == cert_id, Certificate.holder_wrong_guesses < HOLDER_GUESSES)
+        .values(holder_wrong_guesses=Certificate.holder_wrong_guesses + 1)
+        .returning(Certificate.holder_wrong_guesses)
+        .execution_options(synchronize_session=False)).scalar_one_or_none()
+    if counted is None:  # concurrent callers used the last guesses between the read and this update
+        raise HolderCheckLocked(digest_hex)
+    return False

@@ -4,13 +4,16 @@ Events are written to `webhook_delivery` in the same transaction as the change t
 an event is never lost and never announced for a change that rolled back. Each delivery is a POST of JSON
 with `X-Zel-Event`, `X-Zel-Delivery` and `X-Zel-Signature: t=<unix>,v1=<hex>` where
 `v1 = HMAC-SHA256(secret, "<t>." + body)`. Receivers should reject a `t` older than five minutes.
+
+Destinations are public addresses only, resolved and pinned at each delivery (`zero_errand.destinations`); the
+delivery log the enterprise reads carries a generic reason ("connection failed", "timed out", "HTTP 500",
+"destination refused"), the error itself goes to the server log. An enterprise has at most `MAX_HOOKS` webhooks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
@@ -18,46 +21,65 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.store.models import Certificate, Webhook, WebhookDelivery
+from ledger.store.models import Certificate, Enterprise, Webhook, WebhookDelivery
+from zero_errand.destinations import (Destination, DestinationError, DestinationPolicy, DestinationUnresolved,
+                                      Resolve, system_resolve)
 
 log = logging.getLogger(__name__)
 EVENTS = ("certificate.issued", "certificate.revoked", "certificate.suspended", "certificate.reinstated")
 MAX_ATTEMPTS = 10
+MAX_HOOKS = 10  # active webhooks per enterprise
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=6)
 
 
 class WebhookError(Exception):
+    """A webhook registration is refused; `field` names the request field at fault."""
+
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.message, self.field = message, field
 
 
-def check_url(url: str, allow_loopback_http: bool) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and allow_loopback_http and parts.hostname:
-        try:
-            if ipaddress.ip_address(parts.hostname).is_loopback:
-                return
-        except ValueError:
-            if parts.hostname == "localhost":
-                return
-    raise WebhookError("webhook URLs must be https:// (plain http only to loopback in development)", "url")
+class WebhookLimitError(WebhookError):
+    """The enterprise already has `MAX_HOOKS` webhooks."""
 
 
-def register(session: Session, uscc: str, url: str, events: list[str], allow_loopback_http: bool) -> Webhook:
-    check_url(url, allow_loopback_http)
+def check_url(url: str, allow_loopback: bool, resolve: Resolve = system_resolve) -> None:
+    """Refuse a URL that is not https, or whose host resolves to any address that is not public (loopback allowed
+    when `allow_loopback`, as in development). A name that does not resolve yet is accepted: each delivery resolves
+    and checks it again, so it can never be delivered to a refused address."""
+    policy = DestinationPolicy(allow_loopback, resolve)
+    try:
+        policy.pin(url)
+    except DestinationUnresolved as exc:
+        if policy.parse(url).scheme == "https":
+            return
+        raise WebhookError("plain http only to a loopback address, in development", "url") from exc
+    except DestinationError as exc:
+        log.info("webhook URL refused: %s", exc)
+        raise WebhookError(f"destination refused: {exc.shown}. Webhooks are delivered over https to public "
+                           "internet addresses only", "url") from exc
+
+
+def register(session: Session, uscc: str, url: str, events: list[str], allow_loopback: bool,
+             resolve: Resolve = system_resolve) -> Webhook:
+    """Register an enterprise's webhook (at most `MAX_HOOKS` active ones); its secret is shown once."""
     unknown = sorted(set(events) - set(EVENTS))
     if unknown or not events:
         raise WebhookError(f"events must be some of {', '.join(EVENTS)}", "events")
+    check_url(url, allow_loopback, resolve)
+    # Lock the enterprise's row so that concurrent registrations count each other.
+    session.execute(select(Enterprise.uscc).where(Enterprise.uscc == uscc).with_for_update())
+    active = session.scalar(select(func.count()).select_from(Webhook).where(Webhook.uscc == uscc,
+                                                                            Webhook.active.is_(True)))
+    if (active or 0) >= MAX_HOOKS:
+        raise WebhookLimitError(f"an enterprise has at most {MAX_HOOKS} webhooks: delete one first", "url")
     hook = Webhook(uscc=uscc, url=url, events=sorted(set(events)), secret="whsec_" + secrets.token_urlsafe(32))
     session.add(hook)
     session.flush()
@@ -89,12 +111,23 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-class Deliverer:
-    """Delivers pending webhook events; failures are retried with exponential backoff up to 10 attempts."""
+MAX_ADDRESSES_TRIED = 3
 
-    def __init__(self, sessions: sessionmaker[Session], timeout: float = 5.0) -> None:
+
+class Deliverer:
+    """Delivers pending webhook events; failures are retried with exponential backoff up to 10 attempts.
+
+    `allow_loopback` is development's (demo, tests: a receiver on this machine), off unless asked for. Every
+    other non-public address is refused whatever it says.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], timeout: float = 5.0, *, allow_loopback: bool = False,
+                 resolve: Resolve = system_resolve) -> None:
         self.sessions = sessions
-        self.client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self.policy = DestinationPolicy(allow_loopback, resolve)
+        # No proxy from the environment, no redirects, no pooled connection reused for another host name.
+        self.client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False,
+                                   limits=httpx.Limits(max_keepalive_connections=0))
 
     def run_once(self, limit: int = 50) -> int:
         now = datetime.now(timezone.utc)
@@ -113,18 +146,15 @@ class Deliverer:
             body = json.dumps(d.payload, ensure_ascii=False, separators=(",", ":")).encode()
             url, secret, event = hook.url, hook.secret, d.event
         ts = int(time.time())
-        status, error = None, None
+        headers = {"Content-Type": "application/json", "User-Agent": "ZeroErrand-Ledger-Webhooks/1",
+                   "X-Zel-Event": event, "X-Zel-Delivery": str(delivery_id),
+                   "X-Zel-Signature": signature(secret, ts, body)}
         try:
-            response = self.client.post(url, content=body, headers={
-                "Content-Type": "application/json", "User-Agent": "ZeroErrand-Ledger-Webhooks/1",
-                "X-Zel-Event": event, "X-Zel-Delivery": str(delivery_id),
-                "X-Zel-Signature": signature(secret, ts, body)})
-            status = response.status_code
-            ok = 200 <= status < 300
-            if not ok:
-                error = f"HTTP {status}"
-        except httpx.HTTPError as exc:
-            ok, error = False, f"{type(exc).__name__}: {exc}"[:500]
+            status, error = self._post(self.policy.pin(url), body, headers)
+        except DestinationError as exc:
+            log.warning("webhook delivery %s not attempted: %s", delivery_id, exc)
+            status, error = None, exc.reason
+        ok = error is None
         with self.sessions() as s, s.begin():
             d = s.get(WebhookDelivery, delivery_id)
             d.attempts += 1
@@ -136,6 +166,32 @@ class Deliverer:
                 d.state = "FAILED"
             else:
                 d.next_attempt_at = now + min(BASE_DELAY * 2 ** (d.attempts - 1), MAX_DELAY)
+
+    def _post(self, destination: Destination, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None]:
+        """POST to the destination's validated addresses in turn until one connects; the status and the generic
+        reason of a failure (None when delivered)."""
+        error: httpx.HTTPError | None = None
+        # At most three addresses: a name resolving to dozens of unreachable ones must not hold up every delivery.
+        for address in destination.addresses[:MAX_ADDRESSES_TRIED]:
+            target, host, extensions = destination.via(address)
+            try:
+                # Streamed and never read: the receiver's answer body is not ours to download.
+                with self.client.stream("POST", target, content=body, headers={**headers, **host},
+                                        extensions=extensions) as response:
+                    status = response.status_code
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing sent: the next address may do
+                error = exc
+                continue
+            except httpx.HTTPError as exc:
+                log.warning("webhook delivery to %s (%s) failed: %s: %s", destination.url, address,
+                            type(exc).__name__, exc)
+                return None, "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+            if 200 <= status < 300:
+                return status, None
+            return status, f"HTTP {status}" + (" (redirects are not followed)" if 300 <= status < 400 else "")
+        log.warning("webhook delivery to %s (%s) failed: %s: %s", destination.url, ", ".join(destination.addresses),
+                    type(error).__name__, error)
+        return None, "timed out" if isinstance(error, httpx.TimeoutException) else "connection failed"
 
     def run_forever(self, stop: threading.Event, poll: float = 1.0) -> None:
         while not stop.is_set():

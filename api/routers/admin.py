@@ -77,7 +77,9 @@ class AuditVerification(BaseModel):
     ok: bool
     entries: int
     problem: str | None
-    seq: int | None
+    seq: int | None = Field(description="The first entry that differs (of the span, for a rewrite caught on chain)")
+    anchored_heads: int | None = Field(None, description="Heads of the log anchored on chain; null: not checked")
+    anchored_through: int | None = Field(None, description="The newest entry an anchored head covers")
 
 
 def _raise(exc: ServiceError) -> None:
@@ -109,12 +111,13 @@ def create_user(ctx: Context, session: SessionDep, me: CurrentAdmin, body: UserI
 
 
 @router.post("/users/{username}/disable", response_model=UserOut, summary="Disable a user")
-def disable_user(session: SessionDep, me: CurrentAdmin, username: Username) -> dict[str, Any]:
+def disable_user(ctx: Context, session: SessionDep, me: CurrentAdmin, username: Username) -> dict[str, Any]:
     try:
         with session.begin():
             user = set_user_disabled(session, me, username)
     except ServiceError as exc:
         _raise(exc)
+    ctx.accounts.forget(f"user:{username}")  # its tokens are refused from the next request
     return _user_out(user)
 
 
@@ -136,12 +139,13 @@ def create_client(session: SessionDep, me: CurrentAdmin, body: ClientIn) -> dict
 
 
 @router.post("/clients/{client_id}/disable", response_model=ClientOut, summary="Disable an API client")
-def disable_client(session: SessionDep, me: CurrentAdmin, client_id: ClientId) -> ApiClient:
+def disable_client(ctx: Context, session: SessionDep, me: CurrentAdmin, client_id: ClientId) -> ApiClient:
     try:
         with session.begin():
             client = set_client_disabled(session, me, client_id)
     except ServiceError as exc:
         _raise(exc)
+    ctx.accounts.forget(f"client:{client_id}")  # its tokens are refused from the next request
     return client
 
 
@@ -156,6 +160,9 @@ def read_audit(session: SessionDep, me: CurrentAdmin,
 
 
 @router.get("/audit/verify", response_model=AuditVerification, summary="Recompute the audit hash chain")
-def verify_audit(session: SessionDep, me: CurrentAdmin) -> AuditVerification:
-    report = audit.verify(session)
-    return AuditVerification(ok=report.ok, entries=report.entries, problem=report.problem, seq=report.seq)
+def verify_audit(ctx: Context, session: SessionDep, me: CurrentAdmin) -> AuditVerification:
+    from ledger.audit_anchor import verify_against_chain
+
+    report = verify_against_chain(session, ctx.ledger) if ctx.ledger is not None else audit.verify(session)
+    return AuditVerification(ok=report.ok, entries=report.entries, problem=report.problem, seq=report.seq,
+                             anchored_heads=report.anchored, anchored_through=report.anchored_through)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
@@ -9,10 +11,13 @@ from pydantic import BaseModel, Field
 
 from api.deps import Context, SessionDep, SessionRoute
 from api.problems import ProblemError, problem_responses
+from api.passwords import PasswordCheckBusy
 from api.security import authenticate_client
 
+# Sign-in refusals cost the same whether the account exists, is disabled or had a wrong password (one scrypt
+# check each, api.passwords); failures back off per account and address (api.throttle), never lock an account.
 router = APIRouter(route_class=SessionRoute,
-                   prefix="/v1/auth", tags=["auth"], responses=problem_responses(401, 413, 422, 429))
+                   prefix="/v1/auth", tags=["auth"], responses=problem_responses(401, 404, 413, 422, 429, 503))
 
 
 class TokenResponse(BaseModel):
@@ -26,8 +31,16 @@ class Login(BaseModel):
     password: str = Field(min_length=1, max_length=200)
 
 
-def _client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+@contextmanager
+def _password_check() -> Iterator[None]:
+    try:
+        yield
+    except PasswordCheckBusy as exc:
+        raise ProblemError(503, str(exc), "busy", headers={"Retry-After": "5"}) from exc
+
+
+def _refused(problem_type: str, detail: str) -> ProblemError:
+    return ProblemError(401, detail, problem_type, headers={"WWW-Authenticate": "Bearer"})
 
 
 @router.post("/token", response_model=TokenResponse, summary="OAuth2 client-credentials token (enterprise API)")
@@ -39,23 +52,53 @@ def client_token(
     client_id: Annotated[str, Form(min_length=1, max_length=64)],
     client_secret: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> TokenResponse:
-    ctx.auth_limiter.check(f"client:{client_id}")
-    ctx.auth_limiter.check(f"addr:{_client_address(request)}")
-    principal = authenticate_client(session, client_id, client_secret)
+    address = ctx.caller_address(request)
+    ctx.auth_limiter.check(f"addr:{address}")
+    ctx.login_backoff.attempt(f"client:{client_id}@{address}")
+    with _password_check():
+        principal = authenticate_client(session, client_id, client_secret)
     if principal is None:
-        raise ProblemError(401, "unknown client, wrong secret or disabled client", "invalid-client",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise _refused("invalid-client", "unknown client, wrong secret or disabled client")
+    ctx.login_backoff.succeeded(f"client:{client_id}@{address}")
+    session.commit()  # a secret hashed at an older cost was upgraded
     token, ttl = ctx.tokens.issue(principal)
     return TokenResponse(access_token=token, expires_in=ttl)
 
 
 @router.post("/login", response_model=TokenResponse, summary="Sign in a citizen, inspector, official or admin")
 def login(ctx: Context, session: SessionDep, request: Request, body: Login) -> TokenResponse:
-    ctx.auth_limiter.check(f"user:{body.username}")
-    ctx.auth_limiter.check(f"addr:{_client_address(request)}")
-    principal = ctx.identity.authenticate(session, body.username, body.password)
+    if getattr(ctx.identity, "name", "") == "oidc":
+        raise ProblemError(404, "people sign in through the district's unified login here (POST /v1/auth/oidc)")
+    address = ctx.caller_address(request)
+    ctx.auth_limiter.check(f"addr:{address}")
+    ctx.login_backoff.attempt(f"user:{body.username}@{address}")
+    with _password_check():
+        principal = ctx.identity.authenticate(session, body.username, body.password)
     if principal is None:
-        raise ProblemError(401, "wrong username or password, or the account is disabled", "invalid-credentials",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise _refused("invalid-credentials", "wrong username or password, or the account is disabled")
+    ctx.login_backoff.succeeded(f"user:{body.username}@{address}")
+    session.commit()  # a password hashed at an older cost was upgraded
+    token, ttl = ctx.tokens.issue(principal)
+    return TokenResponse(access_token=token, expires_in=ttl)
+
+
+class OidcLogin(BaseModel):
+    id_token: str = Field(min_length=20, max_length=8192, description="An ID token of the district's unified login")
+
+
+@router.post("/oidc", response_model=TokenResponse,
+             summary="Sign in with an ID token of the district's unified login (OpenID Connect)")
+def oidc_login(ctx: Context, session: SessionDep, request: Request, body: OidcLogin) -> TokenResponse:
+    from api.identity import OidcIdentityProvider
+
+    if not isinstance(ctx.identity, OidcIdentityProvider):
+        raise ProblemError(404, "this deployment signs people in with its development provider (/v1/auth/login)")
+    # A signed ID token cannot be guessed: the per-address limit is enough, and a back-off keyed by address would
+    # let three expired tokens from an office behind one NAT hold up everyone in it.
+    ctx.auth_limiter.check(f"addr:{ctx.caller_address(request)}")
+    principal = ctx.identity.authenticate_token(session, body.id_token)
+    if principal is None:
+        raise _refused("invalid-credentials", "the ID token is not one of the configured issuer's current tokens for "
+                       "an enabled user")
     token, ttl = ctx.tokens.issue(principal)
     return TokenResponse(access_token=token, expires_in=ttl)

@@ -25,7 +25,7 @@ from ledger.errors import LedgerError, NodeUnavailable
 from ledger.store.models import AnchorBatch, Certificate
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import IssuanceError, Subject
-from zero_errand.verification import url_of
+from zero_errand.verification import HOLDER_GUESSES, holder_check_state, url_of
 
 PROTECTED = problem_responses(401, 403, 404, 409, 413, 422, 429)
 Number = Annotated[str, Path(min_length=17, max_length=17, pattern=r"^[1-5]\d{16}$", description="Certificate number")]
@@ -64,6 +64,12 @@ class Anchor(BaseModel):
     block_number: int | None
 
 
+class HolderCheckOut(BaseModel):
+    wrong_guesses: int = Field(description="Wrong ID numbers or USCCs strangers tried on the public holder check")
+    locked: bool = Field(description=f"After {HOLDER_GUESSES} wrong guesses the check answers nobody any more: "
+                                     "verifiers must see the holder's own ID (a new certificate has its own check)")
+
+
 class CertificateOut(BaseModel):
     number: str
     kind: str
@@ -79,6 +85,7 @@ class CertificateOut(BaseModel):
     anchor: Anchor | None
     status_reason: int | None
     verify_url: str
+    holder_check: HolderCheckOut
 
 
 class StatusChange(BaseModel):
@@ -101,7 +108,7 @@ def _out(ctx: Any, session: Any, cert: Certificate) -> dict[str, Any]:
             "issued_at": cert.issued_at, "expires_at": cert.expires_at, "content": cert.content, "detail": cert.detail,
             "digest": cert.digest, "signer": cert.signer, "signature": cert.signature, "anchor": anchor,
             "status_reason": cert.status_reason,
-            "verify_url": url_of(cert, ctx.settings.public_url)}
+            "verify_url": url_of(cert, ctx.settings.public_url), "holder_check": holder_check_state(cert)}
 
 
 def _raise(exc: IssuanceError) -> None:

@@ -71,6 +71,12 @@ class ListIn(BaseModel):
     reference: str = Field(default="", max_length=64)
 
 
+class ListEndIn(BaseModel):
+    end_on: date | None = Field(default=None, description="The first day off the list (default today)")
+    reason: str = Field(min_length=1, max_length=500)
+    reference: str = Field(default="", max_length=64, description="The decision's document number")
+
+
 class RepairIn(BaseModel):
     record: str = Field(min_length=36, max_length=36, description="The record's uid")
     statement: str = Field(min_length=1, max_length=2000, description="What was put right")
@@ -123,7 +129,7 @@ def _do(ctx: Any, session: Any, action: Callable[[], Any], shape: Callable[[Any]
 
 
 @department.post("/records", status_code=201, summary="Add a credit record (its digest goes on the enterprise's "
-                 "chain; the grade is recomputed)")
+                 "chain; the grade is recomputed); 403 for a kind the official's department does not own")
 def add_record(ctx: Context, session: SessionDep, me: CurrentOfficial, body: RecordIn) -> dict[str, Any]:
     return _do(ctx, session, lambda: workflows.record(
         ctx.credit, session, uscc=body.uscc, type=body.type, department=me.department or "",
@@ -138,6 +144,16 @@ def add_list(ctx: Context, session: SessionDep, me: CurrentOfficial, body: ListI
         ctx.credit, session, uscc=body.uscc, list_name=body.list, department=me.department or "",
         start_on=body.start_on, end_on=body.end_on, reason=body.reason, reference=body.reference, actor=me.subject),
         lambda e: {"id": e.id, "list": e.list, "joint_punishment": e.joint_punishment})
+
+
+@department.post("/lists/{entry_id}/end", summary="End a red or black list entry (only the department that made it)")
+def end_list(ctx: Context, session: SessionDep, me: CurrentOfficial,
+             entry_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The list entry's id")],
+             body: ListEndIn) -> dict[str, Any]:
+    return _do(ctx, session, lambda: workflows.end_list_entry(
+        ctx.credit, session, entry_id=entry_id, department=me.department or "", end_on=body.end_on,
+        reason=body.reason, reference=body.reference, actor=me.subject),
+        lambda e: {"id": e.id, "list": e.list, "end_on": e.end_on.isoformat()})
 
 
 @department.post("/repairs/{application_id}/decision", summary="Approve or reject a repair application")

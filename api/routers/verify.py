@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from api.deps import Context, Expensive, SessionDep, SessionRoute
 from api.problems import ProblemError, problem_responses
 from credit.codes import validate
-from qr.decode import NoQrCode, read_image
+from qr.decode import DECODER, DecoderBusy, ImageTooLarge, NoQrCode, UnsupportedImage
 from qr.verify import verify_text
-from zero_errand.verification import KeyListCache, LedgerResolver, holder_matches
+from zero_errand.verification import HOLDER_GUESSES, HolderCheckLocked, KeyListCache, LedgerResolver, holder_matches
 
 router = APIRouter(route_class=SessionRoute,
                    prefix="/v1/verify", tags=["verify"], responses=problem_responses(413, 422, 429, 503))
@@ -108,21 +108,17 @@ async def status(ctx: Context, digest: Digest, department: Annotated[str | None,
 
 
 @router.post("", response_model=VerdictOut, summary="Verify a payload, a verify URL, or a photo of the QR code",
-             dependencies=[Expensive],
+             dependencies=[Expensive], responses=problem_responses(415),
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": VerifyIn.model_json_schema()},
                  "image/png": {"schema": {"type": "string", "format": "binary"}},
-                 "image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}})
+                 "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                 "image/webp": {"schema": {"type": "string", "format": "binary"}}}}})
 async def verify(ctx: Context, request: Request) -> dict[str, Any]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     if kind.startswith("image/"):
-        if len(body) > MAX_IMAGE:
-            raise ProblemError(413, "images are limited to 8 MiB")
-        try:
-            text = read_image(body)
-        except NoQrCode as exc:
-            raise ProblemError(422, str(exc), "no-qr-code") from exc
+        text = await _read_image(body)
     elif kind == "application/json":
         try:
             text = VerifyIn.model_validate_json(body).text
@@ -130,10 +126,27 @@ async def verify(ctx: Context, request: Request) -> dict[str, Any]:
             raise ProblemError(422, "send {\"text\": \"<verify URL or payload>\"}", "validation",
                                invalid_params=[{"name": "text", "reason": "required, 1 to 4000 characters"}]) from exc
     else:
-        raise ProblemError(422, "send JSON {\"text\": ...} or an image/png or image/jpeg body", "validation")
+        raise ProblemError(422, "send JSON {\"text\": ...} or an image/png, image/jpeg or image/webp body",
+                           "validation")
     if not re.fullmatch(r"[\x20-\x7e]+", text.strip() or "?"):
         raise ProblemError(422, "the text is not a verify URL or payload", "validation")
     return verify_text(text, _resolver(ctx)).as_dict()
+
+
+async def _read_image(body: bytes) -> str:
+    """The QR text of an uploaded image, decoded in qr.decode's bounded pool (never on the event loop)."""
+    if len(body) > MAX_IMAGE:
+        raise ProblemError(413, "images are limited to 8 MiB")
+    try:
+        return await DECODER.read(body)
+    except UnsupportedImage as exc:
+        raise ProblemError(415, str(exc), "unsupported-image") from exc
+    except ImageTooLarge as exc:
+        raise ProblemError(413, str(exc), "image-too-large") from exc
+    except DecoderBusy as exc:
+        raise ProblemError(503, str(exc), "decoder-busy", headers={"Retry-After": "5"}) from exc
+    except NoQrCode as exc:
+        raise ProblemError(422, str(exc), "no-qr-code") from exc
 
 
 @router.get("/keys", response_model=KeyListOut, summary="Department keys, kinds and validity windows (the EIP-712 "
@@ -144,14 +157,23 @@ def keys(ctx: Context) -> dict[str, Any]:
 
 @router.post("/holder", response_model=HolderOut, dependencies=[Expensive],
              summary="Was this certificate issued to this ID number or USCC? (one bit per guess, rate-limited)",
-             responses=problem_responses(404))
+             description=f"Rate-limited per caller, and per certificate for good: after {HOLDER_GUESSES} wrong "
+                         "guesses (from anyone) the check is locked and answers 423 to every guess, right or wrong; "
+                         "the holder sees the count and the lock in their account. A right guess is not counted.",
+             responses=problem_responses(404, 423))
 def holder(ctx: Context, session: SessionDep, body: HolderIn) -> HolderOut:
     checked = validate(body.identifier)
     if not checked.valid:
         where = f" (position {checked.position})" if checked.position else ""
         reason = (checked.error or "not a valid ID number or USCC") + where
         raise ProblemError(422, reason, "validation", invalid_params=[{"name": "identifier", "reason": reason}])
-    match = holder_matches(session, ctx.pii, body.digest, checked.kind or "", checked.normalized)
+    try:
+        with session.begin():  # commits the wrong-guess count
+            match = holder_matches(session, ctx.pii, body.digest, checked.kind or "", checked.normalized)
+    except HolderCheckLocked as exc:
+        raise ProblemError(423, f"this certificate's holder check is locked after {HOLDER_GUESSES} wrong guesses; "
+                                "check the holder's own ID document instead",
+                           "holder-check-locked") from exc
     if match is None:
         raise ProblemError(404, "no certificate has this digest")
     return HolderOut(match=match)

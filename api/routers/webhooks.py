@@ -12,10 +12,11 @@ from sqlalchemy import select
 from api.deps import Context, CurrentEnterprise, SessionDep, current_principal, SessionRoute
 from api.problems import ProblemError, problem_responses
 from ledger.store.models import Webhook, WebhookDelivery
-from zero_errand.webhooks import WebhookError, register
+from zero_errand.webhooks import MAX_HOOKS, WebhookError, WebhookLimitError, register
 
 router = APIRouter(route_class=SessionRoute, prefix="/v1/enterprise/webhooks", tags=["enterprise"],
-                   responses=problem_responses(401, 403, 404, 413, 422, 429), dependencies=[Depends(current_principal)])
+                   responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+                   dependencies=[Depends(current_principal)])
 WebhookId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Event = Literal["certificate.issued", "certificate.revoked", "certificate.suspended", "certificate.reinstated"]
 
@@ -43,7 +44,8 @@ class DeliveryOut(BaseModel):
     state: Literal["PENDING", "DELIVERED", "FAILED"]
     attempts: int
     last_status: int | None
-    last_error: str | None
+    last_error: str | None = Field(description='Why the last attempt failed, e.g. "connection failed", '
+                                   '"timed out", "HTTP 500", "destination refused"')
     next_attempt_at: datetime
     delivered_at: datetime | None
     created_at: datetime
@@ -61,12 +63,16 @@ def _out(hook: Webhook) -> dict[str, Any]:
             "created_at": hook.created_at}
 
 
-@router.post("", response_model=WebhookCreated, status_code=201, summary="Register a webhook")
+@router.post("", response_model=WebhookCreated, status_code=201, summary="Register a webhook",
+             description=f"An https URL whose host resolves to public addresses only; at most {MAX_HOOKS} per "
+                         "enterprise (409 beyond).")
 def create(ctx: Context, session: SessionDep, me: CurrentEnterprise, body: WebhookIn) -> dict[str, Any]:
     try:
         with session.begin():
             hook = register(session, me.uscc or "", body.url, list(body.events),
-                            allow_loopback_http=ctx.settings.mode != "production")
+                            allow_loopback=ctx.settings.mode != "production")
+    except WebhookLimitError as exc:
+        raise ProblemError(409, exc.message, "webhook-limit") from exc
     except WebhookError as exc:
         raise ProblemError(422, exc.message, "validation", invalid_params=[{"name": exc.field or "body",
                                                                            "reason": exc.message}]) from exc

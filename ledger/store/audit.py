@@ -56,7 +56,9 @@ class AuditReport:
     ok: bool
     entries: int
     problem: str | None = None
-    seq: int | None = None
+    seq: int | None = None  # the first entry that differs
+    anchored: int | None = None  # heads found on chain (None: the chain was not checked)
+    anchored_through: int | None = None  # the newest entry an anchored head covers
 
 
 def verify(session: Session) -> AuditReport:

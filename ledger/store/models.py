@@ -130,6 +130,24 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditAnchor(Base):
+    """An audit-log head anchored on chain (an outbox row: PREPARED, then ANCHORED with its transaction).
+
+    `root` commits to the head: see ledger.store.audit.head_root. The chain, not this table, is what
+    `zel audit verify` trusts; the table only tells the worker what it has done.
+    """
+
+    __tablename__ = "audit_anchor"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(66), unique=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    anchored_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
 class Setting(Base):
     """Small key/value facts about the store (e.g. the PII index key's fingerprint)."""
 
@@ -137,6 +155,7 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
 
 
 # -- department source data (the built-in adapter's tables) -----------------------------------------------
@@ -199,6 +218,9 @@ class Certificate(Base):
     status_reason: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status_note: Mapped[str | None] = mapped_column(String(200), nullable=True)
     status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Wrong answers the public holder check gave for this certificate; at HOLDER_GUESSES it stays locked
+    # (zero_errand.verification). Counted by one conditional UPDATE, so concurrent servers never overshoot.
+    holder_wrong_guesses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (UniqueConstraint("owner", "idempotency_key", name="uq_certificate_idempotency"),)
 

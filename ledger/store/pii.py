@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.errors import ConfigurationError
@@ -117,6 +118,62 @@ class Pii:
     def index(self, value: str) -> str:
         """The keyed-hash lookup index of a normalized identifier."""
         return hmac.new(self.keys.index_key, value.encode(), hashlib.sha256).hexdigest()
+
+    @classmethod
+    def for_store(cls, engine: Engine, keys: PiiKeys) -> "Pii":
+        """`Pii(keys)` once `check_index_key` has accepted `keys` for the store behind `engine` (at start)."""
+        try:
+            with Session(engine) as session, session.begin():
+                check_index_key(session, keys)
+        except IntegrityError:  # another process recorded a fingerprint at the same moment: compare with it
+            with Session(engine) as session:
+                check_index_key(session, keys)
+        return cls(keys)
+
+
+INDEX_FINGERPRINT = "pii.index_key_fingerprint"  # the `store_setting` row naming the index key of the stored data
+
+
+def check_index_key(session: Session, keys: PiiKeys) -> None:
+    """Refuse an index key other than the one the store's personal data was indexed with; record it when new.
+
+    The key's fingerprint is kept in `store_setting`. A store without one (new, or written before fingerprints were
+    kept) is first checked against its data: a person's index must be the keyed hash of their ID number, a
+    credit record's subject that of its USCC. A new key is never silently put over existing data: lookups would
+    find no one and the chain's credit subjects would change.
+    """
+    from ledger.store.models import Setting
+
+    mine = keys.fingerprint()
+    stored = session.get(Setting, INDEX_FINGERPRINT)
+    if stored is not None:
+        if stored.value != mine:
+            raise PiiError(f"the personal-data index key (fingerprint {mine}) is not the one this store's data was "
+                           f"written with (fingerprint {stored.value}): configure the original key file or "
+                           "ZEL_PII_INDEX_KEY (a key file generated just now for development data is not it)")
+        return
+    problem = _index_key_problem(session, Pii(keys))
+    if problem:
+        raise PiiError(f"the personal-data index key (fingerprint {mine}) does not match the stored data ({problem}) "
+                       "and the store records no key fingerprint: configure the key the data was written with")
+    session.add(Setting(key=INDEX_FINGERPRINT, value=mine))
+    session.flush()
+
+
+def _index_key_problem(session: Session, pii: Pii) -> str | None:
+    """What in the stored data disagrees with `pii`'s index key (None: nothing, or no personal data at all)."""
+    from ledger.store.models import CreditRecord, Inspection, Person
+
+    person = session.scalars(select(Person).order_by(Person.id).limit(1)).first()
+    if person is not None and pii.index(pii.decrypt(person.id_number_enc, "person.id_number")) != person.id_index:
+        return f"person {person.id} is indexed under another key"
+    record = session.scalars(select(CreditRecord).order_by(CreditRecord.id).limit(1)).first()
+    if record is not None and (record.public or {}).get("subject") != "0x" + pii.index("uscc:" + record.uscc):
+        return f"credit record {record.uid} names its subject under another key"
+    visit = session.scalars(select(Inspection).order_by(Inspection.id).limit(1)).first()
+    if visit is not None and (visit.content or {}).get("subject") != "0x" + pii.index("uscc:" + visit.uscc):
+        return f"inspection {visit.uid} names its subject under another key"
+    return None
 
 
 def rotate_people(factory: sessionmaker[Session], pii: Pii, batch: int = 200) -> int:

@@ -87,6 +87,7 @@ def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
         "inspector": Principal("user:inspector1", Role.INSPECTOR, department="amr.440604"),
         "official": Principal("user:si-official", Role.OFFICIAL, department="si.440604"),
         "official2": Principal("user:tax-official", Role.OFFICIAL, department="tax.440604"),
+        "official3": Principal("user:amr-official", Role.OFFICIAL, department="amr.440604"),
         "admin": Principal("user:admin", Role.ADMIN),
     }
     tokens = {k: ctx.tokens.issue(p)[0] for k, p in principals.items()}

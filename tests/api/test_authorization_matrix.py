@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 WHO = ["anonymous", "citizen", "citizen2", "enterprise", "enterprise2", "inspector", "official", "official2",
-       "admin"]
+       "official3", "admin"]
 EVERYONE = set(WHO)
 ADMIN = {"admin"}
 
@@ -13,12 +13,13 @@ ADMIN = {"admin"}
 EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/auth/token"): EVERYONE,
     ("POST", "/v1/auth/login"): EVERYONE,
+    ("POST", "/v1/auth/oidc"): EVERYONE,  # 404 unless the unified login is configured (tests/api/test_production_mode)
     ("GET", "/v1/citizen/me"): {"citizen", "citizen2"},
     ("GET", "/v1/enterprise/me"): {"enterprise", "enterprise2"},
     ("GET", "/v1/enterprise/enterprises/{uscc}"): {"enterprise"},  # the owner only, not enterprise2
     ("GET", "/v1/inspector/me"): {"inspector"},
     ("GET", "/v1/inspector/enterprises/{uscc}"): {"inspector"},
-    ("GET", "/v1/department/me"): {"official", "official2"},
+    ("GET", "/v1/department/me"): {"official", "official2", "official3"},
     ("POST", "/v1/citizen/certificates"): {"citizen", "citizen2"},
     ("GET", "/v1/citizen/certificates"): {"citizen", "citizen2"},
     ("GET", "/v1/citizen/certificates/{number}"): {"citizen"},  # the owner only
@@ -49,11 +50,13 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/verify/keys"): EVERYONE,
     ("POST", "/v1/verify/holder"): EVERYONE,  # one bit per guess, rate-limited per caller
     ("GET", "/v1/credit/code/{code}"): EVERYONE,
-    ("POST", "/v1/department/credit/records"): {"official", "official2"},
-    ("POST", "/v1/department/credit/lists"): {"official", "official2"},
+    ("POST", "/v1/department/credit/records"): {"official", "official2", "official3"},
+    # Each official records its own department's kind (tax arrears, SI arrears); lists are market supervision's.
+    ("POST", "/v1/department/credit/lists"): {"official3"},  # market supervision's officials only
+    ("POST", "/v1/department/credit/lists/{entry_id}/end"): {"official3"},  # the department that made the entry
     # The record under repair is the social-insurance bureau's: only its official decides.
     ("POST", "/v1/department/credit/repairs/{application_id}/decision"): {"official"},
-    ("GET", "/v1/department/credit/enterprises/{uscc}"): {"official", "official2"},
+    ("GET", "/v1/department/credit/enterprises/{uscc}"): {"official", "official2", "official3"},
     ("GET", "/v1/enterprise/credit"): {"enterprise", "enterprise2"},
     ("GET", "/v1/enterprise/credit/code"): {"enterprise", "enterprise2"},
     ("POST", "/v1/enterprise/credit/repairs"): {"enterprise", "enterprise2"},
@@ -63,7 +66,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/inspector/enterprises/{uscc}/standing"): {"inspector"},
     ("GET", "/v1/public/enterprises/{uscc}/standing"): EVERYONE,
     ("POST", "/v1/public/codes/check"): EVERYONE,
-    ("POST", "/v1/department/credit/draws"): set(),  # market supervision's officials only; none in this cast
+    ("POST", "/v1/department/credit/draws"): {"official3"},  # market supervision's officials only
     ("GET", "/v1/public/draws"): EVERYONE,
     ("GET", "/v1/public/draws/{uid}"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
@@ -73,7 +76,10 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/verify"): EVERYONE,
 }
 HTML_PAGES = {("GET", "/"), ("GET", "/verify")}  # not in the OpenAPI spec
-PUBLIC_AUTH = {("POST", "/v1/auth/token"), ("POST", "/v1/auth/login")}
+PUBLIC_AUTH = {("POST", "/v1/auth/token"), ("POST", "/v1/auth/login"), ("POST", "/v1/auth/oidc")}
+
+
+OWN_KIND = {"tax.440604": "tax_arrears", "si.440604": "si_arrears", "amr.440604": "penalty_minor"}
 
 
 def _credit_record(platform, uscc: str, department: str) -> str:
@@ -83,8 +89,21 @@ def _credit_record(platform, uscc: str, department: str) -> str:
     from ledger.store.db import transaction
 
     with transaction(platform.ctx.sessions) as session:
-        return workflows.record(platform.ctx.credit, session, uscc=uscc, type="penalty_minor", department=department,
-                                decided_on=date.today(), summary="matrix", reference="", actor="user:matrix").uid
+        return workflows.record(platform.ctx.credit, session, uscc=uscc, type=OWN_KIND[department],
+                                department=department, decided_on=date.today(), summary="matrix", reference="",
+                                actor="user:matrix").uid
+
+
+def _list_entry(platform) -> int:
+    from datetime import date
+
+    from credit import workflows
+    from ledger.store.db import transaction
+
+    with transaction(platform.ctx.sessions) as session:
+        return workflows.list_entry(platform.ctx.credit, session, uscc=platform.usccs[0], list_name="black",
+                                    department="amr.440604", start_on=date.today(), end_on=None, reason="matrix",
+                                    reference="", actor="user:matrix").id
 
 
 def _repair_application(platform) -> int:
@@ -110,6 +129,8 @@ def _request(platform, method: str, path: str, who: str):
     number = platform.certs["enterprise" if path.startswith("/v1/enterprise") else "citizen"]
     if "{uid}" in path:
         path = path.replace("{uid}", _draw_uid(platform))
+    if "{entry_id}" in path:
+        path = path.replace("{entry_id}", str(_list_entry(platform)))
     if "{application_id}" in path:
         path = path.replace("{application_id}", str(_repair_application(platform)))
     url = (path.replace("{uscc}", platform.usccs[0]).replace("{username}", "citizen2")
@@ -141,13 +162,17 @@ def _request(platform, method: str, path: str, who: str):
     elif path == "/v1/admin/clients":
         body = {"uscc": platform.usccs[1], "name": "matrix"}
     elif path == "/v1/department/credit/records":
-        body = {"uscc": platform.usccs[0], "type": "commendation", "decided_on": "2026-01-05", "summary": "matrix"}
+        own = {"official": "si_arrears", "official3": "penalty_minor"}.get(who, "tax_arrears")
+        body = {"uscc": platform.usccs[0], "type": own,
+                "decided_on": "2026-01-05", "summary": "matrix"}
     elif path == "/v1/department/credit/lists":
         body = {"uscc": platform.usccs[0], "list": "red", "start_on": "2026-01-05", "reason": "matrix"}
     elif path == "/v1/enterprise/credit/report":
         body = {"period_from": "2024-01-01", "period_to": "2025-12-31"}
     elif path == "/v1/department/credit/draws":
         body = {"targets": 1}
+    elif path.endswith("/end"):
+        body = {"reason": "matrix"}
     elif path.endswith("/decision"):
         body = {"approve": False, "note": "matrix"}
     elif path == "/v1/enterprise/credit/repairs":
@@ -173,8 +198,9 @@ def test_every_route_is_classified(platform):
 
 def test_authorization_matrix(platform):
     wrong = []
-    # Deleting the webhook must come after the routes that read it.
-    order = sorted(EXPECTED.items(), key=lambda item: item[0][0] == "DELETE")
+    # Deleting the webhook must come after the routes that read it, and disabling citizen2 and enterprise2's client
+    # after everything else: their tokens stop working on the next request (issue 15.3).
+    order = sorted(EXPECTED.items(), key=lambda item: (item[0][1].endswith("/disable"), item[0][0] == "DELETE"))
     for (method, path), allowed in order:
         if (method, path) in PUBLIC_AUTH:
             continue  # credentials in the body decide; covered by test_auth

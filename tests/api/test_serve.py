@@ -25,11 +25,13 @@ def test_migrations_match_the_models(database_url):
     upgrade(engine)  # idempotent
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0006"
     engine.dispose()
 
 
-def test_production_refuses_demo_and_development_secrets(tmp_path):
+def test_production_refuses_demo_and_development_secrets(tmp_path, monkeypatch):
+    for var in ("ZEL_KEYSTORE_PASSWORD", "ZEL_KEYSTORE_PASSWORD_FILE"):
+        monkeypatch.delenv(var, raising=False)
     dev = Settings(data_dir=tmp_path / "d", mode="production")
     with pytest.raises(ConfigurationError) as err:
         dev.check_production(demo=True)
@@ -38,12 +40,13 @@ def test_production_refuses_demo_and_development_secrets(tmp_path):
         assert problem in message
     (tmp_path / "d" / "secrets").mkdir(parents=True)
     (tmp_path / "d" / "secrets" / "keystore-password-tax").write_text("x")
-    keyfile = tmp_path / "pii.keys"
+    keyfile = tmp_path / "secret-volume" / "pii.keys"
     from ledger.store.pii import PiiKeys
 
     PiiKeys.generate_file(keyfile)
     prod = Settings(data_dir=tmp_path / "d", mode="production", token_secret="s" * 40, pii_key_file=keyfile,
-                    chain_url="http://127.0.0.1:8545")
+                    chain_url="http://127.0.0.1:8545", identity_provider="oidc",
+                    oidc_issuer="https://login.example", oidc_audience="zel")
     with pytest.raises(ConfigurationError, match="development keystore password"):
         prod.check_production(demo=False)
     (tmp_path / "d" / "secrets" / "keystore-password-tax").unlink()
@@ -118,7 +121,7 @@ def test_the_service_runs_without_any_administrator_password(tmp_path, monkeypat
     assert len(set(passwords.values())) == 3  # each department its own
     ctx = build_context(settings)
     try:
-        assert set(ctx.certificates.keys) == {"tax.440604", "si.440604", "amr.440604"}
+        assert set(ctx.certificates.keys) == {"tax.440604", "si.440604", "amr.440604", "dsj.440604"}
         assert store.address("admin") not in {k.address for k in ctx.certificates.keys.values()}
     finally:
         ctx.ledger.close()

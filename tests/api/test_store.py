@@ -138,12 +138,12 @@ def test_zel_audit_verify_and_pii_rotate_commands(zel_bin, tmp_path):
     assert "alice" in run("users", "list").stdout
     assert run("users", "disable", "alice").returncode == 0
     assert run("pii", "rotate").returncode == 0
-    ok = run("audit", "verify")
+    ok = run("audit", "verify", "--store-only")  # no chain in this data directory (tests/api/test_audit_anchoring.py)
     assert ok.returncode == 0 and "4 entries" in ok.stdout
     engine = make_engine(f"sqlite:///{tmp_path / 'd' / 'zel.sqlite'}")
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_entry SET outcome = 'denied' WHERE seq = 2"))
-    broken = run("audit", "verify")
+    broken = run("audit", "verify", "--store-only")
     assert broken.returncode == 1 and "entry 2" in broken.stderr
     assert run("users", "add", "bob", "--role", "citizen", "--id-number", "440604198503122011",
                "--name", "x").returncode == 2

@@ -1,4 +1,4 @@
-"""Offline verification with a signed trust list: fresh, stale, revoked, forged list, wrong anchor."""
+"""Offline verification with a signed trust list: fresh, stale, revoked, forged list, missing or wrong anchor."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from qr.trustlist import TrustList, TrustListError
-from qr.verify import verify_offline
+from qr.trustlist import Anchor, TrustList, TrustListError, verify_pinned
 
 
 def test_trustlist_export_and_offline_verdicts(zel_bin, platform, tmp_path):
@@ -31,17 +30,19 @@ def test_trustlist_export_and_offline_verdicts(zel_bin, platform, tmp_path):
     trust = TrustList.load((tmp_path / "trust.json").read_text())
     assert trust.signer == admin
 
-    fresh = verify_offline(url, trust, trust_anchor=admin)
+    pinned = Anchor((admin,), source="--trust-anchor")
+    fresh = verify_pinned(url, trust, pinned)
     assert fresh.status == "VALID" and fresh.as_of is None and "anchor" in fresh.unchecked
     assert [c.ok for c in fresh.checks if c.name == "anchor"] == [None]
-    assert verify_offline(revoked_url, trust, trust_anchor=admin).status == "REVOKED"
-    stale = verify_offline(url, trust, trust_anchor=admin, now=trust.issued_at + timedelta(days=10))
+    assert verify_pinned(revoked_url, trust, pinned).status == "REVOKED"
+    stale = verify_pinned(url, trust, pinned, now=trust.issued_at + timedelta(days=10))
     assert stale.status == "VALID" and stale.as_of == trust.issued_at.date().isoformat()
     assert "valid as of" in stale.checks[-1].en
-    unpinned = verify_offline(url, trust)
-    assert unpinned.status == "VALID" and "trustlist-origin" in unpinned.unchecked
-    wrong = verify_offline(url, trust, trust_anchor="0x" + "11" * 20)
-    assert wrong.status == "UNTRUSTED_ISSUER"
+    unpinned = verify_pinned(url, trust, Anchor(source="no deployment record"))
+    assert unpinned.status == "UNTRUSTED_ISSUER" and "trustlist-origin" in unpinned.unchecked
+    assert "no trust anchor is pinned" in unpinned.checks[0].en and "未固定信任锚" in unpinned.checks[0].zh
+    wrong = verify_pinned(url, trust, Anchor(("0x" + "11" * 20,), source="--trust-anchor"))
+    assert wrong.status == "UNTRUSTED_ISSUER" and "0x" + "11" * 20 in wrong.checks[0].en
 
     doc = json.loads((tmp_path / "trust.json").read_text())
     doc["body"]["revoked"] = []  # someone un-revokes a certificate in the file

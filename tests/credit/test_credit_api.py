@@ -49,10 +49,10 @@ def test_records_lists_and_the_public_profile(platform) -> None:
 def test_repair_through_the_api(platform) -> None:
     c, uscc = platform.client, platform.usccs[0]
     uid = c.post("/v1/department/credit/records", headers=platform.headers("official2"), json={
-        "uscc": uscc, "type": "penalty_minor", "decided_on": str(TODAY - timedelta(days=3)),
-        "summary": "轻微违规"}).json()["uid"]
+        "uscc": uscc, "type": "tax_arrears", "decided_on": str(TODAY - timedelta(days=3)),
+        "summary": "欠缴印花税"}).json()["uid"]
     r = c.post("/v1/enterprise/credit/repairs", headers=platform.headers("enterprise"),
-               json={"record": uid, "statement": "已整改并缴纳罚款"})
+               json={"record": uid, "statement": "已补缴税款及滞纳金"})
     assert r.status_code == 201
     app_id = r.json()["id"]
     assert c.post("/v1/enterprise/credit/repairs", headers=platform.headers("enterprise2"),

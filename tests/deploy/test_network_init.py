@@ -67,6 +67,19 @@ def test_static_nodes_and_allowlist_name_every_node(network):
         assert v["enode"].startswith(f"enode://{pub}@172.28.0.")
 
 
+def test_only_the_signer_accounts_may_send_transactions(network):
+    """Gas is free (zero base fee), so the account allowlist is what keeps any other account, for instance one made
+    up by a container on the application network, from sending transactions through the RPC node."""
+    out, summary = network
+    allowed = tomllib.loads((out / "permissions_config.toml").read_text())["accounts-allowlist"]
+    assert sorted(allowed) == sorted(a.lower() for a in summary["signers"].values())
+    assert set(summary["signers"]) == {"admin", "tax", "si", "amr", "audit"}
+    nodes = {v["address"].lower() for v in summary["validators"]} | {summary["rpc"]["address"].lower()}
+    assert nodes.isdisjoint(allowed)  # node keys sign blocks, never transactions
+    spec = json.loads((out / "genesis.json").read_text())
+    assert {"0x" + a for a in spec["alloc"]} == set(allowed)  # only allowlisted accounts hold a balance
+
+
 def test_signer_keystores_decrypt_to_the_listed_addresses(network):
     out, summary = network
     store = Keystore(out)

@@ -99,7 +99,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     ctx.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # closed after tests/pages: its event loop must not outlive the page suites
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

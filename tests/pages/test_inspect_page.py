@@ -32,21 +32,20 @@ def y4m_of(image: Image.Image, path: Path, frames: int = 10) -> None:
 
 
 @pytest.fixture
-def camera_page(live: LiveServer, tmp_path: Path) -> Iterator[tuple[Any, str]]:
-    from playwright.sync_api import sync_playwright
-
+def camera_page(live: LiveServer, browser: Any, tmp_path: Path) -> Iterator[tuple[Any, str]]:
+    """A second Chromium, launched by the package's Playwright (one Playwright per thread), whose fake camera
+    films an enterprise's one code."""
     uscc = live.usccs[1]
     url = enterprise_code(live.ctx.ledger, live.ctx.certificates.keys["amr.440604"], live.base, uscc)
     video = tmp_path / "code.y4m"
     y4m_of(Image.open(io.BytesIO(png(url, box_size=6))), video)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}"])
-        context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
-                                      permissions=["camera"])
-        yield context.new_page(), uscc
-        browser.close()
+    filming = browser.browser_type.launch(executable_path=CHROMIUM, args=[
+        *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"])
+    context = filming.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
+                                  permissions=["camera"])
+    yield context.new_page(), uscc
+    filming.close()
 
 
 def test_scan_with_the_camera_and_record_an_inspection(live: LiveServer, camera_page, tmp_path: Path) -> None:
@@ -91,7 +90,7 @@ def test_a_signed_out_inspector_sees_the_sign_in_and_a_wrong_password_says_so(li
     page.fill("#username", "inspector1")
     page.fill("#password", "wrong")
     page.click("#login-form button")
-    page.wait_for_function("document.querySelector('#login-error').textContent.length > 0")
+    page.wait_for_function("() => document.querySelector('#login-error').textContent.length > 0")
     assert page.inner_text("#login-error").startswith("Failed")
 
 

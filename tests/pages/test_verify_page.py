@@ -118,7 +118,7 @@ def test_the_holder_check_matches_only_the_holder(live: LiveServer, page) -> Non
     page.wait_for_selector("#holder-result[data-match=true]")
     page.fill("#holder-id", live.people[0][:17] + ("0" if live.people[0][17] != "0" else "1"))
     page.click("#holder-form button")
-    page.wait_for_function("document.querySelector('#holder-result').textContent.includes('号码格式有误')")
+    page.wait_for_function("() => document.querySelector('#holder-result').textContent.includes('号码格式有误')")
 
 
 def test_a_photo_of_the_code_is_decoded_in_the_browser(live: LiveServer, page, tmp_path) -> None:
@@ -147,5 +147,5 @@ def test_a_photo_of_the_code_is_decoded_in_the_browser(live: LiveServer, page, t
     Image.new("L", (300, 300), 255).save(blank)
     page.goto(live.base + "/verify")
     page.set_input_files("#photo", str(blank))
-    page.wait_for_function("document.querySelector('#scan-error').textContent.length > 0")
+    page.wait_for_function("() => document.querySelector('#scan-error').textContent.length > 0")
     assert "未找到二维码" in page.inner_text("#scan-error")

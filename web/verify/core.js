@@ -88,7 +88,9 @@ export function decodePayload(data) {
   const number = r.uint(8).toString().padStart(17, "0");
   const tag = r.small(1);
   let subject;
-  if (tag === 0) {
+  if (tag === 2) { // the region prefix only: what issuance writes
+    subject = r.small(2).toString().padStart(4, "0") + "*".repeat(14);
+  } else if (tag === 0) { // earlier certificates: the prefix and the last four characters
     const region = r.small(2).toString().padStart(4, "0");
     const tail = r.take(4);
     if (!tail.every((b) => b >= 0x20 && b < 0x7f)) throw new PayloadError("the masked ID number is not ASCII");

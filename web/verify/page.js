@@ -12,7 +12,8 @@ const TEXT = {
     checks: "核验项目", unchecked: "未能连接服务器，未核对撤销状态，请稍后重试。",
     holder: "核对持证人", holderHint: "输入持证人的身份证号码或统一社会信用代码，核对证明是否为其开具（号码不会显示或保存）。",
     holderGo: "核对", holderYes: "一致：本证明为该号码的持证人开具。", holderNo: "不一致：本证明并非为该号码开具。",
-    holderBad: "号码格式有误：", again: "核验其他证明", yuan: "元", privacy: "二维码内容只在本机处理，服务器仅收到证明摘要。",
+    holderBad: "号码格式有误：", holderLocked: "本证明的持证人核对已锁定（错误次数过多），请直接查验持证人的证件原件。",
+    again: "核验其他证明", yuan: "元", privacy: "二维码内容只在本机处理，服务器仅收到证明摘要。",
     status: { VALID: "有效", INVALID: "无效", UNTRUSTED_ISSUER: "签发机关不可信", REVOKED: "已撤销",
               SUSPENDED: "已暂停使用", EXPIRED: "已过期", PENDING_ANCHOR: "待上链" },
   },
@@ -27,7 +28,8 @@ const TEXT = {
     holder: "Check the holder", holderHint: "Type the holder's ID number or USCC to check that the certificate was " +
     "issued to them (the number is neither shown nor stored).", holderGo: "Check",
     holderYes: "Match: this certificate was issued to that number.", holderNo: "No match: this certificate was not " +
-    "issued to that number.", holderBad: "Malformed number: ", again: "Verify another certificate", yuan: "yuan",
+    "issued to that number.", holderBad: "Malformed number: ", holderLocked: "The holder check of this " +
+    "certificate is locked after too many wrong numbers; check the holder's own ID document instead.", again: "Verify another certificate", yuan: "yuan",
     privacy: "The QR content is processed on this device; the server receives only the certificate's digest.",
     status: { VALID: "Valid", INVALID: "Invalid", UNTRUSTED_ISSUER: "Untrusted issuer", REVOKED: "Revoked",
               SUSPENDED: "Suspended", EXPIRED: "Expired", PENDING_ANCHOR: "Pending anchoring" },
@@ -131,6 +133,7 @@ async function checkHolder(event) {
     body: JSON.stringify({ digest: result.digest, identifier: code }),
   });
   const body = await r.json();
+  if (r.status === 423) { out.dataset.match = "locked"; out.textContent = t.holderLocked; return; }
   if (!r.ok) { out.textContent = t.holderBad + (body.detail || r.status); return; }
   out.dataset.match = String(body.match);
   out.textContent = body.match ? t.holderYes : t.holderNo;

@@ -1,0 +1,141 @@
+"""The pages under their Content-Security-Policy in headless Chromium: the verify page (a link and a photo decoded
+with jsQR), the inspector page (the camera), the enterprise profile (its hashed inline script), the home page and
+Swagger UI's bootstrap all work, and the browser reports no violation; an injected inline script is refused.
+
+Under this policy `page.wait_for_function` needs a function (`"() => ..."`): Playwright evaluates one once, but
+re-evaluates a bare expression with `eval` at every poll, which the policy (rightly) refuses."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from credit.codes_qr import enterprise_code
+from qr.render import png
+from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer
+from tests.pages.test_inspect_page import y4m_of
+from zero_errand.certificates import CertKind
+
+LISTEN = """window.__csp = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));"""
+
+
+class Watch:
+    """What the browser said about the policy: `securitypolicyviolation` events of the current document, console
+    errors naming the policy, and uncaught page errors, across navigations."""
+
+    def __init__(self, page: Any) -> None:
+        self.page, self.console, self.errors = page, list[str](), list[str]()
+        page.add_init_script(LISTEN)
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and re.search(r"Content.Security.Policy|Refused to", message.text):
+            self.console.append(message.text)
+
+    def violations(self) -> list[str]:
+        return [*self.page.evaluate("window.__csp || []"), *self.console, *self.errors]
+
+
+@pytest.fixture
+def watched(page: Any) -> tuple[Any, Watch]:
+    return page, Watch(page)
+
+
+def test_the_verify_page_checks_a_link_and_decodes_a_photo_with_no_violation(live: LiveServer, watched,
+                                                                              tmp_path: Path) -> None:
+    from tests.qr.test_payload import _photo
+
+    page, watch = watched
+    url = live.url(live.issue(CertKind.TAX_ENTERPRISE, 0))
+    response = page.goto(url)
+    assert "'unsafe-inline'" not in re.search(r"script-src[^;]*", response.headers["content-security-policy"])[0]
+    page.wait_for_selector("#verdict[data-status]", timeout=15000)
+    assert page.get_attribute("#verdict", "data-status") == "VALID"
+    assert page.evaluate("getComputedStyle(document.querySelector('#verdict')).color") == "rgb(255, 255, 255)"
+    assert watch.violations() == []
+    photo = tmp_path / "photo.jpg"
+    buf = io.BytesIO()
+    _photo(png(url, box_size=6)).convert("RGB").save(buf, format="JPEG", quality=70)
+    photo.write_bytes(buf.getvalue())
+    page.goto(live.base + "/verify?lang=en")
+    page.wait_for_selector("#scan:not([hidden])")
+    page.set_input_files("#photo", str(photo))  # jsQR is a chunk loaded on demand
+    page.wait_for_selector("#verdict[data-status]", timeout=15000)
+    assert page.get_attribute("#verdict", "data-status") == "VALID"
+    assert watch.violations() == []
+
+
+@pytest.fixture
+def camera(live: LiveServer, browser: Any, tmp_path: Path) -> Iterator[tuple[Any, Watch, str]]:
+    """A second Chromium (the session's Playwright) whose fake camera films an enterprise's one code."""
+    uscc = live.usccs[1]
+    url = enterprise_code(live.ctx.ledger, live.ctx.certificates.keys["amr.440604"], live.base, uscc)
+    video = tmp_path / "code.y4m"
+    y4m_of(Image.open(io.BytesIO(png(url, box_size=6))), video)
+    filming = browser.browser_type.launch(executable_path=CHROMIUM, args=[
+        *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"])
+    context = filming.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
+                                  permissions=["camera"])
+    page = context.new_page()
+    yield page, Watch(page), uscc
+    filming.close()
+
+
+def test_the_inspector_page_scans_with_the_camera_with_no_violation(live: LiveServer, camera) -> None:
+    page, watch, uscc = camera
+    page.goto(live.base + "/inspect")
+    page.fill("#username", "inspector1")
+    page.fill("#password", live.passwords["inspector1"])
+    page.click("#login-form button")
+    page.wait_for_selector("#scan:not([hidden])")
+    page.click("#camera")
+    page.wait_for_selector("#standing:not([hidden])", timeout=20000)
+    assert uscc in page.inner_text("#name")
+    assert watch.violations() == []
+
+
+def test_the_profile_page_checks_its_code_with_its_hashed_script(live: LiveServer, watched) -> None:
+    page, watch = watched
+    uscc = live.usccs[0]
+    page.goto(enterprise_code(live.ctx.ledger, live.ctx.certificates.keys["amr.440604"], live.base, uscc))
+    page.wait_for_selector("#code[data-valid]")
+    assert page.get_attribute("#code", "data-valid") == "true" and "市场监管" in page.inner_text("#code")
+    assert page.evaluate("getComputedStyle(document.querySelector('#grade')).fontWeight") == "700"
+    assert watch.violations() == []
+
+
+def test_the_home_page_and_the_swagger_bootstrap_run_with_no_violation(live: LiveServer, watched) -> None:
+    page, watch = watched
+    page.goto(live.base + "/")
+    assert page.evaluate("getComputedStyle(document.querySelector('a.btn')).color") == "rgb(255, 255, 255)"
+    assert watch.violations() == []
+    # No internet here: the CDN's Swagger UI is a stub that records what the page's inline bootstrap passed it.
+    stub = ("window.SwaggerUIBundle = Object.assign((c) => { window.__swagger = c.url; return {}; },"
+            " {presets: {apis: {}}, SwaggerUIStandalonePreset: {}});")
+    page.route(re.compile(r"^https://"), lambda route: route.fulfill(
+        body=stub if route.request.url.endswith(".js") else "", content_type="application/javascript"
+        if route.request.url.endswith(".js") else "text/css"))
+    page.goto(live.base + "/docs")
+    page.wait_for_function("() => window.__swagger !== undefined")
+    assert page.evaluate("window.__swagger") == "/openapi.json"
+    assert watch.violations() == []
+
+
+def test_an_injected_inline_script_is_refused(live: LiveServer, watched) -> None:
+    page, watch = watched
+    page.goto(live.base + "/verify")
+    page.evaluate("""() => { const s = document.createElement("script"); s.textContent = "window.__pwned = 1";
+                             document.body.append(s); }""")
+    page.wait_for_function("() => window.__csp.length > 0")
+    assert page.evaluate("window.__pwned") is None
+    assert any(v.startswith("script-src") for v in watch.violations())
