@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api.app import create_app
-from api.provisioning import provisioned_context
+from api.app import build_context, create_app
+from api.provisioning import provision_deployment
 from api.demo import seed
 from credit.codes import id_check_char
 from api.deps import AppContext
@@ -67,9 +68,20 @@ class Platform:
         return {} if who == "anonymous" else {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
+@pytest.fixture(scope="session")
+def provisioned_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data directory provisioned as the demo does (contracts deployed, departments admitted, keys
+    registered): each platform test starts from a copy of it, so the ~2 s of provisioning are paid once."""
+    root = tmp_path_factory.mktemp("provisioned")
+    provision_deployment(Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'store.sqlite'}"),
+                         development=True)
+    return root / "data"
+
+
 @pytest.fixture
-def platform(tmp_path: Path, database_url: str) -> Iterator[Platform]:
-    ctx = provisioned_context(make_settings(tmp_path, database_url))
+def platform(tmp_path: Path, database_url: str, provisioned_data_dir: Path) -> Iterator[Platform]:
+    shutil.copytree(provisioned_data_dir, tmp_path / "data")  # the chain and keys; the store is the test's own
+    ctx = build_context(make_settings(tmp_path, database_url))
     with transaction(ctx.sessions) as session:
         creds = seed(session, ctx.pii)
     from sqlalchemy import select

@@ -1,1 +1,1 @@
-from tests.api.conftest import database_url, platform  # noqa: F401
+from tests.api.conftest import database_url, platform, provisioned_data_dir  # noqa: F401

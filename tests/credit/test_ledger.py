@@ -15,7 +15,7 @@ from ledger.client import Grade
 from ledger.store.db import transaction
 from ledger.store.models import CreditGrade, CreditRecord
 from credit.grading import load_policy
-from tests.api.conftest import database_url, platform  # noqa: F401
+from tests.api.conftest import database_url, platform, provisioned_data_dir  # noqa: F401
 
 TODAY = date.today()
 BASE = load_policy().base  # the rule file's starting score
