@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
-from api.deps import Context, SessionDep, SessionRoute
+from api.deps import AppContext, Context, SessionDep, SessionRoute
 from api.problems import ProblemError, problem_responses
 from api.passwords import PasswordCheckBusy
-from api.security import authenticate_client
+from api.security import Principal, authenticate_client
 
 # Sign-in refusals cost the same whether the account exists, is disabled or had a wrong password (one scrypt
 # check each, api.passwords); failures back off per account and address (api.throttle), never lock an account.
@@ -31,12 +31,23 @@ class Login(BaseModel):
     password: str = Field(min_length=1, max_length=200)
 
 
-@contextmanager
-def _password_check() -> Iterator[None]:
+def _signed_in(ctx: AppContext, session: Session, request: Request, account: str,
+               check: Callable[[], Principal | None], refusal: ProblemError) -> TokenResponse:
+    """A password sign-in: the per-address limit, the per-account-and-address back-off, one password check (503
+    when too many run), then a token; a secret hashed at an older cost was upgraded by the check."""
+    address = ctx.caller_address(request)
+    ctx.auth_limiter.check(f"addr:{address}")
+    ctx.login_backoff.attempt(f"{account}@{address}")
     try:
-        yield
+        principal = check()
     except PasswordCheckBusy as exc:
         raise ProblemError(503, str(exc), "busy", headers={"Retry-After": "5"}) from exc
+    if principal is None:
+        raise refusal
+    ctx.login_backoff.succeeded(f"{account}@{address}")
+    session.commit()
+    token, ttl = ctx.tokens.issue(principal)
+    return TokenResponse(access_token=token, expires_in=ttl)
 
 
 def _refused(problem_type: str, detail: str) -> ProblemError:
@@ -52,34 +63,18 @@ def client_token(
     client_id: Annotated[str, Form(min_length=1, max_length=64)],
     client_secret: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> TokenResponse:
-    address = ctx.caller_address(request)
-    ctx.auth_limiter.check(f"addr:{address}")
-    ctx.login_backoff.attempt(f"client:{client_id}@{address}")
-    with _password_check():
-        principal = authenticate_client(session, client_id, client_secret)
-    if principal is None:
-        raise _refused("invalid-client", "unknown client, wrong secret or disabled client")
-    ctx.login_backoff.succeeded(f"client:{client_id}@{address}")
-    session.commit()  # a secret hashed at an older cost was upgraded
-    token, ttl = ctx.tokens.issue(principal)
-    return TokenResponse(access_token=token, expires_in=ttl)
+    return _signed_in(ctx, session, request, f"client:{client_id}",
+                      lambda: authenticate_client(session, client_id, client_secret),
+                      _refused("invalid-client", "unknown client, wrong secret or disabled client"))
 
 
 @router.post("/login", response_model=TokenResponse, summary="Sign in a citizen, inspector, official or admin")
 def login(ctx: Context, session: SessionDep, request: Request, body: Login) -> TokenResponse:
     if getattr(ctx.identity, "name", "") == "oidc":
         raise ProblemError(404, "people sign in through the district's unified login here (POST /v1/auth/oidc)")
-    address = ctx.caller_address(request)
-    ctx.auth_limiter.check(f"addr:{address}")
-    ctx.login_backoff.attempt(f"user:{body.username}@{address}")
-    with _password_check():
-        principal = ctx.identity.authenticate(session, body.username, body.password)
-    if principal is None:
-        raise _refused("invalid-credentials", "wrong username or password, or the account is disabled")
-    ctx.login_backoff.succeeded(f"user:{body.username}@{address}")
-    session.commit()  # a password hashed at an older cost was upgraded
-    token, ttl = ctx.tokens.issue(principal)
-    return TokenResponse(access_token=token, expires_in=ttl)
+    return _signed_in(ctx, session, request, f"user:{body.username}",
+                      lambda: ctx.identity.authenticate(session, body.username, body.password),
+                      _refused("invalid-credentials", "wrong username or password, or the account is disabled"))
 
 
 class OidcLogin(BaseModel):

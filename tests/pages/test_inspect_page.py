@@ -4,48 +4,10 @@ scan, see the standing, record a joint inspection with an evidence file hashed o
 from __future__ import annotations
 
 import hashlib
-import io
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pytest
-from PIL import Image
 
 from credit.codes_qr import enterprise_code
-from qr.render import png
-from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer
-
-
-def y4m_of(image: Image.Image, path: Path, frames: int = 10) -> None:
-    """A Y4M video (what Chromium's fake camera plays) of a still image on a grey desk, 640x480, 4:2:0."""
-    frame = Image.new("L", (640, 480), 200)
-    code = image.convert("L")
-    code.thumbnail((420, 420))
-    frame.paste(code, ((640 - code.width) // 2, (480 - code.height) // 2))
-    luma = frame.tobytes()
-    chroma = bytes([128]) * (320 * 240)
-    with path.open("wb") as out:
-        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
-        for _ in range(frames):
-            out.write(b"FRAME\n" + luma + chroma + chroma)
-
-
-@pytest.fixture
-def camera_page(live: LiveServer, browser: Any, tmp_path: Path) -> Iterator[tuple[Any, str]]:
-    """A second Chromium, launched by the package's Playwright (one Playwright per thread), whose fake camera
-    films an enterprise's one code."""
-    uscc = live.usccs[1]
-    url = enterprise_code(live.ctx.ledger, live.ctx.certificates.keys["amr.440604"], live.base, uscc)
-    video = tmp_path / "code.y4m"
-    y4m_of(Image.open(io.BytesIO(png(url, box_size=6))), video)
-    filming = browser.browser_type.launch(executable_path=CHROMIUM, args=[
-        *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}"])
-    context = filming.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
-                                  permissions=["camera"])
-    yield context.new_page(), uscc
-    filming.close()
+from tests.pages.conftest import LiveServer
 
 
 def test_scan_with_the_camera_and_record_an_inspection(live: LiveServer, camera_page, tmp_path: Path) -> None:

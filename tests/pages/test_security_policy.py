@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from credit.codes_qr import enterprise_code
 from qr.render import png
-from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer
-from tests.pages.test_inspect_page import y4m_of
+from tests.pages.conftest import LiveServer
 from zero_errand.certificates import CertKind
 
 LISTEN = """window.__csp = [];
@@ -75,20 +72,10 @@ def test_the_verify_page_checks_a_link_and_decodes_a_photo_with_no_violation(liv
 
 
 @pytest.fixture
-def camera(live: LiveServer, browser: Any, tmp_path: Path) -> Iterator[tuple[Any, Watch, str]]:
-    """A second Chromium (the session's Playwright) whose fake camera films an enterprise's one code."""
-    uscc = live.usccs[1]
-    url = enterprise_code(live.ctx.ledger, live.ctx.certificates.keys["amr.440604"], live.base, uscc)
-    video = tmp_path / "code.y4m"
-    y4m_of(Image.open(io.BytesIO(png(url, box_size=6))), video)
-    filming = browser.browser_type.launch(executable_path=CHROMIUM, args=[
-        *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}"])
-    context = filming.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
-                                  permissions=["camera"])
-    page = context.new_page()
-    yield page, Watch(page), uscc
-    filming.close()
+def camera(camera_page: tuple[Any, str]) -> tuple[Any, Watch, str]:
+    """The fake-camera page, watched for policy violations from its first navigation."""
+    page, uscc = camera_page
+    return page, Watch(page), uscc
 
 
 def test_the_inspector_page_scans_with_the_camera_with_no_violation(live: LiveServer, camera) -> None:
