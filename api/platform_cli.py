@@ -61,12 +61,16 @@ def settings_of(data_dir: Path | None, chain_url: str | None = None, *, demo: bo
 
 
 def _development_data_dir(settings: Settings) -> bool:
-    """Whether `settings.root` is new or was made by development (its DEVELOPMENT marker)."""
+    """Whether `settings.root` is new or was made by development (its DEVELOPMENT marker, or the development
+    passwords and secrets only the demo writes)."""
     from api.settings import DEVELOPMENT_MARKER
+    from ledger.keys import Keystore
 
     root = settings.root
     if (root / DEVELOPMENT_MARKER).exists():
         return True
+    if Keystore(root).dev_password_files() or (root / "secrets" / "dev-token-secret").exists():
+        return True  # made by the demo of a zel from before the marker
     made = [root / "zel.sqlite", root / "deployments", root / "chain"]
     return not any(p.exists() for p in made) and not any((root / "keys").glob("*.json"))
 

@@ -182,3 +182,18 @@ def test_the_oidc_route_exchanges_only_valid_id_tokens(issuer_key, tmp_path, dat
         # password sign-in is not offered when the unified login is configured
         assert client.post("/v1/auth/login", json={"username": "official-tax", "password": "x" * 12}).status_code == 404
     ctx.engine.dispose()
+
+
+def test_demo_data_is_never_written_into_a_directory_development_did_not_make(zel_bin, tmp_path):
+    """An operator's data directory that relies on production being the default: `zel seed` (or `--demo`) without
+    ZEL_MODE must not quietly turn it into development data."""
+    data = tmp_path / "d"
+    made = subprocess.run([zel_bin, "users", "add", "ops", "--role", "admin", "--data-dir", str(data)],
+                          capture_output=True, text=True, env=_env(ZEL_MODE="development", ZEL_SCRYPT_N="1024"),
+                          timeout=60)
+    assert made.returncode == 0, made.stderr
+    (data / DEVELOPMENT_MARKER).unlink(missing_ok=True)
+    seeded = subprocess.run([zel_bin, "seed", "--data-dir", str(data)], capture_output=True, text=True, env=_env(),
+                            timeout=60)
+    assert seeded.returncode != 0 and "development did not make" in seeded.stderr
+    assert not (data / DEVELOPMENT_MARKER).exists()
