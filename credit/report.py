@@ -22,7 +22,7 @@ from credit.ledger import CreditError, CreditLedger
 from credit.profile import standing
 from ledger.store import audit
 from ledger.store.models import Certificate, Enterprise
-from qr.signed import Content, Domain, day_number, detail_hash, not_earlier, sign
+from qr.signed import Content, Domain, day_number, detail_hash, new_salt, not_earlier, sign
 
 KIND, SLUG, DEPARTMENT = 5, "credit-report", "amr.440604"
 MAX_SPAN_MONTHS = 60
@@ -50,7 +50,7 @@ def make_report(credit: CreditLedger, session: Session, *, uscc: str, period_fro
     visits = [i for i in profile["inspections"] if period_from.isoformat() <= i["visited_on"] <= period_to.isoformat()]
     detail = {"uscc": uscc, "name": enterprise.name, "period": [period_from.isoformat(), period_to.isoformat()],
               "grade": profile["grade"], "flags": profile["flags"], "lists": profile["lists"], "records": records,
-              "inspections": visits, "salt": secrets.token_bytes(32).hex()}
+              "inspections": visits, "salt": new_salt()}
     grade = profile["grade"]
     content = Content(kind=KIND, version=1, number=f"{KIND}{now:%Y%m%d}{secrets.randbelow(10**8):08d}", subject=uscc,
                       subjectName=enterprise.name, periodFrom=day_number(period_from), periodTo=day_number(period_to),

@@ -7,6 +7,7 @@ what a verifier must see, so the compact QR payload can rebuild the digest offli
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timezone
 from functools import lru_cache
@@ -185,3 +186,9 @@ def recover_from_digest(digest_bytes: bytes, signature: bytes) -> str:
 
 def recover_signer(content: Content, domain: Domain, signature: bytes) -> str:
     return recover_from_digest(digest(content, domain), signature)
+
+
+def new_salt() -> str:
+    """A fresh 256-bit salt for a signed document's detail, as 64 hex digits: the detail's hash commits to it, so
+    the hash cannot be found by trying plausible details (an employer's USCC, say)."""
+    return secrets.token_bytes(32).hex()

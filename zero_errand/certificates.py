@@ -12,7 +12,6 @@ so its bare hash could be found by trying the plausible values: the hashed detai
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
@@ -27,6 +26,7 @@ from qr.signed import (  # noqa: F401 - re-exported: the signed document is shar
     detail_hash,
     digest,
     from_day_number,
+    new_salt,
     recover_signer,
     sign,
 )
@@ -63,11 +63,6 @@ class CertKind(Enum):
             if value in (kind.slug, kind.code):
                 return kind
         raise ValueError(f"unknown certificate kind {value!r}; choose from {', '.join(k.slug for k in cls)}")
-
-
-def new_salt() -> str:
-    """A fresh 256-bit salt for a certificate's detail, as 64 hex digits."""
-    return secrets.token_bytes(32).hex()
 
 
 def salted_detail(lines: list[dict[str, Any]]) -> dict[str, Any]:

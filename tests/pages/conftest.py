@@ -153,3 +153,15 @@ def camera_page(live: LiveServer, browser: Any, tmp_path: Path) -> Iterator[tupl
                                   permissions=["camera"])
     yield context.new_page(), uscc
     filming.close()
+
+
+def sign_in_and_scan(page: Any, live: LiveServer, uscc: str) -> None:
+    """On the fake-camera page: sign in as the demo inspector, scan, and wait for the enterprise's standing."""
+    page.goto(live.base + "/inspect")
+    page.fill("#username", "inspector1")
+    page.fill("#password", live.passwords["inspector1"])
+    page.click("#login-form button")
+    page.wait_for_selector("#scan:not([hidden])")
+    page.click("#camera")
+    page.wait_for_selector("#standing:not([hidden])", timeout=20000)
+    assert uscc in page.inner_text("#name")

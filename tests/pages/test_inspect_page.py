@@ -7,19 +7,12 @@ import hashlib
 from pathlib import Path
 
 from credit.codes_qr import enterprise_code
-from tests.pages.conftest import LiveServer
+from tests.pages.conftest import LiveServer, sign_in_and_scan
 
 
 def test_scan_with_the_camera_and_record_an_inspection(live: LiveServer, camera_page, tmp_path: Path) -> None:
     page, uscc = camera_page
-    page.goto(live.base + "/inspect")
-    page.fill("#username", "inspector1")
-    page.fill("#password", live.passwords["inspector1"])
-    page.click("#login-form button")
-    page.wait_for_selector("#scan:not([hidden])")
-    page.click("#camera")
-    page.wait_for_selector("#standing:not([hidden])", timeout=20000)
-    assert uscc in page.inner_text("#name")
+    sign_in_and_scan(page, live, uscc)
     assert page.get_attribute("#grade", "data-grade") in ("A", "B")
     assert page.get_attribute("#due", "data-due") == "true"  # never inspected
     assert page.evaluate("document.documentElement.scrollWidth") <= 360

@@ -16,7 +16,7 @@ import pytest
 
 from credit.codes_qr import enterprise_code
 from qr.render import png
-from tests.pages.conftest import LiveServer
+from tests.pages.conftest import LiveServer, sign_in_and_scan
 from zero_errand.certificates import CertKind
 
 LISTEN = """window.__csp = [];
@@ -80,14 +80,7 @@ def camera(camera_page: tuple[Any, str]) -> tuple[Any, Watch, str]:
 
 def test_the_inspector_page_scans_with_the_camera_with_no_violation(live: LiveServer, camera) -> None:
     page, watch, uscc = camera
-    page.goto(live.base + "/inspect")
-    page.fill("#username", "inspector1")
-    page.fill("#password", live.passwords["inspector1"])
-    page.click("#login-form button")
-    page.wait_for_selector("#scan:not([hidden])")
-    page.click("#camera")
-    page.wait_for_selector("#standing:not([hidden])", timeout=20000)
-    assert uscc in page.inner_text("#name")
+    sign_in_and_scan(page, live, uscc)
     assert watch.violations() == []
 
 
