@@ -114,14 +114,61 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+# Screenshots of every page state the tests reach, one folder per test, for a person to look through after a run
+# (tests/output/ is not committed).
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "output" / "screenshots"
+PHONE_WIDTHS = (360, 390, 414)  # the narrowest common Android width, iPhone 12-15, iPhone Plus / large Android
+
+
+class ConsoleWatch:
+    """Console errors and uncaught exceptions of the pages of one test; the test fails on any of them."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.allowed: list[str] = []  # substrings of errors a test provokes on purpose (a refused request)
+
+    def attach(self, page: Any) -> Any:
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on("console", lambda msg: self.errors.append(f"console.{msg.type}: {msg.text}")
+                if msg.type == "error" else None)
+        return page
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.errors if not any(a in e for a in self.allowed)]
+
+
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A phone-sized page (360 px wide, the narrowest common Android width)."""
-    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="zh-CN")
-    page = context.new_page()
+def console() -> ConsoleWatch:
+    return ConsoleWatch()
+
+
+def shot(page: Any, request: pytest.FixtureRequest, state: str) -> Path:
+    """Save a full-page screenshot of the page's current state under tests/output/screenshots/<test>/."""
+    folder = SCREENSHOTS / "".join(c if c.isalnum() or c in "-_." else "_" for c in request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{state}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def phone_context(browser: Any, width: int = 360, locale: str = "zh-CN", **extra: Any) -> Any:
+    return browser.new_context(viewport={"width": width, "height": 800}, device_scale_factor=2, is_mobile=True,
+                               has_touch=True, locale=locale, **extra)
+
+
+@pytest.fixture
+def page(browser: Any, console: ConsoleWatch) -> Iterator[Any]:
+    """A phone-sized page (360 px wide, the narrowest common Android width); the test fails on a console error."""
+    context = phone_context(browser)
+    page = console.attach(context.new_page())
     yield page
     context.close()
+    assert not console.unexpected(), f"console errors on the page: {console.unexpected()}"
+
+
+def page_width(page: Any) -> int:
+    """How wide the page's content is: more than the viewport means a sideways scroll on a phone."""
+    return int(page.evaluate("document.scrollingElement.scrollWidth"))
 
 
 def y4m_of(image: Image.Image, path: Path, frames: int = 10) -> None:
