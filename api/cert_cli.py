@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from api.platform_cli import cli_actor, settings_of
 from credit.codes import is_valid_uscc
-from ledger.cli import ChainUrl, DataDir, JsonOut, fail
+from ledger.cli import ChainUrl, DataDir, JsonOut, fail, writable
 from ledger.errors import LedgerError
 from ledger.store.db import transaction
 from ledger.store.models import AnchorBatch, Certificate
@@ -22,13 +22,23 @@ from zero_errand.people import find_person
 cert_app = typer.Typer(help="Certificates: issue, show, list, revoke, suspend, reinstate.", no_args_is_help=True)
 
 
-def _context(data_dir: Any, chain_url: Any) -> Any:
+def _context(data_dir: Any, chain_url: Any, *, writes: str | None = None) -> Any:
+    """The services, on the chain; beside a running `zel serve` the embedded chain is open read-only. `writes`:
+    this command writes to the chain, and says what to do instead when the server holds it ("{url}": its URL);
+    it is then refused before doing anything."""
     from api.app import build_context
 
     try:
-        return build_context(settings_of(data_dir, chain_url))
+        ctx = build_context(settings_of(data_dir, chain_url))
     except LedgerError as exc:
         raise fail(exc.message) from exc
+    if writes is not None:
+        try:
+            writable(ctx.ledger.conn, writes)
+        except BaseException:
+            ctx.ledger.close()
+            raise
+    return ctx
 
 
 def describe(session: Any, cert: Certificate) -> dict[str, Any]:
@@ -82,11 +92,14 @@ def cert_issue(
                                                period_to=period_to, actor=actor.subject, actor_role="admin",
                                                idempotency_key=idempotency_key)
             info = describe(session, cert)
+        holder = ctx.ledger.conn.holder
     except IssuanceError as exc:
         raise fail(exc.message) from exc
     finally:
         ctx.ledger.close()
     _print(info, as_json)
+    if holder is not None and info["state"] == "ISSUED":  # issuing needs no chain write; anchoring does
+        typer.echo(f"{holder.describe()} holds the chain and anchors the certificate within seconds", err=True)
 
 
 @cert_app.command("show")
@@ -143,12 +156,12 @@ def cert_pdf(
     from api.platform_cli import _store
     from zero_errand.pdf import render
 
-    settings, sessions, _pii = _store(data_dir)
+    settings, sessions, pii = _store(data_dir)
     with sessions() as session:
         cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
         if cert is None:
             raise fail(f"no certificate {number}", 1)
-        pdf = render(cert, verify_base=settings.public_url)
+        pdf = render(cert, verify_base=settings.public_url, pii=pii)
     output.write_bytes(pdf)
     typer.echo(f"wrote {output} ({len(pdf)} bytes, certificate {number})")
 
@@ -173,7 +186,9 @@ def cert_list(state: Annotated[Optional[str], typer.Option(help="ISSUED, ANCHORE
 
 
 def _change(action: str, number: str, reason: int, note: str, data_dir: Any, chain_url: Any, as_json: bool) -> None:
-    ctx = _context(data_dir, chain_url)
+    ctx = _context(data_dir, chain_url, writes=f"{action} through it (POST {{url}}/v1/department/certificates/"
+                                               f"{number}/{action}, signed in as an official of the issuing "
+                                               "department)")
     try:
         with transaction(ctx.sessions) as session:
             department = session.scalars(select(Certificate.department).where(Certificate.number == number)).first()
@@ -241,7 +256,6 @@ def verify(
         ([source] if source else [])
     if not inputs:
         raise fail("give an INPUT or --batch FILE")
-    ctx = None
     if offline:
         if trustlist is None:
             raise fail("--offline needs --trustlist FILE (made with `zel trustlist export`)")
@@ -255,10 +269,19 @@ def verify(
         def check(text: str) -> Verdict:
             return verify_pinned(text, trust, anchor)
     else:
+        # A verifier reads: the store and the chain (read-only, beside `zel serve` or not), no department key.
+        from dataclasses import replace
+
+        from api.platform_cli import _store
+        from ledger.client import Ledger
         from zero_errand.verification import LedgerResolver
 
-        ctx = _context(data_dir, chain_url)
-        resolver = LedgerResolver(ctx.sessions, ctx.ledger)
+        settings, sessions, _pii = _store(data_dir, chain_url=chain_url)
+        try:
+            ledger = Ledger.open(replace(settings.chain(), read_only=True))
+        except LedgerError as exc:
+            raise fail(exc.message) from exc
+        resolver = LedgerResolver(sessions, ledger)
 
         def check(text: str) -> Verdict:
             return verify_text(text, resolver)
@@ -266,23 +289,29 @@ def verify(
     try:
         for item in inputs:
             path = Path(item)
+            text: str | None = item
             if len(item) < 300 and path.is_file():
                 try:
-                    verdict = check(read_image(path.read_bytes()))
+                    text = read_image(path.read_bytes())
+                    verdict = check(text)
                 except NoQrCode as exc:
+                    text = None
                     verdict = Verdict("INVALID", [Check("format", False, f"图片中未找到二维码：{exc}", str(exc))])
             else:
                 verdict = check(item)
             all_valid &= verdict.status == "VALID"
             if as_json:
-                typer.echo(json.dumps(verdict.as_dict(), ensure_ascii=False))
+                shown = verdict.as_dict()
+                if text and text.startswith(("http://", "https://")):
+                    shown["url"] = text  # what the QR code opens: the verify page with the payload after '#'
+                typer.echo(json.dumps(shown, ensure_ascii=False))
             else:
                 cert = verdict.certificate or {}
                 typer.echo(f"{verdict.status}  {cert.get('number', '-')}  {cert.get('kind_en', '')}  "
                            + "; ".join(c.en for c in verdict.checks if c.ok is not True))
     finally:
-        if ctx is not None:
-            ctx.ledger.close()
+        if not offline:
+            ledger.close()
     if not all_valid:
         raise typer.Exit(1)
 

@@ -32,9 +32,10 @@ def _day(text: str | None) -> date | None:
         raise fail(f"{text!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def _run(data_dir: Any, chain_url: Any, action: Any, as_json: bool) -> None:
-    """Do `action(ctx, session)` in one transaction, then write to the chain; print what it returns."""
-    ctx = _context(data_dir, chain_url)
+def _run(data_dir: Any, chain_url: Any, action: Any, as_json: bool, instead: str) -> None:
+    """Do `action(ctx, session)` in one transaction, then write to the chain; print what it returns. Refused up
+    front, saying what to do `instead` ("{url}": the server's), when `zel serve` holds the embedded chain."""
+    ctx = _context(data_dir, chain_url, writes=instead)
     try:
         with transaction(ctx.sessions) as session:
             info = action(ctx, session)
@@ -67,7 +68,8 @@ def record(
                                amount_fen=amount_fen, actor=cli_actor().subject)
         return {"uid": row.uid, "seq": row.seq, "digest": row.digest}
 
-    _run(data_dir, chain_url, action, as_json)
+    _run(data_dir, chain_url, action, as_json,
+         f"record it through it (POST {{url}}/v1/department/credit/records, signed in as an official of {department})")
 
 
 def list_entry(
@@ -88,7 +90,8 @@ def list_entry(
                                      reference=reference, actor=cli_actor().subject)
         return {"entry": entry.id, "list": entry.list, "joint_punishment": entry.joint_punishment}
 
-    _run(data_dir, chain_url, action, as_json)
+    _run(data_dir, chain_url, action, as_json,
+         f"list it through it (POST {{url}}/v1/department/credit/lists, signed in as an official of {department})")
 
 
 def list_end(
@@ -107,7 +110,9 @@ def list_end(
                                          actor=cli_actor().subject)
         return {"entry": ended.id, "list": ended.list, "end_on": ended.end_on.isoformat()}
 
-    _run(data_dir, chain_url, action, as_json)
+    _run(data_dir, chain_url, action, as_json,
+         f"end it through it (POST {{url}}/v1/department/credit/lists/{entry}/end, signed in as an official of "
+         f"{department})")
 
 
 @repair_app.command("apply")
@@ -120,7 +125,8 @@ def repair_apply(uscc: str, record_uid: str, statement: Annotated[str, typer.Opt
                                      actor=cli_actor().subject)
         return {"application": app.id, "state": app.state}
 
-    _run(data_dir, chain_url, action, as_json)
+    _run(data_dir, chain_url, action, as_json,
+         "apply through it (POST {url}/v1/enterprise/credit/repairs, with the enterprise's API client token)")
 
 
 @repair_app.command("review")
@@ -135,7 +141,9 @@ def repair_review(application: int, department: Department,
                                       department=department, note=note, actor=cli_actor().subject)
         return {"application": app.id, "state": app.state}
 
-    _run(data_dir, chain_url, action, as_json)
+    _run(data_dir, chain_url, action, as_json,
+         f"decide through it (POST {{url}}/v1/department/credit/repairs/{application}/decision, signed in as an "
+         f"official of {department})")
 
 
 def grade(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
@@ -146,7 +154,9 @@ def grade(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_u
         return {"uscc": uscc, "grade": row.grade, "score": row.score, "rules": row.rules_version,
                 "explanation": row.explanation}
 
-    _run(data_dir, chain_url, action, as_json)
+    _run(data_dir, chain_url, action, as_json,
+         f"it regrades every enterprise daily and after each record; read the grade from it (GET "
+         f"{{url}}/v1/department/credit/enterprises/{uscc}, signed in as an official)")
 
 
 def audit(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
@@ -171,7 +181,8 @@ def audit(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_u
 def sync(data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """Regrade every enterprise as of today, then write pending credit records, grades and list flags to the
     chain (the service does this every 2 s, and regrades once a day)."""
-    ctx = _context(data_dir, chain_url)
+    ctx = _context(data_dir, chain_url, writes="it writes pending credit records, grades and lists to the chain "
+                                               "itself every 2 s: nothing to do")
     try:
         done = ctx.credit.refresh() | ctx.credit.sync()
     except LedgerError as exc:
@@ -188,7 +199,8 @@ def draw(targets: Annotated[int, typer.Option("--targets", help="Enterprises to 
     """Commit a seed on chain, then draw targets (weighted by credit class) and inspectors, and publish it all."""
     from credit import draws
 
-    ctx = _context(data_dir, chain_url)
+    ctx = _context(data_dir, chain_url, writes="draw through it (POST {url}/v1/department/credit/draws, signed in "
+                                               "as an official of amr.440604)")
     try:
         with transaction(ctx.sessions) as session:  # the commitment is on chain and stored before the draw
             record, seed = draws.commit(ctx.credit, session, targets=targets, per_target=per_target,
@@ -287,7 +299,8 @@ def report(uscc: str, period_from: Annotated[str, typer.Option("--from", help="F
         return {"number": cert.number, "grade": cert.detail["grade"]["grade"],
                 "records": len(cert.detail["records"]), "verify_url": url_of(cert, ctx.settings.public_url)}
 
-    _run(data_dir, chain_url, action, as_json)
+    _run(data_dir, chain_url, action, as_json,
+         "make it through it (POST {url}/v1/enterprise/credit/report, with the enterprise's API client token)")
 
 
 def register(app: typer.Typer) -> None:

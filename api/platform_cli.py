@@ -16,7 +16,7 @@ from sqlalchemy import select
 from api.security import Principal
 from api.services import ServiceError, add_client, add_user, set_client_disabled, set_user_disabled
 from api.settings import Settings, mark_development
-from ledger.cli import ChainUrl, DataDir, JsonOut, fail
+from ledger.cli import ChainUrl, DataDir, JsonOut, fail, writable
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.store import audit
 from ledger.store.db import make_engine, session_factory, transaction, upgrade
@@ -110,6 +110,9 @@ def serve(
     except LedgerError as exc:
         raise fail(exc.message) from exc
     base = f"http://{host}:{port}"
+    writable(ctx.ledger.conn, "it serves this data directory already (at {url}); give this one another --data-dir")
+    if ctx.ledger.conn.backend is not None:  # the CLI beside this server names it to commands that must write
+        ctx.ledger.conn.backend.announce(base)
     d = ctx.ledger.deployment
     typer.echo(f"ZeroErrand Ledger on {base} — chain {d.chain_id}, store {ctx.engine.url.render_as_string()}")
     for name, address in d.addresses.items():
@@ -120,7 +123,7 @@ def serve(
 
         with transaction(ctx.sessions) as session:
             creds = seed(session, ctx.pii)
-            seed_credit(ctx.credit, session, creds.usccs)
+            creds.standings = seed_credit(ctx.credit, session, creds.usccs)  # the banner's classes and lists
         key = ctx.credit.keys["amr.440604"]
         creds.codes = [enterprise_code(ctx.ledger, key, ctx.settings.public_url, u) for u in creds.usccs]
         typer.echo(describe(creds, base))
@@ -143,7 +146,7 @@ def serve(
     try:
         # proxy_headers=False: the client address comes from the peer, or from X-Forwarded-For only through
         # ZEL_TRUSTED_PROXIES (api.deps); uvicorn's own rewriting would believe any loopback peer.
-        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, access_log=False)
     finally:
         stop.set()
 
@@ -277,11 +280,13 @@ def audit_verify(
         if store_only:
             report = audit.verify(session)
         else:
+            from dataclasses import replace
+
             from ledger.audit_anchor import verify_against_chain
             from ledger.client import Ledger
 
             try:
-                with Ledger.open(settings.chain()) as ledger:
+                with Ledger.open(replace(settings.chain(), read_only=True)) as ledger:
                     report = verify_against_chain(session, ledger)
             except LedgerError as exc:
                 raise fail(f"cannot read the anchored heads: {exc.message} (--store-only checks the store alone)",
@@ -350,6 +355,8 @@ def anchor_run(
         ctx = build_context(settings)
     except LedgerError as exc:
         raise fail(exc.message) from exc
+    writable(ctx.ledger.conn, "it anchors issued certificates itself, every few seconds (`zel cert list --state "
+                              "ISSUED` shows what waits)")
     anchorer = ctx.certificates.anchorer(batch_size or settings.anchor_batch_size,
                                          max_wait if max_wait is not None else settings.anchor_max_wait)
     if once:
@@ -387,6 +394,7 @@ def anchor_reanchor(data_dir: DataDir = None, chain_url: ChainUrl = None) -> Non
 
     try:
         ctx = build_context(settings_of(data_dir, chain_url))
+        writable(ctx.ledger.conn)
         batches, changes = ctx.certificates.anchorer().reanchor()
     except LedgerError as exc:
         raise fail(exc.message) from exc

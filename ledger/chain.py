@@ -32,6 +32,9 @@ class ChainConfig:
     receipt_timeout: float = 120.0
     request_timeout: float = 10.0
     retries: int = 5
+    # The embedded chain only: True opens it read-only even when no process holds it (a reader then never keeps
+    # a writer from starting); False, the default, writes when free and reads beside the process that holds it.
+    read_only: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -57,6 +60,17 @@ class Connection:
     config: ChainConfig
     backend: Any = None  # the embedded backend, if any
 
+    @property
+    def holder(self) -> Any:
+        """The process that holds the embedded chain when this connection only reads it (else None)."""
+        return getattr(self.backend, "holder", None)
+
+    def require_writable(self, instead: str | None = None) -> None:
+        """Raise `ChainHeld`, naming the holder and what to do `instead` ("{url}": the holder's URL), when this
+        connection may only read the chain."""
+        if self.backend is not None:
+            self.backend.refuse_writes(instead)
+
     def close(self) -> None:
         if self.backend is not None:
             self.backend.close()
@@ -69,6 +83,10 @@ def connect(config: ChainConfig, *, fund: list[str] | None = None) -> Connection
     `fund` lists the addresses a new embedded chain credits at genesis; only a caller that passes it
     (`bootstrap`) may create the embedded chain, so a mistyped data directory is an error, not a new,
     empty chain.
+
+    When another process holds the embedded chain (`zel serve`), this one opens it read-only beside it and
+    every write raises `ChainHeld` naming the holder (`Connection.require_writable` asks before any work);
+    `bootstrap` never settles for that.
     """
     if config.embedded:
         from ledger.embedded import LockedTesterProvider, chain_db_path, open_embedded_tester
@@ -78,7 +96,9 @@ def connect(config: ChainConfig, *, fund: list[str] | None = None) -> Connection
                 f"no embedded chain in {config.data_dir} yet (run `zel up` or `zel contracts deploy`)"
             )
 
-        tester, backend = open_embedded_tester(config.data_dir, [EMBEDDED_READER, *(fund or [])])
+        read_only = False if fund is not None else (True if config.read_only else None)
+        tester, backend = open_embedded_tester(config.data_dir, [EMBEDDED_READER, *(fund or [])],
+                                               read_only=read_only)
         w3 = Web3(LockedTesterProvider(tester))
         # eth-tester insists on a `from` for eth_call, and that it can afford the call's gas.
         w3.eth.default_account = EMBEDDED_READER

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -13,7 +13,7 @@ from rich.console import Console
 from ledger import compile as build
 from ledger.chain import ChainConfig
 from ledger.client import ADMIN_KEY, AdminResult, Ledger, bootstrap
-from ledger.errors import LedgerError
+from ledger.errors import ChainHeld, LedgerError
 from ledger.keys import Keystore
 from ledger.kinds import CreditScope, Kind, department_id, department_name, kinds_mask, scopes_mask
 
@@ -39,8 +39,21 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def config_of(data_dir: Path | None, chain_url: str | None) -> ChainConfig:
-    return ChainConfig.from_env(data_dir, chain_url)
+def config_of(data_dir: Path | None, chain_url: str | None, *, read_only: bool = False) -> ChainConfig:
+    """The chain a command works on; `read_only` for commands that only read (an embedded chain is then opened
+    read-only, beside `zel serve` or not, and never kept from a writer)."""
+    config = ChainConfig.from_env(data_dir, chain_url)
+    config.read_only = read_only
+    return config
+
+
+def writable(conn: Any, instead: str | None = None) -> None:
+    """Before a command writes to the chain: exit 2 when another process (`zel serve`) holds the embedded chain,
+    with a message naming the command, the holder and its URL, and what to do `instead` ("{url}": the holder's)."""
+    try:
+        conn.require_writable(instead)
+    except ChainHeld as exc:
+        raise fail(exc.message) from exc
 
 
 def parse_time(text: str | None) -> int:
@@ -125,7 +138,7 @@ def _print_deployment(ledger: Ledger, fresh: bool, as_json: bool) -> None:
 
 def show_status(data_dir: Path | None, chain_url: str | None, as_json: bool) -> None:
     """`zel status`: chain, deployment, departments and keys."""
-    cfg = config_of(data_dir, chain_url)
+    cfg = config_of(data_dir, chain_url, read_only=True)
     try:
         with Ledger.open(cfg) as ledger:
             d = ledger.deployment
@@ -233,8 +246,9 @@ def issuer_grant(
         raise fail(f"unknown credit scope {exc}; choose from {', '.join(c.name.lower() for c in CreditScope)}") from exc
     try:
         address = _resolve_address(store, key)
-        admin = store.load(administrator)
         with Ledger.open(cfg) as ledger:
+            writable(ledger.conn)
+            admin = store.load(administrator)
             if department_title:
                 _report(ledger.admit_department(admin, dept, department_title, scopes),
                         f"admitted department {department} ({department_title})")
@@ -263,8 +277,9 @@ def issuer_revoke(
     store = Keystore(cfg.data_dir)
     try:
         address = _resolve_address(store, key)
-        admin = store.load(administrator)
         with Ledger.open(cfg) as ledger:
+            writable(ledger.conn)
+            admin = store.load(administrator)
             if inspector:
                 _report(ledger.revoke_inspector(admin, address), f"{address} is no longer an inspector")
                 return
@@ -284,8 +299,9 @@ def issuer_approve(
     """Approve a pending administrative proposal; the approval that reaches the threshold executes it."""
     cfg = config_of(data_dir, chain_url)
     try:
-        admin = Keystore(cfg.data_dir).load(administrator)
         with Ledger.open(cfg) as ledger:
+            writable(ledger.conn)
+            admin = Keystore(cfg.data_dir).load(administrator)
             _report(ledger.approve(admin, proposal_id), f"proposal {proposal_id} executed")
     except LedgerError as exc:
         raise fail(exc.message) from exc
@@ -295,7 +311,7 @@ def issuer_approve(
 def issuer_proposals(data_dir: DataDir = None, chain_url: ChainUrl = None, as_json: JsonOut = False) -> None:
     """List administrative proposals, their approvals and whether they executed."""
     try:
-        with Ledger.open(config_of(data_dir, chain_url)) as ledger:
+        with Ledger.open(config_of(data_dir, chain_url, read_only=True)) as ledger:
             rows, threshold = ledger.proposals(), ledger.threshold()
     except LedgerError as exc:
         raise fail(exc.message) from exc
@@ -321,7 +337,7 @@ def _report(result: AdminResult, done: str) -> bool:
 def issuer_list(data_dir: DataDir = None, chain_url: ChainUrl = None, as_json: JsonOut = False) -> None:
     """List departments and their keys as IssuerRegistry holds them."""
     try:
-        with Ledger.open(config_of(data_dir, chain_url)) as ledger:
+        with Ledger.open(config_of(data_dir, chain_url, read_only=True)) as ledger:
             departments = ledger.departments()
             keys = ledger.keys()
     except LedgerError as exc:

@@ -4,19 +4,29 @@ py-evm keeps all chain state in a key-value database. `SqliteDB` stores it in on
 data directory; writes are buffered and committed in one SQLite transaction after each mined block, so a
 crash leaves the chain at its last whole block. Reopening builds the chain over the same database at its
 stored canonical head, and the pending block continues from there.
+
+One process writes: it holds an exclusive lock on `chain/chain.lock`, whose text names it (pid, command and, for
+`zel serve`, its URL). Another process that finds the chain held opens it read-only: the SQLite file with
+`mode=ro`, no lock, nothing ever flushed, no block ever mined. SQLite's WAL lets it read beside the writer without
+blocking it, and since the writer commits whole blocks, the reader sees the last whole block. Reading is all that
+verification, key lists, statuses and events need; a transaction is refused with `ChainHeld`, naming the holder.
 """
 
 from __future__ import annotations
 
 import ast
 import fcntl
+import json
 import os
 import re
 import sqlite3
+import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from eth.abc import DatabaseAPI
 from eth.chains.base import MiningChain
@@ -32,7 +42,7 @@ from eth_utils import to_wei
 from toolz import assoc
 from web3 import EthereumTesterProvider
 
-from ledger.errors import ConfigurationError
+from ledger.errors import ChainHeld, ConfigurationError, NotDeployed
 
 # The embedded chain id: eth-tester's (web3's tester provider answers eth_chainId with it). Not 1337, so
 # code that hard-codes ganache's id fails in the embedded tests, not in production.
@@ -42,15 +52,24 @@ GAS_LIMIT = 30_000_000
 
 
 class SqliteDB(BaseDB):
-    """A py-evm key-value database in one SQLite file, committed explicitly by `flush()`."""
+    """A py-evm key-value database in one SQLite file, committed explicitly by `flush()`.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    `read_only`: opened with SQLite's `mode=ro` beside the process that writes; every read is its own short
+    transaction (never blocking the writer's commits or checkpoints), and `flush()` only drops what py-evm
+    buffered in memory.
+    """
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path, self.read_only = path, read_only
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
+        if read_only:
+            self._conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, check_same_thread=False,
+                                         isolation_level=None)
+        else:
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL)")
         self._pending: dict[bytes, bytes | None] = {}
 
     def __getitem__(self, key: bytes) -> bytes:
@@ -83,8 +102,11 @@ class SqliteDB(BaseDB):
         return True
 
     def flush(self) -> None:
-        """Commit every buffered write in one transaction."""
+        """Commit every buffered write in one transaction (read-only: drop them)."""
         with self._lock:
+            if self.read_only:
+                self._pending.clear()
+                return
             if not self._pending:
                 return
             puts = [(k, v) for k, v in self._pending.items() if v is not None]
@@ -123,24 +145,59 @@ def _chain_class() -> type[MiningChain]:
     return ZelEmbeddedChain
 
 
-class PersistentPyEVMBackend(PyEVMBackend):
-    """eth-tester's py-evm backend over a `SqliteDB`, reopened at its canonical head."""
+@dataclass(frozen=True)
+class ChainHolder:
+    """The process that holds an embedded chain, as its lock file names it."""
 
-    def __init__(self, db_path: Path, funded: list[str]) -> None:
+    pid: int | None = None
+    command: str | None = None  # e.g. "zel serve"
+    url: str | None = None  # where `zel serve` answers
+
+    def describe(self) -> str:
+        """E.g. "`zel serve` (pid 4242) at http://127.0.0.1:8000"."""
+        who = f"`{self.command}`" if self.command else "another process"
+        return who + (f" (pid {self.pid})" if self.pid else "") + (f" at {self.url}" if self.url else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pid": self.pid, "command": self.command, "url": self.url}
+
+
+class PersistentPyEVMBackend(PyEVMBackend):
+    """eth-tester's py-evm backend over a `SqliteDB`, reopened at its canonical head.
+
+    `holder`: open read-only beside the process that holds the chain (see the module docstring); mining, and so
+    every transaction, raises `ChainHeld`.
+    """
+
+    def __init__(self, db_path: Path, funded: list[str], *, holder: ChainHolder | None = None) -> None:
         self.db_path = db_path
         self._funded = funded
+        self.holder = holder
+        self._lock_file: Any = None
         super().__init__()
 
+    @property
+    def read_only(self) -> bool:
+        return self.holder is not None
+
     def reset_to_genesis(self, *args: Any, **kwargs: Any) -> None:
-        self._lock_file = _exclusive_lock(self.db_path.with_suffix(".lock"))
-        self.kv = SqliteDB(self.db_path)
+        if not self.read_only:
+            self._lock_file = _exclusive_lock(lock_path(self.db_path.parent.parent))
+        self.kv = SqliteDB(self.db_path, read_only=self.read_only)
         atomic: DatabaseAPI = AtomicDB(self.kv)
         chain_cls = _chain_class()
+        self._reopen = lambda: chain_cls(atomic)
         # eth-tester manages no accounts here: zel signs every transaction locally.
         self.account_keys = []
         try:
             self.chain = chain_cls(atomic)
-        except CanonicalHeadNotFound:  # an empty database: a new chain
+        except (CanonicalHeadNotFound, sqlite3.OperationalError) as exc:  # an empty database: a new chain
+            if self.read_only:
+                self.close()
+                raise NotDeployed(f"the embedded chain in {self.db_path.parent} has no blocks yet (run `zel up` "
+                                  "or `zel contracts deploy`)") from None
+            if not isinstance(exc, CanonicalHeadNotFound):
+                raise
             params = get_default_genesis_params({"gas_limit": GAS_LIMIT, "timestamp": int(time.time())})
             state = {
                 bytes.fromhex(addr.removeprefix("0x")): {
@@ -154,7 +211,24 @@ class PersistentPyEVMBackend(PyEVMBackend):
             self.chain = chain_cls.from_genesis(atomic, params, state)
             self.kv.flush()
 
+    def refuse_writes(self, instead: str | None = None) -> None:
+        """Raise `ChainHeld` when this process only reads the chain (`instead`: see `held_error`)."""
+        if self.holder is not None:
+            raise held_error(self.db_path.parent.parent, self.holder, instead)
+
+    def follow(self) -> None:
+        """Read-only: move to the newest whole block the holder committed (the pending block is this process's own
+        and lives in memory, so it is rebuilt on top of the holder's head)."""
+        if self.read_only and self.chain.chaindb.get_canonical_head().hash != self.chain.header.parent_hash:
+            self.chain = self._reopen()
+
+    def announce(self, url: str) -> None:
+        """Name where this process answers (`zel serve`'s URL) in the lock file, for the commands it turns away."""
+        if self._lock_file is not None:
+            _write_holder(self._lock_file, url)
+
     def mine_blocks(self, num_blocks: int = 1, coinbase: bytes = b"\x00" * 20) -> tuple[bytes, ...]:
+        self.refuse_writes()
         hashes = super().mine_blocks(num_blocks, coinbase)
         self.kv.flush()
         return hashes
@@ -164,41 +238,116 @@ class PersistentPyEVMBackend(PyEVMBackend):
 
     def close(self) -> None:
         self.kv.close()
-        self._lock_file.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+
+def command_line() -> str:
+    """This process's command, as a person typed it: the program and its subcommands, e.g. "zel cert revoke"."""
+    program = sys.argv[0] if sys.argv and sys.argv[0] else "python"
+    words = ["zel" if program.endswith(("api/cli.py", "api.cli")) else Path(program).name]  # `python -m api.cli`
+    for arg in sys.argv[1:3]:
+        if arg.startswith("-") or "/" in arg or len(arg) > 24:
+            break
+        words.append(arg)
+    return " ".join(words)
+
+
+def held_error(data_dir: Path, holder: ChainHolder, instead: str | None = None) -> ChainHeld:
+    """The refusal of a write to a chain that `holder` holds, naming this command and saying what to do:
+    `instead` (where "{url}" stands for the holder's URL), or else stop the holder."""
+    url = holder.url or "its URL"
+    what = (instead.replace("{url}", url) + ", or stop it and run this again") if instead else \
+        "stop it and run this again, or point both at one node with ZEL_CHAIN_URL"
+    return ChainHeld(f"`{command_line()}` writes to the embedded chain in {data_dir / 'chain'}, which "
+                     f"{holder.describe()} holds: {what}", detail={"holder": holder.as_dict()})
+
+
+def _write_holder(handle: Any, url: str | None = None) -> None:
+    handle.seek(0)
+    handle.truncate()
+    handle.write(json.dumps({"pid": os.getpid(), "command": command_line(), "url": url}))
+    handle.flush()
+
+
+def _read_holder(text: str) -> ChainHolder:
+    text = text.strip()
+    try:
+        value = json.loads(text)
+        return ChainHolder(int(value["pid"]), value.get("command"), value.get("url"))
+    except (ValueError, KeyError, TypeError):
+        pid = text.removeprefix("pid ").strip()  # written by a zel from before the JSON record
+        return ChainHolder(int(pid) if pid.isdigit() else None)
 
 
 def _exclusive_lock(path: Path) -> Any:
-    """Hold an exclusive lock on `path` for the life of the returned file: one process per embedded chain."""
+    """Hold an exclusive lock on `path` for the life of the returned file: one writing process per embedded chain.
+    Raises `ChainHeld` (naming the holder) when another process has it."""
     handle = open(path, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
-        holder = handle.read().strip() or "another process"
+        holder = _read_holder(handle.read())
         handle.close()
-        raise ConfigurationError(
-            f"the embedded chain in {path.parent} is in use by {holder}; stop it, or run the anchor worker "
-            "inside `zel serve` (it does by default), or point both at a node with ZEL_CHAIN_URL"
-        ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}")
-    handle.flush()
+        raise held_error(path.parent.parent, holder) from None
+    _write_holder(handle)
     return handle
+
+
+def lock_path(data_dir: Path) -> Path:
+    return data_dir / "chain" / "chain.lock"
+
+
+def chain_holder(data_dir: Path) -> ChainHolder | None:
+    """Who holds the embedded chain under `data_dir` now (None when nobody does)."""
+    try:
+        handle = open(lock_path(data_dir))
+    except FileNotFoundError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_holder(handle.read())
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None
 
 
 def chain_db_path(data_dir: Path) -> Path:
     return data_dir / "chain" / "chain.sqlite"
 
 
-def open_embedded_tester(data_dir: Path, funded: list[str]) -> tuple[EthereumTester, PersistentPyEVMBackend]:
-    """Open (or create) the embedded chain under `data_dir/chain`, funding `funded` at genesis."""
+def open_embedded_tester(data_dir: Path, funded: list[str], *, read_only: bool | None = False
+                         ) -> tuple[EthereumTester, PersistentPyEVMBackend]:
+    """Open (or create) the embedded chain under `data_dir/chain`, funding `funded` at genesis.
+
+    `read_only`: False takes the chain for writing (`ChainHeld` when another process has it); True opens it
+    read-only; None opens it for writing when free, else read-only beside its holder.
+    """
     path = chain_db_path(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    backend = PersistentPyEVMBackend(path, funded)
+    if read_only is not False and not path.exists():
+        raise NotDeployed(f"no embedded chain in {data_dir} yet (run `zel up` or `zel contracts deploy`)")
+    if read_only is False:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        backend = PersistentPyEVMBackend(path, funded)
+    elif read_only is None:
+        try:
+            backend = PersistentPyEVMBackend(path, funded)
+        except ChainHeld as exc:
+            holder = ChainHolder(**exc.detail["holder"])
+            backend = PersistentPyEVMBackend(path, funded, holder=holder)
+    else:
+        backend = PersistentPyEVMBackend(path, funded, holder=chain_holder(data_dir) or ChainHolder())
     tester = EthereumTester(backend=backend, auto_mine_transactions=True)
     return tester, backend
 
+
+
+# What a read-only process may not ask of the chain: the request is refused before eth-tester touches its state.
+WRITES = frozenset({"eth_sendRawTransaction", "eth_sendTransaction", "evm_mine", "evm_snapshot", "evm_revert",
+                    "testing_mine", "testing_timeTravel", "testing_snapshot", "testing_revert", "testing_reset"})
 
 
 class LockedTesterProvider(EthereumTesterProvider):
@@ -209,7 +358,11 @@ class LockedTesterProvider(EthereumTesterProvider):
         self._lock = threading.RLock()
 
     def make_request(self, method: Any, params: Any) -> Any:
+        backend = self.ethereum_tester.backend
+        if method in WRITES:
+            backend.refuse_writes()
         with self._lock:
+            backend.follow()
             try:
                 return super().make_request(method, params)
             except TesterTransactionFailed as exc:

@@ -25,6 +25,10 @@ class ConfigurationError(LedgerError):
     """The ledger is not set up: no deployment, no key, a bad URL or data directory."""
 
 
+class ChainHeld(ConfigurationError):
+    """Another process holds the embedded chain: this one may only read it (`detail` names the holder)."""
+
+
 class NotDeployed(ConfigurationError):
     """No contracts are deployed on this chain (run `zel contracts deploy`)."""
 

@@ -153,6 +153,26 @@ def _summarise(kind: CertKind, session: Session, subject: Subject, months: list[
     return detail, total, len(status_of) - arrears, arrears
 
 
+def _period_days(months: list[str]) -> tuple[int, int]:
+    """The signed period of `months` (YYYY-MM, in order): day numbers of the first day and of the last."""
+    y1, m1 = int(months[0][:4]), int(months[0][5:])
+    y2, m2 = int(months[-1][:4]), int(months[-1][5:])
+    return day_number(date(y1, m1, 1)), day_number(date(y2, m2, calendar.monthrange(y2, m2)[1]))
+
+
+def _replayed(existing: Certificate, key: str, kind: CertKind, period_from: str, period_to: str) -> Certificate:
+    """The certificate issued earlier for this subject's `key`, if the request is the same one (kind and period);
+    a different request under a used key is refused, never answered with the earlier certificate."""
+    start, end = _period_days(month_range(period_from, period_to))
+    content = existing.content or {}
+    if existing.kind == kind.slug and content.get("periodFrom") == start and content.get("periodTo") == end:
+        return existing
+    raise IssuanceError("idempotency-key-reused",
+                        f"Idempotency-Key {key!r} was already used for another request ({existing.kind}, a different "
+                        "kind or period): a new request needs a new key, and repeating a request needs the same body",
+                        "Idempotency-Key")
+
+
 def _number(kind: CertKind, when: datetime) -> str:
     return f"{kind.code}{when:%Y%m%d}{secrets.randbelow(10**8):08d}"
 
@@ -165,11 +185,11 @@ def issue(session: Session, pii: Pii, *, kind: CertKind, subject: Subject, perio
 
     `not_before` is the signing key's on-chain validFrom: a certificate is never stamped before it (a chain's
     block time may run a few seconds ahead of this clock right after the key was registered)."""
-    if idempotency_key:
+    if idempotency_key:  # keys are per subject: another subject's key is a different request
         existing = session.scalars(select(Certificate).where(Certificate.owner == subject.owner,
                                                              Certificate.idempotency_key == idempotency_key)).first()
         if existing:
-            return existing, False
+            return _replayed(existing, idempotency_key, kind, period_from, period_to), False
     if kind is CertKind.CREDIT_REPORT:
         raise IssuanceError("invalid", "credit reports are made from the credit ledger (POST /v1/enterprise/credit/"
                             "report)", "kind")
@@ -194,12 +214,11 @@ def issue(session: Session, pii: Pii, *, kind: CertKind, subject: Subject, perio
         if person is None:
             raise IssuanceError("not-found", "no such person")
         shown, shown_name = mask_id_number(pii.decrypt(person.id_number_enc, "person.id_number")), ""
-    y2, m2 = int(months[-1][:4]), int(months[-1][5:])
+    period_start, period_end = _period_days(months)
     stored = salted_detail(detail)  # salted: the breakdown's hash must not be guessable from employers' USCCs
     content = Content(
         kind=kind.code, version=SCHEMA_VERSION, number=_number(kind, now), subject=shown, subjectName=shown_name,
-        periodFrom=day_number(date(int(months[0][:4]), int(months[0][5:]), 1)),
-        periodTo=day_number(date(y2, m2, calendar.monthrange(y2, m2)[1])),
+        periodFrom=period_start, periodTo=period_end,
         totalFen=total, monthsPaid=paid, monthsInArrears=arrears, detailHash=stored_detail_hash(stored),
         issuedAt=issued_at_seconds(now), expiresOn=day_number((now + timedelta(days=VALIDITY_DAYS)).date()),
         department=kind.department)
@@ -215,8 +234,9 @@ def issue(session: Session, pii: Pii, *, kind: CertKind, subject: Subject, perio
             session.flush()
     except IntegrityError:  # a concurrent request with the same idempotency key won
         if idempotency_key:
-            return session.scalars(select(Certificate).where(Certificate.owner == subject.owner,
-                                                             Certificate.idempotency_key == idempotency_key)).one(), False
+            won = session.scalars(select(Certificate).where(Certificate.owner == subject.owner,
+                                                            Certificate.idempotency_key == idempotency_key)).one()
+            return _replayed(won, idempotency_key, kind, period_from, period_to), False
         raise
     audit.append(session, actor=actor, role=actor_role, action="certificate.issue", target=cert.number,
                  detail={"kind": kind.slug, "digest": cert.digest})

@@ -30,8 +30,9 @@ from zero_errand.verification import HOLDER_GUESSES, holder_check_state, url_of
 PROTECTED = problem_responses(401, 403, 404, 409, 413, 422, 429)
 Number = Annotated[str, Path(min_length=17, max_length=17, pattern=r"^[1-5]\d{16}$", description="Certificate number")]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128,
-                                              description="Repeat a request safely: the same key returns the "
-                                                          "same certificate")]
+                                              description="Repeat a request safely: the same key with the same body "
+                                                          "returns the same certificate; the key with another body is "
+                                                          "refused (422). Keys are per requester")]
 
 citizen = APIRouter(route_class=SessionRoute, prefix="/v1/citizen/certificates", tags=["citizen"], responses=PROTECTED,
                     dependencies=[Depends(current_principal)])
@@ -113,7 +114,7 @@ def _out(ctx: Any, session: Any, cert: Certificate) -> dict[str, Any]:
 
 def _raise(exc: IssuanceError) -> None:
     status = {"not-found": 404, "forbidden": 403, "conflict": 409, "pending-anchor": 409, "no-records": 422,
-              "unavailable": 503}.get(exc.kind, 422)
+              "idempotency-key-reused": 422, "unavailable": 503}.get(exc.kind, 422)
     invalid = [{"name": exc.field, "reason": exc.message}] if exc.field else None
     raise ProblemError(status, exc.message, exc.kind if exc.kind not in ("invalid",) else "validation",
                        invalid_params=invalid) from exc
@@ -149,7 +150,7 @@ def _own(session: Any, owner: str, number: str) -> Certificate:
 def _pdf(ctx: Any, cert: Certificate) -> Response:
     from zero_errand.pdf import render
 
-    pdf = render(cert, verify_base=ctx.settings.public_url)
+    pdf = render(cert, verify_base=ctx.settings.public_url, pii=ctx.pii)
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{cert.number}.pdf"'})
 
@@ -162,11 +163,16 @@ PDF = {200: {"content": {"application/pdf": {}}, "description": "The certificate
               responses={200: {"model": CertificateOut, "description": "Returned for a repeated Idempotency-Key"}})
 def citizen_request(ctx: Context, session: SessionDep, me: CurrentCitizen, body: CertificateRequest,
                     response: Response, idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+    """Issue the signed-in citizen a personal tax-payment or social-insurance contribution certificate for whole
+    months that have ended, from the department's records; 201 with the certificate (state ISSUED until its batch is
+    anchored, within seconds). With an `Idempotency-Key`, repeating the same request returns the same certificate
+    (200); the key with a different kind or period is refused with 422."""
     return _request(ctx, session, me, Subject(person_id=me.person_id), body, idempotency_key, response)
 
 
 @citizen.get("", response_model=list[CertificateOut], summary="My certificates")
 def citizen_list(ctx: Context, session: SessionDep, me: CurrentCitizen) -> list[dict[str, Any]]:
+    """The signed-in citizen's certificates, newest first (at most 200), with their anchoring and verify URLs."""
     certs = session.scalars(select(Certificate).where(Certificate.owner == f"person:{me.person_id}")
                             .order_by(Certificate.id.desc()).limit(200))
     return [_out(ctx, session, c) for c in certs]
@@ -174,12 +180,16 @@ def citizen_list(ctx: Context, session: SessionDep, me: CurrentCitizen) -> list[
 
 @citizen.get("/{number}", response_model=CertificateOut, summary="One of my certificates")
 def citizen_get(ctx: Context, session: SessionDep, me: CurrentCitizen, number: Number) -> dict[str, Any]:
+    """One of the signed-in citizen's certificates by number, with its Merkle proof once anchored and how many
+    wrong guesses the public holder check has answered; 404 for any number that is not theirs."""
     return _out(ctx, session, _own(session, f"person:{me.person_id}", number))
 
 
 @citizen.get("/{number}/pdf", response_class=Response, responses=PDF, summary="Download one of my certificates",
              dependencies=[Expensive])
 def citizen_pdf(ctx: Context, session: SessionDep, me: CurrentCitizen, number: Number) -> Response:
+    """One of the signed-in citizen's certificates as an A4 PDF with its verification QR code (CJK font embedded);
+    404 for any number that is not theirs."""
     return _pdf(ctx, _own(session, f"person:{me.person_id}", number))
 
 
@@ -188,11 +198,16 @@ def citizen_pdf(ctx: Context, session: SessionDep, me: CurrentCitizen, number: N
                  responses={200: {"model": CertificateOut, "description": "Returned for a repeated Idempotency-Key"}})
 def enterprise_request(ctx: Context, session: SessionDep, me: CurrentEnterprise, body: EnterpriseCertificateRequest,
                        response: Response, idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+    """Issue the calling enterprise a tax-payment or social-insurance participation certificate for whole months that
+    have ended; 201 with the certificate (ISSUED until anchored). With an `Idempotency-Key`, repeating the same
+    request returns the same certificate (200); the key with a different kind or period is refused with 422. Keys
+    belong to the enterprise: another enterprise's use of the same key is a request of its own."""
     return _request(ctx, session, me, Subject(uscc=me.uscc), body, idempotency_key, response)
 
 
 @enterprise.get("", response_model=list[CertificateOut], summary="Our certificates")
 def enterprise_list(ctx: Context, session: SessionDep, me: CurrentEnterprise) -> list[dict[str, Any]]:
+    """The calling enterprise's certificates, newest first (at most 200)."""
     certs = session.scalars(select(Certificate).where(Certificate.owner == f"uscc:{me.uscc}")
                             .order_by(Certificate.id.desc()).limit(200))
     return [_out(ctx, session, c) for c in certs]
@@ -200,12 +215,16 @@ def enterprise_list(ctx: Context, session: SessionDep, me: CurrentEnterprise) ->
 
 @enterprise.get("/{number}", response_model=CertificateOut, summary="One of our certificates (JSON)")
 def enterprise_get(ctx: Context, session: SessionDep, me: CurrentEnterprise, number: Number) -> dict[str, Any]:
+    """One of the calling enterprise's certificates as JSON: signed content, signature, anchoring (batch root,
+    Merkle proof, transaction) and verify URL; 404 for any number that is not its own."""
     return _out(ctx, session, _own(session, f"uscc:{me.uscc}", number))
 
 
 @enterprise.get("/{number}/pdf", response_class=Response, responses=PDF, summary="One of our certificates (PDF)",
                 dependencies=[Expensive])
 def enterprise_pdf(ctx: Context, session: SessionDep, me: CurrentEnterprise, number: Number) -> Response:
+    """One of the calling enterprise's certificates as an A4 PDF with its verification QR code; 404 for any number
+    that is not its own."""
     return _pdf(ctx, _own(session, f"uscc:{me.uscc}", number))
 
 
@@ -231,16 +250,23 @@ CHANGE = problem_responses(503)
 @department.post("/{number}/revoke", response_model=CertificateOut, responses=CHANGE,
                  summary="Revoke a certificate (permanent)")
 def revoke(ctx: Context, session: SessionDep, me: CurrentOfficial, number: Number, body: StatusChange) -> dict[str, Any]:
+    """Revoke an anchored certificate for good, on chain with the department's key, then in the store. Only an
+    official of the issuing department may; 409 while the certificate waits for anchoring or when the chain
+    refuses, 503 when the chain node is unreachable."""
     return _change(ctx, session, me, number, "revoke", body.reason, body.note)
 
 
 @department.post("/{number}/suspend", response_model=CertificateOut, responses=CHANGE, summary="Suspend a certificate")
 def suspend(ctx: Context, session: SessionDep, me: CurrentOfficial, number: Number,
             body: StatusChange) -> dict[str, Any]:
+    """Suspend an anchored certificate (verifiers see SUSPENDED until it is reinstated), on chain and in the store.
+    Only an official of the issuing department may; 409 when it is not anchored or the chain refuses."""
     return _change(ctx, session, me, number, "suspend", body.reason, body.note)
 
 
 @department.post("/{number}/reinstate", response_model=CertificateOut, responses=CHANGE,
                  summary="Lift a suspension")
 def reinstate(ctx: Context, session: SessionDep, me: CurrentOfficial, number: Number, body: Reinstate) -> dict[str, Any]:
+    """Lift a suspension, on chain and in the store; a revoked certificate stays revoked. Only an official of the
+    issuing department may; 409 when the certificate is not suspended or the chain refuses."""
     return _change(ctx, session, me, number, "reinstate", 0, body.note)

@@ -25,10 +25,10 @@ def test_client_credentials_refusals(platform):
     bad = platform.client.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": client_id,
                                                        "client_secret": secret + "x"})
     assert bad.status_code == 401 and bad.json()["type"] == "urn:zel:problem:invalid-client"
+    assert bad.json()["error"] == "invalid_client"  # RFC 6749 §5.2 (tests/api/test_oauth2.py has the rest)
     wrong_grant = platform.client.post("/v1/auth/token", data={"grant_type": "password", "client_id": client_id,
                                                                "client_secret": secret})
-    assert wrong_grant.status_code == 422
-    assert wrong_grant.json()["invalid_params"][0]["name"] == "grant_type"
+    assert wrong_grant.status_code == 400 and wrong_grant.json()["error"] == "unsupported_grant_type"
     platform.client.post(f"/v1/admin/clients/{client_id}/disable", headers=platform.headers("admin"))
     disabled = platform.client.post("/v1/auth/token", data={"grant_type": "client_credentials",
                                                             "client_id": client_id, "client_secret": secret})
