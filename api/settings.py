@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     # Reverse proxies (IPs or CIDRs) whose X-Forwarded-For is believed, e.g. ZEL_TRUSTED_PROXIES='["10.0.0.0/8"]';
     # empty: the peer address is the client (rate limits, sign-in back-off)
     trusted_proxies: list[str] = []
-    docs_enabled: bool = True  # false: /docs, /redoc and /openapi.json answer 404 (api/headers.py)
+    docs_enabled: bool = True  # false: /docs and /openapi.json answer 404 (api/headers.py)
     metrics_enabled: bool = True  # false: /metrics answers 404, e.g. when Prometheus scrapes another port
 
     @classmethod

@@ -95,11 +95,16 @@ def _user_out(u: User) -> dict[str, Any]:
 
 @router.get("/users", response_model=list[UserOut], summary="List users")
 def list_users(session: SessionDep, me: CurrentAdmin) -> list[dict[str, Any]]:
+    """Every user account (citizens, inspectors, department officials, administrators) by username, with its role,
+    department and whether it is disabled. Citizens' ID numbers and names are not shown."""
     return [_user_out(u) for u in session.scalars(select(User).order_by(User.username))]
 
 
 @router.post("/users", response_model=UserCreated, status_code=201, summary="Create a user")
 def create_user(ctx: Context, session: SessionDep, me: CurrentAdmin, body: UserIn) -> dict[str, Any]:
+    """Create an account. A citizen needs `id_number` and `name` (stored encrypted, linked to the person record,
+    created if new); an inspector or official needs `department`; enterprises are API clients instead. The
+    development identity provider's initial password is returned once. 409 if the username is taken. Audited."""
     try:
         with session.begin():
             user, password = add_user(session, ctx.pii, me, username=body.username, role=body.role,
@@ -112,6 +117,7 @@ def create_user(ctx: Context, session: SessionDep, me: CurrentAdmin, body: UserI
 
 @router.post("/users/{username}/disable", response_model=UserOut, summary="Disable a user")
 def disable_user(ctx: Context, session: SessionDep, me: CurrentAdmin, username: Username) -> dict[str, Any]:
+    """Disable an account: its tokens are refused from the next request, and it cannot sign in. Audited."""
     try:
         with session.begin():
             user = set_user_disabled(session, me, username)
@@ -123,11 +129,14 @@ def disable_user(ctx: Context, session: SessionDep, me: CurrentAdmin, username: 
 
 @router.get("/clients", response_model=list[ClientOut], summary="List enterprise API clients")
 def list_clients(session: SessionDep, me: CurrentAdmin) -> list[ApiClient]:
+    """Every enterprise API client (OAuth2 client credentials), with the enterprise it acts for."""
     return list(session.scalars(select(ApiClient).order_by(ApiClient.client_id)))
 
 
 @router.post("/clients", response_model=ClientCreated, status_code=201, summary="Register an enterprise API client")
 def create_client(session: SessionDep, me: CurrentAdmin, body: ClientIn) -> dict[str, Any]:
+    """Register an API client for an enterprise (registering the enterprise too when `enterprise_name` is given for
+    an unknown USCC). The client secret is returned once and stored hashed. Audited."""
     try:
         with session.begin():
             client, secret = add_client(session, me, uscc=body.uscc, name=body.name,
@@ -140,6 +149,7 @@ def create_client(session: SessionDep, me: CurrentAdmin, body: ClientIn) -> dict
 
 @router.post("/clients/{client_id}/disable", response_model=ClientOut, summary="Disable an API client")
 def disable_client(ctx: Context, session: SessionDep, me: CurrentAdmin, client_id: ClientId) -> ApiClient:
+    """Disable an API client: its tokens are refused from the next request. Audited."""
     try:
         with session.begin():
             client = set_client_disabled(session, me, client_id)
@@ -153,6 +163,8 @@ def disable_client(ctx: Context, session: SessionDep, me: CurrentAdmin, client_i
 def read_audit(session: SessionDep, me: CurrentAdmin,
                limit: Annotated[int, Query(ge=1, le=500)] = 100,
                before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None) -> list[AuditEntry]:
+    """The hash-chained audit log of privileged actions, newest first, `limit` entries at a time; page back with
+    `before` (the smallest `seq` seen)."""
     query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
     if before:
         query = query.where(AuditEntry.seq < before)
@@ -161,6 +173,8 @@ def read_audit(session: SessionDep, me: CurrentAdmin,
 
 @router.get("/audit/verify", response_model=AuditVerification, summary="Recompute the audit hash chain")
 def verify_audit(ctx: Context, session: SessionDep, me: CurrentAdmin) -> AuditVerification:
+    """Recompute the audit log's hash chain from the store and compare it with the heads anchored on chain: `ok`
+    false names the first entry that differs (`seq`) and the problem."""
     from ledger.audit_anchor import verify_against_chain
 
     report = verify_against_chain(session, ctx.ledger) if ctx.ledger is not None else audit.verify(session)

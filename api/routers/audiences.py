@@ -69,6 +69,7 @@ def _enterprise(session, uscc: str) -> EnterpriseProfile:
 
 @citizen.get("/me", response_model=CitizenProfile, summary="The signed-in citizen's own profile")
 def citizen_me(ctx: Context, session: SessionDep, me: CurrentCitizen) -> CitizenProfile:
+    """The signed-in citizen's account and person record, the ID number masked."""
     user = _user(session, me.subject)
     person = session.get(Person, user.person_id)
     if person is None:
@@ -81,12 +82,14 @@ def citizen_me(ctx: Context, session: SessionDep, me: CurrentCitizen) -> Citizen
 
 @enterprise.get("/me", response_model=EnterpriseProfile, summary="The calling enterprise's registration")
 def enterprise_me(session: SessionDep, me: CurrentEnterprise) -> EnterpriseProfile:
+    """The registration of the enterprise the API client acts for: USCC, name and region."""
     return _enterprise(session, me.uscc or "")
 
 
 @enterprise.get("/enterprises/{uscc}", response_model=EnterpriseProfile,
                 summary="An enterprise's registration (only the enterprise itself)")
 def enterprise_get(session: SessionDep, me: CurrentEnterprise, uscc: str = USCC) -> EnterpriseProfile:
+    """An enterprise's registration, for the enterprise itself only (403 for any other USCC)."""
     if uscc != me.uscc:
         raise ProblemError(403, "an enterprise reads only its own data", "not-owner")
     return _enterprise(session, uscc)
@@ -94,6 +97,7 @@ def enterprise_get(session: SessionDep, me: CurrentEnterprise, uscc: str = USCC)
 
 @inspector.get("/me", response_model=StaffProfile, summary="The signed-in inspector")
 def inspector_me(session: SessionDep, me: CurrentInspector) -> StaffProfile:
+    """The signed-in inspector's account and department."""
     user = _user(session, me.subject)
     return StaffProfile(username=user.username, display_name=user.display_name, role=user.role,
                         department=user.department)
@@ -101,11 +105,13 @@ def inspector_me(session: SessionDep, me: CurrentInspector) -> StaffProfile:
 
 @inspector.get("/enterprises/{uscc}", response_model=EnterpriseProfile, summary="Any enterprise, for inspection")
 def inspector_enterprise(session: SessionDep, me: CurrentInspector, uscc: str = USCC) -> EnterpriseProfile:
+    """Any enterprise's registration (USCC, name, region), for an inspection."""
     return _enterprise(session, uscc)
 
 
 @department.get("/me", response_model=StaffProfile, summary="The signed-in department official")
 def department_me(session: SessionDep, me: CurrentOfficial) -> StaffProfile:
+    """The signed-in department official's account and department."""
     user = _user(session, me.subject)
     return StaffProfile(username=user.username, display_name=user.display_name, role=user.role,
                         department=user.department)

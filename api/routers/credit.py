@@ -39,10 +39,10 @@ PROTECTED = problem_responses(401, 403, 404, 409, 413, 422, 429)
 USCC = Annotated[str, Path(min_length=18, max_length=18, pattern="^[0-9A-HJ-NPQRTUWXY]{18}$",
                            description="Unified social credit code")]
 Digest = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
-department = APIRouter(route_class=SessionRoute, prefix="/v1/department/credit", tags=["credit"], responses=PROTECTED,
-                       dependencies=[Depends(current_principal)])
-enterprise = APIRouter(route_class=SessionRoute, prefix="/v1/enterprise/credit", tags=["credit"], responses=PROTECTED,
-                       dependencies=[Depends(current_principal)])
+department = APIRouter(route_class=SessionRoute, prefix="/v1/department/credit", tags=["department"],
+                       responses=PROTECTED, dependencies=[Depends(current_principal)])
+enterprise = APIRouter(route_class=SessionRoute, prefix="/v1/enterprise/credit", tags=["enterprise"],
+                       responses=PROTECTED, dependencies=[Depends(current_principal)])
 inspector = APIRouter(route_class=SessionRoute, prefix="/v1/inspector", tags=["inspector"], responses=PROTECTED,
                       dependencies=[Depends(current_principal)])
 public = APIRouter(route_class=SessionRoute,
@@ -128,9 +128,12 @@ def _do(ctx: Any, session: Any, action: Callable[[], Any], shape: Callable[[Any]
     return out
 
 
-@department.post("/records", status_code=201, summary="Add a credit record (its digest goes on the enterprise's "
-                 "chain; the grade is recomputed); 403 for a kind the official's department does not own")
+@department.post("/records", status_code=201, summary="Add a credit record")
 def add_record(ctx: Context, session: SessionDep, me: CurrentOfficial, body: RecordIn) -> dict[str, Any]:
+    """Record a credit fact about an enterprise (arrears, a penalty, a court dishonest-debtor entry, an inspection
+    result, a commendation) for the official's department: its digest is appended to the enterprise's hash chain on
+    CreditRegistry and the grade is recomputed. 403 for a record type the department does not own. Written to the
+    chain at once, or by the sync worker if the node is down."""
     return _do(ctx, session, lambda: workflows.record(
         ctx.credit, session, uscc=body.uscc, type=body.type, department=me.department or "",
         decided_on=body.decided_on, summary=body.summary, reference=body.reference, amount_fen=body.amount_fen,
@@ -140,6 +143,8 @@ def add_record(ctx: Context, session: SessionDep, me: CurrentOfficial, body: Rec
 
 @department.post("/lists", status_code=201, summary="Put an enterprise on the red or black list")
 def add_list(ctx: Context, session: SessionDep, me: CurrentOfficial, body: ListIn) -> dict[str, Any]:
+    """Put an enterprise on the red list (at least class B) or the black list (class D; joint punishment is flagged
+    to every department) from `start_on`, until `end_on` if given. Written on chain."""
     return _do(ctx, session, lambda: workflows.list_entry(
         ctx.credit, session, uscc=body.uscc, list_name=body.list, department=me.department or "",
         start_on=body.start_on, end_on=body.end_on, reason=body.reason, reference=body.reference, actor=me.subject),
@@ -150,6 +155,8 @@ def add_list(ctx: Context, session: SessionDep, me: CurrentOfficial, body: ListI
 def end_list(ctx: Context, session: SessionDep, me: CurrentOfficial,
              entry_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The list entry's id")],
              body: ListEndIn) -> dict[str, Any]:
+    """End a red or black list entry early, from `end_on` (default today). Only the department that made the entry
+    may end it (403 otherwise); the grade is recomputed."""
     return _do(ctx, session, lambda: workflows.end_list_entry(
         ctx.credit, session, entry_id=entry_id, department=me.department or "", end_on=body.end_on,
         reason=body.reason, reference=body.reference, actor=me.subject),
@@ -159,6 +166,8 @@ def end_list(ctx: Context, session: SessionDep, me: CurrentOfficial,
 @department.post("/repairs/{application_id}/decision", summary="Approve or reject a repair application")
 def decide_repair(ctx: Context, session: SessionDep, me: CurrentOfficial, application_id: int,
                   body: DecisionIn) -> dict[str, Any]:
+    """Approve or reject an enterprise's credit repair application about a record the official's department made.
+    Every step is a record on the chain; an approval recomputes the grade."""
     return _do(ctx, session, lambda: workflows.review_repair(
         ctx.credit, session, application_id=application_id, approve=body.approve, department=me.department or "",
         note=body.note, actor=me.subject), lambda a: {"id": a.id, "state": a.state})
@@ -166,16 +175,22 @@ def decide_repair(ctx: Context, session: SessionDep, me: CurrentOfficial, applic
 
 @department.get("/enterprises/{uscc}", summary="An enterprise's full standing, for departments")
 def department_standing(ctx: Context, session: SessionDep, me: CurrentOfficial, uscc: USCC) -> dict[str, Any]:
+    """An enterprise's full standing, as departments see it: every record (on display or not), the grade with its
+    explanation, active list entries, published inspections, whether an inspection is due, and repair applications."""
     return _standing(ctx, session, uscc, "department")
 
 
-@enterprise.get("", summary="Our credit: every record (repaired ones marked), the grade and why, lists, repairs")
+@enterprise.get("", summary="Our credit standing")
 def own_standing(ctx: Context, session: SessionDep, me: CurrentEnterprise) -> dict[str, Any]:
+    """The calling enterprise's own standing: every record (repaired ones marked), the grade and the records that
+    moved it, active list entries, published inspections and its repair applications."""
     return _standing(ctx, session, me.uscc or "", "owner")
 
 
-@enterprise.get("/code", summary="Our one code (一企一码): the signed URL to print as a QR code")
+@enterprise.get("/code", summary="Our one code (一企一码)")
 def own_code(ctx: Context, me: CurrentEnterprise) -> dict[str, Any]:
+    """The enterprise's one code (一企一码): a URL of its public profile page signed by market supervision, to print as
+    a QR code (`qr_version` is the QR version it needs at error correction Q)."""
     if ctx.credit is None:
         raise ProblemError(503, "credit is unavailable: the chain is not open")
     url = enterprise_code(ctx.ledger, ctx.credit.keys[CODE_DEPARTMENT], ctx.settings.public_url, me.uscc or "")
@@ -187,10 +202,12 @@ class ReportIn(BaseModel):
     period_to: date
 
 
-@enterprise.post("/report", status_code=201, dependencies=[Expensive],
-                 summary="A signed, QR-verifiable credit report over a span of up to 5 years (JSON here; the PDF "
-                 "at /v1/enterprise/certificates/{number}/pdf)")
+@enterprise.post("/report", status_code=201, dependencies=[Expensive], summary="Make a signed credit report")
 def credit_report(ctx: Context, session: SessionDep, me: CurrentEnterprise, body: ReportIn) -> dict[str, Any]:
+    """A credit report of the calling enterprise over `period_from`..`period_to` (at most 5 years): records, grade,
+    lists and inspections, signed by market supervision as a certificate (kind `credit-report`) and anchored like
+    one. The answer is its summary and verify URL; the PDF with its QR code is `GET
+    /v1/enterprise/certificates/{number}/pdf`. Rate-limited."""
     service = ctx.certificates
     return _do(ctx, session, lambda: make_report(
         ctx.credit, session, uscc=me.uscc or "", period_from=body.period_from, period_to=body.period_to,
@@ -198,8 +215,11 @@ def credit_report(ctx: Context, session: SessionDep, me: CurrentEnterprise, body
         lambda cert: summary(cert, url_of(cert, ctx.settings.public_url)))
 
 
-@public.post("/codes/check", summary="Is this one code genuine? (the profile page asks after a scan)")
+@public.post("/codes/check", summary="Is this one code genuine?")
 def check_code(ctx: Context, body: ScanIn) -> dict[str, Any]:
+    """Check a scanned one code (the URL in its QR code): `valid` when it is well formed and signed by a
+    market-supervision key authorized for enterprise codes at the time it was signed; otherwise `reason` says why.
+    What the public profile page asks after a scan."""
     try:
         code = read_code(body.text)
     except CodeError as exc:
@@ -211,13 +231,18 @@ def check_code(ctx: Context, body: ScanIn) -> dict[str, Any]:
 
 @enterprise.post("/repairs", status_code=201, summary="Apply for credit repair of one of our records")
 def apply_repair(ctx: Context, session: SessionDep, me: CurrentEnterprise, body: RepairIn) -> dict[str, Any]:
+    """Apply for credit repair of one of the calling enterprise's records, saying what was put right. Repair opens
+    only after the record's minimum display period (409 before); the department that made the record decides."""
     return _do(ctx, session, lambda: workflows.apply_repair(
         ctx.credit, session, uscc=me.uscc or "", record_uid=body.record, statement=body.statement, actor=me.subject),
         lambda a: {"id": a.id, "state": a.state})
 
 
-@inspector.post("/scan", summary="Check a scanned one code and return the enterprise's standing")
+@inspector.post("/scan", summary="Scan a one code")
 async def scan(ctx: Context, me: CurrentInspector, body: ScanIn) -> dict[str, Any]:
+    """Check a scanned one code and answer the enterprise's standing as inspectors see it (records on display, grade
+    with explanation, list flags, published inspections, whether an inspection is due). 422 for a malformed code or
+    one not signed by an authorized key (possibly forged)."""
     # Signature recovery, the cached key list and a few indexed reads (~3 ms): answered on the event loop like
     # the certificate status route, since a thread hop per request costs more than it saves under load.
     try:
@@ -239,9 +264,11 @@ def _code_key_authorized(ctx: Any, code: ScannedCode) -> bool:
     return key_cache(ctx).resolver().is_authorized(code.signer, int(Kind.ENTERPRISE_CODE), code.issued)
 
 
-@inspector.post("/inspections", status_code=201, summary="Record an inspection (one visit, however many "
-                "departments); it is batch-anchored and becomes a credit record")
+@inspector.post("/inspections", status_code=201, summary="Record an inspection")
 def add_inspection(ctx: Context, session: SessionDep, me: CurrentInspector, body: InspectionIn) -> dict[str, Any]:
+    """Record one inspection visit: the departments taking part (the inspector's own among them), the other
+    inspectors present, the items checked, findings, result and the digests of evidence files (hashed on the phone).
+    It is batch-anchored like certificates and becomes a credit record."""
     if me.department not in body.departments:
         raise ProblemError(422, "the inspector's own department must be among the departments of the visit",
                            "validation")
@@ -255,12 +282,15 @@ def add_inspection(ctx: Context, session: SessionDep, me: CurrentInspector, body
 
 @inspector.get("/enterprises/{uscc}/standing", summary="An enterprise's standing, for inspection")
 def inspector_standing(ctx: Context, session: SessionDep, me: CurrentInspector, uscc: USCC) -> dict[str, Any]:
+    """An enterprise's standing as inspectors see it: records on display, the grade with its explanation, list
+    flags, published inspections and whether an inspection is due."""
     return _standing(ctx, session, uscc, "inspector")
 
 
-@public.get("/enterprises/{uscc}/standing", summary="An enterprise's public credit profile: grade, list flags, "
-            "records on display, published inspections")
+@public.get("/enterprises/{uscc}/standing", summary="An enterprise's public credit profile")
 def public_standing(ctx: Context, session: SessionDep, uscc: USCC) -> dict[str, Any]:
+    """An enterprise's public credit profile: grade, red / black list flags, records on public display and published
+    inspections. Cached for a few seconds."""
     return _standing(ctx, session, uscc, "public")
 
 
@@ -269,9 +299,11 @@ class DrawIn(BaseModel):
     per_target: int = Field(default=2, ge=1, le=5)
 
 
-@department.post("/draws", status_code=201, summary="Run a double random draw (market supervision): commit the "
-                 "seed on chain, draw, reveal and publish")
+@department.post("/draws", status_code=201, summary="Run a double random draw (双随机)")
 def run_draw(ctx: Context, session: SessionDep, me: CurrentOfficial, body: DrawIn) -> dict[str, Any]:
+    """Run a double random draw (market supervision only): commit the seed's hash on chain, draw `targets`
+    enterprises (weighted by class) and `per_target` inspectors each from the seed and the commit block's hash,
+    reveal the seed and publish the result, which anyone can redo."""
     if me.department != draws.DRAW_DEPARTMENT:
         raise ProblemError(403, "double random draws are run by market supervision")
     if ctx.credit is None:
@@ -288,14 +320,17 @@ def run_draw(ctx: Context, session: SessionDep, me: CurrentOfficial, body: DrawI
         raise ProblemError(503, f"the chain refused or is unavailable: {exc.message}") from exc
 
 
-@public.get("/draws", summary="Published double random draws, newest first (双随机、一公开)")
+@public.get("/draws", summary="Published double random draws (双随机、一公开)")
 def list_draws(session: SessionDep, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[dict[str, Any]]:
+    """Published double random draws, newest first: parameters, the on-chain commitment, the revealed seed and the
+    drawn enterprises and inspectors."""
     rows = session.scalars(select(RandomDraw).order_by(RandomDraw.id.desc()).limit(limit))
     return [draws.published(r) for r in rows]
 
 
-@public.get("/draws/{uid}", summary="One draw: parameters, commitment, seed and result, to redo it")
+@public.get("/draws/{uid}", summary="One published draw")
 def get_draw(session: SessionDep, uid: Annotated[str, Path(min_length=36, max_length=36)]) -> dict[str, Any]:
+    """One published draw, with everything needed to redo it from public data (`zel inspect redraw`)."""
     row = session.scalars(select(RandomDraw).where(RandomDraw.uid == uid)).first()
     if row is None:
         raise ProblemError(404, f"no draw {uid}")

@@ -13,7 +13,7 @@ from ledger.store.models import Enterprise
 
 public = APIRouter(route_class=SessionRoute,
                    prefix="/v1/public", tags=["public"], responses=problem_responses(404, 422, 429))
-health = APIRouter(route_class=SessionRoute, tags=["health"])
+health = APIRouter(route_class=SessionRoute, tags=["operations"])
 
 
 class PublicEnterprise(BaseModel):
@@ -38,6 +38,7 @@ class Readiness(BaseModel):
 def public_enterprise(session: SessionDep,
                       uscc: str = Path(min_length=18, max_length=18, pattern="^[0-9A-HJ-NPQRTUWXY]{18}$")
                       ) -> PublicEnterprise:
+    """An enterprise's public registration: USCC, name and region. 404 for an unknown USCC."""
     found = session.get(Enterprise, uscc)
     if found is None:
         raise ProblemError(404, f"no enterprise {uscc}")
@@ -46,12 +47,15 @@ def public_enterprise(session: SessionDep,
 
 @health.get("/healthz", response_model=Health, summary="The process is up")
 def healthz() -> Health:
+    """Liveness: answers 200 while the process serves requests; checks nothing else."""
     return Health(status="ok")
 
 
 @health.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}},
             summary="The store and the chain are reachable")
 def readyz(ctx: Context, response: Response) -> Readiness:
+    """Readiness: 200 when the store answers a query and the chain answers its block number (given with its chain
+    id), 503 with what is unavailable otherwise."""
     store, chain, chain_id, block = "ok", "ok", None, None
     try:
         with ctx.engine.connect() as conn:
@@ -74,4 +78,6 @@ def readyz(ctx: Context, response: Response) -> Readiness:
 @health.get("/metrics", response_class=Response, summary="Prometheus metrics",
             responses={200: {"content": {"text/plain": {}}}})
 def metrics(ctx: Context) -> Response:
+    """Request counts by method, route and status, and latencies by route, in the Prometheus text format. Production
+    may close it (404) with `ZEL_METRICS_ENABLED=false`."""
     return Response(generate_latest(ctx.metrics_registry), media_type=CONTENT_TYPE_LATEST)

@@ -81,11 +81,13 @@ def create(ctx: Context, session: SessionDep, me: CurrentEnterprise, body: Webho
 
 @router.get("", response_model=list[WebhookOut], summary="Our webhooks")
 def list_hooks(session: SessionDep, me: CurrentEnterprise) -> list[dict[str, Any]]:
+    """The enterprise's active webhooks: URL, events and registration time (the secret is never shown again)."""
     return [_out(h) for h in session.scalars(select(Webhook).where(Webhook.uscc == me.uscc, Webhook.active.is_(True)))]
 
 
 @router.delete("/{webhook_id}", status_code=204, response_class=Response, summary="Remove a webhook")
 def delete(session: SessionDep, me: CurrentEnterprise, webhook_id: WebhookId) -> Response:
+    """Remove one of the enterprise's webhooks: nothing more is delivered to it. 404 for another's webhook."""
     with session.begin():
         _own(session, me.uscc, webhook_id).active = False
     return Response(status_code=204)
@@ -94,6 +96,8 @@ def delete(session: SessionDep, me: CurrentEnterprise, webhook_id: WebhookId) ->
 @router.get("/{webhook_id}/deliveries", response_model=list[DeliveryOut], summary="A webhook's delivery log")
 def deliveries(session: SessionDep, me: CurrentEnterprise, webhook_id: WebhookId,
                limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[WebhookDelivery]:
+    """A webhook's deliveries, newest first: event, state (PENDING, DELIVERED, FAILED), attempts, the last status
+    and a generic reason for the last failure, and when the next attempt is due."""
     _own(session, me.uscc, webhook_id)
     return list(session.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
                                 .order_by(WebhookDelivery.id.desc()).limit(limit)))
