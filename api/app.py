@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import pages
+from api import openapi, pages
+from api.access_log import AccessLog
 from api.deps import AppContext, RateLimiter
 from api.problems import (
     http_exception_handler,
@@ -67,33 +67,6 @@ class BodyLimit:
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(413, f"request bodies are limited to {self.limit} bytes", Request(scope))
         await response(scope, receive, send)
-
-
-class Metrics:
-    """Counts requests by method, route template and status, and times them (plain ASGI: Starlette's
-    BaseHTTPMiddleware re-streams every request body through a task, ~1 ms a POST under load)."""
-
-    def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram) -> None:
-        self.app, self.requests, self.latency = app, requests, latency
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started, status = time.perf_counter(), 500
-
-        async def observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observed)
-        finally:
-            template = getattr(scope.get("route"), "path", "unmatched")
-            self.requests.labels(scope["method"], template, str(status)).inc()
-            self.latency.labels(template).observe(time.perf_counter() - started)
 
 
 class _TooLarge(Exception):
@@ -152,19 +125,19 @@ def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
 
 
 def create_app(ctx: AppContext) -> FastAPI:
-    app = FastAPI(
-        title="ZeroErrand Ledger API",
-        version="0.1.0",
-        description="Zero-errand certificates and enterprise credit on a permissioned ledger (零跑腿信用账本).",
-    )
+    # The documentation is served from the package (api/openapi.py): no CDN, no ReDoc.
+    app = FastAPI(title=openapi.TITLE, version="0.1.0", description=openapi.DESCRIPTION, openapi_tags=openapi.TAGS,
+                  webhooks=openapi.webhooks, docs_url=None, redoc_url=None, openapi_url=openapi.OPENAPI_URL)
+    openapi.add_docs(app)
     app.state.ctx = ctx
     registry = CollectorRegistry()
     ctx.metrics_registry = registry
     requests = Counter("zel_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry)
     latency = Histogram("zel_http_request_seconds", "HTTP request latency", ["route"], registry=registry)
 
-    app.add_middleware(Metrics, requests=requests, latency=latency)
     app.add_middleware(BodyLimit, limit=ctx.settings.max_body_bytes)
+    # One log line (zel.access) and the metrics per request, outside BodyLimit: 413s are seen too.
+    app.add_middleware(AccessLog, requests=requests, latency=latency)
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # the page scripts travel to phones on mobile data
     from api.headers import SecurityHeaders  # outermost: errors, 413s and closed surfaces carry the headers too
 
@@ -179,6 +152,6 @@ def create_app(ctx: AppContext) -> FastAPI:
                    webhooks.router, admin.router, public.public, codes.router, credit.department, credit.enterprise,
                    credit.inspector, credit.public, public.health, pages.router):
         app.include_router(router)
-    # The verify and inspector pages' scripts, bundled by `npm run build:web` from web/ and committed.
+    # The pages' scripts and Swagger UI (static/docs/), put there by `npm run build:web` and committed.
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "pages" / "static"), name="static")
     return app

@@ -32,6 +32,18 @@ class DemoCredentials:
     people: list[str]  # ID numbers of the seeded people (the first two are citizen1 and citizen2)
     usccs: list[str]  # the seeded enterprises (the first two have demo API clients)
     codes: list[str] = field(default_factory=list)  # their one codes (一企一码), once the chain is open
+    standings: list["DemoStanding"] = field(default_factory=list)  # their credit, once seed_credit has run
+
+
+@dataclass(frozen=True)
+class DemoStanding:
+    """A demo enterprise's credit as the public profile shows it now, for the banner."""
+
+    uscc: str
+    name: str
+    grade: str
+    red_list: bool
+    black_list: bool
 
 
 DEMO_SEED = 2026
@@ -59,14 +71,15 @@ def seed(session: Session, pii: Pii) -> DemoCredentials:
     return DemoCredentials(users, clients, data.people, data.enterprises)
 
 
-def seed_credit(credit: Any, session: Session, usccs: list[str], today: date | None = None) -> None:
+def seed_credit(credit: Any, session: Session, usccs: list[str], today: date | None = None) -> list[DemoStanding]:
     """Give the demo enterprises a credit history, once: a commended one inspected last year (class A, left
-    alone), one with tax arrears and a general penalty (class C, due for inspection), one on the red list."""
+    alone), one with tax arrears and a general penalty (class C, due for inspection), one on the red list.
+    Returns their standings as graded now (for the banner: `DemoCredentials.standings`)."""
     from credit import inspections, workflows
     from ledger.store.models import CreditRecord
 
     if session.scalars(select(CreditRecord.id).where(CreditRecord.uscc.in_(usccs)).limit(1)).first() is not None:
-        return
+        return standings(credit, session, usccs)
     today = today or date.today()
     clean, arrears, red = usccs[:3]
     actor = SEEDER.subject
@@ -88,6 +101,20 @@ def seed_credit(credit: Any, session: Session, usccs: list[str], today: date | N
                          start_on=today - timedelta(days=30), end_on=today + timedelta(days=335),
                          reason="守合同重信用企业", reference="禅市监〔2026〕5号", actor=actor)
     record(red, "commendation", "amr.440604", 30, "守合同重信用企业", "禅市监〔2026〕5号")
+    return standings(credit, session, usccs)
+
+
+def standings(credit: Any, session: Session, usccs: list[str]) -> list[DemoStanding]:
+    """The enterprises' public standing now: their class and lists, computed by the grading rules."""
+    from credit.profile import standing
+
+    out = []
+    for uscc in usccs:
+        profile = standing(credit, session, uscc, "public")
+        if profile is not None:
+            out.append(DemoStanding(uscc, profile["name"], profile["grade"]["grade"], profile["flags"]["red_list"],
+                                    profile["flags"]["black_list"]))
+    return out
 
 
 def _ensure_user(session: Session, pii: Pii, username: str, role: Role, title: str, **extra: str | None) -> str:
@@ -112,6 +139,12 @@ def describe(creds: DemoCredentials, base_url: str) -> str:
     if creds.codes:
         lines.append("One codes of the demo enterprises (一企一码; print them as QR codes with `zel credit qr`):")
         lines += [f"  {code}" for code in creds.codes]
+    if creds.standings:
+        lines.append("Demo enterprises' credit (信用等级, as graded now; the inspector page shows it on a scan):")
+        for s in creds.standings:
+            lists = "".join(f"  {name}" for listed, name in ((s.red_list, "red list 红名单"),
+                                                             (s.black_list, "black list 黑名单")) if listed)
+            lines.append(f"  {s.uscc}  class {s.grade}  {s.name}{lists}")
     user, _, pw = creds.users[0]
     cid, sec, _ = creds.clients[0]
     lines += [

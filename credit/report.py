@@ -3,9 +3,12 @@ flags and inspections, as a signed certificate of kind 5 (market supervision's k
 like every other certificate: same payload, same pipeline, same anchoring, same revocation.
 
 The signed struct carries the span, the score, the number of records and the class; the full report (every
-record with its digest on the enterprise's credit chain, the grade's explanation, lists, inspections) is the
-certificate's detail, whose hash is signed. The detail carries a random 256-bit salt (as every certificate's
-does: zero_errand.certificates), so its hash says nothing to someone guessing at its content.
+record with its digest on the enterprise's credit chain, the grade's explanation, lists) is the certificate's
+detail, whose hash is signed. An inspection is one record: its credit record (检查合格 …) carries the visit
+(departments, items, findings) under `inspection`, so the number of records is the number of lines on the report.
+Issuing one tells the enterprise's webhooks (`certificate.issued`), as every other certificate does. The detail
+carries a random 256-bit salt (as every certificate's does: zero_errand.certificates), so its hash says nothing to
+someone guessing at its content.
 """
 
 from __future__ import annotations
@@ -15,19 +18,24 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from credit.grading import CLASSES, add_months
+from credit.grading import CLASSES, TYPE_ZH, add_months
+from credit.inspections import RESULTS
 from credit.ledger import CreditError, CreditLedger
 from credit.profile import standing
 from ledger.store import audit
-from ledger.store.models import Certificate, Enterprise
+from ledger.store.models import Certificate, Enterprise, Inspection
 from qr.signed import Content, Domain, day_number, detail_hash, new_salt, not_earlier, sign
+from zero_errand import webhooks  # the one outbox every certificate event goes through
 
 KIND, SLUG, DEPARTMENT = 5, "credit-report", "amr.440604"
 MAX_SPAN_MONTHS = 60
 VALIDITY_DAYS = 30
 EARLIEST = date(2000, 1, 1)  # before the credit system existed; also keeps day numbers positive
+INSPECTION_REFERENCE = "inspection:"  # an inspection's credit record refers to it (credit.inspections)
+ITEM_ZH = {True: "合格", False: "不合格"}  # one checked item of an inspection
 
 
 def make_report(credit: CreditLedger, session: Session, *, uscc: str, period_from: date, period_to: date,
@@ -47,10 +55,10 @@ def make_report(credit: CreditLedger, session: Session, *, uscc: str, period_fro
         raise CreditError("not-found", f"no enterprise {uscc}", "uscc")
     profile = standing(credit, session, uscc, "owner", now.date())
     records = [r for r in profile["records"] if period_from.isoformat() <= r["decided_on"] <= period_to.isoformat()]
-    visits = [i for i in profile["inspections"] if period_from.isoformat() <= i["visited_on"] <= period_to.isoformat()]
+    _attach_inspections(session, records)
     detail = {"uscc": uscc, "name": enterprise.name, "period": [period_from.isoformat(), period_to.isoformat()],
               "grade": profile["grade"], "flags": profile["flags"], "lists": profile["lists"], "records": records,
-              "inspections": visits, "salt": new_salt()}
+              "salt": new_salt()}
     grade = profile["grade"]
     content = Content(kind=KIND, version=1, number=f"{KIND}{now:%Y%m%d}{secrets.randbelow(10**8):08d}", subject=uscc,
                       subjectName=enterprise.name, periodFrom=day_number(period_from), periodTo=day_number(period_to),
@@ -67,7 +75,22 @@ def make_report(credit: CreditLedger, session: Session, *, uscc: str, period_fro
     session.flush()
     audit.append(session, actor=actor, role="enterprise", action="credit.report", target=cert.number,
                  detail={"uscc": uscc, "digest": cert.digest})
+    webhooks.enqueue(session, cert, "certificate.issued")
     return cert
+
+
+def _attach_inspections(session: Session, records: list[dict[str, Any]]) -> None:
+    """Give each inspection's credit record the visit it stands for, in Chinese: one line per visit."""
+    uids = {r["reference"][len(INSPECTION_REFERENCE):]: r for r in records
+            if r["reference"].startswith(INSPECTION_REFERENCE)}
+    if not uids:
+        return
+    for visit in session.scalars(select(Inspection).where(Inspection.uid.in_(uids))):
+        uids[visit.uid]["inspection"] = {
+            "uid": visit.uid, "departments": visit.departments, "result": visit.result,
+            "result_zh": TYPE_ZH[RESULTS[visit.result]], "findings": visit.findings,
+            "items": [{**item, "result_zh": ITEM_ZH[bool(item.get("ok"))]} for item in visit.items],
+            "digest": visit.digest, "random_draw": visit.draw_id is not None}
 
 
 def summary(cert: Certificate, verify_url: str) -> dict[str, Any]:

@@ -33,6 +33,10 @@ from ledger.merkle import MerkleTree
 from ledger.store.models import AnchorBatch, Certificate
 
 log = logging.getLogger(__name__)
+# One line per anchored batch, for operators (as api.access_log's one line per request).
+batch_log = logging.getLogger("zel.anchor")
+if batch_log.level == logging.NOTSET:  # shown at `zel`'s default WARNING root level; an operator's setting wins
+    batch_log.setLevel(logging.INFO)
 CERTIFICATE_KINDS = (Kind.TAX_CERTIFICATE, Kind.SOCIAL_INSURANCE_CERTIFICATE, Kind.CREDIT_REPORT)
 
 
@@ -115,6 +119,7 @@ class Anchorer:
         return None
 
     def _send(self, batch_id: int) -> int:
+        started, gas = time.perf_counter(), None
         with self.sessions() as s:
             batch = s.get(AnchorBatch, batch_id)
             root, kind, leaves, department = bytes.fromhex(batch.root[2:]), Kind(batch.kind), batch.leaf_count, \
@@ -125,7 +130,7 @@ class Anchorer:
             if existing is None:
                 try:
                     result = self.ledger.anchor_root(key, root, kind, leaves)
-                    tx_hash, block = result.tx_hash, result.block_number
+                    tx_hash, block, gas = result.tx_hash, result.block_number, result.gas_used
                 except AlreadyAnchored:
                     existing = self.ledger.anchor_of(root)
             if existing is not None:
@@ -144,7 +149,14 @@ class Anchorer:
                 if cert.state == "ISSUED":
                     cert.state = "ANCHORED"
         self.failures = 0
-        log.info("anchored batch %s: %d certificates, root %s, block %s", batch_id, len(certs), root.hex(), block)
+        ms = (time.perf_counter() - started) * 1000
+        # gas "-": an earlier run had already anchored the root (a crash between sending and recording)
+        batch_log.info("anchored batch %s department %s kind %s leaves %d root 0x%s... tx %s gas %s block %s %.0fms",
+                       batch_id, department, kind.name.lower(), leaves, root.hex()[:16], tx_hash or "-",
+                       gas if gas is not None else "-", block, ms,
+                       extra={"batch": batch_id, "department": department, "kind": kind.name.lower(),
+                              "leaves": leaves, "root": "0x" + root.hex(), "tx_hash": tx_hash, "gas": gas,
+                              "block": block, "duration_ms": round(ms, 1)})
         return len(certs)
 
     def _find_tx(self, root: bytes, block: int) -> str | None:

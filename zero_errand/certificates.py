@@ -35,6 +35,14 @@ SCHEMA_VERSION = 1
 VALIDITY_DAYS = 90
 
 
+# Why a department revoked or suspended a certificate: the code travels on chain and in webhooks, the wording is
+# what the verify page, the PDF and webhook receivers show (one table, so the page and the webhook never differ).
+REASONS: dict[int, str] = {1: "issued in error", 2: "data corrected", 3: "obtained by fraud", 4: "under investigation",
+                           5: "subject request", 9: "other"}
+REASONS_ZH: dict[int, str] = {1: "误签发", 2: "数据已更正", 3: "以欺诈手段取得", 4: "正在调查核实", 5: "应持证人申请",
+                              9: "其他原因"}
+
+
 class CertKind(Enum):
     """The certificate kinds: (slug, code, on-chain kind, department, zh title, en title)."""
 

@@ -2,12 +2,18 @@
 
 The font is the first of `ZEL_CJK_FONT` or the Debian CJK fonts found on disk; nothing is downloaded.
 The QR holds the verify URL with the compact signed payload after `#` (see qr/payload.py).
+
+The page reads as the department's paper certificate does: a person's certificate names its holder with the full
+ID number (decrypted for the print only: the signed content and the QR keep the masked number), times are Beijing
+time with the zone stated, amounts are in yuan with thousands separators (¥12,345.67).
 """
 
 from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,8 +23,10 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
+from sqlalchemy.orm import object_session
 
-from ledger.store.models import Certificate
+from ledger.store.models import Certificate, Person
+from ledger.store.pii import Pii
 from qr.render import build
 from zero_errand.certificates import CertKind, from_day_number
 from zero_errand.departments import DEPARTMENTS
@@ -33,6 +41,14 @@ FONT = "ZelCJK"
 INSURANCE_ZH = {"pension": "养老", "medical": "医疗", "unemployment": "失业", "injury": "工伤", "maternity": "生育"}
 TAX_ZH = {"individual_income": "个人所得税", "vat": "增值税", "corporate_income": "企业所得税"}
 STATUS_ZH = {"paid": "已缴", "arrears": "欠缴"}
+LIST_ZH = (("red_list", "红名单"), ("black_list", "黑名单"), ("joint_punishment", "联合惩戒"))
+try:
+    from zoneinfo import ZoneInfo
+
+    BEIJING: timezone | ZoneInfo = ZoneInfo("Asia/Shanghai")
+except Exception:  # no tz database on the host: China has kept UTC+8 without daylight saving since 1991
+    BEIJING = timezone(timedelta(hours=8), "CST")
+LINE_WIDTH = 160 * mm  # the detail lines' width between the margins; longer lines wrap
 
 
 class FontMissing(RuntimeError):
@@ -50,12 +66,46 @@ def register_font() -> str:
 
 
 def yuan(fen: int) -> str:
-    return f"{fen // 100:,}.{fen % 100:02d}"
+    """12,345.67 for 1234567 fen."""
+    sign, fen = ("-", -fen) if fen < 0 else ("", fen)
+    return f"{sign}{fen // 100:,}.{fen % 100:02d}"
+
+
+def money(fen: int) -> str:
+    """¥12,345.67 for 1234567 fen, as the bureaus print amounts."""
+    return f"¥{yuan(fen)}"
+
+
+def beijing_time(when: datetime) -> str:
+    """2026年12月03日 20:15（北京时间）; a naive time is UTC (as the store keeps times)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return f"{when.astimezone(BEIJING):%Y年%m月%d日 %H:%M}（北京时间 UTC+8）"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The person a certificate is about, as printed on it."""
+
+    name: str
+    id_number: str
+
+
+def holder_of(cert: Certificate, pii: Pii | None) -> Holder | None:
+    """A person's certificate's holder, decrypted from the store the certificate was loaded from; None for an
+    enterprise's certificate, or without the PII keys (the PDF then shows the masked number)."""
+    session = object_session(cert)
+    if pii is None or session is None or not cert.owner.startswith("person:"):
+        return None
+    person = session.get(Person, int(cert.owner.split(":", 1)[1]))
+    if person is None:
+        return None
+    return Holder(pii.decrypt(person.name_enc, "person.name"), pii.decrypt(person.id_number_enc, "person.id_number"))
 
 
 def _lines(kind: CertKind, detail: list[dict[str, Any]]) -> list[str]:
     if kind in (CertKind.TAX_INDIVIDUAL, CertKind.TAX_ENTERPRISE):
-        return [f"{d['period']}  {TAX_ZH.get(d['tax_type'], d['tax_type'])}  {yuan(d['amount_fen'])} 元  "
+        return [f"{d['period']}  {TAX_ZH.get(d['tax_type'], d['tax_type'])}  {money(d['amount_fen'])}  "
                 f"{STATUS_ZH.get(d['status'], d['status'])}" for d in detail]
     if kind is CertKind.SI_INDIVIDUAL:
         months: dict[str, list[dict[str, Any]]] = {}
@@ -65,37 +115,94 @@ def _lines(kind: CertKind, detail: list[dict[str, Any]]) -> list[str]:
         for month, rows in months.items():
             kinds = "、".join(INSURANCE_ZH.get(r["insurance"], r["insurance"]) for r in rows)
             status = "欠缴" if any(r["status"] == "arrears" for r in rows) else "已缴"
-            out.append(f"{month}  {kinds}  基数 {yuan(rows[0]['base_fen'])} 元  单位 {rows[0]['employer']}  {status}")
+            out.append(f"{month}  {kinds}  基数 {money(rows[0]['base_fen'])}  单位 {rows[0]['employer']}  {status}")
         return out
-    return [f"{d['month']}  参保 {d['insured']} 人  缴费 {yuan(d['amount_fen'])} 元  {STATUS_ZH.get(d['status'])}"
-            for d in detail]
+    return [f"{d['month']}  参保 {d['insured']} 人  缴费 {money(d['amount_fen'])}  "
+            f"{STATUS_ZH.get(d['status'], d['status'])}" for d in detail]
 
 
-def _report_fields(cert: Certificate) -> list[tuple[str, str]]:
-    c, d = cert.content, cert.detail
-    flags = [name for key, name in (("red_list", "红名单"), ("black_list", "黑名单"), ("joint_punishment", "联合惩戒"))
-             if d["flags"].get(key)]
-    return [("报告编号 No.", cert.number), ("企业 Enterprise", f"{c['subjectName']}  {c['subject']}"),
-            ("报告期间 Span", f"{from_day_number(c['periodFrom'])} 至 {from_day_number(c['periodTo'])}"),
-            ("信用等级 Grade", f"{d['grade']['grade']}（{d['grade']['score']} 分，规则 {d['grade']['rules']}）"),
-            ("名单标识 Lists", "、".join(flags) or "无 none"), ("期间记录 Records", str(len(d["records"]))),
-            ("开具时间 Issued", cert.issued_at.strftime("%Y-%m-%d %H:%M UTC")),
+def _subject_fields(cert: Certificate, holder: Holder | None) -> list[tuple[str, str]]:
+    c = cert.content
+    if holder is not None:
+        return [("姓名 Name", holder.name), ("公民身份号码 ID number", holder.id_number)]
+    return [("纳税人/缴费人 Subject", f"{c['subjectName']}  {c['subject']}".strip())]
+
+
+def _fields(cert: Certificate, holder: Holder | None) -> list[tuple[str, str]]:
+    c = cert.content
+    return [("证明编号 No.", cert.number), *_subject_fields(cert, holder),
+            ("所属期 Period", f"{from_day_number(c['periodFrom'])} 至 {from_day_number(c['periodTo'])}"),
+            ("合计已缴 Total paid", f"{money(c['totalFen'])}（人民币 CNY）"),
+            ("已缴月数 Months paid", str(c["monthsPaid"])),
+            ("欠缴月数 Months in arrears", str(c["monthsInArrears"])),
+            ("开具时间 Issued", beijing_time(cert.issued_at)),
             ("有效期至 Valid until", str(from_day_number(c["expiresOn"]))),
             ("开具机关 Issuer", DEPARTMENTS[cert.department].name_zh)]
 
 
+def _report_fields(cert: Certificate) -> list[tuple[str, str]]:
+    c, d = cert.content, cert.detail
+    flags = [name for key, name in LIST_ZH if d["flags"].get(key)]
+    return [("报告编号 No.", cert.number), ("企业 Enterprise", f"{c['subjectName']}  {c['subject']}"),
+            ("报告期间 Span", f"{from_day_number(c['periodFrom'])} 至 {from_day_number(c['periodTo'])}"),
+            ("信用等级 Grade", f"{d['grade']['grade']}（{d['grade']['score']} 分，规则 {d['grade']['rules']}）"),
+            ("名单标识 Lists", "、".join(flags) or "无 none"), ("期间记录 Records", str(len(d["records"]))),
+            ("开具时间 Issued", beijing_time(cert.issued_at)),
+            ("有效期至 Valid until", str(from_day_number(c["expiresOn"]))),
+            ("开具机关 Issuer", DEPARTMENTS[cert.department].name_zh)]
+
+
+def _department_zh(department: str) -> str:
+    known = DEPARTMENTS.get(department)
+    return known.name_zh if known else department
+
+
+def _report_line(r: dict[str, Any]) -> str:
+    """One record, in Chinese; an inspection's record carries its visit (one line per visit)."""
+    line = f"{r['decided_on']}  {r['type_zh']}  {r['summary']}"
+    if r.get("reference") and not r["reference"].startswith("inspection:"):
+        line += f"  {r['reference']}"
+    visit = r.get("inspection")
+    if visit:
+        joint = "联合检查" if len(visit["departments"]) > 1 else "检查部门"
+        line += f"（{joint}：{'、'.join(_department_zh(d) for d in visit['departments'])}"
+        if visit.get("items"):
+            line += "；检查事项：" + "、".join(f"{i['item']} {i['result_zh']}" for i in visit["items"])
+        line += "；双随机抽查" if visit.get("random_draw") else ""
+        line += "）"
+    return line + (f"（{r['repaired_on']} 已信用修复）" if r.get("repaired_on") else "")
+
+
 def _report_lines(detail: dict[str, Any]) -> list[str]:
-    lines = [f"{r['decided_on']}  {r['type_zh']}  {r['summary']}"
-             + (f"（{r['repaired_on']} 已信用修复）" if r.get("repaired_on") else "") for r in detail["records"]]
-    lines += [f"{i['visited_on']}  检查 {i['result']}  {i['findings']}" for i in detail["inspections"]]
+    lines = [_report_line(r) for r in detail["records"]]
+    # reports made before inspections were folded into their records list the visits separately
+    lines += [f"{i['visited_on']}  检查 {i.get('result_zh', i['result'])}  {i['findings']}"
+              for i in detail.get("inspections", [])]
     return lines or ["期间内无信用记录 No credit records in the span"]
 
 
-def render(cert: Certificate, verify_base: str) -> bytes:
-    """`verify_base` is the deployment's public URL; the QR holds its verify page and the signed payload."""
+def _grade_lines(detail: dict[str, Any]) -> list[str]:
+    """How the grade came about, in the rule file's Chinese wording (credit.grading)."""
+    return [line["zh"] for line in detail["grade"].get("explanation", []) if line.get("zh")]
+
+
+def _wrap(line: str, size: int, width: float = LINE_WIDTH) -> list[str]:
+    """`line` cut into pieces that fit `width` in the CJK font at `size`; continuations are indented."""
+    out: list[str] = []
+    current = ""
+    for char in line:
+        if current and pdfmetrics.stringWidth(current + char, FONT, size) > width:
+            out.append(current)
+            current = "    "
+        current += char
+    return out + [current]
+
+
+def render(cert: Certificate, verify_base: str, pii: Pii | None = None) -> bytes:
+    """`verify_base` is the deployment's public URL; the QR holds its verify page and the signed payload.
+    With `pii`, a person's certificate names its holder with the full ID number (see `holder_of`)."""
     register_font()
     kind = CertKind.parse(cert.kind)
-    c = cert.content
     dept = DEPARTMENTS[cert.department]
     buf = io.BytesIO()
     pdf = canvas.Canvas(buf, pagesize=A4, pageCompression=1)
@@ -114,31 +221,27 @@ def render(cert: Certificate, verify_base: str) -> bytes:
     pdf.setFont(FONT, 10)
     pdf.drawCentredString(width / 2, y, kind.title_en)
     y -= 14 * mm
-    fields = _report_fields(cert) if kind is CertKind.CREDIT_REPORT else [
-        ("证明编号 No.", cert.number),
-        ("纳税人/缴费人 Subject", f"{c['subjectName']}  {c['subject']}".strip()),
-        ("所属期 Period", f"{from_day_number(c['periodFrom'])} 至 {from_day_number(c['periodTo'])}"),
-        ("合计已缴 Total paid", f"{yuan(c['totalFen'])} 元 (CNY)"),
-        ("已缴月数 Months paid", str(c["monthsPaid"])),
-        ("欠缴月数 Months in arrears", str(c["monthsInArrears"])),
-        ("开具时间 Issued", cert.issued_at.strftime("%Y-%m-%d %H:%M UTC")),
-        ("有效期至 Valid until", str(from_day_number(c["expiresOn"]))),
-        ("开具机关 Issuer", dept.name_zh),
-    ]
+    report = kind is CertKind.CREDIT_REPORT
+    fields = _report_fields(cert) if report else _fields(cert, holder_of(cert, pii))
     for label, value in fields:
         text(25 * mm, 11, label)
         text(75 * mm, 11, value)
         y -= 7.5 * mm
-    y -= 4 * mm
-    text(25 * mm, 12, "明细 Details")
-    y -= 7 * mm
-    lines = _report_lines(cert.detail) if kind is CertKind.CREDIT_REPORT else _lines(kind, cert.detail.get("lines", []))
-    for line in lines:
-        if y < 60 * mm:
-            pdf.showPage()
-            y = height - 25 * mm
-        text(25 * mm, 9, line)
-        y -= 5.5 * mm
+    sections = [("明细 Details", _report_lines(cert.detail) if report else
+                 _lines(kind, cert.detail.get("lines", [])))]
+    if report and _grade_lines(cert.detail):
+        sections.append(("评分依据 Grade basis", _grade_lines(cert.detail)))
+    for title, lines in sections:
+        y -= 4 * mm
+        text(25 * mm, 12, title)
+        y -= 7 * mm
+        for line in lines:
+            for piece in _wrap(line, 9):
+                if y < 60 * mm:
+                    pdf.showPage()
+                    y = height - 25 * mm
+                text(25 * mm, 9, piece)
+                y -= 5.5 * mm
     # Footer with the QR code and how to verify.
     _draw_qr(pdf, url_of(cert, verify_base), width - 25 * mm - 40 * mm, 12 * mm, 40 * mm)
     pdf.setFont(FONT, 9)

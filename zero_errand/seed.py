@@ -5,10 +5,17 @@ enterprises get USCCs registered in 440604 with valid GB 32100 check characters.
 of the enterprises; tax records (individual income tax; enterprise VAT and corporate income tax) and
 social-insurance contributions cover the 24 months before `until`; a few months are left in arrears.
 The same seed always gives the same data.
+
+Wages follow a log-normal distribution (median about 9,000 yuan a month, as for urban employees in the Pearl River
+Delta); the contribution base is the wage within the province's floor and cap; individual income tax is what the
+employer withholds by the cumulative method (累计预扣法): 5,000 yuan a month and the employee's own contributions
+and special additional deductions (专项附加扣除) off, the 3%–45% annual brackets over the year so far. People
+earning little pay none.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +36,15 @@ INSURANCES = {  # employee rates (per mille of the contribution base)
 }
 EMPLOYER_RATES = {"pension": 140, "medical": 55, "unemployment": 8, "injury": 4, "maternity": 10}
 REGION = "440604"
+WAGE_MEDIAN, WAGE_SIGMA = 9_000_00, 0.55  # fen a month; about one in ten earns under 4,500, one in ten over 18,000
+WAGE_FLOOR, WAGE_CAP = 2_300_00, 150_000_00  # about the local minimum wage; a senior executive
+BASE_FLOOR, BASE_CAP = 4_588_00, 27_501_00  # contribution base floor and cap: about 60% / 300% of the mean wage
+THRESHOLD = 5_000_00  # 基本减除费用, a month
+SPECIAL_DEDUCTIONS = (0, 0, 0, 1_000_00, 2_000_00, 3_000_00)  # a month: none; housing loan; one child; elderly care
+# Comprehensive income, annual brackets (个人所得税法 2018): (upper bound in fen or None, rate %, quick deduction fen)
+IIT_BRACKETS = ((36_000_00, 3, 0), (144_000_00, 10, 2_520_00), (300_000_00, 20, 16_920_00),
+                (420_000_00, 25, 31_920_00), (660_000_00, 30, 52_920_00), (960_000_00, 35, 85_920_00),
+                (None, 45, 181_920_00))
 
 
 @dataclass
@@ -53,6 +69,29 @@ def _id_number(rng: random.Random) -> str:
     born = date(rng.randint(1960, 2002), rng.randint(1, 12), rng.randint(1, 28))
     first17 = f"{REGION}{born:%Y%m%d}{rng.randint(0, 999):03d}"
     return first17 + id_check_char(first17)
+
+
+def annual_iit(taxable_fen: int) -> int:
+    """Individual income tax on `taxable_fen` of comprehensive income (the annual brackets, quick deduction)."""
+    if taxable_fen <= 0:
+        return 0
+    for upper, rate, quick in IIT_BRACKETS:
+        if upper is None or taxable_fen <= upper:
+            return taxable_fen * rate // 100 - quick
+    raise AssertionError("unreachable: the last bracket is open")
+
+
+def withheld_iit(wage_fen: int, deductions_fen: int, month_of_year: int) -> int:
+    """The tax withheld in the `month_of_year`th month (1-12) under the cumulative method, for a steady wage and
+    monthly deductions (the 5,000 yuan threshold not included): the tax on the year's income so far less the
+    tax withheld in the months before."""
+    taxable = wage_fen - THRESHOLD - deductions_fen
+    return annual_iit(taxable * month_of_year) - annual_iit(taxable * (month_of_year - 1))
+
+
+def _wage(rng: random.Random) -> int:
+    wage = round(rng.lognormvariate(math.log(WAGE_MEDIAN), WAGE_SIGMA), -2)  # whole yuan
+    return int(min(max(wage, WAGE_FLOOR), WAGE_CAP))
 
 
 def _uscc(rng: random.Random) -> str:
@@ -93,7 +132,9 @@ def seed_data(session: Session, pii: Pii, people: int, enterprises: int, seed: i
         name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice((1, 2))))
         phone = f"13{rng.randint(0, 9)}{rng.randint(0, 99_999_999):08d}"
         employer = usccs[index % len(usccs)]  # round-robin: every enterprise has employees
-        base = rng.randint(4_500_00, 25_000_00)
+        wage, special = _wage(rng), rng.choice(SPECIAL_DEDUCTIONS)
+        base = min(max(wage, BASE_FLOOR), BASE_CAP)
+        own_contributions = sum(base * rate // 1000 for rate in INSURANCES.values())
         arrears = set(rng.sample(months, rng.choice((0, 0, 0, 1, 2))))
         ids.append(id_number)
         if find_person(session, pii, id_number) is not None:
@@ -105,10 +146,10 @@ def seed_data(session: Session, pii: Pii, people: int, enterprises: int, seed: i
                 amount = base * (rate + EMPLOYER_RATES[insurance]) // 1000
                 session.add(SiContribution(person_id=person.id, employer_uscc=employer, month=month,
                                            insurance=insurance, base_fen=base, amount_fen=amount, status=status))
-            # Below the 5,000 yuan threshold the monthly declaration is a zero declaration (零申报).
-            taxable = max(base - 5_000_00, 0)
+            # Below the threshold the monthly declaration is a zero declaration (零申报).
+            iit = withheld_iit(wage, own_contributions + special, int(month[5:]))
             session.add(TaxRecord(person_id=person.id, tax_type="individual_income", period=month,
-                                  amount_fen=taxable * 3 // 100, status="paid"))
+                                  amount_fen=iit, status="paid"))
     session.flush()
     return SeedResult(ids, usccs[:enterprises])
 

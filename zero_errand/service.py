@@ -15,12 +15,10 @@ from ledger.store import audit
 from ledger.store.models import AnchorBatch, Certificate
 from ledger.store.pii import Pii
 from zero_errand import webhooks
-from zero_errand.certificates import CertKind, Domain
+from zero_errand.certificates import REASONS, CertKind, Domain
 from zero_errand.departments import load_department_keys
 from zero_errand.issuance import IssuanceError, Subject, issue
 
-REASONS = {1: "issued in error", 2: "data corrected", 3: "obtained by fraud", 4: "under investigation",
-           5: "subject request", 9: "other"}
 
 
 def chain_kind(slug: str) -> Kind:

@@ -83,6 +83,12 @@ class LedgerResolver:
         return {CertificateStatus.ANCHORED: "anchored", CertificateStatus.REVOKED: "revoked",
                 CertificateStatus.SUSPENDED: "suspended"}.get(status, "unknown")
 
+    def reason(self, digest_hex: str) -> int | None:
+        """The reason code the department gave when it last revoked or suspended the certificate (the store's copy
+        of what it sent on chain); None if it gave none."""
+        with self.sessions() as s:
+            return s.scalar(select(Certificate.status_reason).where(Certificate.digest == digest_hex.lower()).limit(1))
+
 
 def key_list(ledger: Ledger) -> dict[str, Any]:
     """The domain, departments and department keys with their windows: what a verifier checks a signer against.

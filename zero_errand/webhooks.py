@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.store.models import Certificate, Enterprise, Webhook, WebhookDelivery
+from zero_errand.certificates import REASONS, REASONS_ZH
 from zero_errand.destinations import (Destination, DestinationError, DestinationPolicy, DestinationUnresolved,
                                       Resolve, system_resolve)
 
@@ -87,9 +88,17 @@ def register(session: Session, uscc: str, url: str, events: list[str], allow_loo
 
 
 def certificate_event(cert: Certificate, event: str) -> dict[str, Any]:
-    return {"event": event, "occurred_at": datetime.now(timezone.utc).isoformat(),
-            "certificate": {"number": cert.number, "kind": cert.kind, "state": cert.state, "digest": cert.digest,
-                            "issued_at": cert.issued_at.isoformat()}}
+    """The JSON body of `event`; revocations and suspensions carry the reason the department gave (its code and
+    wording, as on chain; the official's free-text note stays internal, as in the certificate API)."""
+    payload: dict[str, Any] = {
+        "event": event, "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "certificate": {"number": cert.number, "kind": cert.kind, "state": cert.state, "digest": cert.digest,
+                        "issued_at": cert.issued_at.isoformat()}}
+    if event in ("certificate.revoked", "certificate.suspended"):
+        code = cert.status_reason
+        payload["reason"] = {"code": code, "text": REASONS.get(code or 0, REASONS[9]),
+                             "text_zh": REASONS_ZH.get(code or 0, REASONS_ZH[9])}
+    return payload
 
 
 def enqueue(session: Session, cert: Certificate, event: str) -> int:

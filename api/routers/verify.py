@@ -16,7 +16,7 @@ from qr.verify import verify_text
 from zero_errand.verification import HOLDER_GUESSES, HolderCheckLocked, KeyListCache, LedgerResolver, holder_matches
 
 router = APIRouter(route_class=SessionRoute,
-                   prefix="/v1/verify", tags=["verify"], responses=problem_responses(413, 422, 429, 503))
+                   prefix="/v1/verify", tags=["public"], responses=problem_responses(413, 422, 429, 503))
 Digest = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="EIP-712 digest of the certificate")]
 MAX_IMAGE = 8 * 1024 * 1024
 
@@ -25,6 +25,9 @@ class StatusOut(BaseModel):
     status: Literal["anchored", "pending", "revoked", "suspended", "unknown", "foreign-anchor"] = Field(
         description="`foreign-anchor`: the batch holding the digest was anchored by another department than the "
                     "one given (or the stored certificate's)")
+    reason: int | None = Field(None, description="For `revoked` and `suspended`: the reason code the department gave "
+                               "(1 issued in error, 2 data corrected, 3 obtained by fraud, 4 under investigation, "
+                               "5 subject request, 9 other)")
 
 
 class VerifyIn(BaseModel):
@@ -98,13 +101,18 @@ def _resolver(ctx: Any) -> LedgerResolver:
     return LedgerResolver(ctx.sessions, ctx.ledger, key_cache(ctx))
 
 
-@router.get("/status/{digest}", response_model=StatusOut, summary="A certificate's status, by digest only")
+@router.get("/status/{digest}", response_model=StatusOut, response_model_exclude_none=True, summary="A certificate's status, by digest only")
 async def status(ctx: Context, digest: Digest, department: Annotated[str | None, Query(
         max_length=32, pattern=r"^[a-z0-9.]+$", description="The department the certificate names (e.g. tax.440604): "
         "its batch must have been anchored by that department")] = None) -> StatusOut:
+    """The status of the certificate with this EIP-712 digest, and nothing else about it: anchored, pending (issued,
+    not yet anchored), revoked, suspended or unknown. With `department`, `foreign-anchor` says the digest's batch
+    was anchored by another department. What the verify page asks after checking a signature."""
     # One indexed store lookup and an in-memory status (~1 ms): answered on the event loop, because under
     # load a thread hop per request costs more than the work and the threads fight over the GIL.
-    return StatusOut(status=_resolver(ctx).state(digest.lower(), department))
+    resolver = _resolver(ctx)
+    state = resolver.state(digest.lower(), department)
+    return StatusOut(status=state, reason=resolver.reason(digest.lower()) if state in ("revoked", "suspended") else None)
 
 
 @router.post("", response_model=VerdictOut, summary="Verify a payload, a verify URL, or a photo of the QR code",
@@ -115,6 +123,10 @@ async def status(ctx: Context, digest: Digest, department: Annotated[str | None,
                  "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
                  "image/webp": {"schema": {"type": "string", "format": "binary"}}}}})
 async def verify(ctx: Context, request: Request) -> dict[str, Any]:
+    """Verify a certificate from its QR code's content: JSON `{"text": ...}` with a verify URL, its `#fragment` or
+    the payload digits, or a PNG, JPEG or WebP photo of the QR code (8 MiB at most, decoded in a bounded pool). The
+    verdict lists every check (signature, key authorized for the kind and date, anchored, status, validity) in
+    Chinese and English. Rate-limited."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     if kind.startswith("image/"):
@@ -152,6 +164,8 @@ async def _read_image(body: bytes) -> str:
 @router.get("/keys", response_model=KeyListOut, summary="Department keys, kinds and validity windows (the EIP-712 "
             "domain too): what the verify page checks a signature against")
 def keys(ctx: Context) -> dict[str, Any]:
+    """The key list a verifier needs offline: every department, every signing key with the kinds it may sign and its
+    validity window, and the EIP-712 domain (chain id, verifying contract), as read from IssuerRegistry."""
     return key_list_of(ctx)
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -94,10 +96,22 @@ def test_zel_serve_demo_end_to_end(zel_bin, tmp_path):
             assert "/v1/admin/users" in json.loads(r.read())["paths"]
         with urllib.request.urlopen(f"{base}/docs", timeout=5) as r:
             assert r.status == 200
+        uscc = "91440604MA" + "0" * 7 + "X"  # any path parameter: the access line shows the route's template
+        try:
+            urllib.request.urlopen(f"{base}/v1/public/enterprises/{uscc}/standing?token=sekrit", timeout=10)
+        except urllib.error.HTTPError as exc:
+            assert exc.code in (404, 422)
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=20)
     assert "citizen1" in out and "client_credentials" in out and "IssuerRegistry" in out
+    # Operators see one access line per request (zel.access), never the raw path or query, and uvicorn none of its
+    # own; the banner says which demo enterprise is class A, class C and on the red list.
+    access = [line for line in out.splitlines() if "zel.access" in line]
+    assert any("GET /v1/public/enterprises/{uscc}/standing 4" in line for line in access), out[-3000:]
+    assert any("GET /readyz 200" in line for line in access)
+    assert uscc not in out and "sekrit" not in out
+    assert re.search(r"class A\b", out) and re.search(r"class C\b", out) and "red list" in out, out[:3000]
     assert (tmp_path / "d.pii-keys").exists() and not (tmp_path / "d" / "d.pii-keys").exists()
 
 

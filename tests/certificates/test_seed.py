@@ -54,3 +54,53 @@ def test_cli_json(zel_bin, tmp_path):
     data = json.loads(out.stdout)
     assert len(data["people"]) == 4 and len(data["enterprises"]) == 2
     assert all(is_valid_id_number(p) for p in data["people"])
+
+
+def test_individual_income_tax_follows_wages_and_the_brackets(tmp_path):
+    """Most people pay a non-zero, plausible IIT: withheld by the cumulative method from a wage the contribution base
+    reveals (inside its floor and cap), over the 5,000 yuan threshold, the employee's contributions and one of the
+    special deductions; a few earn too little to pay any."""
+    from datetime import date
+
+    from api.demo import DEMO_SEED
+    from zero_errand.seed import (BASE_CAP, BASE_FLOOR, INSURANCES, SPECIAL_DEDUCTIONS, annual_iit, months_before,
+                                  withheld_iit)
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'iit.sqlite'}")
+    upgrade(engine)
+    sessions = session_factory(engine)
+    pii = Pii(ring("k1")[0])
+    with transaction(sessions) as s:
+        seed_data(s, pii, people=40, enterprises=3, seed=7, until=date(2026, 1, 15))  # 2024-01 .. 2025-12
+        demo = seed_data(s, pii, people=8, enterprises=3, seed=DEMO_SEED)  # the people `make run` shows
+    with sessions() as s:
+        iit: dict[int, dict[str, int]] = {}
+        for r in s.scalars(select(TaxRecord).where(TaxRecord.tax_type == "individual_income")):
+            iit.setdefault(r.person_id, {})[r.period] = r.amount_fen
+        bases = {r.person_id: r.base_fen for r in s.scalars(select(SiContribution))}
+        demo_ids = {p.id for p in s.scalars(select(Person)) if pii.decrypt(p.id_number_enc, "person.id_number")
+                    in demo.people}
+    months = months_before(date(2026, 1, 15), 24)
+    paying = [p for p, by_month in iit.items() if p not in demo_ids and sum(by_month.values()) > 0]
+    assert 0.6 * 40 <= len(paying) < 40  # most pay, some do not
+    assert sum(1 for p in demo_ids if sum(iit[p].values()) > 0) >= 5  # of the demo's 8
+    explained = 0
+    for person, by_month in iit.items():
+        if person in demo_ids:
+            continue
+        assert sorted(by_month) == months
+        for year in ("2024", "2025"):  # withholding grows (or holds, to the fen) through a year with a steady wage
+            amounts = [by_month[f"{year}-{m:02d}"] for m in range(1, 13)]
+            assert all(later >= earlier - 1 for earlier, later in zip(amounts, amounts[1:])) and min(amounts) >= 0
+        base = bases[person]
+        assert by_month["2025-12"] <= 0.45 * max(base, 1) or base == BASE_CAP  # never above the top rate
+        if BASE_FLOOR < base < BASE_CAP:  # the base is the wage: the tax is the brackets' to the fen
+            own = sum(base * rate // 1000 for rate in INSURANCES.values())
+            assert any(all(by_month[m] == withheld_iit(base, own + special, int(m[5:])) for m in months)
+                       for special in SPECIAL_DEDUCTIONS), (base, by_month)
+            explained += 1
+    assert explained >= 20
+    # the brackets (annual, quick deductions) meet at their bounds, 3% to 45%
+    assert annual_iit(36_000_00) == 1_080_00 and annual_iit(144_000_00) == 11_880_00
+    assert annual_iit(1_000_000_00) == 1_000_000_00 * 45 // 100 - 181_920_00 and annual_iit(-5) == 0
+    assert withheld_iit(10_000_00, 0, 1) == 150_00  # 5,000 over the threshold at 3%

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from ledger.store.db import transaction
 from ledger.store.models import Certificate
 from qr.payload import decode, encode, payload_from_text, verify_url
 from qr.render import png
@@ -66,6 +67,11 @@ def test_status_route_reveals_only_the_status(platform):
     assert r.json() == {"status": "anchored"}
     assert platform.client.get(f"/v1/verify/status/0x{'00' * 32}").json() == {"status": "unknown"}
     assert platform.client.get("/v1/verify/status/0x1234").status_code == 422
+    # A suspension adds the reason code the department gave, and nothing else.
+    with transaction(platform.ctx.sessions) as s:
+        platform.ctx.certificates.change_status(s, platform.certs["enterprise"], "suspend", department="tax.440604",
+                                                reason=4, note="private note", actor="user:test")
+    assert platform.client.get(f"/v1/verify/status/{digest}").json() == {"status": "suspended", "reason": 4}
 
 
 def test_verify_a_photo_of_the_qr(platform):
