@@ -4,12 +4,12 @@ Every response: `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer
 production `Strict-Transport-Security`. HTML responses also carry a Content-Security-Policy: the pages' policy
 allows scripts and styles from this origin plus the hashes of the pages' own inline blocks (`api.pages`), never
 `unsafe-inline` for scripts or styles; pages also get `Cross-Origin-Opener-Policy: same-origin` and a
-Permissions-Policy that lets only this origin ask for the camera. Swagger UI and ReDoc (`/docs`, `/redoc`) load
-their bundles from a CDN and bootstrap with an inline script, so they get a policy of their own instead of a weaker
-one for every page.
+Permissions-Policy that lets only this origin ask for the camera. Swagger UI (`/docs`, served from this package by
+`api.openapi`) bootstraps with an inline script, so it gets a policy of its own, allowing exactly that script's
+hash, instead of a weaker one for every page.
 
 A header a route set itself is left as it is. `docs_enabled` and `metrics_enabled` off answer 404 for the API
-documentation (`/docs`, `/redoc`, `/openapi.json`) and `/metrics`, before routing.
+documentation (`/docs`, `/openapi.json`) and `/metrics`, before routing.
 """
 
 from __future__ import annotations
@@ -20,20 +20,16 @@ import re
 from collections.abc import Iterable
 
 from fastapi import Request
-from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.openapi import DOCS_URL, OAUTH2_REDIRECT_URL, OPENAPI_URL, oauth2_redirect_page, swagger_page
 from api.pages import INLINE_SCRIPTS, INLINE_STYLES
 from api.problems import problem_response, unhandled_exception_handler
 from api.settings import Settings
 
-DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+DOCS_PAGES = frozenset({DOCS_URL, OAUTH2_REDIRECT_URL})
+DOCS_PATHS = DOCS_PAGES | {OPENAPI_URL}
 METRICS_PATHS = frozenset({"/metrics"})
-DOCS_PAGES = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
-# FastAPI's defaults: the documentation pages bootstrap from these URLs (fastapi/openapi/docs.py).
-OPENAPI_URL, OAUTH2_REDIRECT_URL = "/openapi.json", "/docs/oauth2-redirect"
-CDN, FONTS_CSS, FONTS, FAVICON = ("https://cdn.jsdelivr.net", "https://fonts.googleapis.com",
-                                  "https://fonts.gstatic.com", "https://fastapi.tiangolo.com")
 HSTS = "max-age=31536000"  # a year; no includeSubDomains: the district's other hosts are not ours to bind
 
 
@@ -50,21 +46,22 @@ def policy(**directives: str) -> str:
 
 
 # The verify page decodes photos from a File (createImageBitmap) and the inspector page plays the camera through
-# `srcObject`: neither is a URL fetch, so neither needs `data:`/`blob:` sources; jsQR is a chunk from /static.
+# `srcObject`: neither is a URL fetch, so neither needs `data:`/`blob:` sources. The two pages that read QR codes
+# compile ZXing-C++'s WebAssembly (web/scan/decode.js, the .wasm from /static): `'wasm-unsafe-eval'` allows
+# compiling WebAssembly and nothing else (no `eval`, no `new Function`), on those two pages only.
 PAGE_POLICY = policy(default_src="'self'", script_src=f"'self' {source_hashes(INLINE_SCRIPTS)}",
                      style_src=f"'self' {source_hashes(INLINE_STYLES)}", img_src="'self'", connect_src="'self'")
+SCAN_PAGES = frozenset({"/verify", "/inspect"})
+SCAN_POLICY = PAGE_POLICY.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", 1)
 
 
 def docs_policy(root_path: str = "") -> str:
-    """Swagger UI's and ReDoc's policy: their CDN, the hashes of Swagger UI's two inline bootstrap scripts as FastAPI
-    renders them under `root_path`, inline styles (ReDoc injects its own), `data:` images and ReDoc's blob worker."""
-    pages = (get_swagger_ui_html(openapi_url=root_path + OPENAPI_URL, title="",
-                                 oauth2_redirect_url=root_path + OAUTH2_REDIRECT_URL),
-             get_swagger_ui_oauth2_redirect_html())
+    """Swagger UI's policy: this origin only, plus the hashes of its two inline bootstrap scripts exactly as
+    `api.openapi` renders them under `root_path`, and `data:` images (the icons inlined in its style sheet)."""
+    pages = (swagger_page(root_path), oauth2_redirect_page())
     inline = [s for p in pages for s in re.findall(r"<script>(.*?)</script>", bytes(p.body).decode(), re.S)]
-    return policy(default_src="'self'", script_src=f"'self' {CDN} {source_hashes(inline)}",
-                  style_src=f"'self' {CDN} {FONTS_CSS} 'unsafe-inline'", img_src=f"'self' data: {FAVICON}",
-                  font_src=f"'self' {FONTS}", worker_src="'self' blob:", connect_src="'self'")
+    return policy(default_src="'self'", script_src=f"'self' {source_hashes(inline)}", style_src="'self'",
+                  img_src="'self' data:", connect_src="'self'")
 
 
 class SecurityHeaders:
@@ -80,6 +77,7 @@ class SecurityHeaders:
         self.page = [(b"content-security-policy", PAGE_POLICY.encode()),
                      (b"cross-origin-opener-policy", b"same-origin"),
                      (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()")]
+        self.scan = [(b"content-security-policy", SCAN_POLICY.encode()), *self.page[1:]]
         self.docs: dict[str, list[tuple[bytes, bytes]]] = {}  # by root path
         self.closed = (DOCS_PATHS if not settings.docs_enabled else frozenset()) | \
             (METRICS_PATHS if not settings.metrics_enabled else frozenset())
@@ -91,7 +89,7 @@ class SecurityHeaders:
         root, path = scope.get("root_path", ""), scope["path"]
         if root and path.startswith(root):
             path = path[len(root):] or "/"
-        html = self._docs(root) if path in DOCS_PAGES else self.page
+        html = self._docs(root) if path in DOCS_PAGES else self.scan if path in SCAN_PAGES else self.page
         started = False
 
         async def headed(message: Message) -> None:

@@ -1,6 +1,6 @@
 """Security headers (api/headers.py): every response says nosniff, no-referrer and DENY; every page carries a CSP
-that allows its own inline blocks by hash and never `unsafe-inline` scripts; /docs has its own policy; production
-adds HSTS and may close the API documentation and /metrics."""
+that allows its own inline blocks by hash and never `unsafe-inline` scripts; /docs has its own policy, as strict, for
+Swagger UI served from this origin; production adds HSTS and may close the API documentation and /metrics."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def test_every_inline_script_and_style_of_every_page_is_allowed_by_its_hash(serv
             assert all(sha256_source(s) in policy["style-src"] for s in found.styles), path
         profile = Inline()
         profile.feed(c.get(f"/e/{served.uscc}").text)
-        assert len(profile.scripts) == 1 and served.uscc not in profile.scripts[0]  # data travels in attributes
+        assert len(profile.scripts) == 2 and all(served.uscc not in s for s in profile.scripts)  # data travels in attributes
 
 
 def test_json_static_and_error_responses_carry_the_common_headers(served: Served) -> None:
@@ -150,8 +150,11 @@ def test_the_api_documentation_has_its_own_policy_allowing_its_bootstrap_by_hash
             policy = csp(r)
             assert found.scripts and all(sha256_source(s) in policy["script-src"] for s in found.scripts), path
             assert "'unsafe-inline'" not in policy["script-src"] and policy["frame-ancestors"] == ["'none'"]
-        assert root_path + "/openapi.json" in c.get("/docs").text
-        assert csp(c.get("/redoc"))["worker-src"] == ["'self'", "blob:"]
+            assert "'unsafe-inline'" not in policy["style-src"] and policy["default-src"] == ["'self'"]
+            assert not any("://" in source for sources in policy.values() for source in sources), path  # no host
+        docs = c.get("/docs").text
+        assert root_path + "/openapi.json" in docs and f'src="{root_path}/static/docs/swagger-ui-bundle.js"' in docs
+        assert c.get("/redoc").status_code == 404  # not served: a second bundle for the same document
         assert "content-security-policy" not in c.get("/openapi.json").headers  # JSON, not a page
         pages = csp(c.get("/verify"))
         assert "https://cdn.jsdelivr.net" not in pages["script-src"]  # the pages' policy stays narrow
@@ -159,14 +162,14 @@ def test_the_api_documentation_has_its_own_policy_allowing_its_bootstrap_by_hash
 
 def test_production_adds_hsts_and_closes_the_documentation_and_metrics_when_told(served: Served) -> None:
     with served.client() as c:
-        assert all(c.get(p).status_code == 200 for p in ("/docs", "/redoc", "/openapi.json", "/metrics"))
+        assert all(c.get(p).status_code == 200 for p in ("/docs", "/openapi.json", "/metrics"))
         assert 'href="/docs"' in c.get("/").text
     with served.client(mode="production") as c:
         for path in ("/verify", "/healthz", "/v1/no-such-route"):
             assert c.get(path).headers["strict-transport-security"] == "max-age=31536000", path
         assert c.get("/docs").status_code == 200 and c.get("/metrics").status_code == 200
     with served.client(mode="production", docs_enabled=False, metrics_enabled=False) as c:
-        for path in ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/metrics", "/metrics/"):
+        for path in ("/docs", "/docs/oauth2-redirect", "/openapi.json", "/metrics", "/metrics/"):
             r = c.get(path)
             assert r.status_code == 404, path
             assert r.headers["content-type"] == "application/problem+json"

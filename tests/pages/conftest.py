@@ -186,9 +186,9 @@ def y4m_of(image: Image.Image, path: Path, frames: int = 10) -> None:
 
 
 @pytest.fixture
-def camera_page(live: LiveServer, browser: Any, tmp_path: Path) -> Iterator[tuple[Any, str]]:
+def camera_page(live: LiveServer, browser: Any, tmp_path: Path, console: ConsoleWatch) -> Iterator[tuple[Any, str]]:
     """A second Chromium, launched by the package's Playwright (one Playwright per thread), whose fake camera
-    films an enterprise's one code; yields its page and the enterprise's USCC."""
+    films an enterprise's one code; yields its page and the enterprise's USCC. The test fails on a console error."""
     uscc = live.usccs[1]
     url = enterprise_code(live.ctx.ledger, live.ctx.certificates.keys["amr.440604"], live.base, uscc)
     video = tmp_path / "code.y4m"
@@ -197,18 +197,25 @@ def camera_page(live: LiveServer, browser: Any, tmp_path: Path) -> Iterator[tupl
         *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-video-capture={video}"])
     context = filming.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
-                                  permissions=["camera"])
-    yield context.new_page(), uscc
+                                  permissions=["camera"], locale="zh-CN")
+    yield console.attach(context.new_page()), uscc
     filming.close()
+    assert not console.unexpected(), f"console errors on the page: {console.unexpected()}"
 
 
-def sign_in_and_scan(page: Any, live: LiveServer, uscc: str) -> None:
-    """On the fake-camera page: sign in as the demo inspector, scan, and wait for the enterprise's standing."""
-    page.goto(live.base + "/inspect")
+def sign_in(page: Any, live: LiveServer, query: str = "") -> None:
+    """Open the inspector page and sign in as the demo inspector."""
+    page.goto(live.base + "/inspect" + query)
+    page.wait_for_selector("#login:not([hidden])")
     page.fill("#username", "inspector1")
     page.fill("#password", live.passwords["inspector1"])
     page.click("#login-form button")
     page.wait_for_selector("#scan:not([hidden])")
+
+
+def sign_in_and_scan(page: Any, live: LiveServer, uscc: str) -> None:
+    """On the fake-camera page: sign in as the demo inspector, scan, and wait for the enterprise's standing."""
+    sign_in(page, live)
     page.click("#camera")
     page.wait_for_selector("#standing:not([hidden])", timeout=20000)
     assert uscc in page.inner_text("#name")

@@ -1,8 +1,10 @@
-"""The committed page bundles (api/pages/static/) are what `npm run build:web` makes from web/ today."""
+"""The committed page bundles (api/pages/static/) are what `npm run build:web` makes from web/ today, and the files
+it copies from node_modules (ZXing's WebAssembly, …) are those of the installed packages."""
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -10,11 +12,17 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 STATIC = ROOT / "api" / "pages" / "static"
+SCRIPTS = json.loads((ROOT / "package.json").read_text())["scripts"]
+
+
+def copied_folders() -> set[str]:
+    """The folders of api/pages/static that the build's copy steps make (`mkdir -p api/pages/static/<name>`)."""
+    return set(re.findall(r"mkdir -p api/pages/static/([\w.-]+)", " ".join(SCRIPTS.values())))
 
 
 def test_the_committed_bundles_are_up_to_date(tmp_path: Path) -> None:
-    script = json.loads((ROOT / "package.json").read_text())["scripts"]["build:web"]
-    args = shlex.split(script)
+    esbuild = next(step for step in SCRIPTS["build:web"].split("&&") if step.strip().startswith("esbuild"))
+    args = shlex.split(esbuild)
     outdir = next(a for a in args if a.startswith("--outdir=")).removeprefix("--outdir=")
     out = tmp_path / "static"
     args = [a for a in args if a != f"--outdir={outdir}"]
@@ -22,8 +30,23 @@ def test_the_committed_bundles_are_up_to_date(tmp_path: Path) -> None:
     run = subprocess.run(["npx", "--no-install", *args, f"--outdir={target}"], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr
+    copied = copied_folders()
     built = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    committed = {p.relative_to(STATIC): p.read_bytes() for p in STATIC.rglob("*") if p.is_file()}
+    committed = {p.relative_to(STATIC): p.read_bytes() for p in STATIC.rglob("*")
+                 if p.is_file() and p.relative_to(STATIC).parts[0] not in copied}
     assert built, "esbuild wrote nothing"
     stale = sorted(str(p) for p in built.keys() | committed.keys() if built.get(p) != committed.get(p))
     assert not stale, f"run `npm run build:web` and commit api/pages/static/: {stale}"
+
+
+def test_the_decoder_wasm_is_the_installed_zxing_wasm_and_no_cdn_is_named() -> None:
+    assert "zxing" in copied_folders()
+    package = ROOT / "node_modules" / "zxing-wasm"
+    version = json.loads((ROOT / "package.json").read_text())["dependencies"]["zxing-wasm"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), "zxing-wasm is pinned exactly"
+    assert json.loads((package / "package.json").read_text())["version"] == version
+    assert (STATIC / "zxing" / "zxing_reader.wasm").read_bytes() == \
+        (package / "dist" / "reader" / "zxing_reader.wasm").read_bytes(), "run `npm run build:web`"
+    decoder = (STATIC / "scan" / "decode.js").read_text()
+    assert "zxing_reader.wasm?v=" in decoder  # our locateFile; the package's CDN default stays unused
+    assert "jsqr" not in json.loads((ROOT / "package.json").read_text())["dependencies"]

@@ -9,7 +9,8 @@ from zero_errand.certificates import CertKind
 from zero_errand.verification import HOLDER_GUESSES
 
 
-def test_a_locked_holder_check_says_it_is_locked(live: LiveServer, page) -> None:
+def test_a_locked_holder_check_says_it_is_locked(live: LiveServer, page, console) -> None:
+    console.allowed.append("status of 423")  # the locked check answers 423 Locked
     url = live.url(live.issue(CertKind.SI_INDIVIDUAL, 0))
     assert open_verdict(page, url) == "VALID"
     holder = live.people[0]

@@ -1,18 +1,24 @@
 """The inspector page in headless Chromium with a fake camera that films an enterprise's one code: sign in,
-scan, see the standing, record a joint inspection with an evidence file hashed on the device."""
+scan (ZXing's WebAssembly reads the frames), see the standing, record a joint inspection with an evidence file
+hashed on the device, and find the form empty again."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from credit.codes_qr import enterprise_code
-from tests.pages.conftest import LiveServer, sign_in_and_scan
+from tests.pages.conftest import LiveServer, shot, sign_in_and_scan
 
 
-def test_scan_with_the_camera_and_record_an_inspection(live: LiveServer, camera_page, tmp_path: Path) -> None:
+def test_scan_with_the_camera_and_record_an_inspection(live: LiveServer, camera_page, tmp_path: Path,
+                                                      request: pytest.FixtureRequest) -> None:
     page, uscc = camera_page
     sign_in_and_scan(page, live, uscc)
+    assert page.get_attribute("#source", "data-source") == "scanned"
+    shot(page, request, "scanned")
     assert page.get_attribute("#grade", "data-grade") in ("A", "B")
     assert page.get_attribute("#due", "data-due") == "true"  # never inspected
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
@@ -27,6 +33,11 @@ def test_scan_with_the_camera_and_record_an_inspection(live: LiveServer, camera_
     page.wait_for_selector("#saved[data-digest]")
     page.wait_for_selector("#due[data-due=false]")
     assert "消防通道堆放杂物" in page.inner_text("#inspections")
+    shot(page, request, "saved")
+    # The form is empty again, ready for the next visit; the inspector's own department stays ticked.
+    assert page.input_value("#items") == "" and page.input_value("#findings") == ""
+    assert page.input_value("#result") == "pass" and page.eval_on_selector("#evidence", "e => e.files.length") == 0
+    assert page.eval_on_selector_all("input[name=dept]:checked", "boxes => boxes.map(b => b.value)") == ["amr.440604"]
     from sqlalchemy import select
 
     from ledger.store.models import Inspection
@@ -39,17 +50,20 @@ def test_scan_with_the_camera_and_record_an_inspection(live: LiveServer, camera_
     assert page.get_attribute("#saved", "data-digest") == row.digest
 
 
-def test_a_signed_out_inspector_sees_the_sign_in_and_a_wrong_password_says_so(live: LiveServer, page) -> None:
+def test_a_signed_out_inspector_sees_the_sign_in_and_a_wrong_password_says_so(live: LiveServer, page,
+                                                                              console) -> None:
+    console.allowed.append("status of 401")  # the refused sign-in, on purpose
     page.goto(live.base + "/inspect?lang=en")
     page.wait_for_selector("#login:not([hidden])")
     page.fill("#username", "inspector1")
     page.fill("#password", "wrong")
     page.click("#login-form button")
     page.wait_for_function("() => document.querySelector('#login-error').textContent.length > 0")
-    assert page.inner_text("#login-error").startswith("Failed")
+    assert page.inner_text("#login-error") == "Wrong username or password, or the account is disabled."
 
 
-def test_the_one_code_opens_the_public_profile_page(live: LiveServer, page) -> None:
+def test_the_one_code_opens_the_public_profile_page(live: LiveServer, page, console) -> None:
+    console.allowed.append("status of 404")  # the page of no enterprise, on purpose
     uscc = live.usccs[0]
     url = enterprise_code(live.ctx.ledger, live.ctx.certificates.keys["amr.440604"], live.base, uscc)
     page.goto(url)

@@ -15,15 +15,30 @@ const GRADES = { 1: "A", 2: "B", 3: "C", 4: "D" };
 export const KIND_ZH = {
   1: "个人纳税证明", 2: "企业纳税证明", 3: "个人社保缴费证明", 4: "企业社保参保证明", 5: "企业信用报告",
 };
+export const DEPARTMENT_EN = {
+  "tax.440604": "Chancheng District Tax Bureau", "si.440604": "Chancheng Social Insurance Fund Administration",
+  "amr.440604": "Chancheng Administration for Market Regulation",
+};
 export const KIND_EN = {
   1: "Individual tax-payment certificate", 2: "Enterprise tax-payment certificate",
   3: "Individual social-insurance contribution certificate",
   4: "Enterprise social-insurance participation certificate", 5: "Enterprise credit report",
 };
-const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const utf8 = new TextEncoder();
 
-export class PayloadError extends Error {}
+/** A malformed payload: `code` names the reason (the page shows it in the reader's language), `message` is the
+ * Python pipeline's English text (qr/payload.py), word for word. */
+export class PayloadError extends Error {
+  constructor(code, message, value = null) { super(message); this.code = code; this.value = value; }
+}
+
+// What each PayloadError code means to a Chinese reader; `{v}` is the offending value.
+export const PAYLOAD_ZH = {
+  digits: "二维码内容应为数字串", marker: "二维码内容缺少起始标记", version: "未知的格式版本 {v}",
+  kind: "未知的证明类型代码 {v}", truncated: "内容不完整（被截断）", "subject-type": "未知的证明对象类型 {v}",
+  "name-encoding": "证明对象名称的编码无效", "number-length": "数值字段过长", department: "未知的签发机关代码",
+  trailing: "签名之后有多余内容", range: "金额字段超出范围",
+};
 
 function hex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -47,19 +62,46 @@ function word(value) { // a uint256 ABI word
 export function payloadFromText(text) {
   let digits = text.trim();
   if (digits.includes("#")) digits = digits.slice(digits.lastIndexOf("#") + 1);
-  if (!/^[0-9]+$/.test(digits) || digits.length > 2000) throw new PayloadError("the QR payload must be decimal digits");
+  if (!/^[0-9]+$/.test(digits) || digits.length > 2000) {
+    throw new PayloadError("digits", "the QR payload must be decimal digits");
+  }
   let n = BigInt(digits);
   const bytes = [];
   while (n > 0n) { bytes.push(Number(n & 0xffn)); n >>= 8n; }
   bytes.reverse();
-  if (!bytes.length || bytes[0] !== 1) throw new PayloadError("the QR payload does not start with its marker");
+  if (!bytes.length || bytes[0] !== 1) {
+    throw new PayloadError("marker", "the QR payload does not start with its marker");
+  }
   return Uint8Array.from(bytes.slice(1));
+}
+
+/**
+ * Whether `bytes` are GB18030 as Python's codec reads them (what the server's pipeline accepts): ASCII; a lead
+ * byte 0x81-0xFE then 0x40-0x7E or 0x80-0xFE; or four bytes [81-FE][30-39][81-FE][30-39] in the ranges that map
+ * to U+0080-U+FFFF and U+10000-U+10FFFF. The browser's decoder also takes a lone 0x80 (as the euro sign) and
+ * maps a few codes differently; the acceptance must be Python's, or the two pipelines give different reasons.
+ */
+export function gb18030Valid(bytes) {
+  for (let i = 0; i < bytes.length;) {
+    const a = bytes[i];
+    if (a < 0x80) { i += 1; continue; }
+    if (a === 0x80 || a === 0xff || i + 1 >= bytes.length) return false;
+    const b = bytes[i + 1];
+    if ((b >= 0x40 && b <= 0x7e) || (b >= 0x80 && b <= 0xfe)) { i += 2; continue; }
+    if (b < 0x30 || b > 0x39 || i + 3 >= bytes.length) return false;
+    const c = bytes[i + 2], d = bytes[i + 3];
+    if (c < 0x81 || c > 0xfe || d < 0x30 || d > 0x39) return false;
+    const linear = (((a - 0x81) * 10 + (b - 0x30)) * 126 + (c - 0x81)) * 10 + (d - 0x30);
+    if (linear > 39419 && (linear < 189000 || linear > 1237575)) return false;
+    i += 4;
+  }
+  return true;
 }
 
 class Reader {
   constructor(data) { this.data = data; this.pos = 0; }
   take(n) {
-    if (this.pos + n > this.data.length) throw new PayloadError("the payload is truncated");
+    if (this.pos + n > this.data.length) throw new PayloadError("truncated", "the payload is truncated");
     const chunk = this.data.subarray(this.pos, this.pos + n);
     this.pos += n;
     return chunk;
@@ -73,7 +115,7 @@ class Reader {
       value |= BigInt(byte & 0x7f) << shift;
       if (!(byte & 0x80)) return value;
       shift += 7n;
-      if (shift > 63n) throw new PayloadError("a number in the payload is too long");
+      if (shift > 63n) throw new PayloadError("number-length", "a number in the payload is too long");
     }
   }
 }
@@ -82,9 +124,9 @@ class Reader {
 export function decodePayload(data) {
   const r = new Reader(data);
   const version = r.small(1);
-  if (version !== VERSION) throw new PayloadError(`unknown payload format version ${version}`);
+  if (version !== VERSION) throw new PayloadError("version", `unknown payload format version ${version}`, version);
   const kind = r.small(1);
-  if (![1, 2, 3, 4, 5].includes(kind)) throw new PayloadError(`unknown certificate kind ${kind}`);
+  if (![1, 2, 3, 4, 5].includes(kind)) throw new PayloadError("kind", `unknown certificate kind ${kind}`, kind);
   const number = r.uint(8).toString().padStart(17, "0");
   const tag = r.small(1);
   let subject;
@@ -92,33 +134,28 @@ export function decodePayload(data) {
     subject = r.small(2).toString().padStart(4, "0") + "*".repeat(14);
   } else if (tag === 0) { // earlier certificates: the prefix and the last four characters
     const region = r.small(2).toString().padStart(4, "0");
-    const tail = r.take(4);
-    if (!tail.every((b) => b >= 0x20 && b < 0x7f)) throw new PayloadError("the masked ID number is not ASCII");
-    subject = region + "*".repeat(10) + String.fromCharCode(...tail);
+    // as Python's bytes.decode("ascii", errors="replace"): the signature covers the text, so it decides
+    subject = region + "*".repeat(10) + String.fromCharCode(...Array.from(r.take(4), (b) => b < 0x80 ? b : 0xfffd));
   } else if (tag === 1) {
     let packed = r.uint(12);
     const chars = [];
     for (let i = 0; i < 18; i++) { chars.push(USCC_ALPHABET[Number(packed % 31n)]); packed /= 31n; }
     subject = chars.reverse().join("");
   } else {
-    throw new PayloadError(`unknown subject type ${tag}`);
+    throw new PayloadError("subject-type", `unknown subject type ${tag}`, tag);
   }
-  let subjectName;
-  try {
-    subjectName = new TextDecoder("gb18030", { fatal: true }).decode(r.take(r.small(1)));
-  } catch (e) {
-    if (e instanceof PayloadError) throw e;
-    throw new PayloadError("the subject name is not valid GB18030");
-  }
+  const nameBytes = r.take(r.small(1));
+  if (!gb18030Valid(nameBytes)) throw new PayloadError("name-encoding", "the subject name is not valid GB18030");
+  const subjectName = new TextDecoder("gb18030").decode(nameBytes);
   const periodFrom = r.small(2), periodTo = r.small(2);
   const totalFen = r.varint();
   const monthsPaid = r.small(1), monthsInArrears = r.small(1);
   const detailHash = r.take(32).slice();
   const issuedAt = r.small(4), expiresOn = r.small(2);
   const department = DEPARTMENTS[r.small(1)];
-  if (!department) throw new PayloadError("unknown department code");
+  if (!department) throw new PayloadError("department", "unknown department code");
   const compact = r.take(64);
-  if (r.pos !== data.length) throw new PayloadError("unexpected bytes after the signature");
+  if (r.pos !== data.length) throw new PayloadError("trailing", "unexpected bytes after the signature");
   const parity = compact[32] >> 7;
   const s = compact.slice(32); s[0] &= 0x7f;
   const signature = { r: compact.slice(0, 32), s, parity };
@@ -159,8 +196,7 @@ export function digestOf(c, separator) {
 /** The checksum-less lower-case address that signed `digest`, or null for an unusable signature. */
 export function recoverSigner(digest, sig) {
   try {
-    const sBig = BigInt("0x" + hex(sig.s));
-    if (sBig > N / 2n) return null;
+    // r and s must lie in [1, n-1]; a high s is recovered as libsecp256k1 recovers it on the server (coincurve)
     const point = secp256k1.Signature.fromBytes(concat(sig.r, sig.s), "compact").addRecoveryBit(sig.parity)
       .recoverPublicKey(digest);
     return "0x" + hex(keccak_256(point.toBytes(false).subarray(1)).subarray(12));
@@ -194,93 +230,115 @@ function show(c, trust) {
   };
 }
 
-const check = (name, ok, zh, en) => ({ name, ok, zh, en });
+// One check: its name, the outcome (true, false, or null for "not checked"), a `code` for the reason (the same for
+// the same reason on both pipelines; tests/pages/test_verify_parity.py maps the Python texts to these codes) and
+// the text in Chinese and English.
+const check = (name, ok, code, zh, en) => ({ name, ok, code, zh, en });
+const UINT64 = 1n << 64n;
+
+function departmentNames(trust, id) {
+  const dept = (trust.departments || []).find((d) => d.id === id);
+  return { zh: dept ? dept.name : id, en: DEPARTMENT_EN[id] || id };
+}
 
 /**
- * Verify a verify URL or payload. `trust` is the deployment's key list (GET /v1/verify/trust);
+ * Verify a verify URL or payload. `trust` is the deployment's key list (GET /v1/verify/keys);
  * `fetchStatus(digestHex, department)` resolves to anchored|pending|revoked|suspended|unknown|foreign-anchor (the
- * batch must have been anchored by `department`); `today` is "YYYY-MM-DD".
+ * batch must have been anchored by `department`), or to `{status, reason}` with the department's reason code for
+ * a revocation or suspension; `today` is "YYYY-MM-DD". Never throws for a payload: every failure is a verdict.
  */
 export async function verify(text, trust, fetchStatus, today) {
   let decoded;
   try {
-    decoded = decodePayload(payloadFromText(text));
+    decoded = decodePayload(payloadFromText(String(text)));
   } catch (e) {
     if (!(e instanceof PayloadError)) throw e;
-    return { status: "INVALID", checks: [check("format", false, `二维码内容无法识别：${e.message}`,
-                                                `Unreadable payload: ${e.message}`)], certificate: null };
+    const zh = PAYLOAD_ZH[e.code].replace("{v}", e.value);
+    return { status: "INVALID", checks: [check("format", false, e.code, `二维码内容无法识别：${zh}`,
+                                                `Unreadable payload: ${e.message}`)],
+             certificate: null, digest: null, signer: null, reason: null, unchecked: [] };
   }
   const c = decoded.content;
-  const checks = [check("format", true, "格式正确", "Well-formed payload")];
+  const checks = [check("format", true, "ok", "格式正确", "Well-formed payload")];
   const certificate = show(c, trust);
-  const digest = "0x" + hex(digestOf(c, domainSeparator(trust.chain_id, trust.verifying_contract)));
-  const verdict = (status, signer = null) => ({ status, checks, certificate, digest, signer, unchecked: [] });
-  const signer = recoverSigner(hexBytes(digest), decoded.signature);
-  if (signer === null) {
-    checks.push(check("signature", false, "签名无效", "The signature is invalid"));
+  const verdict = (status, signer = null, reason = null) => ({ status, checks, certificate, digest, signer, reason,
+                                                               unchecked: [] });
+  let digest = null;
+  if (c.totalFen >= UINT64) { // a varint may carry 70 bits; the EIP-712 field is a uint64 (as qr/signed.py)
+    checks[0] = check("format", false, "range", "字段超出范围：金额字段超出范围",
+                      `A field is out of range: totalFen ${c.totalFen} does not fit uint64`);
     return verdict("INVALID");
   }
-  if (!trust.keys.some((k) => k.address.toLowerCase() === signer)) {
-    checks.push(check("signature", false, "签名与内容不符：内容可能被篡改",
+  digest = "0x" + hex(digestOf(c, domainSeparator(trust.chain_id, trust.verifying_contract)));
+  const signer = recoverSigner(hexBytes(digest), decoded.signature);
+  if (signer === null) {
+    checks.push(check("signature", false, "unusable", "签名无效", "The signature is invalid"));
+    return verdict("INVALID");
+  }
+  const key = trust.keys.find((k) => k.address.toLowerCase() === signer);
+  if (!key) {
+    checks.push(check("signature", false, "unknown-signer", "签名与内容不符：内容可能被篡改",
                       "The signature does not match the content: it may have been altered"));
     return verdict("INVALID", signer);
   }
-  checks.push(check("signature", true, "签名可验证", `Signed by ${signer}`));
-  const key = trust.keys.find((k) => k.address.toLowerCase() === signer);
+  checks.push(check("signature", true, "ok", "签名可验证", `Signed by ${signer}`));
   if (key.department !== c.department) {
     // A certificate belongs to one department: the key that signed it must be that department's.
-    checks.push(check("issuer", false, `签发密钥属于 ${key.department}，与证明所载签发机关 ${c.department} 不符`,
-                      `The signing key belongs to ${key.department}, not to ${c.department}, the department ` +
-                      "the certificate names"));
+    const owner = departmentNames(trust, key.department), named = departmentNames(trust, c.department);
+    checks.push(check("issuer", false, "department-mismatch", `签发密钥属于${owner.zh}，与证明所载签发机关${named.zh}不符`,
+                      `The signing key belongs to ${owner.en}, not to ${named.en}, the department the certificate ` +
+                      "names"));
     return verdict("UNTRUSTED_ISSUER", signer);
   }
   if (!authorized(trust, signer, CHAIN_KIND[c.kind], c.issuedAt)) {
-    checks.push(check("issuer", false, "签发密钥在签发时未获授权",
+    checks.push(check("issuer", false, "unauthorized", "签发密钥在签发时未获授权",
                       "The department key was not authorized for this kind at the issue time"));
     return verdict("UNTRUSTED_ISSUER", signer);
   }
-  checks.push(check("issuer", true, "签发机关已获授权", "Issued by an authorized department key"));
+  checks.push(check("issuer", true, "ok", "签发机关已获授权", "Issued by an authorized department key"));
   if (key.migrated) {
-    checks.push(check("migration", null, "签发密钥经链迁移登记（历史有效期已在链上记录）",
+    checks.push(check("migration", null, "migrated", "签发密钥经链迁移登记（历史有效期已在链上记录）",
                       "The signing key was registered through the recorded chain migration (historic window)"));
   }
-  let state;
+  let state, reason = null;
   try {
-    state = await fetchStatus(digest, c.department);
+    const answer = await fetchStatus(digest, c.department);
+    state = typeof answer === "string" ? answer : answer.status;
+    if (typeof answer === "object" && answer.reason != null) reason = answer.reason;
   } catch {
     state = "offline";
   }
   if (state === "offline") {
-    checks.push(check("anchor", null, "无法连接服务器：未核对上链及撤销情况",
+    checks.push(check("anchor", null, "offline", "无法连接服务器：未核对上链及撤销情况",
                       "The server could not be reached: anchoring and revocation were not checked"));
   } else if (state === "unknown") {
-    checks.push(check("anchor", false, "账本中查无此证明", "The ledger does not know this certificate"));
+    checks.push(check("anchor", false, "unknown", "账本中查无此证明", "The ledger does not know this certificate"));
     return verdict("INVALID", signer);
   } else if (state === "foreign-anchor") {
-    checks.push(check("anchor", false, "存证批次并非由证明所载签发机关上链",
+    checks.push(check("anchor", false, "foreign-anchor", "存证批次并非由证明所载签发机关上链",
                       "Its batch was anchored by another department than the one the certificate names"));
     return verdict("UNTRUSTED_ISSUER", signer);
   } else if (state === "pending") {
-    checks.push(check("anchor", null, "已签发，等待上链", "Issued; its batch is not on chain yet"));
+    checks.push(check("anchor", null, "pending", "已签发，等待上链", "Issued; its batch is not on chain yet"));
     return verdict("PENDING_ANCHOR", signer);
   } else {
-    checks.push(check("anchor", true, "已上链存证", "Anchored on the ledger"));
+    checks.push(check("anchor", true, "ok", "已上链存证", "Anchored on the ledger"));
   }
   if (state === "revoked") {
-    checks.push(check("status", false, "证明已被撤销", "The certificate has been revoked"));
-    return verdict("REVOKED", signer);
+    checks.push(check("status", false, "revoked", "证明已被撤销", "The certificate has been revoked"));
+    return verdict("REVOKED", signer, reason);
   }
   if (state === "suspended") {
-    checks.push(check("status", false, "证明已被暂停使用", "The certificate is suspended"));
-    return verdict("SUSPENDED", signer);
+    checks.push(check("status", false, "suspended", "证明已被暂停使用", "The certificate is suspended"));
+    return verdict("SUSPENDED", signer, reason);
   }
-  if (state !== "offline") checks.push(check("status", true, "未撤销", "Not revoked or suspended"));
+  if (state !== "offline") checks.push(check("status", true, "ok", "未撤销", "Not revoked or suspended"));
   const expires = dayToIso(c.expiresOn);
   if (expires < today) {
-    checks.push(check("expiry", false, `已于 ${expires} 过期`, `Expired on ${expires}`));
+    checks.push(check("expiry", false, "expired", `已于 ${expires} 过期`, `Expired on ${expires}`));
     return verdict("EXPIRED", signer);
   }
-  checks.push(check("expiry", true, `有效期至 ${expires}`, `Valid until ${expires}`));
+  checks.push(check("expiry", true, "ok", `有效期至 ${expires}`, `Valid until ${expires}`));
   // Unreachable server: the signature holds but revocation is unknown; the page says so next to VALID.
   return { ...verdict("VALID", signer), unchecked: state === "offline" ? ["anchor", "status"] : [] };
 }

@@ -1,7 +1,9 @@
 // The verify page: a certificate QR code opens /verify#<digits>. The payload stays on the device; the page
 // checks the signature here and sends only the digest to GET /v1/verify/status/{digest}.
-// A photo of the QR code is decoded here too (jsQR), so it never leaves the device either.
-import { verify } from "./core.js";
+// A photo of the QR code is decoded here too, so it never leaves the device either.
+import { DEPARTMENT_EN, verify } from "./core.js";
+
+export { verify }; // the same pipeline the page runs, for tests/pages/test_verify_parity.py (import() of this module)
 
 const TEXT = {
   "zh-CN": {
@@ -11,11 +13,24 @@ const TEXT = {
     months: "缴费月数", arrears: "欠缴月数", grade: "信用等级（分数）", records: "期间信用记录数", issued: "签发时间", expires: "有效期至", department: "签发机关",
     checks: "核验项目", unchecked: "未能连接服务器，未核对撤销状态，请稍后重试。",
     holder: "核对持证人", holderHint: "输入持证人的身份证号码或统一社会信用代码，核对证明是否为其开具（号码不会显示或保存）。",
+    holderLabel: "身份证号码或统一社会信用代码",
     holderGo: "核对", holderYes: "一致：本证明为该号码的持证人开具。", holderNo: "不一致：本证明并非为该号码开具。",
-    holderBad: "号码格式有误：", holderLocked: "本证明的持证人核对已锁定（错误次数过多），请直接查验持证人的证件原件。",
+    holderBad: "号码格式有误，请核对后重新输入。", holderLocked: "本证明的持证人核对已锁定（错误次数过多），请直接查验持证人的证件原件。",
+    holderUnknown: "服务器查无此证明，无法核对持证人。", holderBusy: "核对过于频繁，请稍后再试。",
+    holderFailed: "暂时无法核对持证人，请稍后再试。",
     again: "核验其他证明", yuan: "元", privacy: "二维码内容只在本机处理，服务器仅收到证明摘要。",
     status: { VALID: "有效", INVALID: "无效", UNTRUSTED_ISSUER: "签发机关不可信", REVOKED: "已撤销",
-              SUSPENDED: "已暂停使用", EXPIRED: "已过期", PENDING_ANCHOR: "待上链" },
+              SUSPENDED: "已暂停", EXPIRED: "已过期", PENDING_ANCHOR: "待上链" },
+    note: {
+      INVALID: "本证明未通过核验：内容可能被篡改，或二维码无法识别。请勿采信，可请持证人重新提供。",
+      UNTRUSTED_ISSUER: "签发者不是有权签发此类证明的政府部门，请勿采信。",
+      REVOKED: "签发机关已撤销本证明。撤销不可恢复，本证明不能再作为有效证明使用。",
+      SUSPENDED: "签发机关已暂停本证明：暂停期间本证明暂不有效，不能作为有效证明使用；签发机关核实后可能恢复。" +
+                 "请稍后重新扫码核验，或联系签发机关。",
+      EXPIRED: "本证明已超过有效期，请持证人重新开具。",
+      PENDING_ANCHOR: "证明已签发，正在等待上链存证，通常几分钟内完成，请稍后重新核验。",
+    },
+    reasonOf: { REVOKED: "撤销原因：", SUSPENDED: "暂停原因：" },
   },
   en: {
     title: "Verify a certificate", switch: "中文", lead: "Scan the QR code on a certificate to check that it is " +
@@ -26,24 +41,41 @@ const TEXT = {
     issued: "Issued", expires: "Valid until", department: "Issued by", checks: "Checks",
     unchecked: "The server could not be reached: revocation was not checked. Try again later.",
     holder: "Check the holder", holderHint: "Type the holder's ID number or USCC to check that the certificate was " +
-    "issued to them (the number is neither shown nor stored).", holderGo: "Check",
+    "issued to them (the number is neither shown nor stored).", holderLabel: "ID number or USCC", holderGo: "Check",
     holderYes: "Match: this certificate was issued to that number.", holderNo: "No match: this certificate was not " +
-    "issued to that number.", holderBad: "Malformed number: ", holderLocked: "The holder check of this " +
-    "certificate is locked after too many wrong numbers; check the holder's own ID document instead.", again: "Verify another certificate", yuan: "yuan",
+    "issued to that number.", holderBad: "Malformed number: check it and type it again.", holderLocked: "The " +
+    "holder check of this certificate is locked after too many wrong numbers; check the holder's own ID document " +
+    "instead.", holderUnknown: "The server does not know this certificate: the holder cannot be checked.",
+    holderBusy: "Too many checks: try again later.", holderFailed: "The holder could not be checked now; try again " +
+    "later.", again: "Verify another certificate", yuan: "yuan",
     privacy: "The QR content is processed on this device; the server receives only the certificate's digest.",
     status: { VALID: "Valid", INVALID: "Invalid", UNTRUSTED_ISSUER: "Untrusted issuer", REVOKED: "Revoked",
               SUSPENDED: "Suspended", EXPIRED: "Expired", PENDING_ANCHOR: "Pending anchoring" },
+    note: {
+      INVALID: "This certificate failed verification: it may have been altered, or the QR code cannot be read. Do " +
+               "not rely on it; ask the holder for a new one.",
+      UNTRUSTED_ISSUER: "It was not signed by a department allowed to issue this kind of certificate; do not rely " +
+                        "on it.",
+      REVOKED: "The issuing department has revoked this certificate. Revocation is permanent: it can no longer be " +
+               "relied on.",
+      SUSPENDED: "The issuing department has suspended this certificate: while suspended it is temporarily not " +
+                 "valid and must not be relied on; the department may reinstate it after its review. Scan it again " +
+                 "later or ask the department.",
+      EXPIRED: "This certificate is past its validity; ask the holder for a new one.",
+      PENDING_ANCHOR: "Issued and waiting to be anchored on the ledger, usually within minutes; verify it again later.",
+    },
+    reasonOf: { REVOKED: "Reason given: ", SUSPENDED: "Reason given: " },
   },
 };
-const DEPARTMENT_EN = {
-  "tax.440604": "Chancheng District Tax Bureau", "si.440604": "Chancheng Social Insurance Fund Administration",
-  "amr.440604": "Chancheng Administration for Market Regulation",
-};
+// status class of the verdict banner: its colour (suspended is amber, never the red of a revocation)
+const TONE = { VALID: "ok", SUSPENDED: "paused", PENDING_ANCHOR: "wait" };
 
 const $ = (id) => document.getElementById(id);
 const trust = JSON.parse($("trust").textContent);
+const reasons = JSON.parse($("reasons").textContent); // {code: {zh, en}}: zero_errand.service.REASONS
 let lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "zh-CN";
 let result = null;
+let runs = 0; // verifications started: a later scan wins over an earlier one still waiting for the server
 
 function today() {
   const d = new Date();
@@ -54,13 +86,26 @@ async function fetchStatus(digest, department) {
   const q = new URLSearchParams({ department });
   const r = await fetch(`/v1/verify/status/${digest}?${q}`, { headers: { Accept: "application/json" } });
   if (!r.ok) throw new Error(`status ${r.status}`);
-  return (await r.json()).status;
+  const body = await r.json();
+  return { status: body.status, reason: body.reason ?? null };
 }
 
-function row(dl, label, value) {
+function row(dl, label, value, valueLang = null) {
   const dt = document.createElement("dt"), dd = document.createElement("dd");
   dt.textContent = label; dd.textContent = value;
+  if (valueLang) dd.lang = valueLang; // data in another language than the page's (a Chinese name)
   dl.append(dt, dd);
+}
+
+/** The language switch keeps the fragment (the payload) and changes its own label. */
+function renderSwitch(t) {
+  const other = lang === "en" ? "zh-CN" : "en";
+  const url = new URL(location.href);
+  url.searchParams.set("lang", other);
+  const link = $("lang-switch");
+  link.href = url.pathname + url.search + location.hash;
+  link.textContent = t.switch;
+  link.lang = other;
 }
 
 function render() {
@@ -68,26 +113,34 @@ function render() {
   document.documentElement.lang = lang;
   document.title = t.title;
   for (const el of document.querySelectorAll("[data-t]")) el.textContent = t[el.dataset.t];
-  $("lang-switch").textContent = t.switch;
+  renderSwitch(t);
   const box = $("result");
   box.hidden = !result;
   $("scan").hidden = !!result;
   if (!result) return;
-  const v = result, c = v.certificate;
+  const v = result, c = v.certificate, unchecked = v.unchecked || [];
   const verdict = $("verdict");
   verdict.dataset.status = v.status;
-  verdict.className = "verdict " + (v.status === "VALID" ? (v.unchecked.length ? "warn" : "ok") : "bad");
+  verdict.className = "verdict " + (v.status === "VALID" && unchecked.length ? "warn" : TONE[v.status] || "bad");
   verdict.textContent = t.status[v.status] || v.status;
-  $("unchecked").hidden = !v.unchecked.length;
+  $("unchecked").hidden = !unchecked.length;
+  const note = $("status-note");
+  note.textContent = t.note[v.status] || "";
+  note.hidden = !t.note[v.status];
+  const reason = v.reason != null && t.reasonOf[v.status] ? reasons[String(v.reason)] : null;
+  $("status-reason").textContent = reason ? t.reasonOf[v.status] + (lang === "en" ? reason.en : reason.zh) : "";
+  $("status-reason").hidden = !reason;
   const dl = $("cert");
   dl.replaceChildren();
+  const other = lang === "en" ? "zh-CN" : null;
   if (c) {
     row(dl, t.kind, lang === "en" ? c.kind_en : c.kind_zh);
-    row(dl, t.department, lang === "en" ? (DEPARTMENT_EN[c.department] || c.department) : c.department_name);
-    row(dl, t.subject, `${c.subject_name} ${c.subject}`);
+    if (lang === "en") row(dl, t.department, DEPARTMENT_EN[c.department] || c.department);
+    else row(dl, t.department, c.department_name);
+    row(dl, t.subject, `${c.subject_name} ${c.subject}`, other);
     row(dl, t.period, `${c.period_from} – ${c.period_to}`);
     if (c.kind === 5) {
-      row(dl, t.grade, `${c.grade}（${c.credit_score}）`);
+      row(dl, t.grade, lang === "en" ? `${c.grade} (${c.credit_score})` : `${c.grade}（${c.credit_score}）`);
       row(dl, t.records, String(c.records));
     } else {
       if (c.kind === 1 || c.kind === 2) row(dl, t.total, `${(c.total_fen / 100).toFixed(2)} ${t.yuan}`);
@@ -103,6 +156,7 @@ function render() {
   for (const k of v.checks) {
     const li = document.createElement("li");
     li.dataset.check = k.name;
+    if (k.code) li.dataset.code = k.code;
     li.textContent = (k.ok === true ? "✔ " : k.ok === false ? "✘ " : "– ") + (lang === "en" ? k.en : k.zh);
     ul.append(li);
   }
@@ -110,13 +164,20 @@ function render() {
 }
 
 async function run(text) {
+  const mine = ++runs;
   $("busy").hidden = false;
+  let verdict;
   try {
-    result = await verify(text, trust, fetchStatus, today());
+    verdict = await verify(text, trust, fetchStatus, today());
   } finally {
-    $("busy").hidden = true;
+    if (mine === runs) $("busy").hidden = true;
   }
+  if (mine !== runs) return; // a newer scan started meanwhile
+  result = verdict;
+  $("holder-result").textContent = "";
+  $("holder-result").dataset.match = "";
   render();
+  document.body.dataset.verified = String(mine);
 }
 
 function normalizeCode(text) {
@@ -128,13 +189,23 @@ async function checkHolder(event) {
   event.preventDefault();
   const t = TEXT[lang], out = $("holder-result"), code = normalizeCode($("holder-id").value);
   out.dataset.match = "";
-  const r = await fetch("/v1/verify/holder", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ digest: result.digest, identifier: code }),
-  });
-  const body = await r.json();
-  if (r.status === 423) { out.dataset.match = "locked"; out.textContent = t.holderLocked; return; }
-  if (!r.ok) { out.textContent = t.holderBad + (body.detail || r.status); return; }
+  let r;
+  try {
+    r = await fetch("/v1/verify/holder", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ digest: result.digest, identifier: code }),
+    });
+  } catch {
+    out.dataset.match = "error"; out.textContent = t.holderFailed; return;
+  }
+  // The server's problem details are English for developers; the reader gets their own language.
+  const answer = { 423: ["locked", t.holderLocked], 422: ["bad", t.holderBad], 404: ["unknown", t.holderUnknown],
+                   429: ["busy", t.holderBusy] }[r.status];
+  if (answer) { [out.dataset.match, out.textContent] = answer; return; }
+  const body = r.ok ? await r.json().catch(() => null) : null;
+  if (!body || typeof body.match !== "boolean") {
+    out.dataset.match = "error"; out.textContent = t.holderFailed; return;
+  }
   out.dataset.match = String(body.match);
   out.textContent = body.match ? t.holderYes : t.holderNo;
 }
@@ -142,19 +213,14 @@ async function checkHolder(event) {
 async function decodePhoto() {
   const file = $("photo").files[0];
   if (!file) return;
-  const bitmap = await createImageBitmap(file);
-  const scale = Math.min(1, 1600 / Math.max(bitmap.width, bitmap.height));
-  const canvas = document.createElement("canvas");
-  canvas.width = Math.round(bitmap.width * scale); canvas.height = Math.round(bitmap.height * scale);
-  const g = canvas.getContext("2d");
-  g.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-  const pixels = g.getImageData(0, 0, canvas.width, canvas.height);
-  const { default: jsQR } = await import("jsqr"); // loaded only when a photo is used
-  const code = jsQR(pixels.data, pixels.width, pixels.height, { inversionAttempts: "attemptBoth" });
-  if (!code) { $("scan-error").textContent = TEXT[lang].noqr; return; }
+  let text = null;
+  try { // the decoder (BarcodeDetector or ZXing's WebAssembly) is loaded only when a photo is used
+    text = await (await import("../scan/decode.js")).decodePhoto(file);
+  } catch { /* not an image, or the decoder could not load: said as "no QR code found" */ }
+  if (!text) { $("scan-error").textContent = TEXT[lang].noqr; return; }
   $("scan-error").textContent = "";
-  history.replaceState(null, "", "#" + code.data.split("#").pop());
-  await run(code.data);
+  history.replaceState(null, "", "#" + text.split("#").pop());
+  await run(text);
 }
 
 $("lang-switch").addEventListener("click", (event) => {

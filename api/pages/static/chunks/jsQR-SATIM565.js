@@ -1,1 +1,0 @@
-import{a}from"./chunk-HDHZ2JWO.js";import"./chunk-IZUYVIPG.js";export default a();
