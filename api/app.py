@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ from api.routers import admin, audiences, auth, certificates, codes, credit, pub
 from api.security import DevelopmentIdentityProvider, TokenService
 from api.settings import Settings
 
+from ledger.errors import ConfigurationError
 from ledger.store.db import make_engine, session_factory, upgrade
 from ledger.store.pii import Pii
 
@@ -82,6 +86,20 @@ def identity_provider(settings: Settings) -> Any:
     return DevelopmentIdentityProvider()
 
 
+def provision_in_child(settings: Settings) -> None:
+    """`zel issuer provision --demo` (api.provisioning) in a child process, so that the serving process never
+    loads the admin key (the embedded chain is released when the child exits)."""
+    args = [sys.executable, "-m", "api.cli", "issuer", "provision", "--demo", "--data-dir", str(settings.root)]
+    if settings.chain_url:
+        args += ["--chain-url", settings.chain_url]
+    env = dict(os.environ)
+    if settings.database_url:
+        env["ZEL_DATABASE_URL"] = settings.database_url
+    proc = subprocess.run(args, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ConfigurationError(f"demo provisioning failed: {(proc.stderr or proc.stdout).strip()[-800:]}")
+
+
 def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
     """Open the store (migrating it) and the chain (deploying on first start) for `settings`."""
     settings.root.mkdir(parents=True, exist_ok=True)
@@ -107,8 +125,6 @@ def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
             # never holds the admin key). Production, a node, or an outdated deployment: say what to do.
             if isinstance(exc, OutdatedDeployment) or settings.mode != "development" or settings.chain_url:
                 raise
-            from api.provisioning import provision_in_child
-
             provision_in_child(settings)
             ctx.ledger = Ledger.open(settings.chain())
         if settings.mode == "production":

@@ -22,7 +22,7 @@ from zero_errand.people import find_person
 cert_app = typer.Typer(help="Certificates: issue, show, list, revoke, suspend, reinstate.", no_args_is_help=True)
 
 
-def _context(data_dir: Any, chain_url: Any, *, writes: str | None = None) -> Any:
+def cli_context(data_dir: Any, chain_url: Any, *, writes: str | None = None) -> Any:
     """The services, on the chain; beside a running `zel serve` the embedded chain is open read-only. `writes`:
     this command writes to the chain, and says what to do instead when the server holds it ("{url}": its URL);
     it is then refused before doing anything."""
@@ -76,7 +76,7 @@ def cert_issue(
         cert_kind = CertKind.parse(kind)
     except ValueError as exc:
         raise fail(str(exc)) from exc
-    ctx = _context(data_dir, chain_url)
+    ctx = cli_context(data_dir, chain_url)
     value = subject.strip().upper()
     try:
         with transaction(ctx.sessions) as session:
@@ -105,9 +105,9 @@ def cert_issue(
 @cert_app.command("show")
 def cert_show(number: str, as_json: JsonOut = False, data_dir: DataDir = None) -> None:
     """Show one certificate with its anchoring (batch root, proof, transaction)."""
-    from api.platform_cli import _store
+    from api.platform_cli import open_store
 
-    _settings, sessions, _pii = _store(data_dir)
+    _settings, sessions, _pii = open_store(data_dir)
     with sessions() as session:
         cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
         if cert is None:
@@ -124,10 +124,10 @@ def cert_qr(
     data_dir: DataDir = None,
 ) -> None:
     """Write a certificate's QR code (the verify URL with its signed payload) as PNG or SVG."""
-    from api.platform_cli import _store
+    from api.platform_cli import open_store
     from zero_errand.verification import url_of
 
-    settings, sessions, _pii = _store(data_dir)
+    settings, sessions, _pii = open_store(data_dir)
     with sessions() as session:
         cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
         if cert is None:
@@ -153,10 +153,10 @@ def cert_pdf(
     data_dir: DataDir = None,
 ) -> None:
     """Print a certificate as an A4 PDF with its verification QR code (the same PDF the API serves)."""
-    from api.platform_cli import _store
+    from api.platform_cli import open_store
     from zero_errand.pdf import render
 
-    settings, sessions, pii = _store(data_dir)
+    settings, sessions, pii = open_store(data_dir)
     with sessions() as session:
         cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
         if cert is None:
@@ -170,9 +170,9 @@ def cert_pdf(
 def cert_list(state: Annotated[Optional[str], typer.Option(help="ISSUED, ANCHORED, REVOKED or SUSPENDED.")] = None,
               as_json: JsonOut = False, data_dir: DataDir = None) -> None:
     """List certificates, newest first."""
-    from api.platform_cli import _store
+    from api.platform_cli import open_store
 
-    _settings, sessions, _pii = _store(data_dir)
+    _settings, sessions, _pii = open_store(data_dir)
     with sessions() as session:
         query = select(Certificate).order_by(Certificate.id.desc()).limit(500)
         if state:
@@ -186,9 +186,9 @@ def cert_list(state: Annotated[Optional[str], typer.Option(help="ISSUED, ANCHORE
 
 
 def _change(action: str, number: str, reason: int, note: str, data_dir: Any, chain_url: Any, as_json: bool) -> None:
-    ctx = _context(data_dir, chain_url, writes=f"{action} through it (POST {{url}}/v1/department/certificates/"
-                                               f"{number}/{action}, signed in as an official of the issuing "
-                                               "department)")
+    ctx = cli_context(data_dir, chain_url, writes=f"{action} through it (POST {{url}}/v1/department/certificates/"
+                                                  f"{number}/{action}, signed in as an official of the issuing "
+                                                  "department)")
     try:
         with transaction(ctx.sessions) as session:
             department = session.scalars(select(Certificate.department).where(Certificate.number == number)).first()
@@ -272,11 +272,11 @@ def verify(
         # A verifier reads: the store and the chain (read-only, beside `zel serve` or not), no department key.
         from dataclasses import replace
 
-        from api.platform_cli import _store
+        from api.platform_cli import open_store
         from ledger.client import Ledger
         from zero_errand.verification import LedgerResolver
 
-        settings, sessions, _pii = _store(data_dir, chain_url=chain_url)
+        settings, sessions, _pii = open_store(data_dir, chain_url=chain_url)
         try:
             ledger = Ledger.open(replace(settings.chain(), read_only=True))
         except LedgerError as exc:
@@ -331,7 +331,7 @@ def trustlist_export(
     from qr.trustlist import FORMAT, fingerprint, sign_list
     from zero_errand.verification import key_list
 
-    ctx = _context(data_dir, chain_url)
+    ctx = cli_context(data_dir, chain_url)
     try:
         admin = Keystore(ctx.settings.root).load(ADMIN_KEY)
         with ctx.sessions() as session:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from api.cert_cli import _context
+from api.cert_cli import cli_context
 from api.platform_cli import cli_actor
 from credit import workflows
 from credit.ledger import CreditError
@@ -35,7 +35,7 @@ def _day(text: str | None) -> date | None:
 def _run(data_dir: Any, chain_url: Any, action: Any, as_json: bool, instead: str) -> None:
     """Do `action(ctx, session)` in one transaction, then write to the chain; print what it returns. Refused up
     front, saying what to do `instead` ("{url}": the server's), when `zel serve` holds the embedded chain."""
-    ctx = _context(data_dir, chain_url, writes=instead)
+    ctx = cli_context(data_dir, chain_url, writes=instead)
     try:
         with transaction(ctx.sessions) as session:
             info = action(ctx, session)
@@ -161,7 +161,7 @@ def grade(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_u
 
 def audit(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """Recompute the enterprise's credit chain from the store and compare it with the ledger; exit 1 on mismatch."""
-    ctx = _context(data_dir, chain_url)
+    ctx = cli_context(data_dir, chain_url)
     try:
         report = ctx.credit.audit(uscc)
     except LedgerError as exc:
@@ -181,8 +181,8 @@ def audit(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_u
 def sync(data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """Regrade every enterprise as of today, then write pending credit records, grades and list flags to the
     chain (the service does this every 2 s, and regrades once a day)."""
-    ctx = _context(data_dir, chain_url, writes="it writes pending credit records, grades and lists to the chain "
-                                               "itself every 2 s: nothing to do")
+    ctx = cli_context(data_dir, chain_url, writes="it writes pending credit records, grades and lists to the chain "
+                                                  "itself every 2 s: nothing to do")
     try:
         done = ctx.credit.refresh() | ctx.credit.sync()
     except LedgerError as exc:
@@ -199,8 +199,8 @@ def draw(targets: Annotated[int, typer.Option("--targets", help="Enterprises to 
     """Commit a seed on chain, then draw targets (weighted by credit class) and inspectors, and publish it all."""
     from credit import draws
 
-    ctx = _context(data_dir, chain_url, writes="draw through it (POST {url}/v1/department/credit/draws, signed in "
-                                               "as an official of amr.440604)")
+    ctx = cli_context(data_dir, chain_url, writes="draw through it (POST {url}/v1/department/credit/draws, signed in "
+                                                  "as an official of amr.440604)")
     try:
         with transaction(ctx.sessions) as session:  # the commitment is on chain and stored before the draw
             record, seed = draws.commit(ctx.credit, session, targets=targets, per_target=per_target,
@@ -239,7 +239,7 @@ def redraw(draw_id: str,
     from credit import draws
     from ledger.store.models import RandomDraw
 
-    ctx = _context(data_dir, chain_url)
+    ctx = cli_context(data_dir, chain_url)
     try:
         if file is not None:
             record = json.loads(file.read_text())
@@ -272,7 +272,7 @@ def qr(uscc: str, output: Annotated[Path, typer.Option("-o", "--output", help="A
     from api.cert_cli import write_qr
     from credit.codes_qr import enterprise_code
 
-    ctx = _context(data_dir, chain_url)
+    ctx = cli_context(data_dir, chain_url)
     try:
         with ctx.sessions() as session:
             if session.get(Enterprise, uscc) is None:

@@ -79,8 +79,9 @@ def cli_actor() -> Principal:
     return Principal(f"cli:{getpass.getuser()}", Role.ADMIN)
 
 
-def _store(data_dir: Path | None, *, development: bool = False,  # noqa: ANN202 - (settings, sessions, pii)
-           chain_url: str | None = None):
+def open_store(data_dir: Path | None, *, development: bool = False,  # noqa: ANN202 - (settings, sessions, pii)
+               chain_url: str | None = None):
+    """The settings, session factory and personal-data codec of the data directory's store (migrated)."""
     settings = settings_of(data_dir, chain_url, development=development)
     settings.root.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
@@ -98,9 +99,7 @@ def serve(
     """Start the API; with nothing configured, on the embedded chain and SQLite under the data directory."""
     import uvicorn
 
-    from api.app import build_context, create_app
-
-    from api.provisioning import provision_in_child
+    from api.app import build_context, create_app, provision_in_child
 
     settings = settings_of(data_dir, chain_url, demo=demo)
     try:
@@ -163,7 +162,7 @@ def users_add(
     data_dir: DataDir = None,
 ) -> None:
     """Add a user; prints a generated password for the development identity provider."""
-    _settings, sessions, pii = _store(data_dir)
+    _settings, sessions, pii = open_store(data_dir)
     try:
         with transaction(sessions) as session:
             user, password = add_user(session, pii, cli_actor(), username=username, role=role,
@@ -177,7 +176,7 @@ def users_add(
 @users_app.command("list")
 def users_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
     """List users."""
-    _settings, sessions, _pii = _store(data_dir)
+    _settings, sessions, _pii = open_store(data_dir)
     with sessions() as session:
         rows = [{"username": u.username, "role": u.role, "department": u.department, "disabled": u.disabled}
                 for u in session.scalars(select(User).order_by(User.username))]
@@ -192,7 +191,7 @@ def users_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
 @users_app.command("disable")
 def users_disable(username: str, data_dir: DataDir = None) -> None:
     """Disable a user (their tokens stop working at the next request)."""
-    _settings, sessions, _pii = _store(data_dir)
+    _settings, sessions, _pii = open_store(data_dir)
     try:
         with transaction(sessions) as session:
             set_user_disabled(session, cli_actor(), username)
@@ -209,7 +208,7 @@ def clients_add(
     data_dir: DataDir = None,
 ) -> None:
     """Register an enterprise API client; prints its id and secret once."""
-    _settings, sessions, _pii = _store(data_dir)
+    _settings, sessions, _pii = open_store(data_dir)
     try:
         with transaction(sessions) as session:
             client, secret = add_client(session, cli_actor(), uscc=uscc, name=name, enterprise_name=enterprise_name)
@@ -221,7 +220,7 @@ def clients_add(
 @clients_app.command("list")
 def clients_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
     """List API clients."""
-    _settings, sessions, _pii = _store(data_dir)
+    _settings, sessions, _pii = open_store(data_dir)
     with sessions() as session:
         rows = [{"client_id": c.client_id, "uscc": c.uscc, "name": c.name, "disabled": c.disabled}
                 for c in session.scalars(select(ApiClient).order_by(ApiClient.client_id))]
@@ -235,7 +234,7 @@ def clients_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
 @clients_app.command("disable")
 def clients_disable(client_id: str, data_dir: DataDir = None) -> None:
     """Disable an API client."""
-    _settings, sessions, _pii = _store(data_dir)
+    _settings, sessions, _pii = open_store(data_dir)
     try:
         with transaction(sessions) as session:
             set_client_disabled(session, cli_actor(), client_id)
@@ -275,7 +274,7 @@ def audit_verify(
 ) -> None:
     """Recompute the audit log's hash chain and check it against the heads anchored on chain; exit 1 if an entry
     was edited, deleted or inserted (naming the first entry, or the span of entries, that differs)."""
-    settings, sessions, _pii = _store(data_dir, chain_url=chain_url)
+    settings, sessions, _pii = open_store(data_dir, chain_url=chain_url)
     with sessions() as session:
         if store_only:
             report = audit.verify(session)
@@ -308,7 +307,7 @@ def audit_verify(
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None) -> None:
     """Apply the store's migrations."""
-    settings, _sessions, _pii = _store(data_dir)
+    settings, _sessions, _pii = open_store(data_dir)
     typer.echo(f"store at head: {make_engine(settings.db_url).url.render_as_string()}")
 
 
@@ -327,7 +326,7 @@ def pii_rotate(
     """
     from ledger.store.pii import rotate_people
 
-    _settings, sessions, pii = _store(data_dir)
+    _settings, sessions, pii = open_store(data_dir)
     done = rotate_people(sessions, pii, batch)
     with transaction(sessions) as session:
         audit.append(session, actor=cli_actor().subject, role="admin", action="pii.rotate",
@@ -433,7 +432,7 @@ def seed(
     """Fill the built-in department adapters with realistic data (names, ID numbers, USCCs, records)."""
     from zero_errand.seed import seed_data
 
-    _settings, sessions, pii = _store(data_dir, development=True)
+    _settings, sessions, pii = open_store(data_dir, development=True)
     with transaction(sessions) as session:
         result = seed_data(session, pii, people, enterprises, seed_value)
     if as_json:

@@ -1,21 +1,18 @@
 """The district administrators' provisioning of a deployment: contracts, departments and department keys.
 
 An administrative act, done offline before the service starts (`zel issuer provision`, or by `zel serve --demo`
-in a child process): the service itself never decrypts an administrator's key.
+in a child process): the service itself never decrypts an administrator's key. (`zel serve --demo` runs it through
+`api.app.provision_in_child`, so that this module may use the app's context and the app never imports it.)
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
 from api.settings import Settings, mark_development
 from ledger.client import bootstrap
-from ledger.errors import ConfigurationError
 from ledger.keys import Keystore
 from ledger.store.db import make_engine, session_factory, upgrade
 from ledger.store.models import Certificate
@@ -55,20 +52,6 @@ def provision_deployment(settings: Settings, *, development: bool = False, migra
             admin = Keystore(settings.root).load(administrator)
         return provision(ledger, admin, Keystore(settings.root), development=development,
                          signed_since=signed_since, migrate=migrate)
-
-
-def provision_in_child(settings: Settings) -> None:
-    """`zel issuer provision --demo` in a child process, so that the serving process never loads the admin key
-    (the embedded chain is released when the child exits)."""
-    args = [sys.executable, "-m", "api.cli", "issuer", "provision", "--demo", "--data-dir", str(settings.root)]
-    if settings.chain_url:
-        args += ["--chain-url", settings.chain_url]
-    env = dict(os.environ)
-    if settings.database_url:
-        env["ZEL_DATABASE_URL"] = settings.database_url
-    proc = subprocess.run(args, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise ConfigurationError(f"demo provisioning failed: {(proc.stderr or proc.stdout).strip()[-800:]}")
 
 
 def provisioned_context(settings: Settings, *, migrate: bool = False) -> "AppContext":

@@ -19,7 +19,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from ledger.client import Ledger
-from qr.payload import PayloadError, _compact_signature, _expand_signature, from_digits, to_digits
+from qr.payload import PayloadError, compact_signature, expand_signature, from_digits, to_digits
 from qr.signed import recover_from_digest
 
 DOMAIN_TAG = b"zel-enterprise-code/1"
@@ -40,7 +40,7 @@ def _eip191(message: bytes) -> bytes:
 
 def code_url(base: str, uscc: str, issued: int, key: LocalAccount) -> str:
     signature = bytes(key.sign_message(encode_defunct(primitive=_message(uscc, issued))).signature)
-    payload = bytes([1]) + issued.to_bytes(4, "big") + _compact_signature(signature)
+    payload = bytes([1]) + issued.to_bytes(4, "big") + compact_signature(signature)
     return f"{base.rstrip('/')}/e/{uscc}#{to_digits(payload)}"
 
 
@@ -71,7 +71,7 @@ def read_code(text: str) -> ScannedCode:
         raise CodeError("unknown enterprise-code format")
     issued = int.from_bytes(payload[1:5], "big")
     try:
-        signer = recover_from_digest(_eip191(_message(uscc, issued)), _expand_signature(payload[5:]))
+        signer = recover_from_digest(_eip191(_message(uscc, issued)), expand_signature(payload[5:]))
     except ValueError as exc:
         raise CodeError(f"the code's signature is unusable: {exc}") from exc
     return ScannedCode(uscc, issued, signer)

@@ -17,8 +17,6 @@ from sqlalchemy.orm import Session
 
 from credit.grading import inspection_due, load_policy
 from credit.ledger import CreditError, CreditLedger
-from ledger.anchor import Anchorer
-from ledger.kinds import Kind
 from ledger.store.models import Inspection
 from qr.signed import canonical
 
@@ -26,12 +24,6 @@ ANCHORING_DEPARTMENT = "amr.440604"  # market supervision coordinates joint insp
 DEPARTMENTS = ("tax.440604", "si.440604", "amr.440604")
 RESULTS = {"pass": "inspection_pass", "issues": "inspection_issues", "fail": "inspection_fail"}
 DIGEST = re.compile(r"^0x[0-9a-f]{64}$")
-
-
-def anchorer(credit: CreditLedger, max_wait: float = 10.0) -> Anchorer:
-    """The anchoring outbox for inspections (the certificates' one, over the inspection table)."""
-    return Anchorer(credit.sessions, credit.ledger, credit.keys, lambda _slug: Kind.INSPECTION, max_wait=max_wait,
-                    model=Inspection, batch_kinds=(Kind.INSPECTION,))
 
 
 def record_inspection(credit: CreditLedger, session: Session, *, uscc: str, departments: list[str],

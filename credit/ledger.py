@@ -22,12 +22,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from credit.grading import RECORD_TYPES, Fact, Grade, grade, load_policy
+from ledger.anchor import Anchorer
 from ledger.client import Grade as ChainGrade
 from ledger.client import Ledger
 from ledger.errors import LedgerError, StaleChainHead
-from ledger.kinds import CreditScope
+from ledger.kinds import CreditScope, Kind
 from ledger.store import audit
-from ledger.store.models import CreditGrade, CreditRecord, Enterprise, ListEntry
+from ledger.store.models import CreditGrade, CreditRecord, Enterprise, Inspection, ListEntry
 from ledger.store.pii import Pii
 from qr.signed import canonical
 
@@ -79,7 +80,7 @@ class CreditLedger:
         self.sessions, self.pii, self.ledger, self.keys = sessions, pii, ledger, keys
         self.scopes = {dept: frozenset(granted) for dept, granted in scopes.items()}
         self._lock = threading.Lock()  # one appender per process: heads are taken in order
-        self._inspections: Any = None  # the inspections' anchoring outbox, made on first sync
+        self._inspections: Anchorer | None = None  # the inspections' anchoring outbox, made on first sync
         self._refreshed: date | None = None  # the day of the last `refresh`
 
     def subject(self, uscc: str) -> bytes:
@@ -132,14 +133,18 @@ class CreditLedger:
     def sync(self, *, force: bool = False, on: date | None = None) -> dict[str, int]:
         """Append pending records, write changed grades and list flags (as in force on `on`, default today), anchor
         due inspection batches (all waiting inspections with `force`). Safe to call again after any failure."""
-        from credit.inspections import anchorer
-
         with self._lock:
             if self._inspections is None:
-                self._inspections = anchorer(self)
+                self._inspections = self.inspection_anchorer()
             return {"records": self._append_pending(), "grades": self._write_grades(),
                     "lists": self._write_lists(on or date.today()),
                     "inspections": self._inspections.run_once(force=force)}
+
+    def inspection_anchorer(self, max_wait: float = 10.0) -> Anchorer:
+        """The anchoring outbox for inspections (credit.inspections; the certificates' one, over the inspection
+        table)."""
+        return Anchorer(self.sessions, self.ledger, self.keys, lambda _slug: Kind.INSPECTION, max_wait=max_wait,
+                        model=Inspection, batch_kinds=(Kind.INSPECTION,))
 
     def _append_pending(self) -> int:
         done = 0

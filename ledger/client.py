@@ -16,20 +16,12 @@ from ledger.errors import ConfigurationError, NotDeployed, UnknownEntry
 from ledger.index import StatusIndex, event_topic
 from ledger.keys import Keystore
 from ledger.kinds import CreditScope, Kind, department_name, kinds_from_mask
+from ledger.status import CertificateStatus  # re-exported: the status type of `Ledger.status`, imported from here
 from ledger.tx import ErrorDecoder, TxResult, TxSender, map_errors, with_retries
 
 ADMIN_KEY = "admin"
 # What an embedded chain gives a new key so it can pay for gas (the chain has a base fee).
 FUNDING = 100 * 10**18
-
-
-class CertificateStatus(IntEnum):
-    """AttestationRegistry.Status."""
-
-    UNKNOWN = 0
-    ANCHORED = 1
-    REVOKED = 2
-    SUSPENDED = 3
 
 
 class Grade(IntEnum):

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from eth_utils import keccak
 
 from ledger.merkle import verify
+from ledger.status import CertificateStatus
 
-if TYPE_CHECKING:
-    from ledger.client import CertificateStatus, Ledger
+if TYPE_CHECKING:  # type only: ledger.client imports this module
+    from ledger.client import Ledger
 
 AUDIT_LOG = 7  # ledger.kinds.Kind.AUDIT_LOG
 EVENTS = ("Anchored", "CertificateRevoked", "CertificateSuspended", "CertificateReinstated")
@@ -76,10 +77,8 @@ class StatusIndex:
         else:
             self._states[(args["department"], bytes(args["digest"]))] = STATE_OF_EVENT[name]
 
-    def status(self, root: bytes, proof: list[bytes], digest: bytes) -> "CertificateStatus":
+    def status(self, root: bytes, proof: list[bytes], digest: bytes) -> CertificateStatus:
         """What `AttestationRegistry.status(root, proof, digest)` returns, from the replayed events."""
-        from ledger.client import CertificateStatus
-
         if time.monotonic() - self._checked > self.max_age:
             self.refresh()
         department = self._roots.get(root)

@@ -89,7 +89,8 @@ class _Reader:
                 raise PayloadError("a number in the payload is too long")
 
 
-def _compact_signature(sig: bytes) -> bytes:
+def compact_signature(sig: bytes) -> bytes:
+    """A 65-byte (r, s, v) signature as 64 bytes (EIP-2098: the parity in s's top bit); refuses a high-s one."""
     r, s, v = sig[:32], int.from_bytes(sig[32:64], "big"), sig[64]
     parity = (v - 27) if v >= 27 else v
     if s > SECP256K1_N // 2 or parity not in (0, 1):
@@ -97,7 +98,8 @@ def _compact_signature(sig: bytes) -> bytes:
     return r + (s | (parity << 255)).to_bytes(32, "big")
 
 
-def _expand_signature(compact: bytes) -> bytes:
+def expand_signature(compact: bytes) -> bytes:
+    """The 65-byte (r, s, v) signature of an EIP-2098 compact one."""
     r, vs = compact[:32], int.from_bytes(compact[32:], "big")
     parity, s = vs >> 255, vs & ((1 << 255) - 1)
     return r + s.to_bytes(32, "big") + bytes([27 + parity])
@@ -129,7 +131,7 @@ def encode(content: Content, signature: bytes) -> bytes:
     out += bytes.fromhex(content.detailHash.removeprefix("0x"))
     out += content.issuedAt.to_bytes(4, "big") + content.expiresOn.to_bytes(2, "big")
     out += bytes([DEPARTMENT_CODES[content.department]])
-    out += _compact_signature(signature)
+    out += compact_signature(signature)
     return bytes(out)
 
 
@@ -168,7 +170,7 @@ def decode(data: bytes) -> Signed:
     department = DEPARTMENTS.get(r.uint(1))
     if department is None:
         raise PayloadError("unknown department code")
-    signature = _expand_signature(r.take(64))
+    signature = expand_signature(r.take(64))
     if r.pos != len(data):
         raise PayloadError("unexpected bytes after the signature")
     content = Content(kind=kind, version=1, number=number, subject=subject, subjectName=name, periodFrom=period_from,
