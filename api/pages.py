@@ -2,7 +2,8 @@
 
 Every inline `<script>` and `<style>` here is one of the constants in `INLINE_SCRIPTS` and `INLINE_STYLES`: the
 Content-Security-Policy (api/headers.py) allows exactly their hashes, never `unsafe-inline`. What a script needs
-from the server travels in `data-*` attributes or a `type="application/json"` block, never inside a script.
+from the server per request travels in `data-*` attributes or a `type="application/json"` block, never inside a
+script; the tables the scripts share with Python are generated into their bundles (scripts/page_constants.py).
 """
 
 from __future__ import annotations
@@ -16,10 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import Context, SessionRoute
 from api.routers.verify import key_list_of
-from credit.codes import REGISTRATION_AUTHORITIES, USCC_ALPHABET
-from credit.grading import RECORD_TYPES, TYPE_ZH
-from zero_errand.departments import DEPARTMENTS
-from zero_errand.certificates import REASONS, REASONS_ZH
+from credit.grading import TYPE_EN
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
@@ -93,17 +91,12 @@ PROFILE_STYLE = STYLE + """#grade{font-size:2rem;font-weight:bold}#code[data-val
 #code[data-valid=false]{color:#c8102e;font-weight:bold}"""
 
 
-# Why a department revoked or suspended a certificate (`zero_errand.certificates.REASONS`), in the reader's language.
-STATUS_REASONS = {str(code): {"zh": REASONS_ZH[code], "en": en.capitalize()} for code, en in REASONS.items()}
-
-
 @router.get("/verify", response_class=HTMLResponse)
 def verify_page(ctx: Context, lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> str:
     """The page a certificate's QR code opens. The payload after `#` stays in the browser: the page's script
     checks the signature against the deployment's key list (inlined here) and sends only the digest."""
     t = VERIFY_TEXT[lang]
     trust = json.dumps(key_list_of(ctx), ensure_ascii=False).replace("<", "\\u003c")
-    reasons = json.dumps(STATUS_REASONS, ensure_ascii=False).replace("<", "\\u003c")
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -129,22 +122,18 @@ hidden></label><p id="scan-error" role="alert"></p></section>
 <button id="again" type="button" data-t="again"></button></section>
 <p class="small" data-t="privacy"></p>
 <script type="application/json" id="trust">{trust}</script>
-<script type="application/json" id="reasons">{reasons}</script>
 </body></html>"""
 
 
 @router.get("/inspect", response_class=HTMLResponse)
 def inspect_page(lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> str:
     """The inspector's page: sign in, find an enterprise by its one code (camera or photo) or its typed USCC, see its
-    standing, record the inspection. Its texts are the script's (it switches language in place); what it needs from
-    Python (department names, record types, the USCC alphabet) travels in `#labels` and `data-*`."""
+    standing, record the inspection. Its texts are the script's (it switches language in place); the tables it shares
+    with Python (department names, record types, the USCC alphabet) are generated into its bundle
+    (scripts/page_constants.py)."""
     title, switch, other = ("一码检查", "English", "en") if lang == "zh-CN" else ("One-code inspection", "中文", "zh-CN")
     depts = "".join(f'<label class="dept"><input type="checkbox" name="dept" value="{d}"><span data-t="{k}"></span>'
                     f'</label>' for k, d in (("amr", "amr.440604"), ("tax", "tax.440604"), ("si", "si.440604")))
-    labels = json.dumps({
-        "departments": {d.id: {"zh-CN": d.name_zh, "en": d.name_en} for d in DEPARTMENTS.values()},
-        "records": {k: {"zh-CN": TYPE_ZH[k], "en": RECORD_TYPE_EN[k]} for k in RECORD_TYPES},
-    }, ensure_ascii=False).replace("<", "\\u003c")
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -160,8 +149,8 @@ required><button type="submit" data-t="signin"></button></form><p id="login-erro
 <video id="video" playsinline muted hidden></video>
 <label class="pick"><span data-t="photo"></span><input id="photo" type="file" accept="image/*" hidden></label>
 <form id="manual-form" novalidate><label for="uscc" data-t="manual"></label><input id="uscc" autocomplete="off"
-autocapitalize="characters" spellcheck="false" maxlength="40" data-alphabet="{USCC_ALPHABET}"
-data-authorities="{''.join(sorted(REGISTRATION_AUTHORITIES))}"><button type="submit" data-t="find"></button></form>
+autocapitalize="characters" spellcheck="false" maxlength="40"><button type="submit" data-t="find"></button>
+</form>
 <p id="scan-error" role="alert"></p></section>
 <section id="standing" hidden><h2 id="name"></h2><p id="source" class="small"></p>
 <dl><dt data-t="grade"></dt><dd id="grade"></dd><dt data-t="flags"></dt><dd id="flags"></dd></dl>
@@ -177,7 +166,6 @@ data-authorities="{''.join(sorted(REGISTRATION_AUTHORITIES))}"><button type="sub
 <p id="evidence-chosen" class="small"></p>
 <button type="submit" data-t="save"></button></form><p id="saved" role="status"></p>
 <button id="next" type="button" data-t="again"></button></section>
-<script type="application/json" id="labels">{labels}</script>
 </body></html>"""
 
 
@@ -226,14 +214,6 @@ def favicon() -> Response:
     return Response(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
-# Record types in English (`credit.grading.TYPE_ZH` has them in Chinese): never the internal key on a page.
-RECORD_TYPE_EN = {"commendation": "Commendation", "inspection_pass": "Inspection passed",
-                  "inspection_issues": "Inspection found issues", "inspection_fail": "Inspection failed",
-                  "tax_arrears": "Tax arrears", "si_arrears": "Social-insurance arrears",
-                  "penalty_minor": "Minor administrative penalty", "penalty_general": "Administrative penalty",
-                  "penalty_serious": "Serious administrative penalty", "dishonest_debtor": "Dishonest judgment debtor"}
-assert set(RECORD_TYPE_EN) == set(RECORD_TYPES), "a record type without an English label"
-
 # Checks the one code's signature when the page was opened by scanning it (the signed payload follows `#`). The
 # API's reason is English for developers: the page shows the reader's language, picked by the reason's prefix
 # (`data-reasons`, the last prefix "" catching the rest).
@@ -271,7 +251,7 @@ def enterprise_page(ctx: Context, uscc: str, lang: Annotated[Literal["zh-CN", "e
 <script>{LANG_SCRIPT}</script></body></html>""", status_code=404)
     flags = [t[k] for k, on in (("red", s["flags"]["red_list"]), ("black", s["flags"]["black_list"])) if on]
     records = "".join(f"<li>{escape(r['decided_on'])} "
-                      f"{escape(r['type_zh'] if lang == 'zh-CN' else RECORD_TYPE_EN.get(r['type'], r['type']))} "
+                      f"{escape(r['type_zh'] if lang == 'zh-CN' else TYPE_EN.get(r['type'], r['type']))} "
                       f"<span{data}>{escape(r['summary'])}</span></li>" for r in s["records"]) \
         or f"<li>{t['empty']}</li>"
     visits = "".join(f"<li>{escape(i['visited_on'])} {t[i['result']]} <span{data}>{escape(i['findings'])}</span></li>"

@@ -29,6 +29,13 @@ TYPE_ZH = {"commendation": "表彰奖励", "inspection_pass": "检查合格", "i
            "inspection_fail": "检查不合格", "tax_arrears": "欠缴税款", "si_arrears": "欠缴社保费",
            "penalty_minor": "轻微行政处罚", "penalty_general": "一般行政处罚", "penalty_serious": "严重行政处罚",
            "dishonest_debtor": "失信被执行人"}
+# The same in English, for the pages (never the internal key on a page).
+TYPE_EN = {"commendation": "Commendation", "inspection_pass": "Inspection passed",
+           "inspection_issues": "Inspection found issues", "inspection_fail": "Inspection failed",
+           "tax_arrears": "Tax arrears", "si_arrears": "Social-insurance arrears",
+           "penalty_minor": "Minor administrative penalty", "penalty_general": "Administrative penalty",
+           "penalty_serious": "Serious administrative penalty", "dishonest_debtor": "Dishonest judgment debtor"}
+assert set(TYPE_ZH) == set(TYPE_EN) == set(RECORD_TYPES), "a record type without a label"
 
 
 class PolicyError(ValueError):

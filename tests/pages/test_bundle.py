@@ -1,5 +1,6 @@
-"""The committed page bundles (api/pages/static/) are what `npm run build:web` makes from web/ today, and the files
-it copies from node_modules (ZXing's WebAssembly, …) are those of the installed packages."""
+"""The committed page bundles (api/pages/static/) are what `npm run build:web` makes from web/ today, the constants
+the pages share with Python (web/generated/constants.js) are what their Python owners give today, and the files it
+copies from node_modules (ZXing's WebAssembly, …) are those of the installed packages."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import shlex
 import subprocess
 from pathlib import Path
 
+from qr import verify
+from scripts import page_constants
 from tests.conftest import ROOT
 
 STATIC = ROOT / "api" / "pages" / "static"
@@ -18,6 +21,35 @@ SCRIPTS = json.loads((ROOT / "package.json").read_text())["scripts"]
 def copied_folders() -> set[str]:
     """The folders of api/pages/static that the build's copy steps make (`mkdir -p api/pages/static/<name>`)."""
     return set(re.findall(r"mkdir -p api/pages/static/([\w.-]+)", " ".join(SCRIPTS.values())))
+
+
+def test_the_committed_page_constants_are_what_python_makes_today() -> None:
+    assert SCRIPTS["build:web"].startswith("npm run build:constants &&"), "the constants are written before esbuild"
+    assert "scripts.page_constants" in SCRIPTS["build:constants"]
+    committed = page_constants.OUT.read_text(encoding="utf-8")
+    assert committed == page_constants.render(), "run `npm run build:web` and commit web/generated/ and the bundles"
+
+
+def test_no_page_source_copies_a_generated_constant_by_hand() -> None:
+    names = [name for name, _, _ in page_constants.constants()]
+    sources = [p for p in (ROOT / "web").rglob("*.js") if p.parent.name != "generated"]
+    assert sources
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        for literal in ("tax.440604", "0123456789ABCDEFGHJKLMNPQRTUWXY", "Chancheng", "个人纳税证明",
+                        "EIP712Domain(", "Certificate(uint8", "IOSVZ", "4_000_000"):
+            assert literal not in text, f"{path.relative_to(ROOT)} copies {literal!r}: import it from generated/"
+        assert not any(f"const {name} =" in text for name in names), path
+
+
+def test_the_python_verifier_agrees_with_the_generated_tables() -> None:
+    """qr/verify.py keeps its own copies (qr sits below zero_errand and credit): they must not drift either."""
+    table = {name: value for name, _, value in page_constants.constants()}
+    kinds = table["CERT_KINDS"]
+    assert verify.KIND_ZH == {code: k["zh"] for code, k in kinds.items()}
+    assert verify.KIND_EN == {code: k["en"] for code, k in kinds.items()}
+    assert verify.CHAIN_KIND == {code: k["chainKind"] for code, k in kinds.items()}
+    assert verify.GRADES == table["GRADES"]
 
 
 def test_the_committed_bundles_are_up_to_date(tmp_path: Path) -> None:

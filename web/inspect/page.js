@@ -3,6 +3,11 @@
 // record the result. Codes are decoded on the device (../scan/decode.js); evidence files are hashed on the device
 // (SHA-256): only digests leave. Every message is the page's language: the API's problem types and the browser's
 // error names are mapped to texts here, never shown raw; data (names, findings) is marked lang="zh-CN".
+import {
+  DEPARTMENT_NAMES, INSPECTION_RESULTS, RECORD_TYPES, REGISTRATION_AUTHORITIES, USCC_ALPHABET, USCC_NEVER_USED,
+} from "../generated/constants.js"; // generated from the Python owners (scripts/page_constants.py)
+
+const NEVER_USED = [...USCC_NEVER_USED]; // the capitals a USCC never uses (I, O, S, V, Z)
 
 const TEXT = {
   "zh-CN": {
@@ -34,7 +39,7 @@ const TEXT = {
     // the USCC typed by hand (GB 32100-2015)
     usccEmpty: "请输入18位统一社会信用代码。",
     usccLength: (n) => `统一社会信用代码应为18位，现为${n}位。`,
-    usccChar: (p, c, never) => `第${p}位“${c}”不是有效字符${never ? "（代码中不使用 I、O、S、V、Z）" : ""}。`,
+    usccChar: (p, c, never) => `第${p}位“${c}”不是有效字符${never ? `（代码中不使用 ${NEVER_USED.join("、")}）` : ""}。`,
     usccAuthority: (c) => `第1位“${c}”不是登记管理部门代码。`,
     usccRegion: (p) => `第3至8位是行政区划码，应为数字（第${p}位不是）。`,
     usccCheck: (c, e) => `校验位不符：第18位应为“${e}”，而不是“${c}”，请核对代码。`,
@@ -75,7 +80,8 @@ const TEXT = {
     usccEmpty: "Type the 18-character USCC.",
     usccLength: (n) => `A USCC has 18 characters, not ${n}.`,
     usccChar: (p, c, never) =>
-      `Character ${p} (“${c}”) is not allowed${never ? " (I, O, S, V and Z are never used)" : ""}.`,
+      `Character ${p} (“${c}”) is not allowed${never ?
+        ` (${NEVER_USED.slice(0, -1).join(", ")} and ${NEVER_USED[NEVER_USED.length - 1]} are never used)` : ""}.`,
     usccAuthority: (c) => `“${c}” (character 1) is not a registration authority code.`,
     usccRegion: (p) => `Characters 3 to 8 are the region code and must be digits (character ${p} is not).`,
     usccCheck: (c, e) =>
@@ -85,7 +91,6 @@ const TEXT = {
 };
 
 const $ = (id) => document.getElementById(id);
-const LABELS = JSON.parse($("labels").textContent);
 let lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "zh-CN";
 let token = sessionStorage.getItem("zel-inspector-token");
 let me = null, current = null, source = null, stream = null, scanning = 0;
@@ -164,7 +169,7 @@ function render() {
 }
 
 function department(id) {
-  return (LABELS.departments[id] || {})[lang] || id;
+  return (DEPARTMENT_NAMES[id] || {})[lang] || id;
 }
 
 function renderWho() {
@@ -185,8 +190,6 @@ function li(parts, attrs = {}) {
   Object.assign(el.dataset, attrs);
   return el;
 }
-
-const RESULTS = ["pass", "issues", "fail"];
 
 function renderStanding() {
   const s = current;
@@ -209,8 +212,9 @@ function renderStanding() {
     : [li([t("never")])]));
   // An inspection's record summarises it by its findings, or by its result key when there were none.
   $("records").replaceChildren(...(s.records.length ? s.records.map((r) => li([r.decided_on,
-    (LABELS.records[r.type] || {})[lang] || r.type_zh,
-    ...(RESULTS.includes(r.summary) ? [t(r.summary)] : r.summary ? [data(r.summary)] : [])], { type: r.type }))
+    (RECORD_TYPES[r.type] || {})[lang] || r.type_zh,
+    ...(INSPECTION_RESULTS.includes(r.summary) ? [t(r.summary)] : r.summary ? [data(r.summary)] : [])],
+    { type: r.type }))
     : [li([t("noRecords")])]));
   for (const box of document.querySelectorAll("input[name=dept]")) {
     box.checked = box.value === me.department || box.checked;
@@ -346,15 +350,14 @@ async function fromPhoto() {
 
 // GB 32100-2015: 18 characters of the alphabet (no I, O, S, V, Z), a registration authority first, six region
 // digits at 3-8, and a check character of weights 3^(i-1) mod 31. The same rules, in the same order, as
-// credit.codes.validate_uscc; the alphabet and authorities come from it (data-*). Returns [code] or [code, error].
+// credit.codes.validate_uscc; the alphabet and authorities are its own (generated). Returns [code] or [code, error].
 function checkUscc(raw) {
-  const input = $("uscc");
-  const alphabet = input.dataset.alphabet, authorities = input.dataset.authorities;
+  const alphabet = USCC_ALPHABET, authorities = REGISTRATION_AUTHORITIES;
   const code = raw.normalize("NFKC").replace(/[\s\-_\u3000]/g, "").toUpperCase();
   if (!code) return [code, ["usccEmpty"]];
   if ([...code].length !== 18) return [code, ["usccLength", [...code].length]];
   for (let i = 0; i < 18; i++) {
-    if (!alphabet.includes(code[i])) return [code, ["usccChar", i + 1, code[i], "IOSVZ".includes(code[i])]];
+    if (!alphabet.includes(code[i])) return [code, ["usccChar", i + 1, code[i], USCC_NEVER_USED.includes(code[i])]];
   }
   if (!authorities.includes(code[0])) return [code, ["usccAuthority", code[0]]];
   for (let i = 2; i < 8; i++) if (!/[0-9]/.test(code[i])) return [code, ["usccRegion", i + 1]];

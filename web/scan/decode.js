@@ -5,10 +5,11 @@
 // CDN zxing-wasm names by default) and fetched only when the first picture needs it; the page's policy allows
 // compiling it with 'wasm-unsafe-eval' and nothing else.
 import { prepareZXingModule, purgeZXingModule, readBarcodes, ZXING_WASM_VERSION } from "zxing-wasm/reader";
+import { SCAN_PIXELS } from "../generated/constants.js";
 
 // Both the chunk that holds this module and the page entries live one folder below /static/.
 const WASM = new URL(`../zxing/zxing_reader.wasm?v=${ZXING_WASM_VERSION}`, import.meta.url).href;
-const PHOTO_PIXELS = 4_000_000; // as the server (qr.decode.SCAN_PIXELS): ~7 camera pixels per module
+const PHOTO_PIXELS = SCAN_PIXELS; // as the server (qr.decode): ~7 camera pixels per module
 const FRAME_SIDE = 800; // camera frames: fast enough to read several a second on a phone
 
 const OVERRIDES = { locateFile: (path, prefix) => (path.endsWith(".wasm") ? WASM : prefix + path) };

@@ -6,24 +6,11 @@
 // tests/pages/test_js_core.py runs this module under Node against Python-made payloads.
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
+import {
+  CERT_KIND, CERT_KINDS, DEPARTMENT_CODES, DEPARTMENT_NAMES, EIP712_DOMAIN, EIP712_TYPE_STRINGS, GRADES,
+  PAYLOAD_VERSION, USCC_ALPHABET,
+} from "../generated/constants.js"; // generated from the Python owners (scripts/page_constants.py)
 
-export const VERSION = 1;
-export const DEPARTMENTS = { 1: "tax.440604", 2: "si.440604", 3: "amr.440604" };
-const USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const CHAIN_KIND = { 1: 0, 2: 0, 3: 1, 4: 1, 5: 4 };
-const GRADES = { 1: "A", 2: "B", 3: "C", 4: "D" };
-export const KIND_ZH = {
-  1: "个人纳税证明", 2: "企业纳税证明", 3: "个人社保缴费证明", 4: "企业社保参保证明", 5: "企业信用报告",
-};
-export const DEPARTMENT_EN = {
-  "tax.440604": "Chancheng District Tax Bureau", "si.440604": "Chancheng Social Insurance Fund Administration",
-  "amr.440604": "Chancheng Administration for Market Regulation",
-};
-export const KIND_EN = {
-  1: "Individual tax-payment certificate", 2: "Enterprise tax-payment certificate",
-  3: "Individual social-insurance contribution certificate",
-  4: "Enterprise social-insurance participation certificate", 5: "Enterprise credit report",
-};
 const utf8 = new TextEncoder();
 
 /** A malformed payload: `code` names the reason (the page shows it in the reader's language), `message` is the
@@ -124,9 +111,11 @@ class Reader {
 export function decodePayload(data) {
   const r = new Reader(data);
   const version = r.small(1);
-  if (version !== VERSION) throw new PayloadError("version", `unknown payload format version ${version}`, version);
+  if (version !== PAYLOAD_VERSION) {
+    throw new PayloadError("version", `unknown payload format version ${version}`, version);
+  }
   const kind = r.small(1);
-  if (![1, 2, 3, 4, 5].includes(kind)) throw new PayloadError("kind", `unknown certificate kind ${kind}`, kind);
+  if (CERT_KINDS[kind] === undefined) throw new PayloadError("kind", `unknown certificate kind ${kind}`, kind);
   const number = r.uint(8).toString().padStart(17, "0");
   const tag = r.small(1);
   let subject;
@@ -152,7 +141,7 @@ export function decodePayload(data) {
   const monthsPaid = r.small(1), monthsInArrears = r.small(1);
   const detailHash = r.take(32).slice();
   const issuedAt = r.small(4), expiresOn = r.small(2);
-  const department = DEPARTMENTS[r.small(1)];
+  const department = DEPARTMENT_CODES[r.small(1)];
   if (!department) throw new PayloadError("department", "unknown department code");
   const compact = r.take(64);
   if (r.pos !== data.length) throw new PayloadError("trailing", "unexpected bytes after the signature");
@@ -166,16 +155,14 @@ export function decodePayload(data) {
   };
 }
 
-const CERTIFICATE_TYPE = "Certificate(uint8 kind,uint8 version,string number,string subject,string subjectName," +
-  "uint32 periodFrom,uint32 periodTo,uint64 totalFen,uint16 monthsPaid,uint16 monthsInArrears,bytes32 detailHash," +
-  "uint32 issuedAt,uint32 expiresOn,string department)";
-const DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)";
+const CERTIFICATE_TYPE = EIP712_TYPE_STRINGS.Certificate;
+const DOMAIN_TYPE = EIP712_TYPE_STRINGS.EIP712Domain;
 const keccakText = (s) => keccak_256(utf8.encode(s));
 
 export function domainSeparator(chainId, verifyingContract) {
   const address = new Uint8Array(32);
   address.set(hexBytes(verifyingContract), 12);
-  return keccak_256(concat(keccakText(DOMAIN_TYPE), keccakText("ZeroErrand Ledger"), keccakText("1"),
+  return keccak_256(concat(keccakText(DOMAIN_TYPE), keccakText(EIP712_DOMAIN.name), keccakText(EIP712_DOMAIN.version),
                            word(chainId), address));
 }
 
@@ -220,12 +207,13 @@ function authorized(trust, signer, chainKind, timestamp) {
 function show(c, trust) {
   const dept = (trust.departments || []).find((d) => d.id === c.department);
   return {
-    kind: c.kind, kind_zh: KIND_ZH[c.kind], kind_en: KIND_EN[c.kind], number: c.number, subject: c.subject,
+    kind: c.kind, kind_zh: CERT_KINDS[c.kind].zh, kind_en: CERT_KINDS[c.kind].en, number: c.number,
+    subject: c.subject,
     subject_name: c.subjectName, period_from: dayToIso(c.periodFrom), period_to: dayToIso(c.periodTo),
     total_fen: Number(c.totalFen), months_paid: c.monthsPaid, months_in_arrears: c.monthsInArrears,
     issued_at: new Date(c.issuedAt * 1000).toISOString(), expires_on: dayToIso(c.expiresOn),
     department: c.department, department_name: dept ? dept.name : c.department,
-    ...(c.kind === 5 ? { credit_score: Number(c.totalFen), records: c.monthsPaid,
+    ...(c.kind === CERT_KIND.CREDIT_REPORT ? { credit_score: Number(c.totalFen), records: c.monthsPaid,
                          grade: GRADES[c.monthsInArrears] || "?" } : {}),
   };
 }
@@ -238,7 +226,7 @@ const UINT64 = 1n << 64n;
 
 function departmentNames(trust, id) {
   const dept = (trust.departments || []).find((d) => d.id === id);
-  return { zh: dept ? dept.name : id, en: DEPARTMENT_EN[id] || id };
+  return { zh: dept ? dept.name : id, en: (DEPARTMENT_NAMES[id] || {}).en || id };
 }
 
 /**
@@ -290,7 +278,7 @@ export async function verify(text, trust, fetchStatus, today) {
                       "names"));
     return verdict("UNTRUSTED_ISSUER", signer);
   }
-  if (!authorized(trust, signer, CHAIN_KIND[c.kind], c.issuedAt)) {
+  if (!authorized(trust, signer, CERT_KINDS[c.kind].chainKind, c.issuedAt)) {
     checks.push(check("issuer", false, "unauthorized", "签发密钥在签发时未获授权",
                       "The department key was not authorized for this kind at the issue time"));
     return verdict("UNTRUSTED_ISSUER", signer);

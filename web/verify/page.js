@@ -1,7 +1,8 @@
 // The verify page: a certificate QR code opens /verify#<digits>. The payload stays on the device; the page
 // checks the signature here and sends only the digest to GET /v1/verify/status/{digest}.
 // A photo of the QR code is decoded here too, so it never leaves the device either.
-import { DEPARTMENT_EN, verify } from "./core.js";
+import { verify } from "./core.js";
+import { CERT_KIND, CERT_KINDS, CHAIN_KIND, DEPARTMENT_NAMES, STATUS_REASONS } from "../generated/constants.js";
 
 export { verify }; // the same pipeline the page runs, for tests/pages/test_verify_parity.py (import() of this module)
 
@@ -72,7 +73,6 @@ const TONE = { VALID: "ok", SUSPENDED: "paused", PENDING_ANCHOR: "wait" };
 
 const $ = (id) => document.getElementById(id);
 const trust = JSON.parse($("trust").textContent);
-const reasons = JSON.parse($("reasons").textContent); // {code: {zh, en}}: zero_errand.service.REASONS
 let lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "zh-CN";
 let result = null;
 let runs = 0; // verifications started: a later scan wins over an earlier one still waiting for the server
@@ -127,23 +127,24 @@ function render() {
   const note = $("status-note");
   note.textContent = t.note[v.status] || "";
   note.hidden = !t.note[v.status];
-  const reason = v.reason != null && t.reasonOf[v.status] ? reasons[String(v.reason)] : null;
-  $("status-reason").textContent = reason ? t.reasonOf[v.status] + (lang === "en" ? reason.en : reason.zh) : "";
+  const reason = v.reason != null && t.reasonOf[v.status] ? STATUS_REASONS[String(v.reason)] : null;
+  $("status-reason").textContent = reason ? t.reasonOf[v.status] + reason[lang] : "";
   $("status-reason").hidden = !reason;
   const dl = $("cert");
   dl.replaceChildren();
   const other = lang === "en" ? "zh-CN" : null;
   if (c) {
     row(dl, t.kind, lang === "en" ? c.kind_en : c.kind_zh);
-    if (lang === "en") row(dl, t.department, DEPARTMENT_EN[c.department] || c.department);
+    if (lang === "en") row(dl, t.department, (DEPARTMENT_NAMES[c.department] || {}).en || c.department);
     else row(dl, t.department, c.department_name);
     row(dl, t.subject, `${c.subject_name} ${c.subject}`, other);
     row(dl, t.period, `${c.period_from} – ${c.period_to}`);
-    if (c.kind === 5) {
+    if (c.kind === CERT_KIND.CREDIT_REPORT) {
       row(dl, t.grade, lang === "en" ? `${c.grade} (${c.credit_score})` : `${c.grade}（${c.credit_score}）`);
       row(dl, t.records, String(c.records));
     } else {
-      if (c.kind === 1 || c.kind === 2) row(dl, t.total, `${(c.total_fen / 100).toFixed(2)} ${t.yuan}`);
+      const tax = CERT_KINDS[c.kind].chainKind === CHAIN_KIND.TAX_CERTIFICATE; // an amount; social insurance: months
+      if (tax) row(dl, t.total, `${(c.total_fen / 100).toFixed(2)} ${t.yuan}`);
       else row(dl, t.months, String(c.months_paid));
       if (c.months_in_arrears) row(dl, t.arrears, String(c.months_in_arrears));
     }

@@ -1,0 +1,98 @@
+"""The constants the pages' JavaScript shares with Python, written from their Python owners into
+web/generated/constants.js (an ES module the page sources import; esbuild bundles it).
+
+    .venv/bin/python -m scripts.page_constants            # write the module (the first step of `npm run build:web`)
+    .venv/bin/python -m scripts.page_constants --check    # exit 1 when the committed module is stale
+
+The module is committed with the bundles; tests/pages/test_bundle.py fails when it is not what this script makes
+from the Python sources today, so a Python change without a rebuild cannot reach a page unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+import sys
+from pathlib import Path
+from typing import Any
+
+from credit.codes import REGISTRATION_AUTHORITIES, USCC_ALPHABET
+from credit.grading import CLASSES, RECORD_TYPES, TYPE_EN, TYPE_ZH
+from credit.inspections import RESULTS
+from ledger.kinds import Kind
+from qr import payload
+from qr.decode import SCAN_PIXELS
+from qr.signed import EIP712_TYPES, Domain
+from zero_errand.certificates import REASONS, REASONS_ZH, CertKind
+from zero_errand.departments import DEPARTMENTS
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "web" / "generated" / "constants.js"
+HEADER = ("// generated from Python by scripts/page_constants.py (`npm run build:web` runs it); do not edit.\n"
+          "// Each constant names its Python owner; tests/pages/test_bundle.py fails when this file is stale.\n")
+
+
+def _type_string(name: str) -> str:
+    fields = ",".join(f"{f['type']} {f['name']}" for f in EIP712_TYPES[name])
+    return f"{name}({fields})"
+
+
+def constants() -> list[tuple[str, str, Any]]:
+    """(JavaScript name, Python owner, value) for every constant the pages share with Python."""
+    if payload.USCC_ALPHABET != USCC_ALPHABET:  # the payload packs a USCC in GB 32100's alphabet
+        raise ValueError("qr.payload.USCC_ALPHABET differs from credit.codes.USCC_ALPHABET")
+    domain = Domain(0, "0x" + "00" * 20).as_dict()
+    return [
+        ("PAYLOAD_VERSION", "qr.payload.VERSION", payload.VERSION),
+        ("DEPARTMENT_CODES", "qr.payload.DEPARTMENTS (payload byte -> department)", payload.DEPARTMENTS),
+        ("EIP712_DOMAIN", "qr.signed.Domain.as_dict (name, version)",
+         {"name": domain["name"], "version": domain["version"]}),
+        ("EIP712_TYPE_STRINGS", "qr.signed.EIP712_TYPES", {name: _type_string(name) for name in EIP712_TYPES}),
+        ("CHAIN_KIND", "ledger.kinds.Kind (bit in a key's kinds mask)", {k.name: k.value for k in Kind}),
+        ("CERT_KIND", "zero_errand.certificates.CertKind (payload code)", {k.name: k.code for k in CertKind}),
+        ("CERT_KINDS", "zero_errand.certificates.CertKind",
+         {k.code: {"slug": k.slug, "chainKind": k.chain_kind.value, "department": k.department,
+                   "zh": k.title_zh, "en": k.title_en} for k in CertKind}),
+        ("DEPARTMENT_NAMES", "zero_errand.departments.DEPARTMENTS",
+         {d.id: {"zh-CN": d.name_zh, "en": d.name_en} for d in DEPARTMENTS.values()}),
+        ("GRADES", "credit.grading.CLASSES (a credit report's class code, 1 = A)",
+         {i: c for i, c in enumerate(CLASSES, 1)}),
+        ("STATUS_REASONS", "zero_errand.certificates.REASONS / REASONS_ZH",
+         {code: {"zh-CN": REASONS_ZH[code], "en": en.capitalize()} for code, en in REASONS.items()}),
+        ("RECORD_TYPES", "credit.grading.RECORD_TYPES / TYPE_ZH / TYPE_EN",
+         {t: {"zh-CN": TYPE_ZH[t], "en": TYPE_EN[t]} for t in RECORD_TYPES}),
+        ("INSPECTION_RESULTS", "credit.inspections.RESULTS", list(RESULTS)),
+        ("USCC_ALPHABET", "credit.codes.USCC_ALPHABET", USCC_ALPHABET),
+        ("USCC_NEVER_USED", "the Latin capitals credit.codes.USCC_ALPHABET leaves out",
+         "".join(c for c in string.ascii_uppercase if c not in USCC_ALPHABET)),
+        ("REGISTRATION_AUTHORITIES", "credit.codes.REGISTRATION_AUTHORITIES",
+         "".join(sorted(REGISTRATION_AUTHORITIES))),
+        ("SCAN_PIXELS", "qr.decode.SCAN_PIXELS (a photo is scaled down to at most this many pixels)", SCAN_PIXELS),
+    ]
+
+
+def render() -> str:
+    """The module's text."""
+    lines = [HEADER]
+    for name, owner, value in constants():
+        text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+        if len(text) > 100:  # a table: one entry a line, so a change reads as one line of the diff
+            text = json.dumps(value, ensure_ascii=False, indent=2)
+        lines.append(f"\n// {owner}\nexport const {name} = {text};\n")
+    return "".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    text = render()
+    if "--check" in argv:
+        if not OUT.exists() or OUT.read_text(encoding="utf-8") != text:
+            print(f"{OUT.relative_to(ROOT)} is stale: run `npm run build:web`", file=sys.stderr)
+            return 1
+        return 0
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,187 @@
+// generated from Python by scripts/page_constants.py (`npm run build:web` runs it); do not edit.
+// Each constant names its Python owner; tests/pages/test_bundle.py fails when this file is stale.
+
+// qr.payload.VERSION
+export const PAYLOAD_VERSION = 1;
+
+// qr.payload.DEPARTMENTS (payload byte -> department)
+export const DEPARTMENT_CODES = {"1": "tax.440604", "2": "si.440604", "3": "amr.440604"};
+
+// qr.signed.Domain.as_dict (name, version)
+export const EIP712_DOMAIN = {"name": "ZeroErrand Ledger", "version": "1"};
+
+// qr.signed.EIP712_TYPES
+export const EIP712_TYPE_STRINGS = {
+  "EIP712Domain": "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
+  "Certificate": "Certificate(uint8 kind,uint8 version,string number,string subject,string subjectName,uint32 periodFrom,uint32 periodTo,uint64 totalFen,uint16 monthsPaid,uint16 monthsInArrears,bytes32 detailHash,uint32 issuedAt,uint32 expiresOn,string department)"
+};
+
+// ledger.kinds.Kind (bit in a key's kinds mask)
+export const CHAIN_KIND = {
+  "TAX_CERTIFICATE": 0,
+  "SOCIAL_INSURANCE_CERTIFICATE": 1,
+  "CREDIT_RECORD": 2,
+  "INSPECTION": 3,
+  "CREDIT_REPORT": 4,
+  "ENTERPRISE_CODE": 5,
+  "RANDOM_DRAW": 6,
+  "AUDIT_LOG": 7
+};
+
+// zero_errand.certificates.CertKind (payload code)
+export const CERT_KIND = {
+  "TAX_INDIVIDUAL": 1,
+  "TAX_ENTERPRISE": 2,
+  "SI_INDIVIDUAL": 3,
+  "SI_ENTERPRISE": 4,
+  "CREDIT_REPORT": 5
+};
+
+// zero_errand.certificates.CertKind
+export const CERT_KINDS = {
+  "1": {
+    "slug": "tax-individual",
+    "chainKind": 0,
+    "department": "tax.440604",
+    "zh": "个人纳税证明",
+    "en": "Individual tax-payment certificate"
+  },
+  "2": {
+    "slug": "tax-enterprise",
+    "chainKind": 0,
+    "department": "tax.440604",
+    "zh": "企业纳税证明",
+    "en": "Enterprise tax-payment certificate"
+  },
+  "3": {
+    "slug": "si-individual",
+    "chainKind": 1,
+    "department": "si.440604",
+    "zh": "个人社保缴费证明",
+    "en": "Individual social-insurance contribution certificate"
+  },
+  "4": {
+    "slug": "si-enterprise",
+    "chainKind": 1,
+    "department": "si.440604",
+    "zh": "企业社保参保证明",
+    "en": "Enterprise social-insurance participation certificate"
+  },
+  "5": {
+    "slug": "credit-report",
+    "chainKind": 4,
+    "department": "amr.440604",
+    "zh": "企业信用报告",
+    "en": "Enterprise credit report"
+  }
+};
+
+// zero_errand.departments.DEPARTMENTS
+export const DEPARTMENT_NAMES = {
+  "tax.440604": {
+    "zh-CN": "国家税务总局佛山市禅城区税务局",
+    "en": "Chancheng District Tax Bureau, STA"
+  },
+  "si.440604": {
+    "zh-CN": "佛山市禅城区社会保险基金管理局",
+    "en": "Chancheng District Social Insurance Fund Administration"
+  },
+  "amr.440604": {
+    "zh-CN": "佛山市禅城区市场监督管理局",
+    "en": "Chancheng District Administration for Market Regulation"
+  },
+  "dsj.440604": {
+    "zh-CN": "佛山市禅城区政务服务数据管理局",
+    "en": "Chancheng District Government Service Data Administration"
+  }
+};
+
+// credit.grading.CLASSES (a credit report's class code, 1 = A)
+export const GRADES = {"1": "A", "2": "B", "3": "C", "4": "D"};
+
+// zero_errand.certificates.REASONS / REASONS_ZH
+export const STATUS_REASONS = {
+  "1": {
+    "zh-CN": "误签发",
+    "en": "Issued in error"
+  },
+  "2": {
+    "zh-CN": "数据已更正",
+    "en": "Data corrected"
+  },
+  "3": {
+    "zh-CN": "以欺诈手段取得",
+    "en": "Obtained by fraud"
+  },
+  "4": {
+    "zh-CN": "正在调查核实",
+    "en": "Under investigation"
+  },
+  "5": {
+    "zh-CN": "应持证人申请",
+    "en": "Subject request"
+  },
+  "9": {
+    "zh-CN": "其他原因",
+    "en": "Other"
+  }
+};
+
+// credit.grading.RECORD_TYPES / TYPE_ZH / TYPE_EN
+export const RECORD_TYPES = {
+  "commendation": {
+    "zh-CN": "表彰奖励",
+    "en": "Commendation"
+  },
+  "inspection_pass": {
+    "zh-CN": "检查合格",
+    "en": "Inspection passed"
+  },
+  "inspection_issues": {
+    "zh-CN": "检查发现问题",
+    "en": "Inspection found issues"
+  },
+  "inspection_fail": {
+    "zh-CN": "检查不合格",
+    "en": "Inspection failed"
+  },
+  "tax_arrears": {
+    "zh-CN": "欠缴税款",
+    "en": "Tax arrears"
+  },
+  "si_arrears": {
+    "zh-CN": "欠缴社保费",
+    "en": "Social-insurance arrears"
+  },
+  "penalty_minor": {
+    "zh-CN": "轻微行政处罚",
+    "en": "Minor administrative penalty"
+  },
+  "penalty_general": {
+    "zh-CN": "一般行政处罚",
+    "en": "Administrative penalty"
+  },
+  "penalty_serious": {
+    "zh-CN": "严重行政处罚",
+    "en": "Serious administrative penalty"
+  },
+  "dishonest_debtor": {
+    "zh-CN": "失信被执行人",
+    "en": "Dishonest judgment debtor"
+  }
+};
+
+// credit.inspections.RESULTS
+export const INSPECTION_RESULTS = ["pass", "issues", "fail"];
+
+// credit.codes.USCC_ALPHABET
+export const USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+// the Latin capitals credit.codes.USCC_ALPHABET leaves out
+export const USCC_NEVER_USED = "IOSVZ";
+
+// credit.codes.REGISTRATION_AUTHORITIES
+export const REGISTRATION_AUTHORITIES = "123456789ANY";
+
+// qr.decode.SCAN_PIXELS (a photo is scaled down to at most this many pixels)
+export const SCAN_PIXELS = 4000000;
