@@ -2,6 +2,7 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY contracts contracts
+COPY identifiers identifiers
 COPY ledger ledger
 COPY credit credit
 COPY zero_errand zero_errand

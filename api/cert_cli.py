@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import select
 
 from api.platform_cli import cli_actor, settings_of
-from credit.codes import is_valid_uscc
+from identifiers import is_valid_uscc
 from ledger.cli import ChainUrl, DataDir, JsonOut, fail, writable
 from ledger.errors import LedgerError
 from ledger.store.db import transaction

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from credit.codes import USCC_ALPHABET, id_check_char, uscc_check_char, validate  # noqa: E402
+from identifiers import USCC_ALPHABET, id_check_char, uscc_check_char, validate  # noqa: E402
 
 
 def corpus(n: int, seed: int = 1) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from credit.codes import validate
+from identifiers import validate
 
 credit_app = typer.Typer(help="Credit codes, records, lists, repair, grades and the chain audit.", no_args_is_help=True)
 

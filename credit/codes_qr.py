@@ -18,12 +18,13 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from identifiers import USCC_CHARS
 from ledger.client import Ledger
 from qr.payload import PayloadError, compact_signature, expand_signature, from_digits, to_digits
 from qr.signed import recover_from_digest
 
 DOMAIN_TAG = b"zel-enterprise-code/1"
-URL = re.compile(r"/e/([0-9A-HJ-NPQRTUWXY]{18})#(\d+)$")
+URL = re.compile(rf"/e/({USCC_CHARS}{{18}})#(\d+)$")
 
 
 class CodeError(ValueError):

@@ -25,12 +25,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from identifiers import USCC_ALPHABET  # a USCC packs as 18 digits of base 31 in GB 32100's alphabet
 from qr.signed import Content
 
 VERSION = 1
 DEPARTMENTS = {1: "tax.440604", 2: "si.440604", 3: "amr.440604"}
 DEPARTMENT_CODES = {v: k for k, v in DEPARTMENTS.items()}
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 MASKED = re.compile(r"^(\d{4})\*{10}(\d{3}[\dX])$")  # tag 0, read only
 MASKED_PREFIX = re.compile(r"^(\d{4})\*{14}$")  # tag 2
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

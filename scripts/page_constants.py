@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from credit.codes import REGISTRATION_AUTHORITIES, USCC_ALPHABET
+from identifiers import REGISTRATION_AUTHORITIES, USCC_ALPHABET
 from credit.grading import CLASSES, RECORD_TYPES, TYPE_EN, TYPE_ZH
 from credit.inspections import RESULTS
 from ledger.kinds import Kind
@@ -39,8 +39,6 @@ def _type_string(name: str) -> str:
 
 def constants() -> list[tuple[str, str, Any]]:
     """(JavaScript name, Python owner, value) for every constant the pages share with Python."""
-    if payload.USCC_ALPHABET != USCC_ALPHABET:  # the payload packs a USCC in GB 32100's alphabet
-        raise ValueError("qr.payload.USCC_ALPHABET differs from credit.codes.USCC_ALPHABET")
     domain = Domain(0, "0x" + "00" * 20).as_dict()
     return [
         ("PAYLOAD_VERSION", "qr.payload.VERSION", payload.VERSION),
@@ -62,10 +60,10 @@ def constants() -> list[tuple[str, str, Any]]:
         ("RECORD_TYPES", "credit.grading.RECORD_TYPES / TYPE_ZH / TYPE_EN",
          {t: {"zh-CN": TYPE_ZH[t], "en": TYPE_EN[t]} for t in RECORD_TYPES}),
         ("INSPECTION_RESULTS", "credit.inspections.RESULTS", list(RESULTS)),
-        ("USCC_ALPHABET", "credit.codes.USCC_ALPHABET", USCC_ALPHABET),
-        ("USCC_NEVER_USED", "the Latin capitals credit.codes.USCC_ALPHABET leaves out",
+        ("USCC_ALPHABET", "identifiers.USCC_ALPHABET", USCC_ALPHABET),
+        ("USCC_NEVER_USED", "the Latin capitals identifiers.USCC_ALPHABET leaves out",
          "".join(c for c in string.ascii_uppercase if c not in USCC_ALPHABET)),
-        ("REGISTRATION_AUTHORITIES", "credit.codes.REGISTRATION_AUTHORITIES",
+        ("REGISTRATION_AUTHORITIES", "identifiers.REGISTRATION_AUTHORITIES",
          "".join(sorted(REGISTRATION_AUTHORITIES))),
         ("SCAN_PIXELS", "qr.decode.SCAN_PIXELS (a photo is scaled down to at most this many pixels)", SCAN_PIXELS),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from credit.codes import is_valid_id_number, is_valid_uscc  # a leaf module: no imports of ours
+from identifiers import is_valid_id_number, is_valid_uscc
 from ledger.store.models import Enterprise, Person
 from ledger.store.pii import Pii
 

@@ -22,7 +22,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from credit.codes import USCC_ALPHABET, id_check_char, uscc_check_char
+from identifiers import USCC_ALPHABET, id_check_char, uscc_check_char
 from ledger.store.models import Enterprise, SiContribution, TaxRecord
 from ledger.store.pii import Pii
 from zero_errand.people import add_enterprise, add_person, find_person

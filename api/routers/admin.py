@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api.deps import Context, CurrentAdmin, SessionDep, current_principal, SessionRoute
+from api.params import IdNumber, Uscc
 from api.problems import ProblemError, problem_responses
 from api.services import ServiceError, add_client, add_user, set_client_disabled, set_user_disabled
 from ledger.store import audit
@@ -35,7 +36,7 @@ class UserIn(BaseModel):
     role: Role
     display_name: str = Field("", max_length=100)
     department: str | None = Field(None, max_length=32)
-    id_number: str | None = Field(None, min_length=18, max_length=18, description="Citizens only")
+    id_number: IdNumber | None = Field(None, description="Citizens only")
     name: str | None = Field(None, max_length=100, description="Citizens only")
     phone: str | None = Field(None, max_length=20)
 
@@ -52,7 +53,7 @@ class ClientOut(BaseModel):
 
 
 class ClientIn(BaseModel):
-    uscc: str = Field(min_length=18, max_length=18, pattern="^[0-9A-HJ-NPQRTUWXY]{18}$")
+    uscc: Uscc
     name: str = Field(min_length=1, max_length=100)
     enterprise_name: str | None = Field(None, max_length=200)
 

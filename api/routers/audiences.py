@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from api.deps import (
@@ -15,13 +15,13 @@ from api.deps import (
     SessionDep,
     current_principal,
 )
+from api.params import Uscc
 from api.problems import ProblemError, problem_responses
-from credit.codes import mask_id_number
+from identifiers import mask_id_number
 from ledger.store.models import Enterprise, Person, User
 from sqlalchemy import select
 
 PROTECTED = problem_responses(401, 403, 404, 413, 422, 429)
-USCC = Path(min_length=18, max_length=18, pattern="^[0-9A-HJ-NPQRTUWXY]{18}$", description="Unified social credit code")
 
 citizen = APIRouter(route_class=SessionRoute, prefix="/v1/citizen", tags=["citizen"], responses=PROTECTED,
                     dependencies=[Depends(current_principal)])
@@ -88,7 +88,7 @@ def enterprise_me(session: SessionDep, me: CurrentEnterprise) -> EnterpriseProfi
 
 @enterprise.get("/enterprises/{uscc}", response_model=EnterpriseProfile,
                 summary="An enterprise's registration (only the enterprise itself)")
-def enterprise_get(session: SessionDep, me: CurrentEnterprise, uscc: str = USCC) -> EnterpriseProfile:
+def enterprise_get(session: SessionDep, me: CurrentEnterprise, uscc: Uscc) -> EnterpriseProfile:
     """An enterprise's registration, for the enterprise itself only (403 for any other USCC)."""
     if uscc != me.uscc:
         raise ProblemError(403, "an enterprise reads only its own data", "not-owner")
@@ -104,7 +104,7 @@ def inspector_me(session: SessionDep, me: CurrentInspector) -> StaffProfile:
 
 
 @inspector.get("/enterprises/{uscc}", response_model=EnterpriseProfile, summary="Any enterprise, for inspection")
-def inspector_enterprise(session: SessionDep, me: CurrentInspector, uscc: str = USCC) -> EnterpriseProfile:
+def inspector_enterprise(session: SessionDep, me: CurrentInspector, uscc: Uscc) -> EnterpriseProfile:
     """Any enterprise's registration (USCC, name, region), for an inspection."""
     return _enterprise(session, uscc)
 

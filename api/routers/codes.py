@@ -8,7 +8,7 @@ from api.deps import SessionRoute
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from credit.codes import validate
+from identifiers import validate
 
 router = APIRouter(route_class=SessionRoute, prefix="/v1/credit/code", tags=["public"])
 

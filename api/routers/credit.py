@@ -20,6 +20,7 @@ from api.deps import (
     SessionDep,
     current_principal,
 )
+from api.params import Uscc
 from api.problems import ProblemError, problem_responses
 from api.routers.verify import key_cache
 from credit import draws, inspections, workflows
@@ -36,8 +37,6 @@ from zero_errand.verification import url_of
 
 log = logging.getLogger(__name__)
 PROTECTED = problem_responses(401, 403, 404, 409, 413, 422, 429)
-USCC = Annotated[str, Path(min_length=18, max_length=18, pattern="^[0-9A-HJ-NPQRTUWXY]{18}$",
-                           description="Unified social credit code")]
 Digest = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
 department = APIRouter(route_class=SessionRoute, prefix="/v1/department/credit", tags=["department"],
                        responses=PROTECTED, dependencies=[Depends(current_principal)])
@@ -53,7 +52,7 @@ CODES = {"invalid": 422, "not-found": 404, "forbidden": 403, "conflict": 409, "t
 
 
 class RecordIn(BaseModel):
-    uscc: str = Field(pattern="^[0-9A-HJ-NPQRTUWXY]{18}$")
+    uscc: Uscc
     type: Literal[RECORD_TYPES]  # type: ignore[valid-type]
     decided_on: date
     summary: str = Field(min_length=1, max_length=500)
@@ -63,7 +62,7 @@ class RecordIn(BaseModel):
 
 
 class ListIn(BaseModel):
-    uscc: str = Field(pattern="^[0-9A-HJ-NPQRTUWXY]{18}$")
+    uscc: Uscc
     list: Literal["red", "black"]
     start_on: date
     end_on: date | None = None
@@ -94,7 +93,7 @@ class Item(BaseModel):
 
 
 class InspectionIn(BaseModel):
-    uscc: str = Field(pattern="^[0-9A-HJ-NPQRTUWXY]{18}$")
+    uscc: Uscc
     departments: list[Literal["tax.440604", "si.440604", "amr.440604"]] = Field(
         min_length=1, description="Every department in the visit: a joint inspection is one record")
     inspectors: list[str] = Field(default_factory=list, max_length=10, description="Other inspectors present")
@@ -174,7 +173,7 @@ def decide_repair(ctx: Context, session: SessionDep, me: CurrentOfficial, applic
 
 
 @department.get("/enterprises/{uscc}", summary="An enterprise's full standing, for departments")
-def department_standing(ctx: Context, session: SessionDep, me: CurrentOfficial, uscc: USCC) -> dict[str, Any]:
+def department_standing(ctx: Context, session: SessionDep, me: CurrentOfficial, uscc: Uscc) -> dict[str, Any]:
     """An enterprise's full standing, as departments see it: every record (on display or not), the grade with its
     explanation, active list entries, published inspections, whether an inspection is due, and repair applications."""
     return _standing(ctx, session, uscc, "department")
@@ -281,14 +280,14 @@ def add_inspection(ctx: Context, session: SessionDep, me: CurrentInspector, body
 
 
 @inspector.get("/enterprises/{uscc}/standing", summary="An enterprise's standing, for inspection")
-def inspector_standing(ctx: Context, session: SessionDep, me: CurrentInspector, uscc: USCC) -> dict[str, Any]:
+def inspector_standing(ctx: Context, session: SessionDep, me: CurrentInspector, uscc: Uscc) -> dict[str, Any]:
     """An enterprise's standing as inspectors see it: records on display, the grade with its explanation, list
     flags, published inspections and whether an inspection is due."""
     return _standing(ctx, session, uscc, "inspector")
 
 
 @public.get("/enterprises/{uscc}/standing", summary="An enterprise's public credit profile")
-def public_standing(ctx: Context, session: SessionDep, uscc: USCC) -> dict[str, Any]:
+def public_standing(ctx: Context, session: SessionDep, uscc: Uscc) -> dict[str, Any]:
     """An enterprise's public credit profile: grade, red / black list flags, records on public display and published
     inspections. Cached for a few seconds."""
     return _standing(ctx, session, uscc, "public")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.deps import Context, SessionDep, SessionRoute
+from api.params import Uscc
 from api.problems import ProblemError, problem_responses
 from ledger.store.models import Enterprise
 
@@ -36,8 +37,7 @@ class Readiness(BaseModel):
 
 @public.get("/enterprises/{uscc}", response_model=PublicEnterprise, summary="An enterprise's public profile")
 def public_enterprise(session: SessionDep,
-                      uscc: str = Path(min_length=18, max_length=18, pattern="^[0-9A-HJ-NPQRTUWXY]{18}$")
-                      ) -> PublicEnterprise:
+                      uscc: Uscc) -> PublicEnterprise:
     """An enterprise's public registration: USCC, name and region. 404 for an unknown USCC."""
     found = session.get(Enterprise, uscc)
     if found is None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Context, Expensive, SessionDep, SessionRoute
 from api.problems import ProblemError, problem_responses
-from credit.codes import validate
+from identifiers import validate
 from qr.decode import DECODER, DecoderBusy, ImageTooLarge, NoQrCode, UnsupportedImage
 from qr.verify import verify_text
 from zero_errand.verification import HOLDER_GUESSES, HolderCheckLocked, KeyListCache, LedgerResolver, holder_matches

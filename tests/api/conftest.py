@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from api.app import build_context, create_app
 from api.provisioning import provision_deployment
 from api.demo import seed
-from credit.codes import id_check_char
+from identifiers import id_check_char
 from api.deps import AppContext
 from api.security import Principal
 from api.settings import Settings

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from api.deps import RateLimiter
-from credit.codes import id_check_char
+from identifiers import id_check_char
 from ledger.store.db import transaction
 from ledger.store.models import Certificate
 from qr.payload import payload_from_text

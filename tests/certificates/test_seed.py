@@ -8,7 +8,7 @@ import subprocess
 
 from sqlalchemy import func, select
 
-from credit.codes import is_valid_id_number, is_valid_uscc
+from identifiers import is_valid_id_number, is_valid_uscc
 from ledger.store.db import make_engine, session_factory, transaction, upgrade
 from ledger.store.models import Person, SiContribution, TaxRecord
 from ledger.store.pii import Pii

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from credit.codes import (
+from identifiers import (
     USCC_ALPHABET,
     id_check_char,
     id_check_char_reference,

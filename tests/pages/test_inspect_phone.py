@@ -16,7 +16,7 @@ import pytest
 from eth_account import Account
 
 from api.demo import seed_credit
-from credit.codes import USCC_ALPHABET, uscc_check_char, validate_uscc
+from identifiers import USCC_ALPHABET, uscc_check_char, validate_uscc
 from credit.codes_qr import enterprise_code
 from ledger.store.db import transaction
 from tests.pages.conftest import (CHROMIUM, CHROMIUM_ARGS, PHONE_WIDTHS, LiveServer, page_width, phone_context, shot,

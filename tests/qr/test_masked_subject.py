@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from credit.codes import id_check_char
+from identifiers import id_check_char
 from qr.payload import MASKED_PREFIX, PayloadError, decode, encode, mask_id_number
 from qr.signed import recover_signer, sign
 from tests.qr.test_payload import DOMAIN, content

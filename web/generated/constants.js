@@ -174,13 +174,13 @@ export const RECORD_TYPES = {
 // credit.inspections.RESULTS
 export const INSPECTION_RESULTS = ["pass", "issues", "fail"];
 
-// credit.codes.USCC_ALPHABET
+// identifiers.USCC_ALPHABET
 export const USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
-// the Latin capitals credit.codes.USCC_ALPHABET leaves out
+// the Latin capitals identifiers.USCC_ALPHABET leaves out
 export const USCC_NEVER_USED = "IOSVZ";
 
-// credit.codes.REGISTRATION_AUTHORITIES
+// identifiers.REGISTRATION_AUTHORITIES
 export const REGISTRATION_AUTHORITIES = "123456789ANY";
 
 // qr.decode.SCAN_PIXELS (a photo is scaled down to at most this many pixels)

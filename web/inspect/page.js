@@ -350,7 +350,7 @@ async function fromPhoto() {
 
 // GB 32100-2015: 18 characters of the alphabet (no I, O, S, V, Z), a registration authority first, six region
 // digits at 3-8, and a check character of weights 3^(i-1) mod 31. The same rules, in the same order, as
-// credit.codes.validate_uscc; the alphabet and authorities are its own (generated). Returns [code] or [code, error].
+// identifiers.validate_uscc; the alphabet and authorities are its own (generated). Returns [code] or [code, error].
 function checkUscc(raw) {
   const alphabet = USCC_ALPHABET, authorities = REGISTRATION_AUTHORITIES;
   const code = raw.normalize("NFKC").replace(/[\s\-_\u3000]/g, "").toUpperCase();

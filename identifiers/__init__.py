@@ -1,7 +1,9 @@
 """Citizen ID numbers (GB 11643-1999) and unified social credit codes (GB 32100-2015): check characters,
-validation with precise errors, and normalization of what people paste.
+validation with precise errors, masks and normalization of what people paste.
 
-A leaf module (standard library only) so that every package may use it.
+A leaf package (standard library only, none of ours) so that every package may use it: `credit` checks codes,
+`zero_errand` checks the people it seeds and registers, `qr` packs a USCC in its alphabet, `api` types its
+parameters with it (api/params.py).
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ _USCC_VALUE = {c: i for i, c in enumerate(USCC_ALPHABET)}
 _DIGIT = {str(i): i for i in range(10)}
 _DROP = str.maketrans("", "", " \t\r\n-_\u3000")
 REGISTRATION_AUTHORITIES = set("123456789ANY")
+USCC_CHARS = "[0-9A-HJ-NPQRTUWXY]"  # USCC_ALPHABET as a regular-expression character class
 # Hot paths (the benchmark asks for 200,000 codes a second): whole-code regexes first, character loops only
 # to locate an error; check sums over the bytes of the code rather than per-character lookups.
 _ID_SHAPE = re.compile(r"[1-9]\d{16}[\dX]")
-_USCC_SHAPE = re.compile(r"[1-9ANY][0-9A-HJ-NPQRTUWXY]\d{6}[0-9A-HJ-NPQRTUWXY]{10}")
+_USCC_SHAPE = re.compile(rf"[1-9ANY]{USCC_CHARS}\d{{6}}{USCC_CHARS}{{10}}")
 _SHAPE = re.compile(f"(?P<id>{_ID_SHAPE.pattern})|(?P<uscc>{_USCC_SHAPE.pattern})")
 # The weights are powers: 2^(18-i) mod 11 for ID numbers and 3^(i-1) mod 31 for USCCs. Since 13 ≡ 2 (mod 11)
 # and 34 ≡ 3 (mod 31), Python's C-level int(text, base) computes the weighted sums: the first 17 ID digits
