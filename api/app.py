@@ -29,7 +29,6 @@ from api.problems import (
 from api.routers import admin, audiences, auth, certificates, codes, credit, public, verify, webhooks
 from api.security import DevelopmentIdentityProvider, TokenService
 from api.settings import Settings
-
 from ledger.errors import ConfigurationError
 from ledger.store.db import make_engine, session_factory, upgrade
 from ledger.store.pii import Pii

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
@@ -66,7 +66,7 @@ def cert_issue(
     subject: Annotated[str, typer.Option("--subject", help="Citizen ID number or USCC.")],
     period_from: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")],
     period_to: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")],
-    idempotency_key: Annotated[Optional[str], typer.Option("--idempotency-key")] = None,
+    idempotency_key: Annotated[str | None, typer.Option("--idempotency-key")] = None,
     as_json: JsonOut = False,
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
@@ -167,7 +167,7 @@ def cert_pdf(
 
 
 @cert_app.command("list")
-def cert_list(state: Annotated[Optional[str], typer.Option(help="ISSUED, ANCHORED, REVOKED or SUSPENDED.")] = None,
+def cert_list(state: Annotated[str | None, typer.Option(help="ISSUED, ANCHORED, REVOKED or SUSPENDED.")] = None,
               as_json: JsonOut = False, data_dir: DataDir = None) -> None:
     """List certificates, newest first."""
     from api.platform_cli import open_store
@@ -230,12 +230,12 @@ def cert_reinstate(number: str, note: Note = "", as_json: JsonOut = False, data_
 
 
 def verify(
-    source: Annotated[Optional[str], typer.Argument(help="An image file, a verify URL, or payload digits.")] = None,
-    batch: Annotated[Optional[Path], typer.Option("--batch", help="A file with one input per line.")] = None,
+    source: Annotated[str | None, typer.Argument(help="An image file, a verify URL, or payload digits.")] = None,
+    batch: Annotated[Path | None, typer.Option("--batch", help="A file with one input per line.")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Verify with a trust list only.")] = False,
-    trustlist: Annotated[Optional[Path], typer.Option("--trustlist", help="Trust list file for --offline.")] = None,
-    trust_anchor: Annotated[Optional[str], typer.Option("--trust-anchor", help="District admin address to pin.")] = None,
-    trust_fingerprint: Annotated[Optional[str], typer.Option(
+    trustlist: Annotated[Path | None, typer.Option("--trustlist", help="Trust list file for --offline.")] = None,
+    trust_anchor: Annotated[str | None, typer.Option("--trust-anchor", help="District admin address to pin.")] = None,
+    trust_fingerprint: Annotated[str | None, typer.Option(
         "--trust-fingerprint", help="The list's published fingerprint (`zel trustlist export` prints it).")] = None,
     as_json: JsonOut = False,
     data_dir: DataDir = None,

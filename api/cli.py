@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from api import cert_cli, credit_cli as credit_ops, platform_cli
+from api import cert_cli, platform_cli
+from api import credit_cli as credit_ops
 from credit import cli as credit_cli
 from ledger import cli as ledger_cli
 from ledger.client import bootstrap

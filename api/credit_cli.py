@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -55,9 +55,9 @@ def record(
                                       "dishonest_debtor, inspection_pass|issues|fail, commendation.")],
     department: Department,
     summary: Annotated[str, typer.Option("--summary")],
-    decided: Annotated[Optional[str], typer.Option("--decided", help="Decision date (default today).")] = None,
+    decided: Annotated[str | None, typer.Option("--decided", help="Decision date (default today).")] = None,
     reference: Annotated[str, typer.Option("--reference", help="The decision's document number.")] = "",
-    amount_fen: Annotated[Optional[int], typer.Option("--amount-fen")] = None,
+    amount_fen: Annotated[int | None, typer.Option("--amount-fen")] = None,
     as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None,
 ) -> None:
     """Add a department's credit record; its digest goes on the enterprise's chain and the grade is recomputed."""
@@ -77,8 +77,8 @@ def list_entry(
     list_name: Annotated[str, typer.Option("--list", help="red or black.")],
     department: Department,
     reason: Annotated[str, typer.Option("--reason")],
-    start: Annotated[Optional[str], typer.Option("--start", help="Default today.")] = None,
-    end: Annotated[Optional[str], typer.Option("--end", help="Open-ended when omitted.")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="Default today.")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Open-ended when omitted.")] = None,
     reference: Annotated[str, typer.Option("--reference")] = "",
     as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None,
 ) -> None:
@@ -98,7 +98,7 @@ def list_end(
     entry: Annotated[int, typer.Argument(help="The list entry's id (printed by `zel credit list`).")],
     department: Department,
     reason: Annotated[str, typer.Option("--reason")],
-    end: Annotated[Optional[str], typer.Option("--end", help="First day off the list (default today).")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="First day off the list (default today).")] = None,
     reference: Annotated[str, typer.Option("--reference")] = "",
     as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None,
 ) -> None:
@@ -230,7 +230,7 @@ def draw(targets: Annotated[int, typer.Option("--targets", help="Enterprises to 
 
 @inspect_app.command("redraw")
 def redraw(draw_id: str,
-           file: Annotated[Optional[Path], typer.Option("--file", help="A published draw (JSON) instead of the "
+           file: Annotated[Path | None, typer.Option("--file", help="A published draw (JSON) instead of the "
                                                         "store's copy.")] = None,
            as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """Redo a published draw from public data and check it against the chain; exit 1 if anything differs."""
@@ -284,7 +284,7 @@ def qr(uscc: str, output: Annotated[Path, typer.Option("-o", "--output", help="A
 
 
 def report(uscc: str, period_from: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
-           period_to: Annotated[Optional[str], typer.Option("--to", help="Last day (default today).")] = None,
+           period_to: Annotated[str | None, typer.Option("--to", help="Last day (default today).")] = None,
            as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """Issue an enterprise's signed credit report (企业信用报告) over a span of up to 5 years; `zel cert pdf NUMBER`
     prints it, and its QR verifies like every certificate's."""

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from api.security import Principal, hash_secret
 from api.services import add_client, add_user
-from zero_errand.people import find_person
-from zero_errand.seed import seed_data
 from ledger.store.models import ApiClient, Role, User
 from ledger.store.pii import Pii
+from zero_errand.people import find_person
+from zero_errand.seed import seed_data
 
 SEEDER = Principal("system:demo-seed", Role.ADMIN)
 
@@ -32,7 +32,7 @@ class DemoCredentials:
     people: list[str]  # ID numbers of the seeded people (the first two are citizen1 and citizen2)
     usccs: list[str]  # the seeded enterprises (the first two have demo API clients)
     codes: list[str] = field(default_factory=list)  # their one codes (一企一码), once the chain is open
-    standings: list["DemoStanding"] = field(default_factory=list)  # their credit, once seed_credit has run
+    standings: list[DemoStanding] = field(default_factory=list)  # their credit, once seed_credit has run
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from api.accounts import AccountCheck
 from api.passwords import check_cost
 from api.problems import ProblemError
 from api.security import IdentityProvider, Principal, TokenError, TokenService
-from api.throttle import FailureBackoff, Network, client_address, limit_key, trusted_networks
 from api.settings import Settings
+from api.throttle import FailureBackoff, Network, client_address, limit_key, trusted_networks
 from ledger.store.models import Role
 from ledger.store.pii import Pii
 

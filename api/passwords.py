@@ -41,7 +41,7 @@ class ScryptCost:
         """The memory limit to give hashlib.scrypt (OpenSSL needs 128·r·(n+p+2) bytes; its default is 32 MiB)."""
         return 128 * self.r * (self.n + self.p + 2) + _MIB
 
-    def weaker_than(self, other: "ScryptCost") -> bool:
+    def weaker_than(self, other: ScryptCost) -> bool:
         return self.n * self.r < other.n * other.r or self.p < other.p
 
     def plausible(self) -> bool:

@@ -8,7 +8,7 @@ import json
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
@@ -155,10 +155,10 @@ def users_add(
     username: str,
     role: Annotated[Role, typer.Option(help="citizen, inspector, official or admin.")],
     display_name: Annotated[str, typer.Option("--display-name")] = "",
-    department: Annotated[Optional[str], typer.Option(help="Department id for inspectors and officials.")] = None,
-    id_number: Annotated[Optional[str], typer.Option("--id-number", help="Citizens: ID number.")] = None,
-    name: Annotated[Optional[str], typer.Option(help="Citizens: name.")] = None,
-    phone: Annotated[Optional[str], typer.Option(help="Citizens: phone.")] = None,
+    department: Annotated[str | None, typer.Option(help="Department id for inspectors and officials.")] = None,
+    id_number: Annotated[str | None, typer.Option("--id-number", help="Citizens: ID number.")] = None,
+    name: Annotated[str | None, typer.Option(help="Citizens: name.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Citizens: phone.")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Add a user; prints a generated password for the development identity provider."""
@@ -204,7 +204,7 @@ def users_disable(username: str, data_dir: DataDir = None) -> None:
 def clients_add(
     uscc: Annotated[str, typer.Option(help="The enterprise's USCC.")],
     name: Annotated[str, typer.Option(help="A label for the client.")] = "api",
-    enterprise_name: Annotated[Optional[str], typer.Option("--enterprise-name", help="Register the enterprise.")] = None,
+    enterprise_name: Annotated[str | None, typer.Option("--enterprise-name", help="Register the enterprise.")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Register an enterprise API client; prints its id and secret once."""
@@ -340,8 +340,8 @@ anchor_app = typer.Typer(help="The anchoring worker.", no_args_is_help=True)
 @anchor_app.command("run")
 def anchor_run(
     once: Annotated[bool, typer.Option("--once", help="Anchor everything pending now, then exit.")] = False,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Digests per batch (default 4096).")] = None,
-    max_wait: Annotated[Optional[float], typer.Option("--max-wait", help="Seconds a digest may wait (default 10).")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Digests per batch (default 4096).")] = None,
+    max_wait: Annotated[float | None, typer.Option("--max-wait", help="Seconds a digest may wait (default 10).")] = None,
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
 ) -> None:

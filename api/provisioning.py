@@ -54,7 +54,7 @@ def provision_deployment(settings: Settings, *, development: bool = False, migra
                          signed_since=signed_since, migrate=migrate)
 
 
-def provisioned_context(settings: Settings, *, migrate: bool = False) -> "AppContext":
+def provisioned_context(settings: Settings, *, migrate: bool = False) -> AppContext:
     """The administrators' development provisioning, then the service's context: for tests and benchmarks, which
     play both parts in one process. The service itself (`zel serve`, `zel anchor run`) never does this."""
     from api.app import build_context

@@ -13,7 +13,6 @@ from ledger.store.models import ApiClient, Enterprise, Role, User
 from ledger.store.pii import Pii
 from zero_errand.people import DataError, add_enterprise, add_person, find_person
 
-
 ServiceError = DataError  # one error type for the store's refusals, whoever calls
 
 

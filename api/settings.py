@@ -22,7 +22,6 @@ from ledger.keys import Keystore
 from ledger.store.db import default_url
 from ledger.store.pii import PiiKeys
 
-
 DEVELOPMENT_MARKER = "DEVELOPMENT"
 # Chain ids of test nodes: ganache and Hardhat (1337, 31337), Truffle/ganache UI (5777), eth-tester (the
 # embedded chain). A production chain (Besu QBFT) has its own id.

@@ -15,7 +15,7 @@ import os
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -35,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     admin, tax, si = Account.create(), Account.create(), Account.create()
     domain = Domain(131277322940537, "0x4DFD345E54a21Ecbf5b9287f8F17B173b02031Ab")
-    body = {"format": FORMAT, "issued_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    body = {"format": FORMAT, "issued_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "chain_id": domain.chain_id, "verifying_contract": domain.verifying_contract,
             "departments": [{"id": "tax.440604", "name": "税务局", "retired_at": 0},
                             {"id": "si.440604", "name": "社保局", "retired_at": 0}],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,7 +15,7 @@ credit_app = typer.Typer(help="Credit codes, records, lists, repair, grades and 
 @credit_app.command("code")
 def code(
     value: Annotated[str, typer.Argument(help="A USCC or citizen ID number, as pasted (spaces, full-width...).")],
-    kind: Annotated[Optional[str], typer.Option("--kind", help="uscc or citizen_id; guessed when omitted.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="uscc or citizen_id; guessed when omitted.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print valid, kind, normalized, error, position.")] = False,
 ) -> None:
     """Validate a code; exit 0 when valid, 1 when not."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from eth_utils import keccak
@@ -106,7 +106,7 @@ def reveal(credit: CreditLedger, session: Session, draw: RandomDraw, seed: bytes
     draw.seed = "0x" + seed.hex()
     proof = keccak(bytes.fromhex(draw.commitment[2:]) + seed + _hash(draw.result))
     draw.reveal_tx = credit.ledger.anchor_digest(credit.keys[DRAW_DEPARTMENT], proof, Kind.RANDOM_DRAW).tx_hash
-    draw.state, draw.drawn_at = "DRAWN", datetime.now(timezone.utc)
+    draw.state, draw.drawn_at = "DRAWN", datetime.now(UTC)
     return draw
 
 

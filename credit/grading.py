@@ -63,7 +63,7 @@ class Policy:
     draw_weight: dict[str, int]
 
     @classmethod
-    def parse(cls, doc: dict[str, Any]) -> "Policy":
+    def parse(cls, doc: dict[str, Any]) -> Policy:
         try:
             policy = cls(doc["version"], int(doc["base"]), {k: int(v) for k, v in doc["points"].items()},
                          {k: int(v) for k, v in doc.get("positive_cap", {}).items()},

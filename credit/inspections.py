@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from eth_utils import keccak
@@ -50,7 +50,7 @@ def record_inspection(credit: CreditLedger, session: Session, *, uscc: str, depa
     row = Inspection(uid=uid, uscc=uscc, visited_on=visited_on, kind="inspection", department=ANCHORING_DEPARTMENT,
                      departments=departments, inspectors=sorted(inspectors), items=items, findings=findings,
                      result=result, evidence=evidence, draw_id=draw_id, content=content,
-                     digest="0x" + keccak(canonical(content)).hex(), issued_at=datetime.now(timezone.utc),
+                     digest="0x" + keccak(canonical(content)).hex(), issued_at=datetime.now(UTC),
                      state="ISSUED", created_by=actor)
     session.add(row)
     session.flush()

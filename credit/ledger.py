@@ -13,7 +13,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -275,7 +275,7 @@ class CreditLedger:
                               red_listed=flags["red_list"], policy=load_policy())
         return CreditGrade(uscc=uscc, grade=result.grade, score=result.score, rules_version=result.rules_version,
                            explanation=result.explanation, basis=result.basis, state="PENDING",
-                           computed_at=datetime.now(timezone.utc))
+                           computed_at=datetime.now(UTC))
 
     def regrade(self, session: Session, uscc: str, on: date | None = None) -> CreditGrade:
         """Recompute the grade; store it (PENDING for the chain) when it differs from the current one."""

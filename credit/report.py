@@ -14,7 +14,7 @@ someone guessing at its content.
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -41,7 +41,7 @@ ITEM_ZH = {True: "合格", False: "不合格"}  # one checked item of an inspect
 def make_report(credit: CreditLedger, session: Session, *, uscc: str, period_from: date, period_to: date,
                 key: LocalAccount, domain: Domain, actor: str, now: datetime | None = None) -> Certificate:
     """Sign and store (ISSUED, waiting for its anchoring batch) the enterprise's credit report for the span."""
-    now = not_earlier(now or datetime.now(timezone.utc), credit.ledger.key_valid_from(key.address))
+    now = not_earlier(now or datetime.now(UTC), credit.ledger.key_valid_from(key.address))
     if period_from < EARLIEST:
         raise CreditError("invalid", f"the span cannot start before {EARLIEST}", "period_from")
     if period_from > period_to:

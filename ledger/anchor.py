@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -89,12 +89,12 @@ class Anchorer:
                 select(m.department, m.kind, func.count(), func.min(m.issued_at))
                 .where(m.state == "ISSUED", m.batch_id.is_(None))
                 .group_by(m.department, m.kind)).all()
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             for department, slug, count, oldest in groups:
                 if department not in self.keys:
                     continue
                 if oldest.tzinfo is None:
-                    oldest = oldest.replace(tzinfo=timezone.utc)
+                    oldest = oldest.replace(tzinfo=UTC)
                 due = force or count >= self.batch_size or now - oldest >= timedelta(seconds=self.max_wait)
                 if not due:
                     continue
@@ -142,7 +142,7 @@ class Anchorer:
         with self.sessions() as s, s.begin():
             batch = s.get(AnchorBatch, batch_id)
             batch.state, batch.tx_hash, batch.block_number = "ANCHORED", tx_hash, block
-            batch.anchored_at = datetime.now(timezone.utc)
+            batch.anchored_at = datetime.now(UTC)
             batch.attempts += 1
             certs = s.scalars(select(self.model).where(self.model.batch_id == batch_id)).all()
             for cert in certs:

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.client import Ledger
 from ledger.errors import AlreadyAnchored, LedgerError
-from ledger.tx import map_errors
 from ledger.kinds import Kind
 from ledger.store import audit
 from ledger.store.models import AuditAnchor, AuditEntry, AuditHead
+from ledger.tx import map_errors
 
 log = logging.getLogger(__name__)
 DOMAIN = b"zel-audit-head-v1"
@@ -97,7 +97,7 @@ class AuditAnchorer:
         with self.sessions() as s, s.begin():
             row = s.get(AuditAnchor, seq)
             row.state, row.tx_hash, row.block_number = "ANCHORED", tx_hash, block
-            row.anchored_at = datetime.now(timezone.utc)
+            row.anchored_at = datetime.now(UTC)
         log.info("anchored the audit log's head at entry %d (block %s)", seq, block)
 
 

@@ -38,7 +38,7 @@ class ChainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, data_dir: Path | str | None = None, rpc_url: str | None = None) -> "ChainConfig":
+    def from_env(cls, data_dir: Path | str | None = None, rpc_url: str | None = None) -> ChainConfig:
         return cls(
             data_dir=data_dir_from_env(data_dir),
             rpc_url=rpc_url or os.environ.get("ZEL_CHAIN_URL") or None,

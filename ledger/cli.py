@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,11 +19,11 @@ from ledger.kinds import CreditScope, Kind, department_id, department_name, kind
 
 out = Console(soft_wrap=True)
 DataDir = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--data-dir", envvar="ZEL_DATA_DIR", help="Data directory (default ./.zel).", show_default=False),
 ]
 ChainUrl = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--chain-url", envvar="ZEL_CHAIN_URL", help="JSON-RPC URL; the embedded chain when unset."),
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -67,12 +67,12 @@ def parse_time(text: str | None) -> int:
     except ValueError as exc:
         raise fail(f"time {text!r} is not ISO-8601 (2026-11-22T08:00:00+08:00) or unix seconds") from exc
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
 
 
 def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat() if ts else "-"
+    return datetime.fromtimestamp(ts, UTC).isoformat() if ts else "-"
 
 
 # -- contracts -------------------------------------------------------------------------------------
@@ -104,7 +104,7 @@ def contracts_deploy(
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
     redeploy: Annotated[bool, typer.Option("--redeploy", help="Replace an existing deployment.")] = False,
-    administrators: Annotated[Optional[str], typer.Option(
+    administrators: Annotated[str | None, typer.Option(
         "--administrators", help="Comma-separated keystore names or addresses of the district administrators "
         "(default: the admin key alone).")] = None,
     threshold: Annotated[int, typer.Option("--threshold", help="Approvals an administrative call needs (k of n).")] = 1,
@@ -215,9 +215,9 @@ def issuer_grant(
     department: Annotated[str, typer.Option("--department", "-d", help="Department id, e.g. tax.440604.")],
     kinds: Annotated[str, typer.Option("--kinds", "-k", help="Comma-separated kinds, e.g. tax,credit-record.")] = "",
     department_title: Annotated[
-        Optional[str], typer.Option("--department-name", help="Admit the department with this name first.")
+        str | None, typer.Option("--department-name", help="Admit the department with this name first.")
     ] = None,
-    valid_from: Annotated[Optional[str], typer.Option(
+    valid_from: Annotated[str | None, typer.Option(
         "--valid-from", help="ISO time, now or later (keys are never back-dated); default now.")] = None,
     inspector: Annotated[bool, typer.Option("--inspector", help="Grant the inspector role instead.")] = False,
     credit_scopes: Annotated[str, typer.Option(
@@ -266,7 +266,7 @@ def issuer_grant(
 @issuer_app.command("revoke")
 def issuer_revoke(
     key: Annotated[str, typer.Argument(help="Keystore name or address.")],
-    at: Annotated[Optional[str], typer.Option("--at", help="Revocation time (ISO); default now.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Revocation time (ISO); default now.")] = None,
     inspector: Annotated[bool, typer.Option("--inspector", help="Withdraw the inspector role instead.")] = False,
     administrator: AsAdmin = ADMIN_KEY,
     data_dir: DataDir = None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -123,7 +122,7 @@ class Ledger:
     # -- opening -----------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, config: ChainConfig) -> "Ledger":
+    def open(cls, config: ChainConfig) -> Ledger:
         """Connect and load this chain's deployment record (raises `NotDeployed` if there is none)."""
         conn = connect(config)
         try:
@@ -136,7 +135,7 @@ class Ledger:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> "Ledger":
+    def __enter__(self) -> Ledger:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -60,7 +60,7 @@ class Deployment:
         return data_dir / "deployments" / f"{chain_id}.json"
 
     @classmethod
-    def load(cls, data_dir: Path, chain_id: int) -> "Deployment":
+    def load(cls, data_dir: Path, chain_id: int) -> Deployment:
         path = cls.path(data_dir, chain_id)
         if not path.exists():
             raise NotDeployed(

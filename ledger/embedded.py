@@ -42,7 +42,7 @@ from eth_utils import to_wei
 from toolz import assoc
 from web3 import EthereumTesterProvider
 
-from ledger.errors import ChainHeld, ConfigurationError, NotDeployed
+from ledger.errors import ChainHeld, NotDeployed
 
 # The embedded chain id: eth-tester's (web3's tester provider answers eth_chainId with it). Not 1337, so
 # code that hard-codes ganache's id fails in the embedded tests, not in production.

@@ -38,7 +38,7 @@ def event_topic(contract: Any, name: str) -> bytes:
 class StatusIndex:
     """Anchored roots and per-digest states, replayed from AttestationRegistry's logs."""
 
-    def __init__(self, ledger: "Ledger", max_age: float = 0.5, chunk: int = 5000) -> None:
+    def __init__(self, ledger: Ledger, max_age: float = 0.5, chunk: int = 5000) -> None:
         self.ledger, self.max_age, self.chunk = ledger, max_age, chunk
         contract = ledger.attestations
         self._events = {event_topic(contract, name): contract.events[name]() for name in EVENTS}

@@ -23,7 +23,7 @@ class Kind(IntEnum):
         return self.name.lower().replace("_", "-")
 
     @classmethod
-    def parse(cls, text: str) -> "Kind":
+    def parse(cls, text: str) -> Kind:
         """Accept a slug (`tax-certificate`), a name (`TAX_CERTIFICATE`) or a short alias (`tax`)."""
         norm = text.strip().lower().replace("_", "-")
         aliases = {"tax": cls.TAX_CERTIFICATE, "si": cls.SOCIAL_INSURANCE_CERTIFICATE,
@@ -57,7 +57,7 @@ class CreditScope(IntEnum):
     BLACK_LIST = 18
 
 
-def bit_mask(members: "Iterable[IntEnum]") -> int:
+def bit_mask(members: Iterable[IntEnum]) -> int:
     """The on-chain bit mask of a set of kinds or credit scopes (bit i set = member i)."""
     mask = 0
     for member in members:

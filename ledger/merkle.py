@@ -45,7 +45,7 @@ class MerkleTree:
     index_of: dict[bytes, int]
 
     @classmethod
-    def of(cls, values: list[bytes]) -> "MerkleTree":
+    def of(cls, values: list[bytes]) -> MerkleTree:
         """Build the tree of distinct `bytes32` values (order does not change the root)."""
         if not values:
             raise ValueError("a Merkle tree needs at least one value")

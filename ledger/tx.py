@@ -29,7 +29,14 @@ from web3.exceptions import (
     Web3RPCError,
 )
 
-from ledger.errors import InsufficientFunds, LedgerError, NodeUnavailable, TransactionFailed, TransactionTimeout, contract_error
+from ledger.errors import (
+    InsufficientFunds,
+    LedgerError,
+    NodeUnavailable,
+    TransactionFailed,
+    TransactionTimeout,
+    contract_error,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -143,7 +143,7 @@ class DecoderPool:
         future = self.submit(data)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             future.cancel()  # frees the slot if the image was still waiting
             raise DecoderBusy(f"the image was not decoded within {self.timeout:g} s; retry later") from exc
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -25,7 +25,7 @@ EPOCH = date(1970, 1, 1)
 def not_earlier(now: datetime, not_before: int) -> datetime:
     """`now`, or the unix time `not_before` when that is later: a signature is never dated before its key's
     on-chain validFrom."""
-    return max(now, datetime.fromtimestamp(not_before, timezone.utc)) if not_before else now
+    return max(now, datetime.fromtimestamp(not_before, UTC)) if not_before else now
 
 
 EIP712_TYPES = {

@@ -16,7 +16,7 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,7 @@ class TrustList:
     signer: str
 
     @classmethod
-    def load(cls, text: str) -> "TrustList":
+    def load(cls, text: str) -> TrustList:
         try:
             doc = json.loads(text)
             body, signature = doc["body"], bytes.fromhex(doc["signature"][2:])
@@ -66,7 +66,7 @@ class TrustList:
         return cls(body, signer)
 
     @cached_property
-    def resolver(self) -> "OfflineResolver":
+    def resolver(self) -> OfflineResolver:
         """The list's resolver, built once: its revocation sets hold every revoked digest."""
         return OfflineResolver(self)
 
@@ -80,7 +80,7 @@ class TrustList:
         return datetime.fromisoformat(self.body["issued_at"])
 
     def age_days(self, now: datetime | None = None) -> float:
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         return (now - self.issued_at).total_seconds() / 86400
 
 

@@ -8,7 +8,7 @@ page's JavaScript.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, Literal, Protocol
 
 from qr.payload import PayloadError, Signed, decode, payload_from_text
@@ -74,7 +74,7 @@ def _show(signed: Signed) -> dict[str, Any]:
     return {"kind": c.kind, "kind_zh": KIND_ZH[c.kind], "kind_en": KIND_EN[c.kind], "number": c.number,
             "subject": c.subject, "subject_name": c.subjectName, "period_from": str(from_day_number(c.periodFrom)),
             "period_to": str(from_day_number(c.periodTo)), "total_fen": c.totalFen, "months_paid": c.monthsPaid,
-            "months_in_arrears": c.monthsInArrears, "issued_at": datetime.fromtimestamp(c.issuedAt, timezone.utc)
+            "months_in_arrears": c.monthsInArrears, "issued_at": datetime.fromtimestamp(c.issuedAt, UTC)
             .isoformat(), "expires_on": str(from_day_number(c.expiresOn)), "department": c.department,
             **({"credit_score": c.totalFen, "records": c.monthsPaid, "grade": GRADES.get(c.monthsInArrears, "?")}
                if c.kind == 5 else {})}
@@ -153,7 +153,7 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
         checks.append(Check("status", True, "信任列表生成时未撤销", "Not revoked when the trust list was made"))
     else:
         checks.append(Check("status", True, "未撤销", "Not revoked or suspended"))
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     if from_day_number(c.expiresOn) < today:
         checks.append(Check("expiry", False, f"已于 {from_day_number(c.expiresOn)} 过期",
                             f"Expired on {from_day_number(c.expiresOn)}"))

@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from identifiers import REGISTRATION_AUTHORITIES, USCC_ALPHABET
 from credit.grading import CLASSES, RECORD_TYPES, TYPE_EN, TYPE_ZH
 from credit.inspections import RESULTS
+from identifiers import REGISTRATION_AUTHORITIES, USCC_ALPHABET
 from ledger.kinds import Kind
 from qr import payload
 from qr.decode import SCAN_PIXELS

@@ -56,9 +56,9 @@ class Beside:
 
 def _prepare(data: Path) -> tuple[str, str, tuple[str, str]]:
     """Provision, seed, issue and anchor one certificate, add an API client; then release the chain."""
+    from api.platform_cli import cli_actor
     from api.provisioning import provisioned_context
     from api.services import add_client
-    from api.platform_cli import cli_actor
     from api.settings import Settings
     from ledger.store.db import transaction
     from zero_errand.certificates import CertKind
@@ -167,10 +167,11 @@ def test_reading_commands_work_beside_the_server(beside, tmp_path):
 
 
 def _verify_url(beside: Beside) -> str:
+    from sqlalchemy import select
+
     from api.settings import Settings
     from ledger.store.db import make_engine, session_factory
     from ledger.store.models import Certificate
-    from sqlalchemy import select
     from zero_errand.verification import url_of
 
     settings = Settings(data_dir=beside.data)

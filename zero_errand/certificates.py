@@ -12,7 +12,7 @@ so its bare hash could be found by trying the plausible values: the hashed detai
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -66,7 +66,7 @@ class CertKind(Enum):
         return self.code in (2, 4, 5)
 
     @classmethod
-    def parse(cls, value: str | int) -> "CertKind":
+    def parse(cls, value: str | int) -> CertKind:
         for kind in cls:
             if value in (kind.slug, kind.code):
                 return kind
@@ -87,4 +87,4 @@ def stored_detail_hash(detail: dict[str, Any]) -> str:
 
 
 def issued_at_seconds(moment: datetime) -> int:
-    return int(moment.astimezone(timezone.utc).timestamp())
+    return int(moment.astimezone(UTC).timestamp())

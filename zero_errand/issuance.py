@@ -13,7 +13,7 @@ import re
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from eth_account.signers.local import LocalAccount
@@ -21,10 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from qr.payload import mask_id_number  # the QR subject shows the first 4 digits only
 from ledger.store import audit
 from ledger.store.models import Certificate, Enterprise, Person, SiContribution, TaxRecord
 from ledger.store.pii import Pii
+from qr.payload import mask_id_number  # the QR subject shows the first 4 digits only
+from qr.signed import not_earlier
 from zero_errand import webhooks
 from zero_errand.certificates import (
     SCHEMA_VERSION,
@@ -38,7 +39,6 @@ from zero_errand.certificates import (
     sign,
     stored_detail_hash,
 )
-from qr.signed import not_earlier
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MAX_MONTHS = 60
@@ -197,7 +197,7 @@ def issue(session: Session, pii: Pii, *, kind: CertKind, subject: Subject, perio
         raise IssuanceError("invalid", f"{kind.slug} is for {'enterprises' if kind.for_enterprise else 'people'}",
                             "kind")
     months = month_range(period_from, period_to)
-    now = not_earlier(now or datetime.now(timezone.utc), not_before)
+    now = not_earlier(now or datetime.now(UTC), not_before)
     if months[-1] >= f"{now:%Y-%m}":
         raise IssuanceError("invalid", "the period must end before the current month", "period_to")
     detail, total, paid, arrears = _summarise(kind, session, subject, months, tax or StoreTaxSource(),

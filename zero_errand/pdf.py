@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -79,7 +79,7 @@ def money(fen: int) -> str:
 def beijing_time(when: datetime) -> str:
     """2026年12月03日 20:15（北京时间）; a naive time is UTC (as the store keeps times)."""
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return f"{when.astimezone(BEIJING):%Y年%m月%d日 %H:%M}（北京时间 UTC+8）"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +18,6 @@ from zero_errand import webhooks
 from zero_errand.certificates import REASONS, CertKind, Domain
 from zero_errand.departments import load_department_keys
 from zero_errand.issuance import IssuanceError, Subject, issue
-
 
 
 def chain_kind(slug: str) -> Kind:
@@ -81,7 +80,7 @@ class CertificateService:
         cert.state = wanted
         cert.status_reason = reason if action != "reinstate" else None
         cert.status_note = note or None
-        cert.status_changed_at = datetime.now(timezone.utc)
+        cert.status_changed_at = datetime.now(UTC)
         audit.append(session, actor=actor, role="official", action=f"certificate.{action}", target=number,
                      detail={"reason": reason, "note": note})
         event = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}[action]

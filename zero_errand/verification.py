@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.client import CertificateStatus, Ledger
-from ledger.kinds import Kind, department_name, kinds_mask
+from ledger.kinds import department_name, kinds_mask
 from ledger.store.models import AnchorBatch, Certificate
 from ledger.store.pii import Pii
 from qr.payload import encode, verify_url
@@ -39,7 +39,7 @@ class LedgerResolver:
     authority from IssuerRegistry's key list (re-read every few seconds): no EVM call per verification.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], ledger: Ledger, keys: "KeyListCache | None" = None) -> None:
+    def __init__(self, sessions: sessionmaker[Session], ledger: Ledger, keys: KeyListCache | None = None) -> None:
         self.sessions, self.ledger = sessions, ledger
         self.keys = keys or KeyListCache(ledger)
 
@@ -97,7 +97,7 @@ def key_list(ledger: Ledger) -> dict[str, Any]:
     receives, so the page checks signatures and issuer authority in the browser.
     """
     return {
-        "issued_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "issued_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "chain_id": ledger.sender.chain_id, "verifying_contract": ledger.attestations.address,
         "issuer_registry": ledger.issuers.address,
         "departments": [{"id": department_name(d), "name": n, "admitted_at": a, "retired_at": r}

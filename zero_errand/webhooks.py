@@ -19,7 +19,7 @@ import logging
 import secrets
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -28,8 +28,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.store.models import Certificate, Enterprise, Webhook, WebhookDelivery
 from zero_errand.certificates import REASONS, REASONS_ZH
-from zero_errand.destinations import (Destination, DestinationError, DestinationPolicy, DestinationUnresolved,
-                                      Resolve, system_resolve)
+from zero_errand.destinations import (
+    Destination,
+    DestinationError,
+    DestinationPolicy,
+    DestinationUnresolved,
+    Resolve,
+    system_resolve,
+)
 
 log = logging.getLogger(__name__)
 EVENTS = ("certificate.issued", "certificate.revoked", "certificate.suspended", "certificate.reinstated")
@@ -91,7 +97,7 @@ def certificate_event(cert: Certificate, event: str) -> dict[str, Any]:
     """The JSON body of `event`; revocations and suspensions carry the reason the department gave (its code and
     wording, as on chain; the official's free-text note stays internal, as in the certificate API)."""
     payload: dict[str, Any] = {
-        "event": event, "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "event": event, "occurred_at": datetime.now(UTC).isoformat(),
         "certificate": {"number": cert.number, "kind": cert.kind, "state": cert.state, "digest": cert.digest,
                         "issued_at": cert.issued_at.isoformat()}}
     if event in ("certificate.revoked", "certificate.suspended"):
@@ -139,7 +145,7 @@ class Deliverer:
                                    limits=httpx.Limits(max_keepalive_connections=0))
 
     def run_once(self, limit: int = 50) -> int:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.sessions() as s:
             due = [d.id for d in s.scalars(select(WebhookDelivery).where(
                 WebhookDelivery.state == "PENDING", WebhookDelivery.next_attempt_at <= now)
@@ -168,7 +174,7 @@ class Deliverer:
             d = s.get(WebhookDelivery, delivery_id)
             d.attempts += 1
             d.last_status, d.last_error = status, error
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             if ok:
                 d.state, d.delivered_at = "DELIVERED", now
             elif d.attempts >= MAX_ATTEMPTS:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.deps import Context, CurrentAdmin, SessionDep, current_principal, SessionRoute
+from api.deps import Context, CurrentAdmin, SessionDep, SessionRoute, current_principal
 from api.params import IdNumber, Uscc
 from api.problems import ProblemError, problem_responses
 from api.services import ServiceError, add_client, add_user, set_client_disabled, set_user_disabled

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from api.deps import (
-    SessionRoute,
     Context,
     CurrentCitizen,
     CurrentEnterprise,
     CurrentInspector,
     CurrentOfficial,
     SessionDep,
+    SessionRoute,
     current_principal,
 )
 from api.params import Uscc
 from api.problems import ProblemError, problem_responses
 from identifiers import mask_id_number
 from ledger.store.models import Enterprise, Person, User
-from sqlalchemy import select
 
 PROTECTED = problem_responses(401, 403, 404, 413, 422, 429)
 

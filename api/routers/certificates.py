@@ -10,13 +10,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api.deps import (
-    SessionRoute,
     Context,
     CurrentCitizen,
     CurrentEnterprise,
     CurrentOfficial,
     Expensive,
     SessionDep,
+    SessionRoute,
     current_principal,
 )
 from api.problems import ProblemError, problem_responses

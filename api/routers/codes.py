@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from api.deps import SessionRoute
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
+from api.deps import SessionRoute
 from identifiers import validate
 
 router = APIRouter(route_class=SessionRoute, prefix="/v1/credit/code", tags=["public"])

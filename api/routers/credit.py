@@ -4,20 +4,22 @@ one code and record inspections, anyone reads the public profile."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, Callable, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from api.deps import (
-    SessionRoute,
     Context,
     CurrentEnterprise,
     CurrentInspector,
     CurrentOfficial,
     Expensive,
     SessionDep,
+    SessionRoute,
     current_principal,
 )
 from api.params import Uscc
@@ -31,7 +33,6 @@ from credit.report import make_report, summary
 from ledger.errors import LedgerError
 from ledger.kinds import Kind
 from ledger.store.models import RandomDraw
-from sqlalchemy import select
 from qr.render import version_of
 from zero_errand.verification import url_of
 

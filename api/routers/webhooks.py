@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from api.deps import Context, CurrentEnterprise, SessionDep, current_principal, SessionRoute
+from api.deps import Context, CurrentEnterprise, SessionDep, SessionRoute, current_principal
 from api.problems import ProblemError, problem_responses
 from ledger.store.models import Webhook, WebhookDelivery
 from zero_errand.webhooks import MAX_HOOKS, WebhookError, WebhookLimitError, register

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -23,8 +23,8 @@ GENESIS = "0" * 64
 
 def _canonical(seq: int, at: datetime, actor: str, role: str, action: str, target: str, outcome: str,
                detail: dict[str, Any]) -> bytes:
-    at_utc = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-    body = {"seq": seq, "at": at_utc.astimezone(timezone.utc).isoformat(timespec="microseconds"), "actor": actor,
+    at_utc = at if at.tzinfo else at.replace(tzinfo=UTC)
+    body = {"seq": seq, "at": at_utc.astimezone(UTC).isoformat(timespec="microseconds"), "actor": actor,
             "role": role, "action": action, "target": target, "outcome": outcome, "detail": detail}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -43,7 +43,7 @@ def append(session: Session, *, actor: str, role: str, action: str, target: str 
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
         session.flush()
-    entry = AuditEntry(seq=head.seq + 1, at=datetime.now(timezone.utc), actor=actor, role=role, action=action,
+    entry = AuditEntry(seq=head.seq + 1, at=datetime.now(UTC), actor=actor, role=role, action=action,
                        target=target, outcome=outcome, detail=detail or {}, prev_hash=head.hash, hash="")
     entry.hash = entry_hash(head.hash, entry)
     session.add(entry)

@@ -37,7 +37,7 @@ class PiiKeys:
     index_key: bytes
 
     @classmethod
-    def parse(cls, ring: str, index_key: str) -> "PiiKeys":
+    def parse(cls, ring: str, index_key: str) -> PiiKeys:
         """`ring` is `id:base64key[,id:base64key...]`, current key first; `index_key` is base64."""
         keys: dict[str, bytes] = {}
         order = []
@@ -62,7 +62,7 @@ class PiiKeys:
         return cls(order[0], keys, index)
 
     @classmethod
-    def load_file(cls, path: Path) -> "PiiKeys":
+    def load_file(cls, path: Path) -> PiiKeys:
         lines = dict(
             line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#")
         )
@@ -120,7 +120,7 @@ class Pii:
         return hmac.new(self.keys.index_key, value.encode(), hashlib.sha256).hexdigest()
 
     @classmethod
-    def for_store(cls, engine: Engine, keys: PiiKeys) -> "Pii":
+    def for_store(cls, engine: Engine, keys: PiiKeys) -> Pii:
         """`Pii(keys)` once `check_index_key` has accepted `keys` for the store behind `engine` (at start)."""
         try:
             with Session(engine) as session, session.begin():

@@ -14,12 +14,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from api.app import build_context, create_app
-from api.provisioning import provision_deployment
 from api.demo import seed
-from identifiers import id_check_char
 from api.deps import AppContext
+from api.provisioning import provision_deployment
 from api.security import Principal
 from api.settings import Settings
+from identifiers import id_check_char
 from ledger.store.db import transaction
 from ledger.store.models import Role
 from zero_errand.certificates import CertKind

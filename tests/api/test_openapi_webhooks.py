@@ -8,7 +8,7 @@ import json
 import re
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
@@ -81,7 +81,7 @@ def cases() -> tuple[str, list[dict[str, Any]]]:
     """A delivery body as the deliverer encodes it, signed by the service's own code, and the ways to spoil it."""
     secret = "whsec_" + "k" * 43
     payload = certificate_event(Certificate(number="42025070112345678", kind="si-enterprise", state="REVOKED",
-                                            digest="0x" + "ab" * 32, issued_at=datetime.now(timezone.utc)),
+                                            digest="0x" + "ab" * 32, issued_at=datetime.now(UTC)),
                                 "certificate.revoked")
     payload["note"] = "撤销"  # a non-ASCII byte or two: the MAC is over the raw UTF-8
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()

@@ -20,8 +20,8 @@ from api.provisioning import provisioned_context
 from api.settings import Settings
 from ledger.client import CertificateStatus
 from ledger.errors import NodeUnavailable
-from ledger.kinds import Kind
 from ledger.keys import Keystore
+from ledger.kinds import Kind
 from ledger.store.db import transaction
 from ledger.store.models import AnchorBatch, Certificate
 from tests.conftest import GANACHE_ADMIN_KEY, TEST_PASSWORD, start_ganache

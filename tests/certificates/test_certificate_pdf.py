@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -48,7 +48,7 @@ def test_a_personal_certificate_names_its_holder_in_beijing_time_and_yuan(platfo
         url, total, issued = url_of(cert, ctx.settings.public_url), cert.content["totalFen"], cert.issued_at
     text = _text(pdf)
     assert name in text and id_number in text
-    issued_utc = issued if issued.tzinfo else issued.replace(tzinfo=timezone.utc)
+    issued_utc = issued if issued.tzinfo else issued.replace(tzinfo=UTC)
     local = issued_utc.astimezone(timezone(timedelta(hours=8)))
     assert f"{local:%Y年%m月%d日 %H:%M}" in text and "北京时间" in text and "UTC" not in text.replace("UTC+8", "")
     assert beijing_time(issued) in text
@@ -70,6 +70,6 @@ def test_a_personal_certificate_names_its_holder_in_beijing_time_and_yuan(platfo
 
 
 def test_beijing_time_and_amount_formats() -> None:
-    assert beijing_time(datetime(2026, 12, 3, 12, 15, tzinfo=timezone.utc)) == "2026年12月03日 20:15（北京时间 UTC+8）"
+    assert beijing_time(datetime(2026, 12, 3, 12, 15, tzinfo=UTC)) == "2026年12月03日 20:15（北京时间 UTC+8）"
     assert beijing_time(datetime(2026, 12, 31, 16, 0)) == "2027年01月01日 00:00（北京时间 UTC+8）"  # naive is UTC
     assert money(1_234_567) == "¥12,345.67" and money(5) == "¥0.05" and money(123_456_789_00) == "¥123,456,789.00"

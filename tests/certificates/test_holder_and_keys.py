@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from api.deps import RateLimiter
-
 from ledger.store.models import Certificate
 
 

@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from eth_account import Account
@@ -17,11 +17,19 @@ from eth_account import Account
 from ledger.deploy import Deployment
 from qr.payload import encode, to_digits
 from qr.signed import sign
-from qr.trustlist import (Anchor, TrustList, TrustListError, anchor_from, deployment_anchor, parse_fingerprint,
-                          sign_list, verify_pinned)
+from qr.trustlist import (
+    Anchor,
+    TrustList,
+    TrustListError,
+    anchor_from,
+    deployment_anchor,
+    parse_fingerprint,
+    sign_list,
+    verify_pinned,
+)
 from tests.qr.test_mutations import ADMIN, BODY, CONTENTS, DOMAIN, SIGNERS
 
-TODAY, NOW = date(2026, 11, 24), datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+TODAY, NOW = date(2026, 11, 24), datetime(2026, 11, 24, 12, tzinfo=UTC)
 FORGER, MALLORY = Account.create(), Account.create()  # a stranger's list key, and the key it "registers" for tax
 GENUINE = TrustList.load(json.dumps(sign_list(BODY, ADMIN)))
 FORGED_BODY = {**BODY, "keys": [{**BODY["keys"][0], "address": MALLORY.address}, *BODY["keys"][1:]]}

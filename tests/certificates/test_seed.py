@@ -63,8 +63,15 @@ def test_individual_income_tax_follows_wages_and_the_brackets(tmp_path):
     from datetime import date
 
     from api.demo import DEMO_SEED
-    from zero_errand.seed import (BASE_CAP, BASE_FLOOR, INSURANCES, SPECIAL_DEDUCTIONS, annual_iit, months_before,
-                                  withheld_iit)
+    from zero_errand.seed import (
+        BASE_CAP,
+        BASE_FLOOR,
+        INSURANCES,
+        SPECIAL_DEDUCTIONS,
+        annual_iit,
+        months_before,
+        withheld_iit,
+    )
 
     engine = make_engine(f"sqlite:///{tmp_path / 'iit.sqlite'}")
     upgrade(engine)

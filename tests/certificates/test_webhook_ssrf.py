@@ -8,7 +8,7 @@ import ipaddress
 import socket
 import ssl
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import httpx
@@ -185,7 +185,7 @@ def test_dns_rebinding_after_registration_is_not_connected_to(store, caplog):
     for internal in (["127.0.0.1"], ["169.254.169.254"], [PUBLIC, "127.0.0.1"], ["::ffff:127.0.0.1"]):
         answers["hooks.rebind.test"] = internal  # ... and when a delivery is due
         with transaction(store) as s:
-            s.get(WebhookDelivery, delivery_id).next_attempt_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+            s.get(WebhookDelivery, delivery_id).next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
         assert Deliverer(store, allow_loopback=False, resolve=resolve).run_once() == 1
         logged = _log(store, delivery_id)
         assert logged.state == "PENDING" and logged.last_status is None
@@ -248,7 +248,7 @@ def test_delivery_connects_to_the_pinned_address_with_the_original_host(store):
 def test_tls_is_checked_against_the_original_name(store, tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hooks.pinned.test")])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
             .not_valid_after(now + timedelta(days=1))

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from sqlalchemy import update
@@ -52,10 +52,10 @@ def test_issue_and_revoke_events_are_signed_retried_and_logged(platform):
     assert deliverer.run_once() == 1  # first attempt: the receiver answers 500
     log = platform.client.get(f"/v1/enterprise/webhooks/{hook}/deliveries", headers=h).json()
     assert log[0]["state"] == "PENDING" and log[0]["attempts"] == 1 and log[0]["last_status"] == 500
-    assert datetime.fromisoformat(log[0]["next_attempt_at"]) > datetime.now(timezone.utc)
+    assert datetime.fromisoformat(log[0]["next_attempt_at"]) > datetime.now(UTC)
     assert deliverer.run_once() == 0  # backing off
     with platform.ctx.sessions() as s, s.begin():  # time passes
-        s.execute(update(WebhookDelivery).values(next_attempt_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        s.execute(update(WebhookDelivery).values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
     assert deliverer.run_once() == 1
     log = platform.client.get(f"/v1/enterprise/webhooks/{hook}/deliveries", headers=h).json()
     assert log[0]["state"] == "DELIVERED" and log[0]["attempts"] == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select

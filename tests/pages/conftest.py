@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Iterator
@@ -9,20 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import io
-
 import pytest
 import uvicorn
 from PIL import Image
 
 from api.app import create_app
-from api.provisioning import provisioned_context
 from api.demo import seed
 from api.deps import AppContext
+from api.provisioning import provisioned_context
 from api.settings import Settings
 from credit.codes_qr import enterprise_code
-from qr.render import png
 from ledger.store.db import transaction
+from qr.render import png
 from tests.conftest import free_port
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject

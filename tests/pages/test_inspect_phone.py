@@ -16,11 +16,19 @@ import pytest
 from eth_account import Account
 
 from api.demo import seed_credit
-from identifiers import USCC_ALPHABET, uscc_check_char, validate_uscc
 from credit.codes_qr import enterprise_code
+from identifiers import USCC_ALPHABET, uscc_check_char, validate_uscc
 from ledger.store.db import transaction
-from tests.pages.conftest import (CHROMIUM, CHROMIUM_ARGS, PHONE_WIDTHS, LiveServer, page_width, phone_context, shot,
-                                  sign_in)
+from tests.pages.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE_WIDTHS,
+    LiveServer,
+    page_width,
+    phone_context,
+    shot,
+    sign_in,
+)
 from tests.pages.photos import one_photo
 
 # The page's visible text in its own language: the text of shown elements, leaving out those marked as being in

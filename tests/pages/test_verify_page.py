@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from qr.payload import decode, encode, payload_from_text, to_digits
 from qr.signed import from_day_number
@@ -78,7 +78,7 @@ def test_revoked_and_suspended_certificates_say_so(live: LiveServer, page) -> No
 def test_an_expired_certificate_is_expired(live: LiveServer, page) -> None:
     url = live.url(live.issue(CertKind.TAX_ENTERPRISE, 2))
     expires = from_day_number(decode(payload_from_text(url)).content.expiresOn)
-    page.clock.set_fixed_time(datetime.combine(expires + timedelta(days=1), datetime.min.time(), timezone.utc)
+    page.clock.set_fixed_time(datetime.combine(expires + timedelta(days=1), datetime.min.time(), UTC)
                               + timedelta(hours=12))
     assert open_verdict(page, url) == "EXPIRED"
     assert checks(page)["expiry"].startswith("✘") and str(expires) in checks(page)["expiry"]

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from PIL import Image
+
 from qr import decode as qr_decode
 from qr.decode import DecoderBusy, DecoderPool, ImageTooLarge, NoQrCode, UnsupportedImage, read_image
 from qr.render import png
@@ -137,7 +138,7 @@ class HealthProbe:
                 self.latencies.append(time.perf_counter() - started)
                 time.sleep(0.05)
 
-    def __enter__(self) -> "HealthProbe":
+    def __enter__(self) -> HealthProbe:
         self._thread.start()
         assert self._ready.wait(10)
         return self

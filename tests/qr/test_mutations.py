@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import fields, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from eth_account import Account
@@ -36,7 +36,7 @@ BODY = {"format": FORMAT, "issued_at": "2026-11-24T00:00:00+00:00", "chain_id": 
                   "revoked_at": 0}],
         "revoked": [], "suspended": []}
 TRUST = TrustList.load(json.dumps(sign_list(BODY, ADMIN)))
-NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 VERDICTS = {"VALID", "INVALID", "UNTRUSTED_ISSUER", "REVOKED", "SUSPENDED", "EXPIRED", "PENDING_ANCHOR"}
 
 

@@ -5,8 +5,8 @@ Revises: 0005
 Create Date: 2026-12-03 09:00:00
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '0006'
 down_revision = '0005'
