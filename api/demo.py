@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from api.security import Principal, hash_secret
 from api.services import add_client, add_user
-from ledger.store.models import ApiClient, Role, User
-from ledger.store.pii import Pii
+from store.models import ApiClient, Role, User
+from store.pii import Pii
 from zero_errand.people import find_person
 from zero_errand.seed import seed_data
 
@@ -76,7 +76,7 @@ def seed_credit(credit: Any, session: Session, usccs: list[str], today: date | N
     alone), one with tax arrears and a general penalty (class C, due for inspection), one on the red list.
     Returns their standings as graded now (for the banner: `DemoCredentials.standings`)."""
     from credit import inspections, workflows
-    from ledger.store.models import CreditRecord
+    from store.models import CreditRecord
 
     if session.scalars(select(CreditRecord.id).where(CreditRecord.uscc.in_(usccs)).limit(1)).first() is not None:
         return standings(credit, session, usccs)

@@ -2,7 +2,7 @@
 
 An administrative act, done offline before the service starts (`zel issuer provision`, or by `zel serve --demo`
 in a child process): the service itself never decrypts an administrator's key. (`zel serve --demo` runs it through
-`api.app.provision_in_child`, so that this module may use the app's context and the app never imports it.)
+`api.http.app.provision_in_child`, so that this module may use the app's context and the app never imports it.)
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 from api.settings import Settings, mark_development
 from ledger.client import bootstrap
 from ledger.keys import Keystore
-from ledger.store.db import make_engine, session_factory, upgrade
-from ledger.store.models import Certificate
+from store.db import make_engine, session_factory, upgrade
+from store.models import Certificate
 from zero_errand.departments import provision
 
 if TYPE_CHECKING:
-    from api.deps import AppContext
+    from api.http.deps import AppContext
 
 
 def oldest_certificates(settings: Settings) -> dict[str, int]:
@@ -57,7 +57,7 @@ def provision_deployment(settings: Settings, *, development: bool = False, migra
 def provisioned_context(settings: Settings, *, migrate: bool = False) -> AppContext:
     """The administrators' development provisioning, then the service's context: for tests and benchmarks, which
     play both parts in one process. The service itself (`zel serve`, `zel anchor run`) never does this."""
-    from api.app import build_context
+    from api.http.app import build_context
 
     provision_deployment(settings, development=True, migrate=migrate)
     return build_context(settings)

@@ -15,7 +15,7 @@ from api.passwords import hash_secret as hash_secret  # re-exported: services an
 from api.passwords import needs_rehash
 from api.passwords import new_secret as new_secret
 from api.passwords import verify_secret as verify_secret
-from ledger.store.models import ApiClient, Role, User
+from store.models import ApiClient, Role, User
 
 ISSUER = "zel"
 AUDIENCE = "zel-api"

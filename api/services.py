@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.security import Principal, hash_secret, new_secret
-from ledger.store import audit
-from ledger.store.models import ApiClient, Enterprise, Role, User
-from ledger.store.pii import Pii
+from store import audit
+from store.models import ApiClient, Enterprise, Role, User
+from store.pii import Pii
 from zero_errand.people import DataError, add_enterprise, add_person, find_person
 
 ServiceError = DataError  # one error type for the store's refusals, whoever calls

@@ -19,8 +19,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from ledger.chain import ChainConfig, data_dir_from_env
 from ledger.errors import ConfigurationError
 from ledger.keys import Keystore
-from ledger.store.db import default_url
-from ledger.store.pii import PiiKeys
+from store.db import default_url
+from store.pii import PiiKeys
 
 DEVELOPMENT_MARKER = "DEVELOPMENT"
 # Chain ids of test nodes: ganache and Hardhat (1337, 31337), Truffle/ganache UI (5777), eth-tester (the
@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     # Reverse proxies (IPs or CIDRs) whose X-Forwarded-For is believed, e.g. ZEL_TRUSTED_PROXIES='["10.0.0.0/8"]';
     # empty: the peer address is the client (rate limits, sign-in back-off)
     trusted_proxies: list[str] = []
-    docs_enabled: bool = True  # false: /docs and /openapi.json answer 404 (api/headers.py)
+    docs_enabled: bool = True  # false: /docs and /openapi.json answer 404 (api/http/headers.py)
     metrics_enabled: bool = True  # false: /metrics answers 404, e.g. when Prometheus scrapes another port
 
     @classmethod

@@ -38,8 +38,8 @@ def prepare(data_dir: Path, base: str, enterprises: int) -> tuple[list[str], lis
     from api.settings import Settings
     from credit import inspections, workflows
     from credit.codes_qr import enterprise_code
-    from ledger.store.db import transaction
-    from ledger.store.models import Role
+    from store.db import transaction
+    from store.models import Role
     from zero_errand.seed import seed_data
 
     ctx = provisioned_context(Settings(mode="development", data_dir=data_dir, public_url=base))

@@ -38,8 +38,8 @@ def prepare(data_dir: Path, base: str, certificates: int) -> tuple[list[str], li
 
     from api.provisioning import provisioned_context
     from api.settings import Settings
-    from ledger.store.db import transaction
-    from ledger.store.models import Certificate
+    from store.db import transaction
+    from store.models import Certificate
     from zero_errand.certificates import CertKind
     from zero_errand.issuance import Subject
     from zero_errand.seed import seed_data

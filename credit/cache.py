@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from credit.ledger import CreditLedger
 from credit.profile import Audience, standing
-from ledger.store.models import CreditGrade, CreditRecord, Enterprise, Inspection, ListEntry, RepairApplication
+from store.models import CreditGrade, CreditRecord, Enterprise, Inspection, ListEntry, RepairApplication
 
 SHOWN = (CreditRecord, CreditGrade, ListEntry, RepairApplication, Inspection, Enterprise)
 TOUCHED = "credit_touched"  # session.info key: the enterprises written in the session's transaction

@@ -28,7 +28,7 @@ from credit.grading import load_policy
 from credit.ledger import CreditError, CreditLedger
 from ledger.kinds import Kind
 from ledger.merkle import leaf_hash
-from ledger.store.models import Enterprise, RandomDraw, Role, User
+from store.models import Enterprise, RandomDraw, Role, User
 from qr.signed import canonical
 
 DRAW_DEPARTMENT = "amr.440604"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from credit.grading import inspection_due, load_policy
 from credit.ledger import CreditError, CreditLedger
-from ledger.store.models import Inspection
+from store.models import Inspection
 from qr.signed import canonical
 
 ANCHORING_DEPARTMENT = "amr.440604"  # market supervision coordinates joint inspections and anchors them

@@ -27,9 +27,9 @@ from ledger.client import Grade as ChainGrade
 from ledger.client import Ledger
 from ledger.errors import LedgerError, StaleChainHead
 from ledger.kinds import CreditScope, Kind
-from ledger.store import audit
-from ledger.store.models import CreditGrade, CreditRecord, Enterprise, Inspection, ListEntry
-from ledger.store.pii import Pii
+from store import audit
+from store.models import CreditGrade, CreditRecord, Enterprise, Inspection, ListEntry
+from store.pii import Pii
 from qr.signed import canonical
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from credit import inspections
 from credit.grading import RECORD_TYPES, TYPE_ZH, Fact, displayed_until, load_policy, on_display
 from credit.ledger import CreditLedger, active_entries, list_flags
-from ledger.store.models import CreditRecord, Enterprise, RepairApplication
+from store.models import CreditRecord, Enterprise, RepairApplication
 
 Audience = Literal["public", "owner", "inspector", "department"]
 

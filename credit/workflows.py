@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from credit.grading import RECORD_TYPES, Fact, load_policy, repair_opens
 from credit.ledger import CreditError, CreditLedger
-from ledger.store.models import CreditRecord, Enterprise, ListEntry, RepairApplication
+from store.models import CreditRecord, Enterprise, ListEntry, RepairApplication
 
 NOT_REPAIRABLE_ZH = "该类记录不适用信用修复（由作出决定的机关依法移除）"
 

@@ -3,7 +3,7 @@ validation with precise errors, masks and normalization of what people paste.
 
 A leaf package (standard library only, none of ours) so that every package may use it: `credit` checks codes,
 `zero_errand` checks the people it seeds and registers, `qr` packs a USCC in its alphabet, `api` types its
-parameters with it (api/params.py).
+parameters with it (api/http/params.py).
 """
 
 from __future__ import annotations

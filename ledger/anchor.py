@@ -30,10 +30,10 @@ from ledger.client import Ledger
 from ledger.errors import AlreadyAnchored, LedgerError, NodeUnavailable
 from ledger.kinds import Kind
 from ledger.merkle import MerkleTree
-from ledger.store.models import AnchorBatch, Certificate
+from store.models import AnchorBatch, Certificate
 
 log = logging.getLogger(__name__)
-# One line per anchored batch, for operators (as api.access_log's one line per request).
+# One line per anchored batch, for operators (as api.http.access_log's one line per request).
 batch_log = logging.getLogger("zel.anchor")
 if batch_log.level == logging.NOTSET:  # shown at `zel`'s default WARNING root level; an operator's setting wins
     batch_log.setLevel(logging.INFO)

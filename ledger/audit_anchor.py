@@ -1,6 +1,6 @@
 """The audit log's head on chain: what makes a rewrite of the log by someone with database access visible.
 
-The log is hash-chained (ledger.store.audit), but whoever can write the database can also recompute every hash
+The log is hash-chained (store.audit), but whoever can write the database can also recompute every hash
 after an edit. So the anchor worker, at most every batch window, anchors the current head through
 `AttestationRegistry.anchorRoot(root, AUDIT_LOG, seq)`: `root = keccak256("zel-audit-head-v1" ‖ seq ‖ hash)`
 commits to the entry number and its chained hash, and the event's `leafCount` carries the entry number. Only a
@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from ledger.client import Ledger
 from ledger.errors import AlreadyAnchored, LedgerError
 from ledger.kinds import Kind
-from ledger.store import audit
-from ledger.store.models import AuditAnchor, AuditEntry, AuditHead
+from store import audit
+from store.models import AuditAnchor, AuditEntry, AuditHead
 from ledger.tx import map_errors
 
 log = logging.getLogger(__name__)

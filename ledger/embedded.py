@@ -246,7 +246,7 @@ class PersistentPyEVMBackend(PyEVMBackend):
 def command_line() -> str:
     """This process's command, as a person typed it: the program and its subcommands, e.g. "zel cert revoke"."""
     program = sys.argv[0] if sys.argv and sys.argv[0] else "python"
-    words = ["zel" if program.endswith(("api/cli.py", "api.cli")) else Path(program).name]  # `python -m api.cli`
+    words = ["zel" if program.endswith(("api/cli/__main__.py", "api.cli")) else Path(program).name]  # `python -m api.cli`
     for arg in sys.argv[1:3]:
         if arg.startswith("-") or "/" in arg or len(arg) > 24:
             break

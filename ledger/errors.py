@@ -1,4 +1,5 @@
-"""One exception tree for everything the ledger layer raises, rooted at `LedgerError`.
+"""One exception tree for everything the ledger layer raises, rooted at `LedgerError` (itself an `errors.ZelError`,
+each class also in the category the surfaces map: configuration, unavailable, conflict, forbidden, ...).
 
 Contract custom errors and RPC failures are mapped here (see `ledger.tx.map_errors`), the way httpx maps
 httpcore's exceptions: callers never see a web3 or requests exception.
@@ -8,20 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import errors
 
-class LedgerError(Exception):
+
+class LedgerError(errors.ZelError):
     """Base class of every error the ledger layer raises."""
 
     #: The contract custom error this was mapped from, if any.
     error_name: str | None = None
 
     def __init__(self, message: str, *, detail: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.detail = detail or {}
+        super().__init__(message, detail=detail)
 
 
-class ConfigurationError(LedgerError):
+class ConfigurationError(LedgerError, errors.ConfigurationError):
     """The ledger is not set up: no deployment, no key, a bad URL or data directory."""
 
 
@@ -41,11 +42,11 @@ class ArtifactError(ConfigurationError):
     """Compiled contract artifacts are missing, stale or do not match their sources."""
 
 
-class KeystoreError(LedgerError):
+class KeystoreError(LedgerError, errors.ConfigurationError):
     """A keystore is missing, unreadable, or its password is wrong."""
 
 
-class NodeUnavailable(LedgerError):
+class NodeUnavailable(LedgerError, errors.Unavailable):
     """The chain node cannot be reached or keeps failing; the call may be retried later."""
 
 
@@ -53,7 +54,7 @@ class TransactionTimeout(NodeUnavailable):
     """A sent transaction was not mined within the receipt timeout."""
 
 
-class InsufficientFunds(LedgerError):
+class InsufficientFunds(LedgerError, errors.Unavailable):
     """The signing key cannot pay for gas on a chain that charges for it; fund the key."""
 
 
@@ -61,39 +62,39 @@ class TransactionFailed(LedgerError):
     """A transaction or call reverted for a reason not mapped to a more precise error."""
 
 
-class NotAuthorized(TransactionFailed):
+class NotAuthorized(TransactionFailed, errors.Forbidden):
     """The signing key is not authorized for this action at this time."""
 
 
-class AlreadyAnchored(TransactionFailed):
+class AlreadyAnchored(TransactionFailed, errors.Conflict):
     """This digest or batch root is already anchored."""
 
 
-class UnknownCertificate(TransactionFailed):
+class UnknownCertificate(TransactionFailed, errors.NotFound):
     """No anchored batch holds this certificate (unknown root or a proof that does not hold)."""
 
 
-class AlreadyRevoked(TransactionFailed):
+class AlreadyRevoked(TransactionFailed, errors.Conflict):
     """The certificate is already revoked; revocation is permanent."""
 
 
-class InvalidStateChange(TransactionFailed):
+class InvalidStateChange(TransactionFailed, errors.Conflict):
     """The requested status change does not apply (already suspended, not suspended)."""
 
 
-class StaleChainHead(TransactionFailed):
+class StaleChainHead(TransactionFailed, errors.Conflict):
     """Another writer appended to this credit chain first; reread the head and retry."""
 
 
-class AlreadyExists(TransactionFailed):
+class AlreadyExists(TransactionFailed, errors.Conflict):
     """The department, key or inspector is already registered."""
 
 
-class UnknownEntry(TransactionFailed):
+class UnknownEntry(TransactionFailed, errors.NotFound):
     """The department, key or inspector is not registered."""
 
 
-class InvalidArgument(TransactionFailed):
+class InvalidArgument(TransactionFailed, errors.InvalidInput):
     """The contract rejected an argument (zero value, bad window, bad grade)."""
 
 

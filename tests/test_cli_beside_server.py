@@ -56,11 +56,11 @@ class Beside:
 
 def _prepare(data: Path) -> tuple[str, str, tuple[str, str]]:
     """Provision, seed, issue and anchor one certificate, add an API client; then release the chain."""
-    from api.platform_cli import cli_actor
+    from api.cli.platform import cli_actor
     from api.provisioning import provisioned_context
     from api.services import add_client
     from api.settings import Settings
-    from ledger.store.db import transaction
+    from store.db import transaction
     from zero_errand.certificates import CertKind
     from zero_errand.issuance import Subject
     from zero_errand.people import find_person
@@ -170,8 +170,8 @@ def _verify_url(beside: Beside) -> str:
     from sqlalchemy import select
 
     from api.settings import Settings
-    from ledger.store.db import make_engine, session_factory
-    from ledger.store.models import Certificate
+    from store.db import make_engine, session_factory
+    from store.models import Certificate
     from zero_errand.verification import url_of
 
     settings = Settings(data_dir=beside.data)

@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ledger.store import audit
-from ledger.store.models import Certificate, Enterprise, Person, SiContribution, TaxRecord
-from ledger.store.pii import Pii
+from store import audit
+from store.models import Certificate, Enterprise, Person, SiContribution, TaxRecord
+from store.pii import Pii
 from qr.payload import mask_id_number  # the QR subject shows the first 4 digits only
 from qr.signed import not_earlier
 from zero_errand import webhooks

@@ -25,8 +25,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 from sqlalchemy.orm import object_session
 
-from ledger.store.models import Certificate, Person
-from ledger.store.pii import Pii
+from store.models import Certificate, Person
+from store.pii import Pii
 from qr.render import build
 from zero_errand.certificates import CertKind, from_day_number
 from zero_errand.departments import DEPARTMENTS

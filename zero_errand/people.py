@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from identifiers import is_valid_id_number, is_valid_uscc
-from ledger.store.models import Enterprise, Person
-from ledger.store.pii import Pii
+from store.models import Enterprise, Person
+from store.pii import Pii
 
 
 class DataError(Exception):

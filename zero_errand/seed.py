@@ -23,8 +23,8 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from identifiers import USCC_ALPHABET, id_check_char, uscc_check_char
-from ledger.store.models import Enterprise, SiContribution, TaxRecord
-from ledger.store.pii import Pii
+from store.models import Enterprise, SiContribution, TaxRecord
+from store.pii import Pii
 from zero_errand.people import add_enterprise, add_person, find_person
 
 SURNAMES = "陈黄李梁张何林罗吴周冯邓苏谢潘杜叶郭区麦"

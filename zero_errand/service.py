@@ -11,9 +11,9 @@ from ledger.anchor import Anchorer
 from ledger.client import CertificateStatus, Ledger
 from ledger.keys import Keystore
 from ledger.kinds import Kind
-from ledger.store import audit
-from ledger.store.models import AnchorBatch, Certificate
-from ledger.store.pii import Pii
+from store import audit
+from store.models import AnchorBatch, Certificate
+from store.pii import Pii
 from zero_errand import webhooks
 from zero_errand.certificates import REASONS, CertKind, Domain
 from zero_errand.departments import load_department_keys

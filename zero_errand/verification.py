@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.client import CertificateStatus, Ledger
 from ledger.kinds import department_name, kinds_mask
-from ledger.store.models import AnchorBatch, Certificate
-from ledger.store.pii import Pii
+from store.models import AnchorBatch, Certificate
+from store.pii import Pii
 from qr.payload import encode, verify_url
 from qr.signed import Content, Domain
 from qr.trustlist import OfflineResolver, TrustList

@@ -26,7 +26,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.store.models import Certificate, Enterprise, Webhook, WebhookDelivery
+from store.models import Certificate, Enterprise, Webhook, WebhookDelivery
 from zero_errand.certificates import REASONS, REASONS_ZH
 from zero_errand.destinations import (
     Destination,

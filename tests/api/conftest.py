@@ -13,15 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api.app import build_context, create_app
+from api.http.app import build_context, create_app
 from api.demo import seed
-from api.deps import AppContext
+from api.http.deps import AppContext
 from api.provisioning import provision_deployment
 from api.security import Principal
 from api.settings import Settings
 from identifiers import id_check_char
-from ledger.store.db import transaction
-from ledger.store.models import Role
+from store.db import transaction
+from store.models import Role
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject
 
@@ -86,7 +86,7 @@ def platform(tmp_path: Path, database_url: str, provisioned_data_dir: Path) -> I
         creds = seed(session, ctx.pii)
     from sqlalchemy import select
 
-    from ledger.store.models import User
+    from store.models import User
 
     with ctx.sessions() as session:
         person_of = {u.username: u.person_id for u in session.scalars(select(User))}

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from api.access_log import LOGGER, UNMATCHED
+from api.http.access_log import LOGGER, UNMATCHED
 from api.demo import describe, seed_credit
-from ledger.store.db import transaction
+from store.db import transaction
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject
 

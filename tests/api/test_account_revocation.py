@@ -10,8 +10,8 @@ import time
 
 from sqlalchemy import select, update
 
-from api.accounts import AccountCheck
-from ledger.store.models import Certificate, User
+from api.http.accounts import AccountCheck
+from store.models import Certificate, User
 
 
 def _sign_in(platform, username: str) -> dict[str, str]:
@@ -82,7 +82,7 @@ def test_a_disabled_api_client_token_is_refused(platform):
 
 def test_a_token_for_an_account_that_never_existed_is_refused(platform):
     from api.security import Principal
-    from ledger.store.models import Role
+    from store.models import Role
 
     ghost = platform.ctx.tokens.issue(Principal("user:ghost", Role.ADMIN))[0]
     r = platform.client.get("/v1/admin/users", headers={"Authorization": f"Bearer {ghost}"})

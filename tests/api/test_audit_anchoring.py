@@ -12,9 +12,9 @@ from sqlalchemy import delete, select
 
 from ledger.audit_anchor import AuditAnchorer, anchored_heads, head_root, verify_against_chain
 from ledger.kinds import Kind
-from ledger.store import audit
-from ledger.store.db import transaction
-from ledger.store.models import AuditAnchor, AuditEntry, AuditHead
+from store import audit
+from store.db import transaction
+from store.models import AuditAnchor, AuditEntry, AuditHead
 from zero_errand.departments import AUDIT_DEPARTMENT
 
 

@@ -86,7 +86,7 @@ def _credit_record(platform, uscc: str, department: str) -> str:
     from datetime import date
 
     from credit import workflows
-    from ledger.store.db import transaction
+    from store.db import transaction
 
     with transaction(platform.ctx.sessions) as session:
         return workflows.record(platform.ctx.credit, session, uscc=uscc, type=OWN_KIND[department],
@@ -98,7 +98,7 @@ def _list_entry(platform) -> int:
     from datetime import date
 
     from credit import workflows
-    from ledger.store.db import transaction
+    from store.db import transaction
 
     with transaction(platform.ctx.sessions) as session:
         return workflows.list_entry(platform.ctx.credit, session, uscc=platform.usccs[0], list_name="black",
@@ -108,7 +108,7 @@ def _list_entry(platform) -> int:
 
 def _repair_application(platform) -> int:
     from credit import workflows
-    from ledger.store.db import transaction
+    from store.db import transaction
 
     uid = _credit_record(platform, platform.usccs[0], "si.440604")
     with transaction(platform.ctx.sessions) as session:
@@ -118,7 +118,7 @@ def _repair_application(platform) -> int:
 
 def _draw_uid(platform) -> str:
     from credit import draws
-    from ledger.store.db import transaction
+    from store.db import transaction
 
     with transaction(platform.ctx.sessions) as session:
         row, seed = draws.commit(platform.ctx.credit, session, targets=1, per_target=1, actor="user:matrix")
@@ -148,7 +148,7 @@ def _request(platform, method: str, path: str, who: str):
     elif path == "/v1/verify/holder":
         from sqlalchemy import select
 
-        from ledger.store.models import Certificate
+        from store.models import Certificate
 
         with platform.ctx.sessions() as session:
             digest = session.scalars(select(Certificate.digest).where(Certificate.number == number)).one()

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import build_context, create_app
+from api.http.app import build_context, create_app
 from api.settings import Settings
 from tests.conftest import ROOT
 
 AUDIENCES = {"public", "citizen", "enterprise", "department", "inspector", "admin", "auth", "operations"}
-ASSETS = ROOT / "api" / "pages" / "static" / "docs"
+ASSETS = ROOT / "api" / "http" / "pages" / "static" / "docs"
 DIST = ROOT / "node_modules" / "swagger-ui-dist"
 
 
@@ -79,17 +79,17 @@ def test_the_committed_swagger_assets_are_the_pinned_package(app) -> None:
     committed = sorted(p.name for p in ASSETS.iterdir())
     assert sorted(copied) == committed
     stale = [name for name in committed if (ASSETS / name).read_bytes() != (DIST / name).read_bytes()]
-    assert stale == [], f"run `npm run build:web` and commit api/pages/static/docs/: {stale}"
+    assert stale == [], f"run `npm run build:web` and commit api/http/pages/static/docs/: {stale}"
     html = TestClient(app).get("/docs").text
     assert all(f"/static/docs/{name}" in html for name in ("swagger-ui-bundle.js", "swagger-ui.css",
                                                           "favicon-32x32.png"))
 
 
 def test_the_package_data_ships_every_static_file() -> None:
-    """`pip install .` carries api/pages/static/ (subdirectories included), so no Node is needed at run time."""
+    """`pip install .` carries api/http/pages/static/ (subdirectories included), so no Node is needed at run time."""
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["api"]
     api = ROOT / "api"
     shipped = {Path(f) for pattern in patterns for f in glob(str(api / pattern), recursive=True) if Path(f).is_file()}
-    static = {p for p in (api / "pages" / "static").rglob("*") if p.is_file()}
+    static = {p for p in (api / "http" / "pages" / "static").rglob("*") if p.is_file()}
     assert static and static <= shipped, sorted(str(p.relative_to(api)) for p in static - shipped)
     assert {ASSETS / "swagger-ui-bundle.js", ASSETS / "swagger-ui.css"} <= shipped

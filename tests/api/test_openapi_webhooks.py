@@ -15,10 +15,10 @@ from typing import Any, get_args
 import pytest
 from sqlalchemy import select
 
-from api.openapi import CertificateEvent
-from api.routers.webhooks import Event
-from ledger.store.db import transaction
-from ledger.store.models import Certificate, WebhookDelivery
+from api.http.openapi import CertificateEvent
+from api.http.routers.webhooks import Event
+from store.db import transaction
+from store.models import Certificate, WebhookDelivery
 from tests.conftest import ROOT
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject

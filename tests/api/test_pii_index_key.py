@@ -12,11 +12,11 @@ import os
 import pytest
 from sqlalchemy import select
 
-from api.app import build_context
+from api.http.app import build_context
 from api.settings import Settings
-from ledger.store.db import make_engine, session_factory, transaction, upgrade
-from ledger.store.models import Setting
-from ledger.store.pii import INDEX_FINGERPRINT, Pii, PiiError, PiiKeys
+from store.db import make_engine, session_factory, transaction, upgrade
+from store.models import Setting
+from store.pii import INDEX_FINGERPRINT, Pii, PiiError, PiiKeys
 from zero_errand.people import add_person, find_person
 
 ID_NUMBER = "11010519491231002X"
@@ -90,7 +90,7 @@ def test_credit_subjects_on_chain_count_as_existing_data(engine):
     """Enterprises are known on chain by the index key's hash of their USCC: a new key would orphan their records."""
     from datetime import date
 
-    from ledger.store.models import CreditRecord
+    from store.models import CreditRecord
 
     right = _keys()
     uscc = "91440604MA4W000001"

@@ -12,10 +12,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from web3 import HTTPProvider, Web3
 
-from api.identity import OidcIdentityProvider
+from api.http.identity import OidcIdentityProvider
 from api.settings import DEVELOPMENT_MARKER, Settings
 from ledger.errors import ConfigurationError
-from ledger.store.pii import PiiKeys
+from store.pii import PiiKeys
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -129,8 +129,8 @@ def _token(key, **claims) -> str:
 
 
 def test_oidc_provider_accepts_only_the_issuers_current_tokens_for_enabled_users(issuer_key, database_url):
-    from ledger.store.db import make_engine, session_factory, upgrade
-    from ledger.store.models import Role, User
+    from store.db import make_engine, session_factory, upgrade
+    from store.models import Role, User
 
     engine = make_engine(database_url)
     upgrade(engine)
@@ -163,8 +163,8 @@ def test_oidc_provider_accepts_only_the_issuers_current_tokens_for_enabled_users
 def test_the_oidc_route_exchanges_only_valid_id_tokens(issuer_key, tmp_path, database_url):
     from fastapi.testclient import TestClient
 
-    from api.app import build_context, create_app
-    from ledger.store.models import Role, User
+    from api.http.app import build_context, create_app
+    from store.models import Role, User
 
     settings = Settings(data_dir=tmp_path / "d", database_url=database_url, mode="development",
                         identity_provider="oidc", oidc_issuer="https://login.example", oidc_audience="zel")

@@ -1,4 +1,4 @@
-"""Security headers (api/headers.py): every response says nosniff, no-referrer and DENY; every page carries a CSP
+"""Security headers (api/http/headers.py): every response says nosniff, no-referrer and DENY; every page carries a CSP
 that allows its own inline blocks by hash and never `unsafe-inline` scripts; /docs has its own policy, as strict, for
 Swagger UI served from this origin; production adds HSTS and may close the API documentation and /metrics."""
 
@@ -16,12 +16,12 @@ import pytest
 from fastapi import Response
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from api.demo import seed
-from api.deps import AppContext
+from api.http.deps import AppContext
 from api.provisioning import provisioned_context
 from api.settings import Settings
-from ledger.store.db import transaction
+from store.db import transaction
 
 
 @dataclass

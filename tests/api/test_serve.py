@@ -16,8 +16,8 @@ from alembic.runtime.migration import MigrationContext
 
 from api.settings import Settings
 from ledger.errors import ConfigurationError
-from ledger.store import models  # noqa: F401
-from ledger.store.db import Base, current_revision, make_engine, upgrade
+from store import models  # noqa: F401
+from store.db import Base, current_revision, make_engine, upgrade
 from tests.conftest import free_port
 
 
@@ -43,7 +43,7 @@ def test_production_refuses_demo_and_development_secrets(tmp_path, monkeypatch):
     (tmp_path / "d" / "secrets").mkdir(parents=True)
     (tmp_path / "d" / "secrets" / "keystore-password-tax").write_text("x")
     keyfile = tmp_path / "secret-volume" / "pii.keys"
-    from ledger.store.pii import PiiKeys
+    from store.pii import PiiKeys
 
     PiiKeys.generate_file(keyfile)
     prod = Settings(data_dir=tmp_path / "d", mode="production", token_secret="s" * 40, pii_key_file=keyfile,
@@ -56,7 +56,7 @@ def test_production_refuses_demo_and_development_secrets(tmp_path, monkeypatch):
 
 
 def test_pii_key_file_inside_the_data_directory_is_refused(tmp_path):
-    from ledger.store.pii import PiiKeys
+    from store.pii import PiiKeys
 
     inside = tmp_path / "d" / "pii.keys"
     PiiKeys.generate_file(inside)
@@ -118,7 +118,7 @@ def test_zel_serve_demo_end_to_end(zel_bin, tmp_path):
 def test_the_service_runs_without_any_administrator_password(tmp_path, monkeypatch):
     """The service decrypts department keys only, each with its own password: with the admin's password gone,
     and no shared password, it still starts and signs; the admin keystore cannot even be opened."""
-    from api.app import build_context
+    from api.http.app import build_context
     from api.provisioning import provision_deployment
     from ledger.errors import KeystoreError
     from ledger.keys import Keystore

@@ -14,11 +14,11 @@ from starlette.requests import Request
 
 from api import passwords
 from api.passwords import OWASP, ScryptCost, check_cost, current_cost, hash_secret, needs_rehash, verify_secret
-from api.problems import ProblemError
+from api.http.problems import ProblemError
 from api.settings import Settings
-from api.throttle import FailureBackoff, client_address, limit_key, trusted_networks
+from api.http.throttle import FailureBackoff, client_address, limit_key, trusted_networks
 from ledger.errors import ConfigurationError
-from ledger.store.models import User
+from store.models import User
 
 ATTACKER, VICTIM = ("198.51.100.7", 40000), ("203.0.113.9", 40000)
 

@@ -12,10 +12,10 @@ from sqlalchemy import select, text, update
 
 from api.security import Principal
 from api.services import add_user, find_person
-from ledger.store import audit
-from ledger.store.db import make_engine, session_factory, transaction, upgrade
-from ledger.store.models import AuditEntry, Person, Role
-from ledger.store.pii import Pii, PiiError, PiiKeys, rotate_people
+from store import audit
+from store.db import make_engine, session_factory, transaction, upgrade
+from store.models import AuditEntry, Person, Role
+from store.pii import Pii, PiiError, PiiKeys, rotate_people
 from tests.api.conftest import CITIZENS
 
 ADMIN = Principal("user:admin", Role.ADMIN)

@@ -22,8 +22,8 @@ from ledger.client import CertificateStatus
 from ledger.errors import NodeUnavailable
 from ledger.keys import Keystore
 from ledger.kinds import Kind
-from ledger.store.db import transaction
-from ledger.store.models import AnchorBatch, Certificate
+from store.db import transaction
+from store.models import AnchorBatch, Certificate
 from tests.conftest import GANACHE_ADMIN_KEY, TEST_PASSWORD, start_ganache
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject

@@ -15,7 +15,7 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from ledger.store.models import Certificate
+from store.models import Certificate
 from qr.payload import decode, payload_from_text
 from zero_errand.pdf import beijing_time, money, render
 from zero_errand.people import find_person

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ledger.client import CertificateStatus
 from ledger.kinds import Kind
-from ledger.store.models import SiContribution, User
+from store.models import SiContribution, User
 from zero_errand.certificates import Content, digest, recover_signer
 
 
@@ -132,7 +132,7 @@ def test_lists_show_only_ones_own(platform):
 
 
 def test_expensive_routes_are_rate_limited_per_caller(platform):
-    from api.deps import RateLimiter
+    from api.http.deps import RateLimiter
 
     platform.ctx.expensive_limiter = RateLimiter(3)
     number = platform.certs["enterprise"]

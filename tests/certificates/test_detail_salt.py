@@ -9,8 +9,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from ledger.store.db import transaction
-from ledger.store.models import Certificate, Enterprise, SiContribution, User
+from store.db import transaction
+from store.models import Certificate, Enterprise, SiContribution, User
 from qr.payload import decode
 from qr.signed import detail_hash
 from zero_errand.certificates import CertKind, Content, stored_detail_hash

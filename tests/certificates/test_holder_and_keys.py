@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from api.deps import RateLimiter
-from ledger.store.models import Certificate
+from api.http.deps import RateLimiter
+from store.models import Certificate
 
 
 def digest_of(platform, number: str) -> str:

@@ -13,10 +13,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from api.deps import RateLimiter
+from api.http.deps import RateLimiter
 from identifiers import id_check_char
-from ledger.store.db import transaction
-from ledger.store.models import Certificate
+from store.db import transaction
+from store.models import Certificate
 from qr.payload import payload_from_text
 from zero_errand.verification import HOLDER_GUESSES, HolderCheckLocked, holder_matches
 
@@ -156,8 +156,8 @@ def test_the_migration_adds_the_count_and_matches_the_model(database_url) -> Non
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from ledger.store import models  # noqa: F401
-    from ledger.store.db import Base, alembic_config, current_revision, make_engine, upgrade
+    from store import models  # noqa: F401
+    from store.db import Base, alembic_config, current_revision, make_engine, upgrade
 
     engine = make_engine(database_url)
     upgrade(engine)

@@ -11,8 +11,8 @@ from api.provisioning import provisioned_context
 from api.settings import Settings
 from ledger.client import CertificateStatus
 from ledger.kinds import Kind
-from ledger.store.db import transaction
-from ledger.store.models import AnchorBatch, Certificate
+from store.db import transaction
+from store.models import AnchorBatch, Certificate
 from tests.certificates.test_anchoring_faults import _issue
 
 

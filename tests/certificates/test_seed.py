@@ -9,9 +9,9 @@ import subprocess
 from sqlalchemy import func, select
 
 from identifiers import is_valid_id_number, is_valid_uscc
-from ledger.store.db import make_engine, session_factory, transaction, upgrade
-from ledger.store.models import Person, SiContribution, TaxRecord
-from ledger.store.pii import Pii
+from store.db import make_engine, session_factory, transaction, upgrade
+from store.models import Person, SiContribution, TaxRecord
+from store.pii import Pii
 from tests.api.test_store import ring
 from zero_errand.seed import seed_data
 

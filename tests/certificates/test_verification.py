@@ -9,8 +9,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from ledger.store.db import transaction
-from ledger.store.models import Certificate
+from store.db import transaction
+from store.models import Certificate
 from qr.payload import decode, encode, payload_from_text, verify_url
 from qr.render import png
 from qr.verify import verify_text

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from ledger.store.db import transaction
-from ledger.store.models import WebhookDelivery
+from store.db import transaction
+from store.models import WebhookDelivery
 from zero_errand.certificates import REASONS, REASONS_ZH
 from zero_errand.webhooks import register
 

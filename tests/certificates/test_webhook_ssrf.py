@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
-from ledger.store.db import Base, make_engine, session_factory, transaction
-from ledger.store.models import Webhook, WebhookDelivery
+from store.db import Base, make_engine, session_factory, transaction
+from store.models import Webhook, WebhookDelivery
 from zero_errand.destinations import DestinationPolicy, DestinationRefused, refusal
 from zero_errand.webhooks import MAX_HOOKS, Deliverer, WebhookError, register
 

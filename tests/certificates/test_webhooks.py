@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from sqlalchemy import update
 
-from ledger.store.models import WebhookDelivery
+from store.models import WebhookDelivery
 from zero_errand.webhooks import Deliverer
 
 

@@ -99,7 +99,7 @@ def test_scan_the_one_code_and_record_a_joint_inspection(platform) -> None:
 
 def test_market_supervision_runs_and_publishes_a_draw(platform) -> None:
     from api.security import Principal
-    from ledger.store.models import Role
+    from store.models import Role
 
     # the demo's market-supervision official
     token = platform.ctx.tokens.issue(Principal("user:amr-official", Role.OFFICIAL, department="amr.440604"))[0]
@@ -155,7 +155,7 @@ def test_the_standing_cache_follows_writes(platform) -> None:
     """Profiles are cached for a few seconds: a write through this process shows at once, another process's
     write once the cache's time is up."""
     from credit import workflows
-    from ledger.store.db import make_engine, session_factory, transaction
+    from store.db import make_engine, session_factory, transaction
 
     c, uscc = platform.client, platform.usccs[0]
     url = f"/v1/public/enterprises/{uscc}/standing"
@@ -180,8 +180,8 @@ def test_the_standing_cache_follows_writes(platform) -> None:
 
 def test_the_demo_enterprises_have_a_credit_history(platform) -> None:
     from api.demo import seed_credit
-    from ledger.store.db import transaction
-    from ledger.store.models import CreditRecord
+    from store.db import transaction
+    from store.models import CreditRecord
 
     usccs = platform.client.creds.usccs
     for _ in range(2):  # every `make run` calls it; only the first adds anything

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from api.demo import seed_credit
 from credit.grading import RECORD_TYPES, TYPE_ZH, add_months
 from credit.inspections import RESULTS
-from ledger.store.db import transaction
-from ledger.store.models import Certificate, WebhookDelivery
+from store.db import transaction
+from store.models import Certificate, WebhookDelivery
 from tests.credit.test_credit_api import TODAY
 from zero_errand.pdf import render
 

@@ -12,8 +12,8 @@ from api.security import Principal
 from api.services import add_user
 from credit import draws
 from credit.ledger import CreditError
-from ledger.store.db import transaction
-from ledger.store.models import RandomDraw, Role
+from store.db import transaction
+from store.models import RandomDraw, Role
 from tests.api.conftest import database_url, platform, provisioned_data_dir  # noqa: F401
 
 

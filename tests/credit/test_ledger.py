@@ -12,8 +12,8 @@ from credit import workflows
 from credit.grading import add_months, load_policy
 from credit.ledger import ZERO, CreditError, chain_head
 from ledger.client import Grade
-from ledger.store.db import transaction
-from ledger.store.models import CreditRecord
+from store.db import transaction
+from store.models import CreditRecord
 from tests.api.conftest import database_url, platform, provisioned_data_dir  # noqa: F401
 
 TODAY = date.today()

@@ -19,7 +19,7 @@ from credit.ledger import SCOPE_OF
 from ledger.errors import NotAuthorized
 from ledger.keys import Keystore
 from ledger.kinds import CreditScope, department_id, scopes_mask
-from ledger.store.models import AuditEntry, CreditRecord, ListEntry, Role
+from store.models import AuditEntry, CreditRecord, ListEntry, Role
 from tests.api.conftest import database_url, platform, provisioned_data_dir  # noqa: F401
 from zero_errand.departments import DEPARTMENTS, credit_scopes
 

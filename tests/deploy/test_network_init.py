@@ -12,7 +12,7 @@ import rlp
 from eth_keys import keys
 
 from ledger.keys import Keystore
-from scripts.network import decode_extra_data, encode_extra_data, init_network
+from ledger.network import decode_extra_data, encode_extra_data, init_network
 
 
 @pytest.fixture(scope="module")

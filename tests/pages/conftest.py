@@ -14,13 +14,13 @@ import pytest
 import uvicorn
 from PIL import Image
 
-from api.app import create_app
+from api.http.app import create_app
 from api.demo import seed
-from api.deps import AppContext
+from api.http.deps import AppContext
 from api.provisioning import provisioned_context
 from api.settings import Settings
 from credit.codes_qr import enterprise_code
-from ledger.store.db import transaction
+from store.db import transaction
 from qr.render import png
 from tests.conftest import free_port
 from zero_errand.certificates import CertKind
@@ -57,7 +57,7 @@ class LiveServer:
     def url(self, number: str) -> str:
         from sqlalchemy import select
 
-        from ledger.store.models import Certificate
+        from store.models import Certificate
 
         with self.ctx.sessions() as session:
             cert = session.scalars(select(Certificate).where(Certificate.number == number)).one()
@@ -66,7 +66,7 @@ class LiveServer:
     def change(self, number: str, action: str) -> None:
         from sqlalchemy import select
 
-        from ledger.store.models import Certificate
+        from store.models import Certificate
 
         with transaction(self.ctx.sessions) as session:
             dept = session.scalars(select(Certificate.department).where(Certificate.number == number)).one()

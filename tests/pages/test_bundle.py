@@ -1,9 +1,10 @@
-"""The committed page bundles (api/pages/static/) are what `npm run build:web` makes from web/ today, the constants
+"""The committed page bundles (api/http/pages/static/) are what `npm run build:web` makes from web/ today, the constants
 the pages share with Python (web/generated/constants.js) are what their Python owners give today, and the files it
 copies from node_modules (ZXing's WebAssembly, …) are those of the installed packages."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shlex
@@ -11,21 +12,26 @@ import subprocess
 from pathlib import Path
 
 from qr import verify
-from scripts import page_constants
 from tests.conftest import ROOT
 
-STATIC = ROOT / "api" / "pages" / "static"
+# scripts/ holds tools run by path (`npm run build:constants`), not a package: the test loads the file the same way.
+_spec = importlib.util.spec_from_file_location("page_constants", ROOT / "scripts" / "page_constants.py")
+assert _spec and _spec.loader
+page_constants = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(page_constants)
+
+STATIC = ROOT / "api" / "http" / "pages" / "static"
 SCRIPTS = json.loads((ROOT / "package.json").read_text())["scripts"]
 
 
 def copied_folders() -> set[str]:
-    """The folders of api/pages/static that the build's copy steps make (`mkdir -p api/pages/static/<name>`)."""
-    return set(re.findall(r"mkdir -p api/pages/static/([\w.-]+)", " ".join(SCRIPTS.values())))
+    """The folders of api/http/pages/static that the build's copy steps make (`mkdir -p api/http/pages/static/<name>`)."""
+    return set(re.findall(r"mkdir -p api/http/pages/static/([\w.-]+)", " ".join(SCRIPTS.values())))
 
 
 def test_the_committed_page_constants_are_what_python_makes_today() -> None:
     assert SCRIPTS["build:web"].startswith("npm run build:constants &&"), "the constants are written before esbuild"
-    assert "scripts.page_constants" in SCRIPTS["build:constants"]
+    assert "scripts/page_constants.py" in SCRIPTS["build:constants"]
     committed = page_constants.OUT.read_text(encoding="utf-8")
     assert committed == page_constants.render(), "run `npm run build:web` and commit web/generated/ and the bundles"
 
@@ -58,7 +64,7 @@ def test_the_committed_bundles_are_up_to_date(tmp_path: Path) -> None:
     outdir = next(a for a in args if a.startswith("--outdir=")).removeprefix("--outdir=")
     out = tmp_path / "static"
     args = [a for a in args if a != f"--outdir={outdir}"]
-    target = out / Path(outdir).relative_to("api/pages/static")
+    target = out / Path(outdir).relative_to("api/http/pages/static")
     run = subprocess.run(["npx", "--no-install", *args, f"--outdir={target}"], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr
@@ -68,7 +74,7 @@ def test_the_committed_bundles_are_up_to_date(tmp_path: Path) -> None:
                  if p.is_file() and p.relative_to(STATIC).parts[0] not in copied}
     assert built, "esbuild wrote nothing"
     stale = sorted(str(p) for p in built.keys() | committed.keys() if built.get(p) != committed.get(p))
-    assert not stale, f"run `npm run build:web` and commit api/pages/static/: {stale}"
+    assert not stale, f"run `npm run build:web` and commit api/http/pages/static/: {stale}"
 
 
 def test_the_decoder_wasm_is_the_installed_zxing_wasm_and_no_cdn_is_named() -> None:

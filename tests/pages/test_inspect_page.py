@@ -40,7 +40,7 @@ def test_scan_with_the_camera_and_record_an_inspection(live: LiveServer, camera_
     assert page.eval_on_selector_all("input[name=dept]:checked", "boxes => boxes.map(b => b.value)") == ["amr.440604"]
     from sqlalchemy import select
 
-    from ledger.store.models import Inspection
+    from store.models import Inspection
 
     with live.ctx.sessions() as s:
         row = s.scalars(select(Inspection).where(Inspection.uscc == uscc)).one()

@@ -18,7 +18,7 @@ from eth_account import Account
 from api.demo import seed_credit
 from credit.codes_qr import enterprise_code
 from identifiers import USCC_ALPHABET, uscc_check_char, validate_uscc
-from ledger.store.db import transaction
+from store.db import transaction
 from tests.pages.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,

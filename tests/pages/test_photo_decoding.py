@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from api.headers import SCAN_POLICY
+from api.http.headers import SCAN_POLICY
 from qr.decode import NoQrCode, read_image
 from tests.pages.conftest import shot
 from tests.pages.photos import Photo, certificate_url, photo_set
@@ -47,7 +47,7 @@ def certificate() -> tuple[str, list[Photo]]:
 
 
 def served(page: Any) -> list[str]:
-    """Serve `ORIGIN`: a blank page under the decoding pages' policy, and api/pages/static as the service does.
+    """Serve `ORIGIN`: a blank page under the decoding pages' policy, and api/http/pages/static as the service does.
     Returns the list of URLs the page asks for (from any host)."""
     asked: list[str] = []
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from api.demo import seed_credit
-from ledger.store.db import transaction
+from store.db import transaction
 from qr.payload import decode, encode, payload_from_text, to_digits
 from qr.signed import Domain, sign
 from tests.pages.conftest import PHONE_WIDTHS, LiveServer, page_width, phone_context, shot

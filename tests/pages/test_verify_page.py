@@ -44,7 +44,7 @@ def test_a_valid_certificate_shows_valid_with_its_details_and_fits_360_px(live: 
     with live.ctx.sessions() as s:
         from sqlalchemy import select
 
-        from ledger.store.models import Certificate
+        from store.models import Certificate
 
         assert s.scalars(select(Certificate.digest).where(Certificate.number == number)).one() == digest
 

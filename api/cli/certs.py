@@ -1,0 +1,349 @@
+"""`zel cert`: issue, show, list and change certificates from the command line (audited as the CLI user)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import select
+
+from api.cli.chain import ChainUrl, DataDir, JsonOut, fail, writable
+from api.cli.platform import cli_actor, settings_of
+from errors import ZelError
+from identifiers import is_valid_uscc
+from store.db import transaction
+from store.models import AnchorBatch, Certificate
+from zero_errand.certificates import CertKind
+from zero_errand.issuance import IssuanceError, Subject
+from zero_errand.people import find_person
+
+cert_app = typer.Typer(help="Certificates: issue, show, list, revoke, suspend, reinstate.", no_args_is_help=True)
+
+
+def cli_context(data_dir: Any, chain_url: Any, *, writes: str | None = None) -> Any:
+    """The services, on the chain; beside a running `zel serve` the embedded chain is open read-only. `writes`:
+    this command writes to the chain, and says what to do instead when the server holds it ("{url}": its URL);
+    it is then refused before doing anything."""
+    from api.http.app import build_context
+
+    try:
+        ctx = build_context(settings_of(data_dir, chain_url))
+    except ZelError as exc:
+        raise fail(exc.message) from exc
+    if writes is not None:
+        try:
+            writable(ctx.ledger.conn, writes)
+        except BaseException:
+            ctx.ledger.close()
+            raise
+    return ctx
+
+
+def describe(session: Any, cert: Certificate) -> dict[str, Any]:
+    batch = session.get(AnchorBatch, cert.batch_id) if cert.batch_id else None
+    anchored = batch is not None and batch.state == "ANCHORED"
+    return {"id": cert.number, "number": cert.number, "kind": cert.kind, "state": cert.state,
+            "department": cert.department, "digest": cert.digest, "signer": cert.signer,
+            "signature": cert.signature, "content": cert.content, "issued_at": cert.issued_at.isoformat(),
+            "expires_at": cert.expires_at.isoformat(), "batch_root": batch.root if anchored else None,
+            "proof": cert.proof if anchored else None, "tx_hash": batch.tx_hash if anchored else None,
+            "block_number": batch.block_number if anchored else None, "status_reason": cert.status_reason}
+
+
+def _print(info: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(info, ensure_ascii=False))
+    else:
+        typer.echo(f"{info['number']}  {info['kind']}  {info['state']}  digest {info['digest']}"
+                   + (f"  root {info['batch_root']}  tx {info['tx_hash']}" if info["batch_root"] else ""))
+
+
+@cert_app.command("issue")
+def cert_issue(
+    kind: Annotated[str, typer.Option("--kind", help="tax-individual, tax-enterprise, si-individual, si-enterprise")],
+    subject: Annotated[str, typer.Option("--subject", help="Citizen ID number or USCC.")],
+    period_from: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")],
+    period_to: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")],
+    idempotency_key: Annotated[str | None, typer.Option("--idempotency-key")] = None,
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
+    """Issue a certificate for a subject (as the department would for a counter request)."""
+    try:
+        cert_kind = CertKind.parse(kind)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    ctx = cli_context(data_dir, chain_url)
+    value = subject.strip().upper()
+    try:
+        with transaction(ctx.sessions) as session:
+            if is_valid_uscc(value):
+                subj = Subject(uscc=value)
+            else:
+                person = find_person(session, ctx.pii, value)
+                if person is None:
+                    raise IssuanceError("not-found", "no person or enterprise with this ID number or USCC")
+                subj = Subject(person_id=person.id)
+            actor = cli_actor()
+            cert, _ = ctx.certificates.request(session, kind=cert_kind, subject=subj, period_from=period_from,
+                                               period_to=period_to, actor=actor.subject, actor_role="admin",
+                                               idempotency_key=idempotency_key)
+            info = describe(session, cert)
+        holder = ctx.ledger.conn.holder
+    except IssuanceError as exc:
+        raise fail(exc.message) from exc
+    finally:
+        ctx.ledger.close()
+    _print(info, as_json)
+    if holder is not None and info["state"] == "ISSUED":  # issuing needs no chain write; anchoring does
+        typer.echo(f"{holder.describe()} holds the chain and anchors the certificate within seconds", err=True)
+
+
+@cert_app.command("show")
+def cert_show(number: str, as_json: JsonOut = False, data_dir: DataDir = None) -> None:
+    """Show one certificate with its anchoring (batch root, proof, transaction)."""
+    from api.cli.platform import open_store
+
+    _settings, sessions, _pii = open_store(data_dir)
+    with sessions() as session:
+        cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
+        if cert is None:
+            raise fail(f"no certificate {number}", 1)
+        info = describe(session, cert)
+    _print(info, as_json)
+
+
+@cert_app.command("qr")
+def cert_qr(
+    number: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="A .png or .svg file to write.")],
+    ecc: Annotated[str, typer.Option("--ecc", help="Error correction: L, M, Q (default) or H.")] = "Q",
+    data_dir: DataDir = None,
+) -> None:
+    """Write a certificate's QR code (the verify URL with its signed payload) as PNG or SVG."""
+    from api.cli.platform import open_store
+    from zero_errand.verification import url_of
+
+    settings, sessions, _pii = open_store(data_dir)
+    with sessions() as session:
+        cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
+        if cert is None:
+            raise fail(f"no certificate {number}", 1)
+        url = url_of(cert, settings.public_url)
+    write_qr(url, output, ecc)
+
+
+def write_qr(url: str, output: Path, ecc: str) -> None:
+    """Write `url` as a QR code, SVG or PNG by the file's suffix."""
+    from qr.render import png, svg, version_of
+
+    if ecc.upper() not in ("L", "M", "Q", "H"):
+        raise fail("--ecc must be L, M, Q or H")
+    output.write_bytes(svg(url, ecc.upper()) if output.suffix.lower() == ".svg" else png(url, ecc.upper()))
+    typer.echo(f"wrote {output} (QR version {version_of(url, ecc.upper())}, level {ecc.upper()})")
+
+
+@cert_app.command("pdf")
+def cert_pdf(
+    number: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The PDF file to write.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Print a certificate as an A4 PDF with its verification QR code (the same PDF the API serves)."""
+    from api.cli.platform import open_store
+    from zero_errand.pdf import render
+
+    settings, sessions, pii = open_store(data_dir)
+    with sessions() as session:
+        cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
+        if cert is None:
+            raise fail(f"no certificate {number}", 1)
+        pdf = render(cert, verify_base=settings.public_url, pii=pii)
+    output.write_bytes(pdf)
+    typer.echo(f"wrote {output} ({len(pdf)} bytes, certificate {number})")
+
+
+@cert_app.command("list")
+def cert_list(state: Annotated[str | None, typer.Option(help="ISSUED, ANCHORED, REVOKED or SUSPENDED.")] = None,
+              as_json: JsonOut = False, data_dir: DataDir = None) -> None:
+    """List certificates, newest first."""
+    from api.cli.platform import open_store
+
+    _settings, sessions, _pii = open_store(data_dir)
+    with sessions() as session:
+        query = select(Certificate).order_by(Certificate.id.desc()).limit(500)
+        if state:
+            query = query.where(Certificate.state == state.upper())
+        rows = [describe(session, c) for c in session.scalars(query)]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+    else:
+        for r in rows:
+            _print(r, False)
+
+
+def _change(action: str, number: str, reason: int, note: str, data_dir: Any, chain_url: Any, as_json: bool) -> None:
+    ctx = cli_context(data_dir, chain_url, writes=f"{action} through it (POST {{url}}/v1/department/certificates/"
+                                                  f"{number}/{action}, signed in as an official of the issuing "
+                                                  "department)")
+    try:
+        with transaction(ctx.sessions) as session:
+            department = session.scalars(select(Certificate.department).where(Certificate.number == number)).first()
+            cert = ctx.certificates.change_status(session, number, action, department=department or "",
+                                                  reason=reason, note=note, actor=cli_actor().subject)
+            info = describe(session, cert)
+    except IssuanceError as exc:
+        raise fail(exc.message) from exc
+    except ZelError as exc:
+        raise fail(exc.message) from exc
+    finally:
+        ctx.ledger.close()
+    _print(info, as_json)
+
+
+Reason = Annotated[int, typer.Option("--reason", help="1 error, 2 corrected, 3 fraud, 4 investigation, 5 request, 9 other")]
+Note = Annotated[str, typer.Option("--note")]
+
+
+@cert_app.command("revoke")
+def cert_revoke(number: str, reason: Reason = 1, note: Note = "", as_json: JsonOut = False, data_dir: DataDir = None,
+                chain_url: ChainUrl = None) -> None:
+    """Revoke a certificate for good, with the issuing department's key."""
+    _change("revoke", number, reason, note, data_dir, chain_url, as_json)
+
+
+@cert_app.command("suspend")
+def cert_suspend(number: str, reason: Reason = 4, note: Note = "", as_json: JsonOut = False, data_dir: DataDir = None,
+                 chain_url: ChainUrl = None) -> None:
+    """Suspend a certificate."""
+    _change("suspend", number, reason, note, data_dir, chain_url, as_json)
+
+
+@cert_app.command("reinstate")
+def cert_reinstate(number: str, note: Note = "", as_json: JsonOut = False, data_dir: DataDir = None,
+                   chain_url: ChainUrl = None) -> None:
+    """Lift a suspension."""
+    _change("reinstate", number, 0, note, data_dir, chain_url, as_json)
+
+
+def verify(
+    source: Annotated[str | None, typer.Argument(help="An image file, a verify URL, or payload digits.")] = None,
+    batch: Annotated[Path | None, typer.Option("--batch", help="A file with one input per line.")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Verify with a trust list only.")] = False,
+    trustlist: Annotated[Path | None, typer.Option("--trustlist", help="Trust list file for --offline.")] = None,
+    trust_anchor: Annotated[str | None, typer.Option("--trust-anchor", help="District admin address to pin.")] = None,
+    trust_fingerprint: Annotated[str | None, typer.Option(
+        "--trust-fingerprint", help="The list's published fingerprint (`zel trustlist export` prints it).")] = None,
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
+    """Verify certificates (signature, issuer authority, anchor, revocation, expiry); online by default.
+
+    Offline, the trust list must be pinned: by --trust-anchor, --trust-fingerprint, or else the admin in the data
+    directory's deployment record for the list's chain; an unpinned list is never VALID. Exit code 0 only when
+    every input is VALID.
+    """
+    from ledger.chain import data_dir_from_env
+    from qr.decode import NoQrCode, read_image
+    from qr.trustlist import TrustList, TrustListError, anchor_from, verify_pinned
+    from qr.verify import Check, Verdict, verify_text
+
+    inputs = [line.strip() for line in batch.read_text().splitlines() if line.strip()] if batch else \
+        ([source] if source else [])
+    if not inputs:
+        raise fail("give an INPUT or --batch FILE")
+    if offline:
+        if trustlist is None:
+            raise fail("--offline needs --trustlist FILE (made with `zel trustlist export`)")
+        try:
+            trust = TrustList.load(trustlist.read_text())
+            anchor = anchor_from(trust_anchor, trust_fingerprint, data_dir_from_env(data_dir),
+                                 trust.body.get("chain_id"))
+        except (OSError, TrustListError) as exc:
+            raise fail(str(exc)) from exc
+
+        def check(text: str) -> Verdict:
+            return verify_pinned(text, trust, anchor)
+    else:
+        # A verifier reads: the store and the chain (read-only, beside `zel serve` or not), no department key.
+        from dataclasses import replace
+
+        from api.cli.platform import open_store
+        from ledger.client import Ledger
+        from zero_errand.verification import LedgerResolver
+
+        settings, sessions, _pii = open_store(data_dir, chain_url=chain_url)
+        try:
+            ledger = Ledger.open(replace(settings.chain(), read_only=True))
+        except ZelError as exc:
+            raise fail(exc.message) from exc
+        resolver = LedgerResolver(sessions, ledger)
+
+        def check(text: str) -> Verdict:
+            return verify_text(text, resolver)
+    all_valid = True
+    try:
+        for item in inputs:
+            path = Path(item)
+            text: str | None = item
+            if len(item) < 300 and path.is_file():
+                try:
+                    text = read_image(path.read_bytes())
+                    verdict = check(text)
+                except NoQrCode as exc:
+                    text = None
+                    verdict = Verdict("INVALID", [Check("format", False, f"图片中未找到二维码：{exc}", str(exc))])
+            else:
+                verdict = check(item)
+            all_valid &= verdict.status == "VALID"
+            if as_json:
+                shown = verdict.as_dict()
+                if text and text.startswith(("http://", "https://")):
+                    shown["url"] = text  # what the QR code opens: the verify page with the payload after '#'
+                typer.echo(json.dumps(shown, ensure_ascii=False))
+            else:
+                cert = verdict.certificate or {}
+                typer.echo(f"{verdict.status}  {cert.get('number', '-')}  {cert.get('kind_en', '')}  "
+                           + "; ".join(c.en for c in verdict.checks if c.ok is not True))
+    finally:
+        if not offline:
+            ledger.close()
+    if not all_valid:
+        raise typer.Exit(1)
+
+
+trustlist_app = typer.Typer(help="Signed trust lists for offline verification.", no_args_is_help=True)
+
+
+@trustlist_app.command("export")
+def trustlist_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
+    """Write the department keys, kinds, validity windows and revoked certificates, signed by the admin key."""
+    from ledger.client import ADMIN_KEY
+    from ledger.keys import Keystore
+    from qr.trustlist import FORMAT, fingerprint, sign_list
+    from zero_errand.verification import key_list
+
+    ctx = cli_context(data_dir, chain_url)
+    try:
+        admin = Keystore(ctx.settings.root).load(ADMIN_KEY)
+        with ctx.sessions() as session:
+            revoked = sorted(session.scalars(select(Certificate.digest).where(Certificate.state == "REVOKED")))
+            suspended = sorted(session.scalars(select(Certificate.digest).where(Certificate.state == "SUSPENDED")))
+        body = {"format": FORMAT, **key_list(ctx.ledger), "revoked": revoked, "suspended": suspended}
+    except ZelError as exc:
+        raise fail(exc.message) from exc
+    finally:
+        ctx.ledger.close()
+    output.write_text(json.dumps(sign_list(body, admin), ensure_ascii=False, indent=1) + "\n")
+    typer.echo(f"wrote {output}: {len(body['keys'])} keys, {len(revoked)} revoked, signed by {admin.address}")
+    typer.echo(f"fingerprint {fingerprint(body)}")
+    typer.echo("publish the fingerprint (or the signer's address) where verifiers can check it apart from the file: "
+               "`zel verify --offline` trusts the list with --trust-fingerprint FINGERPRINT or --trust-anchor ADDRESS")

@@ -1,0 +1,443 @@
+"""`zel serve`, `zel users`, `zel clients`, `zel audit`, `zel db`: the service's command line."""
+
+from __future__ import annotations
+
+import gc
+import getpass
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import select
+
+from api.cli.chain import ChainUrl, DataDir, JsonOut, fail, writable
+from api.security import Principal
+from api.services import ServiceError, add_client, add_user, set_client_disabled, set_user_disabled
+from api.settings import Settings, mark_development
+from errors import ZelError
+from ledger.errors import ConfigurationError
+from store import audit
+from store.db import make_engine, session_factory, transaction, upgrade
+from store.models import ApiClient, Role, User
+from store.pii import Pii
+
+users_app = typer.Typer(help="People who sign in: citizens, inspectors, officials, admins.", no_args_is_help=True)
+clients_app = typer.Typer(help="Enterprise OAuth2 API clients.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
+
+
+def settings_of(data_dir: Path | None, chain_url: str | None = None, *, demo: bool = False,
+                development: bool = False, service: bool = True) -> Settings:
+    """The settings of a command, as an entry point: it prints the mode (on stderr) and, in production, refuses
+    development data, secrets, keys or identity provider (`Settings.check_production`).
+
+    `demo` (`--demo`) and `development` (a command that only makes sense on development data, such as `zel
+    seed`) choose development unless ZEL_MODE says otherwise, and mark the data directory as development's.
+    `service=False`: an administrator's command, which needs none of the service's secrets.
+    """
+    overrides = {k: v for k, v in {"data_dir": data_dir, "chain_url": chain_url}.items() if v is not None}
+    settings = Settings(**overrides)
+    adopted = (demo or development) and not settings.mode_explicit  # development inferred, not configured
+    if demo or development:
+        settings.choose_development("--demo" if demo else "this command writes invented development data")
+    typer.echo(settings.describe_mode(), err=True)
+    try:
+        if development and settings.mode == "production":
+            raise ConfigurationError("refusing to start in production mode: this command writes invented "
+                                     "development data (unset ZEL_MODE=production, or use a development data "
+                                     "directory)")
+        if adopted and not _development_data_dir(settings):
+            raise ConfigurationError(f"{settings.root} holds data that development did not make: demo data is never "
+                                     "written into it unless ZEL_MODE=development says so (or use a new directory)")
+        settings.check_production(demo, service=service)
+    except ZelError as exc:
+        raise fail(exc.message) from exc
+    if demo or development:
+        mark_development(settings.root)
+    return settings
+
+
+def _development_data_dir(settings: Settings) -> bool:
+    """Whether `settings.root` is new or was made by development (its DEVELOPMENT marker, or the development
+    passwords and secrets only the demo writes)."""
+    from api.settings import DEVELOPMENT_MARKER
+    from ledger.keys import Keystore
+
+    root = settings.root
+    if (root / DEVELOPMENT_MARKER).exists():
+        return True
+    if Keystore(root).dev_password_files() or (root / "secrets" / "dev-token-secret").exists():
+        return True  # made by the demo of a zel from before the marker
+    made = [root / "zel.sqlite", root / "deployments", root / "chain"]
+    return not any(p.exists() for p in made) and not any((root / "keys").glob("*.json"))
+
+
+def cli_actor() -> Principal:
+    return Principal(f"cli:{getpass.getuser()}", Role.ADMIN)
+
+
+def open_store(data_dir: Path | None, *, development: bool = False,  # noqa: ANN202 - (settings, sessions, pii)
+               chain_url: str | None = None):
+    """The settings, session factory and personal-data codec of the data directory's store (migrated)."""
+    settings = settings_of(data_dir, chain_url, development=development)
+    settings.root.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    return settings, session_factory(engine), Pii.for_store(engine, settings.pii())
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed demo users and clients and print them.")] = False,
+) -> None:
+    """Start the API; with nothing configured, on the embedded chain and SQLite under the data directory."""
+    import uvicorn
+
+    from api.http.app import build_context, create_app, provision_in_child
+
+    settings = settings_of(data_dir, chain_url, demo=demo)
+    try:
+        if demo:  # the administrators' part, in a child process: this one holds department keys only
+            provision_in_child(settings)
+        ctx = build_context(settings)
+    except ZelError as exc:
+        raise fail(exc.message) from exc
+    base = f"http://{host}:{port}"
+    writable(ctx.ledger.conn, "it serves this data directory already (at {url}); give this one another --data-dir")
+    if ctx.ledger.conn.backend is not None:  # the CLI beside this server names it to commands that must write
+        ctx.ledger.conn.backend.announce(base)
+    d = ctx.ledger.deployment
+    typer.echo(f"ZeroErrand Ledger on {base} — chain {d.chain_id}, store {ctx.engine.url.render_as_string()}")
+    for name, address in d.addresses.items():
+        typer.echo(f"  {name:<20} {address}")
+    if demo:
+        from api.demo import describe, seed, seed_credit
+        from credit.codes_qr import enterprise_code
+
+        with transaction(ctx.sessions) as session:
+            creds = seed(session, ctx.pii)
+            creds.standings = seed_credit(ctx.credit, session, creds.usccs)  # the banner's classes and lists
+        key = ctx.credit.keys["amr.440604"]
+        creds.codes = [enterprise_code(ctx.ledger, key, ctx.settings.public_url, u) for u in creds.usccs]
+        typer.echo(describe(creds, base))
+    sys.stdout.flush()
+    stop = threading.Event()
+    if settings.anchor_in_process:
+        from zero_errand.webhooks import Deliverer
+
+        anchorer = ctx.certificates.anchorer(settings.anchor_batch_size, settings.anchor_max_wait)
+        threading.Thread(target=anchorer.run_forever, args=(stop,), name="anchor", daemon=True).start()
+        _start_audit_anchoring(ctx, stop)
+        deliverer = Deliverer(ctx.sessions, allow_loopback=settings.mode != "production")  # loopback: development
+        threading.Thread(target=deliverer.run_forever, args=(stop,), name="webhooks", daemon=True).start()
+        threading.Thread(target=ctx.credit.run_forever, args=(stop,), name="credit", daemon=True).start()
+    app = create_app(ctx)
+    # Startup leaves ~10^6 long-lived objects (contract ABIs, the EVM, SQLAlchemy metadata); moving them out of
+    # the collector's reach keeps full collections from pausing requests for tens of milliseconds.
+    gc.collect()
+    gc.freeze()
+    try:
+        # proxy_headers=False: the client address comes from the peer, or from X-Forwarded-For only through
+        # ZEL_TRUSTED_PROXIES (api.http.deps); uvicorn's own rewriting would believe any loopback peer.
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False, access_log=False)
+    finally:
+        stop.set()
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[Role, typer.Option(help="citizen, inspector, official or admin.")],
+    display_name: Annotated[str, typer.Option("--display-name")] = "",
+    department: Annotated[str | None, typer.Option(help="Department id for inspectors and officials.")] = None,
+    id_number: Annotated[str | None, typer.Option("--id-number", help="Citizens: ID number.")] = None,
+    name: Annotated[str | None, typer.Option(help="Citizens: name.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Citizens: phone.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Add a user; prints a generated password for the development identity provider."""
+    _settings, sessions, pii = open_store(data_dir)
+    try:
+        with transaction(sessions) as session:
+            user, password = add_user(session, pii, cli_actor(), username=username, role=role,
+                                      display_name=display_name, department=department, id_number=id_number,
+                                      name=name, phone=phone)
+    except ServiceError as exc:
+        raise fail(exc.message) from exc
+    typer.echo(f"added {user.username} ({user.role}); password {password}")
+
+
+@users_app.command("list")
+def users_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
+    """List users."""
+    _settings, sessions, _pii = open_store(data_dir)
+    with sessions() as session:
+        rows = [{"username": u.username, "role": u.role, "department": u.department, "disabled": u.disabled}
+                for u in session.scalars(select(User).order_by(User.username))]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for r in rows:
+        typer.echo(f"{r['username']:<20} {r['role']:<10} {r['department'] or '-':<14} "
+                   f"{'disabled' if r['disabled'] else 'active'}")
+
+
+@users_app.command("disable")
+def users_disable(username: str, data_dir: DataDir = None) -> None:
+    """Disable a user (their tokens stop working at the next request)."""
+    _settings, sessions, _pii = open_store(data_dir)
+    try:
+        with transaction(sessions) as session:
+            set_user_disabled(session, cli_actor(), username)
+    except ServiceError as exc:
+        raise fail(exc.message) from exc
+    typer.echo(f"disabled {username}")
+
+
+@clients_app.command("add")
+def clients_add(
+    uscc: Annotated[str, typer.Option(help="The enterprise's USCC.")],
+    name: Annotated[str, typer.Option(help="A label for the client.")] = "api",
+    enterprise_name: Annotated[str | None, typer.Option("--enterprise-name", help="Register the enterprise.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Register an enterprise API client; prints its id and secret once."""
+    _settings, sessions, _pii = open_store(data_dir)
+    try:
+        with transaction(sessions) as session:
+            client, secret = add_client(session, cli_actor(), uscc=uscc, name=name, enterprise_name=enterprise_name)
+    except ServiceError as exc:
+        raise fail(exc.message) from exc
+    typer.echo(f"client_id {client.client_id}\nclient_secret {secret}")
+
+
+@clients_app.command("list")
+def clients_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
+    """List API clients."""
+    _settings, sessions, _pii = open_store(data_dir)
+    with sessions() as session:
+        rows = [{"client_id": c.client_id, "uscc": c.uscc, "name": c.name, "disabled": c.disabled}
+                for c in session.scalars(select(ApiClient).order_by(ApiClient.client_id))]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for r in rows:
+        typer.echo(f"{r['client_id']:<22} {r['uscc']} {r['name']:<12} {'disabled' if r['disabled'] else 'active'}")
+
+
+@clients_app.command("disable")
+def clients_disable(client_id: str, data_dir: DataDir = None) -> None:
+    """Disable an API client."""
+    _settings, sessions, _pii = open_store(data_dir)
+    try:
+        with transaction(sessions) as session:
+            set_client_disabled(session, cli_actor(), client_id)
+    except ServiceError as exc:
+        raise fail(exc.message) from exc
+    typer.echo(f"disabled {client_id}")
+
+
+def audit_anchorer_of(ctx: Any) -> Any:
+    """The audit log's head anchorer with the data office's key, or None (and a warning) when this data directory
+    has no such key yet (provisioned by an older zel: `zel issuer provision` adds it)."""
+    from ledger.audit_anchor import AuditAnchorer
+    from zero_errand.departments import AUDIT_DEPARTMENT
+
+    key = ctx.certificates.keys.get(AUDIT_DEPARTMENT)
+    if key is None:
+        typer.echo(f"warning: no {AUDIT_DEPARTMENT} key: the audit log's head is not anchored on chain (run `zel "
+                   "issuer provision` to admit the data office and register its key)", err=True)
+        return None
+    return AuditAnchorer(ctx.sessions, ctx.ledger, key, interval=ctx.settings.anchor_max_wait)
+
+
+def _start_audit_anchoring(ctx: Any, stop: threading.Event) -> None:
+    from ledger import audit_anchor
+
+    anchorer = audit_anchorer_of(ctx)
+    if anchorer is not None:
+        threading.Thread(target=audit_anchor.run_forever, args=(anchorer, stop), name="audit-anchor",
+                         daemon=True).start()
+
+
+@audit_app.command("verify")
+def audit_verify(
+    data_dir: DataDir = None, chain_url: ChainUrl = None, as_json: JsonOut = False,
+    store_only: Annotated[bool, typer.Option("--store-only", help="Check only the hash chain in the store, not the "
+                                             "heads anchored on chain (which catch a rewrite of the whole log).")] = False,
+) -> None:
+    """Recompute the audit log's hash chain and check it against the heads anchored on chain; exit 1 if an entry
+    was edited, deleted or inserted (naming the first entry, or the span of entries, that differs)."""
+    settings, sessions, _pii = open_store(data_dir, chain_url=chain_url)
+    with sessions() as session:
+        if store_only:
+            report = audit.verify(session)
+        else:
+            from dataclasses import replace
+
+            from ledger.audit_anchor import verify_against_chain
+            from ledger.client import Ledger
+
+            try:
+                with Ledger.open(replace(settings.chain(), read_only=True)) as ledger:
+                    report = verify_against_chain(session, ledger)
+            except ZelError as exc:
+                raise fail(f"cannot read the anchored heads: {exc.message} (--store-only checks the store alone)",
+                           2) from exc
+    if as_json:
+        typer.echo(json.dumps({"ok": report.ok, "entries": report.entries, "problem": report.problem,
+                               "seq": report.seq, "anchored_heads": report.anchored,
+                               "anchored_through": report.anchored_through}))
+    elif report.ok:
+        typer.echo(f"audit log intact: {report.entries} entries" + (
+            f"; {report.anchored} heads on chain, the newest at entry {report.anchored_through}"
+            if report.anchored is not None else " (store only: the chain was not checked)"))
+    else:
+        typer.echo(f"audit log BROKEN at entry {report.seq}: {report.problem}", err=True)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Apply the store's migrations."""
+    settings, _sessions, _pii = open_store(data_dir)
+    typer.echo(f"store at head: {make_engine(settings.db_url).url.render_as_string()}")
+
+
+pii_app = typer.Typer(help="Personal-data encryption keys.", no_args_is_help=True)
+
+
+@pii_app.command("rotate")
+def pii_rotate(
+    batch: Annotated[int, typer.Option(help="Rows per transaction.")] = 200,
+    data_dir: DataDir = None,
+) -> None:
+    """Re-encrypt personal data under the current (first) key of the ring, in small online batches.
+
+    Put the new key first in ZEL_PII_KEYS (or the key file's `keys=` line), keeping the old ones after it;
+    run this; then drop the old keys.
+    """
+    from store.pii import rotate_people
+
+    _settings, sessions, pii = open_store(data_dir)
+    done = rotate_people(sessions, pii, batch)
+    with transaction(sessions) as session:
+        audit.append(session, actor=cli_actor().subject, role="admin", action="pii.rotate",
+                     target=pii.keys.current, detail={"rows": done})
+    typer.echo(f"re-encrypted {done} people under key {pii.keys.current}")
+
+
+anchor_app = typer.Typer(help="The anchoring worker.", no_args_is_help=True)
+
+
+@anchor_app.command("run")
+def anchor_run(
+    once: Annotated[bool, typer.Option("--once", help="Anchor everything pending now, then exit.")] = False,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Digests per batch (default 4096).")] = None,
+    max_wait: Annotated[float | None, typer.Option("--max-wait", help="Seconds a digest may wait (default 10).")] = None,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
+    """Anchor issued certificates in Merkle batches, deliver webhooks and write credit records, grades, lists and
+    inspection batches to the chain (where `zel serve` does not)."""
+    from api.http.app import build_context
+
+    settings = settings_of(data_dir, chain_url)
+    try:
+        ctx = build_context(settings)
+    except ZelError as exc:
+        raise fail(exc.message) from exc
+    writable(ctx.ledger.conn, "it anchors issued certificates itself, every few seconds (`zel cert list --state "
+                              "ISSUED` shows what waits)")
+    anchorer = ctx.certificates.anchorer(batch_size or settings.anchor_batch_size,
+                                         max_wait if max_wait is not None else settings.anchor_max_wait)
+    if once:
+        try:
+            done = anchorer.run_once(force=True)
+            audit_anchorer = audit_anchorer_of(ctx)
+            head = audit_anchorer.run_once(force=True) if audit_anchorer else None
+        except ZelError as exc:
+            raise fail(exc.message) from exc
+        typer.echo(f"anchored {done} certificates; {anchorer.pending()} pending"
+                   + (f"; audit log head anchored at entry {head}" if head else ""))
+        return
+    stop = threading.Event()
+    import signal
+
+    from zero_errand.webhooks import Deliverer
+
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    deliverer = Deliverer(ctx.sessions, allow_loopback=settings.mode != "production")  # loopback: development
+    threading.Thread(target=deliverer.run_forever, args=(stop,), name="webhooks", daemon=True).start()
+    threading.Thread(target=ctx.credit.run_forever, args=(stop,), name="credit", daemon=True).start()
+    _start_audit_anchoring(ctx, stop)
+    typer.echo(f"anchoring every {anchorer.max_wait:g} s or {anchorer.batch_size} certificates; Ctrl-C stops")
+    try:
+        anchorer.run_forever(stop, poll=min(1.0, max(anchorer.max_wait / 4, 0.05)))
+    except KeyboardInterrupt:
+        pass
+
+
+@anchor_app.command("reanchor")
+def anchor_reanchor(data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+    """After a chain reset: anchor again every batch the chain no longer knows (same roots, same proofs) and
+    re-apply its revocations and suspensions. Deploy the contracts on the new chain first."""
+    from api.http.app import build_context
+
+    try:
+        ctx = build_context(settings_of(data_dir, chain_url))
+        writable(ctx.ledger.conn)
+        batches, changes = ctx.certificates.anchorer().reanchor()
+    except ZelError as exc:
+        raise fail(exc.message) from exc
+    typer.echo(f"re-anchored {batches} batches; re-applied {changes} revocations and suspensions")
+
+
+def issuer_provision(
+    demo: Annotated[bool, typer.Option("--demo", help="Development: create missing key passwords as files.")] = False,
+    migrate: Annotated[bool, typer.Option(
+        "--migrate", help="After a chain reset: register keys valid from their oldest stored certificate, "
+        "through the migration path the registry records (flagged on every verification).")] = False,
+    administrator: Annotated[str, typer.Option("--as", help="The administrator keystore that proposes.")] = "admin",
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
+    """Deploy if needed, admit the departments (with their credit scopes) and register each one's signing key
+    (its own keystore and password). An administrator's act; with k > 1 it proposes, and others approve."""
+    from api.provisioning import provision_deployment
+
+    try:
+        keys = provision_deployment(settings_of(data_dir, chain_url, demo=demo, service=False), development=demo,
+                                    migrate=migrate, administrator=administrator)
+    except ZelError as exc:
+        raise fail(exc.message) from exc
+    for dept, address in keys.items():
+        typer.echo(f"{dept:<12} {address}")
+
+
+def seed(
+    people: Annotated[int, typer.Option("--people", help="How many people.")] = 20,
+    enterprises: Annotated[int, typer.Option("--enterprises", help="How many enterprises.")] = 5,
+    seed_value: Annotated[int, typer.Option("--seed", help="Random seed: the same seed, the same data.")] = 1,
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Fill the built-in department adapters with realistic data (names, ID numbers, USCCs, records)."""
+    from zero_errand.seed import seed_data
+
+    _settings, sessions, pii = open_store(data_dir, development=True)
+    with transaction(sessions) as session:
+        result = seed_data(session, pii, people, enterprises, seed_value)
+    if as_json:
+        typer.echo(json.dumps({"people": result.people, "enterprises": result.enterprises}))
+    else:
+        typer.echo(f"{len(result.people)} people and {len(result.enterprises)} enterprises with 24 months of "
+                   "tax and social-insurance records")

@@ -1,0 +1,1 @@
+"""The HTTP surface: the FastAPI app, its routers, pages, middleware and problem documents."""

@@ -1,0 +1,426 @@
+"""Store tables: people (encrypted), enterprises, users, API clients, the audit log, certificates and their
+anchoring, webhooks, and credit (records, grades, lists, repair, inspections, random draws)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp stored and returned in UTC with its zone, on SQLite (which drops zones) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware (UTC) datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Role(StrEnum):
+    """Who a caller is. Enterprise API clients authenticate as `enterprise`."""
+
+    CITIZEN = "citizen"
+    ENTERPRISE = "enterprise"
+    INSPECTOR = "inspector"
+    OFFICIAL = "official"  # a department official
+    ADMIN = "admin"  # the district data office
+
+
+class Person(Base):
+    """A natural person. ID number, name and phone are AES-GCM ciphertexts; `id_index` is a keyed hash."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id_index: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    name_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    key_id: Mapped[str] = mapped_column(String(32), index=True)  # PII key the row is encrypted under
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Enterprise(Base):
+    """A legal person. Name and USCC are public registration data, stored in the clear."""
+
+    __tablename__ = "enterprise"
+
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(6), default="440604")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class User(Base):
+    """A person who signs in through an identity provider: citizen, inspector, official or admin."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    department: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)  # development IdP only
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ApiClient(Base):
+    """An enterprise's OAuth2 client (client-credentials grant), bound to one USCC."""
+
+    __tablename__ = "api_client"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    uscc: Mapped[str] = mapped_column(ForeignKey("enterprise.uscc"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class AuditEntry(Base):
+    """One privileged action. `hash` chains each entry to the previous one (see store.audit)."""
+
+    __tablename__ = "audit_entry"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(200), default="")
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """A single row naming the last audit entry; locked while appending so the chain never forks."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditAnchor(Base):
+    """An audit-log head anchored on chain (an outbox row: PREPARED, then ANCHORED with its transaction).
+
+    `root` commits to the head: see store.audit.head_root. The chain, not this table, is what
+    `zel audit verify` trusts; the table only tells the worker what it has done.
+    """
+
+    __tablename__ = "audit_anchor"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(66), unique=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    anchored_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class Setting(Base):
+    """Small key/value facts about the store (e.g. the PII index key's fingerprint)."""
+
+    __tablename__ = "store_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+
+# -- department source data (the built-in adapter's tables) -----------------------------------------------
+
+
+class TaxRecord(Base):
+    """One monthly tax item of a person (`person_id`) or an enterprise (`uscc`), amounts in fen."""
+
+    __tablename__ = "tax_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), nullable=True, index=True)
+    uscc: Mapped[str | None] = mapped_column(String(18), nullable=True, index=True)
+    tax_type: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(8))  # paid | arrears
+
+
+class SiContribution(Base):
+    """One month of one insurance type for a person, paid through an employer."""
+
+    __tablename__ = "si_contribution"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    employer_uscc: Mapped[str] = mapped_column(String(18), index=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM
+    insurance: Mapped[str] = mapped_column(String(16))  # pension | medical | unemployment | injury | maternity
+    base_fen: Mapped[int] = mapped_column(BigInteger)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(8))  # paid | arrears
+
+
+# -- certificates and anchoring --------------------------------------------------------------------------
+
+
+class Certificate(Base):
+    """An issued certificate: its signed content, and where it stands (ISSUED → ANCHORED → REVOKED/SUSPENDED)."""
+
+    __tablename__ = "certificate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str] = mapped_column(String(64), index=True)  # "person:<id>" or "uscc:<USCC>"
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    department: Mapped[str] = mapped_column(String(32))
+    content: Mapped[dict] = mapped_column(JSON)  # the signed fields, canonical values
+    detail: Mapped[dict] = mapped_column(JSON)  # monthly breakdown (hashed into the content)
+    digest: Mapped[str] = mapped_column(String(66), unique=True, index=True)
+    signer: Mapped[str] = mapped_column(String(42))
+    signature: Mapped[str] = mapped_column(String(132))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("anchor_batch.id"), nullable=True, index=True)
+    proof: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    status_reason: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status_note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Wrong answers the public holder check gave for this certificate; at HOLDER_GUESSES it stays locked
+    # (zero_errand.verification). Counted by one conditional UPDATE, so concurrent servers never overshoot.
+    holder_wrong_guesses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    __table_args__ = (UniqueConstraint("owner", "idempotency_key", name="uq_certificate_idempotency"),)
+
+
+class AnchorBatch(Base):
+    """A Merkle batch of certificate digests: PREPARED (root and proofs fixed) → ANCHORED (root on chain)."""
+
+    __tablename__ = "anchor_batch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    department: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[int] = mapped_column(Integer)
+    root: Mapped[str] = mapped_column(String(66), unique=True)
+    leaf_count: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    anchored_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+# -- webhooks ----------------------------------------------------------------------------------------------
+
+
+class Webhook(Base):
+    """An enterprise's HTTPS endpoint for certificate events; `secret` signs each delivery (HMAC-SHA256)."""
+
+    __tablename__ = "webhook"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    events: Mapped[list] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(100))  # needed in the clear to sign; shown once at creation
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook, and what happened when we tried to deliver it (the delivery log)."""
+
+    __tablename__ = "webhook_delivery"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhook.id"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # PENDING | DELIVERED | FAILED
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+# -- credit ------------------------------------------------------------------------------------------------
+
+
+class CreditRecord(Base):
+    """One link of an enterprise's credit chain: a department's record, an inspection result, a list change or a
+    repair step. Its digest (over `public`, with the subject as a keyed commitment) is appended to the subject's
+    hash chain in CreditRegistry: PENDING (digest and position fixed) → APPENDED (on chain, head recorded)."""
+
+    __tablename__ = "credit_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # position in the subject's chain, from 0
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    department: Mapped[str] = mapped_column(String(32))
+    decided_on: Mapped[date] = mapped_column(Date)
+    public: Mapped[dict] = mapped_column(JSON)  # the canonical public fields the digest is taken over
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("credit_record.id"), nullable=True, index=True)
+    digest: Mapped[str] = mapped_column(String(66), unique=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    head: Mapped[str | None] = mapped_column(String(66), nullable=True)  # chain head after this record
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    repaired_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("uscc", "seq", name="uq_credit_record_position"),)
+
+
+class CreditGrade(Base):
+    """A computed grade with its explanation; the latest per enterprise is current. Changes go on chain."""
+
+    __tablename__ = "credit_grade"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    grade: Mapped[str] = mapped_column(String(1))
+    score: Mapped[int] = mapped_column(Integer)
+    rules_version: Mapped[str] = mapped_column(String(32))
+    explanation: Mapped[list] = mapped_column(JSON)
+    basis: Mapped[str] = mapped_column(String(66))  # digest of the explanation, written on chain with the grade
+    state: Mapped[str] = mapped_column(String(16), index=True)  # PENDING | WRITTEN | UNCHANGED
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ListEntry(Base):
+    """A red-list (守信激励) or black-list (严重失信, joint punishment) entry with its dates."""
+
+    __tablename__ = "credit_list_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    list: Mapped[str] = mapped_column(String(8))  # red | black
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    reference: Mapped[str] = mapped_column(String(64))
+    department: Mapped[str] = mapped_column(String(32))
+    joint_punishment: Mapped[bool] = mapped_column(Boolean, default=False)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("credit_record.id"), nullable=True)
+    # PENDING (for the chain) → WRITTEN; a red entry not yet started waits (WAITING) and one ended is ENDED
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class RepairApplication(Base):
+    """Credit repair (信用修复): the enterprise applies for a record, the department reviews."""
+
+    __tablename__ = "credit_repair"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("credit_record.id"), index=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    statement: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # APPLIED | APPROVED | REJECTED
+    applied_on: Mapped[date] = mapped_column(Date)
+    reviewer: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Inspection(Base):
+    """An on-site inspection (one visit, one record, however many departments took part). Batch-anchored like
+    certificates: ISSUED → ANCHORED, with its batch and Merkle proof."""
+
+    __tablename__ = "inspection"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    visited_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(32))  # "inspection" (the anchoring outbox groups by kind)
+    department: Mapped[str] = mapped_column(String(32))  # the lead department, whose key anchors
+    departments: Mapped[list] = mapped_column(JSON)  # every department in the visit
+    inspectors: Mapped[list] = mapped_column(JSON)
+    items: Mapped[list] = mapped_column(JSON)  # [{"item": ..., "ok": bool, "note": ...}]
+    findings: Mapped[str] = mapped_column(Text)
+    result: Mapped[str] = mapped_column(String(16))  # pass | issues | fail
+    evidence: Mapped[list] = mapped_column(JSON)  # digests of evidence files
+    draw_id: Mapped[int | None] = mapped_column(ForeignKey("random_draw.id"), nullable=True)
+    content: Mapped[dict] = mapped_column(JSON)  # the canonical public fields the digest is taken over
+    digest: Mapped[str] = mapped_column(String(66), unique=True, index=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("anchor_batch.id"), nullable=True, index=True)
+    proof: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("credit_record.id"), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class RandomDraw(Base):
+    """A double random draw (双随机): the seed's commitment goes on chain before the draw, the seed after it."""
+
+    __tablename__ = "random_draw"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    department: Mapped[str] = mapped_column(String(32))
+    targets: Mapped[int] = mapped_column(Integer)
+    per_target: Mapped[int] = mapped_column(Integer)  # inspectors per target
+    candidates: Mapped[list] = mapped_column(JSON)  # public: [{"uscc", "grade", "weight"}], fixed at commit
+    inspectors: Mapped[list] = mapped_column(JSON)  # public: inspector usernames, fixed at commit
+    commitment: Mapped[str] = mapped_column(String(66))  # keccak(seed || keccak(candidates, inspectors))
+    seed: Mapped[str | None] = mapped_column(String(66), nullable=True)  # revealed after the draw
+    result: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # COMMITTED | DRAWN
+    commit_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    reveal_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    committed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    drawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
