@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: setup tools run test check-contracts bench clean
+.PHONY: setup tools run test lint check-contracts bench clean
 
 setup: $(PY_STAMP) $(NPM_STAMP)
 
@@ -39,7 +39,12 @@ tools:
 	  || { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends $$missing >/dev/null; }; \
 	fi
 
-test: setup tools check-contracts
+# Ruff (style, imports, bug patterns) and mypy (types) over the packages, configured in pyproject.toml.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: setup tools check-contracts lint
 	$(BIN)/pytest
 
 bench: setup tools

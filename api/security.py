@@ -11,6 +11,7 @@ import jwt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import errors
 from api.passwords import hash_secret as hash_secret  # re-exported: services and the demo hash here
 from api.passwords import needs_rehash
 from api.passwords import new_secret as new_secret
@@ -32,8 +33,10 @@ class Principal:
     person_id: int | None = None
 
 
-class TokenError(Exception):
+class TokenError(errors.ZelError):
     """A bearer token is missing, malformed, expired or forged."""
+
+    code = "unauthorized"
 
 
 class TokenService:

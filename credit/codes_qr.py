@@ -18,6 +18,7 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+import errors
 from identifiers import USCC_CHARS
 from ledger.client import Ledger
 from qr.payload import PayloadError, compact_signature, expand_signature, from_digits, to_digits
@@ -27,7 +28,7 @@ DOMAIN_TAG = b"zel-enterprise-code/1"
 URL = re.compile(rf"/e/({USCC_CHARS}{{18}})#(\d+)$")
 
 
-class CodeError(ValueError):
+class CodeError(errors.InvalidInput, ValueError):
     """Not an enterprise code, or one whose signature does not hold."""
 
 

@@ -28,8 +28,8 @@ from credit.grading import load_policy
 from credit.ledger import CreditError, CreditLedger
 from ledger.kinds import Kind
 from ledger.merkle import leaf_hash
-from store.models import Enterprise, RandomDraw, Role, User
 from qr.signed import canonical
+from store.models import Enterprise, RandomDraw, Role, User
 
 DRAW_DEPARTMENT = "amr.440604"
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from eth_utils import keccak
 
+import errors
 from qr.signed import canonical
 
 POLICY_DIR = Path(__file__).parent / "policy"
@@ -38,7 +39,7 @@ TYPE_EN = {"commendation": "Commendation", "inspection_pass": "Inspection passed
 assert set(TYPE_ZH) == set(TYPE_EN) == set(RECORD_TYPES), "a record type without a label"
 
 
-class PolicyError(ValueError):
+class PolicyError(errors.ConfigurationError, ValueError):
     """The rule file is missing or malformed."""
 
 

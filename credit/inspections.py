@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from credit.grading import inspection_due, load_policy
 from credit.ledger import CreditError, CreditLedger
-from store.models import Inspection
 from qr.signed import canonical
+from store.models import Inspection
 
 ANCHORING_DEPARTMENT = "amr.440604"  # market supervision coordinates joint inspections and anchors them
 DEPARTMENTS = ("tax.440604", "si.440604", "amr.440604")

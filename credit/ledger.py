@@ -21,16 +21,17 @@ from eth_utils import keccak
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import errors
 from credit.grading import RECORD_TYPES, Fact, Grade, grade, load_policy
 from ledger.anchor import Anchorer
 from ledger.client import Grade as ChainGrade
 from ledger.client import Ledger
 from ledger.errors import LedgerError, StaleChainHead
 from ledger.kinds import CreditScope, Kind
+from qr.signed import canonical
 from store import audit
 from store.models import CreditGrade, CreditRecord, Enterprise, Inspection, ListEntry
 from store.pii import Pii
-from qr.signed import canonical
 
 log = logging.getLogger(__name__)
 ZERO = b"\0" * 32
@@ -53,12 +54,11 @@ if set(SCOPE_OF) != set(RECORD_TYPES + STEP_TYPES):  # every type written has ex
     raise RuntimeError("SCOPE_OF must name the scope of every record and step type")
 
 
-class CreditError(ValueError):
+class CreditError(errors.ZelError, ValueError):
     """A credit request that cannot be done: `code` is stable, `message` says why."""
 
     def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.field = code, message, field
+        super().__init__(message, code=code, field=field)
 
 
 def chain_head(previous: bytes, digest: bytes) -> bytes:

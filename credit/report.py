@@ -25,9 +25,9 @@ from credit.grading import CLASSES, TYPE_ZH, add_months
 from credit.inspections import RESULTS
 from credit.ledger import CreditError, CreditLedger
 from credit.profile import standing
+from qr.signed import Content, Domain, day_number, detail_hash, new_salt, not_earlier, sign
 from store import audit
 from store.models import Certificate, Enterprise, Inspection
-from qr.signed import Content, Domain, day_number, detail_hash, new_salt, not_earlier, sign
 from zero_errand import webhooks  # the one outbox every certificate event goes through
 
 KIND, SLUG, DEPARTMENT = 5, "credit-report", "amr.440604"

@@ -18,6 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import zxingcpp
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+import errors
+
 FORMATS = ("PNG", "JPEG", "WEBP")
 MAX_PIXELS = 16_000_000  # larger images are refused from their header (a 12-megapixel phone photo fits)
 SCAN_PIXELS = 4_000_000  # what zxing is given at most: ~7 camera pixels per module for a QR across a third
@@ -28,7 +30,7 @@ _OTHER_FORMATS = ((b"GIF87a", "GIF"), (b"GIF89a", "GIF"), (b"BM", "BMP"), (b"II*
                   (b"\x00\x00\x01\x00", "ICO"), (b"8BPS", "PSD"), (b"%PDF", "PDF"), (b"<svg", "SVG"), (b"<?xml", "SVG"))
 
 
-class NoQrCode(ValueError):
+class NoQrCode(errors.InvalidInput, ValueError):
     """No QR code could be read from the image."""
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import errors
 from identifiers import USCC_ALPHABET  # a USCC packs as 18 digits of base 31 in GB 32100's alphabet
 from qr.signed import Content
 
@@ -42,7 +43,7 @@ def mask_id_number(id_number: str) -> str:
     return id_number[:4] + "*" * 14
 
 
-class PayloadError(ValueError):
+class PayloadError(errors.InvalidInput, ValueError):
     """The payload is malformed: wrong version, truncated, or a field out of range."""
 
 

@@ -25,6 +25,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
+import errors
 from qr.signed import Domain, canonical
 from qr.verify import ChainState, Check, Verdict, verify_offline, verify_text
 
@@ -32,7 +33,7 @@ FORMAT = "zel-trustlist/1"
 STALE_AFTER_DAYS = 7
 
 
-class TrustListError(ValueError):
+class TrustListError(errors.InvalidInput, ValueError):
     """The trust list is malformed or its signature does not hold."""
 
 

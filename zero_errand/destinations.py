@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 
+import errors
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # host, port -> the addresses it resolves to (text form, as getaddrinfo gives them)
 Resolve = Callable[[str, int], list[str]]
@@ -31,7 +33,7 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 
 
-class DestinationError(ValueError):
+class DestinationError(errors.InvalidInput, ValueError):
     """A webhook destination may not be used. The message is for the server log; `reason` is the generic text of
     the delivery log and `shown` what registration may tell the enterprise (never an address its host resolved
     to: that would turn registration into a probe of internal DNS)."""

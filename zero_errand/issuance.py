@@ -21,11 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import errors
+from qr.payload import mask_id_number  # the QR subject shows the first 4 digits only
+from qr.signed import not_earlier
 from store import audit
 from store.models import Certificate, Enterprise, Person, SiContribution, TaxRecord
 from store.pii import Pii
-from qr.payload import mask_id_number  # the QR subject shows the first 4 digits only
-from qr.signed import not_earlier
 from zero_errand import webhooks
 from zero_errand.certificates import (
     SCHEMA_VERSION,
@@ -44,12 +45,12 @@ MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MAX_MONTHS = 60
 
 
-class IssuanceError(Exception):
-    """A certificate request that cannot be met; `kind` picks the problem type."""
+class IssuanceError(errors.ZelError):
+    """A certificate request that cannot be met; `kind` (its `code`) picks the problem type."""
 
     def __init__(self, kind: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.kind, self.message, self.field = kind, message, field
+        super().__init__(message, code=kind, field=field)
+        self.kind = kind
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,10 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 from sqlalchemy.orm import object_session
 
+import errors
+from qr.render import build
 from store.models import Certificate, Person
 from store.pii import Pii
-from qr.render import build
 from zero_errand.certificates import CertKind, from_day_number
 from zero_errand.departments import DEPARTMENTS
 from zero_errand.verification import url_of
@@ -51,7 +52,7 @@ except Exception:  # no tz database on the host: China has kept UTC+8 without da
 LINE_WIDTH = 160 * mm  # the detail lines' width between the margins; longer lines wrap
 
 
-class FontMissing(RuntimeError):
+class FontMissing(errors.ConfigurationError, RuntimeError):
     """No CJK font on disk: install Debian `fonts-wqy-microhei` (make test does) or set ZEL_CJK_FONT."""
 
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import errors
 from identifiers import is_valid_id_number, is_valid_uscc
 from store.models import Enterprise, Person
 from store.pii import Pii
 
 
-class DataError(Exception):
-    """A request the store refuses; `kind` picks the problem type (conflict, not-found, invalid)."""
+class DataError(errors.ZelError):
+    """A request the store refuses; `kind` (its `code`) picks the problem type (conflict, not-found, invalid)."""
 
     def __init__(self, kind: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.kind, self.message, self.field = kind, message, field
+        super().__init__(message, code=kind, field=field)
+        self.kind = kind
 
 
 def find_person(session: Session, pii: Pii, id_number: str) -> Person | None:

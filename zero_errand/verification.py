@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.client import CertificateStatus, Ledger
 from ledger.kinds import department_name, kinds_mask
-from store.models import AnchorBatch, Certificate
-from store.pii import Pii
 from qr.payload import encode, verify_url
 from qr.signed import Content, Domain
 from qr.trustlist import OfflineResolver, TrustList
 from qr.verify import ChainState
+from store.models import AnchorBatch, Certificate
+from store.pii import Pii
 from zero_errand.people import find_person
 
 log = logging.getLogger(__name__)

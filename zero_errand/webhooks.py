@@ -26,6 +26,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import errors
 from store.models import Certificate, Enterprise, Webhook, WebhookDelivery
 from zero_errand.certificates import REASONS, REASONS_ZH
 from zero_errand.destinations import (
@@ -45,12 +46,11 @@ BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=6)
 
 
-class WebhookError(Exception):
+class WebhookError(errors.InvalidInput):
     """A webhook registration is refused; `field` names the request field at fault."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.field = message, field
+        super().__init__(message, field=field)
 
 
 class WebhookLimitError(WebhookError):
