@@ -26,7 +26,8 @@ def corpus(n: int, seed: int = 1) -> list[str]:
     out = []
     for i in range(n):
         if i % 2:
-            first = f"440604{rng.randint(1960, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+            born = f"{rng.randint(1960, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+            first = f"440604{born}{rng.randint(0, 999):03d}"
             code = first + id_check_char(first)
         else:
             first = "91440604" + "".join(rng.choice(USCC_ALPHABET) for _ in range(9))

@@ -6,8 +6,8 @@ Two loads per route: a bounded one (`--clients` clients together offering `--rat
 waiting for its answer before the next: phones scanning) and a saturating one (every client fires as soon as
 its last answer arrives: the throughput ceiling). Prints one JSON object with p50/p99 latency in ms and
 throughput per route and load, each the median over `--runs` runs. The server runs in its own process
-(`zel serve`, one worker, embedded chain, SQLite) on a data directory seeded here; the client is a minimal keep-alive HTTP/1.1 client in one asyncio
-process (see `Connection`).
+(`zel serve`, one worker, embedded chain, SQLite) on a data directory seeded here; the client is a minimal
+keep-alive HTTP/1.1 client in one asyncio process (see `Connection`).
 """
 
 from __future__ import annotations

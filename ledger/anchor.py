@@ -66,8 +66,8 @@ class Anchorer:
         done = 0
         for batch_id in self._unfinished():
             done += self._send(batch_id)
-        while (batch_id := self._prepare(force)) is not None:
-            done += self._send(batch_id)
+        while (prepared := self._prepare(force)) is not None:
+            done += self._send(prepared)
         return done
 
     def pending(self) -> int:
@@ -112,7 +112,7 @@ class Anchorer:
                                     leaf_count=len(certs), state="PREPARED")
                 s.add(batch)
                 s.flush()
-                for cert, d in zip(certs, digests):
+                for cert, d in zip(certs, digests, strict=True):
                     cert.batch_id = batch.id
                     cert.proof = ["0x" + p.hex() for p in tree.proof(d)]
                 return batch.id
@@ -120,8 +120,9 @@ class Anchorer:
 
     def _send(self, batch_id: int) -> int:
         started, gas = time.perf_counter(), None
+        tx_hash: str | None = None
         with self.sessions() as s:
-            batch = s.get(AnchorBatch, batch_id)
+            batch = s.get_one(AnchorBatch, batch_id)
             root, kind, leaves, department = bytes.fromhex(batch.root[2:]), Kind(batch.kind), batch.leaf_count, \
                 batch.department
         key = self.keys[department]
@@ -135,12 +136,12 @@ class Anchorer:
                     existing = self.ledger.anchor_of(root)
             if existing is not None:
                 block = existing["block_number"]
-                tx_hash = self._find_tx(root, block)
+                tx_hash = self._find_tx(root, int(block))
         except LedgerError as exc:
             self._record_failure(batch_id, exc)
             raise
         with self.sessions() as s, s.begin():
-            batch = s.get(AnchorBatch, batch_id)
+            batch = s.get_one(AnchorBatch, batch_id)
             batch.state, batch.tx_hash, batch.block_number = "ANCHORED", tx_hash, block
             batch.anchored_at = datetime.now(UTC)
             batch.attempts += 1
@@ -166,7 +167,7 @@ class Anchorer:
 
     def _record_failure(self, batch_id: int, exc: Exception) -> None:
         with self.sessions() as s, s.begin():
-            batch = s.get(AnchorBatch, batch_id)
+            batch = s.get_one(AnchorBatch, batch_id)
             batch.attempts += 1
             batch.last_error = str(exc)[:1000]
 
@@ -189,6 +190,7 @@ class Anchorer:
                                                           Certificate.state.in_(("REVOKED", "SUSPENDED")))).all()
             roots = {b.id: b.root for b in s.scalars(select(AnchorBatch).where(AnchorBatch.id.in_(missing)))}
         for cert in changed:
+            assert cert.batch_id is not None  # selected by batch_id
             root = bytes.fromhex(roots[cert.batch_id][2:])
             proof = [bytes.fromhex(p[2:]) for p in cert.proof or []]
             digest = bytes.fromhex(cert.digest[2:])

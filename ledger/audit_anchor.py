@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ledger.client import Ledger
 from ledger.errors import AlreadyAnchored, LedgerError
 from ledger.kinds import Kind
+from ledger.tx import map_errors
 from store import audit
 from store.models import AuditAnchor, AuditEntry, AuditHead
-from ledger.tx import map_errors
 
 log = logging.getLogger(__name__)
 DOMAIN = b"zel-audit-head-v1"
@@ -58,12 +58,12 @@ class AuditAnchorer:
             self._send(seq)
         if not force and time.monotonic() - self._last < self.interval:
             return None
-        seq = self._prepare()
-        if seq is None:
+        prepared = self._prepare()
+        if prepared is None:
             return None
-        self._send(seq)
+        self._send(prepared)
         self._last = time.monotonic()
-        return seq
+        return prepared
 
     def _unfinished(self) -> list[int]:
         with self.sessions() as s:
@@ -83,7 +83,7 @@ class AuditAnchorer:
 
     def _send(self, seq: int) -> None:
         with self.sessions() as s:
-            root = bytes.fromhex(s.get(AuditAnchor, seq).root[2:])
+            root = bytes.fromhex(s.get_one(AuditAnchor, seq).root[2:])
         existing = self.ledger.anchor_of(root)
         tx_hash, block = None, None
         if existing is None:
@@ -95,7 +95,7 @@ class AuditAnchorer:
         if existing is not None:
             block = existing["block_number"]
         with self.sessions() as s, s.begin():
-            row = s.get(AuditAnchor, seq)
+            row = s.get_one(AuditAnchor, seq)
             row.state, row.tx_hash, row.block_number = "ANCHORED", tx_hash, block
             row.anchored_at = datetime.now(UTC)
         log.info("anchored the audit log's head at entry %d (block %s)", seq, block)

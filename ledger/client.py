@@ -7,6 +7,7 @@ from enum import IntEnum
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 from web3 import Web3
 
 from ledger.chain import ChainConfig, Connection, connect
@@ -107,11 +108,12 @@ class Ledger:
         self.decoder = ErrorDecoder(list(abis.values()))
         cfg = conn.config
         self.sender = TxSender(self.w3, self.decoder, receipt_timeout=cfg.receipt_timeout, retries=cfg.retries)
-        self.issuers = self.w3.eth.contract(address=deployment.addresses["IssuerRegistry"], abi=abis["IssuerRegistry"])
+        address = {name: to_checksum_address(a) for name, a in deployment.addresses.items()}
+        self.issuers = self.w3.eth.contract(address=address["IssuerRegistry"], abi=abis["IssuerRegistry"])
         self.attestations = self.w3.eth.contract(
-            address=deployment.addresses["AttestationRegistry"], abi=abis["AttestationRegistry"]
+            address=address["AttestationRegistry"], abi=abis["AttestationRegistry"]
         )
-        self.credit = self.w3.eth.contract(address=deployment.addresses["CreditRegistry"], abi=abis["CreditRegistry"])
+        self.credit = self.w3.eth.contract(address=address["CreditRegistry"], abi=abis["CreditRegistry"])
         self._index: StatusIndex | None = None
         self._department_ids: dict[int, bytes] = {}
         self._valid_from: dict[str, int] = {}
@@ -186,7 +188,8 @@ class Ledger:
             logs = self.issuers.events.Proposed().get_logs(from_block=self.deployment.block)
         for log in logs:
             pid = log["args"]["id"]
-            _hash, proposer, approvals, executed = self._read(self.issuers.functions.proposal(pid), "reading a proposal")
+            _hash, proposer, approvals, executed = self._read(self.issuers.functions.proposal(pid),
+                                                              "reading a proposal")
             data = bytes(log["args"]["data"])
             try:
                 fn, args = self.issuers.decode_function_input(data)
@@ -211,7 +214,8 @@ class Ledger:
         return AdminResult(result.tx_hash, result.block_number, result.gas_used, result.logs, pid,
                            approved[0]["args"]["approvals"], executed)
 
-    def admit_department(self, admin: LocalAccount, department: bytes, name: str, credit_scopes: int = 0) -> AdminResult:
+    def admit_department(self, admin: LocalAccount, department: bytes, name: str,
+                         credit_scopes: int = 0) -> AdminResult:
         call = self.issuers.functions.admitDepartment(department, name, credit_scopes)
         return self.administer(admin, call, "admitting a department")
 
@@ -377,7 +381,7 @@ class Ledger:
         fees = self.sender.fees()
         if not any(fees.values()):
             return None
-        if self.w3.eth.get_balance(address) >= minimum:
+        if self.w3.eth.get_balance(to_checksum_address(address)) >= minimum:
             return None
         return self.sender.send_value(payer, address, FUNDING, "funding a key")
 

@@ -111,13 +111,13 @@ def run_compiler(payload: dict[str, Any]) -> tuple[dict[str, Any], str]:
             ["node", str(script)], input=json.dumps(payload), capture_output=True, text=True, cwd=ROOT,
             check=True,
         )
-        full_version = subprocess.run(
+        node_version = subprocess.run(
             ["node", str(script), "--version"], input="", capture_output=True, text=True, cwd=ROOT,
             check=True,
         ).stdout.strip()
     except subprocess.CalledProcessError as exc:
         raise ArtifactError(f"npm solc failed (run `npm ci`?): {exc.stderr.strip()[-500:]}") from exc
-    return json.loads(proc.stdout), full_version.removesuffix(".Emscripten.clang")
+    return json.loads(proc.stdout), node_version.removesuffix(".Emscripten.clang")
 
 
 def build_artifacts() -> dict[str, dict[str, Any]]:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
+from eth_utils import to_checksum_address
 from web3 import Web3
 
 from ledger.errors import ArtifactError, ConfigurationError, NotDeployed, OutdatedDeployment
@@ -114,7 +116,7 @@ def deploy_contracts(
     except NotDeployed:
         pass
     if previous is not None and not redeploy:
-        live = w3.eth.get_code(previous.addresses["IssuerRegistry"])
+        live = w3.eth.get_code(to_checksum_address(previous.addresses["IssuerRegistry"]))
         if live:
             raise ConfigurationError(
                 f"contracts are already deployed on chain {chain_id} at "
@@ -130,8 +132,8 @@ def deploy_contracts(
         admins = administrators or [admin.address]
         args = (admins, threshold) if name == "IssuerRegistry" else (addresses["IssuerRegistry"],)
         result = sender.transact(admin, factory.constructor(*args), f"deploying {name}")
-        receipt = w3.eth.get_transaction_receipt(result.tx_hash)
-        addresses[name] = receipt["contractAddress"]
+        receipt = w3.eth.get_transaction_receipt(HexStr(result.tx_hash))
+        addresses[name] = str(receipt["contractAddress"])
         gas[name] = result.gas_used
         first_block = first_block or result.block_number
     record = Deployment(

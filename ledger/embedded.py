@@ -25,10 +25,9 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
-from eth.abc import DatabaseAPI
 from eth.chains.base import MiningChain
 from eth.db.atomic import AtomicDB
 from eth.db.backends.base import BaseDB
@@ -131,7 +130,7 @@ class SqliteDB(BaseDB):
 def _chain_class() -> type[MiningChain]:
     class ZelEmbeddedChain(MiningChain):
         chain_id = EMBEDDED_CHAIN_ID
-        vm_configuration = ((0, CancunVM),)
+        vm_configuration = ((0, CancunVM),)  # type: ignore[assignment]  # py-evm types it as BlockNumber pairs
 
         def create_header_from_parent(self, parent_header: Any, **header_params: Any) -> Any:
             # eth-tester keeps the gas limit constant; so do we.
@@ -184,11 +183,11 @@ class PersistentPyEVMBackend(PyEVMBackend):
         if not self.read_only:
             self._lock_file = _exclusive_lock(lock_path(self.db_path.parent.parent))
         self.kv = SqliteDB(self.db_path, read_only=self.read_only)
-        atomic: DatabaseAPI = AtomicDB(self.kv)
+        atomic: Any = AtomicDB(self.kv)  # py-evm's MiningChain wants its AtomicDatabaseAPI protocol
         chain_cls = _chain_class()
         self._reopen = lambda: chain_cls(atomic)
         # eth-tester manages no accounts here: zel signs every transaction locally.
-        self.account_keys = []
+        self.account_keys: list[Any] = []
         try:
             self.chain = chain_cls(atomic)
         except (CanonicalHeadNotFound, sqlite3.OperationalError) as exc:  # an empty database: a new chain
@@ -199,7 +198,7 @@ class PersistentPyEVMBackend(PyEVMBackend):
             if not isinstance(exc, CanonicalHeadNotFound):
                 raise
             params = get_default_genesis_params({"gas_limit": GAS_LIMIT, "timestamp": int(time.time())})
-            state = {
+            state: dict[Any, Any] = {
                 bytes.fromhex(addr.removeprefix("0x")): {
                     "balance": GENESIS_BALANCE,
                     "nonce": 0,
@@ -208,7 +207,7 @@ class PersistentPyEVMBackend(PyEVMBackend):
                 }
                 for addr in self._funded
             }
-            self.chain = chain_cls.from_genesis(atomic, params, state)
+            self.chain = cast(MiningChain, chain_cls.from_genesis(atomic, params, state))
             self.kv.flush()
 
     def refuse_writes(self, instead: str | None = None) -> None:
@@ -246,7 +245,8 @@ class PersistentPyEVMBackend(PyEVMBackend):
 def command_line() -> str:
     """This process's command, as a person typed it: the program and its subcommands, e.g. "zel cert revoke"."""
     program = sys.argv[0] if sys.argv and sys.argv[0] else "python"
-    words = ["zel" if program.endswith(("api/cli/__main__.py", "api.cli")) else Path(program).name]  # `python -m api.cli`
+    # `zel`, or `python -m api.cli` (argv[0] is then the path of api/cli/__main__.py)
+    words = ["zel" if program.endswith(("api/cli/__main__.py", "api.cli")) else Path(program).name]
     for arg in sys.argv[1:3]:
         if arg.startswith("-") or "/" in arg or len(arg) > 24:
             break
@@ -358,6 +358,7 @@ class LockedTesterProvider(EthereumTesterProvider):
         self._lock = threading.RLock()
 
     def make_request(self, method: Any, params: Any) -> Any:
+        assert self.ethereum_tester is not None  # given at construction
         backend = self.ethereum_tester.backend
         if method in WRITES:
             backend.refuse_writes()

@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 import requests
 from eth_abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import (
     ContractLogicError,
@@ -69,7 +70,7 @@ class ErrorDecoder:
             return None
         name, types, names = entry
         values = abi_decode(types, raw[4:]) if types else ()
-        return contract_error(name, dict(zip(names, values)))
+        return contract_error(name, dict(zip(names, values, strict=True)))
 
 
 @contextmanager
@@ -142,7 +143,7 @@ class NonceManager:
     def reserve(self, address: str) -> int:
         with self._lock:
             if address not in self._next:
-                self._next[address] = self._w3.eth.get_transaction_count(address, "pending")
+                self._next[address] = self._w3.eth.get_transaction_count(to_checksum_address(address), "pending")
             nonce = self._next[address]
             self._next[address] = nonce + 1
             return nonce
@@ -218,8 +219,8 @@ class TxSender:
             for _ in range(3):
                 nonce = self._rpc(lambda: self.nonces.reserve(sender), action)
                 tx = self._rpc(
-                    lambda: call.build_transaction(
-                        {"from": sender, "nonce": nonce, "gas": gas, "chainId": self.chain_id, **self.fees()}
+                    lambda n=nonce: call.build_transaction(  # type: ignore[misc]
+                        {"from": sender, "nonce": n, "gas": gas, "chainId": self.chain_id, **self.fees()}
                     ),
                     action,
                 )
@@ -238,7 +239,8 @@ class TxSender:
         sender = account.address
         with self.nonces.sender_lock(sender):
             nonce = self._rpc(lambda: self.nonces.reserve(sender), action)
-            tx = {"to": to, "value": value, "gas": 21_000, "nonce": nonce, "chainId": self.chain_id, **self.fees()}
+            tx: dict[str, Any] = {"to": to, "value": value, "gas": 21_000, "nonce": nonce, "chainId": self.chain_id,
+                                  **self.fees()}
             signed = account.sign_transaction(tx)
             tx_hash = self._send_raw(signed.raw_transaction, signed.hash, action)
         return self.wait(tx_hash, action)
@@ -262,7 +264,7 @@ class TxSender:
 
     def _receipt_or_none(self, tx_hash: bytes) -> Any:
         try:
-            return self.w3.eth.get_transaction_receipt(tx_hash)
+            return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
         except (TransactionNotFound, TimeExhausted):
             return None
 

@@ -100,7 +100,7 @@ def read_image(data: bytes) -> str:
     """The text of the first QR code in an image (PNG, JPEG or WebP). Blocks for up to a second or so."""
     image = _scannable(open_image(data))
     for candidate in (image, ImageOps.autocontrast(image, cutoff=2)):
-        results = zxingcpp.read_barcodes(candidate, formats=zxingcpp.BarcodeFormat.QRCode,
+        results = zxingcpp.read_barcodes(candidate, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
                                          try_rotate=True, try_downscale=True)
         if results:
             return results[0].text

@@ -124,7 +124,7 @@ class OfflineResolver:
             return "revoked"
         if digest_hex.lower() in self.suspended:
             return "suspended"
-        return "offline"  # type: ignore[return-value]
+        return "offline"
 
 
 # -- pinning: what a verifier trusts a list's origin by -----------------------------------------------------
@@ -192,18 +192,21 @@ def origin_check(trust: TrustList, anchor: Anchor) -> Check:
     """Whether the list is the one the verifier pinned, in Chinese and English."""
     signer = trust.signer
     if not anchor.pins:
-        return Check("trust-anchor", False, f"信任列表由 {signer} 签名，但未固定信任锚（{anchor.source}），无法确认其来源："
+        return Check("trust-anchor", False,
+                     f"信任列表由 {signer} 签名，但未固定信任锚（{anchor.source}），无法确认其来源："
                      "请用 --trust-anchor 指定区管理员地址，或用 --trust-fingerprint 核对公布的列表指纹",
                      f"The trust list is signed by {signer}, but no trust anchor is pinned ({anchor.source}), so its "
                      "origin is unknown: pin the district admin address (--trust-anchor) or check the list's published "
                      "fingerprint (--trust-fingerprint)")
     if anchor.addresses and signer.lower() not in {a.lower() for a in anchor.addresses}:
         pinned = ", ".join(anchor.addresses)
-        return Check("trust-anchor", False, f"信任列表签名者 {signer} 不是固定的信任锚 {pinned}（来源：{anchor.source}）",
+        return Check("trust-anchor", False,
+                     f"信任列表签名者 {signer} 不是固定的信任锚 {pinned}（来源：{anchor.source}）",
                      f"The trust list is signed by {signer}, not by the pinned anchor {pinned} (from {anchor.source})")
     if anchor.fingerprint and not hmac.compare_digest(anchor.fingerprint, trust.fingerprint):
         return Check("trust-anchor", False,
-                     f"信任列表指纹 {trust.fingerprint} 与固定的指纹 {anchor.fingerprint} 不符（来源：{anchor.source}）",
+                     f"信任列表指纹 {trust.fingerprint} 与固定的指纹 {anchor.fingerprint} 不符"
+                     f"（来源：{anchor.source}）",
                      f"The trust list's fingerprint {trust.fingerprint} does not match the pinned fingerprint "
                      f"{anchor.fingerprint} (from {anchor.source})")
     what_zh, what_en = ("签名者", "signer") if anchor.addresses else ("指纹", "fingerprint")

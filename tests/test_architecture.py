@@ -203,7 +203,7 @@ def test_no_module_cycles(graph: Graph) -> None:
             where.setdefault((edge.source, edge.target), edge.line)
     cycle = find_cycle(list(graph.modules), adjacency)
     if cycle:
-        steps = [f"{a} (line {where[(a, b)]}) -> {b}" for a, b in zip(cycle, cycle[1:])]
+        steps = [f"{a} (line {where[(a, b)]}) -> {b}" for a, b in zip(cycle, cycle[1:], strict=False)]
         pytest.fail("import cycle: " + " ; ".join(steps))
 
 

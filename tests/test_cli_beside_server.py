@@ -71,9 +71,9 @@ def _prepare(data: Path) -> tuple[str, str, tuple[str, str]]:
         with transaction(ctx.sessions) as session:
             seeded = seed_data(session, ctx.pii, 2, 1, 23)
             person = find_person(session, ctx.pii, seeded.people[0])
-            cert, _ = ctx.certificates.request(session, kind=CertKind.TAX_INDIVIDUAL, subject=Subject(person_id=person.id),
-                                               period_from="2025-01", period_to="2025-06", actor="cli:test",
-                                               actor_role="admin")
+            cert, _ = ctx.certificates.request(session, kind=CertKind.TAX_INDIVIDUAL,
+                                               subject=Subject(person_id=person.id), period_from="2025-01",
+                                               period_to="2025-06", actor="cli:test", actor_role="admin")
             number = cert.number
             client, secret = add_client(session, cli_actor(), uscc=seeded.enterprises[0], name="erp")
             client_id = client.client_id

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api.http.app import build_context, create_app
 from api.demo import seed
+from api.http.app import build_context, create_app
 from api.http.deps import AppContext
 from api.provisioning import provision_deployment
 from api.security import Principal

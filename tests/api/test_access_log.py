@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from api.http.access_log import LOGGER, UNMATCHED
 from api.demo import describe, seed_credit
+from api.http.access_log import LOGGER, UNMATCHED
 from store.db import transaction
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject

@@ -49,7 +49,8 @@ def test_every_operation_is_described_and_tagged_by_audience(app) -> None:
     assert undocumented == [], f"give these a summary and a description (docstring): {undocumented}"
     assert untagged == [], f"tag these with one of {sorted(tags)}: {untagged}"
     assert used == set(tags), f"declared tags no operation uses: {set(tags) - used}"
-    credit = {t for path, item in spec["paths"].items() if "/credit" in path for op in item.values() for t in op["tags"]}
+    credit = {t for path, item in spec["paths"].items() if "/credit" in path
+              for op in item.values() for t in op["tags"]}
     assert credit == {"public", "enterprise", "department"}  # the credit routes sit with their callers
 
 

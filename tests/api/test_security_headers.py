@@ -16,8 +16,8 @@ import pytest
 from fastapi import Response
 from fastapi.testclient import TestClient
 
-from api.http.app import create_app
 from api.demo import seed
+from api.http.app import create_app
 from api.http.deps import AppContext
 from api.provisioning import provisioned_context
 from api.settings import Settings
@@ -119,7 +119,8 @@ def test_every_inline_script_and_style_of_every_page_is_allowed_by_its_hash(serv
             assert all(sha256_source(s) in policy["style-src"] for s in found.styles), path
         profile = Inline()
         profile.feed(c.get(f"/e/{served.uscc}").text)
-        assert len(profile.scripts) == 2 and all(served.uscc not in s for s in profile.scripts)  # data travels in attributes
+        # the data travels in attributes, never inside a script
+        assert len(profile.scripts) == 2 and all(served.uscc not in s for s in profile.scripts)
 
 
 def test_json_static_and_error_responses_carry_the_common_headers(served: Served) -> None:

@@ -13,10 +13,10 @@ from sqlalchemy import select, update
 from starlette.requests import Request
 
 from api import passwords
-from api.passwords import OWASP, ScryptCost, check_cost, current_cost, hash_secret, needs_rehash, verify_secret
 from api.http.problems import ProblemError
-from api.settings import Settings
 from api.http.throttle import FailureBackoff, client_address, limit_key, trusted_networks
+from api.passwords import OWASP, ScryptCost, check_cost, current_cost, hash_secret, needs_rehash, verify_secret
+from api.settings import Settings
 from ledger.errors import ConfigurationError
 from store.models import User
 

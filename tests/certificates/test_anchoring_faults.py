@@ -45,7 +45,7 @@ def _issue(ctx, people: int, per_person: int = 1) -> list[str]:
         data = seed_data(s, ctx.pii, people=people, enterprises=2, seed=11)
     numbers = []
     with transaction(ctx.sessions) as s:
-        for i, id_number in enumerate(data.people):
+        for id_number in data.people:
             person = find_person(s, ctx.pii, id_number)
             for j in range(per_person):
                 cert, _ = ctx.certificates.request(

@@ -15,8 +15,8 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from store.models import Certificate
 from qr.payload import decode, payload_from_text
+from store.models import Certificate
 from zero_errand.pdf import beijing_time, money, render
 from zero_errand.people import find_person
 from zero_errand.verification import url_of

@@ -9,10 +9,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from store.db import transaction
-from store.models import Certificate, Enterprise, SiContribution, User
 from qr.payload import decode
 from qr.signed import detail_hash
+from store.db import transaction
+from store.models import Certificate, Enterprise, SiContribution, User
 from zero_errand.certificates import CertKind, Content, stored_detail_hash
 from zero_errand.issuance import Subject
 from zero_errand.verification import payload_of
@@ -77,7 +77,7 @@ def test_credit_reports_salt_their_detail_too(platform) -> None:
     with platform.ctx.sessions() as s:
         certs = [s.scalars(select(Certificate).where(Certificate.number == r["number"])).one() for r in (first, second)]
     assert certs[0].content["detailHash"] != certs[1].content["detailHash"]
-    for cert, shown in zip(certs, (first, second)):
+    for cert, shown in zip(certs, (first, second), strict=True):
         assert re.fullmatch(r"[0-9a-f]{64}", cert.detail["salt"]) and shown["report"] == cert.detail
         assert detail_hash(cert.detail) == stored_detail_hash(cert.detail) == cert.content["detailHash"]
 

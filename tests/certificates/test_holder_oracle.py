@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from api.http.deps import RateLimiter
 from identifiers import id_check_char
+from qr.payload import payload_from_text
 from store.db import transaction
 from store.models import Certificate
-from qr.payload import payload_from_text
 from zero_errand.verification import HOLDER_GUESSES, HolderCheckLocked, holder_matches
 
 LOCKED = "urn:zel:problem:holder-check-locked"

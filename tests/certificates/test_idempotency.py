@@ -6,7 +6,8 @@ from __future__ import annotations
 
 def _request(platform, who, body, key):
     prefix = "/v1/enterprise" if who.startswith("enterprise") else "/v1/citizen"
-    return platform.client.post(f"{prefix}/certificates", json=body, headers=platform.headers(who) | {"Idempotency-Key": key})
+    return platform.client.post(f"{prefix}/certificates", json=body,
+                                headers=platform.headers(who) | {"Idempotency-Key": key})
 
 
 TAX = {"kind": "tax-enterprise", "period_from": "2025-01", "period_to": "2025-03"}

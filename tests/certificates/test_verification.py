@@ -9,11 +9,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from store.db import transaction
-from store.models import Certificate
 from qr.payload import decode, encode, payload_from_text, verify_url
 from qr.render import png
 from qr.verify import verify_text
+from store.db import transaction
+from store.models import Certificate
 from zero_errand.verification import LedgerResolver
 
 

@@ -37,7 +37,7 @@ def test_append_builds_the_hash_chain_and_names_the_writer(env):
     digests = [os.urandom(32) for _ in range(3)]
     head = ZERO
     writes = ((env.tax_key, S.TAX), (env.amr_key, S.PENALTY), (env.tax_key, S.TAX))
-    for i, (d, (key, scope)) in enumerate(zip(digests, writes)):
+    for i, (d, (key, scope)) in enumerate(zip(digests, writes, strict=True)):
         result = env.ledger.append_credit_record(key, subject, d, scope, head)
         (event,) = emitted(env.ledger.credit, result, "RecordAppended")
         assert event["previousHead"] == head and event["index"] == i and event["recordDigest"] == d

@@ -63,8 +63,8 @@ def test_fast_check_sums_match_the_standards_weights():
 
 
 def test_cli(zel_bin):
-    ok = subprocess.run([zel_bin, "credit", "code", "９１１１００００６０００３７３４１Ｌ", "--json"], capture_output=True,
-                        text=True, timeout=60)
+    ok = subprocess.run([zel_bin, "credit", "code", "９１１１００００６０００３７３４１Ｌ", "--json"],
+                        capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0
     assert json.loads(ok.stdout) == {"valid": True, "kind": "uscc", "normalized": "91110000600037341L",
                                      "error": None, "position": None, "expected": None}

@@ -188,7 +188,8 @@ def test_the_demo_enterprises_have_a_credit_history(platform) -> None:
         with transaction(platform.ctx.sessions) as s:
             seed_credit(platform.ctx.credit, s, usccs)
     with platform.ctx.sessions() as s:
-        assert s.query(CreditRecord).filter(CreditRecord.uscc.in_(usccs)).count() == 6  # 4 decisions, an inspection result, a list entry
+        # 4 decisions, an inspection result, a list entry
+        assert s.query(CreditRecord).filter(CreditRecord.uscc.in_(usccs)).count() == 6
     h = platform.headers("inspector")
     standings = [platform.client.get(f"/v1/inspector/enterprises/{u}/standing", headers=h).json() for u in usccs[:3]]
     assert [s["grade"]["grade"] for s in standings] == ["A", "C", "A"]  # red: "at least B"; it is A anyway

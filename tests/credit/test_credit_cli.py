@@ -20,7 +20,8 @@ def test_record_audit_tamper_and_draw(zel_bin: str, tmp_path: Path) -> None:
     run(zel_bin, env, "issuer", "provision", "--demo")  # the administrators' part
     uscc = json.loads(run(zel_bin, env, "seed", "--people", "2", "--enterprises", "4", "--json"))["enterprises"][0]
     made = json.loads(run(zel_bin, env, "credit", "record", uscc, "--type", "penalty_general", "--department",
-                          "amr.440604", "--summary", "未按规定公示年报", "--reference", "禅市监罚〔2026〕12号", "--json"))
+                          "amr.440604", "--summary", "未按规定公示年报", "--reference", "禅市监罚〔2026〕12号",
+                          "--json"))
     assert made["seq"] == 0
     report = json.loads(run(zel_bin, env, "credit", "audit", uscc, "--json"))
     assert report["ok"] and report["chain_length"] == 1 and report["chain_grade"] == "B"

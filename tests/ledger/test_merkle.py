@@ -31,7 +31,7 @@ def test_root_and_proofs_match_openzeppelin(n):
     payload = {
         "values": hexes,
         "root": "0x" + tree.root.hex(),
-        "proofs": {h: ["0x" + p.hex() for p in tree.proof(v)] for h, v in zip(hexes, values)},
+        "proofs": {h: ["0x" + p.hex() for p in tree.proof(v)] for h, v in zip(hexes, values, strict=True)},
         "dump": tree.dump(),
     }
     out = subprocess.run(["node", "-e", JS], input=json.dumps(payload), capture_output=True, text=True,

@@ -71,7 +71,7 @@ def test_unreachable_node_raises_node_unavailable(tmp_path):
     sender = TxSender(conn.w3, ErrorDecoder([]), retries=2, retry_delay=0.05)
     started = time.monotonic()
     with pytest.raises(NodeUnavailable, match="unreachable.*after 2 attempts"):
-        sender.chain_id
+        _ = sender.chain_id
     assert time.monotonic() - started < 10
 
 

@@ -14,14 +14,14 @@ import pytest
 import uvicorn
 from PIL import Image
 
-from api.http.app import create_app
 from api.demo import seed
+from api.http.app import create_app
 from api.http.deps import AppContext
 from api.provisioning import provisioned_context
 from api.settings import Settings
 from credit.codes_qr import enterprise_code
-from store.db import transaction
 from qr.render import png
+from store.db import transaction
 from tests.conftest import free_port
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject

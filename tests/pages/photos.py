@@ -39,14 +39,14 @@ class Photo:
 def _solve(a: list[list[float]], b: list[float]) -> list[float]:
     """Gaussian elimination with partial pivoting (8 unknowns: no numpy needed)."""
     n = len(b)
-    m = [row[:] + [v] for row, v in zip(a, b)]
+    m = [row[:] + [v] for row, v in zip(a, b, strict=True)]
     for col in range(n):
         pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
         m[col], m[pivot] = m[pivot], m[col]
         for r in range(n):
             if r != col:
                 f = m[r][col] / m[col][col]
-                m[r] = [x - f * y for x, y in zip(m[r], m[col])]
+                m[r] = [x - f * y for x, y in zip(m[r], m[col], strict=True)]
     return [m[i][n] / m[i][i] for i in range(n)]
 
 
@@ -54,9 +54,9 @@ def _quad(size: tuple[int, int], src: list[tuple[float, float]]) -> list[float]:
     """Pillow's PERSPECTIVE coefficients that map the output's corners (clockwise from top left) onto `src`."""
     w, h = size
     rows, rhs = [], []
-    for (x, y), (u, v) in zip([(0, 0), (w, 0), (w, h), (0, h)], src):
-        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y]); rhs.append(u)
-        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y]); rhs.append(v)
+    for (x, y), (u, v) in zip([(0, 0), (w, 0), (w, h), (0, h)], src, strict=True):
+        rows += [[x, y, 1, 0, 0, 0, -u * x, -u * y], [0, 0, 0, x, y, 1, -v * x, -v * y]]
+        rhs += [u, v]
     return _solve(rows, rhs)
 
 
@@ -125,8 +125,8 @@ def photo(matrix: list[list[bool]], rng: random.Random, pixels_per_module: float
 def certificate_url(base: str = "https://zel.chancheng.gov.cn", salt: str = "5a" * 32) -> str:
     """The verify URL of an enterprise's tax certificate (a 20-character name: a long one), signed by a fixed key:
     the QR code such a certificate prints, the same at every run, so the photo set is too."""
-    content = Content(2, 1, "22026112212345678", "91440604MA51XK0A1K", "佛山市禅城区明发陶瓷五金制品进出口有限公", 20089,
-                      20453, 123_456_789, 0, 0, "0x" + salt, 1_795_387_059, 20869, "tax.440604")
+    content = Content(2, 1, "22026112212345678", "91440604MA51XK0A1K", "佛山市禅城区明发陶瓷五金制品进出口有限公",
+                      20089, 20453, 123_456_789, 0, 0, "0x" + salt, 1_795_387_059, 20869, "tax.440604")
     key = Account.from_key(keccak(text="zel photo set"))
     return verify_url(base, encode(content, sign(content, Domain(131277322940537, "0x" + "22" * 20), key)[1]))
 

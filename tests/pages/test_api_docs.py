@@ -11,7 +11,8 @@ import httpx
 from tests.pages.conftest import LiveServer, shot
 
 LISTEN = """window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));"""
+document.addEventListener("securitypolicyviolation",
+                          (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));"""
 
 
 def test_docs_render_every_operation_from_this_origin_only(live: LiveServer, page: Any, request: Any) -> None:

@@ -25,7 +25,8 @@ SCRIPTS = json.loads((ROOT / "package.json").read_text())["scripts"]
 
 
 def copied_folders() -> set[str]:
-    """The folders of api/http/pages/static that the build's copy steps make (`mkdir -p api/http/pages/static/<name>`)."""
+    """The folders of api/http/pages/static that the build's copy steps make
+    (`mkdir -p api/http/pages/static/<name>`)."""
     return set(re.findall(r"mkdir -p api/http/pages/static/([\w.-]+)", " ".join(SCRIPTS.values())))
 
 

@@ -45,7 +45,8 @@ def test_scan_with_the_camera_and_record_an_inspection(live: LiveServer, camera_
     with live.ctx.sessions() as s:
         row = s.scalars(select(Inspection).where(Inspection.uscc == uscc)).one()
     assert row.departments == ["amr.440604", "tax.440604"] and row.result == "issues"
-    assert row.items == [{"item": "营业执照公示", "ok": True, "note": ""}, {"item": "消防通道畅通", "ok": False, "note": ""}]
+    assert row.items == [{"item": "营业执照公示", "ok": True, "note": ""},
+                         {"item": "消防通道畅通", "ok": False, "note": ""}]
     assert row.evidence == ["0x" + hashlib.sha256(evidence.read_bytes()).hexdigest()]  # hashed in the browser
     assert page.get_attribute("#saved", "data-digest") == row.digest
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from api.demo import seed_credit
-from store.db import transaction
 from qr.payload import decode, encode, payload_from_text, to_digits
 from qr.signed import Domain, sign
+from store.db import transaction
 from tests.pages.conftest import PHONE_WIDTHS, LiveServer, page_width, phone_context, shot
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject

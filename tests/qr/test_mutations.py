@@ -47,8 +47,10 @@ def make(kind: int, subject: str, name: str, number: int, total: int) -> Content
                    department=DEPARTMENTS[kind])
 
 
-CONTENTS = [make(1, "4406**********123X", "陈志明", 11, 1_234_500), make(2, "91440604MA51XK0A1K", "佛山市禅城区明发陶瓷有限公司", 12, 99_000_00),
-            make(3, "4406**********0042", "黄丽华", 13, 0), make(4, "91440604MA4UABCD1X", "禅城智造科技有限公司", 14, 5),
+CONTENTS = [make(1, "4406**********123X", "陈志明", 11, 1_234_500),
+            make(2, "91440604MA51XK0A1K", "佛山市禅城区明发陶瓷有限公司", 12, 99_000_00),
+            make(3, "4406**********0042", "黄丽华", 13, 0),
+            make(4, "91440604MA4UABCD1X", "禅城智造科技有限公司", 14, 5),
             make(5, "91440604MA4UABCD1X", "禅城智造科技有限公司", 15, 82)]  # a credit report: score 82
 
 

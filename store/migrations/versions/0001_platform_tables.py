@@ -1,7 +1,7 @@
 """platform tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 22:14:35.549162
 """
 
