@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.security import Principal, hash_secret
 from api.services import add_client, add_user
+from ledger.departments import MARKET_SUPERVISION, SOCIAL_INSURANCE, TAX
 from store.models import ApiClient, Role, User
 from store.pii import Pii
 from zero_errand.people import find_person
@@ -19,10 +20,10 @@ from zero_errand.seed import seed_data
 SEEDER = Principal("system:demo-seed", Role.ADMIN)
 
 
-STAFF = [("admin", Role.ADMIN, None, "区政务服务数据管理局"), ("tax-official", Role.OFFICIAL, "tax.440604", "税务局经办人"),
-         ("si-official", Role.OFFICIAL, "si.440604", "社保局经办人"),
-         ("amr-official", Role.OFFICIAL, "amr.440604", "市场监管局经办人"),
-         ("inspector1", Role.INSPECTOR, "amr.440604", "市场监管检查员")]
+STAFF = [("admin", Role.ADMIN, None, "区政务服务数据管理局"), ("tax-official", Role.OFFICIAL, TAX.id, "税务局经办人"),
+         ("si-official", Role.OFFICIAL, SOCIAL_INSURANCE.id, "社保局经办人"),
+         ("amr-official", Role.OFFICIAL, MARKET_SUPERVISION.id, "市场监管局经办人"),
+         ("inspector1", Role.INSPECTOR, MARKET_SUPERVISION.id, "市场监管检查员")]
 
 
 @dataclass
@@ -58,8 +59,10 @@ def seed(session: Session, pii: Pii) -> DemoCredentials:
     users: list[tuple[str, str, str]] = []
     for username, role, dept, title in STAFF:
         users.append((username, role.value, _ensure_user(session, pii, username, role, title, department=dept)))
-    for username, id_number in zip(("citizen1", "citizen2"), data.people):
-        name = pii.decrypt(find_person(session, pii, id_number).name_enc, "person.name")
+    for username, id_number in zip(("citizen1", "citizen2"), data.people, strict=False):
+        person = find_person(session, pii, id_number)
+        assert person is not None  # seed_data has just stored them
+        name = pii.decrypt(person.name_enc, "person.name")
         users.append((username, "citizen", _ensure_user(session, pii, username, Role.CITIZEN, name,
                                                         id_number=id_number, name=name)))
     clients = []
@@ -82,25 +85,25 @@ def seed_credit(credit: Any, session: Session, usccs: list[str], today: date | N
         return standings(credit, session, usccs)
     today = today or date.today()
     clean, arrears, red = usccs[:3]
-    actor = SEEDER.subject
+    actor, amr, tax = SEEDER.subject, MARKET_SUPERVISION.id, TAX.id
 
     def record(uscc: str, type: str, department: str, days_ago: int, summary: str, reference: str) -> None:
         workflows.record(credit, session, uscc=uscc, type=type, department=department,
                          decided_on=today - timedelta(days=days_ago), summary=summary, reference=reference,
                          actor=actor)
 
-    record(clean, "commendation", "amr.440604", 200, "守合同重信用企业", "禅市监〔2026〕12号")
-    inspections.record_inspection(credit, session, uscc=clean, departments=["amr.440604", "tax.440604"],
+    record(clean, "commendation", amr, 200, "守合同重信用企业", "禅市监〔2026〕12号")
+    inspections.record_inspection(credit, session, uscc=clean, departments=[amr, tax],
                                   inspectors=["inspector1"], items=[{"item": "营业执照公示", "ok": True, "note": ""}],
                                   findings="未发现问题", result="pass", evidence=[],
                                   visited_on=today - timedelta(days=400), actor=actor)
-    record(arrears, "tax_arrears", "tax.440604", 45, "欠缴增值税 12,000.00 元", "禅税通〔2026〕31号")
-    record(arrears, "penalty_general", "amr.440604", 150, "未按规定公示年度报告", "禅市监罚〔2026〕88号")
-    # Red lists and commendations are market supervision's (zero_errand.departments credit scopes).
-    workflows.list_entry(credit, session, uscc=red, list_name="red", department="amr.440604",
+    record(arrears, "tax_arrears", tax, 45, "欠缴增值税 12,000.00 元", "禅税通〔2026〕31号")
+    record(arrears, "penalty_general", amr, 150, "未按规定公示年度报告", "禅市监罚〔2026〕88号")
+    # Red lists and commendations are market supervision's (its credit scopes: ledger.departments).
+    workflows.list_entry(credit, session, uscc=red, list_name="red", department=amr,
                          start_on=today - timedelta(days=30), end_on=today + timedelta(days=335),
                          reason="守合同重信用企业", reference="禅市监〔2026〕5号", actor=actor)
-    record(red, "commendation", "amr.440604", 30, "守合同重信用企业", "禅市监〔2026〕5号")
+    record(red, "commendation", amr, 30, "守合同重信用企业", "禅市监〔2026〕5号")
     return standings(credit, session, usccs)
 
 

@@ -2,7 +2,7 @@
 
 An administrative act, done offline before the service starts (`zel issuer provision`, or by `zel serve --demo`
 in a child process): the service itself never decrypts an administrator's key. (`zel serve --demo` runs it through
-`api.http.app.provision_in_child`, so that this module may use the app's context and the app never imports it.)
+`api.context.provision_in_child`, so that this module may use the composition root and the root never imports it.)
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from api.settings import Settings, mark_development
+from ledger import keys
 from ledger.client import bootstrap
-from ledger.keys import Keystore
 from store.db import make_engine, session_factory, upgrade
 from store.models import Certificate
 from zero_errand.departments import provision
 
 if TYPE_CHECKING:
-    from api.http.deps import AppContext
+    from api.context import AppContext
 
 
 def oldest_certificates(settings: Settings) -> dict[str, int]:
@@ -46,18 +46,20 @@ def provision_deployment(settings: Settings, *, development: bool = False, migra
     if development:
         mark_development(settings.root)
     signed_since = oldest_certificates(settings)
+    keys.configure(settings.key_policy())  # bootstrap creates and unlocks the admin's keystore under it
+    store = settings.keystore()
     ledger, admin, _ = bootstrap(settings.chain())
     with ledger:
         if administrator != "admin":
-            admin = Keystore(settings.root).load(administrator)
-        return provision(ledger, admin, Keystore(settings.root), development=development,
+            admin = store.load(administrator)
+        return provision(ledger, admin, store, development=development,
                          signed_since=signed_since, migrate=migrate)
 
 
 def provisioned_context(settings: Settings, *, migrate: bool = False) -> AppContext:
     """The administrators' development provisioning, then the service's context: for tests and benchmarks, which
     play both parts in one process. The service itself (`zel serve`, `zel anchor run`) never does this."""
-    from api.http.app import build_context
+    from api.context import build_context
 
     provision_deployment(settings, development=True, migrate=migrate)
     return build_context(settings)

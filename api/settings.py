@@ -1,4 +1,8 @@
-"""Service settings: environment (`ZEL_*`) first, then an optional TOML file named by `ZEL_CONFIG`.
+"""Every setting of zel: environment (`ZEL_*`) first, then an optional TOML file named by `ZEL_CONFIG`.
+
+This is the one module of the project that reads the environment: the chain's timeouts, the keystores' scrypt
+cost and password variables, the PDF font and the log level reach the other packages as values
+(`Settings.chain()`, `Settings.key_policy()`, `api.context.configure_process`).
 
 Production is the default mode. Development is chosen by `ZEL_MODE=development` (or `mode` in the TOML
 file), by `--demo`, or by a data directory that development made (`zel serve --demo`, `zel seed` and the
@@ -16,13 +20,14 @@ from typing import Literal
 from pydantic import PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-from ledger.chain import ChainConfig, data_dir_from_env
+from ledger.chain import ChainConfig
 from ledger.errors import ConfigurationError
-from ledger.keys import Keystore
+from ledger.keys import DEFAULT_KDF_N, KeyPolicy, Keystore
 from store.db import default_url
 from store.pii import PiiKeys
 
 DEVELOPMENT_MARKER = "DEVELOPMENT"
+DEFAULT_DATA_DIR = Path(".zel")
 # Chain ids of test nodes: ganache and Hardhat (1337, 31337), Truffle/ganache UI (5777), eth-tester (the
 # embedded chain). A production chain (Besu QBFT) has its own id.
 TEST_CHAIN_IDS = frozenset({1337, 31337, 5777, 131277322940537})
@@ -56,6 +61,14 @@ class Settings(BaseSettings):
     database_url: str | None = None
     database_password_file: Path | None = None  # a secret file holding the database password (not in the URL)
     chain_url: str | None = None
+    receipt_timeout: float = 120.0  # seconds a transaction may take to be mined
+    rpc_timeout: float = 10.0  # seconds per JSON-RPC request to a node
+    rpc_retries: int = 5  # attempts of a failed JSON-RPC request
+    # scrypt cost of new keystores; lower it for throwaway development data only. Keystore passwords are
+    # ZEL_KEYSTORE_PASSWORD_<NAME>(_FILE), or one ZEL_KEYSTORE_PASSWORD(_FILE) in development (`key_policy`).
+    kdf_n: int = DEFAULT_KDF_N
+    cjk_font: str | None = None  # the PDF's CJK font file; default: the first Debian CJK font on disk
+    log_level: str = "WARNING"  # of the `zel` command line
     public_url: str = "http://127.0.0.1:8000"
     token_secret: SecretStr | None = None
     token_ttl_seconds: int = 900
@@ -115,7 +128,9 @@ class Settings(BaseSettings):
 
     @cached_property
     def root(self) -> Path:
-        return data_dir_from_env(self.data_dir)
+        """The data directory: `data_dir` (ZEL_DATA_DIR), else `./.zel`."""
+        raw = self.data_dir or os.environ.get("ZEL_DATA_DIR") or DEFAULT_DATA_DIR
+        return Path(raw).expanduser().resolve()
 
     @property
     def db_url(self) -> str:
@@ -133,7 +148,25 @@ class Settings(BaseSettings):
         return make_url(url).set(password=password).render_as_string(hide_password=False)
 
     def chain(self) -> ChainConfig:
-        return ChainConfig.from_env(self.root, self.chain_url)
+        """The chain these settings name: a node at `chain_url`, else the embedded chain in the data directory."""
+        return ChainConfig(self.root, self.chain_url or None, receipt_timeout=self.receipt_timeout,
+                           request_timeout=self.rpc_timeout, retries=self.rpc_retries)
+
+    def key_policy(self) -> KeyPolicy:
+        """The keystores' scrypt cost and their password variables, looked up in the environment when a key is
+        unlocked (their names depend on the key's: ZEL_KEYSTORE_PASSWORD_TAX, ...)."""
+        return KeyPolicy(self.kdf_n, keystore_password_variable)
+
+    def keystore(self) -> Keystore:
+        """The data directory's keystores under these settings' policy."""
+        return Keystore(self.root, self.key_policy())
+
+    def child_environment(self) -> dict[str, str]:
+        """The environment of a `zel` child process that works on the same store."""
+        env = dict(os.environ)
+        if self.database_url:
+            env["ZEL_DATABASE_URL"] = self.database_url
+        return env
 
     @property
     def dev_pii_key_path(self) -> Path:
@@ -182,8 +215,9 @@ class Settings(BaseSettings):
             problems.append("--demo seeds demo users and secrets")
         if (self.root / DEVELOPMENT_MARKER).exists():
             problems.append(f"the data directory holds development data ({self.root / DEVELOPMENT_MARKER})")
-        problems.extend(f"{path} is a development keystore password" for path in Keystore(self.root).dev_password_files())
-        if os.environ.get("ZEL_KEYSTORE_PASSWORD") or os.environ.get("ZEL_KEYSTORE_PASSWORD_FILE"):
+        problems.extend(f"{path} is a development keystore password"
+                        for path in Keystore(self.root).dev_password_files())
+        if any(keystore_password_variable(v) for v in ("ZEL_KEYSTORE_PASSWORD", "ZEL_KEYSTORE_PASSWORD_FILE")):
             problems.append("ZEL_KEYSTORE_PASSWORD(_FILE) is one password for every key (development and tests): "
                             "give each keystore its own, ZEL_KEYSTORE_PASSWORD_<NAME>(_FILE)")
         if self.database_url and not self.database_url.startswith("sqlite") \
@@ -227,6 +261,11 @@ class Settings(BaseSettings):
             problems.append(f"the node holds {len(accounts)} unlocked accounts (a test node such as ganache)")
         if problems:
             raise ConfigurationError("refusing to start in production mode: " + "; ".join(problems))
+
+
+def keystore_password_variable(name: str) -> str | None:
+    """A keystore password variable's value (ZEL_KEYSTORE_PASSWORD[_FILE][_<NAME>]), read when a key is unlocked."""
+    return os.environ.get(name)
 
 
 def _url_password(url: str) -> str:

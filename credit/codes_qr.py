@@ -21,10 +21,13 @@ from eth_utils import keccak
 import errors
 from identifiers import USCC_CHARS
 from ledger.client import Ledger
+from ledger.departments import for_kind
+from ledger.kinds import Kind
 from qr.payload import PayloadError, compact_signature, expand_signature, from_digits, to_digits
 from qr.signed import recover_from_digest
 
 DOMAIN_TAG = b"zel-enterprise-code/1"
+CODE_DEPARTMENT = for_kind(Kind.ENTERPRISE_CODE).id  # market supervision signs the enterprise codes
 URL = re.compile(rf"/e/({USCC_CHARS}{{18}})#(\d+)$")
 
 

@@ -26,12 +26,13 @@ from sqlalchemy.orm import Session
 
 from credit.grading import load_policy
 from credit.ledger import CreditError, CreditLedger
+from ledger.departments import for_kind
 from ledger.kinds import Kind
 from ledger.merkle import leaf_hash
 from qr.signed import canonical
 from store.models import Enterprise, RandomDraw, Role, User
 
-DRAW_DEPARTMENT = "amr.440604"
+DRAW_DEPARTMENT = for_kind(Kind.RANDOM_DRAW).id
 
 
 def _hash(value: Any) -> bytes:

@@ -17,11 +17,14 @@ from sqlalchemy.orm import Session
 
 from credit.grading import inspection_due, load_policy
 from credit.ledger import CreditError, CreditLedger
+from ledger.departments import for_kind, with_kind
+from ledger.kinds import Kind
 from qr.signed import canonical
 from store.models import Inspection
 
-ANCHORING_DEPARTMENT = "amr.440604"  # market supervision coordinates joint inspections and anchors them
-DEPARTMENTS = ("tax.440604", "si.440604", "amr.440604")
+ANCHORING_DEPARTMENT = for_kind(Kind.INSPECTION).id  # market supervision coordinates joint inspections, anchors them
+# Who may take part in a visit: every department that keeps credit records (registry order)
+DEPARTMENTS = tuple(d.id for d in with_kind(Kind.CREDIT_RECORD))
 RESULTS = {"pass": "inspection_pass", "issues": "inspection_issues", "fail": "inspection_fail"}
 DIGEST = re.compile(r"^0x[0-9a-f]{64}$")
 

@@ -26,6 +26,7 @@ from credit.grading import RECORD_TYPES, Fact, Grade, grade, load_policy
 from ledger.anchor import Anchorer
 from ledger.client import Grade as ChainGrade
 from ledger.client import Ledger
+from ledger.departments import for_scope
 from ledger.errors import LedgerError, StaleChainHead
 from ledger.kinds import CreditScope, Kind
 from qr.signed import canonical
@@ -37,9 +38,9 @@ log = logging.getLogger(__name__)
 ZERO = b"\0" * 32
 STEP_TYPES = ("repair_applied", "repair_approved", "repair_rejected", "list_red", "list_black", "list_red_end",
               "list_black_end")
-GRADE_DEPARTMENT = "amr.440604"  # market supervision keeps the grades
+GRADE_DEPARTMENT = for_scope(CreditScope.GRADE).id  # market supervision keeps the grades
 # The CreditRegistry scope each record type is written under. A department writes only the scopes it was admitted
-# for: the table passed to `CreditLedger` (zero_errand.departments, what provisioning admits on chain), checked
+# for: the table passed to `CreditLedger` (ledger.departments, what provisioning admits on chain), checked
 # before anything is stored, so the store never holds a record the chain would refuse.
 SCOPE_OF = {"commendation": CreditScope.COMMENDATION, "inspection_pass": CreditScope.INSPECTION,
             "inspection_issues": CreditScope.INSPECTION, "inspection_fail": CreditScope.INSPECTION,
@@ -183,7 +184,7 @@ class CreditLedger:
                                      .order_by(CreditGrade.id)))
         for grade_id in pending:
             with self.sessions() as s, s.begin():
-                row = s.get(CreditGrade, grade_id)
+                row = s.get_one(CreditGrade, grade_id)
                 latest = s.scalar(select(func.max(CreditGrade.id)).where(CreditGrade.uscc == row.uscc))
                 if latest != row.id:  # superseded before it reached the chain
                     row.state = "SUPERSEDED"
@@ -202,9 +203,9 @@ class CreditLedger:
             pending = list(s.scalars(select(ListEntry.id).where(ListEntry.state == "PENDING").order_by(ListEntry.id)))
         for entry_id in pending:
             with self.sessions() as s, s.begin():
-                entry = s.get(ListEntry, entry_id)
+                entry = s.get_one(ListEntry, entry_id)
                 subject, key = self.subject(entry.uscc), self.keys[entry.department]
-                basis = bytes.fromhex(s.get(CreditRecord, entry.record_id).digest[2:])  # the list_* record
+                basis = bytes.fromhex(s.get_one(CreditRecord, entry.record_id).digest[2:])  # the list_* record
                 if entry.list == "red":
                     # The registry keeps one red flag per subject, owned by the department that set it: it says
                     # whether a red entry of this department is in force (only one department's can be: workflows).

@@ -61,7 +61,7 @@ def standing(credit: CreditLedger, session: Session, uscc: str, audience: Audien
         last = date.fromisoformat(visits[0]["visited_on"]) if visits else None
         out["inspection"] = inspections.due(last, grade.grade, on)
     if audience in ("owner", "department"):
-        out["repairs"] = [{"id": a.id, "record": session.get(CreditRecord, a.record_id).uid, "state": a.state,
+        out["repairs"] = [{"id": a.id, "record": session.get_one(CreditRecord, a.record_id).uid, "state": a.state,
                            "applied_on": a.applied_on.isoformat(), "statement": a.statement,
                            "reviewed_on": a.reviewed_on.isoformat() if a.reviewed_on else None,
                            "decision_note": a.decision_note}

@@ -1,6 +1,7 @@
 """Credit reports (企业信用报告): an enterprise's records over a span it chooses (up to 5 years), its grade, list
 flags and inspections, as a signed certificate of kind 5 (market supervision's key) that verifies by QR code
-like every other certificate: same payload, same pipeline, same anchoring, same revocation.
+like every other certificate: same builder (zero_errand.builder, handed in by the caller), same payload, same
+pipeline, same anchoring, same revocation.
 
 The signed struct carries the span, the score, the number of records and the class; the full report (every
 record with its digest on the enterprise's credit chain, the grade's explanation, lists) is the certificate's
@@ -13,11 +14,10 @@ someone guessing at its content.
 
 from __future__ import annotations
 
-import secrets
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
 
-from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,12 +25,10 @@ from credit.grading import CLASSES, TYPE_ZH, add_months
 from credit.inspections import RESULTS
 from credit.ledger import CreditError, CreditLedger
 from credit.profile import standing
-from qr.signed import Content, Domain, day_number, detail_hash, new_salt, not_earlier, sign
-from store import audit
+from qr.signed import day_number, new_salt
 from store.models import Certificate, Enterprise, Inspection
-from zero_errand import webhooks  # the one outbox every certificate event goes through
 
-KIND, SLUG, DEPARTMENT = 5, "credit-report", "amr.440604"
+KIND = "credit-report"  # the certificate kind (zero_errand.certificates.CertKind.CREDIT_REPORT)
 MAX_SPAN_MONTHS = 60
 VALIDITY_DAYS = 30
 EARLIEST = date(2000, 1, 1)  # before the credit system existed; also keeps day numbers positive
@@ -38,45 +36,68 @@ INSPECTION_REFERENCE = "inspection:"  # an inspection's credit record refers to 
 ITEM_ZH = {True: "合格", False: "不合格"}  # one checked item of an inspection
 
 
+@dataclass(frozen=True)
+class ReportDraft:
+    """A credit report as the certificate builder takes any certificate (zero_errand.builder.Draft): the score,
+    the number of records and the class travel where payment certificates carry money and months."""
+
+    owner: str
+    subject: str  # the USCC
+    subject_name: str
+    period_from: int  # day numbers
+    period_to: int
+    total_fen: int  # the score (never below 0)
+    months_paid: int  # the number of records on the report (at most 255)
+    months_in_arrears: int  # the class: 1 A, 2 B, 3 C, 4 D
+    detail: dict[str, Any]  # the full report, salted
+    valid_days: int = VALIDITY_DAYS
+
+
+class Builder(Protocol):
+    """The one certificate builder (zero_errand.builder.CertificateBuilder), handed in by the caller: credit may
+    not import zero_errand (DESIGN.md §3), so the report is computed here and numbered, signed with its kind's
+    department key, stored, anchored and announced there, like every certificate."""
+
+    def issue_time(self, kind: str, now: datetime | None = None) -> datetime: ...
+
+    def build(self, session: Session, kind: str, draft: ReportDraft, *, now: datetime, actor: str, role: str,
+              action: str, audit_detail: dict[str, Any]) -> Certificate: ...
+
+
 def make_report(credit: CreditLedger, session: Session, *, uscc: str, period_from: date, period_to: date,
-                key: LocalAccount, domain: Domain, actor: str, now: datetime | None = None) -> Certificate:
+                builder: Builder, actor: str, now: datetime | None = None) -> Certificate:
     """Sign and store (ISSUED, waiting for its anchoring batch) the enterprise's credit report for the span."""
-    now = not_earlier(now or datetime.now(UTC), credit.ledger.key_valid_from(key.address))
+    now = builder.issue_time(KIND, now)
+    draft = draft_report(credit, session, uscc=uscc, period_from=period_from, period_to=period_to, today=now.date())
+    return builder.build(session, KIND, draft, now=now, actor=actor, role="enterprise", action="credit.report",
+                         audit_detail={"uscc": uscc})
+
+
+def draft_report(credit: CreditLedger, session: Session, *, uscc: str, period_from: date, period_to: date,
+                 today: date) -> ReportDraft:
+    """The enterprise's credit report over the span, as of `today`: its records, grade, flags and lists."""
     if period_from < EARLIEST:
         raise CreditError("invalid", f"the span cannot start before {EARLIEST}", "period_from")
     if period_from > period_to:
         raise CreditError("invalid", "the span must start before it ends", "period_from")
-    if period_to > now.date():
+    if period_to > today:
         raise CreditError("invalid", "the span cannot end in the future", "period_to")
     if period_from < add_months(period_to, -MAX_SPAN_MONTHS):
         raise CreditError("invalid", "a credit report covers at most 5 years", "period_from")
     enterprise = session.get(Enterprise, uscc)
-    if enterprise is None:
+    profile = standing(credit, session, uscc, "owner", today) if enterprise is not None else None
+    if enterprise is None or profile is None:
         raise CreditError("not-found", f"no enterprise {uscc}", "uscc")
-    profile = standing(credit, session, uscc, "owner", now.date())
     records = [r for r in profile["records"] if period_from.isoformat() <= r["decided_on"] <= period_to.isoformat()]
     _attach_inspections(session, records)
     detail = {"uscc": uscc, "name": enterprise.name, "period": [period_from.isoformat(), period_to.isoformat()],
               "grade": profile["grade"], "flags": profile["flags"], "lists": profile["lists"], "records": records,
               "salt": new_salt()}
     grade = profile["grade"]
-    content = Content(kind=KIND, version=1, number=f"{KIND}{now:%Y%m%d}{secrets.randbelow(10**8):08d}", subject=uscc,
-                      subjectName=enterprise.name, periodFrom=day_number(period_from), periodTo=day_number(period_to),
-                      totalFen=max(0, grade["score"]), monthsPaid=min(len(records), 255),
-                      monthsInArrears=CLASSES.index(grade["grade"]) + 1, detailHash=detail_hash(detail),
-                      issuedAt=int(now.timestamp()), expiresOn=day_number((now + timedelta(days=VALIDITY_DAYS)).date()),
-                      department=DEPARTMENT)
-    digest, signature = sign(content, domain, key)
-    cert = Certificate(number=content.number, kind=SLUG, version=1, owner=f"uscc:{uscc}", department=DEPARTMENT,
-                       content=content.__dict__, detail=detail, digest="0x" + digest.hex(), signer=key.address,
-                       signature="0x" + signature.hex(), issued_at=now.replace(microsecond=0),
-                       expires_at=now + timedelta(days=VALIDITY_DAYS), state="ISSUED")
-    session.add(cert)
-    session.flush()
-    audit.append(session, actor=actor, role="enterprise", action="credit.report", target=cert.number,
-                 detail={"uscc": uscc, "digest": cert.digest})
-    webhooks.enqueue(session, cert, "certificate.issued")
-    return cert
+    return ReportDraft(owner=f"uscc:{uscc}", subject=uscc, subject_name=enterprise.name,
+                       period_from=day_number(period_from), period_to=day_number(period_to),
+                       total_fen=max(0, grade["score"]), months_paid=min(len(records), 255),
+                       months_in_arrears=CLASSES.index(grade["grade"]) + 1, detail=detail)
 
 
 def _attach_inspections(session: Session, records: list[dict[str, Any]]) -> None:

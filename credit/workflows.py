@@ -152,7 +152,7 @@ def review_repair(credit: CreditLedger, session: Session, *, application_id: int
     app = session.get(RepairApplication, application_id)
     if app is None:
         raise CreditError("not-found", f"no repair application {application_id}", "application")
-    target = session.get(CreditRecord, app.record_id)
+    target = session.get_one(CreditRecord, app.record_id)
     if target.department != department:
         raise CreditError("forbidden", "only the department that made the record may review its repair")
     if app.state != "APPLIED":

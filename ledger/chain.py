@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eth_typing import ChecksumAddress, HexAddress, HexStr
 from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from ledger.errors import ConfigurationError, NotDeployed
 
-DEFAULT_DATA_DIR = Path(".zel")
 # A keyless address funded at embedded genesis, used as `from` of read-only calls ("ZEL" in hex).
 EMBEDDED_READER = "0x00000000000000000000000000000000005a454C"
 
 
-def data_dir_from_env(explicit: Path | str | None = None) -> Path:
-    """The data directory: an explicit path, else `ZEL_DATA_DIR`, else `./.zel`."""
-    raw = explicit or os.environ.get("ZEL_DATA_DIR") or DEFAULT_DATA_DIR
-    return Path(raw).expanduser().resolve()
-
-
 @dataclass
 class ChainConfig:
-    """Where the chain is and how patient to be with it."""
+    """Where the chain is and how patient to be with it (`api.settings.Settings.chain()` builds it)."""
 
     data_dir: Path
     rpc_url: str | None = None  # None: the embedded chain under data_dir
@@ -36,16 +29,6 @@ class ChainConfig:
     # a writer from starting); False, the default, writes when free and reads beside the process that holds it.
     read_only: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_env(cls, data_dir: Path | str | None = None, rpc_url: str | None = None) -> ChainConfig:
-        return cls(
-            data_dir=data_dir_from_env(data_dir),
-            rpc_url=rpc_url or os.environ.get("ZEL_CHAIN_URL") or None,
-            receipt_timeout=float(os.environ.get("ZEL_RECEIPT_TIMEOUT", 120)),
-            request_timeout=float(os.environ.get("ZEL_RPC_TIMEOUT", 10)),
-            retries=int(os.environ.get("ZEL_RPC_RETRIES", 5)),
-        )
 
     @property
     def embedded(self) -> bool:
@@ -101,7 +84,7 @@ def connect(config: ChainConfig, *, fund: list[str] | None = None) -> Connection
                                                read_only=read_only)
         w3 = Web3(LockedTesterProvider(tester))
         # eth-tester insists on a `from` for eth_call, and that it can afford the call's gas.
-        w3.eth.default_account = EMBEDDED_READER
+        w3.eth.default_account = ChecksumAddress(HexAddress(HexStr(EMBEDDED_READER)))
         return Connection(w3, config, backend)
     if not config.rpc_url or not config.rpc_url.startswith(("http://", "https://")):
         raise ConfigurationError(f"chain URL {config.rpc_url!r} must start with http:// or https://")

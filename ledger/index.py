@@ -14,15 +14,23 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from eth_utils import keccak
 
 from ledger.merkle import verify
 from ledger.status import CertificateStatus
 
-if TYPE_CHECKING:  # type only: ledger.client imports this module
-    from ledger.client import Ledger
+
+class EventSource(Protocol):
+    """What the index reads from the chain: `ledger.client.Ledger` is one (named by protocol, not imported, since
+    ledger.client builds on this module)."""
+
+    attestations: Any  # the AttestationRegistry contract
+    w3: Any
+
+    def department_at(self, index: int) -> bytes: ...
+
 
 AUDIT_LOG = 7  # ledger.kinds.Kind.AUDIT_LOG
 EVENTS = ("Anchored", "CertificateRevoked", "CertificateSuspended", "CertificateReinstated")
@@ -38,7 +46,7 @@ def event_topic(contract: Any, name: str) -> bytes:
 class StatusIndex:
     """Anchored roots and per-digest states, replayed from AttestationRegistry's logs."""
 
-    def __init__(self, ledger: Ledger, max_age: float = 0.5, chunk: int = 5000) -> None:
+    def __init__(self, ledger: EventSource, max_age: float = 0.5, chunk: int = 5000) -> None:
         self.ledger, self.max_age, self.chunk = ledger, max_age, chunk
         contract = ledger.attestations
         self._events = {event_topic(contract, name): contract.events[name]() for name in EVENTS}

@@ -4,17 +4,20 @@ Keystores live in `DATA_DIR/keys/NAME.json`, one per key: the district administr
 own. Passwords never come from the repo: per key from `ZEL_KEYSTORE_PASSWORD_<NAME>` or a file named by
 `ZEL_KEYSTORE_PASSWORD_FILE_<NAME>`, else one shared `ZEL_KEYSTORE_PASSWORD(_FILE)` (development, tests), else
 the data directory's development password file for that key (written only by the demo provisioning), or a
-prompt.
+prompt. Those variables and the scrypt cost reach this module as a `KeyPolicy`, which the composition root
+builds from its settings (`api.settings.Settings.key_policy`) and installs with `configure`.
 """
 
 from __future__ import annotations
 
+import builtins
 import getpass
 import json
 import os
 import re
 import secrets
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,38 @@ DEV_PASSWORD_PREFIX = "keystore-password-"
 # scrypt work factor. 2**18 is the Web3 Secret Storage default (about 1 s, 256 MiB per unlock);
 # ZEL_KDF_N lowers it for throwaway development data.
 DEFAULT_KDF_N = 2**18
+# A password variable's name (ZEL_KEYSTORE_PASSWORD_TAX, ...) to its value, None when unset.
+PasswordLookup = Callable[[str], "str | None"]
+
+
+def no_passwords(_name: str) -> str | None:
+    """A lookup with no password set: development password files or a prompt only."""
+    return None
+
+
+@dataclass(frozen=True)
+class KeyPolicy:
+    """How keystores are made and unlocked: the scrypt cost of new ones and where their passwords are set."""
+
+    kdf_n: int = DEFAULT_KDF_N
+    passwords: PasswordLookup = no_passwords
+
+
+_policy: KeyPolicy | None = None
+
+
+def configure(policy: KeyPolicy) -> None:
+    """Make `policy` the one of every keystore opened without its own (the composition root calls this)."""
+    global _policy
+    _policy = policy
+
+
+def current_policy() -> KeyPolicy:
+    """The policy `configure` installed; a process that uses the ledger alone, without the composition root
+    (scripts, the ledger's own tests), reads the same variables from its environment."""
+    if _policy is not None:
+        return _policy
+    return KeyPolicy(int(os.environ.get("ZEL_KDF_N", DEFAULT_KDF_N)), os.environ.get)
 
 
 @dataclass(frozen=True)
@@ -43,9 +78,15 @@ class KeyEntry:
 class Keystore:
     """The keystores of one data directory."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, policy: KeyPolicy | None = None) -> None:
         self.data_dir = data_dir
         self.dir = data_dir / "keys"
+        self._policy = policy
+
+    @property
+    def policy(self) -> KeyPolicy:
+        """This keystore's policy, else the process's (`configure`)."""
+        return self._policy or current_policy()
 
     def path(self, name: str) -> Path:
         if not _NAME.match(name):
@@ -61,8 +102,7 @@ class Keystore:
         if path.exists():
             raise KeystoreError(f"keystore {name!r} already exists at {path}")
         account = Account.from_key(private_key) if private_key else Account.create()
-        n = int(os.environ.get("ZEL_KDF_N", DEFAULT_KDF_N))
-        blob = Account.encrypt(account.key, password, kdf="scrypt", iterations=n)
+        blob = Account.encrypt(account.key, password, kdf="scrypt", iterations=self.policy.kdf_n)
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -109,7 +149,7 @@ class Keystore:
         self.path(name)  # validates the name
         return self.data_dir / "secrets" / f"{DEV_PASSWORD_PREFIX}{name}"
 
-    def dev_password_files(self) -> list[Path]:
+    def dev_password_files(self) -> builtins.list[Path]:
         """Every development password file in the data directory (production refuses them)."""
         folder = self.data_dir / "secrets"
         return sorted(folder.glob(f"{DEV_PASSWORD_PREFIX}*")) if folder.exists() else []
@@ -119,9 +159,10 @@ class Keystore:
         (each department its own), then `ZEL_KEYSTORE_PASSWORD` / `ZEL_KEYSTORE_PASSWORD_FILE` (one for all,
         for development and tests), then the data directory's development password file, then a prompt."""
         suffix = env_suffix(name)
+        lookup = self.policy.passwords
         for var, is_file in ((f"ZEL_KEYSTORE_PASSWORD_{suffix}", False), (f"ZEL_KEYSTORE_PASSWORD_FILE_{suffix}", True),
                              ("ZEL_KEYSTORE_PASSWORD", False), ("ZEL_KEYSTORE_PASSWORD_FILE", True)):
-            value = os.environ.get(var)
+            value = lookup(var)
             if not value:
                 continue
             if not is_file:

@@ -135,7 +135,7 @@ def init_network(out: Path, validators: int = 4, chain_id: int = DEFAULT_CHAIN_I
         (out / node.name / "key.pub").write_text("0x" + node.public_key)
         (out / node.name / "address").write_text(node.address)
 
-    password = password or os.environ.get("ZEL_KEYSTORE_PASSWORD") or secrets.token_urlsafe(24)
+    password = password or secrets.token_urlsafe(24)  # the caller passes the deployment's (Settings), if any
     signer_store = Keystore(out)  # out/keys/NAME.json, the layout of a zel data directory
     signer_addresses = {name: signer_store.new(name, password).address for name in SIGNERS}
     _write_private(out / "secrets" / "keystore-password", password)

@@ -33,17 +33,26 @@ _OTHER_FORMATS = ((b"GIF87a", "GIF"), (b"GIF89a", "GIF"), (b"BM", "BMP"), (b"II*
 class NoQrCode(errors.InvalidInput, ValueError):
     """No QR code could be read from the image."""
 
+    code = "no-qr-code"
+
 
 class UnsupportedImage(NoQrCode):
     """The image is not a PNG, JPEG or WebP (by its bytes, whatever its content type said)."""
+
+    code = "unsupported-image"
 
 
 class ImageTooLarge(NoQrCode):
     """The image's header declares more than `MAX_PIXELS` pixels."""
 
+    code = "image-too-large"
+
 
 class DecoderBusy(NoQrCode):
-    """The decoder pool is full, or the image was not decoded before the deadline."""
+    """The decoder pool is full, or the image was not decoded before the deadline; the same image may be sent
+    again shortly."""
+
+    code = "decoder-busy"
 
 
 def _format_name(data: bytes) -> str | None:

@@ -27,10 +27,12 @@ from dataclasses import dataclass
 
 import errors
 from identifiers import USCC_ALPHABET  # a USCC packs as 18 digits of base 31 in GB 32100's alphabet
+from ledger import departments
 from qr.signed import Content
 
 VERSION = 1
-DEPARTMENTS = {1: "tax.440604", 2: "si.440604", 3: "amr.440604"}
+# payload byte -> department id, from the registry (ledger.departments); 0 and unknown bytes name none
+DEPARTMENTS = {d.code: d.id for d in departments.DEPARTMENTS if d.code is not None}
 DEPARTMENT_CODES = {v: k for k, v in DEPARTMENTS.items()}
 MASKED = re.compile(r"^(\d{4})\*{10}(\d{3}[\dX])$")  # tag 0, read only
 MASKED_PREFIX = re.compile(r"^(\d{4})\*{14}$")  # tag 2

@@ -19,12 +19,12 @@ from typing import Any
 from credit.grading import CLASSES, RECORD_TYPES, TYPE_EN, TYPE_ZH
 from credit.inspections import RESULTS
 from identifiers import REGISTRATION_AUTHORITIES, USCC_ALPHABET
+from ledger.departments import DEPARTMENTS
 from ledger.kinds import Kind
 from qr import payload
 from qr.decode import SCAN_PIXELS
 from qr.signed import EIP712_TYPES, Domain
 from zero_errand.certificates import REASONS, REASONS_ZH, CertKind
-from zero_errand.departments import DEPARTMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "web" / "generated" / "constants.js"
@@ -42,7 +42,7 @@ def constants() -> list[tuple[str, str, Any]]:
     domain = Domain(0, "0x" + "00" * 20).as_dict()
     return [
         ("PAYLOAD_VERSION", "qr.payload.VERSION", payload.VERSION),
-        ("DEPARTMENT_CODES", "qr.payload.DEPARTMENTS (payload byte -> department)", payload.DEPARTMENTS),
+        ("DEPARTMENT_CODES", "ledger.departments.Department.code (payload byte -> department)", payload.DEPARTMENTS),
         ("EIP712_DOMAIN", "qr.signed.Domain.as_dict (name, version)",
          {"name": domain["name"], "version": domain["version"]}),
         ("EIP712_TYPE_STRINGS", "qr.signed.EIP712_TYPES", {name: _type_string(name) for name in EIP712_TYPES}),
@@ -51,8 +51,8 @@ def constants() -> list[tuple[str, str, Any]]:
         ("CERT_KINDS", "zero_errand.certificates.CertKind",
          {k.code: {"slug": k.slug, "chainKind": k.chain_kind.value, "department": k.department,
                    "zh": k.title_zh, "en": k.title_en} for k in CertKind}),
-        ("DEPARTMENT_NAMES", "zero_errand.departments.DEPARTMENTS",
-         {d.id: {"zh-CN": d.name_zh, "en": d.name_en} for d in DEPARTMENTS.values()}),
+        ("DEPARTMENT_NAMES", "ledger.departments.DEPARTMENTS",
+         {d.id: {"zh-CN": d.name_zh, "en": d.name_en} for d in DEPARTMENTS}),
         ("GRADES", "credit.grading.CLASSES (a credit report's class code, 1 = A)",
          {i: c for i, c in enumerate(CLASSES, 1)}),
         ("STATUS_REASONS", "zero_errand.certificates.REASONS / REASONS_ZH",

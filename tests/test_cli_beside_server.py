@@ -56,7 +56,7 @@ class Beside:
 
 def _prepare(data: Path) -> tuple[str, str, tuple[str, str]]:
     """Provision, seed, issue and anchor one certificate, add an API client; then release the chain."""
-    from api.cli.platform import cli_actor
+    from api.cli.options import cli_actor
     from api.provisioning import provisioned_context
     from api.services import add_client
     from api.settings import Settings

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from ledger.departments import for_kind
 from ledger.kinds import Kind
 from qr.signed import (  # noqa: F401 - re-exported: the signed document is shared with verifiers
     EIP712_TYPES,
@@ -44,21 +45,21 @@ REASONS_ZH: dict[int, str] = {1: "误签发", 2: "数据已更正", 3: "以欺�
 
 
 class CertKind(Enum):
-    """The certificate kinds: (slug, code, on-chain kind, department, zh title, en title)."""
+    """The certificate kinds: (slug, code, on-chain kind, zh title, en title). The department that signs one is the
+    registry's for its on-chain kind (ledger.departments.for_kind)."""
 
-    TAX_INDIVIDUAL = ("tax-individual", 1, Kind.TAX_CERTIFICATE, "tax.440604", "个人纳税证明",
-                      "Individual tax-payment certificate")
-    TAX_ENTERPRISE = ("tax-enterprise", 2, Kind.TAX_CERTIFICATE, "tax.440604", "企业纳税证明",
-                      "Enterprise tax-payment certificate")
-    SI_INDIVIDUAL = ("si-individual", 3, Kind.SOCIAL_INSURANCE_CERTIFICATE, "si.440604", "个人社保缴费证明",
+    TAX_INDIVIDUAL = ("tax-individual", 1, Kind.TAX_CERTIFICATE, "个人纳税证明", "Individual tax-payment certificate")
+    TAX_ENTERPRISE = ("tax-enterprise", 2, Kind.TAX_CERTIFICATE, "企业纳税证明", "Enterprise tax-payment certificate")
+    SI_INDIVIDUAL = ("si-individual", 3, Kind.SOCIAL_INSURANCE_CERTIFICATE, "个人社保缴费证明",
                      "Individual social-insurance contribution certificate")
-    SI_ENTERPRISE = ("si-enterprise", 4, Kind.SOCIAL_INSURANCE_CERTIFICATE, "si.440604", "企业社保参保证明",
+    SI_ENTERPRISE = ("si-enterprise", 4, Kind.SOCIAL_INSURANCE_CERTIFICATE, "企业社保参保证明",
                      "Enterprise social-insurance participation certificate")
-    # Made by credit/report.py from the credit ledger, not from department payment data.
-    CREDIT_REPORT = ("credit-report", 5, Kind.CREDIT_REPORT, "amr.440604", "企业信用报告", "Enterprise credit report")
+    # Its fields come from the credit ledger (credit/report.py), not from department payment data.
+    CREDIT_REPORT = ("credit-report", 5, Kind.CREDIT_REPORT, "企业信用报告", "Enterprise credit report")
 
-    def __init__(self, slug: str, code: int, chain_kind: Kind, department: str, title_zh: str, title_en: str):
-        self.slug, self.code, self.chain_kind, self.department = slug, code, chain_kind, department
+    def __init__(self, slug: str, code: int, chain_kind: Kind, title_zh: str, title_en: str):
+        self.slug, self.code, self.chain_kind = slug, code, chain_kind
+        self.department = for_kind(chain_kind).id
         self.title_zh, self.title_en = title_zh, title_en
 
     @property

@@ -1,51 +1,19 @@
-"""The departments that issue certificates, their signing keys, and provisioning them on chain."""
+"""The departments' signing keys, and provisioning the departments on chain (who they are: ledger.departments)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from ledger import departments as registry
 from ledger.client import Ledger
+from ledger.departments import Department
 from ledger.keys import Keystore
 from ledger.kinds import CreditScope, Kind, department_id, kinds_mask, scopes_mask
 
-
-@dataclass(frozen=True)
-class Department:
-    id: str
-    name_zh: str
-    name_en: str
-    key_name: str  # keystore name in DATA_DIR/keys (its password: ZEL_KEYSTORE_PASSWORD_<KEY_NAME>)
-    kinds: tuple[Kind, ...]
-    credit_scopes: tuple[CreditScope, ...]  # what it may write in CreditRegistry, set at admission
-
-
-DEPARTMENTS = {
-    "tax.440604": Department("tax.440604", "国家税务总局佛山市禅城区税务局",
-                             "Chancheng District Tax Bureau, STA", "tax",
-                             (Kind.TAX_CERTIFICATE, Kind.CREDIT_RECORD), (CreditScope.TAX, CreditScope.REPAIR)),
-    "si.440604": Department("si.440604", "佛山市禅城区社会保险基金管理局",
-                            "Chancheng District Social Insurance Fund Administration", "si",
-                            (Kind.SOCIAL_INSURANCE_CERTIFICATE, Kind.CREDIT_RECORD),
-                            (CreditScope.SOCIAL_INSURANCE, CreditScope.REPAIR)),
-    "amr.440604": Department("amr.440604", "佛山市禅城区市场监督管理局",
-                             "Chancheng District Administration for Market Regulation", "amr",
-                             (Kind.CREDIT_RECORD, Kind.INSPECTION, Kind.CREDIT_REPORT, Kind.ENTERPRISE_CODE,
-                              Kind.RANDOM_DRAW),
-                             (CreditScope.PENALTY, CreditScope.INSPECTION, CreditScope.COMMENDATION,
-                              CreditScope.JUDICIAL, CreditScope.REPAIR, CreditScope.GRADE, CreditScope.RED_LIST,
-                              CreditScope.BLACK_LIST)),
-    # The district's government-service data office keeps the platform: its key only anchors the audit log's
-    # head (every batch window), so that nobody with database access can rewrite the log unseen.
-    "dsj.440604": Department("dsj.440604", "佛山市禅城区政务服务数据管理局",
-                             "Chancheng District Government Service Data Administration", "audit",
-                             (Kind.AUDIT_LOG,), ()),
-}
-
-
-AUDIT_DEPARTMENT = next(d.id for d in DEPARTMENTS.values() if Kind.AUDIT_LOG in d.kinds)
+# The registry (ledger.departments) by id, as the PDF and provisioning read it.
+DEPARTMENTS: dict[str, Department] = {d.id: d for d in registry.DEPARTMENTS}
+AUDIT_DEPARTMENT = registry.for_kind(Kind.AUDIT_LOG).id
 
 
 def credit_scopes() -> dict[str, tuple[CreditScope, ...]]:

@@ -1,4 +1,4 @@
-"""Issuing certificates: department data in, a signed certificate out, queued for anchoring.
+"""Issuing certificates: department data in, a signed certificate out (zero_errand.builder), queued for anchoring.
 
 Arrears policy: a certificate states the months in arrears (a per-month status in its breakdown and a
 count in the signed content) instead of being refused. That is what tax and social-insurance bureaus print
@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import calendar
 import re
-import secrets
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from eth_account.signers.local import LocalAccount
@@ -24,22 +23,10 @@ from sqlalchemy.orm import Session
 import errors
 from qr.payload import mask_id_number  # the QR subject shows the first 4 digits only
 from qr.signed import not_earlier
-from store import audit
 from store.models import Certificate, Enterprise, Person, SiContribution, TaxRecord
 from store.pii import Pii
-from zero_errand import webhooks
-from zero_errand.certificates import (
-    SCHEMA_VERSION,
-    VALIDITY_DAYS,
-    CertKind,
-    Content,
-    Domain,
-    day_number,
-    issued_at_seconds,
-    salted_detail,
-    sign,
-    stored_detail_hash,
-)
+from zero_errand.builder import Fields, build_certificate
+from zero_errand.certificates import CertKind, Domain, day_number, salted_detail
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MAX_MONTHS = 60
@@ -174,10 +161,6 @@ def _replayed(existing: Certificate, key: str, kind: CertKind, period_from: str,
                         "Idempotency-Key")
 
 
-def _number(kind: CertKind, when: datetime) -> str:
-    return f"{kind.code}{when:%Y%m%d}{secrets.randbelow(10**8):08d}"
-
-
 def issue(session: Session, pii: Pii, *, kind: CertKind, subject: Subject, period_from: str, period_to: str,
           key: LocalAccount, domain: Domain, actor: str, actor_role: str, idempotency_key: str | None = None,
           tax: TaxSource | None = None, si: SocialInsuranceSource | None = None,
@@ -216,30 +199,18 @@ def issue(session: Session, pii: Pii, *, kind: CertKind, subject: Subject, perio
             raise IssuanceError("not-found", "no such person")
         shown, shown_name = mask_id_number(pii.decrypt(person.id_number_enc, "person.id_number")), ""
     period_start, period_end = _period_days(months)
-    stored = salted_detail(detail)  # salted: the breakdown's hash must not be guessable from employers' USCCs
-    content = Content(
-        kind=kind.code, version=SCHEMA_VERSION, number=_number(kind, now), subject=shown, subjectName=shown_name,
-        periodFrom=period_start, periodTo=period_end,
-        totalFen=total, monthsPaid=paid, monthsInArrears=arrears, detailHash=stored_detail_hash(stored),
-        issuedAt=issued_at_seconds(now), expiresOn=day_number((now + timedelta(days=VALIDITY_DAYS)).date()),
-        department=kind.department)
-    digest, signature = sign(content, domain, key)
-    cert = Certificate(number=content.number, kind=kind.slug, version=SCHEMA_VERSION, owner=subject.owner,
-                       idempotency_key=idempotency_key, department=kind.department, content=content.__dict__,
-                       detail=stored, digest="0x" + digest.hex(), signer=key.address,
-                       signature="0x" + signature.hex(), issued_at=now.replace(microsecond=0),
-                       expires_at=now + timedelta(days=VALIDITY_DAYS), state="ISSUED")
+    # salted: the breakdown's hash must not be guessable from employers' USCCs
+    fields = Fields(owner=subject.owner, subject=shown, subject_name=shown_name, period_from=period_start,
+                    period_to=period_end, total_fen=total, months_paid=paid, months_in_arrears=arrears,
+                    detail=salted_detail(detail))
     try:
-        with session.begin_nested():
-            session.add(cert)
-            session.flush()
+        cert = build_certificate(session, kind, fields, key=key, domain=domain, now=now, actor=actor,
+                                 role=actor_role, action="certificate.issue", audit_detail={"kind": kind.slug},
+                                 idempotency_key=idempotency_key)
     except IntegrityError:  # a concurrent request with the same idempotency key won
         if idempotency_key:
             won = session.scalars(select(Certificate).where(Certificate.owner == subject.owner,
                                                             Certificate.idempotency_key == idempotency_key)).one()
             return _replayed(won, idempotency_key, kind, period_from, period_to), False
         raise
-    audit.append(session, actor=actor, role=actor_role, action="certificate.issue", target=cert.number,
-                 detail={"kind": kind.slug, "digest": cert.digest})
-    webhooks.enqueue(session, cert, "certificate.issued")
     return cert, True

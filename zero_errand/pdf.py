@@ -1,6 +1,7 @@
 """A4 certificate PDFs in Chinese, with the font subset embedded (readable on any phone) and a QR code.
 
-The font is the first of `ZEL_CJK_FONT` or the Debian CJK fonts found on disk; nothing is downloaded.
+The font is the one `configure` names (the composition root passes `ZEL_CJK_FONT`), else the first Debian CJK font
+found on disk; nothing is downloaded.
 The QR holds the verify URL with the compact signed payload after `#` (see qr/payload.py).
 
 The page reads as the department's paper certificate does: a person's certificate names its holder with the full
@@ -11,7 +12,6 @@ time with the zone stated, amounts are in yuan with thousands separators (¥12,3
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
@@ -56,9 +56,20 @@ class FontMissing(errors.ConfigurationError, RuntimeError):
     """No CJK font on disk: install Debian `fonts-wqy-microhei` (make test does) or set ZEL_CJK_FONT."""
 
 
+_font: str | None = None  # the configured font file; None: the first of FONT_CANDIDATES on disk
+
+
+def configure(font: str | Path | None) -> None:
+    """Use the CJK font file `font` (None: the first of FONT_CANDIDATES on disk) from the next PDF on."""
+    global _font
+    if (str(font) if font else None) != _font:
+        _font = str(font) if font else None
+        register_font.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def register_font() -> str:
-    candidates = [os.environ["ZEL_CJK_FONT"]] if os.environ.get("ZEL_CJK_FONT") else list(FONT_CANDIDATES)
+    candidates = [_font] if _font else list(FONT_CANDIDATES)
     for path in candidates:
         if Path(path).exists():
             pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0))
@@ -247,7 +258,8 @@ def render(cert: Certificate, verify_base: str, pii: Pii | None = None) -> bytes
     _draw_qr(pdf, url_of(cert, verify_base), width - 25 * mm - 40 * mm, 12 * mm, 40 * mm)
     pdf.setFont(FONT, 9)
     pdf.drawString(25 * mm, 40 * mm, "扫描二维码核验真伪、是否撤销及有效期。")
-    pdf.drawString(25 * mm, 35 * mm, "Scan the QR code to check that this certificate is genuine, current and not revoked.")
+    pdf.drawString(25 * mm, 35 * mm,
+                   "Scan the QR code to check that this certificate is genuine, current and not revoked.")
     pdf.drawString(25 * mm, 28 * mm, f"数字摘要 Digest: {cert.digest[:34]}")
     pdf.drawString(25 * mm, 24 * mm, f"                  {cert.digest[34:]}")
     pdf.drawString(25 * mm, 18 * mm, f"签名密钥 Signing key: {cert.signer}")

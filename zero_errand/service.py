@@ -64,6 +64,7 @@ class CertificateService:
         if (action == "suspend" and cert.state == "SUSPENDED") or (action == "reinstate" and cert.state != "SUSPENDED"):
             raise IssuanceError("conflict", f"cannot {action} a certificate that is {cert.state.lower()}")
         batch = session.get(AnchorBatch, cert.batch_id)
+        assert batch is not None  # an anchored certificate has its batch
         root, digest = bytes.fromhex(batch.root[2:]), bytes.fromhex(cert.digest[2:])
         proof = [bytes.fromhex(p[2:]) for p in cert.proof or []]
         key = self.keys[department]

@@ -22,6 +22,9 @@ from store.pii import Pii
 from zero_errand.people import find_person
 
 log = logging.getLogger(__name__)
+STATE_OF: dict[CertificateStatus, ChainState] = {
+    CertificateStatus.ANCHORED: "anchored", CertificateStatus.REVOKED: "revoked",
+    CertificateStatus.SUSPENDED: "suspended"}
 
 
 def payload_of(cert: Certificate) -> bytes:
@@ -80,8 +83,7 @@ class LedgerResolver:
             anchored_by = self.ledger.indexed_anchor_department(root)
             if anchored_by is None or department_name(anchored_by) != (department or stored_department):
                 return "foreign-anchor"
-        return {CertificateStatus.ANCHORED: "anchored", CertificateStatus.REVOKED: "revoked",
-                CertificateStatus.SUSPENDED: "suspended"}.get(status, "unknown")
+        return STATE_OF.get(status, "unknown")
 
     def reason(self, digest_hex: str) -> int | None:
         """The reason code the department gave when it last revoked or suspended the certificate (the store's copy

@@ -156,8 +156,8 @@ class Deliverer:
 
     def _deliver(self, delivery_id: int) -> None:
         with self.sessions() as s:
-            d = s.get(WebhookDelivery, delivery_id)
-            hook = s.get(Webhook, d.webhook_id)
+            d = s.get_one(WebhookDelivery, delivery_id)
+            hook = s.get_one(Webhook, d.webhook_id)
             body = json.dumps(d.payload, ensure_ascii=False, separators=(",", ":")).encode()
             url, secret, event = hook.url, hook.secret, d.event
         ts = int(time.time())
@@ -171,7 +171,7 @@ class Deliverer:
             status, error = None, exc.reason
         ok = error is None
         with self.sessions() as s, s.begin():
-            d = s.get(WebhookDelivery, delivery_id)
+            d = s.get_one(WebhookDelivery, delivery_id)
             d.attempts += 1
             d.last_status, d.last_error = status, error
             now = datetime.now(UTC)

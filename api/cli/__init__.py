@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from api.cli import certs as cert_cli
 from api.cli import chain as ledger_cli
-from api.cli import credit as credit_ops
-from api.cli import credit_code as credit_cli
+from api.cli import credit as credit_cli
 from api.cli import platform as platform_cli
-from errors import ZelError
+from api.cli.options import ChainUrl, DataDir, JsonOut, ZelGroup, fail, quiet_settings
+from api.settings import Settings
 from ledger.client import bootstrap
 
 app = typer.Typer(
+    cls=ZelGroup,  # every command's domain errors: `error: <message>` and exit 2 (api/cli/options.py)
     help="ZeroErrand Ledger (zel): zero-errand certificates and credit records on a permissioned chain.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -35,35 +36,34 @@ app.command("seed")(platform_cli.seed)
 app.add_typer(cert_cli.cert_app, name="cert")
 app.command("verify")(cert_cli.verify)
 app.add_typer(cert_cli.trustlist_app, name="trustlist")
-credit_ops.register(credit_cli.credit_app)
-credit_ops.register_inspect(app)
+credit_cli.register_inspect(app)
 app.add_typer(credit_cli.credit_app, name="credit")
 app.command("serve")(platform_cli.serve)
 ledger_cli.issuer_app.command("provision")(platform_cli.issuer_provision)
 
 
 @app.command("status")
-def status(
-    data_dir: ledger_cli.DataDir = None, chain_url: ledger_cli.ChainUrl = None, as_json: ledger_cli.JsonOut = False
-) -> None:
+def status(data_dir: DataDir = None, chain_url: ChainUrl = None, as_json: JsonOut = False) -> None:
     """Show the chain, the contract addresses, the departments and the keys."""
     ledger_cli.show_status(data_dir, chain_url, as_json)
 
 
 @app.command("up")
-def up(data_dir: ledger_cli.DataDir = None, chain_url: ledger_cli.ChainUrl = None) -> None:
+def up(data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """Open the chain (the embedded one by default), deploy the contracts if needed, print the addresses (an
     administrator's act: it loads the `admin` keystore). Refuses a deployment of an older trust model."""
-    try:
-        ledger, _admin, fresh = bootstrap(ledger_cli.config_of(data_dir, chain_url))
-    except ZelError as exc:
-        raise ledger_cli.fail(exc.message) from exc
+    ledger, _admin, fresh = bootstrap(quiet_settings(data_dir, chain_url).chain())
     with ledger:
-        ledger_cli._print_deployment(ledger, fresh, as_json=False)
+        ledger_cli.print_deployment(ledger, fresh, as_json=False)
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("ZEL_LOG_LEVEL", "WARNING"))
+    """The `zel` entry point."""
+    try:
+        level = Settings().log_level
+    except ValidationError:  # a malformed ZEL_* variable: the command that reads it says which
+        level = "WARNING"
+    logging.basicConfig(level=level)
     app()
 
 
@@ -77,15 +77,17 @@ def network_init(
     validators: Annotated[int, typer.Option("--validators", help="Number of QBFT validators (>= 4).")] = 4,
     chain_id: Annotated[int, typer.Option("--chain-id")] = 440604,
     block_period: Annotated[int, typer.Option("--block-period", help="Seconds between blocks (2-5).")] = 2,
-    data_dir: ledger_cli.DataDir = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Generate validator keys, the QBFT genesis, static nodes, the node allowlist and signer keystores."""
     from ledger.network import init_network
 
+    # The signers' keystores share one password: ZEL_KEYSTORE_PASSWORD when set, else a generated one.
+    password = quiet_settings(data_dir).key_policy().passwords("ZEL_KEYSTORE_PASSWORD")
     try:
-        summary = init_network(out, validators, chain_id, block_period)
-    except (ValueError, FileExistsError, ZelError) as exc:
-        raise ledger_cli.fail(str(exc)) from exc
+        summary = init_network(out, validators, chain_id, block_period, password)
+    except (ValueError, FileExistsError) as exc:
+        raise fail(str(exc)) from exc
     typer.echo(f"QBFT network for chain {summary['chainId']} in {out}:")
     for v in summary["validators"]:
         typer.echo(f"  {v['name']:<12} {v['address']}")

@@ -9,9 +9,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import select
 
-from api.cli.chain import ChainUrl, DataDir, JsonOut, fail, writable
-from api.cli.platform import cli_actor, settings_of
-from errors import ZelError
+from api.cli.options import ChainUrl, DataDir, JsonOut, cli_actor, cli_context, fail, open_store, quiet_settings
 from identifiers import is_valid_uscc
 from store.db import transaction
 from store.models import AnchorBatch, Certificate
@@ -22,34 +20,15 @@ from zero_errand.people import find_person
 cert_app = typer.Typer(help="Certificates: issue, show, list, revoke, suspend, reinstate.", no_args_is_help=True)
 
 
-def cli_context(data_dir: Any, chain_url: Any, *, writes: str | None = None) -> Any:
-    """The services, on the chain; beside a running `zel serve` the embedded chain is open read-only. `writes`:
-    this command writes to the chain, and says what to do instead when the server holds it ("{url}": its URL);
-    it is then refused before doing anything."""
-    from api.http.app import build_context
-
-    try:
-        ctx = build_context(settings_of(data_dir, chain_url))
-    except ZelError as exc:
-        raise fail(exc.message) from exc
-    if writes is not None:
-        try:
-            writable(ctx.ledger.conn, writes)
-        except BaseException:
-            ctx.ledger.close()
-            raise
-    return ctx
-
-
 def describe(session: Any, cert: Certificate) -> dict[str, Any]:
     batch = session.get(AnchorBatch, cert.batch_id) if cert.batch_id else None
-    anchored = batch is not None and batch.state == "ANCHORED"
+    anchored = batch if batch is not None and batch.state == "ANCHORED" else None
     return {"id": cert.number, "number": cert.number, "kind": cert.kind, "state": cert.state,
             "department": cert.department, "digest": cert.digest, "signer": cert.signer,
             "signature": cert.signature, "content": cert.content, "issued_at": cert.issued_at.isoformat(),
-            "expires_at": cert.expires_at.isoformat(), "batch_root": batch.root if anchored else None,
-            "proof": cert.proof if anchored else None, "tx_hash": batch.tx_hash if anchored else None,
-            "block_number": batch.block_number if anchored else None, "status_reason": cert.status_reason}
+            "expires_at": cert.expires_at.isoformat(), "batch_root": anchored.root if anchored else None,
+            "proof": cert.proof if anchored else None, "tx_hash": anchored.tx_hash if anchored else None,
+            "block_number": anchored.block_number if anchored else None, "status_reason": cert.status_reason}
 
 
 def _print(info: dict[str, Any], as_json: bool) -> None:
@@ -76,9 +55,8 @@ def cert_issue(
         cert_kind = CertKind.parse(kind)
     except ValueError as exc:
         raise fail(str(exc)) from exc
-    ctx = cli_context(data_dir, chain_url)
     value = subject.strip().upper()
-    try:
+    with cli_context(data_dir, chain_url) as ctx:
         with transaction(ctx.sessions) as session:
             if is_valid_uscc(value):
                 subj = Subject(uscc=value)
@@ -88,15 +66,11 @@ def cert_issue(
                     raise IssuanceError("not-found", "no person or enterprise with this ID number or USCC")
                 subj = Subject(person_id=person.id)
             actor = cli_actor()
-            cert, _ = ctx.certificates.request(session, kind=cert_kind, subject=subj, period_from=period_from,
-                                               period_to=period_to, actor=actor.subject, actor_role="admin",
-                                               idempotency_key=idempotency_key)
+            cert, _ = ctx.require_certificates().request(
+                session, kind=cert_kind, subject=subj, period_from=period_from, period_to=period_to,
+                actor=actor.subject, actor_role="admin", idempotency_key=idempotency_key)
             info = describe(session, cert)
-        holder = ctx.ledger.conn.holder
-    except IssuanceError as exc:
-        raise fail(exc.message) from exc
-    finally:
-        ctx.ledger.close()
+        holder = ctx.require_ledger().conn.holder
     _print(info, as_json)
     if holder is not None and info["state"] == "ISSUED":  # issuing needs no chain write; anchoring does
         typer.echo(f"{holder.describe()} holds the chain and anchors the certificate within seconds", err=True)
@@ -105,10 +79,7 @@ def cert_issue(
 @cert_app.command("show")
 def cert_show(number: str, as_json: JsonOut = False, data_dir: DataDir = None) -> None:
     """Show one certificate with its anchoring (batch root, proof, transaction)."""
-    from api.cli.platform import open_store
-
-    _settings, sessions, _pii = open_store(data_dir)
-    with sessions() as session:
+    with open_store(data_dir).sessions() as session:
         cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
         if cert is None:
             raise fail(f"no certificate {number}", 1)
@@ -124,15 +95,14 @@ def cert_qr(
     data_dir: DataDir = None,
 ) -> None:
     """Write a certificate's QR code (the verify URL with its signed payload) as PNG or SVG."""
-    from api.cli.platform import open_store
     from zero_errand.verification import url_of
 
-    settings, sessions, _pii = open_store(data_dir)
-    with sessions() as session:
+    store = open_store(data_dir)
+    with store.sessions() as session:
         cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
         if cert is None:
             raise fail(f"no certificate {number}", 1)
-        url = url_of(cert, settings.public_url)
+        url = url_of(cert, store.settings.public_url)
     write_qr(url, output, ecc)
 
 
@@ -153,15 +123,14 @@ def cert_pdf(
     data_dir: DataDir = None,
 ) -> None:
     """Print a certificate as an A4 PDF with its verification QR code (the same PDF the API serves)."""
-    from api.cli.platform import open_store
     from zero_errand.pdf import render
 
-    settings, sessions, pii = open_store(data_dir)
-    with sessions() as session:
+    store = open_store(data_dir)
+    with store.sessions() as session:
         cert = session.scalars(select(Certificate).where(Certificate.number == number)).first()
         if cert is None:
             raise fail(f"no certificate {number}", 1)
-        pdf = render(cert, verify_base=settings.public_url, pii=pii)
+        pdf = render(cert, verify_base=store.settings.public_url, pii=store.pii)
     output.write_bytes(pdf)
     typer.echo(f"wrote {output} ({len(pdf)} bytes, certificate {number})")
 
@@ -170,10 +139,7 @@ def cert_pdf(
 def cert_list(state: Annotated[str | None, typer.Option(help="ISSUED, ANCHORED, REVOKED or SUSPENDED.")] = None,
               as_json: JsonOut = False, data_dir: DataDir = None) -> None:
     """List certificates, newest first."""
-    from api.cli.platform import open_store
-
-    _settings, sessions, _pii = open_store(data_dir)
-    with sessions() as session:
+    with open_store(data_dir).sessions() as session:
         query = select(Certificate).order_by(Certificate.id.desc()).limit(500)
         if state:
             query = query.where(Certificate.state == state.upper())
@@ -185,26 +151,20 @@ def cert_list(state: Annotated[str | None, typer.Option(help="ISSUED, ANCHORED, 
             _print(r, False)
 
 
-def _change(action: str, number: str, reason: int, note: str, data_dir: Any, chain_url: Any, as_json: bool) -> None:
-    ctx = cli_context(data_dir, chain_url, writes=f"{action} through it (POST {{url}}/v1/department/certificates/"
-                                                  f"{number}/{action}, signed in as an official of the issuing "
-                                                  "department)")
-    try:
-        with transaction(ctx.sessions) as session:
-            department = session.scalars(select(Certificate.department).where(Certificate.number == number)).first()
-            cert = ctx.certificates.change_status(session, number, action, department=department or "",
-                                                  reason=reason, note=note, actor=cli_actor().subject)
-            info = describe(session, cert)
-    except IssuanceError as exc:
-        raise fail(exc.message) from exc
-    except ZelError as exc:
-        raise fail(exc.message) from exc
-    finally:
-        ctx.ledger.close()
+def _change(action: str, number: str, reason: int, note: str, data_dir: Path | None, chain_url: str | None,
+            as_json: bool) -> None:
+    instead = (f"{action} through it (POST {{url}}/v1/department/certificates/{number}/{action}, signed in as an "
+               "official of the issuing department)")
+    with cli_context(data_dir, chain_url, writes=instead) as ctx, transaction(ctx.sessions) as session:
+        department = session.scalars(select(Certificate.department).where(Certificate.number == number)).first()
+        cert = ctx.require_certificates().change_status(session, number, action, department=department or "",
+                                                        reason=reason, note=note, actor=cli_actor().subject)
+        info = describe(session, cert)
     _print(info, as_json)
 
 
-Reason = Annotated[int, typer.Option("--reason", help="1 error, 2 corrected, 3 fraud, 4 investigation, 5 request, 9 other")]
+Reason = Annotated[int, typer.Option("--reason",
+                                     help="1 error, 2 corrected, 3 fraud, 4 investigation, 5 request, 9 other")]
 Note = Annotated[str, typer.Option("--note")]
 
 
@@ -247,9 +207,8 @@ def verify(
     directory's deployment record for the list's chain; an unpinned list is never VALID. Exit code 0 only when
     every input is VALID.
     """
-    from ledger.chain import data_dir_from_env
     from qr.decode import NoQrCode, read_image
-    from qr.trustlist import TrustList, TrustListError, anchor_from, verify_pinned
+    from qr.trustlist import TrustList, anchor_from, verify_pinned
     from qr.verify import Check, Verdict, verify_text
 
     inputs = [line.strip() for line in batch.read_text().splitlines() if line.strip()] if batch else \
@@ -259,11 +218,11 @@ def verify(
     if offline:
         if trustlist is None:
             raise fail("--offline needs --trustlist FILE (made with `zel trustlist export`)")
+        root = quiet_settings(data_dir).root
         try:
             trust = TrustList.load(trustlist.read_text())
-            anchor = anchor_from(trust_anchor, trust_fingerprint, data_dir_from_env(data_dir),
-                                 trust.body.get("chain_id"))
-        except (OSError, TrustListError) as exc:
+            anchor = anchor_from(trust_anchor, trust_fingerprint, root, trust.body.get("chain_id"))
+        except OSError as exc:
             raise fail(str(exc)) from exc
 
         def check(text: str) -> Verdict:
@@ -272,16 +231,12 @@ def verify(
         # A verifier reads: the store and the chain (read-only, beside `zel serve` or not), no department key.
         from dataclasses import replace
 
-        from api.cli.platform import open_store
         from ledger.client import Ledger
         from zero_errand.verification import LedgerResolver
 
-        settings, sessions, _pii = open_store(data_dir, chain_url=chain_url)
-        try:
-            ledger = Ledger.open(replace(settings.chain(), read_only=True))
-        except ZelError as exc:
-            raise fail(exc.message) from exc
-        resolver = LedgerResolver(sessions, ledger)
+        store = open_store(data_dir, chain_url=chain_url)
+        ledger = Ledger.open(replace(store.settings.chain(), read_only=True))
+        resolver = LedgerResolver(store.sessions, ledger)
 
         def check(text: str) -> Verdict:
             return verify_text(text, resolver)
@@ -327,21 +282,15 @@ def trustlist_export(
 ) -> None:
     """Write the department keys, kinds, validity windows and revoked certificates, signed by the admin key."""
     from ledger.client import ADMIN_KEY
-    from ledger.keys import Keystore
     from qr.trustlist import FORMAT, fingerprint, sign_list
     from zero_errand.verification import key_list
 
-    ctx = cli_context(data_dir, chain_url)
-    try:
-        admin = Keystore(ctx.settings.root).load(ADMIN_KEY)
+    with cli_context(data_dir, chain_url) as ctx:
+        admin = ctx.settings.keystore().load(ADMIN_KEY)
         with ctx.sessions() as session:
             revoked = sorted(session.scalars(select(Certificate.digest).where(Certificate.state == "REVOKED")))
             suspended = sorted(session.scalars(select(Certificate.digest).where(Certificate.state == "SUSPENDED")))
-        body = {"format": FORMAT, **key_list(ctx.ledger), "revoked": revoked, "suspended": suspended}
-    except ZelError as exc:
-        raise fail(exc.message) from exc
-    finally:
-        ctx.ledger.close()
+        body = {"format": FORMAT, **key_list(ctx.require_ledger()), "revoked": revoked, "suspended": suspended}
     output.write_text(json.dumps(sign_list(body, admin), ensure_ascii=False, indent=1) + "\n")
     typer.echo(f"wrote {output}: {len(body['keys'])} keys, {len(revoked)} revoked, signed by {admin.address}")
     typer.echo(f"fingerprint {fingerprint(body)}")

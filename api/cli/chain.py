@@ -1,79 +1,34 @@
-"""`zel contracts|keys|issuer|status`: the ledger's command-line surface (mounted by `api.cli`)."""
+"""`zel contracts|keys|issuer|status`: the chain's command-line surface (mounted by `api.cli`)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from errors import ZelError
+from api.cli.options import (
+    AsAdmin,
+    ChainUrl,
+    DataDir,
+    JsonOut,
+    config_of,
+    fail,
+    iso,
+    out,
+    parse_time,
+    quiet_settings,
+    writable,
+)
 from ledger import compile as build
-from ledger.chain import ChainConfig
 from ledger.client import ADMIN_KEY, AdminResult, Ledger, bootstrap
-from ledger.errors import ChainHeld
 from ledger.keys import Keystore
 from ledger.kinds import CreditScope, Kind, department_id, department_name, kinds_mask, scopes_mask
-
-out = Console(soft_wrap=True)
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", envvar="ZEL_DATA_DIR", help="Data directory (default ./.zel).", show_default=False),
-]
-ChainUrl = Annotated[
-    str | None,
-    typer.Option("--chain-url", envvar="ZEL_CHAIN_URL", help="JSON-RPC URL; the embedded chain when unset."),
-]
-JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-AsAdmin = Annotated[str, typer.Option("--as", help="The district administrator's keystore name.")]
 
 contracts_app = typer.Typer(help="Build and deploy the Solidity contracts.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encrypted signing keystores.", no_args_is_help=True)
 issuer_app = typer.Typer(help="Departments, their signing keys and inspectors in IssuerRegistry.", no_args_is_help=True)
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def config_of(data_dir: Path | None, chain_url: str | None, *, read_only: bool = False) -> ChainConfig:
-    """The chain a command works on; `read_only` for commands that only read (an embedded chain is then opened
-    read-only, beside `zel serve` or not, and never kept from a writer)."""
-    config = ChainConfig.from_env(data_dir, chain_url)
-    config.read_only = read_only
-    return config
-
-
-def writable(conn: Any, instead: str | None = None) -> None:
-    """Before a command writes to the chain: exit 2 when another process (`zel serve`) holds the embedded chain,
-    with a message naming the command, the holder and its URL, and what to do `instead` ("{url}": the holder's)."""
-    try:
-        conn.require_writable(instead)
-    except ChainHeld as exc:
-        raise fail(exc.message) from exc
-
-
-def parse_time(text: str | None) -> int:
-    """Unix seconds from an ISO-8601 time (naive means UTC) or a number; None/'' means 0 ("now")."""
-    if not text:
-        return 0
-    if text.isdigit():
-        return int(text)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise fail(f"time {text!r} is not ISO-8601 (2026-11-22T08:00:00+08:00) or unix seconds") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp())
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat() if ts else "-"
 
 
 # -- contracts -------------------------------------------------------------------------------------
@@ -85,19 +40,16 @@ def contracts_build(
     data_dir: DataDir = None,
 ) -> None:
     """Compile contracts/src into contracts/artifacts (npm solc under Node, or a matching native solc)."""
-    try:
-        if check:
-            problems = build.check()
-            if problems:
-                for p in problems:
-                    typer.echo(f"stale: {p}", err=True)
-                raise fail("artifacts differ from a fresh build: run `zel contracts build` and commit", 1)
-            typer.echo(f"artifacts match a fresh build with solc {build.pinned_solc_version()}")
-            return
-        for path in build.write_artifacts(build.build_artifacts()):
-            typer.echo(f"wrote {path.relative_to(build.ROOT)}")
-    except ZelError as exc:
-        raise fail(exc.message) from exc
+    if check:
+        problems = build.check()
+        if problems:
+            for p in problems:
+                typer.echo(f"stale: {p}", err=True)
+            raise fail("artifacts differ from a fresh build: run `zel contracts build` and commit", 1)
+        typer.echo(f"artifacts match a fresh build with solc {build.pinned_solc_version()}")
+        return
+    for path in build.write_artifacts(build.build_artifacts()):
+        typer.echo(f"wrote {path.relative_to(build.ROOT)}")
 
 
 @contracts_app.command("deploy")
@@ -112,18 +64,16 @@ def contracts_deploy(
     as_json: JsonOut = False,
 ) -> None:
     """Deploy the three contracts (the `admin` key pays) and write the chain's deployment record."""
-    cfg = config_of(data_dir, chain_url)
-    try:
-        admins = ([_resolve_address(Keystore(cfg.data_dir), a.strip()) for a in administrators.split(",") if a.strip()]
-                  if administrators else None)
-        ledger, _admin, fresh = bootstrap(cfg, redeploy=redeploy, administrators=admins, threshold=threshold)
-    except ZelError as exc:
-        raise fail(exc.message) from exc
+    settings = quiet_settings(data_dir, chain_url)
+    store = settings.keystore()
+    admins = ([_resolve_address(store, a.strip()) for a in administrators.split(",") if a.strip()]
+              if administrators else None)
+    ledger, _admin, fresh = bootstrap(settings.chain(), redeploy=redeploy, administrators=admins, threshold=threshold)
     with ledger:
-        _print_deployment(ledger, fresh, as_json)
+        print_deployment(ledger, fresh, as_json)
 
 
-def _print_deployment(ledger: Ledger, fresh: bool, as_json: bool) -> None:
+def print_deployment(ledger: Ledger, fresh: bool, as_json: bool) -> None:
     d = ledger.deployment
     if as_json:
         typer.echo(json.dumps({"chainId": d.chain_id, "addresses": d.addresses, "block": d.block,
@@ -140,28 +90,25 @@ def _print_deployment(ledger: Ledger, fresh: bool, as_json: bool) -> None:
 def show_status(data_dir: Path | None, chain_url: str | None, as_json: bool) -> None:
     """`zel status`: chain, deployment, departments and keys."""
     cfg = config_of(data_dir, chain_url, read_only=True)
-    try:
-        with Ledger.open(cfg) as ledger:
-            d = ledger.deployment
-            block = ledger.w3.eth.get_block("latest")
-            departments = ledger.departments()
-            keys = ledger.keys()
-    except ZelError as exc:
-        raise fail(exc.message) from exc
+    with Ledger.open(cfg) as ledger:
+        d = ledger.deployment
+        block = ledger.w3.eth.get_block("latest")
+        departments = ledger.departments()
+        keys = ledger.keys()
     info = {
         "backend": "embedded" if cfg.embedded else cfg.rpc_url,
         "dataDir": str(cfg.data_dir),
         "chainId": d.chain_id,
         "block": block["number"],
-        "blockTime": _iso(block["timestamp"]),
+        "blockTime": iso(block["timestamp"]),
         "addresses": d.addresses,
         "administrators": d.administrators,
         "threshold": d.threshold,
-        "departments": [{"id": department_name(i), "name": n, "admittedAt": _iso(a), "retiredAt": _iso(r)}
+        "departments": [{"id": department_name(i), "name": n, "admittedAt": iso(a), "retiredAt": iso(r)}
                         for i, n, a, r in departments],
         "keys": [{"address": k.address, "department": department_name(k.department),
-                  "kinds": [x.slug for x in k.kinds], "validFrom": _iso(k.valid_from),
-                  "revokedAt": _iso(k.revoked_at), "migrated": k.migrated} for k in keys],
+                  "kinds": [x.slug for x in k.kinds], "validFrom": iso(k.valid_from),
+                  "revokedAt": iso(k.revoked_at), "migrated": k.migrated} for k in keys],
     }
     if as_json:
         typer.echo(json.dumps(info))
@@ -177,23 +124,18 @@ def show_status(data_dir: Path | None, chain_url: str | None, as_json: bool) -> 
 
 
 @keys_app.command("new")
-def keys_new(name: Annotated[str, typer.Argument(help="Keystore name, e.g. tax-2026.")], data_dir: DataDir = None) -> None:
+def keys_new(name: Annotated[str, typer.Argument(help="Keystore name, e.g. tax-2026.")],
+             data_dir: DataDir = None) -> None:
     """Create an encrypted keystore holding a fresh key (password from the environment or a prompt)."""
-    store = Keystore(config_of(data_dir, None).data_dir)
-    try:
-        entry = store.new(name, store.password(name, confirm=True))
-    except ZelError as exc:
-        raise fail(exc.message) from exc
+    store = quiet_settings(data_dir).keystore()
+    entry = store.new(name, store.password(name, confirm=True))
     typer.echo(f"{entry.name} {entry.address} {entry.path}")
 
 
 @keys_app.command("list")
 def keys_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
     """List the keystores in the data directory (no password needed)."""
-    try:
-        entries = Keystore(config_of(data_dir, None).data_dir).list()
-    except ZelError as exc:
-        raise fail(exc.message) from exc
+    entries = quiet_settings(data_dir).keystore().list()
     if as_json:
         typer.echo(json.dumps([{"name": e.name, "address": e.address} for e in entries]))
         return
@@ -222,14 +164,15 @@ def issuer_grant(
         "--valid-from", help="ISO time, now or later (keys are never back-dated); default now.")] = None,
     inspector: Annotated[bool, typer.Option("--inspector", help="Grant the inspector role instead.")] = False,
     credit_scopes: Annotated[str, typer.Option(
-        "--credit-scopes", help="With --department-name: comma-separated CreditRegistry scopes, e.g. penalty,grade.")] = "",
+        "--credit-scopes",
+        help="With --department-name: comma-separated CreditRegistry scopes, e.g. penalty,grade.")] = "",
     administrator: AsAdmin = ADMIN_KEY,
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
 ) -> None:
     """Propose registering a department signing key for some kinds (or making an account an inspector)."""
-    cfg = config_of(data_dir, chain_url)
-    store = Keystore(cfg.data_dir)
+    settings = quiet_settings(data_dir, chain_url)
+    store = settings.keystore()
     try:
         kind_list = [Kind.parse(k) for k in kinds.split(",") if k.strip()]
     except ValueError as exc:
@@ -245,23 +188,20 @@ def issuer_grant(
                               if c.strip()])
     except KeyError as exc:
         raise fail(f"unknown credit scope {exc}; choose from {', '.join(c.name.lower() for c in CreditScope)}") from exc
-    try:
-        address = _resolve_address(store, key)
-        with Ledger.open(cfg) as ledger:
-            writable(ledger.conn)
-            admin = store.load(administrator)
-            if department_title:
-                _report(ledger.admit_department(admin, dept, department_title, scopes),
-                        f"admitted department {department} ({department_title})")
-            if inspector:
-                _report(ledger.grant_inspector(admin, address, dept), f"{address} is now an inspector of {department}")
-                return
-            done = _report(ledger.register_key(admin, address, dept, kinds_mask(kind_list), parse_time(valid_from)),
-                           f"registered {address} for {department}: {', '.join(k.slug for k in kind_list)}")
-            if done:
-                ledger.fund(admin, address)
-    except ZelError as exc:
-        raise fail(exc.message) from exc
+    address = _resolve_address(store, key)
+    with Ledger.open(settings.chain()) as ledger:
+        writable(ledger.conn)
+        admin = store.load(administrator)
+        if department_title:
+            _report(ledger.admit_department(admin, dept, department_title, scopes),
+                    f"admitted department {department} ({department_title})")
+        if inspector:
+            _report(ledger.grant_inspector(admin, address, dept), f"{address} is now an inspector of {department}")
+            return
+        done = _report(ledger.register_key(admin, address, dept, kinds_mask(kind_list), parse_time(valid_from)),
+                       f"registered {address} for {department}: {', '.join(k.slug for k in kind_list)}")
+        if done:
+            ledger.fund(admin, address)
 
 
 @issuer_app.command("revoke")
@@ -274,20 +214,17 @@ def issuer_revoke(
     chain_url: ChainUrl = None,
 ) -> None:
     """Propose revoking a key from a time on (signatures made before it keep verifying), or an inspector."""
-    cfg = config_of(data_dir, chain_url)
-    store = Keystore(cfg.data_dir)
-    try:
-        address = _resolve_address(store, key)
-        with Ledger.open(cfg) as ledger:
-            writable(ledger.conn)
-            admin = store.load(administrator)
-            if inspector:
-                _report(ledger.revoke_inspector(admin, address), f"{address} is no longer an inspector")
-                return
-            if _report(ledger.revoke_key(admin, address, parse_time(at)), f"revoked {address}"):
-                typer.echo(f"  from {_iso(ledger.key_info(address).revoked_at)}")
-    except ZelError as exc:
-        raise fail(exc.message) from exc
+    settings = quiet_settings(data_dir, chain_url)
+    store = settings.keystore()
+    address = _resolve_address(store, key)
+    with Ledger.open(settings.chain()) as ledger:
+        writable(ledger.conn)
+        admin = store.load(administrator)
+        if inspector:
+            _report(ledger.revoke_inspector(admin, address), f"{address} is no longer an inspector")
+            return
+        if _report(ledger.revoke_key(admin, address, parse_time(at)), f"revoked {address}"):
+            typer.echo(f"  from {iso(ledger.key_info(address).revoked_at)}")
 
 
 @issuer_app.command("approve")
@@ -298,24 +235,18 @@ def issuer_approve(
     chain_url: ChainUrl = None,
 ) -> None:
     """Approve a pending administrative proposal; the approval that reaches the threshold executes it."""
-    cfg = config_of(data_dir, chain_url)
-    try:
-        with Ledger.open(cfg) as ledger:
-            writable(ledger.conn)
-            admin = Keystore(cfg.data_dir).load(administrator)
-            _report(ledger.approve(admin, proposal_id), f"proposal {proposal_id} executed")
-    except ZelError as exc:
-        raise fail(exc.message) from exc
+    settings = quiet_settings(data_dir, chain_url)
+    with Ledger.open(settings.chain()) as ledger:
+        writable(ledger.conn)
+        admin = settings.keystore().load(administrator)
+        _report(ledger.approve(admin, proposal_id), f"proposal {proposal_id} executed")
 
 
 @issuer_app.command("proposals")
 def issuer_proposals(data_dir: DataDir = None, chain_url: ChainUrl = None, as_json: JsonOut = False) -> None:
     """List administrative proposals, their approvals and whether they executed."""
-    try:
-        with Ledger.open(config_of(data_dir, chain_url, read_only=True)) as ledger:
-            rows, threshold = ledger.proposals(), ledger.threshold()
-    except ZelError as exc:
-        raise fail(exc.message) from exc
+    with Ledger.open(config_of(data_dir, chain_url, read_only=True)) as ledger:
+        rows, threshold = ledger.proposals(), ledger.threshold()
     if as_json:
         typer.echo(json.dumps({"threshold": threshold, "proposals": [p.__dict__ for p in rows]}))
         return
@@ -337,21 +268,18 @@ def _report(result: AdminResult, done: str) -> bool:
 @issuer_app.command("list")
 def issuer_list(data_dir: DataDir = None, chain_url: ChainUrl = None, as_json: JsonOut = False) -> None:
     """List departments and their keys as IssuerRegistry holds them."""
-    try:
-        with Ledger.open(config_of(data_dir, chain_url, read_only=True)) as ledger:
-            departments = ledger.departments()
-            keys = ledger.keys()
-    except ZelError as exc:
-        raise fail(exc.message) from exc
+    with Ledger.open(config_of(data_dir, chain_url, read_only=True)) as ledger:
+        departments = ledger.departments()
+        keys = ledger.keys()
     rows = [{"address": k.address, "department": department_name(k.department),
-             "kinds": [x.slug for x in k.kinds], "validFrom": _iso(k.valid_from), "revokedAt": _iso(k.revoked_at)}
+             "kinds": [x.slug for x in k.kinds], "validFrom": iso(k.valid_from), "revokedAt": iso(k.revoked_at)}
             for k in keys]
     if as_json:
-        typer.echo(json.dumps({"departments": [{"id": department_name(i), "name": n, "retiredAt": _iso(r)}
+        typer.echo(json.dumps({"departments": [{"id": department_name(i), "name": n, "retiredAt": iso(r)}
                                                for i, n, _a, r in departments], "keys": rows}))
         return
     for i, n, a, r in departments:
-        typer.echo(f"department {department_name(i)}  {n}  admitted {_iso(a)}  retired {_iso(r)}")
-    for r in rows:
-        typer.echo(f"key {r['address']}  {r['department']}  {','.join(r['kinds'])}  "
-                   f"valid from {r['validFrom']}  revoked {r['revokedAt']}")
+        typer.echo(f"department {department_name(i)}  {n}  admitted {iso(a)}  retired {iso(r)}")
+    for row in rows:
+        typer.echo(f"key {row['address']}  {row['department']}  {','.join(row['kinds'])}  "
+                   f"valid from {row['validFrom']}  revoked {row['revokedAt']}")

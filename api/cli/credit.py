@@ -1,24 +1,27 @@
-"""`zel credit record|list|list-end|repair|grade|audit|sync`: the credit ledger from the command line (audited as the
-CLI user). `zel credit code` lives in credit/cli.py; these need the store and the chain."""
+"""`zel credit code|record|list|list-end|repair|grade|audit|sync|qr|report` and `zel inspect draw|redraw`: the
+credit ledger from the command line (audited as the CLI user). All but `code` need the store and the chain."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.orm import Session
 
-from api.cli.certs import cli_context
-from api.cli.chain import ChainUrl, DataDir, JsonOut, fail
-from api.cli.platform import cli_actor
+from api.cli.options import ChainUrl, DataDir, JsonOut, cli_actor, cli_context, fail
+from api.context import AppContext
 from credit import workflows
 from credit.ledger import CreditError
 from errors import ZelError
+from identifiers import validate
 from store.db import transaction
 from store.models import Enterprise
 
+credit_app = typer.Typer(help="Credit codes, records, lists, repair, grades and the chain audit.", no_args_is_help=True)
 repair_app = typer.Typer(help="Credit repair: apply for a record, review an application.", no_args_is_help=True)
 inspect_app = typer.Typer(help="Double random draws (双随机) of inspection targets and inspectors.",
                           no_args_is_help=True)
@@ -32,23 +35,45 @@ def _day(text: str | None) -> date | None:
         raise fail(f"{text!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def _run(data_dir: Any, chain_url: Any, action: Any, as_json: bool, instead: str) -> None:
+@credit_app.command("code")
+def code(
+    value: Annotated[str, typer.Argument(help="A USCC or citizen ID number, as pasted (spaces, full-width...).")],
+    kind: Annotated[str | None, typer.Option("--kind", help="uscc or citizen_id; guessed when omitted.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print valid, kind, normalized, error, position.")] = False,
+) -> None:
+    """Validate a code; exit 0 when valid, 1 when not."""
+    if kind not in (None, "uscc", "citizen_id"):
+        raise fail("--kind must be uscc or citizen_id")
+    result = validate(value, kind)  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    elif result.valid:
+        typer.echo(f"valid {result.kind}: {result.normalized}")
+    else:
+        where = f" at position {result.position}" if result.position else ""
+        typer.echo(f"invalid{(' ' + result.kind) if result.kind else ''}: {result.error}{where}")
+    raise typer.Exit(0 if result.valid else 1)
+
+
+Action = Callable[[AppContext, Session], dict[str, Any]]
+
+
+def _run(data_dir: Path | None, chain_url: str | None, action: Action, as_json: bool, instead: str) -> None:
     """Do `action(ctx, session)` in one transaction, then write to the chain; print what it returns. Refused up
     front, saying what to do `instead` ("{url}": the server's), when `zel serve` holds the embedded chain."""
-    ctx = cli_context(data_dir, chain_url, writes=instead)
-    try:
-        with transaction(ctx.sessions) as session:
-            info = action(ctx, session)
-        ctx.credit.sync()
-    except CreditError as exc:
-        raise fail(exc.message) from exc
-    except ZelError as exc:
-        raise fail(f"stored, but not yet on chain ({exc.message}); `zel credit sync` retries") from exc
-    finally:
-        ctx.ledger.close()
+    with cli_context(data_dir, chain_url, writes=instead) as ctx:
+        try:
+            with transaction(ctx.sessions) as session:
+                info = action(ctx, session)
+            ctx.require_credit().sync()
+        except CreditError:
+            raise  # the credit ledger's refusal, said as it is
+        except ZelError as exc:
+            raise fail(f"stored, but not yet on chain ({exc.message}); `zel credit sync` retries") from exc
     typer.echo(json.dumps(info, ensure_ascii=False) if as_json else " ".join(f"{k}={v}" for k, v in info.items()))
 
 
+@credit_app.command("record")
 def record(
     uscc: str,
     type: Annotated[str, typer.Option("--type", help="tax_arrears, si_arrears, penalty_minor|general|serious, "
@@ -62,8 +87,8 @@ def record(
 ) -> None:
     """Add a department's credit record; its digest goes on the enterprise's chain and the grade is recomputed."""
 
-    def action(ctx: Any, session: Any) -> dict[str, Any]:
-        row = workflows.record(ctx.credit, session, uscc=uscc, type=type, department=department,
+    def action(ctx: AppContext, session: Session) -> dict[str, Any]:
+        row = workflows.record(ctx.require_credit(), session, uscc=uscc, type=type, department=department,
                                decided_on=_day(decided) or date.today(), summary=summary, reference=reference,
                                amount_fen=amount_fen, actor=cli_actor().subject)
         return {"uid": row.uid, "seq": row.seq, "digest": row.digest}
@@ -72,6 +97,7 @@ def record(
          f"record it through it (POST {{url}}/v1/department/credit/records, signed in as an official of {department})")
 
 
+@credit_app.command("list")
 def list_entry(
     uscc: str,
     list_name: Annotated[str, typer.Option("--list", help="red or black.")],
@@ -84,16 +110,17 @@ def list_entry(
 ) -> None:
     """Put an enterprise on the red or the black list (black: joint punishment by every department)."""
 
-    def action(ctx: Any, session: Any) -> dict[str, Any]:
-        entry = workflows.list_entry(ctx.credit, session, uscc=uscc, list_name=list_name, department=department,
-                                     start_on=_day(start) or date.today(), end_on=_day(end), reason=reason,
-                                     reference=reference, actor=cli_actor().subject)
+    def action(ctx: AppContext, session: Session) -> dict[str, Any]:
+        entry = workflows.list_entry(ctx.require_credit(), session, uscc=uscc, list_name=list_name,
+                                     department=department, start_on=_day(start) or date.today(),
+                                     end_on=_day(end), reason=reason, reference=reference, actor=cli_actor().subject)
         return {"entry": entry.id, "list": entry.list, "joint_punishment": entry.joint_punishment}
 
     _run(data_dir, chain_url, action, as_json,
          f"list it through it (POST {{url}}/v1/department/credit/lists, signed in as an official of {department})")
 
 
+@credit_app.command("list-end")
 def list_end(
     entry: Annotated[int, typer.Argument(help="The list entry's id (printed by `zel credit list`).")],
     department: Department,
@@ -104,11 +131,11 @@ def list_end(
 ) -> None:
     """End a red or black list entry (only the department that made it)."""
 
-    def action(ctx: Any, session: Any) -> dict[str, Any]:
-        ended = workflows.end_list_entry(ctx.credit, session, entry_id=entry, department=department,
+    def action(ctx: AppContext, session: Session) -> dict[str, Any]:
+        ended = workflows.end_list_entry(ctx.require_credit(), session, entry_id=entry, department=department,
                                          end_on=_day(end), reason=reason, reference=reference,
                                          actor=cli_actor().subject)
-        return {"entry": ended.id, "list": ended.list, "end_on": ended.end_on.isoformat()}
+        return {"entry": ended.id, "list": ended.list, "end_on": ended.end_on.isoformat() if ended.end_on else None}
 
     _run(data_dir, chain_url, action, as_json,
          f"end it through it (POST {{url}}/v1/department/credit/lists/{entry}/end, signed in as an official of "
@@ -120,9 +147,9 @@ def repair_apply(uscc: str, record_uid: str, statement: Annotated[str, typer.Opt
                  as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """Apply to repair a record (refused before its minimum display period is over)."""
 
-    def action(ctx: Any, session: Any) -> dict[str, Any]:
-        app = workflows.apply_repair(ctx.credit, session, uscc=uscc, record_uid=record_uid, statement=statement,
-                                     actor=cli_actor().subject)
+    def action(ctx: AppContext, session: Session) -> dict[str, Any]:
+        app = workflows.apply_repair(ctx.require_credit(), session, uscc=uscc, record_uid=record_uid,
+                                     statement=statement, actor=cli_actor().subject)
         return {"application": app.id, "state": app.state}
 
     _run(data_dir, chain_url, action, as_json,
@@ -136,8 +163,8 @@ def repair_review(application: int, department: Department,
                   as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """Approve or reject a repair application (the department that made the record)."""
 
-    def action(ctx: Any, session: Any) -> dict[str, Any]:
-        app = workflows.review_repair(ctx.credit, session, application_id=application, approve=approve,
+    def action(ctx: AppContext, session: Session) -> dict[str, Any]:
+        app = workflows.review_repair(ctx.require_credit(), session, application_id=application, approve=approve,
                                       department=department, note=note, actor=cli_actor().subject)
         return {"application": app.id, "state": app.state}
 
@@ -146,11 +173,12 @@ def repair_review(application: int, department: Department,
          f"official of {department})")
 
 
+@credit_app.command("grade")
 def grade(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """Recompute and show an enterprise's grade with its explanation."""
 
-    def action(ctx: Any, session: Any) -> dict[str, Any]:
-        row = ctx.credit.regrade(session, uscc)
+    def action(ctx: AppContext, session: Session) -> dict[str, Any]:
+        row = ctx.require_credit().regrade(session, uscc)
         return {"uscc": uscc, "grade": row.grade, "score": row.score, "rules": row.rules_version,
                 "explanation": row.explanation}
 
@@ -159,15 +187,11 @@ def grade(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_u
          f"{{url}}/v1/department/credit/enterprises/{uscc}, signed in as an official)")
 
 
+@credit_app.command("audit")
 def audit(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """Recompute the enterprise's credit chain from the store and compare it with the ledger; exit 1 on mismatch."""
-    ctx = cli_context(data_dir, chain_url)
-    try:
-        report = ctx.credit.audit(uscc)
-    except ZelError as exc:
-        raise fail(exc.message) from exc
-    finally:
-        ctx.ledger.close()
+    with cli_context(data_dir, chain_url) as ctx:
+        report = ctx.require_credit().audit(uscc)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
@@ -178,17 +202,14 @@ def audit(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_u
     raise typer.Exit(0 if report["ok"] else 1)
 
 
+@credit_app.command("sync")
 def sync(data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """Regrade every enterprise as of today, then write pending credit records, grades and list flags to the
     chain (the service does this every 2 s, and regrades once a day)."""
-    ctx = cli_context(data_dir, chain_url, writes="it writes pending credit records, grades and lists to the chain "
-                                                  "itself every 2 s: nothing to do")
-    try:
-        done = ctx.credit.refresh() | ctx.credit.sync()
-    except ZelError as exc:
-        raise fail(exc.message) from exc
-    finally:
-        ctx.ledger.close()
+    with cli_context(data_dir, chain_url, writes="it writes pending credit records, grades and lists to the chain "
+                                                 "itself every 2 s: nothing to do") as ctx:
+        credit = ctx.require_credit()
+        done = credit.refresh() | credit.sync()
     typer.echo(json.dumps(done))
 
 
@@ -199,11 +220,12 @@ def draw(targets: Annotated[int, typer.Option("--targets", help="Enterprises to 
     """Commit a seed on chain, then draw targets (weighted by credit class) and inspectors, and publish it all."""
     from credit import draws
 
-    ctx = cli_context(data_dir, chain_url, writes="draw through it (POST {url}/v1/department/credit/draws, signed in "
+    cli = cli_context(data_dir, chain_url, writes="draw through it (POST {url}/v1/department/credit/draws, signed in "
                                                   "as an official of amr.440604)")
-    try:
+    with cli as ctx:
+        credit = ctx.require_credit()
         with transaction(ctx.sessions) as session:  # the commitment is on chain and stored before the draw
-            record, seed = draws.commit(ctx.credit, session, targets=targets, per_target=per_target,
+            record, seed = draws.commit(credit, session, targets=targets, per_target=per_target,
                                         actor=cli_actor().subject)
             uid = record.uid
         with transaction(ctx.sessions) as session:
@@ -212,13 +234,7 @@ def draw(targets: Annotated[int, typer.Option("--targets", help="Enterprises to 
             from store.models import RandomDraw
 
             record = session.scalars(select(RandomDraw).where(RandomDraw.uid == uid)).one()
-            info = draws.published(draws.reveal(ctx.credit, session, record, seed))
-    except CreditError as exc:
-        raise fail(exc.message) from exc
-    except ZelError as exc:
-        raise fail(exc.message) from exc
-    finally:
-        ctx.ledger.close()
+            info = draws.published(draws.reveal(credit, session, record, seed))
     if as_json:
         typer.echo(json.dumps(info, ensure_ascii=False))
     else:
@@ -239,8 +255,7 @@ def redraw(draw_id: str,
     from credit import draws
     from store.models import RandomDraw
 
-    ctx = cli_context(data_dir, chain_url)
-    try:
+    with cli_context(data_dir, chain_url) as ctx:
         if file is not None:
             record = json.loads(file.read_text())
         else:
@@ -251,11 +266,7 @@ def redraw(draw_id: str,
                 record = draws.published(row)
         if record.get("uid") != draw_id:
             raise fail(f"the file holds draw {record.get('uid')}, not {draw_id}")
-        report = draws.redraw(ctx.credit, record)
-    except ZelError as exc:
-        raise fail(exc.message) from exc
-    finally:
-        ctx.ledger.close()
+        report = draws.redraw(ctx.require_credit(), record)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
@@ -265,37 +276,38 @@ def redraw(draw_id: str,
     raise typer.Exit(0 if report["ok"] else 1)
 
 
+@credit_app.command("qr")
 def qr(uscc: str, output: Annotated[Path, typer.Option("-o", "--output", help="A .png or .svg file to write.")],
        ecc: Annotated[str, typer.Option("--ecc", help="Error correction: L, M, Q (default) or H.")] = "Q",
        data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """Write an enterprise's one code (一企一码): the signed link to its public profile, as a QR code."""
     from api.cli.certs import write_qr
-    from credit.codes_qr import enterprise_code
+    from credit.codes_qr import CODE_DEPARTMENT, enterprise_code
 
-    ctx = cli_context(data_dir, chain_url)
-    try:
+    with cli_context(data_dir, chain_url) as ctx:
         with ctx.sessions() as session:
             if session.get(Enterprise, uscc) is None:
                 raise fail(f"no enterprise {uscc}", 1)
-        url = enterprise_code(ctx.ledger, ctx.credit.keys["amr.440604"], ctx.settings.public_url, uscc)
-    finally:
-        ctx.ledger.close()
+        url = enterprise_code(ctx.require_ledger(), ctx.require_credit().keys[CODE_DEPARTMENT], ctx.settings.public_url,
+                              uscc)
     write_qr(url, output, ecc)
 
 
+@credit_app.command("report")
 def report(uscc: str, period_from: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
            period_to: Annotated[str | None, typer.Option("--to", help="Last day (default today).")] = None,
            as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """Issue an enterprise's signed credit report (企业信用报告) over a span of up to 5 years; `zel cert pdf NUMBER`
     prints it, and its QR verifies like every certificate's."""
     from credit.report import make_report
+    from zero_errand.builder import CertificateBuilder
     from zero_errand.verification import url_of
 
-    def action(ctx: Any, session: Any) -> dict[str, Any]:
-        service = ctx.certificates
-        cert = make_report(ctx.credit, session, uscc=uscc, period_from=_day(period_from) or date.today(),
-                           period_to=_day(period_to) or date.today(), key=service.keys["amr.440604"],
-                           domain=service.domain, actor=cli_actor().subject)
+    def action(ctx: AppContext, session: Session) -> dict[str, Any]:
+        service = ctx.require_certificates()
+        builder = CertificateBuilder(service.keys, service.domain, ctx.require_ledger().key_valid_from)
+        cert = make_report(ctx.require_credit(), session, uscc=uscc, period_from=_day(period_from) or date.today(),
+                           period_to=_day(period_to) or date.today(), builder=builder, actor=cli_actor().subject)
         return {"number": cert.number, "grade": cert.detail["grade"]["grade"],
                 "records": len(cert.detail["records"]), "verify_url": url_of(cert, ctx.settings.public_url)}
 
@@ -303,17 +315,7 @@ def report(uscc: str, period_from: Annotated[str, typer.Option("--from", help="F
          "make it through it (POST {url}/v1/enterprise/credit/report, with the enterprise's API client token)")
 
 
-def register(app: typer.Typer) -> None:
-    """Add these commands to `zel credit`."""
-    app.command("record")(record)
-    app.command("list")(list_entry)
-    app.command("list-end")(list_end)
-    app.add_typer(repair_app, name="repair")
-    app.command("grade")(grade)
-    app.command("audit")(audit)
-    app.command("sync")(sync)
-    app.command("qr")(qr)
-    app.command("report")(report)
+credit_app.add_typer(repair_app, name="repair")
 
 
 def register_inspect(app: typer.Typer) -> None:

@@ -3,91 +3,29 @@
 from __future__ import annotations
 
 import gc
-import getpass
 import json
 import sys
 import threading
-from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy import select
 
-from api.cli.chain import ChainUrl, DataDir, JsonOut, fail, writable
-from api.security import Principal
-from api.services import ServiceError, add_client, add_user, set_client_disabled, set_user_disabled
-from api.settings import Settings, mark_development
+from api.cli.options import ChainUrl, DataDir, JsonOut, cli_actor, fail, open_store, settings_of, writable
+from api.context import AppContext, build_context
+from api.services import add_client, add_user, set_client_disabled, set_user_disabled
 from errors import ZelError
-from ledger.errors import ConfigurationError
 from store import audit
-from store.db import make_engine, session_factory, transaction, upgrade
+from store.db import transaction
 from store.models import ApiClient, Role, User
-from store.pii import Pii
+
+if TYPE_CHECKING:
+    from ledger.audit_anchor import AuditAnchorer
 
 users_app = typer.Typer(help="People who sign in: citizens, inspectors, officials, admins.", no_args_is_help=True)
 clients_app = typer.Typer(help="Enterprise OAuth2 API clients.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
-
-
-def settings_of(data_dir: Path | None, chain_url: str | None = None, *, demo: bool = False,
-                development: bool = False, service: bool = True) -> Settings:
-    """The settings of a command, as an entry point: it prints the mode (on stderr) and, in production, refuses
-    development data, secrets, keys or identity provider (`Settings.check_production`).
-
-    `demo` (`--demo`) and `development` (a command that only makes sense on development data, such as `zel
-    seed`) choose development unless ZEL_MODE says otherwise, and mark the data directory as development's.
-    `service=False`: an administrator's command, which needs none of the service's secrets.
-    """
-    overrides = {k: v for k, v in {"data_dir": data_dir, "chain_url": chain_url}.items() if v is not None}
-    settings = Settings(**overrides)
-    adopted = (demo or development) and not settings.mode_explicit  # development inferred, not configured
-    if demo or development:
-        settings.choose_development("--demo" if demo else "this command writes invented development data")
-    typer.echo(settings.describe_mode(), err=True)
-    try:
-        if development and settings.mode == "production":
-            raise ConfigurationError("refusing to start in production mode: this command writes invented "
-                                     "development data (unset ZEL_MODE=production, or use a development data "
-                                     "directory)")
-        if adopted and not _development_data_dir(settings):
-            raise ConfigurationError(f"{settings.root} holds data that development did not make: demo data is never "
-                                     "written into it unless ZEL_MODE=development says so (or use a new directory)")
-        settings.check_production(demo, service=service)
-    except ZelError as exc:
-        raise fail(exc.message) from exc
-    if demo or development:
-        mark_development(settings.root)
-    return settings
-
-
-def _development_data_dir(settings: Settings) -> bool:
-    """Whether `settings.root` is new or was made by development (its DEVELOPMENT marker, or the development
-    passwords and secrets only the demo writes)."""
-    from api.settings import DEVELOPMENT_MARKER
-    from ledger.keys import Keystore
-
-    root = settings.root
-    if (root / DEVELOPMENT_MARKER).exists():
-        return True
-    if Keystore(root).dev_password_files() or (root / "secrets" / "dev-token-secret").exists():
-        return True  # made by the demo of a zel from before the marker
-    made = [root / "zel.sqlite", root / "deployments", root / "chain"]
-    return not any(p.exists() for p in made) and not any((root / "keys").glob("*.json"))
-
-
-def cli_actor() -> Principal:
-    return Principal(f"cli:{getpass.getuser()}", Role.ADMIN)
-
-
-def open_store(data_dir: Path | None, *, development: bool = False,  # noqa: ANN202 - (settings, sessions, pii)
-               chain_url: str | None = None):
-    """The settings, session factory and personal-data codec of the data directory's store (migrated)."""
-    settings = settings_of(data_dir, chain_url, development=development)
-    settings.root.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
-    return settings, session_factory(engine), Pii.for_store(engine, settings.pii())
 
 
 def serve(
@@ -100,44 +38,43 @@ def serve(
     """Start the API; with nothing configured, on the embedded chain and SQLite under the data directory."""
     import uvicorn
 
-    from api.http.app import build_context, create_app, provision_in_child
+    from api.context import provision_in_child
+    from api.http.app import create_app
 
     settings = settings_of(data_dir, chain_url, demo=demo)
-    try:
-        if demo:  # the administrators' part, in a child process: this one holds department keys only
-            provision_in_child(settings)
-        ctx = build_context(settings)
-    except ZelError as exc:
-        raise fail(exc.message) from exc
+    if demo:  # the administrators' part, in a child process: this one holds department keys only
+        provision_in_child(settings)
+    ctx = build_context(settings)  # held until the process exits
+    ledger, credit = ctx.require_ledger(), ctx.require_credit()
     base = f"http://{host}:{port}"
-    writable(ctx.ledger.conn, "it serves this data directory already (at {url}); give this one another --data-dir")
-    if ctx.ledger.conn.backend is not None:  # the CLI beside this server names it to commands that must write
-        ctx.ledger.conn.backend.announce(base)
-    d = ctx.ledger.deployment
+    writable(ledger.conn, "it serves this data directory already (at {url}); give this one another --data-dir")
+    if ledger.conn.backend is not None:  # the CLI beside this server names it to commands that must write
+        ledger.conn.backend.announce(base)
+    d = ledger.deployment
     typer.echo(f"ZeroErrand Ledger on {base} — chain {d.chain_id}, store {ctx.engine.url.render_as_string()}")
     for name, address in d.addresses.items():
         typer.echo(f"  {name:<20} {address}")
     if demo:
         from api.demo import describe, seed, seed_credit
-        from credit.codes_qr import enterprise_code
+        from credit.codes_qr import CODE_DEPARTMENT, enterprise_code
 
         with transaction(ctx.sessions) as session:
             creds = seed(session, ctx.pii)
-            creds.standings = seed_credit(ctx.credit, session, creds.usccs)  # the banner's classes and lists
-        key = ctx.credit.keys["amr.440604"]
-        creds.codes = [enterprise_code(ctx.ledger, key, ctx.settings.public_url, u) for u in creds.usccs]
+            creds.standings = seed_credit(credit, session, creds.usccs)  # the banner's classes and lists
+        key = credit.keys[CODE_DEPARTMENT]
+        creds.codes = [enterprise_code(ledger, key, ctx.settings.public_url, u) for u in creds.usccs]
         typer.echo(describe(creds, base))
     sys.stdout.flush()
     stop = threading.Event()
     if settings.anchor_in_process:
         from zero_errand.webhooks import Deliverer
 
-        anchorer = ctx.certificates.anchorer(settings.anchor_batch_size, settings.anchor_max_wait)
+        anchorer = ctx.require_certificates().anchorer(settings.anchor_batch_size, settings.anchor_max_wait)
         threading.Thread(target=anchorer.run_forever, args=(stop,), name="anchor", daemon=True).start()
         _start_audit_anchoring(ctx, stop)
         deliverer = Deliverer(ctx.sessions, allow_loopback=settings.mode != "production")  # loopback: development
         threading.Thread(target=deliverer.run_forever, args=(stop,), name="webhooks", daemon=True).start()
-        threading.Thread(target=ctx.credit.run_forever, args=(stop,), name="credit", daemon=True).start()
+        threading.Thread(target=credit.run_forever, args=(stop,), name="credit", daemon=True).start()
     app = create_app(ctx)
     # Startup leaves ~10^6 long-lived objects (contract ABIs, the EVM, SQLAlchemy metadata); moving them out of
     # the collector's reach keeps full collections from pausing requests for tens of milliseconds.
@@ -163,22 +100,18 @@ def users_add(
     data_dir: DataDir = None,
 ) -> None:
     """Add a user; prints a generated password for the development identity provider."""
-    _settings, sessions, pii = open_store(data_dir)
-    try:
-        with transaction(sessions) as session:
-            user, password = add_user(session, pii, cli_actor(), username=username, role=role,
-                                      display_name=display_name, department=department, id_number=id_number,
-                                      name=name, phone=phone)
-    except ServiceError as exc:
-        raise fail(exc.message) from exc
+    store = open_store(data_dir)
+    with transaction(store.sessions) as session:
+        user, password = add_user(session, store.pii, cli_actor(), username=username, role=role,
+                                  display_name=display_name, department=department, id_number=id_number,
+                                  name=name, phone=phone)
     typer.echo(f"added {user.username} ({user.role}); password {password}")
 
 
 @users_app.command("list")
 def users_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
     """List users."""
-    _settings, sessions, _pii = open_store(data_dir)
-    with sessions() as session:
+    with open_store(data_dir).sessions() as session:
         rows = [{"username": u.username, "role": u.role, "department": u.department, "disabled": u.disabled}
                 for u in session.scalars(select(User).order_by(User.username))]
     if as_json:
@@ -192,12 +125,8 @@ def users_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
 @users_app.command("disable")
 def users_disable(username: str, data_dir: DataDir = None) -> None:
     """Disable a user (their tokens stop working at the next request)."""
-    _settings, sessions, _pii = open_store(data_dir)
-    try:
-        with transaction(sessions) as session:
-            set_user_disabled(session, cli_actor(), username)
-    except ServiceError as exc:
-        raise fail(exc.message) from exc
+    with transaction(open_store(data_dir).sessions) as session:
+        set_user_disabled(session, cli_actor(), username)
     typer.echo(f"disabled {username}")
 
 
@@ -209,20 +138,15 @@ def clients_add(
     data_dir: DataDir = None,
 ) -> None:
     """Register an enterprise API client; prints its id and secret once."""
-    _settings, sessions, _pii = open_store(data_dir)
-    try:
-        with transaction(sessions) as session:
-            client, secret = add_client(session, cli_actor(), uscc=uscc, name=name, enterprise_name=enterprise_name)
-    except ServiceError as exc:
-        raise fail(exc.message) from exc
+    with transaction(open_store(data_dir).sessions) as session:
+        client, secret = add_client(session, cli_actor(), uscc=uscc, name=name, enterprise_name=enterprise_name)
     typer.echo(f"client_id {client.client_id}\nclient_secret {secret}")
 
 
 @clients_app.command("list")
 def clients_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
     """List API clients."""
-    _settings, sessions, _pii = open_store(data_dir)
-    with sessions() as session:
+    with open_store(data_dir).sessions() as session:
         rows = [{"client_id": c.client_id, "uscc": c.uscc, "name": c.name, "disabled": c.disabled}
                 for c in session.scalars(select(ApiClient).order_by(ApiClient.client_id))]
     if as_json:
@@ -235,30 +159,26 @@ def clients_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
 @clients_app.command("disable")
 def clients_disable(client_id: str, data_dir: DataDir = None) -> None:
     """Disable an API client."""
-    _settings, sessions, _pii = open_store(data_dir)
-    try:
-        with transaction(sessions) as session:
-            set_client_disabled(session, cli_actor(), client_id)
-    except ServiceError as exc:
-        raise fail(exc.message) from exc
+    with transaction(open_store(data_dir).sessions) as session:
+        set_client_disabled(session, cli_actor(), client_id)
     typer.echo(f"disabled {client_id}")
 
 
-def audit_anchorer_of(ctx: Any) -> Any:
+def audit_anchorer_of(ctx: AppContext) -> AuditAnchorer | None:
     """The audit log's head anchorer with the data office's key, or None (and a warning) when this data directory
     has no such key yet (provisioned by an older zel: `zel issuer provision` adds it)."""
     from ledger.audit_anchor import AuditAnchorer
     from zero_errand.departments import AUDIT_DEPARTMENT
 
-    key = ctx.certificates.keys.get(AUDIT_DEPARTMENT)
+    key = ctx.require_certificates().keys.get(AUDIT_DEPARTMENT)
     if key is None:
         typer.echo(f"warning: no {AUDIT_DEPARTMENT} key: the audit log's head is not anchored on chain (run `zel "
                    "issuer provision` to admit the data office and register its key)", err=True)
         return None
-    return AuditAnchorer(ctx.sessions, ctx.ledger, key, interval=ctx.settings.anchor_max_wait)
+    return AuditAnchorer(ctx.sessions, ctx.require_ledger(), key, interval=ctx.settings.anchor_max_wait)
 
 
-def _start_audit_anchoring(ctx: Any, stop: threading.Event) -> None:
+def _start_audit_anchoring(ctx: AppContext, stop: threading.Event) -> None:
     from ledger import audit_anchor
 
     anchorer = audit_anchorer_of(ctx)
@@ -270,13 +190,14 @@ def _start_audit_anchoring(ctx: Any, stop: threading.Event) -> None:
 @audit_app.command("verify")
 def audit_verify(
     data_dir: DataDir = None, chain_url: ChainUrl = None, as_json: JsonOut = False,
-    store_only: Annotated[bool, typer.Option("--store-only", help="Check only the hash chain in the store, not the "
-                                             "heads anchored on chain (which catch a rewrite of the whole log).")] = False,
+    store_only: Annotated[bool, typer.Option(
+        "--store-only", help="Check only the hash chain in the store, not the heads anchored on chain (which catch "
+        "a rewrite of the whole log).")] = False,
 ) -> None:
     """Recompute the audit log's hash chain and check it against the heads anchored on chain; exit 1 if an entry
     was edited, deleted or inserted (naming the first entry, or the span of entries, that differs)."""
-    settings, sessions, _pii = open_store(data_dir, chain_url=chain_url)
-    with sessions() as session:
+    store = open_store(data_dir, chain_url=chain_url)
+    with store.sessions() as session:
         if store_only:
             report = audit.verify(session)
         else:
@@ -286,7 +207,7 @@ def audit_verify(
             from ledger.client import Ledger
 
             try:
-                with Ledger.open(replace(settings.chain(), read_only=True)) as ledger:
+                with Ledger.open(replace(store.settings.chain(), read_only=True)) as ledger:
                     report = verify_against_chain(session, ledger)
             except ZelError as exc:
                 raise fail(f"cannot read the anchored heads: {exc.message} (--store-only checks the store alone)",
@@ -308,8 +229,7 @@ def audit_verify(
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDir = None) -> None:
     """Apply the store's migrations."""
-    settings, _sessions, _pii = open_store(data_dir)
-    typer.echo(f"store at head: {make_engine(settings.db_url).url.render_as_string()}")
+    typer.echo(f"store at head: {open_store(data_dir).engine.url.render_as_string()}")
 
 
 pii_app = typer.Typer(help="Personal-data encryption keys.", no_args_is_help=True)
@@ -327,9 +247,10 @@ def pii_rotate(
     """
     from store.pii import rotate_people
 
-    _settings, sessions, pii = open_store(data_dir)
-    done = rotate_people(sessions, pii, batch)
-    with transaction(sessions) as session:
+    store = open_store(data_dir)
+    pii = store.pii
+    done = rotate_people(store.sessions, pii, batch)
+    with transaction(store.sessions) as session:
         audit.append(session, actor=cli_actor().subject, role="admin", action="pii.rotate",
                      target=pii.keys.current, detail={"rows": done})
     typer.echo(f"re-encrypted {done} people under key {pii.keys.current}")
@@ -342,30 +263,23 @@ anchor_app = typer.Typer(help="The anchoring worker.", no_args_is_help=True)
 def anchor_run(
     once: Annotated[bool, typer.Option("--once", help="Anchor everything pending now, then exit.")] = False,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Digests per batch (default 4096).")] = None,
-    max_wait: Annotated[float | None, typer.Option("--max-wait", help="Seconds a digest may wait (default 10).")] = None,
+    max_wait: Annotated[float | None, typer.Option("--max-wait",
+                                                   help="Seconds a digest may wait (default 10).")] = None,
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
 ) -> None:
     """Anchor issued certificates in Merkle batches, deliver webhooks and write credit records, grades, lists and
     inspection batches to the chain (where `zel serve` does not)."""
-    from api.http.app import build_context
-
     settings = settings_of(data_dir, chain_url)
-    try:
-        ctx = build_context(settings)
-    except ZelError as exc:
-        raise fail(exc.message) from exc
-    writable(ctx.ledger.conn, "it anchors issued certificates itself, every few seconds (`zel cert list --state "
-                              "ISSUED` shows what waits)")
-    anchorer = ctx.certificates.anchorer(batch_size or settings.anchor_batch_size,
-                                         max_wait if max_wait is not None else settings.anchor_max_wait)
+    ctx = build_context(settings)  # held until the process exits
+    writable(ctx.require_ledger().conn, "it anchors issued certificates itself, every few seconds (`zel cert list "
+                                        "--state ISSUED` shows what waits)")
+    anchorer = ctx.require_certificates().anchorer(batch_size or settings.anchor_batch_size,
+                                                   max_wait if max_wait is not None else settings.anchor_max_wait)
     if once:
-        try:
-            done = anchorer.run_once(force=True)
-            audit_anchorer = audit_anchorer_of(ctx)
-            head = audit_anchorer.run_once(force=True) if audit_anchorer else None
-        except ZelError as exc:
-            raise fail(exc.message) from exc
+        done = anchorer.run_once(force=True)
+        audit_anchorer = audit_anchorer_of(ctx)
+        head = audit_anchorer.run_once(force=True) if audit_anchorer else None
         typer.echo(f"anchored {done} certificates; {anchorer.pending()} pending"
                    + (f"; audit log head anchored at entry {head}" if head else ""))
         return
@@ -377,7 +291,7 @@ def anchor_run(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     deliverer = Deliverer(ctx.sessions, allow_loopback=settings.mode != "production")  # loopback: development
     threading.Thread(target=deliverer.run_forever, args=(stop,), name="webhooks", daemon=True).start()
-    threading.Thread(target=ctx.credit.run_forever, args=(stop,), name="credit", daemon=True).start()
+    threading.Thread(target=ctx.require_credit().run_forever, args=(stop,), name="credit", daemon=True).start()
     _start_audit_anchoring(ctx, stop)
     typer.echo(f"anchoring every {anchorer.max_wait:g} s or {anchorer.batch_size} certificates; Ctrl-C stops")
     try:
@@ -390,14 +304,9 @@ def anchor_run(
 def anchor_reanchor(data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """After a chain reset: anchor again every batch the chain no longer knows (same roots, same proofs) and
     re-apply its revocations and suspensions. Deploy the contracts on the new chain first."""
-    from api.http.app import build_context
-
-    try:
-        ctx = build_context(settings_of(data_dir, chain_url))
-        writable(ctx.ledger.conn)
-        batches, changes = ctx.certificates.anchorer().reanchor()
-    except ZelError as exc:
-        raise fail(exc.message) from exc
+    with build_context(settings_of(data_dir, chain_url)) as ctx:
+        writable(ctx.require_ledger().conn)
+        batches, changes = ctx.require_certificates().anchorer().reanchor()
     typer.echo(f"re-anchored {batches} batches; re-applied {changes} revocations and suspensions")
 
 
@@ -414,11 +323,8 @@ def issuer_provision(
     (its own keystore and password). An administrator's act; with k > 1 it proposes, and others approve."""
     from api.provisioning import provision_deployment
 
-    try:
-        keys = provision_deployment(settings_of(data_dir, chain_url, demo=demo, service=False), development=demo,
-                                    migrate=migrate, administrator=administrator)
-    except ZelError as exc:
-        raise fail(exc.message) from exc
+    keys = provision_deployment(settings_of(data_dir, chain_url, demo=demo, service=False), development=demo,
+                                migrate=migrate, administrator=administrator)
     for dept, address in keys.items():
         typer.echo(f"{dept:<12} {address}")
 
@@ -433,9 +339,9 @@ def seed(
     """Fill the built-in department adapters with realistic data (names, ID numbers, USCCs, records)."""
     from zero_errand.seed import seed_data
 
-    _settings, sessions, pii = open_store(data_dir, development=True)
-    with transaction(sessions) as session:
-        result = seed_data(session, pii, people, enterprises, seed_value)
+    store = open_store(data_dir, development=True)
+    with transaction(store.sessions) as session:
+        result = seed_data(session, store.pii, people, enterprises, seed_value)
     if as_json:
         typer.echo(json.dumps({"people": result.people, "enterprises": result.enterprises}))
     else:

@@ -4,7 +4,8 @@ Prometheus request counter and latency histogram, observed by one middleware.
 The route is the template (`/v1/public/enterprises/{uscc}/standing`), never the raw path: paths carry USCCs,
 certificate numbers and citizen ID numbers. Query strings, headers (tokens), bodies and client addresses are
 not logged either. Plain ASGI (Starlette's BaseHTTPMiddleware re-streams every request body through a task,
-~1 ms a POST under load), so request bodies stream through untouched. uvicorn's own access log is off under `zel serve` (it would print the raw path).
+~1 ms a POST under load), so request bodies stream through untouched. uvicorn's own access log is off under
+`zel serve` (it would print the raw path).
 """
 
 from __future__ import annotations

@@ -4,79 +4,19 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from api.http.accounts import AccountCheck
-from api.passwords import check_cost
+from api.context import AppContext as AppContext  # re-exported: routers and tests name it from here
+from api.http.limits import RateLimiter as RateLimiter  # re-exported likewise
 from api.http.problems import ProblemError
-from api.security import IdentityProvider, Principal, TokenError, TokenService
-from api.settings import Settings
-from api.http.throttle import FailureBackoff, Network, client_address, limit_key, trusted_networks
+from api.security import Principal, TokenError
 from store.models import Role
-from store.pii import Pii
-
-
-class RateLimiter:
-    """A token bucket per key (client id, username or address); thread-safe, in process."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.rate = per_minute / 60.0
-        self.capacity = float(per_minute)
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, key: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if tokens < 1:
-                retry = int((1 - tokens) / self.rate) + 1
-                raise ProblemError(429, f"too many requests; retry in {retry} s", headers={"Retry-After": str(retry)})
-            self._buckets[key] = (tokens - 1, now)
-
-
-@dataclass
-class AppContext:
-    """What every request can reach."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    pii: Pii
-    tokens: TokenService
-    identity: IdentityProvider
-    ledger: Any = None  # ledger.client.Ledger once the chain is open
-    auth_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(20))  # per client address
-    login_backoff: FailureBackoff = field(default_factory=FailureBackoff)  # per account and address, never a lockout
-    # Issuing certificates, rendering PDFs and decoding uploaded images cost CPU: limited per caller.
-    expensive_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(60))
-    metrics_registry: Any = None
-    certificates: Any = None  # zero_errand.service.CertificateService once the chain is open
-    credit: Any = None  # credit.ledger.CreditLedger once the chain is open
-    standings: Any = None  # credit.cache.StandingCache beside it
-    accounts: AccountCheck = field(init=False)  # tokens checked against their accounts' current rows
-    proxies: tuple[Network, ...] = field(init=False)  # the trusted reverse proxies
-
-    def __post_init__(self) -> None:
-        check_cost(self.settings.mode)
-        self.accounts = AccountCheck(self.sessions)
-        self.proxies = trusted_networks(self.settings.trusted_proxies)
-
-    def caller_address(self, request: Request) -> str:
-        """What rate limits and sign-in back-off count by: the client's address, believed through the trusted
-        proxies only, an IPv6 address as its /64."""
-        return limit_key(client_address(request, self.proxies))
 
 
 # The dependencies below are async although they never await: FastAPI runs a sync dependency in the thread pool,
@@ -139,7 +79,8 @@ async def current_principal(
     try:
         principal = ctx.tokens.check(credentials.credentials)
     except TokenError as exc:
-        raise ProblemError(401, str(exc), "invalid-token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise ProblemError(401, str(exc), "invalid-token",
+                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
     await ctx.accounts.check(principal)  # disabled or changed since the token was issued: refused now
     return principal
 

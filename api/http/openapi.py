@@ -2,8 +2,8 @@
 package (`api/http/pages/static/docs/`, copied from npm `swagger-ui-dist` by `npm run build:web`), so `/docs` works with
 no outside host. ReDoc is not served: it would be a second bundle with a weaker policy for the same document.
 
-`swagger_page` is also what api/http/headers.py hashes for the docs' Content-Security-Policy: the page's inline bootstrap
-script is allowed by exactly its hash, never `unsafe-inline`.
+`swagger_page` is also what api/http/headers.py hashes for the docs' Content-Security-Policy: the page's inline
+bootstrap script is allowed by exactly its hash, never `unsafe-inline`.
 """
 
 from __future__ import annotations

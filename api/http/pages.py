@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 from html import escape
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from api.http.deps import Context, SessionRoute
-from api.http.routers.verify import key_list_of
 from credit.grading import TYPE_EN
+from ledger.departments import MARKET_SUPERVISION, SOCIAL_INSURANCE, TAX
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
@@ -96,7 +96,7 @@ def verify_page(ctx: Context, lang: Annotated[Literal["zh-CN", "en"], Query()] =
     """The page a certificate's QR code opens. The payload after `#` stays in the browser: the page's script
     checks the signature against the deployment's key list (inlined here) and sends only the digest."""
     t = VERIFY_TEXT[lang]
-    trust = json.dumps(key_list_of(ctx), ensure_ascii=False).replace("<", "\\u003c")
+    trust = json.dumps(ctx.key_lists().get(), ensure_ascii=False).replace("<", "\\u003c")
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -131,9 +131,10 @@ def inspect_page(lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> 
     standing, record the inspection. Its texts are the script's (it switches language in place); the tables it shares
     with Python (department names, record types, the USCC alphabet) are generated into its bundle
     (scripts/page_constants.py)."""
-    title, switch, other = ("一码检查", "English", "en") if lang == "zh-CN" else ("One-code inspection", "中文", "zh-CN")
-    depts = "".join(f'<label class="dept"><input type="checkbox" name="dept" value="{d}"><span data-t="{k}"></span>'
-                    f'</label>' for k, d in (("amr", "amr.440604"), ("tax", "tax.440604"), ("si", "si.440604")))
+    title, switch, other = (("一码检查", "English", "en") if lang == "zh-CN"
+                            else ("One-code inspection", "中文", "zh-CN"))
+    depts = "".join(f'<label class="dept"><input type="checkbox" name="dept" value="{d.id}">'
+                    f'<span data-t="{d.key_name}"></span></label>' for d in (MARKET_SUPERVISION, TAX, SOCIAL_INSURANCE))
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -169,9 +170,10 @@ autocapitalize="characters" spellcheck="false" maxlength="40"><button type="subm
 </body></html>"""
 
 
-PROFILE_TEXT = {
+PROFILE_TEXT: dict[str, dict[str, Any]] = {
     "zh-CN": {"switch": "English", "grade": "信用等级", "flags": "名单标识", "none": "无", "red": "红名单",
-              "black": "黑名单（联合惩戒）", "records": "公示中的信用记录", "inspections": "检查结果公示", "empty": "无",
+              "black": "黑名单（联合惩戒）", "records": "公示中的信用记录", "inspections": "检查结果公示",
+              "empty": "无",
               "code_ok": "企业码有效：由市场监管部门签发", "code_bad": "企业码无效，请勿信任：", "pass": "合格",
               "issues": "发现问题", "fail": "不合格", "missing": "查无此企业", "title": "企业信用信息",
               "code_other": "该企业码属于另一家企业", "code_offline": "暂时无法核对企业码，请稍后重试。",
@@ -234,15 +236,17 @@ INLINE_STYLES = (INDEX_STYLE, STYLE, INSPECT_STYLE, PROFILE_STYLE)
 
 
 @router.get("/e/{uscc}", response_class=HTMLResponse)
-def enterprise_page(ctx: Context, uscc: str, lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> HTMLResponse:
+def enterprise_page(ctx: Context, uscc: str,
+                    lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> HTMLResponse:
     """The page an enterprise's one code opens: its public credit profile; the script checks the code's signature."""
     t = PROFILE_TEXT[lang]
     other = "en" if lang == "zh-CN" else "zh-CN"
     data = ' lang="zh-CN"' if lang == "en" else ""  # names and summaries are the departments' Chinese
     switch = f'<nav><a href="?lang={other}" id="lang-switch" lang="{other}">{t["switch"]}</a></nav>'
+    credit, standings = ctx.credit, ctx.standings
     with ctx.sessions() as session:
-        s = ctx.standings.standing(ctx.credit, session, uscc, "public") \
-            if ctx.credit is not None and len(uscc) == 18 else None
+        s = standings.standing(credit, session, uscc, "public") \
+            if credit is not None and standings is not None and len(uscc) == 18 else None
     if s is None:
         return HTMLResponse(f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

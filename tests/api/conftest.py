@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from api.context import AppContext, build_context
 from api.demo import seed
-from api.http.app import build_context, create_app
-from api.http.deps import AppContext
+from api.http.app import create_app
 from api.provisioning import provision_deployment
 from api.security import Principal
 from api.settings import Settings

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.http.app import build_context, create_app
+from api.context import build_context
+from api.http.app import create_app
 from api.settings import Settings
 from tests.conftest import ROOT
 

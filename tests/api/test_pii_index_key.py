@@ -12,7 +12,7 @@ import os
 import pytest
 from sqlalchemy import select
 
-from api.http.app import build_context
+from api.context import build_context
 from api.settings import Settings
 from store.db import make_engine, session_factory, transaction, upgrade
 from store.models import Setting

@@ -163,7 +163,8 @@ def test_oidc_provider_accepts_only_the_issuers_current_tokens_for_enabled_users
 def test_the_oidc_route_exchanges_only_valid_id_tokens(issuer_key, tmp_path, database_url):
     from fastapi.testclient import TestClient
 
-    from api.http.app import build_context, create_app
+    from api.context import build_context
+    from api.http.app import create_app
     from store.models import Role, User
 
     settings = Settings(data_dir=tmp_path / "d", database_url=database_url, mode="development",

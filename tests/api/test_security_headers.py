@@ -16,9 +16,9 @@ import pytest
 from fastapi import Response
 from fastapi.testclient import TestClient
 
+from api.context import AppContext
 from api.demo import seed
 from api.http.app import create_app
-from api.http.deps import AppContext
 from api.provisioning import provisioned_context
 from api.settings import Settings
 from store.db import transaction

@@ -118,7 +118,7 @@ def test_zel_serve_demo_end_to_end(zel_bin, tmp_path):
 def test_the_service_runs_without_any_administrator_password(tmp_path, monkeypatch):
     """The service decrypts department keys only, each with its own password: with the admin's password gone,
     and no shared password, it still starts and signs; the admin keystore cannot even be opened."""
-    from api.http.app import build_context
+    from api.context import build_context
     from api.provisioning import provision_deployment
     from ledger.errors import KeystoreError
     from ledger.keys import Keystore

@@ -14,9 +14,9 @@ import pytest
 import uvicorn
 from PIL import Image
 
+from api.context import AppContext
 from api.demo import seed
 from api.http.app import create_app
-from api.http.deps import AppContext
 from api.provisioning import provisioned_context
 from api.settings import Settings
 from credit.codes_qr import enterprise_code

@@ -4,7 +4,7 @@
 // qr.payload.VERSION
 export const PAYLOAD_VERSION = 1;
 
-// qr.payload.DEPARTMENTS (payload byte -> department)
+// ledger.departments.Department.code (payload byte -> department)
 export const DEPARTMENT_CODES = {"1": "tax.440604", "2": "si.440604", "3": "amr.440604"};
 
 // qr.signed.Domain.as_dict (name, version)
@@ -76,7 +76,7 @@ export const CERT_KINDS = {
   }
 };
 
-// zero_errand.departments.DEPARTMENTS
+// ledger.departments.DEPARTMENTS
 export const DEPARTMENT_NAMES = {
   "tax.440604": {
     "zh-CN": "国家税务总局佛山市禅城区税务局",

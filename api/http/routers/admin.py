@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from api.http.deps import Context, CurrentAdmin, SessionDep, SessionRoute, current_principal
 from api.http.params import IdNumber, Uscc
-from api.http.problems import ProblemError, problem_responses
-from api.services import ServiceError, add_client, add_user, set_client_disabled, set_user_disabled
+from api.http.problems import problem_responses
+from api.services import add_client, add_user, set_client_disabled, set_user_disabled
 from store import audit
 from store.models import ApiClient, AuditEntry, Role, User
 
@@ -83,12 +83,6 @@ class AuditVerification(BaseModel):
     anchored_through: int | None = Field(None, description="The newest entry an anchored head covers")
 
 
-def _raise(exc: ServiceError) -> None:
-    status = {"conflict": 409, "not-found": 404}.get(exc.kind, 422)
-    invalid = [{"name": exc.field, "reason": exc.message}] if exc.field and status == 422 else None
-    raise ProblemError(status, exc.message, invalid_params=invalid) from exc
-
-
 def _user_out(u: User) -> dict[str, Any]:
     return {"username": u.username, "role": u.role, "display_name": u.display_name, "department": u.department,
             "disabled": u.disabled}
@@ -106,24 +100,18 @@ def create_user(ctx: Context, session: SessionDep, me: CurrentAdmin, body: UserI
     """Create an account. A citizen needs `id_number` and `name` (stored encrypted, linked to the person record,
     created if new); an inspector or official needs `department`; enterprises are API clients instead. The
     development identity provider's initial password is returned once. 409 if the username is taken. Audited."""
-    try:
-        with session.begin():
-            user, password = add_user(session, ctx.pii, me, username=body.username, role=body.role,
-                                      display_name=body.display_name, department=body.department,
-                                      id_number=body.id_number, name=body.name, phone=body.phone)
-    except ServiceError as exc:
-        _raise(exc)
+    with session.begin():
+        user, password = add_user(session, ctx.pii, me, username=body.username, role=body.role,
+                                  display_name=body.display_name, department=body.department,
+                                  id_number=body.id_number, name=body.name, phone=body.phone)
     return {**_user_out(user), "initial_password": password}
 
 
 @router.post("/users/{username}/disable", response_model=UserOut, summary="Disable a user")
 def disable_user(ctx: Context, session: SessionDep, me: CurrentAdmin, username: Username) -> dict[str, Any]:
     """Disable an account: its tokens are refused from the next request, and it cannot sign in. Audited."""
-    try:
-        with session.begin():
-            user = set_user_disabled(session, me, username)
-    except ServiceError as exc:
-        _raise(exc)
+    with session.begin():
+        user = set_user_disabled(session, me, username)
     ctx.accounts.forget(f"user:{username}")  # its tokens are refused from the next request
     return _user_out(user)
 
@@ -138,12 +126,8 @@ def list_clients(session: SessionDep, me: CurrentAdmin) -> list[ApiClient]:
 def create_client(session: SessionDep, me: CurrentAdmin, body: ClientIn) -> dict[str, Any]:
     """Register an API client for an enterprise (registering the enterprise too when `enterprise_name` is given for
     an unknown USCC). The client secret is returned once and stored hashed. Audited."""
-    try:
-        with session.begin():
-            client, secret = add_client(session, me, uscc=body.uscc, name=body.name,
-                                        enterprise_name=body.enterprise_name)
-    except ServiceError as exc:
-        _raise(exc)
+    with session.begin():
+        client, secret = add_client(session, me, uscc=body.uscc, name=body.name, enterprise_name=body.enterprise_name)
     return {"client_id": client.client_id, "uscc": client.uscc, "name": client.name, "disabled": client.disabled,
             "client_secret": secret}
 
@@ -151,11 +135,8 @@ def create_client(session: SessionDep, me: CurrentAdmin, body: ClientIn) -> dict
 @router.post("/clients/{client_id}/disable", response_model=ClientOut, summary="Disable an API client")
 def disable_client(ctx: Context, session: SessionDep, me: CurrentAdmin, client_id: ClientId) -> ApiClient:
     """Disable an API client: its tokens are refused from the next request. Audited."""
-    try:
-        with session.begin():
-            client = set_client_disabled(session, me, client_id)
-    except ServiceError as exc:
-        _raise(exc)
+    with session.begin():
+        client = set_client_disabled(session, me, client_id)
     ctx.accounts.forget(f"client:{client_id}")  # its tokens are refused from the next request
     return client
 

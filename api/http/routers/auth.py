@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api.http.deps import AppContext, Context, SessionDep, SessionRoute
-from api.passwords import PasswordCheckBusy
 from api.http.problems import BASE, ProblemError, problem_responses
+from api.passwords import PasswordCheckBusy
 from api.security import Principal, authenticate_client
 
 # Sign-in refusals cost the same whether the account exists, is disabled or had a wrong password (one scrypt

@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Path, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from api.context import AppContext
 from api.http.deps import (
     Context,
     CurrentCitizen,
@@ -24,7 +26,7 @@ from api.security import Principal
 from ledger.errors import LedgerError, NodeUnavailable
 from store.models import AnchorBatch, Certificate
 from zero_errand.certificates import CertKind
-from zero_errand.issuance import IssuanceError, Subject
+from zero_errand.issuance import Subject
 from zero_errand.verification import HOLDER_GUESSES, holder_check_state, url_of
 
 PROTECTED = problem_responses(401, 403, 404, 409, 413, 422, 429)
@@ -112,30 +114,13 @@ def _out(ctx: Any, session: Any, cert: Certificate) -> dict[str, Any]:
             "verify_url": url_of(cert, ctx.settings.public_url), "holder_check": holder_check_state(cert)}
 
 
-def _raise(exc: IssuanceError) -> None:
-    status = {"not-found": 404, "forbidden": 403, "conflict": 409, "pending-anchor": 409, "no-records": 422,
-              "idempotency-key-reused": 422, "unavailable": 503}.get(exc.kind, 422)
-    invalid = [{"name": exc.field, "reason": exc.message}] if exc.field else None
-    raise ProblemError(status, exc.message, exc.kind if exc.kind not in ("invalid",) else "validation",
-                       invalid_params=invalid) from exc
-
-
-def _service(ctx: Any) -> Any:
-    if ctx.certificates is None:
-        raise ProblemError(503, "certificates are unavailable: the chain is not open")
-    return ctx.certificates
-
-
-def _request(ctx: Any, session: Any, me: Principal, subject: Subject, body: Any, key: str | None,
+def _request(ctx: AppContext, session: Session, me: Principal, subject: Subject, body: Any, key: str | None,
              response: Response) -> dict[str, Any]:
-    service = _service(ctx)
-    try:
-        with session.begin():
-            cert, created = service.request(session, kind=CertKind.parse(body.kind), subject=subject,
-                                            period_from=body.period_from, period_to=body.period_to,
-                                            actor=me.subject, actor_role=me.role.value, idempotency_key=key)
-    except IssuanceError as exc:
-        _raise(exc)
+    service = ctx.require_certificates()
+    with session.begin():
+        cert, created = service.request(session, kind=CertKind.parse(body.kind), subject=subject,
+                                        period_from=body.period_from, period_to=body.period_to,
+                                        actor=me.subject, actor_role=me.role.value, idempotency_key=key)
     response.status_code = 201 if created else 200
     return _out(ctx, session, cert)
 
@@ -155,7 +140,8 @@ def _pdf(ctx: Any, cert: Certificate) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{cert.number}.pdf"'})
 
 
-PDF = {200: {"content": {"application/pdf": {}}, "description": "The certificate as an A4 PDF"}}
+PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "The certificate as an A4 PDF"}}
 
 
 @citizen.post("", response_model=CertificateOut, status_code=201, summary="Request a certificate",
@@ -228,14 +214,16 @@ def enterprise_pdf(ctx: Context, session: SessionDep, me: CurrentEnterprise, num
     return _pdf(ctx, _own(session, f"uscc:{me.uscc}", number))
 
 
-def _change(ctx: Any, session: Any, me: Principal, number: str, action: str, reason: int, note: str) -> dict[str, Any]:
-    service = _service(ctx)
+def _change(ctx: AppContext, session: Session, me: Principal, number: str, action: str, reason: int,
+            note: str) -> dict[str, Any]:
+    service = ctx.require_certificates()
+    # The chain answers for the department's key held by this service, not for the caller: whatever the contract
+    # said (a NotAuthorized is the service key's, never the official's 403), the change was refused on chain (409);
+    # an unreachable node is retried by the caller (503, Retry-After).
     try:
         with session.begin():
             cert = service.change_status(session, number, action, department=me.department or "", reason=reason,
                                          note=note, actor=me.subject)
-    except IssuanceError as exc:
-        _raise(exc)
     except NodeUnavailable as exc:
         raise ProblemError(503, f"the chain node is unavailable; retry later ({exc.message})",
                            headers={"Retry-After": "30"}) from exc
@@ -249,7 +237,8 @@ CHANGE = problem_responses(503)
 
 @department.post("/{number}/revoke", response_model=CertificateOut, responses=CHANGE,
                  summary="Revoke a certificate (permanent)")
-def revoke(ctx: Context, session: SessionDep, me: CurrentOfficial, number: Number, body: StatusChange) -> dict[str, Any]:
+def revoke(ctx: Context, session: SessionDep, me: CurrentOfficial, number: Number,
+           body: StatusChange) -> dict[str, Any]:
     """Revoke an anchored certificate for good, on chain with the department's key, then in the store. Only an
     official of the issuing department may; 409 while the certificate waits for anchoring or when the chain
     refuses, 503 when the chain node is unreachable."""
@@ -266,7 +255,8 @@ def suspend(ctx: Context, session: SessionDep, me: CurrentOfficial, number: Numb
 
 @department.post("/{number}/reinstate", response_model=CertificateOut, responses=CHANGE,
                  summary="Lift a suspension")
-def reinstate(ctx: Context, session: SessionDep, me: CurrentOfficial, number: Number, body: Reinstate) -> dict[str, Any]:
+def reinstate(ctx: Context, session: SessionDep, me: CurrentOfficial, number: Number,
+              body: Reinstate) -> dict[str, Any]:
     """Lift a suspension, on chain and in the store; a revoked certificate stays revoked. Only an official of the
     issuing department may; 409 when the certificate is not suspended or the chain refuses."""
     return _change(ctx, session, me, number, "reinstate", 0, body.note)

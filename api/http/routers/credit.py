@@ -11,7 +11,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from api.context import AppContext
 from api.http.deps import (
     Context,
     CurrentEnterprise,
@@ -23,17 +25,17 @@ from api.http.deps import (
     current_principal,
 )
 from api.http.params import Uscc
-from api.http.problems import ProblemError, problem_responses
-from api.http.routers.verify import key_cache
+from api.http.problems import ProblemError, as_problem, problem_responses
 from credit import draws, inspections, workflows
-from credit.codes_qr import CodeError, ScannedCode, enterprise_code, read_code
+from credit.codes_qr import CODE_DEPARTMENT, CodeError, ScannedCode, enterprise_code, read_code
 from credit.grading import RECORD_TYPES
-from credit.ledger import CreditError
+from credit.ledger import CreditLedger
 from credit.report import make_report, summary
 from ledger.errors import LedgerError
 from ledger.kinds import Kind
-from store.models import RandomDraw
 from qr.render import version_of
+from store.models import Certificate, RandomDraw
+from zero_errand.builder import CertificateBuilder
 from zero_errand.verification import url_of
 
 log = logging.getLogger(__name__)
@@ -47,9 +49,6 @@ inspector = APIRouter(route_class=SessionRoute, prefix="/v1/inspector", tags=["i
                       dependencies=[Depends(current_principal)])
 public = APIRouter(route_class=SessionRoute,
                    prefix="/v1/public", tags=["public"], responses=problem_responses(404, 422, 429))
-CODE_DEPARTMENT = "amr.440604"  # market supervision signs the enterprise codes
-CODES = {"invalid": 422, "not-found": 404, "forbidden": 403, "conflict": 409, "too-early": 409,
-         "not-repairable": 409}
 
 
 class RecordIn(BaseModel):
@@ -95,7 +94,7 @@ class Item(BaseModel):
 
 class InspectionIn(BaseModel):
     uscc: Uscc
-    departments: list[Literal["tax.440604", "si.440604", "amr.440604"]] = Field(
+    departments: list[Literal[inspections.DEPARTMENTS]] = Field(  # type: ignore[valid-type]
         min_length=1, description="Every department in the visit: a joint inspection is one record")
     inspectors: list[str] = Field(default_factory=list, max_length=10, description="Other inspectors present")
     items: list[Item] = Field(min_length=1, max_length=100)
@@ -110,19 +109,15 @@ class ScanIn(BaseModel):
     text: str = Field(min_length=1, max_length=600, description="The scanned one-code URL")
 
 
-def _do(ctx: Any, session: Any, action: Callable[[], Any], shape: Callable[[Any], dict[str, Any]]) -> Any:
+def _do(ctx: AppContext, session: Session, action: Callable[[CreditLedger], Any],
+        shape: Callable[[Any], dict[str, Any]]) -> Any:
     """Run a credit action in a transaction and shape its result, then push it to the chain (later, if the node
     is down: the row stays PENDING and the service's sync thread retries)."""
-    if ctx.credit is None:
-        raise ProblemError(503, "credit is unavailable: the chain is not open")
+    credit = ctx.require_credit()
+    with session.begin():
+        out = shape(action(credit))
     try:
-        with session.begin():
-            out = shape(action())
-    except CreditError as exc:
-        raise ProblemError(CODES.get(exc.code, 422), exc.message, exc.code,
-                           invalid_params=[{"name": exc.field, "reason": exc.message}] if exc.field else None) from exc
-    try:
-        ctx.credit.sync()
+        credit.sync()
     except LedgerError as exc:  # stored and PENDING: the service's sync thread retries
         log.warning("credit write deferred: %s", exc)
     return out
@@ -134,8 +129,8 @@ def add_record(ctx: Context, session: SessionDep, me: CurrentOfficial, body: Rec
     result, a commendation) for the official's department: its digest is appended to the enterprise's hash chain on
     CreditRegistry and the grade is recomputed. 403 for a record type the department does not own. Written to the
     chain at once, or by the sync worker if the node is down."""
-    return _do(ctx, session, lambda: workflows.record(
-        ctx.credit, session, uscc=body.uscc, type=body.type, department=me.department or "",
+    return _do(ctx, session, lambda credit: workflows.record(
+        credit, session, uscc=body.uscc, type=body.type, department=me.department or "",
         decided_on=body.decided_on, summary=body.summary, reference=body.reference, amount_fen=body.amount_fen,
         evidence=[e.lower() for e in body.evidence], actor=me.subject),
         lambda r: {"uid": r.uid, "seq": r.seq, "digest": r.digest})
@@ -145,8 +140,8 @@ def add_record(ctx: Context, session: SessionDep, me: CurrentOfficial, body: Rec
 def add_list(ctx: Context, session: SessionDep, me: CurrentOfficial, body: ListIn) -> dict[str, Any]:
     """Put an enterprise on the red list (at least class B) or the black list (class D; joint punishment is flagged
     to every department) from `start_on`, until `end_on` if given. Written on chain."""
-    return _do(ctx, session, lambda: workflows.list_entry(
-        ctx.credit, session, uscc=body.uscc, list_name=body.list, department=me.department or "",
+    return _do(ctx, session, lambda credit: workflows.list_entry(
+        credit, session, uscc=body.uscc, list_name=body.list, department=me.department or "",
         start_on=body.start_on, end_on=body.end_on, reason=body.reason, reference=body.reference, actor=me.subject),
         lambda e: {"id": e.id, "list": e.list, "joint_punishment": e.joint_punishment})
 
@@ -157,8 +152,8 @@ def end_list(ctx: Context, session: SessionDep, me: CurrentOfficial,
              body: ListEndIn) -> dict[str, Any]:
     """End a red or black list entry early, from `end_on` (default today). Only the department that made the entry
     may end it (403 otherwise); the grade is recomputed."""
-    return _do(ctx, session, lambda: workflows.end_list_entry(
-        ctx.credit, session, entry_id=entry_id, department=me.department or "", end_on=body.end_on,
+    return _do(ctx, session, lambda credit: workflows.end_list_entry(
+        credit, session, entry_id=entry_id, department=me.department or "", end_on=body.end_on,
         reason=body.reason, reference=body.reference, actor=me.subject),
         lambda e: {"id": e.id, "list": e.list, "end_on": e.end_on.isoformat()})
 
@@ -168,8 +163,8 @@ def decide_repair(ctx: Context, session: SessionDep, me: CurrentOfficial, applic
                   body: DecisionIn) -> dict[str, Any]:
     """Approve or reject an enterprise's credit repair application about a record the official's department made.
     Every step is a record on the chain; an approval recomputes the grade."""
-    return _do(ctx, session, lambda: workflows.review_repair(
-        ctx.credit, session, application_id=application_id, approve=body.approve, department=me.department or "",
+    return _do(ctx, session, lambda credit: workflows.review_repair(
+        credit, session, application_id=application_id, approve=body.approve, department=me.department or "",
         note=body.note, actor=me.subject), lambda a: {"id": a.id, "state": a.state})
 
 
@@ -191,9 +186,8 @@ def own_standing(ctx: Context, session: SessionDep, me: CurrentEnterprise) -> di
 def own_code(ctx: Context, me: CurrentEnterprise) -> dict[str, Any]:
     """The enterprise's one code (一企一码): a URL of its public profile page signed by market supervision, to print as
     a QR code (`qr_version` is the QR version it needs at error correction Q)."""
-    if ctx.credit is None:
-        raise ProblemError(503, "credit is unavailable: the chain is not open")
-    url = enterprise_code(ctx.ledger, ctx.credit.keys[CODE_DEPARTMENT], ctx.settings.public_url, me.uscc or "")
+    credit = ctx.require_credit()
+    url = enterprise_code(credit.ledger, credit.keys[CODE_DEPARTMENT], ctx.settings.public_url, me.uscc or "")
     return {"uscc": me.uscc, "url": url, "qr_version": version_of(url, "Q")}
 
 
@@ -208,11 +202,13 @@ def credit_report(ctx: Context, session: SessionDep, me: CurrentEnterprise, body
     lists and inspections, signed by market supervision as a certificate (kind `credit-report`) and anchored like
     one. The answer is its summary and verify URL; the PDF with its QR code is `GET
     /v1/enterprise/certificates/{number}/pdf`. Rate-limited."""
-    service = ctx.certificates
-    return _do(ctx, session, lambda: make_report(
-        ctx.credit, session, uscc=me.uscc or "", period_from=body.period_from, period_to=body.period_to,
-        key=service.keys[CODE_DEPARTMENT], domain=service.domain, actor=me.subject),
-        lambda cert: summary(cert, url_of(cert, ctx.settings.public_url)))
+    def report(credit: CreditLedger) -> Certificate:
+        service = ctx.require_certificates()
+        builder = CertificateBuilder(service.keys, service.domain, credit.ledger.key_valid_from)
+        return make_report(credit, session, uscc=me.uscc or "", period_from=body.period_from,
+                           period_to=body.period_to, builder=builder, actor=me.subject)
+
+    return _do(ctx, session, report, lambda cert: summary(cert, url_of(cert, ctx.settings.public_url)))
 
 
 @public.post("/codes/check", summary="Is this one code genuine?")
@@ -233,8 +229,8 @@ def check_code(ctx: Context, body: ScanIn) -> dict[str, Any]:
 def apply_repair(ctx: Context, session: SessionDep, me: CurrentEnterprise, body: RepairIn) -> dict[str, Any]:
     """Apply for credit repair of one of the calling enterprise's records, saying what was put right. Repair opens
     only after the record's minimum display period (409 before); the department that made the record decides."""
-    return _do(ctx, session, lambda: workflows.apply_repair(
-        ctx.credit, session, uscc=me.uscc or "", record_uid=body.record, statement=body.statement, actor=me.subject),
+    return _do(ctx, session, lambda credit: workflows.apply_repair(
+        credit, session, uscc=me.uscc or "", record_uid=body.record, statement=body.statement, actor=me.subject),
         lambda a: {"id": a.id, "state": a.state})
 
 
@@ -247,8 +243,8 @@ async def scan(ctx: Context, me: CurrentInspector, body: ScanIn) -> dict[str, An
     # the certificate status route, since a thread hop per request costs more than it saves under load.
     try:
         code = read_code(body.text)
-    except CodeError as exc:
-        raise ProblemError(422, str(exc), "invalid-code") from exc
+    except CodeError as exc:  # invalid input to the domain; the inspector's page tells a non-code from a forged one
+        raise as_problem(exc, "invalid-code") from exc
     if not _code_key_authorized(ctx, code):
         raise ProblemError(422, "the code is not signed by a key authorized for enterprise codes: it may be forged",
                            "untrusted-code")
@@ -257,11 +253,10 @@ async def scan(ctx: Context, me: CurrentInspector, body: ScanIn) -> dict[str, An
                 **_standing(ctx, session, code.uscc, "inspector")}
 
 
-def _code_key_authorized(ctx: Any, code: ScannedCode) -> bool:
+def _code_key_authorized(ctx: AppContext, code: ScannedCode) -> bool:
     """Was the code's signer a market-supervision key authorized for enterprise codes when it was signed?"""
-    if ctx.ledger is None:
-        raise ProblemError(503, "credit is unavailable: the chain is not open")
-    return key_cache(ctx).resolver().is_authorized(code.signer, int(Kind.ENTERPRISE_CODE), code.issued)
+    ctx.require_ledger("credit is")
+    return ctx.key_lists().resolver().is_authorized(code.signer, int(Kind.ENTERPRISE_CODE), code.issued)
 
 
 @inspector.post("/inspections", status_code=201, summary="Record an inspection")
@@ -272,8 +267,8 @@ def add_inspection(ctx: Context, session: SessionDep, me: CurrentInspector, body
     if me.department not in body.departments:
         raise ProblemError(422, "the inspector's own department must be among the departments of the visit",
                            "validation")
-    return _do(ctx, session, lambda: inspections.record_inspection(
-        ctx.credit, session, uscc=body.uscc, departments=list(body.departments),
+    return _do(ctx, session, lambda credit: inspections.record_inspection(
+        credit, session, uscc=body.uscc, departments=list(body.departments),
         inspectors=[me.subject.removeprefix("user:"), *body.inspectors], items=[i.model_dump() for i in body.items],
         findings=body.findings, result=body.result, evidence=[e.lower() for e in body.evidence],
         visited_on=body.visited_on, draw_id=body.draw_id, actor=me.subject),
@@ -306,16 +301,15 @@ def run_draw(ctx: Context, session: SessionDep, me: CurrentOfficial, body: DrawI
     reveal the seed and publish the result, which anyone can redo."""
     if me.department != draws.DRAW_DEPARTMENT:
         raise ProblemError(403, "double random draws are run by market supervision")
-    if ctx.credit is None:
-        raise ProblemError(503, "credit is unavailable: the chain is not open")
+    credit = ctx.require_credit()
+    # The chain answers for market supervision's key held by this service, not for the caller: a refusal or an
+    # outage alike leaves the draw undone for now (503), never the official's 403 or 409.
     try:
         with session.begin():
-            row, seed = draws.commit(ctx.credit, session, targets=body.targets, per_target=body.per_target,
+            row, seed = draws.commit(credit, session, targets=body.targets, per_target=body.per_target,
                                      actor=me.subject)
         with session.begin():
-            return draws.published(draws.reveal(ctx.credit, session, session.merge(row), seed))
-    except CreditError as exc:
-        raise ProblemError(CODES.get(exc.code, 422), exc.message, exc.code) from exc
+            return draws.published(draws.reveal(credit, session, session.merge(row), seed))
     except LedgerError as exc:
         raise ProblemError(503, f"the chain refused or is unavailable: {exc.message}") from exc
 
@@ -337,10 +331,9 @@ def get_draw(session: SessionDep, uid: Annotated[str, Path(min_length=36, max_le
     return draws.published(row)
 
 
-def _standing(ctx: Any, session: Any, uscc: str, audience: Any) -> dict[str, Any]:
-    if ctx.credit is None:
-        raise ProblemError(503, "credit is unavailable: the chain is not open")
-    found = ctx.standings.standing(ctx.credit, session, uscc, audience)
+def _standing(ctx: AppContext, session: Session, uscc: str, audience: Any) -> dict[str, Any]:
+    credit = ctx.require_credit()
+    found = ctx.require_standings().standing(credit, session, uscc, audience)
     if found is None:
         raise ProblemError(404, f"no enterprise {uscc}")
     return found

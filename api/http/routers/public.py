@@ -80,4 +80,7 @@ def readyz(ctx: Context, response: Response) -> Readiness:
 def metrics(ctx: Context) -> Response:
     """Request counts by method, route and status, and latencies by route, in the Prometheus text format. Production
     may close it (404) with `ZEL_METRICS_ENABLED=false`."""
-    return Response(generate_latest(ctx.metrics_registry), media_type=CONTENT_TYPE_LATEST)
+    registry = ctx.metrics_registry
+    if registry is None:  # create_app sets it: only a context serving no app lacks it
+        raise ProblemError(404, "no metrics are collected here")
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from api.context import AppContext
 from api.http.deps import Context, Expensive, SessionDep, SessionRoute
 from api.http.problems import ProblemError, problem_responses
 from identifiers import validate
-from qr.decode import DECODER, DecoderBusy, ImageTooLarge, NoQrCode, UnsupportedImage
+from qr.decode import DECODER
 from qr.verify import verify_text
-from zero_errand.verification import HOLDER_GUESSES, HolderCheckLocked, KeyListCache, LedgerResolver, holder_matches
+from zero_errand.verification import HOLDER_GUESSES, HolderCheckLocked, LedgerResolver, holder_matches
 
 router = APIRouter(route_class=SessionRoute,
                    prefix="/v1/verify", tags=["public"], responses=problem_responses(413, 422, 429, 503))
@@ -82,26 +83,12 @@ class KeyListOut(BaseModel):
     keys: list[KeyOut]
 
 
-def key_cache(ctx: Any) -> KeyListCache:
-    """The context's cached key list (IssuerRegistry's keys and windows, re-read every few seconds)."""
-    if ctx.ledger is None:
-        raise ProblemError(503, "verification is unavailable: the chain is not open")
-    cache = getattr(ctx, "key_list_cache", None)
-    if cache is None or cache.ledger is not ctx.ledger:
-        cache = ctx.key_list_cache = KeyListCache(ctx.ledger)
-    return cache
+def _resolver(ctx: AppContext) -> LedgerResolver:
+    return LedgerResolver(ctx.sessions, ctx.require_ledger(), ctx.key_lists())
 
 
-def key_list_of(ctx: Any) -> dict[str, Any]:
-    """The deployment's key list, cached on the context."""
-    return key_cache(ctx).get()
-
-
-def _resolver(ctx: Any) -> LedgerResolver:
-    return LedgerResolver(ctx.sessions, ctx.ledger, key_cache(ctx))
-
-
-@router.get("/status/{digest}", response_model=StatusOut, response_model_exclude_none=True, summary="A certificate's status, by digest only")
+@router.get("/status/{digest}", response_model=StatusOut, response_model_exclude_none=True,
+            summary="A certificate's status, by digest only")
 async def status(ctx: Context, digest: Digest, department: Annotated[str | None, Query(
         max_length=32, pattern=r"^[a-z0-9.]+$", description="The department the certificate names (e.g. tax.440604): "
         "its batch must have been anchored by that department")] = None) -> StatusOut:
@@ -112,7 +99,10 @@ async def status(ctx: Context, digest: Digest, department: Annotated[str | None,
     # load a thread hop per request costs more than the work and the threads fight over the GIL.
     resolver = _resolver(ctx)
     state = resolver.state(digest.lower(), department)
-    return StatusOut(status=state, reason=resolver.reason(digest.lower()) if state in ("revoked", "suspended") else None)
+    if state == "offline":  # an offline resolver's answer; the ledger's always knows
+        raise AssertionError("the ledger resolver answered offline")
+    reason = resolver.reason(digest.lower()) if state in ("revoked", "suspended") else None
+    return StatusOut(status=state, reason=reason)
 
 
 @router.post("", response_model=VerdictOut, summary="Verify a payload, a verify URL, or a photo of the QR code",
@@ -149,16 +139,9 @@ async def _read_image(body: bytes) -> str:
     """The QR text of an uploaded image, decoded in qr.decode's bounded pool (never on the event loop)."""
     if len(body) > MAX_IMAGE:
         raise ProblemError(413, "images are limited to 8 MiB")
-    try:
-        return await DECODER.read(body)
-    except UnsupportedImage as exc:
-        raise ProblemError(415, str(exc), "unsupported-image") from exc
-    except ImageTooLarge as exc:
-        raise ProblemError(413, str(exc), "image-too-large") from exc
-    except DecoderBusy as exc:
-        raise ProblemError(503, str(exc), "decoder-busy", headers={"Retry-After": "5"}) from exc
-    except NoQrCode as exc:
-        raise ProblemError(422, str(exc), "no-qr-code") from exc
+    # The decoder's refusals (qr.decode.NoQrCode and its kinds) carry their own codes: an unsupported type (415),
+    # too many pixels (413), a full pool to retry (503), no code found (422), answered by the one handler.
+    return await DECODER.read(body)
 
 
 @router.get("/keys", response_model=KeyListOut, summary="Department keys, kinds and validity windows (the EIP-712 "
@@ -166,7 +149,7 @@ async def _read_image(body: bytes) -> str:
 def keys(ctx: Context) -> dict[str, Any]:
     """The key list a verifier needs offline: every department, every signing key with the kinds it may sign and its
     validity window, and the EIP-712 domain (chain id, verifying contract), as read from IssuerRegistry."""
-    return key_list_of(ctx)
+    return ctx.key_lists().get()
 
 
 @router.post("/holder", response_model=HolderOut, dependencies=[Expensive],

@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api.http.deps import Context, CurrentEnterprise, SessionDep, SessionRoute, current_principal
-from api.http.problems import ProblemError, problem_responses
+from api.http.problems import ProblemError, as_problem, problem_responses
 from store.models import Webhook, WebhookDelivery
-from zero_errand.webhooks import MAX_HOOKS, WebhookError, WebhookLimitError, register
+from zero_errand.webhooks import MAX_HOOKS, WebhookLimitError, register
 
 router = APIRouter(route_class=SessionRoute, prefix="/v1/enterprise/webhooks", tags=["enterprise"],
                    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
@@ -71,11 +71,8 @@ def create(ctx: Context, session: SessionDep, me: CurrentEnterprise, body: Webho
         with session.begin():
             hook = register(session, me.uscc or "", body.url, list(body.events),
                             allow_loopback=ctx.settings.mode != "production")
-    except WebhookLimitError as exc:
-        raise ProblemError(409, exc.message, "webhook-limit") from exc
-    except WebhookError as exc:
-        raise ProblemError(422, exc.message, "validation", invalid_params=[{"name": exc.field or "body",
-                                                                           "reason": exc.message}]) from exc
+    except WebhookLimitError as exc:  # invalid input to the domain, a clash with the enterprise's hooks to HTTP
+        raise as_problem(exc, "webhook-limit") from exc
     return {**_out(hook), "secret": hook.secret}
 
 

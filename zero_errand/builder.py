@@ -1,0 +1,156 @@
+"""The one certificate builder: every certificate, the credit report included, is made here.
+
+What a certificate says of its subject (a `Draft`) comes from where its facts live: `zero_errand.issuance` sums the
+departments' payment data, `credit.report` reads the credit ledger. The builder does the rest for every kind alike:
+numbers it, stamps its issue time (never before its signing key's on-chain validity) and expiry, signs the content
+with the key of the kind's department, stores it ISSUED (the anchor worker batches it on chain), writes the audit log
+and queues `certificate.issued` for the enterprise's webhooks.
+
+`credit` may not import `zero_errand` (DESIGN.md §3): its caller hands `credit.report.make_report` a
+`CertificateBuilder`, which the report's `Builder` protocol describes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy.orm import Session
+
+import errors
+from qr.signed import not_earlier
+from store import audit
+from store.models import Certificate
+from zero_errand import webhooks
+from zero_errand.certificates import (
+    SCHEMA_VERSION,
+    VALIDITY_DAYS,
+    CertKind,
+    Content,
+    Domain,
+    day_number,
+    issued_at_seconds,
+    sign,
+    stored_detail_hash,
+)
+
+
+class Draft(Protocol):
+    """What a certificate says of its subject; the builder adds the number, the times, the department and the
+    detail's hash. Credit reports put their score, number of records and class where payment certificates carry
+    money and months (qr.payload)."""
+
+    @property
+    def owner(self) -> str: ...  # `person:<id>` or `uscc:<USCC>`: who may download it
+
+    @property
+    def subject(self) -> str: ...  # what the certificate shows: a masked ID number or a USCC
+
+    @property
+    def subject_name(self) -> str: ...
+
+    @property
+    def period_from(self) -> int: ...  # day numbers (qr.signed.day_number)
+
+    @property
+    def period_to(self) -> int: ...
+
+    @property
+    def total_fen(self) -> int: ...
+
+    @property
+    def months_paid(self) -> int: ...
+
+    @property
+    def months_in_arrears(self) -> int: ...
+
+    @property
+    def detail(self) -> dict[str, Any]: ...  # salted (certificates.salted_detail): its hash is signed
+
+    @property
+    def valid_days(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Fields:
+    """A `Draft` held as values: what issuance sums from the departments' data."""
+
+    owner: str
+    subject: str
+    subject_name: str
+    period_from: int
+    period_to: int
+    total_fen: int
+    months_paid: int
+    months_in_arrears: int
+    detail: dict[str, Any]
+    valid_days: int = VALIDITY_DAYS
+
+
+def number(kind: CertKind, when: datetime) -> str:
+    """A new certificate number: the kind's code, the issue day and eight random digits."""
+    return f"{kind.code}{when:%Y%m%d}{secrets.randbelow(10**8):08d}"
+
+
+def build_certificate(session: Session, kind: CertKind, draft: Draft, *, key: LocalAccount, domain: Domain,
+                      now: datetime, actor: str, role: str, action: str, audit_detail: dict[str, Any],
+                      idempotency_key: str | None = None) -> Certificate:
+    """Number, sign (with `key`, the kind's department's), store ISSUED, audit and announce one certificate.
+
+    The row is flushed in a savepoint: a concurrent request with the same idempotency key raises `IntegrityError`
+    here, before anything else is written, and the caller answers with the certificate that won. The audit entry is
+    `action` on the number, its detail `audit_detail` and the digest."""
+    content = Content(
+        kind=kind.code, version=SCHEMA_VERSION, number=number(kind, now), subject=draft.subject,
+        subjectName=draft.subject_name, periodFrom=draft.period_from, periodTo=draft.period_to,
+        totalFen=draft.total_fen, monthsPaid=draft.months_paid, monthsInArrears=draft.months_in_arrears,
+        detailHash=stored_detail_hash(draft.detail), issuedAt=issued_at_seconds(now),
+        expiresOn=day_number((now + timedelta(days=draft.valid_days)).date()), department=kind.department)
+    digest, signature = sign(content, domain, key)
+    cert = Certificate(number=content.number, kind=kind.slug, version=SCHEMA_VERSION, owner=draft.owner,
+                       idempotency_key=idempotency_key, department=kind.department, content=content.__dict__,
+                       detail=draft.detail, digest="0x" + digest.hex(), signer=key.address,
+                       signature="0x" + signature.hex(), issued_at=now.replace(microsecond=0),
+                       expires_at=now + timedelta(days=draft.valid_days), state="ISSUED")
+    with session.begin_nested():
+        session.add(cert)
+        session.flush()
+    audit.append(session, actor=actor, role=role, action=action, target=cert.number,
+                 detail={**audit_detail, "digest": cert.digest})
+    webhooks.enqueue(session, cert, "certificate.issued")
+    return cert
+
+
+class CertificateBuilder:
+    """The builder with the department keys at hand: it signs each kind with its department's key."""
+
+    def __init__(self, keys: Mapping[str, LocalAccount], domain: Domain, key_valid_from: Callable[[str], int]) -> None:
+        """`key_valid_from(address)`: the key's on-chain validFrom (unix seconds), e.g. `Ledger.key_valid_from`."""
+        self.keys, self.domain, self.key_valid_from = keys, domain, key_valid_from
+
+    def key(self, kind: CertKind | str) -> LocalAccount:
+        """The signing key of `kind`'s department; `errors.Unavailable` when this host does not hold it."""
+        department = CertKind.parse(kind).department if isinstance(kind, str) else kind.department
+        key = self.keys.get(department)
+        if key is None:
+            raise errors.Unavailable(f"the {department} signing key is not configured")
+        return key
+
+    def issue_time(self, kind: CertKind | str, now: datetime | None = None) -> datetime:
+        """`now` (default: the clock), moved up to the signing key's validFrom if that is later: a chain's block time
+        may run a few seconds ahead of this clock right after the key was registered."""
+        return not_earlier(now or datetime.now(UTC), self.key_valid_from(self.key(kind).address))
+
+    def build(self, session: Session, kind: CertKind | str, draft: Draft, *, now: datetime, actor: str, role: str,
+              action: str = "certificate.issue", audit_detail: dict[str, Any] | None = None,
+              idempotency_key: str | None = None) -> Certificate:
+        """`build_certificate` with the kind's department key; `audit_detail` defaults to the kind's slug."""
+        cert_kind = CertKind.parse(kind) if isinstance(kind, str) else kind
+        return build_certificate(session, cert_kind, draft, key=self.key(cert_kind), domain=self.domain, now=now,
+                                 actor=actor, role=role, action=action,
+                                 audit_detail={"kind": cert_kind.slug} if audit_detail is None else audit_detail,
+                                 idempotency_key=idempotency_key)
