@@ -34,6 +34,8 @@ URL = re.compile(rf"/e/({USCC_CHARS}{{18}})#(\d+)$")
 class CodeError(errors.InvalidInput, ValueError):
     """Not an enterprise code, or one whose signature does not hold."""
 
+    code = "invalid-code"  # the inspector's page tells a non-code (this) from a forged one
+
 
 def _message(uscc: str, issued: int) -> bytes:
     return keccak(DOMAIN_TAG + uscc.encode() + issued.to_bytes(4, "big"))

@@ -53,8 +53,10 @@ class WebhookError(errors.InvalidInput):
         super().__init__(message, field=field)
 
 
-class WebhookLimitError(WebhookError):
+class WebhookLimitError(WebhookError, errors.Conflict):
     """The enterprise already has `MAX_HOOKS` webhooks."""
+
+    code = "webhook-limit"
 
 
 def check_url(url: str, allow_loopback: bool, resolve: Resolve = system_resolve) -> None:

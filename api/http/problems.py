@@ -63,7 +63,7 @@ PROBLEMS: dict[str, ProblemKind] = {
     "too-early": ProblemKind(409),
     "not-repairable": ProblemKind(409),
     # codes that error classes name for themselves (qr.decode's refusals, credit.codes_qr.CodeError,
-    # zero_errand.webhooks.WebhookLimitError) or that their routers give with `as_problem`
+    # zero_errand.webhooks.WebhookLimitError)
     "invalid-code": ProblemKind(422),
     "no-qr-code": ProblemKind(422),
     "unsupported-image": ProblemKind(415),
@@ -119,13 +119,6 @@ def problem_kind(exc: ZelError) -> tuple[str, ProblemKind] | None:
             kind = PROBLEMS[code]
             return kind.slug or code, kind
     return None
-
-
-def as_problem(exc: ZelError, code: str) -> ProblemError:
-    """`exc` answered as `PROBLEMS[code]`: for a router that tells apart errors the domain gives one code."""
-    kind = PROBLEMS[code]
-    invalid = [{"name": exc.field, "reason": exc.message}] if exc.field else None
-    return ProblemError(kind.status, exc.message, kind.slug or code, dict(kind.headers) or None, invalid)
 
 
 async def zel_error_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -15,7 +15,6 @@ from api.http.problems import (
     PROBLEMS,
     TITLES,
     UNEXPECTED,
-    as_problem,
     http_exception_handler,
     unhandled_exception_handler,
     validation_exception_handler,
@@ -113,9 +112,16 @@ def test_a_precise_code_missing_from_the_table_is_answered_as_its_category() -> 
     assert r.status_code == 409 and r.json()["type"] == BASE + "conflict" and r.json()["detail"] == "taken"
 
 
-def test_a_router_names_a_precise_code_for_an_error_whose_class_carries_its_category_only() -> None:
-    from qr.decode import DecoderBusy
+def test_errors_that_name_their_own_code_get_its_answer() -> None:
+    from credit.codes_qr import CodeError
+    from qr.decode import DecoderBusy, ImageTooLarge, NoQrCode, UnsupportedImage
+    from zero_errand.webhooks import WebhookLimitError
 
-    r = client_raising(as_problem(DecoderBusy("the decoder is busy"), "decoder-busy")).get("/fail")
+    r = client_raising(DecoderBusy("the decoder is busy")).get("/fail")
     assert r.status_code == 503 and r.headers["retry-after"] == "5"
     assert r.json()["type"] == BASE + "decoder-busy" and r.json()["detail"] == "the decoder is busy"
+    for exc, status in ((UnsupportedImage("GIF images are not accepted"), 415), (ImageTooLarge("too many pixels"), 413),
+                        (NoQrCode("no QR code found"), 422), (CodeError("not an enterprise code"), 422),
+                        (WebhookLimitError("at most 5 webhooks"), 409)):
+        r = client_raising(exc).get("/fail")
+        assert r.status_code == status and r.json()["type"] == BASE + exc.code, (exc, r.json())

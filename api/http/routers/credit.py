@@ -25,7 +25,7 @@ from api.http.deps import (
     current_principal,
 )
 from api.http.params import Uscc
-from api.http.problems import ProblemError, as_problem, problem_responses
+from api.http.problems import ProblemError, problem_responses
 from credit import draws, inspections, workflows
 from credit.codes_qr import CODE_DEPARTMENT, CodeError, ScannedCode, enterprise_code, read_code
 from credit.grading import RECORD_TYPES
@@ -241,10 +241,7 @@ async def scan(ctx: Context, me: CurrentInspector, body: ScanIn) -> dict[str, An
     one not signed by an authorized key (possibly forged)."""
     # Signature recovery, the cached key list and a few indexed reads (~3 ms): answered on the event loop like
     # the certificate status route, since a thread hop per request costs more than it saves under load.
-    try:
-        code = read_code(body.text)
-    except CodeError as exc:  # invalid input to the domain; the inspector's page tells a non-code from a forged one
-        raise as_problem(exc, "invalid-code") from exc
+    code = read_code(body.text)  # a CodeError ("invalid-code") if it is no code at all
     if not _code_key_authorized(ctx, code):
         raise ProblemError(422, "the code is not signed by a key authorized for enterprise codes: it may be forged",
                            "untrusted-code")
