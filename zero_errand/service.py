@@ -15,6 +15,7 @@ from store import audit
 from store.models import AnchorBatch, Certificate
 from store.pii import Pii
 from zero_errand import webhooks
+from zero_errand.builder import CertificateBuilder
 from zero_errand.certificates import REASONS, CertKind, Domain
 from zero_errand.departments import load_department_keys
 from zero_errand.issuance import IssuanceError, Subject, issue
@@ -31,6 +32,8 @@ class CertificateService:
         self.sessions, self.pii, self.ledger = sessions, pii, ledger
         self.keys = load_department_keys(store)  # department keys only, each with its own password
         self.domain = Domain(ledger.sender.chain_id, ledger.attestations.address)
+        # the one builder every kind is signed and stored through (the credit report's makers use it too)
+        self.builder = CertificateBuilder(self.keys, self.domain, ledger.key_valid_from)
 
     def anchorer(self, batch_size: int = 4096, max_wait: float = 10.0) -> Anchorer:
         return Anchorer(self.sessions, self.ledger, self.keys, chain_kind, batch_size=batch_size, max_wait=max_wait)
@@ -38,9 +41,7 @@ class CertificateService:
     def request(self, session: Session, *, kind: CertKind, subject: Subject, period_from: str, period_to: str,
                 actor: str, actor_role: str, idempotency_key: str | None = None,
                 now: datetime | None = None) -> tuple[Certificate, bool]:
-        key = self.keys.get(kind.department)
-        if key is None:
-            raise IssuanceError("unavailable", f"the {kind.department} signing key is not configured")
+        key = self.builder.key(kind)
         return issue(session, self.pii, kind=kind, subject=subject, period_from=period_from, period_to=period_to,
                      key=key, domain=self.domain, actor=actor, actor_role=actor_role,
                      idempotency_key=idempotency_key, now=now, not_before=self.ledger.key_valid_from(key.address))

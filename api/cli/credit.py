@@ -300,14 +300,12 @@ def report(uscc: str, period_from: Annotated[str, typer.Option("--from", help="F
     """Issue an enterprise's signed credit report (企业信用报告) over a span of up to 5 years; `zel cert pdf NUMBER`
     prints it, and its QR verifies like every certificate's."""
     from credit.report import make_report
-    from zero_errand.builder import CertificateBuilder
     from zero_errand.verification import url_of
 
     def action(ctx: AppContext, session: Session) -> dict[str, Any]:
-        service = ctx.require_certificates()
-        builder = CertificateBuilder(service.keys, service.domain, ctx.require_ledger().key_valid_from)
         cert = make_report(ctx.require_credit(), session, uscc=uscc, period_from=_day(period_from) or date.today(),
-                           period_to=_day(period_to) or date.today(), builder=builder, actor=cli_actor().subject)
+                           period_to=_day(period_to) or date.today(), builder=ctx.require_certificates().builder,
+                           actor=cli_actor().subject)
         return {"number": cert.number, "grade": cert.detail["grade"]["grade"],
                 "records": len(cert.detail["records"]), "verify_url": url_of(cert, ctx.settings.public_url)}
 

@@ -35,7 +35,6 @@ from ledger.errors import LedgerError
 from ledger.kinds import Kind
 from qr.render import version_of
 from store.models import Certificate, RandomDraw
-from zero_errand.builder import CertificateBuilder
 from zero_errand.verification import url_of
 
 log = logging.getLogger(__name__)
@@ -203,10 +202,8 @@ def credit_report(ctx: Context, session: SessionDep, me: CurrentEnterprise, body
     one. The answer is its summary and verify URL; the PDF with its QR code is `GET
     /v1/enterprise/certificates/{number}/pdf`. Rate-limited."""
     def report(credit: CreditLedger) -> Certificate:
-        service = ctx.require_certificates()
-        builder = CertificateBuilder(service.keys, service.domain, credit.ledger.key_valid_from)
         return make_report(credit, session, uscc=me.uscc or "", period_from=body.period_from,
-                           period_to=body.period_to, builder=builder, actor=me.subject)
+                           period_to=body.period_to, builder=ctx.require_certificates().builder, actor=me.subject)
 
     return _do(ctx, session, report, lambda cert: summary(cert, url_of(cert, ctx.settings.public_url)))
 
