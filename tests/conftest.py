@@ -22,6 +22,10 @@ from ledger.client import ADMIN_KEY, Ledger, bootstrap
 from ledger.keys import Keystore
 from ledger.kinds import CreditScope, Kind, department_id, kinds_mask, scopes_mask
 
+# The platform fixtures (the app on SQLite and PostgreSQL, seeded once per session and copied per test) serve the
+# api, certificates and credit suites alike.
+pytest_plugins = ["tests.platform_fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 # Throwaway keystores in tests: scrypt at 2**10 instead of 2**18.
 os.environ.setdefault("ZEL_KDF_N", "1024")

@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 from credit.codes_qr import enterprise_code
 from credit.grading import add_months, load_policy
-from tests.api.conftest import database_url, platform, provisioned_data_dir  # noqa: F401
 
 TODAY = date.today()
 BASE = load_policy().base  # the rule file's starting score

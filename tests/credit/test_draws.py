@@ -14,7 +14,6 @@ from credit import draws
 from credit.ledger import CreditError
 from store.db import transaction
 from store.models import RandomDraw, Role
-from tests.api.conftest import database_url, platform, provisioned_data_dir  # noqa: F401
 
 
 def test_commit_reveal_and_redraw(platform) -> None:

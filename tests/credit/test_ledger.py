@@ -14,7 +14,6 @@ from credit.ledger import ZERO, CreditError, chain_head
 from ledger.client import Grade
 from store.db import transaction
 from store.models import CreditRecord
-from tests.api.conftest import database_url, platform, provisioned_data_dir  # noqa: F401
 
 TODAY = date.today()
 BASE = load_policy().base  # the rule file's starting score

@@ -20,7 +20,6 @@ from ledger.errors import NotAuthorized
 from ledger.keys import Keystore
 from ledger.kinds import CreditScope, department_id, scopes_mask
 from store.models import AuditEntry, CreditRecord, ListEntry, Role
-from tests.api.conftest import database_url, platform, provisioned_data_dir  # noqa: F401
 from zero_errand.departments import DEPARTMENTS, credit_scopes
 
 TODAY = date.today()
