@@ -44,8 +44,10 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Two workers, each taking whole files (module-scoped servers and browsers stay in one process); each worker has
+# its own session templates, ganache node and PostgreSQL databases. `.venv/bin/pytest FILE` alone runs serially.
 test: setup tools check-contracts lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: setup tools
 	$(BIN)/python bench/gas.py

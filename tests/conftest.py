@@ -10,7 +10,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,10 @@ from ledger.chain import ChainConfig
 from ledger.client import ADMIN_KEY, Ledger, bootstrap
 from ledger.keys import Keystore
 from ledger.kinds import CreditScope, Kind, department_id, kinds_mask, scopes_mask
+
+# The platform fixtures (the app on SQLite and PostgreSQL, seeded once per session and copied per test) serve the
+# api, certificates and credit suites alike.
+pytest_plugins = ["tests.platform_fixtures"]
 
 ROOT = Path(__file__).resolve().parent.parent
 # Throwaway keystores in tests: scrypt at 2**10 instead of 2**18.
@@ -127,7 +131,8 @@ class LedgerEnv:
             rpc(url, "evm_mine")
 
 
-def make_env(data_dir: Path, rpc_url: str | None, backend: str) -> LedgerEnv:
+def deploy_env(data_dir: Path, rpc_url: str | None, backend: str) -> LedgerEnv:
+    """Deploy the contracts, admit the three departments, register their keys, grant the inspector, fund all."""
     store = Keystore(data_dir)
     os.environ["ZEL_KEYSTORE_PASSWORD"] = TEST_PASSWORD
     if rpc_url:
@@ -144,16 +149,61 @@ def make_env(data_dir: Path, rpc_url: str | None, backend: str) -> LedgerEnv:
     ledger.grant_inspector(admin, inspector.address, AMR)
     for account in accounts:
         ledger.fund(admin, account.address)
-    env = LedgerEnv(ledger, admin, tax_key, si_key, amr_key, outsider, inspector, data_dir, backend)
-    env.advance(5)  # keys' validFrom lies strictly in the past, so "before" times are meaningful
+    return LedgerEnv(ledger, admin, tax_key, si_key, amr_key, outsider, inspector, data_dir, backend)
+
+
+def start_clock(env: LedgerEnv) -> LedgerEnv:
+    """Mine one block 5 s ahead of both the chain and the wall clock: keys' validFrom lies strictly in the past,
+    so "before" times are meaningful, and the next blocks follow on at once (not after a jump to the wall clock,
+    as on a chain copied or reverted from earlier in the session)."""
+    if env.backend == "embedded":
+        env.ledger.conn.backend.time_travel(max(env.now(), int(time.time())) + 5)
+    else:
+        env.advance(5)  # ganache stamps blocks with its own clock (wall time plus the increases)
     return env
 
 
+def make_env(data_dir: Path, rpc_url: str | None, backend: str) -> LedgerEnv:
+    return start_clock(deploy_env(data_dir, rpc_url, backend))
+
+
+class EnvTemplates:
+    """One deployed `LedgerEnv` per backend and session (per xdist worker), for each `env` test to start from:
+    the embedded chain's data directory is copied; ganache returns to an `evm_snapshot` (and the test's copy of
+    the data directory holds the deployment record and admin keystore)."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._built: dict[str, LedgerEnv] = {}
+        self._snapshot: str | None = None
+
+    def checkout(self, backend: str, rpc_url: str | None, data_dir: Path) -> LedgerEnv:
+        template = self._built.get(backend)
+        if backend == "ganache" and template is not None:
+            reverted = rpc(rpc_url, "evm_revert", [self._snapshot]).get("result")
+            template = template if reverted else None  # someone reverted past our snapshot: deploy again
+        if template is None:
+            template = deploy_env(self._tmp.mktemp(f"env-{backend}") / "data", rpc_url, backend)
+            template.ledger.close()
+            self._built[backend] = template
+        if backend == "ganache":
+            self._snapshot = rpc(rpc_url, "evm_snapshot")["result"]
+        shutil.copytree(template.data_dir, data_dir)
+        os.environ["ZEL_KEYSTORE_PASSWORD"] = TEST_PASSWORD  # as `deploy_env` leaves it
+        ledger = Ledger.open(ChainConfig(data_dir=data_dir, rpc_url=rpc_url))
+        return start_clock(replace(template, ledger=ledger, data_dir=data_dir))
+
+
+@pytest.fixture(scope="session")
+def env_templates(tmp_path_factory: pytest.TempPathFactory) -> EnvTemplates:
+    return EnvTemplates(tmp_path_factory)
+
+
 @pytest.fixture(params=["embedded", pytest.param("ganache", marks=pytest.mark.ganache)])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LedgerEnv]:
-    """Contracts freshly deployed on the embedded chain, then (second run) on ganache."""
+def env(request: pytest.FixtureRequest, tmp_path: Path, env_templates: EnvTemplates) -> Iterator[LedgerEnv]:
+    """Contracts deployed on the embedded chain, then (second run) on ganache, in the same state for every test."""
     rpc_url = request.getfixturevalue("ganache").url if request.param == "ganache" else None
-    environment = make_env(tmp_path / "data", rpc_url, request.param)
+    environment = env_templates.checkout(request.param, rpc_url, tmp_path / "data")
     yield environment
     environment.ledger.close()
 

@@ -16,7 +16,7 @@ from store import audit
 from store.db import make_engine, session_factory, transaction, upgrade
 from store.models import AuditEntry, Person, Role
 from store.pii import Pii, PiiError, PiiKeys, rotate_people
-from tests.api.conftest import CITIZENS
+from tests.platform_fixtures import CITIZENS
 
 ADMIN = Principal("user:admin", Role.ADMIN)
 

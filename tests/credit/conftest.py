@@ -1,1 +1,0 @@
-from tests.api.conftest import database_url, platform, provisioned_data_dir  # noqa: F401
