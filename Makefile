@@ -39,9 +39,11 @@ tools:
 	  || { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends $$missing >/dev/null; }; \
 	fi
 
-# Ruff (style, imports, bug patterns) and mypy (types) over the packages, configured in pyproject.toml.
+# Ruff (lint: style, imports, bug patterns; format: the layout) and mypy (types), configured in pyproject.toml.
+# `.venv/bin/ruff format .` lays a change out as the check wants it.
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # Two workers, each taking whole files (module-scoped servers and browsers stay in one process); each worker has

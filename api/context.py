@@ -139,8 +139,9 @@ class AppContext:
     def __enter__(self) -> AppContext:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.close()
 
 
@@ -187,10 +188,16 @@ def open_store(settings: Settings) -> StoreParts:
 def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
     """Open the store (migrating it) and the chain (deploying on first start) for `settings`."""
     store = open_store(settings)
-    ctx = AppContext(settings=settings, engine=store.engine, sessions=store.sessions, pii=store.pii,
-                     tokens=TokenService(settings.token_key(), settings.token_ttl_seconds),
-                     identity=identity_provider(settings), auth_limiter=RateLimiter(settings.auth_rate_per_minute),
-                     expensive_limiter=RateLimiter(settings.expensive_rate_per_minute))
+    ctx = AppContext(
+        settings=settings,
+        engine=store.engine,
+        sessions=store.sessions,
+        pii=store.pii,
+        tokens=TokenService(settings.token_key(), settings.token_ttl_seconds),
+        identity=identity_provider(settings),
+        auth_limiter=RateLimiter(settings.auth_rate_per_minute),
+        expensive_limiter=RateLimiter(settings.expensive_rate_per_minute),
+    )
     if open_chain:
         _open_chain(ctx)
     return ctx

@@ -20,10 +20,13 @@ from zero_errand.seed import seed_data
 SEEDER = Principal("system:demo-seed", Role.ADMIN)
 
 
-STAFF = [("admin", Role.ADMIN, None, "区政务服务数据管理局"), ("tax-official", Role.OFFICIAL, TAX.id, "税务局经办人"),
-         ("si-official", Role.OFFICIAL, SOCIAL_INSURANCE.id, "社保局经办人"),
-         ("amr-official", Role.OFFICIAL, MARKET_SUPERVISION.id, "市场监管局经办人"),
-         ("inspector1", Role.INSPECTOR, MARKET_SUPERVISION.id, "市场监管检查员")]
+STAFF = [
+    ("admin", Role.ADMIN, None, "区政务服务数据管理局"),
+    ("tax-official", Role.OFFICIAL, TAX.id, "税务局经办人"),
+    ("si-official", Role.OFFICIAL, SOCIAL_INSURANCE.id, "社保局经办人"),
+    ("amr-official", Role.OFFICIAL, MARKET_SUPERVISION.id, "市场监管局经办人"),
+    ("inspector1", Role.INSPECTOR, MARKET_SUPERVISION.id, "市场监管检查员"),
+]
 
 
 @dataclass
@@ -63,8 +66,13 @@ def seed(session: Session, pii: Pii) -> DemoCredentials:
         person = find_person(session, pii, id_number)
         assert person is not None  # seed_data has just stored them
         name = pii.decrypt(person.name_enc, "person.name")
-        users.append((username, "citizen", _ensure_user(session, pii, username, Role.CITIZEN, name,
-                                                        id_number=id_number, name=name)))
+        users.append(
+            (
+                username,
+                "citizen",
+                _ensure_user(session, pii, username, Role.CITIZEN, name, id_number=id_number, name=name),
+            )
+        )
     clients = []
     for uscc in data.enterprises[:2]:
         for old in session.scalars(select(ApiClient).where(ApiClient.uscc == uscc, ApiClient.name == "demo")):
@@ -88,21 +96,47 @@ def seed_credit(credit: Any, session: Session, usccs: list[str], today: date | N
     actor, amr, tax = SEEDER.subject, MARKET_SUPERVISION.id, TAX.id
 
     def record(uscc: str, type: str, department: str, days_ago: int, summary: str, reference: str) -> None:
-        workflows.record(credit, session, uscc=uscc, type=type, department=department,
-                         decided_on=today - timedelta(days=days_ago), summary=summary, reference=reference,
-                         actor=actor)
+        workflows.record(
+            credit,
+            session,
+            uscc=uscc,
+            type=type,
+            department=department,
+            decided_on=today - timedelta(days=days_ago),
+            summary=summary,
+            reference=reference,
+            actor=actor,
+        )
 
     record(clean, "commendation", amr, 200, "守合同重信用企业", "禅市监〔2026〕12号")
-    inspections.record_inspection(credit, session, uscc=clean, departments=[amr, tax],
-                                  inspectors=["inspector1"], items=[{"item": "营业执照公示", "ok": True, "note": ""}],
-                                  findings="未发现问题", result="pass", evidence=[],
-                                  visited_on=today - timedelta(days=400), actor=actor)
+    inspections.record_inspection(
+        credit,
+        session,
+        uscc=clean,
+        departments=[amr, tax],
+        inspectors=["inspector1"],
+        items=[{"item": "营业执照公示", "ok": True, "note": ""}],
+        findings="未发现问题",
+        result="pass",
+        evidence=[],
+        visited_on=today - timedelta(days=400),
+        actor=actor,
+    )
     record(arrears, "tax_arrears", tax, 45, "欠缴增值税 12,000.00 元", "禅税通〔2026〕31号")
     record(arrears, "penalty_general", amr, 150, "未按规定公示年度报告", "禅市监罚〔2026〕88号")
     # Red lists and commendations are market supervision's (its credit scopes: ledger.departments).
-    workflows.list_entry(credit, session, uscc=red, list_name="red", department=amr,
-                         start_on=today - timedelta(days=30), end_on=today + timedelta(days=335),
-                         reason="守合同重信用企业", reference="禅市监〔2026〕5号", actor=actor)
+    workflows.list_entry(
+        credit,
+        session,
+        uscc=red,
+        list_name="red",
+        department=amr,
+        start_on=today - timedelta(days=30),
+        end_on=today + timedelta(days=335),
+        reason="守合同重信用企业",
+        reference="禅市监〔2026〕5号",
+        actor=actor,
+    )
     record(red, "commendation", amr, 30, "守合同重信用企业", "禅市监〔2026〕5号")
     return standings(credit, session, usccs)
 
@@ -115,8 +149,15 @@ def standings(credit: Any, session: Session, usccs: list[str]) -> list[DemoStand
     for uscc in usccs:
         profile = standing(credit, session, uscc, "public")
         if profile is not None:
-            out.append(DemoStanding(uscc, profile["name"], profile["grade"]["grade"], profile["flags"]["red_list"],
-                                    profile["flags"]["black_list"]))
+            out.append(
+                DemoStanding(
+                    uscc,
+                    profile["name"],
+                    profile["grade"]["grade"],
+                    profile["flags"]["red_list"],
+                    profile["flags"]["black_list"],
+                )
+            )
     return out
 
 
@@ -137,16 +178,21 @@ def describe(creds: DemoCredentials, base_url: str) -> str:
     lines += [f"  {u:<14} {r:<10} password {p}" for u, r, p in creds.users]
     lines.append("Demo enterprise API clients (OAuth2 client credentials):")
     lines += [f"  {c}  secret {s}  USCC {u}" for c, s, u in creds.clients]
-    lines.append("Pages: verify a certificate 证明核验 " + f"{base_url}/verify · inspector 一码检查 {base_url}/inspect "
-                 "(sign in as inspector1)")
+    lines.append(
+        "Pages: verify a certificate 证明核验 " + f"{base_url}/verify · inspector 一码检查 {base_url}/inspect "
+        "(sign in as inspector1)"
+    )
     if creds.codes:
         lines.append("One codes of the demo enterprises (一企一码; print them as QR codes with `zel credit qr`):")
         lines += [f"  {code}" for code in creds.codes]
     if creds.standings:
         lines.append("Demo enterprises' credit (信用等级, as graded now; the inspector page shows it on a scan):")
         for s in creds.standings:
-            lists = "".join(f"  {name}" for listed, name in ((s.red_list, "red list 红名单"),
-                                                             (s.black_list, "black list 黑名单")) if listed)
+            lists = "".join(
+                f"  {name}"
+                for listed, name in ((s.red_list, "red list 红名单"), (s.black_list, "black list 黑名单"))
+                if listed
+            )
             lines.append(f"  {s.uscc}  class {s.grade}  {s.name}{lists}")
     user, _, pw = creds.users[0]
     cid, sec, _ = creds.clients[0]
@@ -154,11 +200,9 @@ def describe(creds: DemoCredentials, base_url: str) -> str:
         "Try:",
         f"  curl -s {base_url}/readyz",
         f"  curl -s -X POST {base_url}/v1/auth/login -H 'Content-Type: application/json' "
-        f"-d '{{\"username\":\"{user}\",\"password\":\"{pw}\"}}'",
+        f'-d \'{{"username":"{user}","password":"{pw}"}}\'',
         f"  curl -s -X POST {base_url}/v1/auth/token -d grant_type=client_credentials -d client_id={cid} "
         f"-d client_secret={sec}",
         f"  API docs: {base_url}/docs",
     ]
     return "\n".join(lines)
-
-

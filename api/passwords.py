@@ -47,8 +47,13 @@ class ScryptCost:
     def plausible(self) -> bool:
         """Parameters a stored hash may name: bounded to twice OWASP's memory (256 MiB) and 16 lanes, so a crafted
         row cannot ask for gigabytes."""
-        return (2 <= self.n <= 2**20 and not self.n & (self.n - 1) and 1 <= self.r <= 32 and 1 <= self.p <= 16
-                and self.n * self.r <= 2 * 2**17 * 8)
+        return (
+            2 <= self.n <= 2**20
+            and not self.n & (self.n - 1)
+            and 1 <= self.r <= 32
+            and 1 <= self.p <= 16
+            and self.n * self.r <= 2 * 2**17 * 8
+        )
 
 
 OWASP = ScryptCost(n=2**17, r=8, p=1)
@@ -87,8 +92,10 @@ def current_cost() -> ScryptCost:
         return OWASP
     mode = os.environ.get("ZEL_MODE", "").strip().lower() or _MODE
     if cost.weaker_than(OWASP) and mode != "development":
-        raise ConfigurationError(f"ZEL_SCRYPT_N={cost.n} lowers the password-hash cost below OWASP's (N=2**17): "
-                                 "for tests and development data only, with ZEL_MODE=development")
+        raise ConfigurationError(
+            f"ZEL_SCRYPT_N={cost.n} lowers the password-hash cost below OWASP's (N=2**17): "
+            "for tests and development data only, with ZEL_MODE=development"
+        )
     return cost
 
 
@@ -113,8 +120,12 @@ def _derive(secret: str, salt: bytes, cost: ScryptCost) -> bytes:
 
 
 def _encode(cost: ScryptCost, salt: bytes, digest: bytes) -> str:
-    return f"{PREFIX}${cost.n}${cost.r}${cost.p}$" + base64.b64encode(salt).decode() + "$" + \
-        base64.b64encode(digest).decode()
+    return (
+        f"{PREFIX}${cost.n}${cost.r}${cost.p}$"
+        + base64.b64encode(salt).decode()
+        + "$"
+        + base64.b64encode(digest).decode()
+    )
 
 
 def _decode(stored: str | None) -> tuple[ScryptCost, bytes, bytes] | None:

@@ -28,15 +28,17 @@ def oldest_certificates(settings: Settings) -> dict[str, int]:
     try:
         upgrade(engine)
         with session_factory(engine)() as session:
-            rows = session.execute(select(Certificate.department, func.min(Certificate.issued_at))
-                                   .group_by(Certificate.department))
+            rows = session.execute(
+                select(Certificate.department, func.min(Certificate.issued_at)).group_by(Certificate.department)
+            )
             return {dept: int(first.timestamp()) for dept, first in rows}
     finally:
         engine.dispose()
 
 
-def provision_deployment(settings: Settings, *, development: bool = False, migrate: bool = False,
-                         administrator: str = "admin") -> dict[str, str]:
+def provision_deployment(
+    settings: Settings, *, development: bool = False, migrate: bool = False, administrator: str = "admin"
+) -> dict[str, str]:
     """Deploy where needed, then admit the departments and register their keys as `administrator`.
 
     `development` makes missing passwords development files (the demo); `migrate` re-registers keys of
@@ -52,8 +54,7 @@ def provision_deployment(settings: Settings, *, development: bool = False, migra
     with ledger:
         if administrator != "admin":
             admin = store.load(administrator)
-        return provision(ledger, admin, store, development=development,
-                         signed_since=signed_since, migrate=migrate)
+        return provision(ledger, admin, store, development=development, signed_since=signed_since, migrate=migrate)
 
 
 def provisioned_context(settings: Settings, *, migrate: bool = False) -> AppContext:

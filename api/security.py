@@ -48,8 +48,15 @@ class TokenService:
 
     def issue(self, principal: Principal) -> tuple[str, int]:
         now = int(time.time())
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": principal.subject, "role": principal.role.value,
-                  "iat": now, "exp": now + self.ttl, "jti": uuid.uuid4().hex}
+        claims = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": principal.subject,
+            "role": principal.role.value,
+            "iat": now,
+            "exp": now + self.ttl,
+            "jti": uuid.uuid4().hex,
+        }
         for name in ("uscc", "department", "person_id"):
             value = getattr(principal, name)
             if value is not None:
@@ -58,10 +65,21 @@ class TokenService:
 
     def check(self, token: str) -> Principal:
         try:
-            claims = jwt.decode(token, self.key, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
-                                options={"require": ["exp", "iat", "sub", "role"]})
-            return Principal(claims["sub"], Role(claims["role"]), claims.get("uscc"), claims.get("department"),
-                             claims.get("person_id"))
+            claims = jwt.decode(
+                token,
+                self.key,
+                algorithms=["HS256"],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "role"]},
+            )
+            return Principal(
+                claims["sub"],
+                Role(claims["role"]),
+                claims.get("uscc"),
+                claims.get("department"),
+                claims.get("person_id"),
+            )
         except jwt.ExpiredSignatureError as exc:
             raise TokenError("the access token has expired") from exc
         except (jwt.InvalidTokenError, ValueError, KeyError) as exc:

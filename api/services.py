@@ -16,9 +16,20 @@ from zero_errand.people import DataError, add_enterprise, add_person, find_perso
 ServiceError = DataError  # one error type for the store's refusals, whoever calls
 
 
-def add_user(session: Session, pii: Pii, actor: Principal, *, username: str, role: Role, display_name: str = "",
-             department: str | None = None, id_number: str | None = None, name: str | None = None,
-             phone: str | None = None, password: str | None = None) -> tuple[User, str | None]:
+def add_user(
+    session: Session,
+    pii: Pii,
+    actor: Principal,
+    *,
+    username: str,
+    role: Role,
+    display_name: str = "",
+    department: str | None = None,
+    id_number: str | None = None,
+    name: str | None = None,
+    phone: str | None = None,
+    password: str | None = None,
+) -> tuple[User, str | None]:
     """Create a user; returns it and the generated development password (None if one was given)."""
     if session.scalars(select(User).where(User.username == username)).first():
         raise ServiceError("conflict", f"user {username!r} exists", "username")
@@ -30,18 +41,31 @@ def add_user(session: Session, pii: Pii, actor: Principal, *, username: str, rol
     if role == Role.CITIZEN:
         if not id_number or not name:
             raise ServiceError("invalid", "a citizen needs an ID number and a name", "id_number")
-        person = find_person(session, pii, id_number.strip().upper()) or add_person(session, pii, id_number, name,
-                                                                                     phone)
+        person = find_person(session, pii, id_number.strip().upper()) or add_person(
+            session, pii, id_number, name, phone
+        )
         person_id = person.id
     generated = None
     if password is None:
         password = generated = secrets.token_urlsafe(12)
-    user = User(username=username, role=role.value, display_name=display_name or username, department=department,
-                person_id=person_id, password_hash=hash_secret(password))
+    user = User(
+        username=username,
+        role=role.value,
+        display_name=display_name or username,
+        department=department,
+        person_id=person_id,
+        password_hash=hash_secret(password),
+    )
     session.add(user)
     session.flush()
-    audit.append(session, actor=actor.subject, role=actor.role.value, action="user.add", target=username,
-                 detail={"role": role.value, "department": department})
+    audit.append(
+        session,
+        actor=actor.subject,
+        role=actor.role.value,
+        action="user.add",
+        target=username,
+        detail={"role": role.value, "department": department},
+    )
     return user, generated
 
 
@@ -50,13 +74,19 @@ def set_user_disabled(session: Session, actor: Principal, username: str, disable
     if user is None:
         raise ServiceError("not-found", f"no user {username!r}")
     user.disabled = disabled
-    audit.append(session, actor=actor.subject, role=actor.role.value,
-                 action="user.disable" if disabled else "user.enable", target=username)
+    audit.append(
+        session,
+        actor=actor.subject,
+        role=actor.role.value,
+        action="user.disable" if disabled else "user.enable",
+        target=username,
+    )
     return user
 
 
-def add_client(session: Session, actor: Principal, *, uscc: str, name: str,
-               enterprise_name: str | None = None) -> tuple[ApiClient, str]:
+def add_client(
+    session: Session, actor: Principal, *, uscc: str, name: str, enterprise_name: str | None = None
+) -> tuple[ApiClient, str]:
     """Register an enterprise API client; returns it and its secret (shown once, stored hashed)."""
     uscc = uscc.strip().upper()
     enterprise = session.get(Enterprise, uscc)
@@ -65,12 +95,19 @@ def add_client(session: Session, actor: Principal, *, uscc: str, name: str,
             raise ServiceError("not-found", f"no enterprise {uscc}: give its name to register it", "uscc")
         enterprise = add_enterprise(session, uscc, enterprise_name)
     secret = new_secret()
-    client = ApiClient(client_id="ent-" + secrets.token_hex(8), secret_hash=hash_secret(secret), uscc=enterprise.uscc,
-                       name=name)
+    client = ApiClient(
+        client_id="ent-" + secrets.token_hex(8), secret_hash=hash_secret(secret), uscc=enterprise.uscc, name=name
+    )
     session.add(client)
     session.flush()
-    audit.append(session, actor=actor.subject, role=actor.role.value, action="client.add", target=client.client_id,
-                 detail={"uscc": uscc})
+    audit.append(
+        session,
+        actor=actor.subject,
+        role=actor.role.value,
+        action="client.add",
+        target=client.client_id,
+        detail={"uscc": uscc},
+    )
     return client, secret
 
 

@@ -41,8 +41,10 @@ def mark_development(root: Path) -> None:
     root.mkdir(parents=True, exist_ok=True)
     marker = root / DEVELOPMENT_MARKER
     if not marker.exists():
-        marker.write_text("This data directory holds development data (demo users, development keys and secrets).\n"
-                          "zel runs on it in development mode; production refuses it.\n")
+        marker.write_text(
+            "This data directory holds development data (demo users, development keys and secrets).\n"
+            "zel runs on it in development mode; production refuses it.\n"
+        )
 
 
 class Settings(BaseSettings):
@@ -90,8 +92,11 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
@@ -143,14 +148,20 @@ class Settings(BaseSettings):
         try:
             password = self.database_password_file.read_text().strip()
         except OSError as exc:
-            raise ConfigurationError(f"cannot read the database password file {self.database_password_file}: "
-                                     f"{exc.strerror}") from exc
+            raise ConfigurationError(
+                f"cannot read the database password file {self.database_password_file}: {exc.strerror}"
+            ) from exc
         return make_url(url).set(password=password).render_as_string(hide_password=False)
 
     def chain(self) -> ChainConfig:
         """The chain these settings name: a node at `chain_url`, else the embedded chain in the data directory."""
-        return ChainConfig(self.root, self.chain_url or None, receipt_timeout=self.receipt_timeout,
-                           request_timeout=self.rpc_timeout, retries=self.rpc_retries)
+        return ChainConfig(
+            self.root,
+            self.chain_url or None,
+            receipt_timeout=self.receipt_timeout,
+            request_timeout=self.rpc_timeout,
+            retries=self.rpc_retries,
+        )
 
     def key_policy(self) -> KeyPolicy:
         """The keystores' scrypt cost and their password variables, looked up in the environment when a key is
@@ -215,13 +226,19 @@ class Settings(BaseSettings):
             problems.append("--demo seeds demo users and secrets")
         if (self.root / DEVELOPMENT_MARKER).exists():
             problems.append(f"the data directory holds development data ({self.root / DEVELOPMENT_MARKER})")
-        problems.extend(f"{path} is a development keystore password"
-                        for path in Keystore(self.root).dev_password_files())
+        problems.extend(
+            f"{path} is a development keystore password" for path in Keystore(self.root).dev_password_files()
+        )
         if any(keystore_password_variable(v) for v in ("ZEL_KEYSTORE_PASSWORD", "ZEL_KEYSTORE_PASSWORD_FILE")):
-            problems.append("ZEL_KEYSTORE_PASSWORD(_FILE) is one password for every key (development and tests): "
-                            "give each keystore its own, ZEL_KEYSTORE_PASSWORD_<NAME>(_FILE)")
-        if self.database_url and not self.database_url.startswith("sqlite") \
-                and _url_password(self.db_url) in DEFAULT_PASSWORDS:
+            problems.append(
+                "ZEL_KEYSTORE_PASSWORD(_FILE) is one password for every key (development and tests): "
+                "give each keystore its own, ZEL_KEYSTORE_PASSWORD_<NAME>(_FILE)"
+            )
+        if (
+            self.database_url
+            and not self.database_url.startswith("sqlite")
+            and _url_password(self.db_url) in DEFAULT_PASSWORDS
+        ):
             problems.append("the database URL carries a default password (or none)")
         if self.chain_url is None:
             problems.append("production needs a chain node (ZEL_CHAIN_URL), not the embedded chain")
@@ -230,8 +247,10 @@ class Settings(BaseSettings):
 
     def _service_problems(self, problems: list[str]) -> None:
         if self.identity_provider == "development":
-            problems.append("the development identity provider signs people in with passwords the demo prints: "
-                            "configure ZEL_IDENTITY_PROVIDER=oidc with ZEL_OIDC_ISSUER")
+            problems.append(
+                "the development identity provider signs people in with passwords the demo prints: "
+                "configure ZEL_IDENTITY_PROVIDER=oidc with ZEL_OIDC_ISSUER"
+            )
         elif not (self.oidc_issuer and self.oidc_audience):
             problems.append("ZEL_IDENTITY_PROVIDER=oidc needs ZEL_OIDC_ISSUER and ZEL_OIDC_AUDIENCE")
         if not self.token_secret or len(self.token_secret.get_secret_value()) < 32:
@@ -240,10 +259,15 @@ class Settings(BaseSettings):
             problems.append("ZEL_PII_KEY_FILE (or ZEL_PII_KEYS and ZEL_PII_INDEX_KEY) must be set")
         elif self.pii_key_file is not None:
             key_file = self.pii_key_file.expanduser().resolve()
-            if key_file == self.dev_pii_key_path or key_file.parent == self.root.parent or key_file.is_relative_to(
-                    self.root):
-                problems.append(f"the personal-data key file {key_file} is kept beside the data directory: a copy of "
-                                "the data would carry its key (keep it on another volume or in a secret store)")
+            if (
+                key_file == self.dev_pii_key_path
+                or key_file.parent == self.root.parent
+                or key_file.is_relative_to(self.root)
+            ):
+                problems.append(
+                    f"the personal-data key file {key_file} is kept beside the data directory: a copy of "
+                    "the data would carry its key (keep it on another volume or in a secret store)"
+                )
         if self.dev_pii_key_path.exists():
             problems.append(f"{self.dev_pii_key_path} is a development personal-data key file")
         if (self.root / "secrets" / "dev-token-secret").exists() and not self.token_secret:

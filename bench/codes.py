@@ -51,10 +51,22 @@ def main() -> None:
         started = time.perf_counter()
         valid = sum(1 for c in codes if validate(c).valid)
         rates.append(len(codes) / (time.perf_counter() - started))
-    print(json.dumps({"benchmark": "code validation", "codes": len(codes), "runs": args.runs,
-                      "valid": valid, "median_codes_per_second": round(statistics.median(rates)),
-                      "min_codes_per_second": round(min(rates)), "floor": 200_000,
-                      "python": platform.python_version(), "machine": platform.machine()}, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "code validation",
+                "codes": len(codes),
+                "runs": args.runs,
+                "valid": valid,
+                "median_codes_per_second": round(statistics.median(rates)),
+                "min_codes_per_second": round(min(rates)),
+                "floor": 200_000,
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -42,8 +42,9 @@ def main() -> None:
         ledger, admin, _ = bootstrap(ChainConfig(data_dir=Path(tmp)))
         with ledger:
             dept = department_id("tax.440604")
-            ledger.admit_department(admin, dept, "国家税务总局佛山市禅城区税务局",
-                                    scopes_mask([CreditScope.TAX, CreditScope.GRADE]))
+            ledger.admit_department(
+                admin, dept, "国家税务总局佛山市禅城区税务局", scopes_mask([CreditScope.TAX, CreditScope.GRADE])
+            )
             key = Account.create()
             ledger.register_key(admin, key.address, dept, kinds_mask([Kind.TAX_CERTIFICATE, Kind.CREDIT_RECORD]))
             ledger.fund(admin, key.address)

@@ -38,7 +38,9 @@ def build() -> dict[str, Any]:
     if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
         subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
-            cwd=PEERS_DIR, check=True, stdout=subprocess.DEVNULL,
+            cwd=PEERS_DIR,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         stamp.touch()
     out = subprocess.run(["node", "build.js"], cwd=PEERS_DIR, check=True, capture_output=True, text=True)

@@ -22,9 +22,13 @@ from qr.payload import encode, verify_url  # noqa: E402
 from qr.render import version_of  # noqa: E402
 from qr.signed import Content, Domain, sign  # noqa: E402
 
-KINDS = {1: ("tax-individual", "tax.440604"), 2: ("tax-enterprise", "tax.440604"),
-         3: ("si-individual", "si.440604"), 4: ("si-enterprise", "si.440604"),
-         5: ("credit-report", "amr.440604")}
+KINDS = {
+    1: ("tax-individual", "tax.440604"),
+    2: ("tax-enterprise", "tax.440604"),
+    3: ("si-individual", "si.440604"),
+    4: ("si-enterprise", "si.440604"),
+    5: ("credit-report", "amr.440604"),
+}
 ENTERPRISE = "佛山市禅城区智慧城市建设运营服务有限公司"  # 20 characters
 CITIZEN = "欧阳志明"
 
@@ -41,19 +45,43 @@ def main() -> None:
         citizen = code in (1, 3)
         # a credit report carries its score, record count and class where certificates carry money and months
         total, months, arrears = (100, 255, 4) if code == 5 else (99_999_999_99, 12, 1)
-        content = Content(kind=code, version=1, number=f"{code}2026112400012345",
-                          subject="4406**********123X" if citizen else "91440604MA4UABCD1X",
-                          subjectName=CITIZEN if citizen else ENTERPRISE, periodFrom=18500 if code == 5 else 20089,
-                          periodTo=20453, totalFen=total, monthsPaid=months, monthsInArrears=arrears,
-                          detailHash="0x" + "ab" * 32,
-                          issuedAt=1795500000, expiresOn=20600, department=department)
+        content = Content(
+            kind=code,
+            version=1,
+            number=f"{code}2026112400012345",
+            subject="4406**********123X" if citizen else "91440604MA4UABCD1X",
+            subjectName=CITIZEN if citizen else ENTERPRISE,
+            periodFrom=18500 if code == 5 else 20089,
+            periodTo=20453,
+            totalFen=total,
+            monthsPaid=months,
+            monthsInArrears=arrears,
+            detailHash="0x" + "ab" * 32,
+            issuedAt=1795500000,
+            expiresOn=20600,
+            department=department,
+        )
         payload = encode(content, sign(content, domain, key)[1])
         url = verify_url(args.url, payload)
-        kinds[slug] = {"payload_bytes": len(payload), "url_chars": len(url), "version_M": version_of(url, "M"),
-                       "version_Q": version_of(url, "Q")}
+        kinds[slug] = {
+            "payload_bytes": len(payload),
+            "url_chars": len(url),
+            "version_M": version_of(url, "M"),
+            "version_Q": version_of(url, "Q"),
+        }
     worst = max(k["version_Q"] for k in kinds.values())
-    print(json.dumps({"url": args.url, "kinds": kinds, "floor": {"version_Q_at_most": 13, "ok": worst <= 13},
-                      "reference": "EU Digital COVID Certificate median: version 18"}, indent=1, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "url": args.url,
+                "kinds": kinds,
+                "floor": {"version_Q_at_most": 13, "ok": worst <= 13},
+                "reference": "EU Digital COVID Certificate median: version 18",
+            },
+            indent=1,
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

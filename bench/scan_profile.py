@@ -49,16 +49,31 @@ def prepare(data_dir: Path, base: str, enterprises: int) -> tuple[list[str], lis
         for uscc in usccs:
             for _ in range(rng.randint(0, 4)):
                 kind = rng.choice(RECORDS)  # each kind from the department that owns it
-                workflows.record(ctx.credit, session, uscc=uscc, type=kind,
-                                 department={"tax_arrears": "tax.440604", "si_arrears": "si.440604"}.get(
-                                     kind, "amr.440604"),
-                                 decided_on=today - timedelta(days=rng.randint(1, 700)), summary="bench record",
-                                 reference="", actor="bench")
+                workflows.record(
+                    ctx.credit,
+                    session,
+                    uscc=uscc,
+                    type=kind,
+                    department={"tax_arrears": "tax.440604", "si_arrears": "si.440604"}.get(kind, "amr.440604"),
+                    decided_on=today - timedelta(days=rng.randint(1, 700)),
+                    summary="bench record",
+                    reference="",
+                    actor="bench",
+                )
             for _ in range(rng.randint(0, 3)):
                 inspections.record_inspection(
-                    ctx.credit, session, uscc=uscc, departments=["amr.440604"], inspectors=["inspector1"],
-                    items=[{"item": "营业执照", "ok": True}], findings="", result=rng.choice(["pass", "issues"]),
-                    evidence=[], visited_on=today - timedelta(days=rng.randint(1, 900)), actor="bench")
+                    ctx.credit,
+                    session,
+                    uscc=uscc,
+                    departments=["amr.440604"],
+                    inspectors=["inspector1"],
+                    items=[{"item": "营业执照", "ok": True}],
+                    findings="",
+                    result=rng.choice(["pass", "issues"]),
+                    evidence=[],
+                    visited_on=today - timedelta(days=rng.randint(1, 900)),
+                    actor="bench",
+                )
     ctx.credit.sync(force=True)
     key = ctx.credit.keys["amr.440604"]
     codes = [enterprise_code(ctx.ledger, key, base, uscc) for uscc in usccs]
@@ -82,20 +97,34 @@ def main() -> None:
         auth = f"Authorization: Bearer {token}\r\n"
         server = start_server(data_dir, port, **({"ZEL_STANDING_CACHE_SECONDS": "0"} if args.no_cache else {}))
         try:
-            results = measure(port, {
-                "scan": lambda rng: ("POST", "/v1/inspector/scan", {"text": rng.choice(codes)}, auth),
-                "public_profile": lambda rng: ("GET", f"/v1/public/enterprises/{rng.choice(usccs)}/standing", None),
-            }, args)
+            results = measure(
+                port,
+                {
+                    "scan": lambda rng: ("POST", "/v1/inspector/scan", {"text": rng.choice(codes)}, auth),
+                    "public_profile": lambda rng: ("GET", f"/v1/public/enterprises/{rng.choice(usccs)}/standing", None),
+                },
+                args,
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)
     scan_p99 = results["scan"]["bounded"]["p99_ms"]
-    print(json.dumps({
-        "clients": args.clients, "bounded_rate_per_second": args.rate, "seconds": args.seconds, "runs": args.runs,
-        "enterprises": args.enterprises, "standing_cache": not args.no_cache, "routes": results,
-        "floor": {"scan_p99_ms_below": 50, "ok": scan_p99 < 50 and results["scan"]["bounded"]["errors"] == 0},
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "clients": args.clients,
+                "bounded_rate_per_second": args.rate,
+                "seconds": args.seconds,
+                "runs": args.runs,
+                "enterprises": args.enterprises,
+                "standing_cache": not args.no_cache,
+                "routes": results,
+                "floor": {"scan_p99_ms_below": 50, "ok": scan_p99 < 50 and results["scan"]["bounded"]["errors"] == 0},
+                "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

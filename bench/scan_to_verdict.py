@@ -29,8 +29,14 @@ os.environ.setdefault("ZEL_KDF_N", "1024")
 
 from verify_load import prepare  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 VERDICT_AT = """() => new Promise((done) => {
   const seen = () => document.querySelector('#verdict[data-status]');
   if (seen()) return done(performance.now());
@@ -58,8 +64,12 @@ def main() -> None:
         data_dir = Path(tmp) / "data"
         _, urls = prepare(data_dir, base, 8)
         env = {**os.environ, "ZEL_DATA_DIR": str(data_dir)}
-        server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "zel"), "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        server = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "zel"), "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             for _ in range(300):
                 try:
@@ -86,13 +96,19 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    print(json.dumps({
-        "runs": args.runs, "verdicts": sorted(verdicts),
-        "first_scan_ms": {"median": round(statistics.median(first), 1), "max": round(max(first), 1)},
-        "next_scan_ms": {"median": round(statistics.median(again), 1), "max": round(max(again), 1)},
-        "floor": {"below_ms": 1000, "ok": max(first) < 1000 and verdicts == {"VALID"}},
-        "machine": {"cpus": os.cpu_count(), "browser": "Debian chromium, headless"},
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "runs": args.runs,
+                "verdicts": sorted(verdicts),
+                "first_scan_ms": {"median": round(statistics.median(first), 1), "max": round(max(first), 1)},
+                "next_scan_ms": {"median": round(statistics.median(again), 1), "max": round(max(again), 1)},
+                "floor": {"below_ms": 1000, "ok": max(first) < 1000 and verdicts == {"VALID"}},
+                "machine": {"cpus": os.cpu_count(), "browser": "Debian chromium, headless"},
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

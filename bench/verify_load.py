@@ -31,7 +31,6 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("ZEL_KDF_N", "1024")
 
 
-
 def prepare(data_dir: Path, base: str, certificates: int) -> tuple[list[str], list[str]]:
     """Seed the store, issue and anchor `certificates` certificates; their digests and verify URLs."""
     from sqlalchemy import select
@@ -50,11 +49,15 @@ def prepare(data_dir: Path, base: str, certificates: int) -> tuple[list[str], li
         data = seed_data(session, ctx.pii, people=4, enterprises=8, seed=7)
     for i in range(certificates):
         with transaction(ctx.sessions) as session:
-            ctx.certificates.request(session, kind=CertKind.TAX_ENTERPRISE,
-                                     subject=Subject(uscc=data.enterprises[i % len(data.enterprises)]),
-                                     period_from=f"2025-{1 + i // len(data.enterprises) % 12:02d}",
-                                     period_to="2025-12",
-                                     actor="bench", actor_role="enterprise")
+            ctx.certificates.request(
+                session,
+                kind=CertKind.TAX_ENTERPRISE,
+                subject=Subject(uscc=data.enterprises[i % len(data.enterprises)]),
+                period_from=f"2025-{1 + i // len(data.enterprises) % 12:02d}",
+                period_to="2025-12",
+                actor="bench",
+                actor_role="enterprise",
+            )
     ctx.certificates.anchorer(max_wait=0).run_once(force=True)
     with ctx.sessions() as session:
         certs = list(session.scalars(select(Certificate)))
@@ -122,8 +125,13 @@ async def load(port: int, make, clients: int, seconds: float, rate: float | None
     elapsed = time.perf_counter() - started
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    return {"requests": len(latencies), "errors": errors, "per_second": round(len(latencies) / elapsed, 1),
-            "p50_ms": round(pick(0.50), 2), "p99_ms": round(pick(0.99), 2)}
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "per_second": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(pick(0.50), 2),
+        "p99_ms": round(pick(0.99), 2),
+    }
 
 
 def start_server(data_dir: Path, port: int, **env_extra: str) -> subprocess.Popen:
@@ -132,8 +140,12 @@ def start_server(data_dir: Path, port: int, **env_extra: str) -> subprocess.Pope
     env = {**os.environ, "ZEL_DATA_DIR": str(data_dir), "ZEL_EXPENSIVE_RATE_PER_MINUTE": "100000000", **env_extra}
     # The log goes to a file: a pipe nobody reads would block the server once it filled up.
     log = open(data_dir / "server.log", "wb")
-    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "zel"), "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=log)
+    server = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "zel"), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
     for _ in range(300):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
@@ -158,10 +170,12 @@ def measure(port: int, routes: dict[str, Any], args: argparse.Namespace) -> dict
         # the figures are for a running service.
         asyncio.run(load(port, make, 10, 5.0, 200.0))
         results[name] = {
-            "bounded": median_of([asyncio.run(load(port, make, args.clients, args.seconds, args.rate))
-                                  for _ in range(args.runs)]),
-            "saturating": median_of([asyncio.run(load(port, make, args.clients, args.seconds, None))
-                                     for _ in range(args.runs)]),
+            "bounded": median_of(
+                [asyncio.run(load(port, make, args.clients, args.seconds, args.rate)) for _ in range(args.runs)]
+            ),
+            "saturating": median_of(
+                [asyncio.run(load(port, make, args.clients, args.seconds, None)) for _ in range(args.runs)]
+            ),
         }
     return results
 
@@ -195,11 +209,20 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
     status_p99 = results["status"]["bounded"]["p99_ms"]
-    print(json.dumps({
-        "clients": args.clients, "bounded_rate_per_second": args.rate, "seconds": args.seconds, "runs": args.runs,
-        "routes": results, "floor": {"status_p99_ms_below": 50, "ok": status_p99 < 50},
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "clients": args.clients,
+                "bounded_rate_per_second": args.rate,
+                "seconds": args.seconds,
+                "runs": args.runs,
+                "routes": results,
+                "floor": {"status_p99_ms_below": 50, "ok": status_p99 < 50},
+                "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

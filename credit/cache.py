@@ -39,14 +39,16 @@ class StandingCache:
         event.listen(sessions, "after_commit", self._after_commit)
         event.listen(sessions, "after_rollback", lambda session: session.info.pop(TOUCHED, None))
 
-    def standing(self, credit: CreditLedger, session: Session, uscc: str, audience: Audience,
-                 on: date | None = None) -> dict[str, Any] | None:
+    def standing(
+        self, credit: CreditLedger, session: Session, uscc: str, audience: Audience, on: date | None = None
+    ) -> dict[str, Any] | None:
         """`credit.profile.standing`, from the cache when it is fresh (None: no such enterprise)."""
         on = on or date.today()
         return self._get(uscc, audience, on, lambda: standing(credit, session, uscc, audience, on))
 
-    def _get(self, uscc: str, audience: str, on: date,
-             compute: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
+    def _get(
+        self, uscc: str, audience: str, on: date, compute: Callable[[], dict[str, Any] | None]
+    ) -> dict[str, Any] | None:
         key = (uscc, audience, on)
         now = time.monotonic()
         with self._lock:

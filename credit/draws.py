@@ -40,8 +40,14 @@ def _hash(value: Any) -> bytes:
 
 
 def public_parameters(draw: RandomDraw) -> dict[str, Any]:
-    return {"uid": draw.uid, "department": draw.department, "targets": draw.targets, "per_target": draw.per_target,
-            "candidates": draw.candidates, "inspectors": draw.inspectors}
+    return {
+        "uid": draw.uid,
+        "department": draw.department,
+        "targets": draw.targets,
+        "per_target": draw.per_target,
+        "candidates": draw.candidates,
+        "inspectors": draw.inspectors,
+    }
 
 
 def _stream(randomness: bytes):  # noqa: ANN202 - an endless generator of 256-bit integers
@@ -70,8 +76,9 @@ def compute(params: dict[str, Any], randomness: bytes) -> list[dict[str, Any]]:
     return result
 
 
-def commit(credit: CreditLedger, session: Session, *, targets: int, per_target: int, actor: str,
-           seed: bytes | None = None) -> tuple[RandomDraw, bytes]:
+def commit(
+    credit: CreditLedger, session: Session, *, targets: int, per_target: int, actor: str, seed: bytes | None = None
+) -> tuple[RandomDraw, bytes]:
     """Fix the candidates and inspectors, anchor the commitment; returns the draw and its (secret) seed."""
     if targets < 1 or per_target < 1:
         raise CreditError("invalid", "targets and inspectors per target must be at least 1")
@@ -81,13 +88,23 @@ def commit(credit: CreditLedger, session: Session, *, targets: int, per_target: 
         grade = credit.current_grade(session, enterprise.uscc)
         cls = grade.grade if grade is not None else credit.regrade(session, enterprise.uscc).grade
         candidates.append({"uscc": enterprise.uscc, "grade": cls, "weight": weights[cls]})
-    inspectors = sorted(session.scalars(select(User.username).where(User.role == Role.INSPECTOR,
-                                                                    User.disabled.is_(False))))
+    inspectors = sorted(
+        session.scalars(select(User.username).where(User.role == Role.INSPECTOR, User.disabled.is_(False)))
+    )
     if not candidates or not inspectors:
         raise CreditError("invalid", "a draw needs enterprises and inspectors")
     seed = seed or os.urandom(32)
-    draw = RandomDraw(uid=str(uuid.uuid4()), department=DRAW_DEPARTMENT, targets=targets, per_target=per_target,
-                      candidates=candidates, inspectors=inspectors, commitment="", state="COMMITTED", created_by=actor)
+    draw = RandomDraw(
+        uid=str(uuid.uuid4()),
+        department=DRAW_DEPARTMENT,
+        targets=targets,
+        per_target=per_target,
+        candidates=candidates,
+        inspectors=inspectors,
+        commitment="",
+        state="COMMITTED",
+        created_by=actor,
+    )
     commitment = keccak(seed + _hash(public_parameters(draw)))
     draw.commitment = "0x" + commitment.hex()
     draw.commit_tx = credit.ledger.anchor_digest(credit.keys[DRAW_DEPARTMENT], commitment, Kind.RANDOM_DRAW).tx_hash
@@ -120,10 +137,17 @@ def _commit_block_hash(credit: CreditLedger, draw: RandomDraw) -> bytes:
 
 def published(draw: RandomDraw) -> dict[str, Any]:
     """What anyone may see (and redo): parameters, commitment, and after the draw the seed and the result."""
-    return {**public_parameters(draw), "commitment": draw.commitment, "state": draw.state, "seed": draw.seed,
-            "result": draw.result, "commit_tx": draw.commit_tx, "reveal_tx": draw.reveal_tx,
-            "committed_at": draw.committed_at.isoformat() if draw.committed_at else None,
-            "drawn_at": draw.drawn_at.isoformat() if draw.drawn_at else None}
+    return {
+        **public_parameters(draw),
+        "commitment": draw.commitment,
+        "state": draw.state,
+        "seed": draw.seed,
+        "result": draw.result,
+        "commit_tx": draw.commit_tx,
+        "reveal_tx": draw.reveal_tx,
+        "committed_at": draw.committed_at.isoformat() if draw.committed_at else None,
+        "drawn_at": draw.drawn_at.isoformat() if draw.drawn_at else None,
+    }
 
 
 def redraw(credit: CreditLedger, record: dict[str, Any]) -> dict[str, Any]:

@@ -24,18 +24,43 @@ from qr.signed import canonical
 POLICY_DIR = Path(__file__).parent / "policy"
 CURRENT = "grading-v1"
 CLASSES = ("A", "B", "C", "D")
-RECORD_TYPES = ("commendation", "inspection_pass", "inspection_issues", "inspection_fail", "tax_arrears",
-                "si_arrears", "penalty_minor", "penalty_general", "penalty_serious", "dishonest_debtor")
-TYPE_ZH = {"commendation": "表彰奖励", "inspection_pass": "检查合格", "inspection_issues": "检查发现问题",
-           "inspection_fail": "检查不合格", "tax_arrears": "欠缴税款", "si_arrears": "欠缴社保费",
-           "penalty_minor": "轻微行政处罚", "penalty_general": "一般行政处罚", "penalty_serious": "严重行政处罚",
-           "dishonest_debtor": "失信被执行人"}
+RECORD_TYPES = (
+    "commendation",
+    "inspection_pass",
+    "inspection_issues",
+    "inspection_fail",
+    "tax_arrears",
+    "si_arrears",
+    "penalty_minor",
+    "penalty_general",
+    "penalty_serious",
+    "dishonest_debtor",
+)
+TYPE_ZH = {
+    "commendation": "表彰奖励",
+    "inspection_pass": "检查合格",
+    "inspection_issues": "检查发现问题",
+    "inspection_fail": "检查不合格",
+    "tax_arrears": "欠缴税款",
+    "si_arrears": "欠缴社保费",
+    "penalty_minor": "轻微行政处罚",
+    "penalty_general": "一般行政处罚",
+    "penalty_serious": "严重行政处罚",
+    "dishonest_debtor": "失信被执行人",
+}
 # The same in English, for the pages (never the internal key on a page).
-TYPE_EN = {"commendation": "Commendation", "inspection_pass": "Inspection passed",
-           "inspection_issues": "Inspection found issues", "inspection_fail": "Inspection failed",
-           "tax_arrears": "Tax arrears", "si_arrears": "Social-insurance arrears",
-           "penalty_minor": "Minor administrative penalty", "penalty_general": "Administrative penalty",
-           "penalty_serious": "Serious administrative penalty", "dishonest_debtor": "Dishonest judgment debtor"}
+TYPE_EN = {
+    "commendation": "Commendation",
+    "inspection_pass": "Inspection passed",
+    "inspection_issues": "Inspection found issues",
+    "inspection_fail": "Inspection failed",
+    "tax_arrears": "Tax arrears",
+    "si_arrears": "Social-insurance arrears",
+    "penalty_minor": "Minor administrative penalty",
+    "penalty_general": "Administrative penalty",
+    "penalty_serious": "Serious administrative penalty",
+    "dishonest_debtor": "Dishonest judgment debtor",
+}
 assert set(TYPE_ZH) == set(TYPE_EN) == set(RECORD_TYPES), "a record type without a label"
 
 
@@ -66,18 +91,25 @@ class Policy:
     @classmethod
     def parse(cls, doc: dict[str, Any]) -> Policy:
         try:
-            policy = cls(doc["version"], int(doc["base"]), {k: int(v) for k, v in doc["points"].items()},
-                         {k: int(v) for k, v in doc.get("positive_cap", {}).items()},
-                         [(str(c), int(t)) for c, t in doc["classes"]], dict(doc["display_months"]),
-                         {k: int(v) for k, v in doc["repair_after_months"].items()}, dict(doc["overrides"]),
-                         {k: int(v) for k, v in doc["inspection_every_months"].items()},
-                         {k: int(v) for k, v in doc["draw_weight"].items()})
+            policy = cls(
+                doc["version"],
+                int(doc["base"]),
+                {k: int(v) for k, v in doc["points"].items()},
+                {k: int(v) for k, v in doc.get("positive_cap", {}).items()},
+                [(str(c), int(t)) for c, t in doc["classes"]],
+                dict(doc["display_months"]),
+                {k: int(v) for k, v in doc["repair_after_months"].items()},
+                dict(doc["overrides"]),
+                {k: int(v) for k, v in doc["inspection_every_months"].items()},
+                {k: int(v) for k, v in doc["draw_weight"].items()},
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise PolicyError(f"malformed rule file: {exc!r}") from exc
         if set(policy.points) != set(RECORD_TYPES) or set(policy.display_months) != set(RECORD_TYPES):
             raise PolicyError(f"the rule file must give points and display months for exactly {RECORD_TYPES}")
-        if [c for c, _ in policy.classes] != list(CLASSES) or \
-                [t for _, t in policy.classes] != sorted((t for _, t in policy.classes), reverse=True):
+        if [c for c, _ in policy.classes] != list(CLASSES) or [t for _, t in policy.classes] != sorted(
+            (t for _, t in policy.classes), reverse=True
+        ):
             raise PolicyError("classes must be A, B, C, D with falling thresholds")
         for table in (policy.inspection_every_months, policy.draw_weight):
             if set(table) != set(CLASSES) or min(table.values()) <= 0:
@@ -136,12 +168,24 @@ class Grade:
     @property
     def basis(self) -> str:
         """The digest written on chain with the grade: the explanation and the rules version."""
-        return "0x" + keccak(canonical({"rules": self.rules_version, "explanation": self.explanation,
-                                        "grade": self.grade, "score": self.score})).hex()
+        return (
+            "0x"
+            + keccak(
+                canonical(
+                    {
+                        "rules": self.rules_version,
+                        "explanation": self.explanation,
+                        "grade": self.grade,
+                        "score": self.score,
+                    }
+                )
+            ).hex()
+        )
 
 
-def grade(facts: list[Fact], on: date, *, black_listed: bool = False, red_listed: bool = False,
-          policy: Policy | None = None) -> Grade:
+def grade(
+    facts: list[Fact], on: date, *, black_listed: bool = False, red_listed: bool = False, policy: Policy | None = None
+) -> Grade:
     """The grade on `on`: deterministic and independent of the order of `facts`."""
     policy = policy or load_policy()
     score, lines = policy.base, []
@@ -157,23 +201,42 @@ def grade(facts: list[Fact], on: date, *, black_listed: bool = False, red_listed
             points = max(0, min(points, cap - used.get(fact.type, 0)))
             used[fact.type] = used.get(fact.type, 0) + points
         score += points
-        lines.append({"record": fact.uid, "type": fact.type, "points": points,
-                      "zh": f"{TYPE_ZH[fact.type]}（{fact.decided_on}）{points:+d} 分",
-                      "en": f"{fact.type.replace('_', ' ')} of {fact.decided_on}: {points:+d}"})
+        lines.append(
+            {
+                "record": fact.uid,
+                "type": fact.type,
+                "points": points,
+                "zh": f"{TYPE_ZH[fact.type]}（{fact.decided_on}）{points:+d} 分",
+                "en": f"{fact.type.replace('_', ' ')} of {fact.decided_on}: {points:+d}",
+            }
+        )
     cls = next(c for c, threshold in policy.classes if score >= threshold)
     if red_listed and not black_listed and "dishonest_debtor" not in types:
         floor = policy.overrides.get("red_list_at_least")
         if floor and CLASSES.index(cls) > CLASSES.index(floor):
             cls = floor
-            lines.append({"record": None, "type": "red_list", "points": 0, "zh": f"列入红名单：至少 {floor} 级",
-                          "en": f"on the red list: at least {floor}"})
+            lines.append(
+                {
+                    "record": None,
+                    "type": "red_list",
+                    "points": 0,
+                    "zh": f"列入红名单：至少 {floor} 级",
+                    "en": f"on the red list: at least {floor}",
+                }
+            )
     for flag, active in (("dishonest_debtor", "dishonest_debtor" in types), ("black_list", black_listed)):
         forced = policy.overrides.get(flag)
         if active and forced and CLASSES.index(cls) < CLASSES.index(forced):
             cls = forced
-            lines.append({"record": None, "type": flag, "points": 0,
-                          "zh": f"{'失信被执行人' if flag == 'dishonest_debtor' else '列入黑名单'}：评为 {forced} 级",
-                          "en": f"{flag.replace('_', ' ')}: graded {forced}"})
+            lines.append(
+                {
+                    "record": None,
+                    "type": flag,
+                    "points": 0,
+                    "zh": f"{'失信被执行人' if flag == 'dishonest_debtor' else '列入黑名单'}：评为 {forced} 级",
+                    "en": f"{flag.replace('_', ' ')}: graded {forced}",
+                }
+            )
     return Grade(cls, score, policy.version, lines)
 
 

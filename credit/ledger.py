@@ -36,21 +36,38 @@ from store.pii import Pii
 
 log = logging.getLogger(__name__)
 ZERO = b"\0" * 32
-STEP_TYPES = ("repair_applied", "repair_approved", "repair_rejected", "list_red", "list_black", "list_red_end",
-              "list_black_end")
+STEP_TYPES = (
+    "repair_applied",
+    "repair_approved",
+    "repair_rejected",
+    "list_red",
+    "list_black",
+    "list_red_end",
+    "list_black_end",
+)
 GRADE_DEPARTMENT = for_scope(CreditScope.GRADE).id  # market supervision keeps the grades
 # The CreditRegistry scope each record type is written under. A department writes only the scopes it was admitted
 # for: the table passed to `CreditLedger` (ledger.departments, what provisioning admits on chain), checked
 # before anything is stored, so the store never holds a record the chain would refuse.
-SCOPE_OF = {"commendation": CreditScope.COMMENDATION, "inspection_pass": CreditScope.INSPECTION,
-            "inspection_issues": CreditScope.INSPECTION, "inspection_fail": CreditScope.INSPECTION,
-            "tax_arrears": CreditScope.TAX, "si_arrears": CreditScope.SOCIAL_INSURANCE,
-            "penalty_minor": CreditScope.PENALTY, "penalty_general": CreditScope.PENALTY,
-            "penalty_serious": CreditScope.PENALTY, "dishonest_debtor": CreditScope.JUDICIAL,
-            "repair_applied": CreditScope.REPAIR, "repair_approved": CreditScope.REPAIR,
-            "repair_rejected": CreditScope.REPAIR, "list_red": CreditScope.RED_LIST,
-            "list_black": CreditScope.BLACK_LIST, "list_red_end": CreditScope.RED_LIST,
-            "list_black_end": CreditScope.BLACK_LIST}
+SCOPE_OF = {
+    "commendation": CreditScope.COMMENDATION,
+    "inspection_pass": CreditScope.INSPECTION,
+    "inspection_issues": CreditScope.INSPECTION,
+    "inspection_fail": CreditScope.INSPECTION,
+    "tax_arrears": CreditScope.TAX,
+    "si_arrears": CreditScope.SOCIAL_INSURANCE,
+    "penalty_minor": CreditScope.PENALTY,
+    "penalty_general": CreditScope.PENALTY,
+    "penalty_serious": CreditScope.PENALTY,
+    "dishonest_debtor": CreditScope.JUDICIAL,
+    "repair_applied": CreditScope.REPAIR,
+    "repair_approved": CreditScope.REPAIR,
+    "repair_rejected": CreditScope.REPAIR,
+    "list_red": CreditScope.RED_LIST,
+    "list_black": CreditScope.BLACK_LIST,
+    "list_red_end": CreditScope.RED_LIST,
+    "list_black_end": CreditScope.BLACK_LIST,
+}
 if set(SCOPE_OF) != set(RECORD_TYPES + STEP_TYPES):  # every type written has exactly one scope
     raise RuntimeError("SCOPE_OF must name the scope of every record and step type")
 
@@ -74,8 +91,14 @@ def record_digest(public: dict[str, Any]) -> str:
 class CreditLedger:
     """Records, grades and lists of enterprises, in the store and on CreditRegistry."""
 
-    def __init__(self, sessions: sessionmaker[Session], pii: Pii, ledger: Ledger, keys: dict[str, LocalAccount],
-                 scopes: Mapping[str, Iterable[CreditScope]]) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        pii: Pii,
+        ledger: Ledger,
+        keys: dict[str, LocalAccount],
+        scopes: Mapping[str, Iterable[CreditScope]],
+    ) -> None:
         """`scopes`: per department id, the CreditRegistry scopes it was admitted for (a department absent from it
         writes nothing)."""
         self.sessions, self.pii, self.ledger, self.keys = sessions, pii, ledger, keys
@@ -101,12 +124,29 @@ class CreditLedger:
         scope = SCOPE_OF[type]
         if scope not in self.scopes.get(department, frozenset()):
             owners = ", ".join(self.writers(type)) or "no department"
-            raise CreditError("forbidden", f"{department or 'this official'} may not write {type} records: it is not "
-                              f"admitted for the credit scope {scope.name}, which {owners} holds", "type")
+            raise CreditError(
+                "forbidden",
+                f"{department or 'this official'} may not write {type} records: it is not "
+                f"admitted for the credit scope {scope.name}, which {owners} holds",
+                "type",
+            )
 
-    def add(self, session: Session, *, uscc: str, type: str, department: str, decided_on: date, summary: str,
-            reference: str = "", amount_fen: int | None = None, evidence: list[str] | None = None,
-            target: CreditRecord | None = None, actor: str, extra: dict[str, Any] | None = None) -> CreditRecord:
+    def add(
+        self,
+        session: Session,
+        *,
+        uscc: str,
+        type: str,
+        department: str,
+        decided_on: date,
+        summary: str,
+        reference: str = "",
+        amount_fen: int | None = None,
+        evidence: list[str] | None = None,
+        target: CreditRecord | None = None,
+        actor: str,
+        extra: dict[str, Any] | None = None,
+    ) -> CreditRecord:
         """Store a record PENDING at the next position of the subject's chain (inside the caller's transaction).
         Refused (`forbidden`, nothing stored) when the department is not admitted for the type's scope."""
         self.check_scope(department, type)
@@ -116,17 +156,44 @@ class CreditLedger:
             raise CreditError("invalid", f"department {department!r} has no credit-record key here", "department")
         seq = session.scalar(select(func.count()).select_from(CreditRecord).where(CreditRecord.uscc == uscc)) or 0
         uid = str(uuid.uuid4())
-        public = {"v": 1, "uid": uid, "subject": "0x" + self.subject(uscc).hex(), "seq": seq, "type": type,
-                  "department": department, "decided_on": decided_on.isoformat(), "summary": summary,
-                  "reference": reference, "amount_fen": amount_fen, "evidence": sorted(evidence or []),
-                  "target": target.uid if target is not None else None, **(extra or {})}
-        record = CreditRecord(uid=uid, uscc=uscc, seq=seq, type=type, department=department, decided_on=decided_on,
-                              public=public, target_id=target.id if target is not None else None,
-                              digest=record_digest(public), state="PENDING", created_by=actor)
+        public = {
+            "v": 1,
+            "uid": uid,
+            "subject": "0x" + self.subject(uscc).hex(),
+            "seq": seq,
+            "type": type,
+            "department": department,
+            "decided_on": decided_on.isoformat(),
+            "summary": summary,
+            "reference": reference,
+            "amount_fen": amount_fen,
+            "evidence": sorted(evidence or []),
+            "target": target.uid if target is not None else None,
+            **(extra or {}),
+        }
+        record = CreditRecord(
+            uid=uid,
+            uscc=uscc,
+            seq=seq,
+            type=type,
+            department=department,
+            decided_on=decided_on,
+            public=public,
+            target_id=target.id if target is not None else None,
+            digest=record_digest(public),
+            state="PENDING",
+            created_by=actor,
+        )
         session.add(record)
         session.flush()
-        audit.append(session, actor=actor, role="official", action=f"credit.{type}", target=uscc,
-                     detail={"record": uid, "digest": record.digest})
+        audit.append(
+            session,
+            actor=actor,
+            role="official",
+            action=f"credit.{type}",
+            target=uscc,
+            detail={"record": uid, "digest": record.digest},
+        )
         return record
 
     # -- writing to the chain ----------------------------------------------------------------------------
@@ -137,15 +204,25 @@ class CreditLedger:
         with self._lock:
             if self._inspections is None:
                 self._inspections = self.inspection_anchorer()
-            return {"records": self._append_pending(), "grades": self._write_grades(),
-                    "lists": self._write_lists(on or date.today()),
-                    "inspections": self._inspections.run_once(force=force)}
+            return {
+                "records": self._append_pending(),
+                "grades": self._write_grades(),
+                "lists": self._write_lists(on or date.today()),
+                "inspections": self._inspections.run_once(force=force),
+            }
 
     def inspection_anchorer(self, max_wait: float = 10.0) -> Anchorer:
         """The anchoring outbox for inspections (credit.inspections; the certificates' one, over the inspection
         table)."""
-        return Anchorer(self.sessions, self.ledger, self.keys, lambda _slug: Kind.INSPECTION, max_wait=max_wait,
-                        model=Inspection, batch_kinds=(Kind.INSPECTION,))
+        return Anchorer(
+            self.sessions,
+            self.ledger,
+            self.keys,
+            lambda _slug: Kind.INSPECTION,
+            max_wait=max_wait,
+            model=Inspection,
+            batch_kinds=(Kind.INSPECTION,),
+        )
 
     def _append_pending(self) -> int:
         done = 0
@@ -153,8 +230,9 @@ class CreditLedger:
             usccs = list(s.scalars(select(CreditRecord.uscc).where(CreditRecord.state == "PENDING").distinct()))
         for uscc in usccs:
             with self.sessions() as s, s.begin():
-                records = s.scalars(select(CreditRecord).where(CreditRecord.uscc == uscc)
-                                    .order_by(CreditRecord.seq)).all()
+                records = s.scalars(
+                    select(CreditRecord).where(CreditRecord.uscc == uscc).order_by(CreditRecord.seq)
+                ).all()
                 head = ZERO
                 for record in records:
                     digest = bytes.fromhex(record.digest[2:])
@@ -180,8 +258,9 @@ class CreditLedger:
     def _write_grades(self) -> int:
         done = 0
         with self.sessions() as s:
-            pending = list(s.scalars(select(CreditGrade.id).where(CreditGrade.state == "PENDING")
-                                     .order_by(CreditGrade.id)))
+            pending = list(
+                s.scalars(select(CreditGrade.id).where(CreditGrade.state == "PENDING").order_by(CreditGrade.id))
+            )
         for grade_id in pending:
             with self.sessions() as s, s.begin():
                 row = s.get_one(CreditGrade, grade_id)
@@ -191,8 +270,9 @@ class CreditLedger:
                     continue
                 subject = self.subject(row.uscc)
                 if self.ledger.standing(subject).grade != ChainGrade[row.grade]:
-                    row.tx_hash = self.ledger.set_grade(self.keys[GRADE_DEPARTMENT], subject, ChainGrade[row.grade],
-                                                        bytes.fromhex(row.basis[2:])).tx_hash
+                    row.tx_hash = self.ledger.set_grade(
+                        self.keys[GRADE_DEPARTMENT], subject, ChainGrade[row.grade], bytes.fromhex(row.basis[2:])
+                    ).tx_hash
                 row.state = "WRITTEN"
                 done += 1
         return done
@@ -209,11 +289,18 @@ class CreditLedger:
                 if entry.list == "red":
                     # The registry keeps one red flag per subject, owned by the department that set it: it says
                     # whether a red entry of this department is in force (only one department's can be: workflows).
-                    listed = any(e.list == "red" and e.department == entry.department
-                                 for e in active_entries(s, entry.uscc, today))
+                    listed = any(
+                        e.list == "red" and e.department == entry.department
+                        for e in active_entries(s, entry.uscc, today)
+                    )
                     result = self.ledger.set_red_list(key, subject, listed, basis)
-                    entry.state = ("WAITING" if entry.start_on > today else
-                                   "ENDED" if entry.end_on is not None and entry.end_on <= today else "WRITTEN")
+                    entry.state = (
+                        "WAITING"
+                        if entry.start_on > today
+                        else "ENDED"
+                        if entry.end_on is not None and entry.end_on <= today
+                        else "WRITTEN"
+                    )
                 else:  # the registry keeps the black list's dates and ends it by itself
                     start = _epoch(entry.start_on)
                     end = _epoch(entry.end_on) if entry.end_on else 2**63
@@ -235,13 +322,17 @@ class CreditLedger:
             usccs = list(s.scalars(select(Enterprise.uscc).order_by(Enterprise.uscc)))
         for i in range(0, len(usccs), chunk):
             with self.sessions() as s, s.begin():
-                for uscc in usccs[i:i + chunk]:
+                for uscc in usccs[i : i + chunk]:
                     before = self.current_grade(s, uscc)
                     regraded += self.regrade(s, uscc, on) is not before
         with self.sessions() as s, s.begin():
-            due = s.scalars(select(ListEntry).where(ListEntry.list == "red", (
-                (ListEntry.state == "WAITING") & (ListEntry.start_on <= on)) | (
-                (ListEntry.state == "WRITTEN") & (ListEntry.end_on <= on)))).all()
+            due = s.scalars(
+                select(ListEntry).where(
+                    ListEntry.list == "red",
+                    ((ListEntry.state == "WAITING") & (ListEntry.start_on <= on))
+                    | ((ListEntry.state == "WRITTEN") & (ListEntry.end_on <= on)),
+                )
+            ).all()
             for entry in due:
                 entry.state = "PENDING"
         self._refreshed = on
@@ -261,8 +352,12 @@ class CreditLedger:
     # -- grading -----------------------------------------------------------------------------------------
 
     def facts(self, session: Session, uscc: str) -> list[Fact]:
-        return [Fact(r.uid, r.type, r.decided_on, r.repaired_on) for r in session.scalars(
-            select(CreditRecord).where(CreditRecord.uscc == uscc, CreditRecord.type.in_(RECORD_TYPES)))]
+        return [
+            Fact(r.uid, r.type, r.decided_on, r.repaired_on)
+            for r in session.scalars(
+                select(CreditRecord).where(CreditRecord.uscc == uscc, CreditRecord.type.in_(RECORD_TYPES))
+            )
+        ]
 
     def flags(self, session: Session, uscc: str, on: date) -> dict[str, bool]:
         return list_flags(active_entries(session, uscc, on))
@@ -272,11 +367,23 @@ class CreditLedger:
         graded, without writing)."""
         on = on or date.today()
         flags = self.flags(session, uscc, on)
-        result: Grade = grade(self.facts(session, uscc), on, black_listed=flags["black_list"],
-                              red_listed=flags["red_list"], policy=load_policy())
-        return CreditGrade(uscc=uscc, grade=result.grade, score=result.score, rules_version=result.rules_version,
-                           explanation=result.explanation, basis=result.basis, state="PENDING",
-                           computed_at=datetime.now(UTC))
+        result: Grade = grade(
+            self.facts(session, uscc),
+            on,
+            black_listed=flags["black_list"],
+            red_listed=flags["red_list"],
+            policy=load_policy(),
+        )
+        return CreditGrade(
+            uscc=uscc,
+            grade=result.grade,
+            score=result.score,
+            rules_version=result.rules_version,
+            explanation=result.explanation,
+            basis=result.basis,
+            state="PENDING",
+            computed_at=datetime.now(UTC),
+        )
 
     def regrade(self, session: Session, uscc: str, on: date | None = None) -> CreditGrade:
         """Recompute the grade; store it (PENDING for the chain) when it differs from the current one."""
@@ -290,8 +397,9 @@ class CreditLedger:
 
     @staticmethod
     def current_grade(session: Session, uscc: str) -> CreditGrade | None:
-        return session.scalars(select(CreditGrade).where(CreditGrade.uscc == uscc)
-                               .order_by(CreditGrade.id.desc()).limit(1)).first()
+        return session.scalars(
+            select(CreditGrade).where(CreditGrade.uscc == uscc).order_by(CreditGrade.id.desc()).limit(1)
+        ).first()
 
     # -- audit -------------------------------------------------------------------------------------------
 
@@ -305,8 +413,9 @@ class CreditLedger:
                 if record.seq != i:
                     problems.append(f"position {i} holds record {record.uid} numbered {record.seq}")
                 if record_digest(record.public) != record.digest:
-                    problems.append(f"record {record.uid} was altered in the store: its content no longer hashes "
-                                    "to its digest")
+                    problems.append(
+                        f"record {record.uid} was altered in the store: its content no longer hashes to its digest"
+                    )
                 head = chain_head(head, bytes.fromhex(record.digest[2:]))
                 if record.state == "APPENDED":
                     if appended != i:
@@ -317,10 +426,18 @@ class CreditLedger:
             problems.append(f"the chain holds {standing.length} records, the store {appended} appended ones")
         if bytes(standing.head) != appended_head:
             problems.append("the chain head differs from the head recomputed from the store")
-        return {"uscc": uscc, "records": len(records), "appended": appended, "pending": len(records) - appended,
-                "store_head": "0x" + appended_head.hex(), "chain_head": "0x" + bytes(standing.head).hex(),
-                "chain_length": standing.length, "chain_grade": standing.grade.name if standing.grade else None,
-                "ok": not problems, "problems": problems}
+        return {
+            "uscc": uscc,
+            "records": len(records),
+            "appended": appended,
+            "pending": len(records) - appended,
+            "store_head": "0x" + appended_head.hex(),
+            "chain_head": "0x" + bytes(standing.head).hex(),
+            "chain_length": standing.length,
+            "chain_grade": standing.grade.name if standing.grade else None,
+            "ok": not problems,
+            "problems": problems,
+        }
 
 
 def active_entries(session: Session, uscc: str, on: date) -> list[ListEntry]:
@@ -331,8 +448,11 @@ def active_entries(session: Session, uscc: str, on: date) -> list[ListEntry]:
 
 def list_flags(active: list[ListEntry]) -> dict[str, bool]:
     """The flags every department sees, from the entries in force."""
-    return {"red_list": any(e.list == "red" for e in active), "black_list": any(e.list == "black" for e in active),
-            "joint_punishment": any(e.joint_punishment for e in active)}
+    return {
+        "red_list": any(e.list == "red" for e in active),
+        "black_list": any(e.list == "black" for e in active),
+        "joint_punishment": any(e.joint_punishment for e in active),
+    }
 
 
 def _epoch(day: date) -> int:

@@ -22,16 +22,26 @@ def _record(r: CreditRecord, on: date) -> dict[str, Any]:
     policy = load_policy()
     fact = Fact(r.uid, r.type, r.decided_on, r.repaired_on)
     until = displayed_until(policy, fact)
-    return {"uid": r.uid, "type": r.type, "type_zh": TYPE_ZH[r.type], "department": r.department,
-            "decided_on": r.decided_on.isoformat(), "summary": r.public.get("summary", ""),
-            "reference": r.public.get("reference", ""), "amount_fen": r.public.get("amount_fen"),
-            "displayed_until": until.isoformat() if until else None, "on_display": on_display(policy, fact, on),
-            "repaired_on": r.repaired_on.isoformat() if r.repaired_on else None, "digest": r.digest,
-            "on_chain": r.state == "APPENDED"}
+    return {
+        "uid": r.uid,
+        "type": r.type,
+        "type_zh": TYPE_ZH[r.type],
+        "department": r.department,
+        "decided_on": r.decided_on.isoformat(),
+        "summary": r.public.get("summary", ""),
+        "reference": r.public.get("reference", ""),
+        "amount_fen": r.public.get("amount_fen"),
+        "displayed_until": until.isoformat() if until else None,
+        "on_display": on_display(policy, fact, on),
+        "repaired_on": r.repaired_on.isoformat() if r.repaired_on else None,
+        "digest": r.digest,
+        "on_chain": r.state == "APPENDED",
+    }
 
 
-def standing(credit: CreditLedger, session: Session, uscc: str, audience: Audience,
-             on: date | None = None) -> dict[str, Any] | None:
+def standing(
+    credit: CreditLedger, session: Session, uscc: str, audience: Audience, on: date | None = None
+) -> dict[str, Any] | None:
     """None when there is no such enterprise."""
     on = on or date.today()
     enterprise = session.get(Enterprise, uscc)
@@ -39,20 +49,42 @@ def standing(credit: CreditLedger, session: Session, uscc: str, audience: Audien
         return None
     # never graded (nothing recorded yet): the grade the rules give, shown without writing it
     grade = credit.current_grade(session, uscc) or credit.grade_on(session, uscc, on)
-    records = session.scalars(select(CreditRecord).where(CreditRecord.uscc == uscc, CreditRecord.type.in_(
-        RECORD_TYPES)).order_by(CreditRecord.decided_on.desc(), CreditRecord.seq.desc())).all()
+    records = session.scalars(
+        select(CreditRecord)
+        .where(CreditRecord.uscc == uscc, CreditRecord.type.in_(RECORD_TYPES))
+        .order_by(CreditRecord.decided_on.desc(), CreditRecord.seq.desc())
+    ).all()
     shown = [_record(r, on) for r in records]
     if audience in ("public", "inspector"):
         shown = [r for r in shown if r["on_display"]]
     active = active_entries(session, uscc, on)
-    lists = [{"list": e.list, "start_on": e.start_on.isoformat(), "end_on": e.end_on.isoformat() if e.end_on else None,
-              "reason": e.reason, "joint_punishment": e.joint_punishment, "department": e.department} for e in active]
+    lists = [
+        {
+            "list": e.list,
+            "start_on": e.start_on.isoformat(),
+            "end_on": e.end_on.isoformat() if e.end_on else None,
+            "reason": e.reason,
+            "joint_punishment": e.joint_punishment,
+            "department": e.department,
+        }
+        for e in active
+    ]
     visits = inspections.published(session, uscc)
     out: dict[str, Any] = {
-        "uscc": enterprise.uscc, "name": enterprise.name, "region": enterprise.region,
-        "grade": {"grade": grade.grade, "score": grade.score, "rules": grade.rules_version,
-                  "as_of": grade.computed_at.date().isoformat(), "on_chain": grade.state in ("WRITTEN",)},
-        "flags": list_flags(active), "lists": lists, "records": shown, "inspections": visits,
+        "uscc": enterprise.uscc,
+        "name": enterprise.name,
+        "region": enterprise.region,
+        "grade": {
+            "grade": grade.grade,
+            "score": grade.score,
+            "rules": grade.rules_version,
+            "as_of": grade.computed_at.date().isoformat(),
+            "on_chain": grade.state in ("WRITTEN",),
+        },
+        "flags": list_flags(active),
+        "lists": lists,
+        "records": shown,
+        "inspections": visits,
     }
     if audience != "public":
         out["grade"]["explanation"] = grade.explanation
@@ -61,10 +93,18 @@ def standing(credit: CreditLedger, session: Session, uscc: str, audience: Audien
         last = date.fromisoformat(visits[0]["visited_on"]) if visits else None
         out["inspection"] = inspections.due(last, grade.grade, on)
     if audience in ("owner", "department"):
-        out["repairs"] = [{"id": a.id, "record": session.get_one(CreditRecord, a.record_id).uid, "state": a.state,
-                           "applied_on": a.applied_on.isoformat(), "statement": a.statement,
-                           "reviewed_on": a.reviewed_on.isoformat() if a.reviewed_on else None,
-                           "decision_note": a.decision_note}
-                          for a in session.scalars(select(RepairApplication).where(RepairApplication.uscc == uscc)
-                                                   .order_by(RepairApplication.id))]
+        out["repairs"] = [
+            {
+                "id": a.id,
+                "record": session.get_one(CreditRecord, a.record_id).uid,
+                "state": a.state,
+                "applied_on": a.applied_on.isoformat(),
+                "statement": a.statement,
+                "reviewed_on": a.reviewed_on.isoformat() if a.reviewed_on else None,
+                "decision_note": a.decision_note,
+            }
+            for a in session.scalars(
+                select(RepairApplication).where(RepairApplication.uscc == uscc).order_by(RepairApplication.id)
+            )
+        ]
     return out

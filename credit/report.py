@@ -60,21 +60,49 @@ class Builder(Protocol):
 
     def issue_time(self, kind: str, now: datetime | None = None) -> datetime: ...
 
-    def build(self, session: Session, kind: str, draft: ReportDraft, *, now: datetime, actor: str, role: str,
-              action: str, audit_detail: dict[str, Any]) -> Certificate: ...
+    def build(
+        self,
+        session: Session,
+        kind: str,
+        draft: ReportDraft,
+        *,
+        now: datetime,
+        actor: str,
+        role: str,
+        action: str,
+        audit_detail: dict[str, Any],
+    ) -> Certificate: ...
 
 
-def make_report(credit: CreditLedger, session: Session, *, uscc: str, period_from: date, period_to: date,
-                builder: Builder, actor: str, now: datetime | None = None) -> Certificate:
+def make_report(
+    credit: CreditLedger,
+    session: Session,
+    *,
+    uscc: str,
+    period_from: date,
+    period_to: date,
+    builder: Builder,
+    actor: str,
+    now: datetime | None = None,
+) -> Certificate:
     """Sign and store (ISSUED, waiting for its anchoring batch) the enterprise's credit report for the span."""
     now = builder.issue_time(KIND, now)
     draft = draft_report(credit, session, uscc=uscc, period_from=period_from, period_to=period_to, today=now.date())
-    return builder.build(session, KIND, draft, now=now, actor=actor, role="enterprise", action="credit.report",
-                         audit_detail={"uscc": uscc})
+    return builder.build(
+        session,
+        KIND,
+        draft,
+        now=now,
+        actor=actor,
+        role="enterprise",
+        action="credit.report",
+        audit_detail={"uscc": uscc},
+    )
 
 
-def draft_report(credit: CreditLedger, session: Session, *, uscc: str, period_from: date, period_to: date,
-                 today: date) -> ReportDraft:
+def draft_report(
+    credit: CreditLedger, session: Session, *, uscc: str, period_from: date, period_to: date, today: date
+) -> ReportDraft:
     """The enterprise's credit report over the span, as of `today`: its records, grade, flags and lists."""
     if period_from < EARLIEST:
         raise CreditError("invalid", f"the span cannot start before {EARLIEST}", "period_from")
@@ -90,30 +118,59 @@ def draft_report(credit: CreditLedger, session: Session, *, uscc: str, period_fr
         raise CreditError("not-found", f"no enterprise {uscc}", "uscc")
     records = [r for r in profile["records"] if period_from.isoformat() <= r["decided_on"] <= period_to.isoformat()]
     _attach_inspections(session, records)
-    detail = {"uscc": uscc, "name": enterprise.name, "period": [period_from.isoformat(), period_to.isoformat()],
-              "grade": profile["grade"], "flags": profile["flags"], "lists": profile["lists"], "records": records,
-              "salt": new_salt()}
+    detail = {
+        "uscc": uscc,
+        "name": enterprise.name,
+        "period": [period_from.isoformat(), period_to.isoformat()],
+        "grade": profile["grade"],
+        "flags": profile["flags"],
+        "lists": profile["lists"],
+        "records": records,
+        "salt": new_salt(),
+    }
     grade = profile["grade"]
-    return ReportDraft(owner=f"uscc:{uscc}", subject=uscc, subject_name=enterprise.name,
-                       period_from=day_number(period_from), period_to=day_number(period_to),
-                       total_fen=max(0, grade["score"]), months_paid=min(len(records), 255),
-                       months_in_arrears=CLASSES.index(grade["grade"]) + 1, detail=detail)
+    return ReportDraft(
+        owner=f"uscc:{uscc}",
+        subject=uscc,
+        subject_name=enterprise.name,
+        period_from=day_number(period_from),
+        period_to=day_number(period_to),
+        total_fen=max(0, grade["score"]),
+        months_paid=min(len(records), 255),
+        months_in_arrears=CLASSES.index(grade["grade"]) + 1,
+        detail=detail,
+    )
 
 
 def _attach_inspections(session: Session, records: list[dict[str, Any]]) -> None:
     """Give each inspection's credit record the visit it stands for, in Chinese: one line per visit."""
-    uids = {r["reference"][len(INSPECTION_REFERENCE):]: r for r in records
-            if r["reference"].startswith(INSPECTION_REFERENCE)}
+    uids = {
+        r["reference"][len(INSPECTION_REFERENCE) :]: r
+        for r in records
+        if r["reference"].startswith(INSPECTION_REFERENCE)
+    }
     if not uids:
         return
     for visit in session.scalars(select(Inspection).where(Inspection.uid.in_(uids))):
         uids[visit.uid]["inspection"] = {
-            "uid": visit.uid, "departments": visit.departments, "result": visit.result,
-            "result_zh": TYPE_ZH[RESULTS[visit.result]], "findings": visit.findings,
+            "uid": visit.uid,
+            "departments": visit.departments,
+            "result": visit.result,
+            "result_zh": TYPE_ZH[RESULTS[visit.result]],
+            "findings": visit.findings,
             "items": [{**item, "result_zh": ITEM_ZH[bool(item.get("ok"))]} for item in visit.items],
-            "digest": visit.digest, "random_draw": visit.draw_id is not None}
+            "digest": visit.digest,
+            "random_draw": visit.draw_id is not None,
+        }
 
 
 def summary(cert: Certificate, verify_url: str) -> dict[str, Any]:
-    return {"number": cert.number, "state": cert.state, "digest": cert.digest, "verify_url": verify_url,
-            "issued_at": cert.issued_at.isoformat(), "expires_at": cert.expires_at.isoformat(), "report": cert.detail}
+    return {
+        "number": cert.number,
+        "state": cert.state,
+        "digest": cert.digest,
+        "verify_url": verify_url,
+        "issued_at": cert.issued_at.isoformat(),
+        "expires_at": cert.expires_at.isoformat(),
+        "report": cert.detail,
+    }

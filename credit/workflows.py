@@ -22,16 +22,37 @@ from store.models import CreditRecord, Enterprise, ListEntry, RepairApplication
 NOT_REPAIRABLE_ZH = "该类记录不适用信用修复（由作出决定的机关依法移除）"
 
 
-def record(credit: CreditLedger, session: Session, *, uscc: str, type: str, department: str, decided_on: date,
-           summary: str, reference: str, amount_fen: int | None = None, evidence: list[str] | None = None,
-           actor: str) -> CreditRecord:
+def record(
+    credit: CreditLedger,
+    session: Session,
+    *,
+    uscc: str,
+    type: str,
+    department: str,
+    decided_on: date,
+    summary: str,
+    reference: str,
+    amount_fen: int | None = None,
+    evidence: list[str] | None = None,
+    actor: str,
+) -> CreditRecord:
     """A department's credit record (arrears, penalty, court entry, commendation, inspection result)."""
     if type not in RECORD_TYPES:
         raise CreditError("invalid", f"type must be one of {', '.join(RECORD_TYPES)}", "type")
     if decided_on > date.today():
         raise CreditError("invalid", "a decision cannot be dated in the future", "decided_on")
-    row = credit.add(session, uscc=uscc, type=type, department=department, decided_on=decided_on, summary=summary,
-                     reference=reference, amount_fen=amount_fen, evidence=evidence, actor=actor)
+    row = credit.add(
+        session,
+        uscc=uscc,
+        type=type,
+        department=department,
+        decided_on=decided_on,
+        summary=summary,
+        reference=reference,
+        amount_fen=amount_fen,
+        evidence=evidence,
+        actor=actor,
+    )
     credit.regrade(session, uscc)
     return row
 
@@ -42,8 +63,19 @@ def _holds(entry: ListEntry, today: date) -> bool:
     return entry.end_on is None or entry.end_on >= today
 
 
-def list_entry(credit: CreditLedger, session: Session, *, uscc: str, list_name: str, department: str,
-               start_on: date, end_on: date | None, reason: str, reference: str, actor: str) -> ListEntry:
+def list_entry(
+    credit: CreditLedger,
+    session: Session,
+    *,
+    uscc: str,
+    list_name: str,
+    department: str,
+    start_on: date,
+    end_on: date | None,
+    reason: str,
+    reference: str,
+    actor: str,
+) -> ListEntry:
     """Put an enterprise on the red list (守信激励) or the black list (严重失信; joint punishment for all).
 
     CreditRegistry keeps one entry per list and subject, owned by the department that made it: while another
@@ -57,29 +89,61 @@ def list_entry(credit: CreditLedger, session: Session, *, uscc: str, list_name: 
     if session.scalars(select(Enterprise).where(Enterprise.uscc == uscc).with_for_update()).first() is None:
         raise CreditError("not-found", f"no enterprise {uscc}", "uscc")
     today = date.today()
-    others = session.scalars(select(ListEntry).where(ListEntry.uscc == uscc, ListEntry.list == list_name,
-                                                     ListEntry.department != department).order_by(ListEntry.id)).all()
+    others = session.scalars(
+        select(ListEntry)
+        .where(ListEntry.uscc == uscc, ListEntry.list == list_name, ListEntry.department != department)
+        .order_by(ListEntry.id)
+    ).all()
     for other in others:
         if _holds(other, today):
-            raise CreditError("forbidden", f"the {list_name} list entry {other.id} of {uscc} was made by "
-                              f"{other.department} and has not ended: only {other.department} changes or ends it",
-                              "list")
+            raise CreditError(
+                "forbidden",
+                f"the {list_name} list entry {other.id} of {uscc} was made by "
+                f"{other.department} and has not ended: only {other.department} changes or ends it",
+                "list",
+            )
         if list_name == "red" and other.state != "ENDED":
             other.state = "PENDING"  # its department clears the red flag on chain before this one sets it
-    step = credit.add(session, uscc=uscc, type=f"list_{list_name}", department=department, decided_on=start_on,
-                      summary=reason, reference=reference, actor=actor,
-                      extra={"end_on": end_on.isoformat() if end_on else None})
-    entry = ListEntry(uscc=uscc, list=list_name, start_on=start_on, end_on=end_on, reason=reason, reference=reference,
-                      department=department, joint_punishment=list_name == "black", record_id=step.id,
-                      state="PENDING")
+    step = credit.add(
+        session,
+        uscc=uscc,
+        type=f"list_{list_name}",
+        department=department,
+        decided_on=start_on,
+        summary=reason,
+        reference=reference,
+        actor=actor,
+        extra={"end_on": end_on.isoformat() if end_on else None},
+    )
+    entry = ListEntry(
+        uscc=uscc,
+        list=list_name,
+        start_on=start_on,
+        end_on=end_on,
+        reason=reason,
+        reference=reference,
+        department=department,
+        joint_punishment=list_name == "black",
+        record_id=step.id,
+        state="PENDING",
+    )
     session.add(entry)
     session.flush()
     credit.regrade(session, uscc)
     return entry
 
 
-def end_list_entry(credit: CreditLedger, session: Session, *, entry_id: int, department: str,
-                   end_on: date | None = None, reason: str, reference: str = "", actor: str) -> ListEntry:
+def end_list_entry(
+    credit: CreditLedger,
+    session: Session,
+    *,
+    entry_id: int,
+    department: str,
+    end_on: date | None = None,
+    reason: str,
+    reference: str = "",
+    actor: str,
+) -> ListEntry:
     """End a list entry on `end_on` (default today; an entry not yet started can be ended on its first day, so
     it never holds). Only the department that made the entry ends it; the step is a record on the chain."""
     today = date.today()
@@ -92,19 +156,33 @@ def end_list_entry(credit: CreditLedger, session: Session, *, entry_id: int, dep
     entry = session.get(ListEntry, entry_id, with_for_update=True, populate_existing=True)
     assert entry is not None
     if entry.department != department:
-        raise CreditError("forbidden", f"the {entry.list} list entry {entry.id} of {entry.uscc} was made by "
-                          f"{entry.department}: only {entry.department} changes or ends it (谁认定、谁修复)", "entry")
+        raise CreditError(
+            "forbidden",
+            f"the {entry.list} list entry {entry.id} of {entry.uscc} was made by "
+            f"{entry.department}: only {entry.department} changes or ends it (谁认定、谁修复)",
+            "entry",
+        )
     if entry.end_on is not None and entry.end_on <= today:
         raise CreditError("conflict", f"the entry already ended on {entry.end_on}", "entry")
     if end_on < max(today, entry.start_on):
         raise CreditError("invalid", "an entry ends today or later, and not before it starts", "end_on")
     if entry.end_on is not None and end_on >= entry.end_on:
-        raise CreditError("invalid", f"the entry already ends on {entry.end_on}: ending it moves that earlier",
-                          "end_on")
+        raise CreditError(
+            "invalid", f"the entry already ends on {entry.end_on}: ending it moves that earlier", "end_on"
+        )
     made = session.get(CreditRecord, entry.record_id) if entry.record_id is not None else None
-    step = credit.add(session, uscc=entry.uscc, type=f"list_{entry.list}_end", department=department,
-                      decided_on=today, summary=reason, reference=reference, target=made, actor=actor,
-                      extra={"end_on": end_on.isoformat()})
+    step = credit.add(
+        session,
+        uscc=entry.uscc,
+        type=f"list_{entry.list}_end",
+        department=department,
+        decided_on=today,
+        summary=reason,
+        reference=reference,
+        target=made,
+        actor=actor,
+        extra={"end_on": end_on.isoformat()},
+    )
     entry.end_on, entry.record_id = end_on, step.id  # the end decision is now the basis of its chain write
     if entry.list == "black" or end_on <= today:
         entry.state = "PENDING"  # a red entry ending later is queued by the day's refresh
@@ -120,33 +198,65 @@ def _target(session: Session, uscc: str, record_uid: str) -> CreditRecord:
     return target
 
 
-def apply_repair(credit: CreditLedger, session: Session, *, uscc: str, record_uid: str, statement: str,
-                 on: date | None = None, actor: str) -> RepairApplication:
+def apply_repair(
+    credit: CreditLedger,
+    session: Session,
+    *,
+    uscc: str,
+    record_uid: str,
+    statement: str,
+    on: date | None = None,
+    actor: str,
+) -> RepairApplication:
     """The enterprise applies to repair one record; refused before the minimum display period is over."""
     on = on or date.today()
     target = _target(session, uscc, record_uid)
     opens = repair_opens(load_policy(), Fact(target.uid, target.type, target.decided_on))
     if target.type not in RECORD_TYPES or opens is None:
-        raise CreditError("not-repairable", f"{NOT_REPAIRABLE_ZH} / records of type {target.type} cannot be "
-                          "repaired by the department", "record")
+        raise CreditError(
+            "not-repairable",
+            f"{NOT_REPAIRABLE_ZH} / records of type {target.type} cannot be repaired by the department",
+            "record",
+        )
     if target.repaired_on is not None:
         raise CreditError("conflict", f"the record was already repaired on {target.repaired_on}", "record")
     if on < opens:
-        raise CreditError("too-early", f"最短公示期未满，{opens} 起可申请 / the minimum display period runs until "
-                          f"{opens}: apply from then", "record")
-    if session.scalars(select(RepairApplication).where(RepairApplication.record_id == target.id,
-                                                       RepairApplication.state == "APPLIED")).first():
+        raise CreditError(
+            "too-early",
+            f"最短公示期未满，{opens} 起可申请 / the minimum display period runs until {opens}: apply from then",
+            "record",
+        )
+    if session.scalars(
+        select(RepairApplication).where(RepairApplication.record_id == target.id, RepairApplication.state == "APPLIED")
+    ).first():
         raise CreditError("conflict", "an application for this record is already under review", "record")
     app = RepairApplication(record_id=target.id, uscc=uscc, statement=statement, state="APPLIED", applied_on=on)
     session.add(app)
-    credit.add(session, uscc=uscc, type="repair_applied", department=target.department, decided_on=on,
-               summary=statement, target=target, actor=actor)
+    credit.add(
+        session,
+        uscc=uscc,
+        type="repair_applied",
+        department=target.department,
+        decided_on=on,
+        summary=statement,
+        target=target,
+        actor=actor,
+    )
     session.flush()
     return app
 
 
-def review_repair(credit: CreditLedger, session: Session, *, application_id: int, approve: bool, department: str,
-                  note: str, on: date | None = None, actor: str) -> RepairApplication:
+def review_repair(
+    credit: CreditLedger,
+    session: Session,
+    *,
+    application_id: int,
+    approve: bool,
+    department: str,
+    note: str,
+    on: date | None = None,
+    actor: str,
+) -> RepairApplication:
     """The department that made the record decides; approval marks the record repaired and regrades."""
     on = on or date.today()
     app = session.get(RepairApplication, application_id)
@@ -162,9 +272,21 @@ def review_repair(credit: CreditLedger, session: Session, *, application_id: int
         if opens is None or on < opens:
             raise CreditError("too-early", f"the minimum display period runs until {opens}")
         target.repaired_on = on
-    app.state, app.reviewer, app.reviewed_on, app.decision_note = \
-        ("APPROVED" if approve else "REJECTED"), actor, on, note
-    credit.add(session, uscc=app.uscc, type="repair_approved" if approve else "repair_rejected",
-               department=department, decided_on=on, summary=note, target=target, actor=actor)
+    app.state, app.reviewer, app.reviewed_on, app.decision_note = (
+        ("APPROVED" if approve else "REJECTED"),
+        actor,
+        on,
+        note,
+    )
+    credit.add(
+        session,
+        uscc=app.uscc,
+        type="repair_approved" if approve else "repair_rejected",
+        department=department,
+        decided_on=on,
+        summary=note,
+        target=target,
+        actor=actor,
+    )
     credit.regrade(session, app.uscc, on)
     return app

@@ -17,8 +17,9 @@ class ZelError(Exception):
     #: The category's slug: the problem type (``/problems/<code>``) and the CLI's error label.
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
-                 detail: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, field: str | None = None, detail: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:  # a precise problem type inside the category (e.g. "idempotency-key-reused")

@@ -53,6 +53,7 @@ class CodeResult(NamedTuple):
 
 _valid = tuple.__new__  # builds a CodeResult without NamedTuple's keyword handling (hot path)
 
+
 def id_check_char(first17: str) -> str:
     """The GB 11643 check character of the first 17 digits."""
     return ID_CHECK[2 * int(first17, 13) % 11]
@@ -127,8 +128,9 @@ def validate_id_number(raw: str) -> CodeResult:
         return CodeResult(False, "citizen_id", code, f"a citizen ID number has 18 characters, not {len(code)}")
     for i, c in enumerate(code[:17]):
         if c not in _DIGIT:
-            return CodeResult(False, "citizen_id", code, f"character {c!r} is not allowed here: positions 1-17 are "
-                              "digits", i + 1)
+            return CodeResult(
+                False, "citizen_id", code, f"character {c!r} is not allowed here: positions 1-17 are digits", i + 1
+            )
     if code[17] not in ID_CHECK:
         return CodeResult(False, "citizen_id", code, f"character {code[17]!r} is not a check character (0-9 or X)", 18)
     return CodeResult(False, "citizen_id", code, "the region code cannot start with 0", 1)
@@ -143,8 +145,9 @@ def _check_id(code: str) -> CodeResult:
         return CodeResult(False, "citizen_id", code, f"birth date {ymd[:4]}-{ymd[4:6]}-{ymd[6:]} is impossible", 7)
     expected = id_check_char(code[:17])
     if code[17] != expected:
-        return CodeResult(False, "citizen_id", code, f"check character is {code[17]!r}, expected {expected!r}", 18,
-                          expected)
+        return CodeResult(
+            False, "citizen_id", code, f"check character is {code[17]!r}, expected {expected!r}", 18, expected
+        )
     return _valid(CodeResult, (True, "citizen_id", code, None, None, None))
 
 
@@ -160,8 +163,13 @@ def validate_uscc(raw: str) -> CodeResult:
             return CodeResult(False, "uscc", code, f"character {c!r} is not allowed{hint}", i + 1)
     if code[0] not in REGISTRATION_AUTHORITIES:
         return CodeResult(False, "uscc", code, f"{code[0]!r} is not a registration authority code", 1)
-    return CodeResult(False, "uscc", code, "positions 3-8 are the region code and must be digits",
-                      3 + next(i for i, c in enumerate(code[2:8]) if not c.isdigit()))
+    return CodeResult(
+        False,
+        "uscc",
+        code,
+        "positions 3-8 are the region code and must be digits",
+        3 + next(i for i, c in enumerate(code[2:8]) if not c.isdigit()),
+    )
 
 
 def _check_uscc(code: str) -> CodeResult:

@@ -43,9 +43,18 @@ CERTIFICATE_KINDS = (Kind.TAX_CERTIFICATE, Kind.SOCIAL_INSURANCE_CERTIFICATE, Ki
 class Anchorer:
     """Moves certificates from ISSUED to ANCHORED in batches."""
 
-    def __init__(self, sessions: sessionmaker[Session], ledger: Ledger, keys: dict[str, LocalAccount],
-                 chain_kind: Callable[[str], Kind], *, batch_size: int = 4096, max_wait: float = 10.0,
-                 model: Any = Certificate, batch_kinds: tuple[Kind, ...] = CERTIFICATE_KINDS) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        ledger: Ledger,
+        keys: dict[str, LocalAccount],
+        chain_kind: Callable[[str], Kind],
+        *,
+        batch_size: int = 4096,
+        max_wait: float = 10.0,
+        model: Any = Certificate,
+        batch_kinds: tuple[Kind, ...] = CERTIFICATE_KINDS,
+    ) -> None:
         """`model` is the anchored table (certificates, or inspections): it has the columns `state` (ISSUED →
         ANCHORED), `department`, `kind`, `digest`, `issued_at`, `batch_id` and `proof`. Batches of
         `batch_kinds` are this anchorer's to finish."""
@@ -77,9 +86,13 @@ class Anchorer:
 
     def _unfinished(self) -> list[int]:
         with self.sessions() as s:
-            return list(s.scalars(select(AnchorBatch.id).where(AnchorBatch.state == "PREPARED",
-                                                               AnchorBatch.kind.in_(self.batch_kinds))
-                                  .order_by(AnchorBatch.id)))
+            return list(
+                s.scalars(
+                    select(AnchorBatch.id)
+                    .where(AnchorBatch.state == "PREPARED", AnchorBatch.kind.in_(self.batch_kinds))
+                    .order_by(AnchorBatch.id)
+                )
+            )
 
     def _prepare(self, force: bool) -> int | None:
         """Cut the next due batch; None when nothing is due."""
@@ -88,7 +101,8 @@ class Anchorer:
             groups = s.execute(
                 select(m.department, m.kind, func.count(), func.min(m.issued_at))
                 .where(m.state == "ISSUED", m.batch_id.is_(None))
-                .group_by(m.department, m.kind)).all()
+                .group_by(m.department, m.kind)
+            ).all()
             now = datetime.now(UTC)
             for department, slug, count, oldest in groups:
                 if department not in self.keys:
@@ -101,15 +115,23 @@ class Anchorer:
                 kind = self.chain_kind(slug)
                 same_kind = [k for (_, k, _, _) in groups if self.chain_kind(k) == kind]
                 certs = s.scalars(
-                    select(m).where(m.state == "ISSUED", m.batch_id.is_(None), m.department == department,
-                                    m.kind.in_(same_kind))
-                    .order_by(m.id).limit(self.batch_size).with_for_update()).all()
+                    select(m)
+                    .where(m.state == "ISSUED", m.batch_id.is_(None), m.department == department, m.kind.in_(same_kind))
+                    .order_by(m.id)
+                    .limit(self.batch_size)
+                    .with_for_update()
+                ).all()
                 if not certs:
                     continue
                 digests = [bytes.fromhex(c.digest[2:]) for c in certs]
                 tree = MerkleTree.of(digests)
-                batch = AnchorBatch(department=department, kind=int(kind), root="0x" + tree.root.hex(),
-                                    leaf_count=len(certs), state="PREPARED")
+                batch = AnchorBatch(
+                    department=department,
+                    kind=int(kind),
+                    root="0x" + tree.root.hex(),
+                    leaf_count=len(certs),
+                    state="PREPARED",
+                )
                 s.add(batch)
                 s.flush()
                 for cert, d in zip(certs, digests, strict=True):
@@ -123,8 +145,12 @@ class Anchorer:
         tx_hash: str | None = None
         with self.sessions() as s:
             batch = s.get_one(AnchorBatch, batch_id)
-            root, kind, leaves, department = bytes.fromhex(batch.root[2:]), Kind(batch.kind), batch.leaf_count, \
-                batch.department
+            root, kind, leaves, department = (
+                bytes.fromhex(batch.root[2:]),
+                Kind(batch.kind),
+                batch.leaf_count,
+                batch.department,
+            )
         key = self.keys[department]
         try:
             existing = self.ledger.anchor_of(root)
@@ -152,17 +178,35 @@ class Anchorer:
         self.failures = 0
         ms = (time.perf_counter() - started) * 1000
         # gas "-": an earlier run had already anchored the root (a crash between sending and recording)
-        batch_log.info("anchored batch %s department %s kind %s leaves %d root 0x%s... tx %s gas %s block %s %.0fms",
-                       batch_id, department, kind.name.lower(), leaves, root.hex()[:16], tx_hash or "-",
-                       gas if gas is not None else "-", block, ms,
-                       extra={"batch": batch_id, "department": department, "kind": kind.name.lower(),
-                              "leaves": leaves, "root": "0x" + root.hex(), "tx_hash": tx_hash, "gas": gas,
-                              "block": block, "duration_ms": round(ms, 1)})
+        batch_log.info(
+            "anchored batch %s department %s kind %s leaves %d root 0x%s... tx %s gas %s block %s %.0fms",
+            batch_id,
+            department,
+            kind.name.lower(),
+            leaves,
+            root.hex()[:16],
+            tx_hash or "-",
+            gas if gas is not None else "-",
+            block,
+            ms,
+            extra={
+                "batch": batch_id,
+                "department": department,
+                "kind": kind.name.lower(),
+                "leaves": leaves,
+                "root": "0x" + root.hex(),
+                "tx_hash": tx_hash,
+                "gas": gas,
+                "block": block,
+                "duration_ms": round(ms, 1),
+            },
+        )
         return len(certs)
 
     def _find_tx(self, root: bytes, block: int) -> str | None:
         logs = self.ledger.attestations.events.Anchored().get_logs(
-            from_block=block, to_block=block, argument_filters={"root": root})
+            from_block=block, to_block=block, argument_filters={"root": root}
+        )
         return "0x" + bytes(logs[0]["transactionHash"]).hex() if logs else None
 
     def _record_failure(self, batch_id: int, exc: Exception) -> None:
@@ -186,8 +230,11 @@ class Anchorer:
             self._send(batch_id)
         changes = 0
         with self.sessions() as s:
-            changed = s.scalars(select(Certificate).where(Certificate.batch_id.in_(missing),
-                                                          Certificate.state.in_(("REVOKED", "SUSPENDED")))).all()
+            changed = s.scalars(
+                select(Certificate).where(
+                    Certificate.batch_id.in_(missing), Certificate.state.in_(("REVOKED", "SUSPENDED"))
+                )
+            ).all()
             roots = {b.id: b.root for b in s.scalars(select(AnchorBatch).where(AnchorBatch.id.in_(missing)))}
         for cert in changed:
             assert cert.batch_id is not None  # selected by batch_id
@@ -212,11 +259,11 @@ class Anchorer:
                     self.run_once()
                 except NodeUnavailable as exc:
                     self.failures += 1
-                    delay = min(2 ** self.failures, 60)
+                    delay = min(2**self.failures, 60)
                     self.backoff_until = time.monotonic() + delay
                     log.warning("chain node unavailable, anchoring paused for %ss: %s", delay, exc)
                 except LedgerError as exc:
                     self.failures += 1
-                    self.backoff_until = time.monotonic() + min(2 ** self.failures, 60)
+                    self.backoff_until = time.monotonic() + min(2**self.failures, 60)
                     log.error("anchoring failed: %s", exc)
             stop.wait(poll)

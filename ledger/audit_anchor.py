@@ -46,8 +46,9 @@ def head_root(seq: int, entry_hash: str) -> bytes:
 class AuditAnchorer:
     """Anchors the audit log's head when it moved, at most once per `interval` seconds."""
 
-    def __init__(self, sessions: sessionmaker[Session], ledger: Ledger, key: LocalAccount, *,
-                 interval: float = 10.0) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], ledger: Ledger, key: LocalAccount, *, interval: float = 10.0
+    ) -> None:
         self.sessions, self.ledger, self.key, self.interval = sessions, ledger, key, interval
         self._last = 0.0
 
@@ -67,8 +68,9 @@ class AuditAnchorer:
 
     def _unfinished(self) -> list[int]:
         with self.sessions() as s:
-            return list(s.scalars(select(AuditAnchor.seq).where(AuditAnchor.state == "PREPARED")
-                                  .order_by(AuditAnchor.seq)))
+            return list(
+                s.scalars(select(AuditAnchor.seq).where(AuditAnchor.state == "PREPARED").order_by(AuditAnchor.seq))
+            )
 
     def _prepare(self) -> int | None:
         with self.sessions() as s, s.begin():
@@ -135,15 +137,25 @@ def verify_against_chain(session: Session, ledger: Ledger) -> audit.AuditReport:
     for head in heads:
         entry_hash = hashes.get(head.seq)
         if entry_hash is None:
-            return audit.AuditReport(False, report.entries, f"entries after {last} were deleted: the chain holds "
-                                     f"the head of entry {head.seq} (block {head.block_number})", last + 1,
-                                     anchored=len(heads))
+            return audit.AuditReport(
+                False,
+                report.entries,
+                f"entries after {last} were deleted: the chain holds "
+                f"the head of entry {head.seq} (block {head.block_number})",
+                last + 1,
+                anchored=len(heads),
+            )
         if head_root(head.seq, entry_hash) != head.root:
             first = previous + 1
             where = f"entry {first}" if first == head.seq else f"entries {first} to {head.seq}"
-            return audit.AuditReport(False, report.entries, f"the log was rewritten: {where} differ from the head "
-                                     f"anchored on chain at entry {head.seq} (block {head.block_number})", first,
-                                     anchored=len(heads))
+            return audit.AuditReport(
+                False,
+                report.entries,
+                f"the log was rewritten: {where} differ from the head "
+                f"anchored on chain at entry {head.seq} (block {head.block_number})",
+                first,
+                anchored=len(heads),
+            )
         previous = head.seq
     return audit.AuditReport(True, report.entries, anchored=len(heads), anchored_through=previous)
 
@@ -159,5 +171,5 @@ def run_forever(anchorer: AuditAnchorer, stop: threading.Event, poll: float = 1.
             failures += 1
             level = logging.WARNING if isinstance(exc, LedgerError) else logging.ERROR
             log.log(level, "anchoring the audit log's head failed (retrying): %s", exc, exc_info=level >= logging.ERROR)
-            stop.wait(min(2 ** failures, 60))
+            stop.wait(min(2**failures, 60))
         stop.wait(poll)

@@ -75,13 +75,10 @@ def connect(config: ChainConfig, *, fund: list[str] | None = None) -> Connection
         from ledger.embedded import LockedTesterProvider, chain_db_path, open_embedded_tester
 
         if fund is None and not chain_db_path(config.data_dir).exists():
-            raise NotDeployed(
-                f"no embedded chain in {config.data_dir} yet (run `zel up` or `zel contracts deploy`)"
-            )
+            raise NotDeployed(f"no embedded chain in {config.data_dir} yet (run `zel up` or `zel contracts deploy`)")
 
         read_only = False if fund is not None else (True if config.read_only else None)
-        tester, backend = open_embedded_tester(config.data_dir, [EMBEDDED_READER, *(fund or [])],
-                                               read_only=read_only)
+        tester, backend = open_embedded_tester(config.data_dir, [EMBEDDED_READER, *(fund or [])], read_only=read_only)
         w3 = Web3(LockedTesterProvider(tester))
         # eth-tester insists on a `from` for eth_call, and that it can afford the call's gas.
         w3.eth.default_account = ChecksumAddress(HexAddress(HexStr(EMBEDDED_READER)))

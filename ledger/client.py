@@ -118,7 +118,8 @@ class Ledger:
         self._department_ids: dict[int, bytes] = {}
         self._valid_from: dict[str, int] = {}
         self._proposed_topic, self._approved_topic, self._executed_topic = (
-            event_topic(self.issuers, name) for name in ("Proposed", "Approved", "Executed"))
+            event_topic(self.issuers, name) for name in ("Proposed", "Approved", "Executed")
+        )
         self.issuer_changes = 0  # IssuerRegistry writes through this object: cached key lists re-read on change
 
     # -- opening -----------------------------------------------------------------------------------
@@ -145,8 +146,12 @@ class Ledger:
 
     def _read(self, call: Any, action: str, *args: Any) -> Any:
         with map_errors(self.decoder, action):
-            return with_retries(lambda: call.call(*args), attempts=self.sender.retries,
-                                base_delay=self.sender.retry_delay, action=action)
+            return with_retries(
+                lambda: call.call(*args),
+                attempts=self.sender.retries,
+                base_delay=self.sender.retry_delay,
+                action=action,
+            )
 
     def _write(self, account: LocalAccount, call: Any, action: str, gas: int | None = None) -> TxResult:
         try:
@@ -176,7 +181,8 @@ class Ledger:
         """The calldata of proposal `proposal_id`, from its `Proposed` event."""
         with map_errors(self.decoder, "reading a proposal"):
             logs = self.issuers.events.Proposed().get_logs(
-                from_block=self.deployment.block, argument_filters={"id": proposal_id})
+                from_block=self.deployment.block, argument_filters={"id": proposal_id}
+            )
         if not logs:
             raise UnknownEntry(f"there is no proposal {proposal_id}")
         return bytes(logs[0]["args"]["data"])
@@ -188,8 +194,9 @@ class Ledger:
             logs = self.issuers.events.Proposed().get_logs(from_block=self.deployment.block)
         for log in logs:
             pid = log["args"]["id"]
-            _hash, proposer, approvals, executed = self._read(self.issuers.functions.proposal(pid),
-                                                              "reading a proposal")
+            _hash, proposer, approvals, executed = self._read(
+                self.issuers.functions.proposal(pid), "reading a proposal"
+            )
             data = bytes(log["args"]["data"])
             try:
                 fn, args = self.issuers.decode_function_input(data)
@@ -211,11 +218,19 @@ class Ledger:
         approved = [events.Approved().process_log(lg) for lg in result.logs if _topic_of(lg) == self._approved_topic]
         executed = any(_topic_of(lg) == self._executed_topic for lg in result.logs)
         pid = (proposed or approved)[0]["args"]["id"]
-        return AdminResult(result.tx_hash, result.block_number, result.gas_used, result.logs, pid,
-                           approved[0]["args"]["approvals"], executed)
+        return AdminResult(
+            result.tx_hash,
+            result.block_number,
+            result.gas_used,
+            result.logs,
+            pid,
+            approved[0]["args"]["approvals"],
+            executed,
+        )
 
-    def admit_department(self, admin: LocalAccount, department: bytes, name: str,
-                         credit_scopes: int = 0) -> AdminResult:
+    def admit_department(
+        self, admin: LocalAccount, department: bytes, name: str, credit_scopes: int = 0
+    ) -> AdminResult:
         call = self.issuers.functions.admitDepartment(department, name, credit_scopes)
         return self.administer(admin, call, "admitting a department")
 
@@ -233,8 +248,9 @@ class Ledger:
         call = self.issuers.functions.registerKey(key, department, kinds_mask, valid_from)
         return self.administer(admin, call, "registering a key")
 
-    def migrate_key(self, admin: LocalAccount, key: str, department: bytes, kinds_mask: int, valid_from: int,
-                    basis: bytes) -> AdminResult:
+    def migrate_key(
+        self, admin: LocalAccount, key: str, department: bytes, kinds_mask: int, valid_from: int, basis: bytes
+    ) -> AdminResult:
         """The migration path: register a key valid from a past time, flagged `migrated` on chain."""
         call = self.issuers.functions.migrateKey(key, department, kinds_mask, valid_from, basis)
         return self.administer(admin, call, "migrating a key")
@@ -275,7 +291,8 @@ class Ledger:
 
     def department_info(self, department: bytes) -> DepartmentInfo:
         name, index, admitted, retired, scopes = self._read(
-            self.issuers.functions.departmentInfo(department), "reading a department")
+            self.issuers.functions.departmentInfo(department), "reading a department"
+        )
         return DepartmentInfo(department, name, index, admitted, retired, scopes)
 
     def departments(self) -> list[tuple[bytes, str, int, int]]:
@@ -290,7 +307,8 @@ class Ledger:
         """The department id with admission number `index` (cached: numbers never change)."""
         if index not in self._department_ids:
             self._department_ids[index] = bytes(
-                self._read(self.issuers.functions.departmentAt(index), "reading a department"))
+                self._read(self.issuers.functions.departmentAt(index), "reading a department")
+            )
         return self._department_ids[index]
 
     # -- AttestationRegistry -----------------------------------------------------------------------
@@ -330,8 +348,13 @@ class Ledger:
         dept, kind, leaves, at, block = self._read(self.attestations.functions.anchorOf(root), "reading an anchor")
         if at == 0:
             return None
-        return {"department": bytes(dept), "kind": Kind(kind), "leaf_count": leaves, "anchored_at": at,
-                "block_number": block}
+        return {
+            "department": bytes(dept),
+            "kind": Kind(kind),
+            "leaf_count": leaves,
+            "anchored_at": at,
+            "block_number": block,
+        }
 
     def indexed_anchor_department(self, root: bytes) -> bytes | None:
         """The department that anchored `root`, from the replayed events (None if it was never anchored)."""
@@ -346,7 +369,11 @@ class Ledger:
     # -- CreditRegistry ----------------------------------------------------------------------------
 
     def append_credit_record(
-        self, key: LocalAccount, subject: bytes, record_digest: bytes, scope: CreditScope,
+        self,
+        key: LocalAccount,
+        subject: bytes,
+        record_digest: bytes,
+        scope: CreditScope,
         expected_head: bytes | None = None,
     ) -> TxResult:
         """Append a record digest of category `scope`; `expected_head` defaults to the head read now."""
@@ -366,10 +393,18 @@ class Ledger:
 
     def standing(self, subject: bytes) -> Standing:
         head, length, grade, red, red_owner, black_owner, start, end = self._read(
-            self.credit.functions.standing(subject), "reading standing")
-        return Standing(head, length, Grade(grade), red, start, end,
-                        self.department_at(red_owner) if red_owner else None,
-                        self.department_at(black_owner) if black_owner else None)
+            self.credit.functions.standing(subject), "reading standing"
+        )
+        return Standing(
+            head,
+            length,
+            Grade(grade),
+            red,
+            start,
+            end,
+            self.department_at(red_owner) if red_owner else None,
+            self.department_at(black_owner) if black_owner else None,
+        )
 
     def is_black_listed(self, subject: bytes, timestamp: int) -> bool:
         return self._read(self.credit.functions.isBlackListed(subject, timestamp), "reading the black list")
@@ -393,8 +428,9 @@ class Ledger:
             return self.w3.eth.get_block("latest")
 
 
-def bootstrap(config: ChainConfig, *, redeploy: bool = False, administrators: list[str] | None = None,
-              threshold: int = 1) -> tuple[Ledger, LocalAccount, bool]:
+def bootstrap(
+    config: ChainConfig, *, redeploy: bool = False, administrators: list[str] | None = None, threshold: int = 1
+) -> tuple[Ledger, LocalAccount, bool]:
     """Open the chain with contracts deployed, as the district admin: an offline administrative act, never
     done by the service (which opens the chain with `Ledger.open` and department keys only).
 
@@ -420,8 +456,15 @@ def bootstrap(config: ChainConfig, *, redeploy: bool = False, administrators: li
             if redeploy:
                 raise NotDeployed("redeploy requested")
         except NotDeployed:
-            deployment = deploy_contracts(conn.w3, sender, admin, config.data_dir, redeploy=redeploy,
-                                          administrators=administrators, threshold=threshold)
+            deployment = deploy_contracts(
+                conn.w3,
+                sender,
+                admin,
+                config.data_dir,
+                redeploy=redeploy,
+                administrators=administrators,
+                threshold=threshold,
+            )
             deployed_now = True
         return Ledger(conn, deployment), admin, deployed_now
     except BaseException:

@@ -108,11 +108,19 @@ def run_compiler(payload: dict[str, Any]) -> tuple[dict[str, Any], str]:
         raise ArtifactError("neither a native solc nor Node.js is available to compile the contracts")
     try:
         proc = subprocess.run(
-            ["node", str(script)], input=json.dumps(payload), capture_output=True, text=True, cwd=ROOT,
+            ["node", str(script)],
+            input=json.dumps(payload),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
             check=True,
         )
         node_version = subprocess.run(
-            ["node", str(script), "--version"], input="", capture_output=True, text=True, cwd=ROOT,
+            ["node", str(script), "--version"],
+            input="",
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
             check=True,
         ).stdout.strip()
     except subprocess.CalledProcessError as exc:

@@ -31,21 +31,53 @@ class UnknownDepartment(errors.NotFound, LookupError):
     """No department has that id or payload code, or not exactly one signs that kind."""
 
 
-TAX = Department("tax.440604", 1, "国家税务总局佛山市禅城区税务局", "Chancheng District Tax Bureau, STA", "tax",
-                 (Kind.TAX_CERTIFICATE, Kind.CREDIT_RECORD), (CreditScope.TAX, CreditScope.REPAIR))
+TAX = Department(
+    "tax.440604",
+    1,
+    "国家税务总局佛山市禅城区税务局",
+    "Chancheng District Tax Bureau, STA",
+    "tax",
+    (Kind.TAX_CERTIFICATE, Kind.CREDIT_RECORD),
+    (CreditScope.TAX, CreditScope.REPAIR),
+)
 SOCIAL_INSURANCE = Department(
-    "si.440604", 2, "佛山市禅城区社会保险基金管理局", "Chancheng District Social Insurance Fund Administration", "si",
-    (Kind.SOCIAL_INSURANCE_CERTIFICATE, Kind.CREDIT_RECORD), (CreditScope.SOCIAL_INSURANCE, CreditScope.REPAIR))
+    "si.440604",
+    2,
+    "佛山市禅城区社会保险基金管理局",
+    "Chancheng District Social Insurance Fund Administration",
+    "si",
+    (Kind.SOCIAL_INSURANCE_CERTIFICATE, Kind.CREDIT_RECORD),
+    (CreditScope.SOCIAL_INSURANCE, CreditScope.REPAIR),
+)
 MARKET_SUPERVISION = Department(
-    "amr.440604", 3, "佛山市禅城区市场监督管理局", "Chancheng District Administration for Market Regulation", "amr",
+    "amr.440604",
+    3,
+    "佛山市禅城区市场监督管理局",
+    "Chancheng District Administration for Market Regulation",
+    "amr",
     (Kind.CREDIT_RECORD, Kind.INSPECTION, Kind.CREDIT_REPORT, Kind.ENTERPRISE_CODE, Kind.RANDOM_DRAW),
-    (CreditScope.PENALTY, CreditScope.INSPECTION, CreditScope.COMMENDATION, CreditScope.JUDICIAL, CreditScope.REPAIR,
-     CreditScope.GRADE, CreditScope.RED_LIST, CreditScope.BLACK_LIST))
+    (
+        CreditScope.PENALTY,
+        CreditScope.INSPECTION,
+        CreditScope.COMMENDATION,
+        CreditScope.JUDICIAL,
+        CreditScope.REPAIR,
+        CreditScope.GRADE,
+        CreditScope.RED_LIST,
+        CreditScope.BLACK_LIST,
+    ),
+)
 # The district's government-service data office keeps the platform: its key only anchors the audit log's head
 # (every batch window), so that nobody with database access can rewrite the log unseen.
 DATA_ADMINISTRATION = Department(
-    "dsj.440604", None, "佛山市禅城区政务服务数据管理局", "Chancheng District Government Service Data Administration",
-    "audit", (Kind.AUDIT_LOG,), ())
+    "dsj.440604",
+    None,
+    "佛山市禅城区政务服务数据管理局",
+    "Chancheng District Government Service Data Administration",
+    "audit",
+    (Kind.AUDIT_LOG,),
+    (),
+)
 
 DEPARTMENTS: tuple[Department, ...] = (TAX, SOCIAL_INSURANCE, MARKET_SUPERVISION, DATA_ADMINISTRATION)
 

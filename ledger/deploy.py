@@ -95,8 +95,14 @@ class Deployment:
 
 
 def deploy_contracts(
-    w3: Web3, sender: TxSender, admin: LocalAccount, data_dir: Path, *, redeploy: bool = False,
-    administrators: list[str] | None = None, threshold: int = 1,
+    w3: Web3,
+    sender: TxSender,
+    admin: LocalAccount,
+    data_dir: Path,
+    *,
+    redeploy: bool = False,
+    administrators: list[str] | None = None,
+    threshold: int = 1,
 ) -> Deployment:
     """Deploy IssuerRegistry (with `administrators`, default `admin` alone, approving `threshold` of n),
     AttestationRegistry and CreditRegistry; `admin` pays for the deployment.

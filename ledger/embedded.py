@@ -62,8 +62,9 @@ class SqliteDB(BaseDB):
         self.path, self.read_only = path, read_only
         self._lock = threading.RLock()
         if read_only:
-            self._conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, check_same_thread=False,
-                                         isolation_level=None)
+            self._conn = sqlite3.connect(
+                f"file:{quote(str(path))}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+            )
         else:
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._conn.execute("PRAGMA journal_mode=WAL")
@@ -193,8 +194,10 @@ class PersistentPyEVMBackend(PyEVMBackend):
         except (CanonicalHeadNotFound, sqlite3.OperationalError) as exc:  # an empty database: a new chain
             if self.read_only:
                 self.close()
-                raise NotDeployed(f"the embedded chain in {self.db_path.parent} has no blocks yet (run `zel up` "
-                                  "or `zel contracts deploy`)") from None
+                raise NotDeployed(
+                    f"the embedded chain in {self.db_path.parent} has no blocks yet (run `zel up` "
+                    "or `zel contracts deploy`)"
+                ) from None
             if not isinstance(exc, CanonicalHeadNotFound):
                 raise
             params = get_default_genesis_params({"gas_limit": GAS_LIMIT, "timestamp": int(time.time())})
@@ -258,10 +261,16 @@ def held_error(data_dir: Path, holder: ChainHolder, instead: str | None = None) 
     """The refusal of a write to a chain that `holder` holds, naming this command and saying what to do:
     `instead` (where "{url}" stands for the holder's URL), or else stop the holder."""
     url = holder.url or "its URL"
-    what = (instead.replace("{url}", url) + ", or stop it and run this again") if instead else \
-        "stop it and run this again, or point both at one node with ZEL_CHAIN_URL"
-    return ChainHeld(f"`{command_line()}` writes to the embedded chain in {data_dir / 'chain'}, which "
-                     f"{holder.describe()} holds: {what}", detail={"holder": holder.as_dict()})
+    what = (
+        (instead.replace("{url}", url) + ", or stop it and run this again")
+        if instead
+        else "stop it and run this again, or point both at one node with ZEL_CHAIN_URL"
+    )
+    return ChainHeld(
+        f"`{command_line()}` writes to the embedded chain in {data_dir / 'chain'}, which "
+        f"{holder.describe()} holds: {what}",
+        detail={"holder": holder.as_dict()},
+    )
 
 
 def _write_holder(handle: Any, url: str | None = None) -> None:
@@ -319,8 +328,9 @@ def chain_db_path(data_dir: Path) -> Path:
     return data_dir / "chain" / "chain.sqlite"
 
 
-def open_embedded_tester(data_dir: Path, funded: list[str], *, read_only: bool | None = False
-                         ) -> tuple[EthereumTester, PersistentPyEVMBackend]:
+def open_embedded_tester(
+    data_dir: Path, funded: list[str], *, read_only: bool | None = False
+) -> tuple[EthereumTester, PersistentPyEVMBackend]:
     """Open (or create) the embedded chain under `data_dir/chain`, funding `funded` at genesis.
 
     `read_only`: False takes the chain for writing (`ChainHeld` when another process has it); True opens it
@@ -344,10 +354,21 @@ def open_embedded_tester(data_dir: Path, funded: list[str], *, read_only: bool |
     return tester, backend
 
 
-
 # What a read-only process may not ask of the chain: the request is refused before eth-tester touches its state.
-WRITES = frozenset({"eth_sendRawTransaction", "eth_sendTransaction", "evm_mine", "evm_snapshot", "evm_revert",
-                    "testing_mine", "testing_timeTravel", "testing_snapshot", "testing_revert", "testing_reset"})
+WRITES = frozenset(
+    {
+        "eth_sendRawTransaction",
+        "eth_sendTransaction",
+        "evm_mine",
+        "evm_snapshot",
+        "evm_revert",
+        "testing_mine",
+        "testing_timeTravel",
+        "testing_snapshot",
+        "testing_revert",
+        "testing_reset",
+    }
+)
 
 
 class LockedTesterProvider(EthereumTesterProvider):

@@ -166,8 +166,7 @@ CUSTOM_ERRORS: dict[str, tuple[type[LedgerError], str]] = {
     "AttestationRegistryNotSuspended": (InvalidStateChange, "certificate {digest} is not suspended"),
     "CreditRegistryNotAuthorized": (
         NotAuthorized,
-        "key {key} may not write credit scope {scope}: not a current credit key of a department admitted "
-        "for it",
+        "key {key} may not write credit scope {scope}: not a current credit key of a department admitted for it",
     ),
     "CreditRegistryInvalidScope": (InvalidArgument, "credit scope {scope} is not a record scope"),
     "CreditRegistryListEntryOwned": (

@@ -66,8 +66,9 @@ class StatusIndex:
             head = self.ledger.w3.eth.block_number
             while self._next_block <= head:
                 to = min(head, self._next_block + self.chunk - 1)
-                logs = self.ledger.w3.eth.get_logs({"address": self.ledger.attestations.address,
-                                                    "fromBlock": self._next_block, "toBlock": to})
+                logs = self.ledger.w3.eth.get_logs(
+                    {"address": self.ledger.attestations.address, "fromBlock": self._next_block, "toBlock": to}
+                )
                 for log in sorted(logs, key=lambda entry: (entry["blockNumber"], entry["logIndex"])):
                     self._apply(log)
                 self._next_block = to + 1

@@ -160,8 +160,12 @@ class Keystore:
         for development and tests), then the data directory's development password file, then a prompt."""
         suffix = env_suffix(name)
         lookup = self.policy.passwords
-        for var, is_file in ((f"ZEL_KEYSTORE_PASSWORD_{suffix}", False), (f"ZEL_KEYSTORE_PASSWORD_FILE_{suffix}", True),
-                             ("ZEL_KEYSTORE_PASSWORD", False), ("ZEL_KEYSTORE_PASSWORD_FILE", True)):
+        for var, is_file in (
+            (f"ZEL_KEYSTORE_PASSWORD_{suffix}", False),
+            (f"ZEL_KEYSTORE_PASSWORD_FILE_{suffix}", True),
+            ("ZEL_KEYSTORE_PASSWORD", False),
+            ("ZEL_KEYSTORE_PASSWORD_FILE", True),
+        ):
             value = lookup(var)
             if not value:
                 continue

@@ -26,8 +26,7 @@ class Kind(IntEnum):
     def parse(cls, text: str) -> Kind:
         """Accept a slug (`tax-certificate`), a name (`TAX_CERTIFICATE`) or a short alias (`tax`)."""
         norm = text.strip().lower().replace("_", "-")
-        aliases = {"tax": cls.TAX_CERTIFICATE, "si": cls.SOCIAL_INSURANCE_CERTIFICATE,
-                   "credit": cls.CREDIT_RECORD}
+        aliases = {"tax": cls.TAX_CERTIFICATE, "si": cls.SOCIAL_INSURANCE_CERTIFICATE, "credit": cls.CREDIT_RECORD}
         if norm in aliases:
             return aliases[norm]
         for kind in cls:

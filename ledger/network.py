@@ -80,12 +80,23 @@ def genesis(validators: list[str], chain_id: int, block_period: int, signers: li
     return {
         "config": {
             "chainId": chain_id,
-            "homesteadBlock": 0, "eip150Block": 0, "eip155Block": 0, "eip158Block": 0,
-            "byzantiumBlock": 0, "constantinopleBlock": 0, "petersburgBlock": 0, "istanbulBlock": 0,
-            "berlinBlock": 0, "londonBlock": 0, "shanghaiTime": 0,
+            "homesteadBlock": 0,
+            "eip150Block": 0,
+            "eip155Block": 0,
+            "eip158Block": 0,
+            "byzantiumBlock": 0,
+            "constantinopleBlock": 0,
+            "petersburgBlock": 0,
+            "istanbulBlock": 0,
+            "berlinBlock": 0,
+            "londonBlock": 0,
+            "shanghaiTime": 0,
             "zeroBaseFee": True,
-            "qbft": {"blockperiodseconds": block_period, "epochlength": 30000,
-                     "requesttimeoutseconds": 2 * block_period},
+            "qbft": {
+                "blockperiodseconds": block_period,
+                "epochlength": 30000,
+                "requesttimeoutseconds": 2 * block_period,
+            },
         },
         "nonce": "0x0",
         "timestamp": "0x0",
@@ -119,16 +130,19 @@ def _write_private(path: Path, text: str) -> None:
         fh.write(text)
 
 
-def init_network(out: Path, validators: int = 4, chain_id: int = DEFAULT_CHAIN_ID, block_period: int = 2,
-                 password: str | None = None) -> dict:
+def init_network(
+    out: Path, validators: int = 4, chain_id: int = DEFAULT_CHAIN_ID, block_period: int = 2, password: str | None = None
+) -> dict:
     """Generate every file of a new network under `out` (which must be empty or absent)."""
     if validators < 4:
         raise ValueError("QBFT tolerates f faults with 3f+1 validators: use at least 4")
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty; choose a new directory (keys are never overwritten)")
     out.mkdir(parents=True, exist_ok=True)
-    nodes = [Node(f"validator{i + 1}", secrets.token_bytes(32), f"{SUBNET}.{VALIDATOR_IP_BASE + i}")
-             for i in range(validators)]
+    nodes = [
+        Node(f"validator{i + 1}", secrets.token_bytes(32), f"{SUBNET}.{VALIDATOR_IP_BASE + i}")
+        for i in range(validators)
+    ]
     rpc = Node("rpc", secrets.token_bytes(32), RPC_IP)
     for node in [*nodes, rpc]:
         _write_private(out / node.name / "key", "0x" + node.private_key.hex())
@@ -154,5 +168,3 @@ def init_network(out: Path, validators: int = 4, chain_id: int = DEFAULT_CHAIN_I
     }
     (out / "network.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
-
-

@@ -239,8 +239,14 @@ class TxSender:
         sender = account.address
         with self.nonces.sender_lock(sender):
             nonce = self._rpc(lambda: self.nonces.reserve(sender), action)
-            tx: dict[str, Any] = {"to": to, "value": value, "gas": 21_000, "nonce": nonce, "chainId": self.chain_id,
-                                  **self.fees()}
+            tx: dict[str, Any] = {
+                "to": to,
+                "value": value,
+                "gas": 21_000,
+                "nonce": nonce,
+                "chainId": self.chain_id,
+                **self.fees(),
+            }
             signed = account.sign_transaction(tx)
             tx_hash = self._send_raw(signed.raw_transaction, signed.hash, action)
         return self.wait(tx_hash, action)

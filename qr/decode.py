@@ -26,8 +26,18 @@ SCAN_PIXELS = 4_000_000  # what zxing is given at most: ~7 camera pixels per mod
 # Pillow's own bomb guard, for every caller in the process: it warns above this and refuses above twice this.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 # Formats Pillow is never asked to parse, named so the refusal says what was sent.
-_OTHER_FORMATS = ((b"GIF87a", "GIF"), (b"GIF89a", "GIF"), (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"),
-                  (b"\x00\x00\x01\x00", "ICO"), (b"8BPS", "PSD"), (b"%PDF", "PDF"), (b"<svg", "SVG"), (b"<?xml", "SVG"))
+_OTHER_FORMATS = (
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"8BPS", "PSD"),
+    (b"%PDF", "PDF"),
+    (b"<svg", "SVG"),
+    (b"<?xml", "SVG"),
+)
 
 
 class NoQrCode(errors.InvalidInput, ValueError):
@@ -75,15 +85,19 @@ def open_image(data: bytes) -> Image.Image:
             raise UnsupportedImage(f"{other} images are not accepted: send a PNG, JPEG or WebP") from exc
         raise NoQrCode("not a readable image (send a PNG, JPEG or WebP)") from exc
     except Image.DecompressionBombError as exc:  # over twice MAX_PIXELS: Pillow refuses it itself
-        raise ImageTooLarge(f"the image declares more than {2 * MAX_PIXELS // 1_000_000} megapixels; send at most "
-                            f"{MAX_PIXELS // 1_000_000} megapixels") from exc
+        raise ImageTooLarge(
+            f"the image declares more than {2 * MAX_PIXELS // 1_000_000} megapixels; send at most "
+            f"{MAX_PIXELS // 1_000_000} megapixels"
+        ) from exc
     except Exception as exc:  # Pillow raises several types for broken headers
         raise NoQrCode(f"not a readable image: {exc}") from exc
     width, height = image.size
     if width * height > MAX_PIXELS:
         image.close()
-        raise ImageTooLarge(f"the image is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); "
-                            f"send at most {MAX_PIXELS // 1_000_000} megapixels")
+        raise ImageTooLarge(
+            f"the image is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); "
+            f"send at most {MAX_PIXELS // 1_000_000} megapixels"
+        )
     return image
 
 
@@ -100,8 +114,9 @@ def _scannable(image: Image.Image) -> Image.Image:
         raise NoQrCode(f"not a readable image: {exc}") from exc
     if image.width * image.height > SCAN_PIXELS:
         scale = math.sqrt(SCAN_PIXELS / (image.width * image.height))
-        image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))),
-                             Image.Resampling.BOX)
+        image = image.resize(
+            (max(1, int(image.width * scale)), max(1, int(image.height * scale))), Image.Resampling.BOX
+        )
     return image
 
 
@@ -109,8 +124,12 @@ def read_image(data: bytes) -> str:
     """The text of the first QR code in an image (PNG, JPEG or WebP). Blocks for up to a second or so."""
     image = _scannable(open_image(data))
     for candidate in (image, ImageOps.autocontrast(image, cutoff=2)):
-        results = zxingcpp.read_barcodes(candidate, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
-                                         try_rotate=True, try_downscale=True)
+        results = zxingcpp.read_barcodes(
+            candidate,
+            formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
+            try_rotate=True,
+            try_downscale=True,
+        )
         if results:
             return results[0].text
     raise NoQrCode("no QR code found in the image")

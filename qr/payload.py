@@ -73,7 +73,7 @@ class _Reader:
     def take(self, n: int) -> bytes:
         if self.pos + n > len(self.data):
             raise PayloadError("the payload is truncated")
-        chunk = self.data[self.pos:self.pos + n]
+        chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
 
@@ -176,9 +176,22 @@ def decode(data: bytes) -> Signed:
     signature = expand_signature(r.take(64))
     if r.pos != len(data):
         raise PayloadError("unexpected bytes after the signature")
-    content = Content(kind=kind, version=1, number=number, subject=subject, subjectName=name, periodFrom=period_from,
-                      periodTo=period_to, totalFen=total, monthsPaid=paid, monthsInArrears=arrears, detailHash=detail,
-                      issuedAt=issued, expiresOn=expires, department=department)
+    content = Content(
+        kind=kind,
+        version=1,
+        number=number,
+        subject=subject,
+        subjectName=name,
+        periodFrom=period_from,
+        periodTo=period_to,
+        totalFen=total,
+        monthsPaid=paid,
+        monthsInArrears=arrears,
+        detailHash=detail,
+        issuedAt=issued,
+        expiresOn=expires,
+        department=department,
+    )
     return Signed(content, signature)
 
 

@@ -8,8 +8,12 @@ import qrcode
 from qrcode.image.svg import SvgPathImage
 from qrcode.util import MODE_8BIT_BYTE, MODE_NUMBER, QRData
 
-ECC = {"L": qrcode.constants.ERROR_CORRECT_L, "M": qrcode.constants.ERROR_CORRECT_M,
-       "Q": qrcode.constants.ERROR_CORRECT_Q, "H": qrcode.constants.ERROR_CORRECT_H}
+ECC = {
+    "L": qrcode.constants.ERROR_CORRECT_L,
+    "M": qrcode.constants.ERROR_CORRECT_M,
+    "Q": qrcode.constants.ERROR_CORRECT_Q,
+    "H": qrcode.constants.ERROR_CORRECT_H,
+}
 
 
 def build(url: str, ecc: str = "Q", box_size: int = 8, border: int = 4) -> qrcode.QRCode:

@@ -85,8 +85,12 @@ class Domain:
     verifying_contract: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": "ZeroErrand Ledger", "version": "1", "chainId": self.chain_id,
-                "verifyingContract": self.verifying_contract}
+        return {
+            "name": "ZeroErrand Ledger",
+            "version": "1",
+            "chainId": self.chain_id,
+            "verifyingContract": self.verifying_contract,
+        }
 
 
 def canonical(value: Any) -> bytes:
@@ -107,8 +111,14 @@ def from_day_number(n: int) -> date:
 
 
 def _signable(content: Content, domain: Domain):  # noqa: ANN202 - eth_account SignableMessage
-    return encode_typed_data(full_message={"types": EIP712_TYPES, "primaryType": "Certificate",
-                                           "domain": domain.as_dict(), "message": content.message()})
+    return encode_typed_data(
+        full_message={
+            "types": EIP712_TYPES,
+            "primaryType": "Certificate",
+            "domain": domain.as_dict(),
+            "message": content.message(),
+        }
+    )
 
 
 def _type_string(name: str) -> str:
@@ -121,15 +131,29 @@ def _type_string(name: str) -> str:
 # holds it equal to eth_account's for random contents. Signing still goes through eth_account.
 CERTIFICATE_TYPEHASH = keccak(text=_type_string("Certificate"))
 DOMAIN_TYPEHASH = keccak(text=_type_string("EIP712Domain"))
-_UINT_BITS = {"kind": 8, "version": 8, "periodFrom": 32, "periodTo": 32, "totalFen": 64, "monthsPaid": 16,
-              "monthsInArrears": 16, "issuedAt": 32, "expiresOn": 32}
+_UINT_BITS = {
+    "kind": 8,
+    "version": 8,
+    "periodFrom": 32,
+    "periodTo": 32,
+    "totalFen": 64,
+    "monthsPaid": 16,
+    "monthsInArrears": 16,
+    "issuedAt": 32,
+    "expiresOn": 32,
+}
 
 
 @lru_cache(maxsize=64)
 def domain_separator(chain_id: int, verifying_contract: str) -> bytes:
     contract = bytes.fromhex(verifying_contract.removeprefix("0x"))
-    return keccak(DOMAIN_TYPEHASH + keccak(b"ZeroErrand Ledger") + keccak(b"1") + chain_id.to_bytes(32, "big")
-                  + contract.rjust(32, b"\0"))
+    return keccak(
+        DOMAIN_TYPEHASH
+        + keccak(b"ZeroErrand Ledger")
+        + keccak(b"1")
+        + chain_id.to_bytes(32, "big")
+        + contract.rjust(32, b"\0")
+    )
 
 
 def _uint(content: Content, name: str) -> bytes:
@@ -149,11 +173,27 @@ def struct_hash(c: Content) -> bytes:
     detail = bytes.fromhex(c.detailHash.removeprefix("0x"))
     if len(detail) != 32:
         raise ValueError("detailHash must be 32 bytes")
-    return _keccak(b"".join((
-        CERTIFICATE_TYPEHASH, _uint(c, "kind"), _uint(c, "version"), _keccak(c.number.encode()),
-        _keccak(c.subject.encode()), _keccak(c.subjectName.encode()), _uint(c, "periodFrom"), _uint(c, "periodTo"),
-        _uint(c, "totalFen"), _uint(c, "monthsPaid"), _uint(c, "monthsInArrears"), detail, _uint(c, "issuedAt"),
-        _uint(c, "expiresOn"), _keccak(c.department.encode()))))
+    return _keccak(
+        b"".join(
+            (
+                CERTIFICATE_TYPEHASH,
+                _uint(c, "kind"),
+                _uint(c, "version"),
+                _keccak(c.number.encode()),
+                _keccak(c.subject.encode()),
+                _keccak(c.subjectName.encode()),
+                _uint(c, "periodFrom"),
+                _uint(c, "periodTo"),
+                _uint(c, "totalFen"),
+                _uint(c, "monthsPaid"),
+                _uint(c, "monthsInArrears"),
+                detail,
+                _uint(c, "issuedAt"),
+                _uint(c, "expiresOn"),
+                _keccak(c.department.encode()),
+            )
+        )
+    )
 
 
 def digest(content: Content, domain: Domain) -> bytes:
@@ -177,8 +217,9 @@ def recover_from_digest(digest_bytes: bytes, signature: bytes) -> str:
     if len(signature) != 65 or signature[64] not in (27, 28):
         raise ValueError("a signature is r, s and v (27 or 28)")
     try:
-        key = coincurve.PublicKey.from_signature_and_message(signature[:64] + bytes([signature[64] - 27]),
-                                                             digest_bytes, hasher=None)
+        key = coincurve.PublicKey.from_signature_and_message(
+            signature[:64] + bytes([signature[64] - 27]), digest_bytes, hasher=None
+        )
     except Exception as exc:  # coincurve raises plain Exceptions for invalid r, s
         raise ValueError(f"unrecoverable signature: {exc}") from exc
     return to_checksum_address(_keccak(key.format(compressed=False)[1:])[-20:])

@@ -181,10 +181,11 @@ def deployment_anchor(data_dir: Path, chain_id: Any) -> Anchor:
 def anchor_from(address: str | None, fingerprint_text: str | None, data_dir: Path | None, chain_id: Any) -> Anchor:
     """The verifier's pins: the flags when given (each one must hold), else the deployment record of `data_dir`."""
     if address or fingerprint_text:
-        return Anchor((parse_address(address),) if address else (),
-                      parse_fingerprint(fingerprint_text) if fingerprint_text else None,
-                      " and ".join(f for f, v in (("--trust-anchor", address), ("--trust-fingerprint",
-                                                                                 fingerprint_text)) if v))
+        return Anchor(
+            (parse_address(address),) if address else (),
+            parse_fingerprint(fingerprint_text) if fingerprint_text else None,
+            " and ".join(f for f, v in (("--trust-anchor", address), ("--trust-fingerprint", fingerprint_text)) if v),
+        )
     return deployment_anchor(data_dir, chain_id) if data_dir is not None else Anchor(source="no data directory")
 
 
@@ -192,40 +193,64 @@ def origin_check(trust: TrustList, anchor: Anchor) -> Check:
     """Whether the list is the one the verifier pinned, in Chinese and English."""
     signer = trust.signer
     if not anchor.pins:
-        return Check("trust-anchor", False,
-                     f"信任列表由 {signer} 签名，但未固定信任锚（{anchor.source}），无法确认其来源："
-                     "请用 --trust-anchor 指定区管理员地址，或用 --trust-fingerprint 核对公布的列表指纹",
-                     f"The trust list is signed by {signer}, but no trust anchor is pinned ({anchor.source}), so its "
-                     "origin is unknown: pin the district admin address (--trust-anchor) or check the list's published "
-                     "fingerprint (--trust-fingerprint)")
+        return Check(
+            "trust-anchor",
+            False,
+            f"信任列表由 {signer} 签名，但未固定信任锚（{anchor.source}），无法确认其来源："
+            "请用 --trust-anchor 指定区管理员地址，或用 --trust-fingerprint 核对公布的列表指纹",
+            f"The trust list is signed by {signer}, but no trust anchor is pinned ({anchor.source}), so its "
+            "origin is unknown: pin the district admin address (--trust-anchor) or check the list's published "
+            "fingerprint (--trust-fingerprint)",
+        )
     if anchor.addresses and signer.lower() not in {a.lower() for a in anchor.addresses}:
         pinned = ", ".join(anchor.addresses)
-        return Check("trust-anchor", False,
-                     f"信任列表签名者 {signer} 不是固定的信任锚 {pinned}（来源：{anchor.source}）",
-                     f"The trust list is signed by {signer}, not by the pinned anchor {pinned} (from {anchor.source})")
+        return Check(
+            "trust-anchor",
+            False,
+            f"信任列表签名者 {signer} 不是固定的信任锚 {pinned}（来源：{anchor.source}）",
+            f"The trust list is signed by {signer}, not by the pinned anchor {pinned} (from {anchor.source})",
+        )
     if anchor.fingerprint and not hmac.compare_digest(anchor.fingerprint, trust.fingerprint):
-        return Check("trust-anchor", False,
-                     f"信任列表指纹 {trust.fingerprint} 与固定的指纹 {anchor.fingerprint} 不符"
-                     f"（来源：{anchor.source}）",
-                     f"The trust list's fingerprint {trust.fingerprint} does not match the pinned fingerprint "
-                     f"{anchor.fingerprint} (from {anchor.source})")
+        return Check(
+            "trust-anchor",
+            False,
+            f"信任列表指纹 {trust.fingerprint} 与固定的指纹 {anchor.fingerprint} 不符（来源：{anchor.source}）",
+            f"The trust list's fingerprint {trust.fingerprint} does not match the pinned fingerprint "
+            f"{anchor.fingerprint} (from {anchor.source})",
+        )
     what_zh, what_en = ("签名者", "signer") if anchor.addresses else ("指纹", "fingerprint")
-    return Check("trust-anchor", True, f"信任列表{what_zh}与固定的信任锚相符（来源：{anchor.source}）",
-                 f"The trust list's {what_en} matches the pinned anchor (from {anchor.source})")
+    return Check(
+        "trust-anchor",
+        True,
+        f"信任列表{what_zh}与固定的信任锚相符（来源：{anchor.source}）",
+        f"The trust list's {what_en} matches the pinned anchor (from {anchor.source})",
+    )
 
 
-def verify_pinned(text: str, trust: TrustList, anchor: Anchor, *, today: date | None = None,
-                  now: datetime | None = None, stale_after_days: float = STALE_AFTER_DAYS) -> Verdict:
+def verify_pinned(
+    text: str,
+    trust: TrustList,
+    anchor: Anchor,
+    *,
+    today: date | None = None,
+    now: datetime | None = None,
+    stale_after_days: float = STALE_AFTER_DAYS,
+) -> Verdict:
     """Verify offline with a trust list whose origin `anchor` vouches for. A list no pin vouches for decides
     nothing: the verdict is UNTRUSTED_ISSUER (INVALID for an unreadable payload) and names the missing or
     mismatched anchor; only the certificate's claimed content is shown."""
     origin = origin_check(trust, anchor)
     if origin.ok:
-        verdict = verify_offline(text, trust, trust_anchor=trust.signer, today=today, now=now,
-                                 stale_after_days=stale_after_days)
+        verdict = verify_offline(
+            text, trust, trust_anchor=trust.signer, today=today, now=now, stale_after_days=stale_after_days
+        )
         verdict.checks.insert(1, origin)
         return verdict
     claimed = verify_text(text, trust.resolver, today)
     unreadable = [c for c in claimed.checks if c.name == "format" and c.ok is False]
-    return Verdict("INVALID" if unreadable else "UNTRUSTED_ISSUER", [origin, *unreadable], claimed.certificate,
-                   unchecked=["trustlist-origin", "signature", "issuer", "status", "expiry"])
+    return Verdict(
+        "INVALID" if unreadable else "UNTRUSTED_ISSUER",
+        [origin, *unreadable],
+        claimed.certificate,
+        unchecked=["trustlist-origin", "signature", "issuer", "status", "expiry"],
+    )

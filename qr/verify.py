@@ -19,9 +19,13 @@ Status = Literal["VALID", "INVALID", "UNTRUSTED_ISSUER", "REVOKED", "SUSPENDED",
 ChainState = Literal["anchored", "pending", "revoked", "suspended", "unknown", "offline", "foreign-anchor"]
 CHAIN_KIND = {1: 0, 2: 0, 3: 1, 4: 1, 5: 4}  # certificate kind code -> on-chain attestation kind
 KIND_ZH = {1: "个人纳税证明", 2: "企业纳税证明", 3: "个人社保缴费证明", 4: "企业社保参保证明", 5: "企业信用报告"}
-KIND_EN = {1: "Individual tax-payment certificate", 2: "Enterprise tax-payment certificate",
-           3: "Individual social-insurance contribution certificate",
-           4: "Enterprise social-insurance participation certificate", 5: "Enterprise credit report"}
+KIND_EN = {
+    1: "Individual tax-payment certificate",
+    2: "Enterprise tax-payment certificate",
+    3: "Individual social-insurance contribution certificate",
+    4: "Enterprise social-insurance participation certificate",
+    5: "Enterprise credit report",
+}
 GRADES = {1: "A", 2: "B", 3: "C", 4: "D"}
 
 
@@ -71,13 +75,27 @@ class Verdict:
 
 def _show(signed: Signed) -> dict[str, Any]:
     c = signed.content
-    return {"kind": c.kind, "kind_zh": KIND_ZH[c.kind], "kind_en": KIND_EN[c.kind], "number": c.number,
-            "subject": c.subject, "subject_name": c.subjectName, "period_from": str(from_day_number(c.periodFrom)),
-            "period_to": str(from_day_number(c.periodTo)), "total_fen": c.totalFen, "months_paid": c.monthsPaid,
-            "months_in_arrears": c.monthsInArrears, "issued_at": datetime.fromtimestamp(c.issuedAt, UTC)
-            .isoformat(), "expires_on": str(from_day_number(c.expiresOn)), "department": c.department,
-            **({"credit_score": c.totalFen, "records": c.monthsPaid, "grade": GRADES.get(c.monthsInArrears, "?")}
-               if c.kind == 5 else {})}
+    return {
+        "kind": c.kind,
+        "kind_zh": KIND_ZH[c.kind],
+        "kind_en": KIND_EN[c.kind],
+        "number": c.number,
+        "subject": c.subject,
+        "subject_name": c.subjectName,
+        "period_from": str(from_day_number(c.periodFrom)),
+        "period_to": str(from_day_number(c.periodTo)),
+        "total_fen": c.totalFen,
+        "months_paid": c.monthsPaid,
+        "months_in_arrears": c.monthsInArrears,
+        "issued_at": datetime.fromtimestamp(c.issuedAt, UTC).isoformat(),
+        "expires_on": str(from_day_number(c.expiresOn)),
+        "department": c.department,
+        **(
+            {"credit_score": c.totalFen, "records": c.monthsPaid, "grade": GRADES.get(c.monthsInArrears, "?")}
+            if c.kind == 5
+            else {}
+        ),
+    }
 
 
 def verify_text(text: str, resolver: Resolver, today: date | None = None) -> Verdict:
@@ -108,25 +126,49 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
     if not resolver.key_known(signer):
         # Recovery always yields some address; one no department ever registered means the content was
         # altered after signing (or a stranger signed it).
-        checks.append(Check("signature", False, "签名与内容不符：内容可能被篡改",
-                            "The signature does not match the content: it may have been altered"))
+        checks.append(
+            Check(
+                "signature",
+                False,
+                "签名与内容不符：内容可能被篡改",
+                "The signature does not match the content: it may have been altered",
+            )
+        )
         return Verdict("INVALID", checks, display, digest_hex, signer)
     checks.append(Check("signature", True, "签名可验证", f"Signed by {signer}"))
     key_department = resolver.key_department(signer)
     if key_department != c.department:
         # A certificate belongs to one department: the key that signed it must be that department's.
-        checks.append(Check("issuer", False, f"签发密钥属于 {key_department}，与证明所载签发机关 {c.department} 不符",
-                            f"The signing key belongs to {key_department}, not to {c.department}, the department "
-                            "the certificate names"))
+        checks.append(
+            Check(
+                "issuer",
+                False,
+                f"签发密钥属于 {key_department}，与证明所载签发机关 {c.department} 不符",
+                f"The signing key belongs to {key_department}, not to {c.department}, the department "
+                "the certificate names",
+            )
+        )
         return Verdict("UNTRUSTED_ISSUER", checks, display, digest_hex, signer)
     if not resolver.is_authorized(signer, CHAIN_KIND[c.kind], c.issuedAt):
-        checks.append(Check("issuer", False, "签发密钥在签发时未获授权",
-                            "The department key was not authorized for this kind at the issue time"))
+        checks.append(
+            Check(
+                "issuer",
+                False,
+                "签发密钥在签发时未获授权",
+                "The department key was not authorized for this kind at the issue time",
+            )
+        )
         return Verdict("UNTRUSTED_ISSUER", checks, display, digest_hex, signer)
     checks.append(Check("issuer", True, "签发机关已获授权", "Issued by an authorized department key"))
     if resolver.key_migrated(signer):
-        checks.append(Check("migration", None, "签发密钥经链迁移登记（历史有效期已在链上记录）",
-                            "The signing key was registered through the recorded chain migration (historic window)"))
+        checks.append(
+            Check(
+                "migration",
+                None,
+                "签发密钥经链迁移登记（历史有效期已在链上记录）",
+                "The signing key was registered through the recorded chain migration (historic window)",
+            )
+        )
     state = resolver.state(digest_hex, c.department)
     offline = state == "offline"
     if offline:
@@ -135,8 +177,14 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
         checks.append(Check("anchor", False, "账本中查无此证明", "The ledger does not know this certificate"))
         return Verdict("INVALID", checks, display, digest_hex, signer)
     elif state == "foreign-anchor":
-        checks.append(Check("anchor", False, "存证批次并非由证明所载签发机关上链",
-                            "Its batch was anchored by another department than the one the certificate names"))
+        checks.append(
+            Check(
+                "anchor",
+                False,
+                "存证批次并非由证明所载签发机关上链",
+                "Its batch was anchored by another department than the one the certificate names",
+            )
+        )
         return Verdict("UNTRUSTED_ISSUER", checks, display, digest_hex, signer)
     if state == "pending":
         checks.append(Check("anchor", None, "已签发，等待上链", "Issued; its batch is not on chain yet"))
@@ -155,39 +203,80 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
         checks.append(Check("status", True, "未撤销", "Not revoked or suspended"))
     today = today or datetime.now(UTC).date()
     if from_day_number(c.expiresOn) < today:
-        checks.append(Check("expiry", False, f"已于 {from_day_number(c.expiresOn)} 过期",
-                            f"Expired on {from_day_number(c.expiresOn)}"))
+        checks.append(
+            Check(
+                "expiry",
+                False,
+                f"已于 {from_day_number(c.expiresOn)} 过期",
+                f"Expired on {from_day_number(c.expiresOn)}",
+            )
+        )
         return Verdict("EXPIRED", checks, display, digest_hex, signer)
-    checks.append(Check("expiry", True, f"有效期至 {from_day_number(c.expiresOn)}",
-                        f"Valid until {from_day_number(c.expiresOn)}"))
+    checks.append(
+        Check("expiry", True, f"有效期至 {from_day_number(c.expiresOn)}", f"Valid until {from_day_number(c.expiresOn)}")
+    )
     return Verdict("VALID", checks, display, digest_hex, signer)
 
 
-def verify_offline(text: str, trust: Any, *, trust_anchor: str | None = None, today: date | None = None,
-                   now: datetime | None = None, stale_after_days: float = 7) -> Verdict:
+def verify_offline(
+    text: str,
+    trust: Any,
+    *,
+    trust_anchor: str | None = None,
+    today: date | None = None,
+    now: datetime | None = None,
+    stale_after_days: float = 7,
+) -> Verdict:
     """Verify with a trust list only. A stale list degrades the verdict to "valid as of" its date."""
     verdict = verify_text(text, trust.resolver, today)
     age = trust.age_days(now)
     issued = trust.issued_at.date().isoformat()
     if trust_anchor is None:
         # A list anybody could have signed proves nothing: never VALID without a pinned anchor.
-        verdict.checks.insert(0, Check("trustlist", False, f"信任列表由 {trust.signer} 签名，未固定信任锚",
-                                       f"Trust list signed by {trust.signer}; no trust anchor pinned"))
+        verdict.checks.insert(
+            0,
+            Check(
+                "trustlist",
+                False,
+                f"信任列表由 {trust.signer} 签名，未固定信任锚",
+                f"Trust list signed by {trust.signer}; no trust anchor pinned",
+            ),
+        )
         verdict.unchecked.append("trustlist-origin")
         if verdict.status != "INVALID":  # nor REVOKED: what an unpinned list says of status proves nothing either
             verdict.status = "UNTRUSTED_ISSUER"
         return verdict
     if trust_anchor.lower() != trust.signer.lower():
-        verdict.checks.insert(0, Check("trustlist", False, "信任列表并非由区管理员签发",
-                                       "The trust list is not signed by the pinned district admin"))
+        verdict.checks.insert(
+            0,
+            Check(
+                "trustlist",
+                False,
+                "信任列表并非由区管理员签发",
+                "The trust list is not signed by the pinned district admin",
+            ),
+        )
         verdict.status = "UNTRUSTED_ISSUER"
         return verdict
-    verdict.checks.insert(0, Check("trustlist", True, f"信任列表生成于 {issued}（{age:.1f} 天前）",
-                                   f"Trust list of {issued} ({age:.1f} days old)"))
+    verdict.checks.insert(
+        0,
+        Check(
+            "trustlist",
+            True,
+            f"信任列表生成于 {issued}（{age:.1f} 天前）",
+            f"Trust list of {issued} ({age:.1f} days old)",
+        ),
+    )
     verdict.unchecked.append("anchor")
     verdict.unchecked.append("revocations-after-" + issued)
     if verdict.status == "VALID" and age > stale_after_days:
         verdict.as_of = issued
-        verdict.checks.append(Check("freshness", None, f"信任列表已过期：截至 {issued} 有效",
-                                    f"The trust list is stale: valid as of {issued}"))
+        verdict.checks.append(
+            Check(
+                "freshness",
+                None,
+                f"信任列表已过期：截至 {issued} 有效",
+                f"The trust list is stale: valid as of {issued}",
+            )
+        )
     return verdict

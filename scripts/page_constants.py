@@ -28,8 +28,10 @@ from zero_errand.certificates import REASONS, REASONS_ZH, CertKind
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "web" / "generated" / "constants.js"
-HEADER = ("// generated from Python by scripts/page_constants.py (`npm run build:web` runs it); do not edit.\n"
-          "// Each constant names its Python owner; tests/pages/test_bundle.py fails when this file is stale.\n")
+HEADER = (
+    "// generated from Python by scripts/page_constants.py (`npm run build:web` runs it); do not edit.\n"
+    "// Each constant names its Python owner; tests/pages/test_bundle.py fails when this file is stale.\n"
+)
 
 
 def _type_string(name: str) -> str:
@@ -43,28 +45,56 @@ def constants() -> list[tuple[str, str, Any]]:
     return [
         ("PAYLOAD_VERSION", "qr.payload.VERSION", payload.VERSION),
         ("DEPARTMENT_CODES", "ledger.departments.Department.code (payload byte -> department)", payload.DEPARTMENTS),
-        ("EIP712_DOMAIN", "qr.signed.Domain.as_dict (name, version)",
-         {"name": domain["name"], "version": domain["version"]}),
+        (
+            "EIP712_DOMAIN",
+            "qr.signed.Domain.as_dict (name, version)",
+            {"name": domain["name"], "version": domain["version"]},
+        ),
         ("EIP712_TYPE_STRINGS", "qr.signed.EIP712_TYPES", {name: _type_string(name) for name in EIP712_TYPES}),
         ("CHAIN_KIND", "ledger.kinds.Kind (bit in a key's kinds mask)", {k.name: k.value for k in Kind}),
         ("CERT_KIND", "zero_errand.certificates.CertKind (payload code)", {k.name: k.code for k in CertKind}),
-        ("CERT_KINDS", "zero_errand.certificates.CertKind",
-         {k.code: {"slug": k.slug, "chainKind": k.chain_kind.value, "department": k.department,
-                   "zh": k.title_zh, "en": k.title_en} for k in CertKind}),
-        ("DEPARTMENT_NAMES", "ledger.departments.DEPARTMENTS",
-         {d.id: {"zh-CN": d.name_zh, "en": d.name_en} for d in DEPARTMENTS}),
-        ("GRADES", "credit.grading.CLASSES (a credit report's class code, 1 = A)",
-         {i: c for i, c in enumerate(CLASSES, 1)}),
-        ("STATUS_REASONS", "zero_errand.certificates.REASONS / REASONS_ZH",
-         {code: {"zh-CN": REASONS_ZH[code], "en": en.capitalize()} for code, en in REASONS.items()}),
-        ("RECORD_TYPES", "credit.grading.RECORD_TYPES / TYPE_ZH / TYPE_EN",
-         {t: {"zh-CN": TYPE_ZH[t], "en": TYPE_EN[t]} for t in RECORD_TYPES}),
+        (
+            "CERT_KINDS",
+            "zero_errand.certificates.CertKind",
+            {
+                k.code: {
+                    "slug": k.slug,
+                    "chainKind": k.chain_kind.value,
+                    "department": k.department,
+                    "zh": k.title_zh,
+                    "en": k.title_en,
+                }
+                for k in CertKind
+            },
+        ),
+        (
+            "DEPARTMENT_NAMES",
+            "ledger.departments.DEPARTMENTS",
+            {d.id: {"zh-CN": d.name_zh, "en": d.name_en} for d in DEPARTMENTS},
+        ),
+        (
+            "GRADES",
+            "credit.grading.CLASSES (a credit report's class code, 1 = A)",
+            {i: c for i, c in enumerate(CLASSES, 1)},
+        ),
+        (
+            "STATUS_REASONS",
+            "zero_errand.certificates.REASONS / REASONS_ZH",
+            {code: {"zh-CN": REASONS_ZH[code], "en": en.capitalize()} for code, en in REASONS.items()},
+        ),
+        (
+            "RECORD_TYPES",
+            "credit.grading.RECORD_TYPES / TYPE_ZH / TYPE_EN",
+            {t: {"zh-CN": TYPE_ZH[t], "en": TYPE_EN[t]} for t in RECORD_TYPES},
+        ),
         ("INSPECTION_RESULTS", "credit.inspections.RESULTS", list(RESULTS)),
         ("USCC_ALPHABET", "identifiers.USCC_ALPHABET", USCC_ALPHABET),
-        ("USCC_NEVER_USED", "the Latin capitals identifiers.USCC_ALPHABET leaves out",
-         "".join(c for c in string.ascii_uppercase if c not in USCC_ALPHABET)),
-        ("REGISTRATION_AUTHORITIES", "identifiers.REGISTRATION_AUTHORITIES",
-         "".join(sorted(REGISTRATION_AUTHORITIES))),
+        (
+            "USCC_NEVER_USED",
+            "the Latin capitals identifiers.USCC_ALPHABET leaves out",
+            "".join(c for c in string.ascii_uppercase if c not in USCC_ALPHABET),
+        ),
+        ("REGISTRATION_AUTHORITIES", "identifiers.REGISTRATION_AUTHORITIES", "".join(sorted(REGISTRATION_AUTHORITIES))),
         ("SCAN_PIXELS", "qr.decode.SCAN_PIXELS (a photo is scaled down to at most this many pixels)", SCAN_PIXELS),
     ]
 

@@ -21,30 +21,58 @@ from store.models import AuditEntry, AuditHead
 GENESIS = "0" * 64
 
 
-def _canonical(seq: int, at: datetime, actor: str, role: str, action: str, target: str, outcome: str,
-               detail: dict[str, Any]) -> bytes:
+def _canonical(
+    seq: int, at: datetime, actor: str, role: str, action: str, target: str, outcome: str, detail: dict[str, Any]
+) -> bytes:
     at_utc = at if at.tzinfo else at.replace(tzinfo=UTC)
-    body = {"seq": seq, "at": at_utc.astimezone(UTC).isoformat(timespec="microseconds"), "actor": actor,
-            "role": role, "action": action, "target": target, "outcome": outcome, "detail": detail}
+    body = {
+        "seq": seq,
+        "at": at_utc.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": actor,
+        "role": role,
+        "action": action,
+        "target": target,
+        "outcome": outcome,
+        "detail": detail,
+    }
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def entry_hash(prev: str, entry: AuditEntry) -> str:
-    data = _canonical(entry.seq, entry.at, entry.actor, entry.role, entry.action, entry.target, entry.outcome,
-                      entry.detail or {})
+    data = _canonical(
+        entry.seq, entry.at, entry.actor, entry.role, entry.action, entry.target, entry.outcome, entry.detail or {}
+    )
     return hashlib.sha256(bytes.fromhex(prev) + data).hexdigest()
 
 
-def append(session: Session, *, actor: str, role: str, action: str, target: str = "", outcome: str = "ok",
-           detail: dict[str, Any] | None = None) -> AuditEntry:
+def append(
+    session: Session,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    target: str = "",
+    outcome: str = "ok",
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
     """Append an entry inside the caller's transaction (so it commits or rolls back with the action)."""
     head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
         session.flush()
-    entry = AuditEntry(seq=head.seq + 1, at=datetime.now(UTC), actor=actor, role=role, action=action,
-                       target=target, outcome=outcome, detail=detail or {}, prev_hash=head.hash, hash="")
+    entry = AuditEntry(
+        seq=head.seq + 1,
+        at=datetime.now(UTC),
+        actor=actor,
+        role=role,
+        action=action,
+        target=target,
+        outcome=outcome,
+        detail=detail or {},
+        prev_hash=head.hash,
+        hash="",
+    )
     entry.hash = entry_hash(head.hash, entry)
     session.add(entry)
     head.seq, head.hash = entry.seq, entry.hash

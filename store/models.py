@@ -167,7 +167,6 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-
 # -- department source data (the built-in adapter's tables) -----------------------------------------------
 
 

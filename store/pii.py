@@ -148,14 +148,18 @@ def check_index_key(session: Session, keys: PiiKeys) -> None:
     stored = session.get(Setting, INDEX_FINGERPRINT)
     if stored is not None:
         if stored.value != mine:
-            raise PiiError(f"the personal-data index key (fingerprint {mine}) is not the one this store's data was "
-                           f"written with (fingerprint {stored.value}): configure the original key file or "
-                           "ZEL_PII_INDEX_KEY (a key file generated just now for development data is not it)")
+            raise PiiError(
+                f"the personal-data index key (fingerprint {mine}) is not the one this store's data was "
+                f"written with (fingerprint {stored.value}): configure the original key file or "
+                "ZEL_PII_INDEX_KEY (a key file generated just now for development data is not it)"
+            )
         return
     problem = _index_key_problem(session, Pii(keys))
     if problem:
-        raise PiiError(f"the personal-data index key (fingerprint {mine}) does not match the stored data ({problem}) "
-                       "and the store records no key fingerprint: configure the key the data was written with")
+        raise PiiError(
+            f"the personal-data index key (fingerprint {mine}) does not match the stored data ({problem}) "
+            "and the store records no key fingerprint: configure the key the data was written with"
+        )
     session.add(Setting(key=INDEX_FINGERPRINT, value=mine))
     session.flush()
 
@@ -187,8 +191,9 @@ def rotate_people(factory: sessionmaker[Session], pii: Pii, batch: int = 200) ->
                 select(Person).where(Person.key_id != pii.keys.current).limit(batch).with_for_update()
             ).all()
             for person in rows:
-                person.id_number_enc = pii.encrypt(pii.decrypt(person.id_number_enc, "person.id_number"),
-                                                   "person.id_number")
+                person.id_number_enc = pii.encrypt(
+                    pii.decrypt(person.id_number_enc, "person.id_number"), "person.id_number"
+                )
                 person.name_enc = pii.encrypt(pii.decrypt(person.name_enc, "person.name"), "person.name")
                 if person.phone_enc is not None:
                     person.phone_enc = pii.encrypt(pii.decrypt(person.phone_enc, "person.phone"), "person.phone")

@@ -42,8 +42,9 @@ TEST_PASSWORD = "test-only-password"
 TAX = department_id("tax.440604")
 SI = department_id("si.440604")
 AMR = department_id("amr.440604")
-AMR_SCOPES = scopes_mask([CreditScope.PENALTY, CreditScope.INSPECTION, CreditScope.GRADE, CreditScope.RED_LIST,
-                          CreditScope.BLACK_LIST])
+AMR_SCOPES = scopes_mask(
+    [CreditScope.PENALTY, CreditScope.INSPECTION, CreditScope.GRADE, CreditScope.RED_LIST, CreditScope.BLACK_LIST]
+)
 
 
 def free_port() -> int:
@@ -79,8 +80,17 @@ def start_ganache(extra: list[str] | None = None) -> GanacheNode:
         raise RuntimeError("ganache is not installed: run `make test` (it runs `npm ci`)")
     port = free_port()
     args = [
-        str(binary), "--server.host", "127.0.0.1", "--server.port", str(port), "--logging.quiet",
-        "--chain.chainId", "1337", "--wallet.accounts", f"{GANACHE_ADMIN_KEY},{10**24}", *(extra or []),
+        str(binary),
+        "--server.host",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--logging.quiet",
+        "--chain.chainId",
+        "1337",
+        "--wallet.accounts",
+        f"{GANACHE_ADMIN_KEY},{10**24}",
+        *(extra or []),
     ]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"

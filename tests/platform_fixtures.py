@@ -36,8 +36,10 @@ from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject
 from zero_errand.webhooks import register
 
-CITIZENS = [("citizen1", "陈志明", "44060419850312201" + id_check_char("44060419850312201")),
-            ("citizen2", "黄丽华", "44060419920718302" + id_check_char("44060419920718302"))]
+CITIZENS = [
+    ("citizen1", "陈志明", "44060419850312201" + id_check_char("44060419850312201")),
+    ("citizen2", "黄丽华", "44060419920718302" + id_check_char("44060419920718302")),
+]
 
 # CI runs these against the machine's PostgreSQL; an unreachable server fails them (never skips).
 PG_BASE = os.environ.get("ZEL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -94,8 +96,9 @@ def provisioned_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("provisioned")
     with pytest.MonkeyPatch.context() as monkeypatch:
         clear_keystore_password(monkeypatch)
-        provision_deployment(Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'store.sqlite'}"),
-                             development=True)
+        provision_deployment(
+            Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'store.sqlite'}"), development=True
+        )
     return root / "data"
 
 
@@ -135,11 +138,23 @@ def build_template(root: Path, database_url: str, database: str | None, provisio
         certs = {}
         with transaction(ctx.sessions) as session:
             certs["citizen"] = ctx.certificates.request(
-                session, kind=CertKind.SI_INDIVIDUAL, subject=Subject(person_id=person_of["citizen1"]),
-                period_from="2025-01", period_to="2025-06", actor="user:citizen1", actor_role="citizen")[0].number
+                session,
+                kind=CertKind.SI_INDIVIDUAL,
+                subject=Subject(person_id=person_of["citizen1"]),
+                period_from="2025-01",
+                period_to="2025-06",
+                actor="user:citizen1",
+                actor_role="citizen",
+            )[0].number
             certs["enterprise"] = ctx.certificates.request(
-                session, kind=CertKind.TAX_ENTERPRISE, subject=Subject(uscc=usccs[0]), period_from="2025-01",
-                period_to="2025-06", actor="client:x", actor_role="enterprise")[0].number
+                session,
+                kind=CertKind.TAX_ENTERPRISE,
+                subject=Subject(uscc=usccs[0]),
+                period_from="2025-01",
+                period_to="2025-06",
+                actor="client:x",
+                actor_role="enterprise",
+            )[0].number
         ctx.certificates.anchorer(max_wait=0).run_once(force=True)
         with transaction(ctx.sessions) as session:
             webhook = register(session, usccs[0], "https://erp.example.com/zel", ["certificate.issued"], False).id
@@ -211,16 +226,18 @@ class PlatformTemplates:
 
 
 @pytest.fixture(scope="session")
-def platform_templates(tmp_path_factory: pytest.TempPathFactory, provisioned_data_dir: Path
-                       ) -> Iterator[PlatformTemplates]:
+def platform_templates(
+    tmp_path_factory: pytest.TempPathFactory, provisioned_data_dir: Path
+) -> Iterator[PlatformTemplates]:
     templates = PlatformTemplates(tmp_path_factory, provisioned_data_dir)
     yield templates
     templates.close()
 
 
 @pytest.fixture
-def platform(tmp_path: Path, database_url: str, platform_templates: PlatformTemplates,
-             monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
+def platform(
+    tmp_path: Path, database_url: str, platform_templates: PlatformTemplates, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Platform]:
     """The seeded app, on its own copy of the session's template for the test's database."""
     clear_keystore_password(monkeypatch)
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"

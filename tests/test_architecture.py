@@ -85,7 +85,8 @@ def project_modules() -> dict[str, Path]:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports(tree: ast.AST, type_checking: bool = False):
@@ -163,7 +164,7 @@ def find_cycle(nodes: list[str], edges: dict[str, set[str]]) -> list[str] | None
         stack.append(node)
         for nxt in sorted(edges.get(node, ())):
             if colour[nxt] == GREY:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if colour[nxt] == WHITE and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -213,8 +214,10 @@ def test_package_arrows_point_one_way(graph: Graph) -> None:
             continue
         if (edge.source, edge.target) in KNOWN_SIDEWAYS:
             continue
-        wrong.append(f"{edge.source}:{edge.line} imports {edge.target} ({source_pkg} may import only "
-                     f"{', '.join(sorted(ALLOWED[source_pkg])) or 'itself'})")
+        wrong.append(
+            f"{edge.source}:{edge.line} imports {edge.target} ({source_pkg} may import only "
+            f"{', '.join(sorted(ALLOWED[source_pkg])) or 'itself'})"
+        )
     assert not wrong, "arrows against DESIGN.md §3:\n" + "\n".join(sorted(set(wrong)))
 
 
@@ -226,8 +229,9 @@ def test_known_sideways_arrows_still_exist(graph: Graph) -> None:
 
 def test_no_private_names_imported_across_modules(graph: Graph) -> None:
     found = {(source, target, name) for source, target, name, _ in graph.private}
-    new = sorted({f"{s}:{line} imports {n} from {t}" for s, t, n, line in graph.private
-                  if (s, t, n) not in KNOWN_PRIVATE})
+    new = sorted(
+        {f"{s}:{line} imports {n} from {t}" for s, t, n, line in graph.private if (s, t, n) not in KNOWN_PRIVATE}
+    )
     assert not new, "private names imported across modules:\n" + "\n".join(new)
     assert KNOWN_PRIVATE <= found, f"remove from KNOWN_PRIVATE: {sorted(KNOWN_PRIVATE - found)}"
 
@@ -246,6 +250,7 @@ def test_identifiers_is_a_standard_library_leaf() -> None:
             if isinstance(node, ast.ImportFrom) and node.level:
                 continue
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            outside += [f"{path.name}:{node.lineno} {n}" for n in names
-                        if n.split(".")[0] not in sys.stdlib_module_names]
+            outside += [
+                f"{path.name}:{node.lineno} {n}" for n in names if n.split(".")[0] not in sys.stdlib_module_names
+            ]
     assert not outside, "identifiers imports beyond the standard library:\n" + "\n".join(outside)

@@ -16,8 +16,14 @@ def zel(zel_bin, tmp_path):
     base_env.pop("ZEL_KEYSTORE_PASSWORD", None)
 
     def run(*args: str, ok: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-        proc = subprocess.run([zel_bin, *args], capture_output=True, text=True, env={**base_env, **(env or {})},
-                              stdin=subprocess.DEVNULL, timeout=120)
+        proc = subprocess.run(
+            [zel_bin, *args],
+            capture_output=True,
+            text=True,
+            env={**base_env, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
         if ok:
             assert proc.returncode == 0, proc.stderr
         return proc
@@ -33,7 +39,10 @@ def test_up_status_keys_and_issuer_flow(zel):
     assert json.loads(again.stdout)["deployedNow"] is False  # redeploying is explicit
     status = json.loads(zel("status", "--json").stdout)
     assert status["backend"] == "embedded" and set(status["addresses"]) == {
-        "IssuerRegistry", "AttestationRegistry", "CreditRegistry"}
+        "IssuerRegistry",
+        "AttestationRegistry",
+        "CreditRegistry",
+    }
 
     refused = zel("keys", "new", "tax-2026", ok=False)  # a department key needs its own password
     assert refused.returncode == 2 and "ZEL_KEYSTORE_PASSWORD_TAX_2026" in refused.stderr
@@ -42,8 +51,17 @@ def test_up_status_keys_and_issuer_flow(zel):
     assert {"name": "tax-2026", "address": created[1]} in listed
     assert any(k["name"] == "admin" for k in listed)
 
-    zel("issuer", "grant", "tax-2026", "--department", "tax.440604", "--department-name", "禅城区税务局",
-        "--kinds", "tax,credit-record")
+    zel(
+        "issuer",
+        "grant",
+        "tax-2026",
+        "--department",
+        "tax.440604",
+        "--department-name",
+        "禅城区税务局",
+        "--kinds",
+        "tax,credit-record",
+    )
     issuers = json.loads(zel("issuer", "list", "--json").stdout)
     assert issuers["departments"][0]["id"] == "tax.440604"
     (key,) = issuers["keys"]
@@ -79,8 +97,17 @@ def test_precise_errors(zel):
 
 def test_wrong_keystore_password(zel):
     zel("up")
-    wrong = zel("issuer", "grant", "0x" + "11" * 20, "-d", "tax", "-k", "tax", ok=False,
-                env={"ZEL_KEYSTORE_PASSWORD": "not-the-password"})
+    wrong = zel(
+        "issuer",
+        "grant",
+        "0x" + "11" * 20,
+        "-d",
+        "tax",
+        "-k",
+        "tax",
+        ok=False,
+        env={"ZEL_KEYSTORE_PASSWORD": "not-the-password"},
+    )
     assert wrong.returncode == 2 and "wrong password for keystore 'admin'" in wrong.stderr
 
 

@@ -36,8 +36,9 @@ class Beside:
     zel_bin: str
 
     def run(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([self.zel_bin, *args], capture_output=True, text=True, env=self.env,
-                              stdin=subprocess.DEVNULL, timeout=120)
+        return subprocess.run(
+            [self.zel_bin, *args], capture_output=True, text=True, env=self.env, stdin=subprocess.DEVNULL, timeout=120
+        )
 
     def invoke(self, *args: str) -> Any:
         """Run a command in this process (a separate process from the server all the same)."""
@@ -71,9 +72,15 @@ def _prepare(data: Path) -> tuple[str, str, tuple[str, str]]:
         with transaction(ctx.sessions) as session:
             seeded = seed_data(session, ctx.pii, 2, 1, 23)
             person = find_person(session, ctx.pii, seeded.people[0])
-            cert, _ = ctx.certificates.request(session, kind=CertKind.TAX_INDIVIDUAL,
-                                               subject=Subject(person_id=person.id), period_from="2025-01",
-                                               period_to="2025-06", actor="cli:test", actor_role="admin")
+            cert, _ = ctx.certificates.request(
+                session,
+                kind=CertKind.TAX_INDIVIDUAL,
+                subject=Subject(person_id=person.id),
+                period_from="2025-01",
+                period_to="2025-06",
+                actor="cli:test",
+                actor_role="admin",
+            )
             number = cert.number
             client, secret = add_client(session, cli_actor(), uscc=seeded.enterprises[0], name="erp")
             client_id = client.client_id
@@ -91,8 +98,13 @@ def beside(tmp_path_factory, zel_bin_module) -> Beside:
     env = {**os.environ, "ZEL_DATA_DIR": str(data)}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([zel_bin_module, "serve", "--port", str(port)], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, env=env)
+    server = subprocess.Popen(
+        [zel_bin_module, "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -118,11 +130,13 @@ def zel_bin_module() -> str:
 
 
 def test_reading_commands_work_beside_the_server(beside, tmp_path):
-    out = beside.run_all({
-        "cert qr": ["cert", "qr", beside.cert, "-o", str(tmp_path / "q.png")],
-        "credit qr": ["credit", "qr", beside.uscc, "-o", str(tmp_path / "code.svg")],
-        "verify": ["verify", _verify_url(beside), "--json"],
-    })
+    out = beside.run_all(
+        {
+            "cert qr": ["cert", "qr", beside.cert, "-o", str(tmp_path / "q.png")],
+            "credit qr": ["credit", "qr", beside.uscc, "-o", str(tmp_path / "code.svg")],
+            "verify": ["verify", _verify_url(beside), "--json"],
+        }
+    )
     for name, proc in out.items():
         assert proc.returncode == 0, (name, proc.stderr)
     assert "wrote" in out["cert qr"].stdout and (tmp_path / "code.svg").stat().st_size > 0
@@ -135,21 +149,32 @@ def test_reading_commands_work_beside_the_server(beside, tmp_path):
     exported = beside.invoke("trustlist", "export", "-o", str(tmp_path / "trust.json"))
     assert exported.exit_code == 0, exported.stderr
     fingerprint = exported.stdout.split("fingerprint ")[1].split()[0]
-    ran = {name: beside.invoke(*args) for name, args in {
-        "verify offline": ["verify", str(tmp_path / "q.png"), "--offline", "--trustlist", str(tmp_path / "trust.json"),
-                           "--trust-fingerprint", fingerprint, "--json"],
-        "cert show": ["cert", "show", beside.cert, "--json"],
-        "cert list": ["cert", "list", "--json"],
-        "cert pdf": ["cert", "pdf", beside.cert, "-o", str(tmp_path / "c.pdf")],
-        "credit code": ["credit", "code", beside.uscc, "--json"],
-        "credit audit": ["credit", "audit", beside.uscc, "--json"],
-        "status": ["status", "--json"],
-        "issuer list": ["issuer", "list", "--json"],
-        "issuer proposals": ["issuer", "proposals", "--json"],
-        "keys list": ["keys", "list", "--json"],
-        "clients list": ["clients", "list", "--json"],
-        "audit verify": ["audit", "verify", "--json"],
-    }.items()}
+    ran = {
+        name: beside.invoke(*args)
+        for name, args in {
+            "verify offline": [
+                "verify",
+                str(tmp_path / "q.png"),
+                "--offline",
+                "--trustlist",
+                str(tmp_path / "trust.json"),
+                "--trust-fingerprint",
+                fingerprint,
+                "--json",
+            ],
+            "cert show": ["cert", "show", beside.cert, "--json"],
+            "cert list": ["cert", "list", "--json"],
+            "cert pdf": ["cert", "pdf", beside.cert, "-o", str(tmp_path / "c.pdf")],
+            "credit code": ["credit", "code", beside.uscc, "--json"],
+            "credit audit": ["credit", "audit", beside.uscc, "--json"],
+            "status": ["status", "--json"],
+            "issuer list": ["issuer", "list", "--json"],
+            "issuer proposals": ["issuer", "proposals", "--json"],
+            "keys list": ["keys", "list", "--json"],
+            "clients list": ["clients", "list", "--json"],
+            "audit verify": ["audit", "verify", "--json"],
+        }.items()
+    }
     for name, result in ran.items():
         assert result.exit_code == 0, (name, result.stderr, result.exception)
     assert json.loads(ran["verify offline"].stdout)["status"] == "VALID"
@@ -187,20 +212,31 @@ def _verify_url(beside: Beside) -> str:
 def test_writing_commands_name_the_server_and_the_alternative(beside):
     pid, base = beside.server.pid, beside.base
     held = f"writes to the embedded chain in {beside.data / 'chain'}, which `zel serve` (pid {pid}) at {base} holds: "
-    out = beside.run_all({
-        "cert revoke": ["cert", "revoke", beside.cert, "--reason", "3"],
-        "anchor run": ["anchor", "run", "--once"],
-        "serve": ["serve", "--port", str(free_port())],
-        "credit record": ["credit", "record", beside.uscc, "--type", "penalty_minor", "--department", "amr.440604",
-                          "--summary", "x"],
-    })
+    out = beside.run_all(
+        {
+            "cert revoke": ["cert", "revoke", beside.cert, "--reason", "3"],
+            "anchor run": ["anchor", "run", "--once"],
+            "serve": ["serve", "--port", str(free_port())],
+            "credit record": [
+                "credit",
+                "record",
+                beside.uscc,
+                "--type",
+                "penalty_minor",
+                "--department",
+                "amr.440604",
+                "--summary",
+                "x",
+            ],
+        }
+    )
     expected = {
         "cert revoke": f"revoke through it (POST {base}/v1/department/certificates/{beside.cert}/revoke, signed in as "
-                       "an official of the issuing department), or stop it and run this again",
+        "an official of the issuing department), or stop it and run this again",
         "anchor run": "it anchors issued certificates itself, every few seconds",
         "serve": f"it serves this data directory already (at {base}); give this one another --data-dir, or stop it",
         "credit record": f"record it through it (POST {base}/v1/department/credit/records, signed in as an official of "
-                         "amr.440604), or stop it and run this again",
+        "amr.440604), or stop it and run this again",
     }
     for name, proc in out.items():
         assert proc.returncode == 2, (name, proc.stdout, proc.stderr)
@@ -214,16 +250,29 @@ def test_writing_commands_name_the_server_and_the_alternative(beside):
 def test_the_server_keeps_writing_beside_the_command_line(beside):
     # After all of the above the server still answers, issues, and anchors: through HTTP and from `zel cert issue`
     # (which writes only the store: the server anchors what it issues).
-    issued = beside.invoke("cert", "issue", "--kind", "tax-enterprise", "--subject", beside.uscc, "--from", "2025-01",
-                           "--to", "2025-02", "--json")
+    issued = beside.invoke(
+        "cert",
+        "issue",
+        "--kind",
+        "tax-enterprise",
+        "--subject",
+        beside.uscc,
+        "--from",
+        "2025-01",
+        "--to",
+        "2025-02",
+        "--json",
+    )
     assert issued.exit_code == 0, issued.stderr
     assert f"`zel serve` (pid {beside.server.pid}) at {beside.base} holds the chain and anchors" in issued.stderr
     http = httpx.Client(base_url=beside.base, timeout=30)
     token = http.post("/v1/auth/token", data={"grant_type": "client_credentials"}, auth=beside.client)
     assert token.status_code == 200, token.text
-    r = http.post("/v1/enterprise/certificates", json={"kind": "si-enterprise", "period_from": "2025-01",
-                                                       "period_to": "2025-03"},
-                  headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+    r = http.post(
+        "/v1/enterprise/certificates",
+        json={"kind": "si-enterprise", "period_from": "2025-01", "period_to": "2025-03"},
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+    )
     assert r.status_code == 201, r.text
     digests = [json.loads(issued.stdout)["digest"], r.json()["digest"]]
     deadline = time.monotonic() + 60

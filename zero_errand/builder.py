@@ -96,31 +96,69 @@ def number(kind: CertKind, when: datetime) -> str:
     return f"{kind.code}{when:%Y%m%d}{secrets.randbelow(10**8):08d}"
 
 
-def build_certificate(session: Session, kind: CertKind, draft: Draft, *, key: LocalAccount, domain: Domain,
-                      now: datetime, actor: str, role: str, action: str, audit_detail: dict[str, Any],
-                      idempotency_key: str | None = None) -> Certificate:
+def build_certificate(
+    session: Session,
+    kind: CertKind,
+    draft: Draft,
+    *,
+    key: LocalAccount,
+    domain: Domain,
+    now: datetime,
+    actor: str,
+    role: str,
+    action: str,
+    audit_detail: dict[str, Any],
+    idempotency_key: str | None = None,
+) -> Certificate:
     """Number, sign (with `key`, the kind's department's), store ISSUED, audit and announce one certificate.
 
     The row is flushed in a savepoint: a concurrent request with the same idempotency key raises `IntegrityError`
     here, before anything else is written, and the caller answers with the certificate that won. The audit entry is
     `action` on the number, its detail `audit_detail` and the digest."""
     content = Content(
-        kind=kind.code, version=SCHEMA_VERSION, number=number(kind, now), subject=draft.subject,
-        subjectName=draft.subject_name, periodFrom=draft.period_from, periodTo=draft.period_to,
-        totalFen=draft.total_fen, monthsPaid=draft.months_paid, monthsInArrears=draft.months_in_arrears,
-        detailHash=stored_detail_hash(draft.detail), issuedAt=issued_at_seconds(now),
-        expiresOn=day_number((now + timedelta(days=draft.valid_days)).date()), department=kind.department)
+        kind=kind.code,
+        version=SCHEMA_VERSION,
+        number=number(kind, now),
+        subject=draft.subject,
+        subjectName=draft.subject_name,
+        periodFrom=draft.period_from,
+        periodTo=draft.period_to,
+        totalFen=draft.total_fen,
+        monthsPaid=draft.months_paid,
+        monthsInArrears=draft.months_in_arrears,
+        detailHash=stored_detail_hash(draft.detail),
+        issuedAt=issued_at_seconds(now),
+        expiresOn=day_number((now + timedelta(days=draft.valid_days)).date()),
+        department=kind.department,
+    )
     digest, signature = sign(content, domain, key)
-    cert = Certificate(number=content.number, kind=kind.slug, version=SCHEMA_VERSION, owner=draft.owner,
-                       idempotency_key=idempotency_key, department=kind.department, content=content.__dict__,
-                       detail=draft.detail, digest="0x" + digest.hex(), signer=key.address,
-                       signature="0x" + signature.hex(), issued_at=now.replace(microsecond=0),
-                       expires_at=now + timedelta(days=draft.valid_days), state="ISSUED")
+    cert = Certificate(
+        number=content.number,
+        kind=kind.slug,
+        version=SCHEMA_VERSION,
+        owner=draft.owner,
+        idempotency_key=idempotency_key,
+        department=kind.department,
+        content=content.__dict__,
+        detail=draft.detail,
+        digest="0x" + digest.hex(),
+        signer=key.address,
+        signature="0x" + signature.hex(),
+        issued_at=now.replace(microsecond=0),
+        expires_at=now + timedelta(days=draft.valid_days),
+        state="ISSUED",
+    )
     with session.begin_nested():
         session.add(cert)
         session.flush()
-    audit.append(session, actor=actor, role=role, action=action, target=cert.number,
-                 detail={**audit_detail, "digest": cert.digest})
+    audit.append(
+        session,
+        actor=actor,
+        role=role,
+        action=action,
+        target=cert.number,
+        detail={**audit_detail, "digest": cert.digest},
+    )
     webhooks.enqueue(session, cert, "certificate.issued")
     return cert
 
@@ -145,12 +183,31 @@ class CertificateBuilder:
         may run a few seconds ahead of this clock right after the key was registered."""
         return not_earlier(now or datetime.now(UTC), self.key_valid_from(self.key(kind).address))
 
-    def build(self, session: Session, kind: CertKind | str, draft: Draft, *, now: datetime, actor: str, role: str,
-              action: str = "certificate.issue", audit_detail: dict[str, Any] | None = None,
-              idempotency_key: str | None = None) -> Certificate:
+    def build(
+        self,
+        session: Session,
+        kind: CertKind | str,
+        draft: Draft,
+        *,
+        now: datetime,
+        actor: str,
+        role: str,
+        action: str = "certificate.issue",
+        audit_detail: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Certificate:
         """`build_certificate` with the kind's department key; `audit_detail` defaults to the kind's slug."""
         cert_kind = CertKind.parse(kind) if isinstance(kind, str) else kind
-        return build_certificate(session, cert_kind, draft, key=self.key(cert_kind), domain=self.domain, now=now,
-                                 actor=actor, role=role, action=action,
-                                 audit_detail={"kind": cert_kind.slug} if audit_detail is None else audit_detail,
-                                 idempotency_key=idempotency_key)
+        return build_certificate(
+            session,
+            cert_kind,
+            draft,
+            key=self.key(cert_kind),
+            domain=self.domain,
+            now=now,
+            actor=actor,
+            role=role,
+            action=action,
+            audit_detail={"kind": cert_kind.slug} if audit_detail is None else audit_detail,
+            idempotency_key=idempotency_key,
+        )

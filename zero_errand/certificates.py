@@ -38,10 +38,22 @@ VALIDITY_DAYS = 90
 
 # Why a department revoked or suspended a certificate: the code travels on chain and in webhooks, the wording is
 # what the verify page, the PDF and webhook receivers show (one table, so the page and the webhook never differ).
-REASONS: dict[int, str] = {1: "issued in error", 2: "data corrected", 3: "obtained by fraud", 4: "under investigation",
-                           5: "subject request", 9: "other"}
-REASONS_ZH: dict[int, str] = {1: "误签发", 2: "数据已更正", 3: "以欺诈手段取得", 4: "正在调查核实", 5: "应持证人申请",
-                              9: "其他原因"}
+REASONS: dict[int, str] = {
+    1: "issued in error",
+    2: "data corrected",
+    3: "obtained by fraud",
+    4: "under investigation",
+    5: "subject request",
+    9: "other",
+}
+REASONS_ZH: dict[int, str] = {
+    1: "误签发",
+    2: "数据已更正",
+    3: "以欺诈手段取得",
+    4: "正在调查核实",
+    5: "应持证人申请",
+    9: "其他原因",
+}
 
 
 class CertKind(Enum):
@@ -50,10 +62,20 @@ class CertKind(Enum):
 
     TAX_INDIVIDUAL = ("tax-individual", 1, Kind.TAX_CERTIFICATE, "个人纳税证明", "Individual tax-payment certificate")
     TAX_ENTERPRISE = ("tax-enterprise", 2, Kind.TAX_CERTIFICATE, "企业纳税证明", "Enterprise tax-payment certificate")
-    SI_INDIVIDUAL = ("si-individual", 3, Kind.SOCIAL_INSURANCE_CERTIFICATE, "个人社保缴费证明",
-                     "Individual social-insurance contribution certificate")
-    SI_ENTERPRISE = ("si-enterprise", 4, Kind.SOCIAL_INSURANCE_CERTIFICATE, "企业社保参保证明",
-                     "Enterprise social-insurance participation certificate")
+    SI_INDIVIDUAL = (
+        "si-individual",
+        3,
+        Kind.SOCIAL_INSURANCE_CERTIFICATE,
+        "个人社保缴费证明",
+        "Individual social-insurance contribution certificate",
+    )
+    SI_ENTERPRISE = (
+        "si-enterprise",
+        4,
+        Kind.SOCIAL_INSURANCE_CERTIFICATE,
+        "企业社保参保证明",
+        "Enterprise social-insurance participation certificate",
+    )
     # Its fields come from the credit ledger (credit/report.py), not from department payment data.
     CREDIT_REPORT = ("credit-report", 5, Kind.CREDIT_REPORT, "企业信用报告", "Enterprise credit report")
 

@@ -28,8 +28,15 @@ def load_department_keys(store: Keystore) -> dict[str, LocalAccount]:
     return {d.id: store.load(d.key_name) for d in DEPARTMENTS.values() if store.exists(d.key_name)}
 
 
-def provision(ledger: Ledger, admin: LocalAccount, store: Keystore, *, development: bool = False,
-              signed_since: dict[str, int] | None = None, migrate: bool = False) -> dict[str, str]:
+def provision(
+    ledger: Ledger,
+    admin: LocalAccount,
+    store: Keystore,
+    *,
+    development: bool = False,
+    signed_since: dict[str, int] | None = None,
+    migrate: bool = False,
+) -> dict[str, str]:
     """The district admin's act: admit each department with its credit scopes and register its key (creating
     the keystore) where not done yet; idempotent. Each proposal needs the deployment's k-of-n approvals: with a
     threshold above 1 this only proposes, and prints nothing executes until `zel issuer approve`.

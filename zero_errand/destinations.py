@@ -95,10 +95,15 @@ def refusal(address: IPAddress, allow_loopback: bool = False) -> str | None:
             return "private"
     if address.is_loopback:
         return None if allow_loopback else "loopback"
-    checks = (("unspecified", address.is_unspecified), ("link-local", address.is_link_local),
-              ("multicast", address.is_multicast), ("shared (CGNAT)", address in _CGNAT),
-              ("private", address.is_private), ("reserved", address.is_reserved),
-              ("site-local", isinstance(address, ipaddress.IPv6Address) and address.is_site_local))
+    checks = (
+        ("unspecified", address.is_unspecified),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("shared (CGNAT)", address in _CGNAT),
+        ("private", address.is_private),
+        ("reserved", address.is_reserved),
+        ("site-local", isinstance(address, ipaddress.IPv6Address) and address.is_site_local),
+    )
     for name, hit in checks:
         if hit:
             return name

@@ -69,10 +69,15 @@ class SocialInsuranceSource(Protocol):
 class StoreTaxSource:
     def records(self, session: Session, subject: Subject, months: list[str]) -> list[dict[str, Any]]:
         q = select(TaxRecord).where(TaxRecord.period.in_(months))
-        q = q.where(TaxRecord.person_id == subject.person_id) if subject.person_id is not None else \
-            q.where(TaxRecord.uscc == subject.uscc)
-        return [{"period": r.period, "tax_type": r.tax_type, "amount_fen": r.amount_fen, "status": r.status}
-                for r in session.scalars(q.order_by(TaxRecord.period, TaxRecord.tax_type, TaxRecord.id))]
+        q = (
+            q.where(TaxRecord.person_id == subject.person_id)
+            if subject.person_id is not None
+            else q.where(TaxRecord.uscc == subject.uscc)
+        )
+        return [
+            {"period": r.period, "tax_type": r.tax_type, "amount_fen": r.amount_fen, "status": r.status}
+            for r in session.scalars(q.order_by(TaxRecord.period, TaxRecord.tax_type, TaxRecord.id))
+        ]
 
 
 class StoreSocialInsuranceSource:
@@ -86,8 +91,14 @@ class StoreSocialInsuranceSource:
 
 
 def _si_row(r: SiContribution) -> dict[str, Any]:
-    return {"month": r.month, "insurance": r.insurance, "employer": r.employer_uscc, "base_fen": r.base_fen,
-            "amount_fen": r.amount_fen, "status": r.status}
+    return {
+        "month": r.month,
+        "insurance": r.insurance,
+        "employer": r.employer_uscc,
+        "base_fen": r.base_fen,
+        "amount_fen": r.amount_fen,
+        "status": r.status,
+    }
 
 
 def month_range(start: str, end: str) -> list[str]:
@@ -113,8 +124,9 @@ def _employer_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per month: people insured, the amount actually paid, and arrears if any contribution is unpaid."""
     per_month: dict[str, dict[str, Any]] = {}
     for r in rows:
-        line = per_month.setdefault(r["month"], {"month": r["month"], "insured": set(), "amount_fen": 0,
-                                                  "status": "paid"})
+        line = per_month.setdefault(
+            r["month"], {"month": r["month"], "insured": set(), "amount_fen": 0, "status": "paid"}
+        )
         line["insured"].add(r["person"])
         if r["status"] == "paid":
             line["amount_fen"] += r["amount_fen"]
@@ -123,8 +135,9 @@ def _employer_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**v, "insured": len(v["insured"])} for _, v in sorted(per_month.items())]
 
 
-def _summarise(kind: CertKind, session: Session, subject: Subject, months: list[str], tax: TaxSource,
-               si: SocialInsuranceSource) -> tuple[list[dict[str, Any]], int, int, int]:
+def _summarise(
+    kind: CertKind, session: Session, subject: Subject, months: list[str], tax: TaxSource, si: SocialInsuranceSource
+) -> tuple[list[dict[str, Any]], int, int, int]:
     """(detail lines, total paid in fen, months fully paid, months in arrears)."""
     if kind in (CertKind.TAX_INDIVIDUAL, CertKind.TAX_ENTERPRISE):
         detail, key = tax.records(session, subject, months), "period"
@@ -155,37 +168,59 @@ def _replayed(existing: Certificate, key: str, kind: CertKind, period_from: str,
     content = existing.content or {}
     if existing.kind == kind.slug and content.get("periodFrom") == start and content.get("periodTo") == end:
         return existing
-    raise IssuanceError("idempotency-key-reused",
-                        f"Idempotency-Key {key!r} was already used for another request ({existing.kind}, a different "
-                        "kind or period): a new request needs a new key, and repeating a request needs the same body",
-                        "Idempotency-Key")
+    raise IssuanceError(
+        "idempotency-key-reused",
+        f"Idempotency-Key {key!r} was already used for another request ({existing.kind}, a different "
+        "kind or period): a new request needs a new key, and repeating a request needs the same body",
+        "Idempotency-Key",
+    )
 
 
-def issue(session: Session, pii: Pii, *, kind: CertKind, subject: Subject, period_from: str, period_to: str,
-          key: LocalAccount, domain: Domain, actor: str, actor_role: str, idempotency_key: str | None = None,
-          tax: TaxSource | None = None, si: SocialInsuranceSource | None = None,
-          now: datetime | None = None, not_before: int = 0) -> tuple[Certificate, bool]:
+def issue(
+    session: Session,
+    pii: Pii,
+    *,
+    kind: CertKind,
+    subject: Subject,
+    period_from: str,
+    period_to: str,
+    key: LocalAccount,
+    domain: Domain,
+    actor: str,
+    actor_role: str,
+    idempotency_key: str | None = None,
+    tax: TaxSource | None = None,
+    si: SocialInsuranceSource | None = None,
+    now: datetime | None = None,
+    not_before: int = 0,
+) -> tuple[Certificate, bool]:
     """Issue (or, for a repeated idempotency key, return) a certificate; returns (certificate, created).
 
     `not_before` is the signing key's on-chain validFrom: a certificate is never stamped before it (a chain's
     block time may run a few seconds ahead of this clock right after the key was registered)."""
     if idempotency_key:  # keys are per subject: another subject's key is a different request
-        existing = session.scalars(select(Certificate).where(Certificate.owner == subject.owner,
-                                                             Certificate.idempotency_key == idempotency_key)).first()
+        existing = session.scalars(
+            select(Certificate).where(
+                Certificate.owner == subject.owner, Certificate.idempotency_key == idempotency_key
+            )
+        ).first()
         if existing:
             return _replayed(existing, idempotency_key, kind, period_from, period_to), False
     if kind is CertKind.CREDIT_REPORT:
-        raise IssuanceError("invalid", "credit reports are made from the credit ledger (POST /v1/enterprise/credit/"
-                            "report)", "kind")
+        raise IssuanceError(
+            "invalid", "credit reports are made from the credit ledger (POST /v1/enterprise/credit/report)", "kind"
+        )
     if kind.for_enterprise != (subject.uscc is not None):
-        raise IssuanceError("invalid", f"{kind.slug} is for {'enterprises' if kind.for_enterprise else 'people'}",
-                            "kind")
+        raise IssuanceError(
+            "invalid", f"{kind.slug} is for {'enterprises' if kind.for_enterprise else 'people'}", "kind"
+        )
     months = month_range(period_from, period_to)
     now = not_earlier(now or datetime.now(UTC), not_before)
     if months[-1] >= f"{now:%Y-%m}":
         raise IssuanceError("invalid", "the period must end before the current month", "period_to")
-    detail, total, paid, arrears = _summarise(kind, session, subject, months, tax or StoreTaxSource(),
-                                              si or StoreSocialInsuranceSource())
+    detail, total, paid, arrears = _summarise(
+        kind, session, subject, months, tax or StoreTaxSource(), si or StoreSocialInsuranceSource()
+    )
     if not detail:
         raise IssuanceError("no-records", f"no {kind.slug} records for {period_from}..{period_to}")
     if subject.uscc is not None:
@@ -200,17 +235,38 @@ def issue(session: Session, pii: Pii, *, kind: CertKind, subject: Subject, perio
         shown, shown_name = mask_id_number(pii.decrypt(person.id_number_enc, "person.id_number")), ""
     period_start, period_end = _period_days(months)
     # salted: the breakdown's hash must not be guessable from employers' USCCs
-    fields = Fields(owner=subject.owner, subject=shown, subject_name=shown_name, period_from=period_start,
-                    period_to=period_end, total_fen=total, months_paid=paid, months_in_arrears=arrears,
-                    detail=salted_detail(detail))
+    fields = Fields(
+        owner=subject.owner,
+        subject=shown,
+        subject_name=shown_name,
+        period_from=period_start,
+        period_to=period_end,
+        total_fen=total,
+        months_paid=paid,
+        months_in_arrears=arrears,
+        detail=salted_detail(detail),
+    )
     try:
-        cert = build_certificate(session, kind, fields, key=key, domain=domain, now=now, actor=actor,
-                                 role=actor_role, action="certificate.issue", audit_detail={"kind": kind.slug},
-                                 idempotency_key=idempotency_key)
+        cert = build_certificate(
+            session,
+            kind,
+            fields,
+            key=key,
+            domain=domain,
+            now=now,
+            actor=actor,
+            role=actor_role,
+            action="certificate.issue",
+            audit_detail={"kind": kind.slug},
+            idempotency_key=idempotency_key,
+        )
     except IntegrityError:  # a concurrent request with the same idempotency key won
         if idempotency_key:
-            won = session.scalars(select(Certificate).where(Certificate.owner == subject.owner,
-                                                            Certificate.idempotency_key == idempotency_key)).one()
+            won = session.scalars(
+                select(Certificate).where(
+                    Certificate.owner == subject.owner, Certificate.idempotency_key == idempotency_key
+                )
+            ).one()
             return _replayed(won, idempotency_key, kind, period_from, period_to), False
         raise
     return cert, True

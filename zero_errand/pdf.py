@@ -117,8 +117,11 @@ def holder_of(cert: Certificate, pii: Pii | None) -> Holder | None:
 
 def _lines(kind: CertKind, detail: list[dict[str, Any]]) -> list[str]:
     if kind in (CertKind.TAX_INDIVIDUAL, CertKind.TAX_ENTERPRISE):
-        return [f"{d['period']}  {TAX_ZH.get(d['tax_type'], d['tax_type'])}  {money(d['amount_fen'])}  "
-                f"{STATUS_ZH.get(d['status'], d['status'])}" for d in detail]
+        return [
+            f"{d['period']}  {TAX_ZH.get(d['tax_type'], d['tax_type'])}  {money(d['amount_fen'])}  "
+            f"{STATUS_ZH.get(d['status'], d['status'])}"
+            for d in detail
+        ]
     if kind is CertKind.SI_INDIVIDUAL:
         months: dict[str, list[dict[str, Any]]] = {}
         for d in detail:
@@ -129,8 +132,11 @@ def _lines(kind: CertKind, detail: list[dict[str, Any]]) -> list[str]:
             status = "欠缴" if any(r["status"] == "arrears" for r in rows) else "已缴"
             out.append(f"{month}  {kinds}  基数 {money(rows[0]['base_fen'])}  单位 {rows[0]['employer']}  {status}")
         return out
-    return [f"{d['month']}  参保 {d['insured']} 人  缴费 {money(d['amount_fen'])}  "
-            f"{STATUS_ZH.get(d['status'], d['status'])}" for d in detail]
+    return [
+        f"{d['month']}  参保 {d['insured']} 人  缴费 {money(d['amount_fen'])}  "
+        f"{STATUS_ZH.get(d['status'], d['status'])}"
+        for d in detail
+    ]
 
 
 def _subject_fields(cert: Certificate, holder: Holder | None) -> list[tuple[str, str]]:
@@ -142,26 +148,33 @@ def _subject_fields(cert: Certificate, holder: Holder | None) -> list[tuple[str,
 
 def _fields(cert: Certificate, holder: Holder | None) -> list[tuple[str, str]]:
     c = cert.content
-    return [("证明编号 No.", cert.number), *_subject_fields(cert, holder),
-            ("所属期 Period", f"{from_day_number(c['periodFrom'])} 至 {from_day_number(c['periodTo'])}"),
-            ("合计已缴 Total paid", f"{money(c['totalFen'])}（人民币 CNY）"),
-            ("已缴月数 Months paid", str(c["monthsPaid"])),
-            ("欠缴月数 Months in arrears", str(c["monthsInArrears"])),
-            ("开具时间 Issued", beijing_time(cert.issued_at)),
-            ("有效期至 Valid until", str(from_day_number(c["expiresOn"]))),
-            ("开具机关 Issuer", DEPARTMENTS[cert.department].name_zh)]
+    return [
+        ("证明编号 No.", cert.number),
+        *_subject_fields(cert, holder),
+        ("所属期 Period", f"{from_day_number(c['periodFrom'])} 至 {from_day_number(c['periodTo'])}"),
+        ("合计已缴 Total paid", f"{money(c['totalFen'])}（人民币 CNY）"),
+        ("已缴月数 Months paid", str(c["monthsPaid"])),
+        ("欠缴月数 Months in arrears", str(c["monthsInArrears"])),
+        ("开具时间 Issued", beijing_time(cert.issued_at)),
+        ("有效期至 Valid until", str(from_day_number(c["expiresOn"]))),
+        ("开具机关 Issuer", DEPARTMENTS[cert.department].name_zh),
+    ]
 
 
 def _report_fields(cert: Certificate) -> list[tuple[str, str]]:
     c, d = cert.content, cert.detail
     flags = [name for key, name in LIST_ZH if d["flags"].get(key)]
-    return [("报告编号 No.", cert.number), ("企业 Enterprise", f"{c['subjectName']}  {c['subject']}"),
-            ("报告期间 Span", f"{from_day_number(c['periodFrom'])} 至 {from_day_number(c['periodTo'])}"),
-            ("信用等级 Grade", f"{d['grade']['grade']}（{d['grade']['score']} 分，规则 {d['grade']['rules']}）"),
-            ("名单标识 Lists", "、".join(flags) or "无 none"), ("期间记录 Records", str(len(d["records"]))),
-            ("开具时间 Issued", beijing_time(cert.issued_at)),
-            ("有效期至 Valid until", str(from_day_number(c["expiresOn"]))),
-            ("开具机关 Issuer", DEPARTMENTS[cert.department].name_zh)]
+    return [
+        ("报告编号 No.", cert.number),
+        ("企业 Enterprise", f"{c['subjectName']}  {c['subject']}"),
+        ("报告期间 Span", f"{from_day_number(c['periodFrom'])} 至 {from_day_number(c['periodTo'])}"),
+        ("信用等级 Grade", f"{d['grade']['grade']}（{d['grade']['score']} 分，规则 {d['grade']['rules']}）"),
+        ("名单标识 Lists", "、".join(flags) or "无 none"),
+        ("期间记录 Records", str(len(d["records"]))),
+        ("开具时间 Issued", beijing_time(cert.issued_at)),
+        ("有效期至 Valid until", str(from_day_number(c["expiresOn"]))),
+        ("开具机关 Issuer", DEPARTMENTS[cert.department].name_zh),
+    ]
 
 
 def _department_zh(department: str) -> str:
@@ -188,8 +201,10 @@ def _report_line(r: dict[str, Any]) -> str:
 def _report_lines(detail: dict[str, Any]) -> list[str]:
     lines = [_report_line(r) for r in detail["records"]]
     # reports made before inspections were folded into their records list the visits separately
-    lines += [f"{i['visited_on']}  检查 {i.get('result_zh', i['result'])}  {i['findings']}"
-              for i in detail.get("inspections", [])]
+    lines += [
+        f"{i['visited_on']}  检查 {i.get('result_zh', i['result'])}  {i['findings']}"
+        for i in detail.get("inspections", [])
+    ]
     return lines or ["期间内无信用记录 No credit records in the span"]
 
 
@@ -239,8 +254,7 @@ def render(cert: Certificate, verify_base: str, pii: Pii | None = None) -> bytes
         text(25 * mm, 11, label)
         text(75 * mm, 11, value)
         y -= 7.5 * mm
-    sections = [("明细 Details", _report_lines(cert.detail) if report else
-                 _lines(kind, cert.detail.get("lines", [])))]
+    sections = [("明细 Details", _report_lines(cert.detail) if report else _lines(kind, cert.detail.get("lines", [])))]
     if report and _grade_lines(cert.detail):
         sections.append(("评分依据 Grade basis", _grade_lines(cert.detail)))
     for title, lines in sections:
@@ -258,8 +272,9 @@ def render(cert: Certificate, verify_base: str, pii: Pii | None = None) -> bytes
     _draw_qr(pdf, url_of(cert, verify_base), width - 25 * mm - 40 * mm, 12 * mm, 40 * mm)
     pdf.setFont(FONT, 9)
     pdf.drawString(25 * mm, 40 * mm, "扫描二维码核验真伪、是否撤销及有效期。")
-    pdf.drawString(25 * mm, 35 * mm,
-                   "Scan the QR code to check that this certificate is genuine, current and not revoked.")
+    pdf.drawString(
+        25 * mm, 35 * mm, "Scan the QR code to check that this certificate is genuine, current and not revoked."
+    )
     pdf.drawString(25 * mm, 28 * mm, f"数字摘要 Digest: {cert.digest[:34]}")
     pdf.drawString(25 * mm, 24 * mm, f"                  {cert.digest[34:]}")
     pdf.drawString(25 * mm, 18 * mm, f"签名密钥 Signing key: {cert.signer}")
@@ -281,7 +296,8 @@ def _draw_qr(pdf: canvas.Canvas, url: str, x: float, y: float, size: float) -> N
                 start = col
                 while col < len(cells) and cells[col]:
                     col += 1
-                pdf.rect(x + start * module, y + size - (row + 1) * module, (col - start) * module, module,
-                         stroke=0, fill=1)
+                pdf.rect(
+                    x + start * module, y + size - (row + 1) * module, (col - start) * module, module, stroke=0, fill=1
+                )
             else:
                 col += 1

@@ -29,9 +29,13 @@ def add_person(session: Session, pii: Pii, id_number: str, name: str, phone: str
         raise DataError("invalid", f"{id_number[:4]}… is not a valid citizen ID number", "id_number")
     if find_person(session, pii, id_number):
         raise DataError("conflict", "a person with this ID number exists")
-    person = Person(id_index=pii.index(id_number), id_number_enc=pii.encrypt(id_number, "person.id_number"),
-                    name_enc=pii.encrypt(name, "person.name"),
-                    phone_enc=pii.encrypt(phone, "person.phone") if phone else None, key_id=pii.keys.current)
+    person = Person(
+        id_index=pii.index(id_number),
+        id_number_enc=pii.encrypt(id_number, "person.id_number"),
+        name_enc=pii.encrypt(name, "person.name"),
+        phone_enc=pii.encrypt(phone, "person.phone") if phone else None,
+        key_id=pii.keys.current,
+    )
     session.add(person)
     session.flush()
     return person

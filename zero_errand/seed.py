@@ -32,7 +32,11 @@ GIVEN = "志明丽华建国伟强秀英嘉欣俊杰婉婷家豪子轩梓涵浩�
 TRADES = ["陶瓷", "五金制品", "纺织", "家具", "电子科技", "物流", "食品", "建材", "机械设备", "贸易"]
 SHOPS = ["明发", "顺和", "金润", "宏达", "佳美", "华盛", "永利", "恒通", "祥富", "新景", "瑞丰", "德隆"]
 INSURANCES = {  # employee rates (per mille of the contribution base)
-    "pension": 80, "medical": 20, "unemployment": 2, "injury": 0, "maternity": 0,
+    "pension": 80,
+    "medical": 20,
+    "unemployment": 2,
+    "injury": 0,
+    "maternity": 0,
 }
 EMPLOYER_RATES = {"pension": 140, "medical": 55, "unemployment": 8, "injury": 4, "maternity": 10}
 REGION = "440604"
@@ -42,9 +46,15 @@ BASE_FLOOR, BASE_CAP = 4_588_00, 27_501_00  # contribution base floor and cap: a
 THRESHOLD = 5_000_00  # 基本减除费用, a month
 SPECIAL_DEDUCTIONS = (0, 0, 0, 1_000_00, 2_000_00, 3_000_00)  # a month: none; housing loan; one child; elderly care
 # Comprehensive income, annual brackets (个人所得税法 2018): (upper bound in fen or None, rate %, quick deduction fen)
-IIT_BRACKETS = ((36_000_00, 3, 0), (144_000_00, 10, 2_520_00), (300_000_00, 20, 16_920_00),
-                (420_000_00, 25, 31_920_00), (660_000_00, 30, 52_920_00), (960_000_00, 35, 85_920_00),
-                (None, 45, 181_920_00))
+IIT_BRACKETS = (
+    (36_000_00, 3, 0),
+    (144_000_00, 10, 2_520_00),
+    (300_000_00, 20, 16_920_00),
+    (420_000_00, 25, 31_920_00),
+    (660_000_00, 30, 52_920_00),
+    (960_000_00, 35, 85_920_00),
+    (None, 45, 181_920_00),
+)
 
 
 @dataclass
@@ -100,8 +110,9 @@ def _uscc(rng: random.Random) -> str:
     return first17 + uscc_check_char(first17)
 
 
-def seed_data(session: Session, pii: Pii, people: int, enterprises: int, seed: int = 1,
-              until: date | None = None) -> SeedResult:
+def seed_data(
+    session: Session, pii: Pii, people: int, enterprises: int, seed: int = 1, until: date | None = None
+) -> SeedResult:
     """Create `people` people and `enterprises` enterprises with 24 months of records before `until`
     (default today); idempotent per seed. Identities depend on the seed only; record months on `until`."""
     rng = random.Random(seed)
@@ -121,11 +132,21 @@ def seed_data(session: Session, pii: Pii, people: int, enterprises: int, seed: i
         if existed:
             continue
         for month in months:
-            session.add(TaxRecord(uscc=uscc, tax_type="vat", period=month, amount_fen=vat[month],
-                                  status="arrears" if month in arrears else "paid"))
+            session.add(
+                TaxRecord(
+                    uscc=uscc,
+                    tax_type="vat",
+                    period=month,
+                    amount_fen=vat[month],
+                    status="arrears" if month in arrears else "paid",
+                )
+            )
             if month in cit:
-                session.add(TaxRecord(uscc=uscc, tax_type="corporate_income", period=month,
-                                      amount_fen=cit[month], status="paid"))
+                session.add(
+                    TaxRecord(
+                        uscc=uscc, tax_type="corporate_income", period=month, amount_fen=cit[month], status="paid"
+                    )
+                )
     ids: list[str] = []
     for index in range(people):
         id_number = _id_number(rng)
@@ -144,12 +165,24 @@ def seed_data(session: Session, pii: Pii, people: int, enterprises: int, seed: i
             status = "arrears" if month in arrears else "paid"
             for insurance, rate in INSURANCES.items():
                 amount = base * (rate + EMPLOYER_RATES[insurance]) // 1000
-                session.add(SiContribution(person_id=person.id, employer_uscc=employer, month=month,
-                                           insurance=insurance, base_fen=base, amount_fen=amount, status=status))
+                session.add(
+                    SiContribution(
+                        person_id=person.id,
+                        employer_uscc=employer,
+                        month=month,
+                        insurance=insurance,
+                        base_fen=base,
+                        amount_fen=amount,
+                        status=status,
+                    )
+                )
             # Below the threshold the monthly declaration is a zero declaration (零申报).
             iit = withheld_iit(wage, own_contributions + special, int(month[5:]))
-            session.add(TaxRecord(person_id=person.id, tax_type="individual_income", period=month,
-                                  amount_fen=iit, status="paid"))
+            session.add(
+                TaxRecord(
+                    person_id=person.id, tax_type="individual_income", period=month, amount_fen=iit, status="paid"
+                )
+            )
     session.flush()
     return SeedResult(ids, usccs[:enterprises])
 

@@ -38,16 +38,39 @@ class CertificateService:
     def anchorer(self, batch_size: int = 4096, max_wait: float = 10.0) -> Anchorer:
         return Anchorer(self.sessions, self.ledger, self.keys, chain_kind, batch_size=batch_size, max_wait=max_wait)
 
-    def request(self, session: Session, *, kind: CertKind, subject: Subject, period_from: str, period_to: str,
-                actor: str, actor_role: str, idempotency_key: str | None = None,
-                now: datetime | None = None) -> tuple[Certificate, bool]:
+    def request(
+        self,
+        session: Session,
+        *,
+        kind: CertKind,
+        subject: Subject,
+        period_from: str,
+        period_to: str,
+        actor: str,
+        actor_role: str,
+        idempotency_key: str | None = None,
+        now: datetime | None = None,
+    ) -> tuple[Certificate, bool]:
         key = self.builder.key(kind)
-        return issue(session, self.pii, kind=kind, subject=subject, period_from=period_from, period_to=period_to,
-                     key=key, domain=self.domain, actor=actor, actor_role=actor_role,
-                     idempotency_key=idempotency_key, now=now, not_before=self.ledger.key_valid_from(key.address))
+        return issue(
+            session,
+            self.pii,
+            kind=kind,
+            subject=subject,
+            period_from=period_from,
+            period_to=period_to,
+            key=key,
+            domain=self.domain,
+            actor=actor,
+            actor_role=actor_role,
+            idempotency_key=idempotency_key,
+            now=now,
+            not_before=self.ledger.key_valid_from(key.address),
+        )
 
-    def change_status(self, session: Session, number: str, action: str, *, department: str, reason: int,
-                      note: str, actor: str) -> Certificate:
+    def change_status(
+        self, session: Session, number: str, action: str, *, department: str, reason: int, note: str, actor: str
+    ) -> Certificate:
         """Revoke, suspend or reinstate on chain, then in the store. Only the issuing department may."""
         cert = session.scalars(select(Certificate).where(Certificate.number == number).with_for_update()).first()
         if cert is None:
@@ -57,8 +80,11 @@ class CertificateService:
         if action != "reinstate" and reason not in REASONS:
             raise IssuanceError("invalid", f"reason must be one of {sorted(REASONS)}", "reason")
         if cert.state == "ISSUED":
-            raise IssuanceError("pending-anchor", "the certificate is not anchored yet; retry after its batch "
-                                "is on chain (at most the anchoring interval)")
+            raise IssuanceError(
+                "pending-anchor",
+                "the certificate is not anchored yet; retry after its batch "
+                "is on chain (at most the anchoring interval)",
+            )
         if cert.state == "REVOKED":
             raise IssuanceError("conflict", "the certificate is already revoked (revocation is permanent)")
         wanted = {"revoke": "REVOKED", "suspend": "SUSPENDED", "reinstate": "ANCHORED"}[action]
@@ -70,8 +96,11 @@ class CertificateService:
         proof = [bytes.fromhex(p[2:]) for p in cert.proof or []]
         key = self.keys[department]
         on_chain = self.ledger.status(root, proof, digest)
-        target = {"revoke": CertificateStatus.REVOKED, "suspend": CertificateStatus.SUSPENDED,
-                  "reinstate": CertificateStatus.ANCHORED}[action]
+        target = {
+            "revoke": CertificateStatus.REVOKED,
+            "suspend": CertificateStatus.SUSPENDED,
+            "reinstate": CertificateStatus.ANCHORED,
+        }[action]
         if on_chain != target:  # a retry after a crash may find the chain already changed
             if action == "revoke":
                 self.ledger.revoke(key, root, proof, digest, reason)
@@ -83,8 +112,14 @@ class CertificateService:
         cert.status_reason = reason if action != "reinstate" else None
         cert.status_note = note or None
         cert.status_changed_at = datetime.now(UTC)
-        audit.append(session, actor=actor, role="official", action=f"certificate.{action}", target=number,
-                     detail={"reason": reason, "note": note})
+        audit.append(
+            session,
+            actor=actor,
+            role="official",
+            action=f"certificate.{action}",
+            target=number,
+            detail={"reason": reason, "note": note},
+        )
         event = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}[action]
         webhooks.enqueue(session, cert, f"certificate.{event}")
         return cert

@@ -23,8 +23,10 @@ from zero_errand.people import find_person
 
 log = logging.getLogger(__name__)
 STATE_OF: dict[CertificateStatus, ChainState] = {
-    CertificateStatus.ANCHORED: "anchored", CertificateStatus.REVOKED: "revoked",
-    CertificateStatus.SUSPENDED: "suspended"}
+    CertificateStatus.ANCHORED: "anchored",
+    CertificateStatus.REVOKED: "revoked",
+    CertificateStatus.SUSPENDED: "suspended",
+}
 
 
 def payload_of(cert: Certificate) -> bytes:
@@ -69,9 +71,12 @@ class LedgerResolver:
         certificate's department), else "foreign-anchor"."""
         # One indexed read of four columns (no ORM objects): this answers every status request.
         with self.sessions() as s:
-            row = s.execute(select(Certificate.proof, AnchorBatch.state, AnchorBatch.root, Certificate.department)
-                            .outerjoin(AnchorBatch, AnchorBatch.id == Certificate.batch_id)
-                            .where(Certificate.digest == digest_hex.lower()).limit(1)).first()
+            row = s.execute(
+                select(Certificate.proof, AnchorBatch.state, AnchorBatch.root, Certificate.department)
+                .outerjoin(AnchorBatch, AnchorBatch.id == Certificate.batch_id)
+                .where(Certificate.digest == digest_hex.lower())
+                .limit(1)
+            ).first()
         if row is None:
             return "unknown"
         cert_proof, batch_state, batch_root, stored_department = row
@@ -100,13 +105,24 @@ def key_list(ledger: Ledger) -> dict[str, Any]:
     """
     return {
         "issued_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "chain_id": ledger.sender.chain_id, "verifying_contract": ledger.attestations.address,
+        "chain_id": ledger.sender.chain_id,
+        "verifying_contract": ledger.attestations.address,
         "issuer_registry": ledger.issuers.address,
-        "departments": [{"id": department_name(d), "name": n, "admitted_at": a, "retired_at": r}
-                        for d, n, a, r in ledger.departments()],
-        "keys": [{"address": k.address, "department": department_name(k.department), "kinds": kinds_mask(k.kinds),
-                  "valid_from": k.valid_from, "revoked_at": k.revoked_at, "migrated": k.migrated}
-                 for k in ledger.keys()],
+        "departments": [
+            {"id": department_name(d), "name": n, "admitted_at": a, "retired_at": r}
+            for d, n, a, r in ledger.departments()
+        ],
+        "keys": [
+            {
+                "address": k.address,
+                "department": department_name(k.department),
+                "kinds": kinds_mask(k.kinds),
+                "valid_from": k.valid_from,
+                "revoked_at": k.revoked_at,
+                "migrated": k.migrated,
+            }
+            for k in ledger.keys()
+        ],
     }
 
 
@@ -136,8 +152,11 @@ class KeyListCache:
             try:
                 self._load()
             except Exception:  # the chain is away: keep serving the list we have, try again after `ttl`
-                log.warning("could not re-read the key list; serving the one from %.0f s ago",
-                            time.monotonic() - self._at, exc_info=True)
+                log.warning(
+                    "could not re-read the key list; serving the one from %.0f s ago",
+                    time.monotonic() - self._at,
+                    exc_info=True,
+                )
                 self._at = time.monotonic()
             finally:
                 self._refreshing.release()
@@ -183,8 +202,11 @@ def holder_matches(session: Session, pii: Pii, digest_hex: str, kind: str, ident
     wrong guesses are counted per certificate, in the store, by one conditional UPDATE (atomic across server
     processes). A right guess is not counted. Commit the session afterwards to keep the count.
     """
-    row = session.execute(select(Certificate.id, Certificate.owner, Certificate.holder_wrong_guesses)
-                          .where(Certificate.digest == digest_hex.lower()).limit(1)).first()
+    row = session.execute(
+        select(Certificate.id, Certificate.owner, Certificate.holder_wrong_guesses)
+        .where(Certificate.digest == digest_hex.lower())
+        .limit(1)
+    ).first()
     if row is None:
         return None
     cert_id, owner, wrong = row
@@ -202,7 +224,8 @@ def holder_matches(session: Session, pii: Pii, digest_hex: str, kind: str, ident
         .where(Certificate.id == cert_id, Certificate.holder_wrong_guesses < HOLDER_GUESSES)
         .values(holder_wrong_guesses=Certificate.holder_wrong_guesses + 1)
         .returning(Certificate.holder_wrong_guesses)
-        .execution_options(synchronize_session=False)).scalar_one_or_none()
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
     if counted is None:  # concurrent callers used the last guesses between the read and this update
         raise HolderCheckLocked(digest_hex)
     return False

@@ -72,12 +72,15 @@ def check_url(url: str, allow_loopback: bool, resolve: Resolve = system_resolve)
         raise WebhookError("plain http only to a loopback address, in development", "url") from exc
     except DestinationError as exc:
         log.info("webhook URL refused: %s", exc)
-        raise WebhookError(f"destination refused: {exc.shown}. Webhooks are delivered over https to public "
-                           "internet addresses only", "url") from exc
+        raise WebhookError(
+            f"destination refused: {exc.shown}. Webhooks are delivered over https to public internet addresses only",
+            "url",
+        ) from exc
 
 
-def register(session: Session, uscc: str, url: str, events: list[str], allow_loopback: bool,
-             resolve: Resolve = system_resolve) -> Webhook:
+def register(
+    session: Session, uscc: str, url: str, events: list[str], allow_loopback: bool, resolve: Resolve = system_resolve
+) -> Webhook:
     """Register an enterprise's webhook (at most `MAX_HOOKS` active ones); its secret is shown once."""
     unknown = sorted(set(events) - set(EVENTS))
     if unknown or not events:
@@ -85,8 +88,9 @@ def register(session: Session, uscc: str, url: str, events: list[str], allow_loo
     check_url(url, allow_loopback, resolve)
     # Lock the enterprise's row so that concurrent registrations count each other.
     session.execute(select(Enterprise.uscc).where(Enterprise.uscc == uscc).with_for_update())
-    active = session.scalar(select(func.count()).select_from(Webhook).where(Webhook.uscc == uscc,
-                                                                            Webhook.active.is_(True)))
+    active = session.scalar(
+        select(func.count()).select_from(Webhook).where(Webhook.uscc == uscc, Webhook.active.is_(True))
+    )
     if (active or 0) >= MAX_HOOKS:
         raise WebhookLimitError(f"an enterprise has at most {MAX_HOOKS} webhooks: delete one first", "url")
     hook = Webhook(uscc=uscc, url=url, events=sorted(set(events)), secret="whsec_" + secrets.token_urlsafe(32))
@@ -99,13 +103,23 @@ def certificate_event(cert: Certificate, event: str) -> dict[str, Any]:
     """The JSON body of `event`; revocations and suspensions carry the reason the department gave (its code and
     wording, as on chain; the official's free-text note stays internal, as in the certificate API)."""
     payload: dict[str, Any] = {
-        "event": event, "occurred_at": datetime.now(UTC).isoformat(),
-        "certificate": {"number": cert.number, "kind": cert.kind, "state": cert.state, "digest": cert.digest,
-                        "issued_at": cert.issued_at.isoformat()}}
+        "event": event,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "certificate": {
+            "number": cert.number,
+            "kind": cert.kind,
+            "state": cert.state,
+            "digest": cert.digest,
+            "issued_at": cert.issued_at.isoformat(),
+        },
+    }
     if event in ("certificate.revoked", "certificate.suspended"):
         code = cert.status_reason
-        payload["reason"] = {"code": code, "text": REASONS.get(code or 0, REASONS[9]),
-                             "text_zh": REASONS_ZH.get(code or 0, REASONS_ZH[9])}
+        payload["reason"] = {
+            "code": code,
+            "text": REASONS.get(code or 0, REASONS[9]),
+            "text_zh": REASONS_ZH.get(code or 0, REASONS_ZH[9]),
+        }
     return payload
 
 
@@ -138,20 +152,33 @@ class Deliverer:
     other non-public address is refused whatever it says.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], timeout: float = 5.0, *, allow_loopback: bool = False,
-                 resolve: Resolve = system_resolve) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        timeout: float = 5.0,
+        *,
+        allow_loopback: bool = False,
+        resolve: Resolve = system_resolve,
+    ) -> None:
         self.sessions = sessions
         self.policy = DestinationPolicy(allow_loopback, resolve)
         # No proxy from the environment, no redirects, no pooled connection reused for another host name.
-        self.client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False,
-                                   limits=httpx.Limits(max_keepalive_connections=0))
+        self.client = httpx.Client(
+            timeout=timeout, follow_redirects=False, trust_env=False, limits=httpx.Limits(max_keepalive_connections=0)
+        )
 
     def run_once(self, limit: int = 50) -> int:
         now = datetime.now(UTC)
         with self.sessions() as s:
-            due = [d.id for d in s.scalars(select(WebhookDelivery).where(
-                WebhookDelivery.state == "PENDING", WebhookDelivery.next_attempt_at <= now)
-                .order_by(WebhookDelivery.id).limit(limit))]
+            due = [
+                d.id
+                for d in s.scalars(
+                    select(WebhookDelivery)
+                    .where(WebhookDelivery.state == "PENDING", WebhookDelivery.next_attempt_at <= now)
+                    .order_by(WebhookDelivery.id)
+                    .limit(limit)
+                )
+            ]
         for delivery_id in due:
             self._deliver(delivery_id)
         return len(due)
@@ -163,9 +190,13 @@ class Deliverer:
             body = json.dumps(d.payload, ensure_ascii=False, separators=(",", ":")).encode()
             url, secret, event = hook.url, hook.secret, d.event
         ts = int(time.time())
-        headers = {"Content-Type": "application/json", "User-Agent": "ZeroErrand-Ledger-Webhooks/1",
-                   "X-Zel-Event": event, "X-Zel-Delivery": str(delivery_id),
-                   "X-Zel-Signature": signature(secret, ts, body)}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "ZeroErrand-Ledger-Webhooks/1",
+            "X-Zel-Event": event,
+            "X-Zel-Delivery": str(delivery_id),
+            "X-Zel-Signature": signature(secret, ts, body),
+        }
         try:
             status, error = self._post(self.policy.pin(url), body, headers)
         except DestinationError as exc:
@@ -193,21 +224,28 @@ class Deliverer:
             target, host, extensions = destination.via(address)
             try:
                 # Streamed and never read: the receiver's answer body is not ours to download.
-                with self.client.stream("POST", target, content=body, headers={**headers, **host},
-                                        extensions=extensions) as response:
+                with self.client.stream(
+                    "POST", target, content=body, headers={**headers, **host}, extensions=extensions
+                ) as response:
                     status = response.status_code
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing sent: the next address may do
                 error = exc
                 continue
             except httpx.HTTPError as exc:
-                log.warning("webhook delivery to %s (%s) failed: %s: %s", destination.url, address,
-                            type(exc).__name__, exc)
+                log.warning(
+                    "webhook delivery to %s (%s) failed: %s: %s", destination.url, address, type(exc).__name__, exc
+                )
                 return None, "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
             if 200 <= status < 300:
                 return status, None
             return status, f"HTTP {status}" + (" (redirects are not followed)" if 300 <= status < 400 else "")
-        log.warning("webhook delivery to %s (%s) failed: %s: %s", destination.url, ", ".join(destination.addresses),
-                    type(error).__name__, error)
+        log.warning(
+            "webhook delivery to %s (%s) failed: %s: %s",
+            destination.url,
+            ", ".join(destination.addresses),
+            type(error).__name__,
+            error,
+        )
         return None, "timed out" if isinstance(error, httpx.TimeoutException) else "connection failed"
 
     def run_forever(self, stop: threading.Event, poll: float = 1.0) -> None:

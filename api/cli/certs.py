@@ -23,20 +23,34 @@ cert_app = typer.Typer(help="Certificates: issue, show, list, revoke, suspend, r
 def describe(session: Any, cert: Certificate) -> dict[str, Any]:
     batch = session.get(AnchorBatch, cert.batch_id) if cert.batch_id else None
     anchored = batch if batch is not None and batch.state == "ANCHORED" else None
-    return {"id": cert.number, "number": cert.number, "kind": cert.kind, "state": cert.state,
-            "department": cert.department, "digest": cert.digest, "signer": cert.signer,
-            "signature": cert.signature, "content": cert.content, "issued_at": cert.issued_at.isoformat(),
-            "expires_at": cert.expires_at.isoformat(), "batch_root": anchored.root if anchored else None,
-            "proof": cert.proof if anchored else None, "tx_hash": anchored.tx_hash if anchored else None,
-            "block_number": anchored.block_number if anchored else None, "status_reason": cert.status_reason}
+    return {
+        "id": cert.number,
+        "number": cert.number,
+        "kind": cert.kind,
+        "state": cert.state,
+        "department": cert.department,
+        "digest": cert.digest,
+        "signer": cert.signer,
+        "signature": cert.signature,
+        "content": cert.content,
+        "issued_at": cert.issued_at.isoformat(),
+        "expires_at": cert.expires_at.isoformat(),
+        "batch_root": anchored.root if anchored else None,
+        "proof": cert.proof if anchored else None,
+        "tx_hash": anchored.tx_hash if anchored else None,
+        "block_number": anchored.block_number if anchored else None,
+        "status_reason": cert.status_reason,
+    }
 
 
 def _print(info: dict[str, Any], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(info, ensure_ascii=False))
     else:
-        typer.echo(f"{info['number']}  {info['kind']}  {info['state']}  digest {info['digest']}"
-                   + (f"  root {info['batch_root']}  tx {info['tx_hash']}" if info["batch_root"] else ""))
+        typer.echo(
+            f"{info['number']}  {info['kind']}  {info['state']}  digest {info['digest']}"
+            + (f"  root {info['batch_root']}  tx {info['tx_hash']}" if info["batch_root"] else "")
+        )
 
 
 @cert_app.command("issue")
@@ -67,8 +81,15 @@ def cert_issue(
                 subj = Subject(person_id=person.id)
             actor = cli_actor()
             cert, _ = ctx.require_certificates().request(
-                session, kind=cert_kind, subject=subj, period_from=period_from, period_to=period_to,
-                actor=actor.subject, actor_role="admin", idempotency_key=idempotency_key)
+                session,
+                kind=cert_kind,
+                subject=subj,
+                period_from=period_from,
+                period_to=period_to,
+                actor=actor.subject,
+                actor_role="admin",
+                idempotency_key=idempotency_key,
+            )
             info = describe(session, cert)
         holder = ctx.require_ledger().conn.holder
     _print(info, as_json)
@@ -136,8 +157,11 @@ def cert_pdf(
 
 
 @cert_app.command("list")
-def cert_list(state: Annotated[str | None, typer.Option(help="ISSUED, ANCHORED, REVOKED or SUSPENDED.")] = None,
-              as_json: JsonOut = False, data_dir: DataDir = None) -> None:
+def cert_list(
+    state: Annotated[str | None, typer.Option(help="ISSUED, ANCHORED, REVOKED or SUSPENDED.")] = None,
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+) -> None:
     """List certificates, newest first."""
     with open_store(data_dir).sessions() as session:
         query = select(Certificate).order_by(Certificate.id.desc()).limit(500)
@@ -151,40 +175,58 @@ def cert_list(state: Annotated[str | None, typer.Option(help="ISSUED, ANCHORED, 
             _print(r, False)
 
 
-def _change(action: str, number: str, reason: int, note: str, data_dir: Path | None, chain_url: str | None,
-            as_json: bool) -> None:
-    instead = (f"{action} through it (POST {{url}}/v1/department/certificates/{number}/{action}, signed in as an "
-               "official of the issuing department)")
+def _change(
+    action: str, number: str, reason: int, note: str, data_dir: Path | None, chain_url: str | None, as_json: bool
+) -> None:
+    instead = (
+        f"{action} through it (POST {{url}}/v1/department/certificates/{number}/{action}, signed in as an "
+        "official of the issuing department)"
+    )
     with cli_context(data_dir, chain_url, writes=instead) as ctx, transaction(ctx.sessions) as session:
         department = session.scalars(select(Certificate.department).where(Certificate.number == number)).first()
-        cert = ctx.require_certificates().change_status(session, number, action, department=department or "",
-                                                        reason=reason, note=note, actor=cli_actor().subject)
+        cert = ctx.require_certificates().change_status(
+            session, number, action, department=department or "", reason=reason, note=note, actor=cli_actor().subject
+        )
         info = describe(session, cert)
     _print(info, as_json)
 
 
-Reason = Annotated[int, typer.Option("--reason",
-                                     help="1 error, 2 corrected, 3 fraud, 4 investigation, 5 request, 9 other")]
+Reason = Annotated[
+    int, typer.Option("--reason", help="1 error, 2 corrected, 3 fraud, 4 investigation, 5 request, 9 other")
+]
 Note = Annotated[str, typer.Option("--note")]
 
 
 @cert_app.command("revoke")
-def cert_revoke(number: str, reason: Reason = 1, note: Note = "", as_json: JsonOut = False, data_dir: DataDir = None,
-                chain_url: ChainUrl = None) -> None:
+def cert_revoke(
+    number: str,
+    reason: Reason = 1,
+    note: Note = "",
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
     """Revoke a certificate for good, with the issuing department's key."""
     _change("revoke", number, reason, note, data_dir, chain_url, as_json)
 
 
 @cert_app.command("suspend")
-def cert_suspend(number: str, reason: Reason = 4, note: Note = "", as_json: JsonOut = False, data_dir: DataDir = None,
-                 chain_url: ChainUrl = None) -> None:
+def cert_suspend(
+    number: str,
+    reason: Reason = 4,
+    note: Note = "",
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
     """Suspend a certificate."""
     _change("suspend", number, reason, note, data_dir, chain_url, as_json)
 
 
 @cert_app.command("reinstate")
-def cert_reinstate(number: str, note: Note = "", as_json: JsonOut = False, data_dir: DataDir = None,
-                   chain_url: ChainUrl = None) -> None:
+def cert_reinstate(
+    number: str, note: Note = "", as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None
+) -> None:
     """Lift a suspension."""
     _change("reinstate", number, 0, note, data_dir, chain_url, as_json)
 
@@ -195,8 +237,12 @@ def verify(
     offline: Annotated[bool, typer.Option("--offline", help="Verify with a trust list only.")] = False,
     trustlist: Annotated[Path | None, typer.Option("--trustlist", help="Trust list file for --offline.")] = None,
     trust_anchor: Annotated[str | None, typer.Option("--trust-anchor", help="District admin address to pin.")] = None,
-    trust_fingerprint: Annotated[str | None, typer.Option(
-        "--trust-fingerprint", help="The list's published fingerprint (`zel trustlist export` prints it).")] = None,
+    trust_fingerprint: Annotated[
+        str | None,
+        typer.Option(
+            "--trust-fingerprint", help="The list's published fingerprint (`zel trustlist export` prints it)."
+        ),
+    ] = None,
     as_json: JsonOut = False,
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
@@ -211,8 +257,11 @@ def verify(
     from qr.trustlist import TrustList, anchor_from, verify_pinned
     from qr.verify import Check, Verdict, verify_text
 
-    inputs = [line.strip() for line in batch.read_text().splitlines() if line.strip()] if batch else \
-        ([source] if source else [])
+    inputs = (
+        [line.strip() for line in batch.read_text().splitlines() if line.strip()]
+        if batch
+        else ([source] if source else [])
+    )
     if not inputs:
         raise fail("give an INPUT or --batch FILE")
     if offline:
@@ -240,6 +289,7 @@ def verify(
 
         def check(text: str) -> Verdict:
             return verify_text(text, resolver)
+
     all_valid = True
     try:
         for item in inputs:
@@ -262,8 +312,10 @@ def verify(
                 typer.echo(json.dumps(shown, ensure_ascii=False))
             else:
                 cert = verdict.certificate or {}
-                typer.echo(f"{verdict.status}  {cert.get('number', '-')}  {cert.get('kind_en', '')}  "
-                           + "; ".join(c.en for c in verdict.checks if c.ok is not True))
+                typer.echo(
+                    f"{verdict.status}  {cert.get('number', '-')}  {cert.get('kind_en', '')}  "
+                    + "; ".join(c.en for c in verdict.checks if c.ok is not True)
+                )
     finally:
         if not offline:
             ledger.close()
@@ -294,5 +346,7 @@ def trustlist_export(
     output.write_text(json.dumps(sign_list(body, admin), ensure_ascii=False, indent=1) + "\n")
     typer.echo(f"wrote {output}: {len(body['keys'])} keys, {len(revoked)} revoked, signed by {admin.address}")
     typer.echo(f"fingerprint {fingerprint(body)}")
-    typer.echo("publish the fingerprint (or the signer's address) where verifiers can check it apart from the file: "
-               "`zel verify --offline` trusts the list with --trust-fingerprint FINGERPRINT or --trust-anchor ADDRESS")
+    typer.echo(
+        "publish the fingerprint (or the signer's address) where verifiers can check it apart from the file: "
+        "`zel verify --offline` trusts the list with --trust-fingerprint FINGERPRINT or --trust-anchor ADDRESS"
+    )

@@ -57,17 +57,23 @@ def contracts_deploy(
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
     redeploy: Annotated[bool, typer.Option("--redeploy", help="Replace an existing deployment.")] = False,
-    administrators: Annotated[str | None, typer.Option(
-        "--administrators", help="Comma-separated keystore names or addresses of the district administrators "
-        "(default: the admin key alone).")] = None,
+    administrators: Annotated[
+        str | None,
+        typer.Option(
+            "--administrators",
+            help="Comma-separated keystore names or addresses of the district administrators "
+            "(default: the admin key alone).",
+        ),
+    ] = None,
     threshold: Annotated[int, typer.Option("--threshold", help="Approvals an administrative call needs (k of n).")] = 1,
     as_json: JsonOut = False,
 ) -> None:
     """Deploy the three contracts (the `admin` key pays) and write the chain's deployment record."""
     settings = quiet_settings(data_dir, chain_url)
     store = settings.keystore()
-    admins = ([_resolve_address(store, a.strip()) for a in administrators.split(",") if a.strip()]
-              if administrators else None)
+    admins = (
+        [_resolve_address(store, a.strip()) for a in administrators.split(",") if a.strip()] if administrators else None
+    )
     ledger, _admin, fresh = bootstrap(settings.chain(), redeploy=redeploy, administrators=admins, threshold=threshold)
     with ledger:
         print_deployment(ledger, fresh, as_json)
@@ -76,13 +82,25 @@ def contracts_deploy(
 def print_deployment(ledger: Ledger, fresh: bool, as_json: bool) -> None:
     d = ledger.deployment
     if as_json:
-        typer.echo(json.dumps({"chainId": d.chain_id, "addresses": d.addresses, "block": d.block,
-                               "administrators": d.administrators, "threshold": d.threshold,
-                               "deployedNow": fresh, "gasUsed": d.gas_used}))
+        typer.echo(
+            json.dumps(
+                {
+                    "chainId": d.chain_id,
+                    "addresses": d.addresses,
+                    "block": d.block,
+                    "administrators": d.administrators,
+                    "threshold": d.threshold,
+                    "deployedNow": fresh,
+                    "gasUsed": d.gas_used,
+                }
+            )
+        )
         return
     state = "deployed now" if fresh else "already deployed"
-    out.print(f"chain {d.chain_id}: contracts {state} (block {d.block}; {d.threshold} of "
-              f"{len(d.administrators)} administrators approve: {', '.join(d.administrators)})")
+    out.print(
+        f"chain {d.chain_id}: contracts {state} (block {d.block}; {d.threshold} of "
+        f"{len(d.administrators)} administrators approve: {', '.join(d.administrators)})"
+    )
     for name, address in d.addresses.items():
         out.print(f"  {name:<20} {address}")
 
@@ -104,11 +122,21 @@ def show_status(data_dir: Path | None, chain_url: str | None, as_json: bool) -> 
         "addresses": d.addresses,
         "administrators": d.administrators,
         "threshold": d.threshold,
-        "departments": [{"id": department_name(i), "name": n, "admittedAt": iso(a), "retiredAt": iso(r)}
-                        for i, n, a, r in departments],
-        "keys": [{"address": k.address, "department": department_name(k.department),
-                  "kinds": [x.slug for x in k.kinds], "validFrom": iso(k.valid_from),
-                  "revokedAt": iso(k.revoked_at), "migrated": k.migrated} for k in keys],
+        "departments": [
+            {"id": department_name(i), "name": n, "admittedAt": iso(a), "retiredAt": iso(r)}
+            for i, n, a, r in departments
+        ],
+        "keys": [
+            {
+                "address": k.address,
+                "department": department_name(k.department),
+                "kinds": [x.slug for x in k.kinds],
+                "validFrom": iso(k.valid_from),
+                "revokedAt": iso(k.revoked_at),
+                "migrated": k.migrated,
+            }
+            for k in keys
+        ],
     }
     if as_json:
         typer.echo(json.dumps(info))
@@ -124,8 +152,9 @@ def show_status(data_dir: Path | None, chain_url: str | None, as_json: bool) -> 
 
 
 @keys_app.command("new")
-def keys_new(name: Annotated[str, typer.Argument(help="Keystore name, e.g. tax-2026.")],
-             data_dir: DataDir = None) -> None:
+def keys_new(
+    name: Annotated[str, typer.Argument(help="Keystore name, e.g. tax-2026.")], data_dir: DataDir = None
+) -> None:
     """Create an encrypted keystore holding a fresh key (password from the environment or a prompt)."""
     store = quiet_settings(data_dir).keystore()
     entry = store.new(name, store.password(name, confirm=True))
@@ -160,12 +189,17 @@ def issuer_grant(
     department_title: Annotated[
         str | None, typer.Option("--department-name", help="Admit the department with this name first.")
     ] = None,
-    valid_from: Annotated[str | None, typer.Option(
-        "--valid-from", help="ISO time, now or later (keys are never back-dated); default now.")] = None,
+    valid_from: Annotated[
+        str | None,
+        typer.Option("--valid-from", help="ISO time, now or later (keys are never back-dated); default now."),
+    ] = None,
     inspector: Annotated[bool, typer.Option("--inspector", help="Grant the inspector role instead.")] = False,
-    credit_scopes: Annotated[str, typer.Option(
-        "--credit-scopes",
-        help="With --department-name: comma-separated CreditRegistry scopes, e.g. penalty,grade.")] = "",
+    credit_scopes: Annotated[
+        str,
+        typer.Option(
+            "--credit-scopes", help="With --department-name: comma-separated CreditRegistry scopes, e.g. penalty,grade."
+        ),
+    ] = "",
     administrator: AsAdmin = ADMIN_KEY,
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
@@ -184,8 +218,9 @@ def issuer_grant(
     except ValueError as exc:
         raise fail(str(exc)) from exc
     try:
-        scopes = scopes_mask([CreditScope[c.strip().upper().replace("-", "_")] for c in credit_scopes.split(",")
-                              if c.strip()])
+        scopes = scopes_mask(
+            [CreditScope[c.strip().upper().replace("-", "_")] for c in credit_scopes.split(",") if c.strip()]
+        )
     except KeyError as exc:
         raise fail(f"unknown credit scope {exc}; choose from {', '.join(c.name.lower() for c in CreditScope)}") from exc
     address = _resolve_address(store, key)
@@ -193,13 +228,17 @@ def issuer_grant(
         writable(ledger.conn)
         admin = store.load(administrator)
         if department_title:
-            _report(ledger.admit_department(admin, dept, department_title, scopes),
-                    f"admitted department {department} ({department_title})")
+            _report(
+                ledger.admit_department(admin, dept, department_title, scopes),
+                f"admitted department {department} ({department_title})",
+            )
         if inspector:
             _report(ledger.grant_inspector(admin, address, dept), f"{address} is now an inspector of {department}")
             return
-        done = _report(ledger.register_key(admin, address, dept, kinds_mask(kind_list), parse_time(valid_from)),
-                       f"registered {address} for {department}: {', '.join(k.slug for k in kind_list)}")
+        done = _report(
+            ledger.register_key(admin, address, dept, kinds_mask(kind_list), parse_time(valid_from)),
+            f"registered {address} for {department}: {', '.join(k.slug for k in kind_list)}",
+        )
         if done:
             ledger.fund(admin, address)
 
@@ -260,8 +299,10 @@ def _report(result: AdminResult, done: str) -> bool:
     if result.executed:
         typer.echo(done)
         return True
-    typer.echo(f"proposal {result.proposal_id} has {result.approvals} approval(s); other administrators approve it "
-               f"with `zel issuer approve {result.proposal_id} --as NAME`")
+    typer.echo(
+        f"proposal {result.proposal_id} has {result.approvals} approval(s); other administrators approve it "
+        f"with `zel issuer approve {result.proposal_id} --as NAME`"
+    )
     return False
 
 
@@ -271,15 +312,32 @@ def issuer_list(data_dir: DataDir = None, chain_url: ChainUrl = None, as_json: J
     with Ledger.open(config_of(data_dir, chain_url, read_only=True)) as ledger:
         departments = ledger.departments()
         keys = ledger.keys()
-    rows = [{"address": k.address, "department": department_name(k.department),
-             "kinds": [x.slug for x in k.kinds], "validFrom": iso(k.valid_from), "revokedAt": iso(k.revoked_at)}
-            for k in keys]
+    rows = [
+        {
+            "address": k.address,
+            "department": department_name(k.department),
+            "kinds": [x.slug for x in k.kinds],
+            "validFrom": iso(k.valid_from),
+            "revokedAt": iso(k.revoked_at),
+        }
+        for k in keys
+    ]
     if as_json:
-        typer.echo(json.dumps({"departments": [{"id": department_name(i), "name": n, "retiredAt": iso(r)}
-                                               for i, n, _a, r in departments], "keys": rows}))
+        typer.echo(
+            json.dumps(
+                {
+                    "departments": [
+                        {"id": department_name(i), "name": n, "retiredAt": iso(r)} for i, n, _a, r in departments
+                    ],
+                    "keys": rows,
+                }
+            )
+        )
         return
     for i, n, a, r in departments:
         typer.echo(f"department {department_name(i)}  {n}  admitted {iso(a)}  retired {iso(r)}")
     for row in rows:
-        typer.echo(f"key {row['address']}  {row['department']}  {','.join(row['kinds'])}  "
-                   f"valid from {row['validFrom']}  revoked {row['revokedAt']}")
+        typer.echo(
+            f"key {row['address']}  {row['department']}  {','.join(row['kinds'])}  "
+            f"valid from {row['validFrom']}  revoked {row['revokedAt']}"
+        )

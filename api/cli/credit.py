@@ -23,8 +23,9 @@ from store.models import Enterprise
 
 credit_app = typer.Typer(help="Credit codes, records, lists, repair, grades and the chain audit.", no_args_is_help=True)
 repair_app = typer.Typer(help="Credit repair: apply for a record, review an application.", no_args_is_help=True)
-inspect_app = typer.Typer(help="Double random draws (双随机) of inspection targets and inspectors.",
-                          no_args_is_help=True)
+inspect_app = typer.Typer(
+    help="Double random draws (双随机) of inspection targets and inspectors.", no_args_is_help=True
+)
 Department = Annotated[str, typer.Option("--department", help="tax.440604, si.440604 or amr.440604.")]
 
 
@@ -76,25 +77,47 @@ def _run(data_dir: Path | None, chain_url: str | None, action: Action, as_json: 
 @credit_app.command("record")
 def record(
     uscc: str,
-    type: Annotated[str, typer.Option("--type", help="tax_arrears, si_arrears, penalty_minor|general|serious, "
-                                      "dishonest_debtor, inspection_pass|issues|fail, commendation.")],
+    type: Annotated[
+        str,
+        typer.Option(
+            "--type",
+            help="tax_arrears, si_arrears, penalty_minor|general|serious, "
+            "dishonest_debtor, inspection_pass|issues|fail, commendation.",
+        ),
+    ],
     department: Department,
     summary: Annotated[str, typer.Option("--summary")],
     decided: Annotated[str | None, typer.Option("--decided", help="Decision date (default today).")] = None,
     reference: Annotated[str, typer.Option("--reference", help="The decision's document number.")] = "",
     amount_fen: Annotated[int | None, typer.Option("--amount-fen")] = None,
-    as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None,
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
 ) -> None:
     """Add a department's credit record; its digest goes on the enterprise's chain and the grade is recomputed."""
 
     def action(ctx: AppContext, session: Session) -> dict[str, Any]:
-        row = workflows.record(ctx.require_credit(), session, uscc=uscc, type=type, department=department,
-                               decided_on=_day(decided) or date.today(), summary=summary, reference=reference,
-                               amount_fen=amount_fen, actor=cli_actor().subject)
+        row = workflows.record(
+            ctx.require_credit(),
+            session,
+            uscc=uscc,
+            type=type,
+            department=department,
+            decided_on=_day(decided) or date.today(),
+            summary=summary,
+            reference=reference,
+            amount_fen=amount_fen,
+            actor=cli_actor().subject,
+        )
         return {"uid": row.uid, "seq": row.seq, "digest": row.digest}
 
-    _run(data_dir, chain_url, action, as_json,
-         f"record it through it (POST {{url}}/v1/department/credit/records, signed in as an official of {department})")
+    _run(
+        data_dir,
+        chain_url,
+        action,
+        as_json,
+        f"record it through it (POST {{url}}/v1/department/credit/records, signed in as an official of {department})",
+    )
 
 
 @credit_app.command("list")
@@ -106,18 +129,34 @@ def list_entry(
     start: Annotated[str | None, typer.Option("--start", help="Default today.")] = None,
     end: Annotated[str | None, typer.Option("--end", help="Open-ended when omitted.")] = None,
     reference: Annotated[str, typer.Option("--reference")] = "",
-    as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None,
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
 ) -> None:
     """Put an enterprise on the red or the black list (black: joint punishment by every department)."""
 
     def action(ctx: AppContext, session: Session) -> dict[str, Any]:
-        entry = workflows.list_entry(ctx.require_credit(), session, uscc=uscc, list_name=list_name,
-                                     department=department, start_on=_day(start) or date.today(),
-                                     end_on=_day(end), reason=reason, reference=reference, actor=cli_actor().subject)
+        entry = workflows.list_entry(
+            ctx.require_credit(),
+            session,
+            uscc=uscc,
+            list_name=list_name,
+            department=department,
+            start_on=_day(start) or date.today(),
+            end_on=_day(end),
+            reason=reason,
+            reference=reference,
+            actor=cli_actor().subject,
+        )
         return {"entry": entry.id, "list": entry.list, "joint_punishment": entry.joint_punishment}
 
-    _run(data_dir, chain_url, action, as_json,
-         f"list it through it (POST {{url}}/v1/department/credit/lists, signed in as an official of {department})")
+    _run(
+        data_dir,
+        chain_url,
+        action,
+        as_json,
+        f"list it through it (POST {{url}}/v1/department/credit/lists, signed in as an official of {department})",
+    )
 
 
 @credit_app.command("list-end")
@@ -127,50 +166,98 @@ def list_end(
     reason: Annotated[str, typer.Option("--reason")],
     end: Annotated[str | None, typer.Option("--end", help="First day off the list (default today).")] = None,
     reference: Annotated[str, typer.Option("--reference")] = "",
-    as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None,
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
 ) -> None:
     """End a red or black list entry (only the department that made it)."""
 
     def action(ctx: AppContext, session: Session) -> dict[str, Any]:
-        ended = workflows.end_list_entry(ctx.require_credit(), session, entry_id=entry, department=department,
-                                         end_on=_day(end), reason=reason, reference=reference,
-                                         actor=cli_actor().subject)
+        ended = workflows.end_list_entry(
+            ctx.require_credit(),
+            session,
+            entry_id=entry,
+            department=department,
+            end_on=_day(end),
+            reason=reason,
+            reference=reference,
+            actor=cli_actor().subject,
+        )
         return {"entry": ended.id, "list": ended.list, "end_on": ended.end_on.isoformat() if ended.end_on else None}
 
-    _run(data_dir, chain_url, action, as_json,
-         f"end it through it (POST {{url}}/v1/department/credit/lists/{entry}/end, signed in as an official of "
-         f"{department})")
+    _run(
+        data_dir,
+        chain_url,
+        action,
+        as_json,
+        f"end it through it (POST {{url}}/v1/department/credit/lists/{entry}/end, signed in as an official of "
+        f"{department})",
+    )
 
 
 @repair_app.command("apply")
-def repair_apply(uscc: str, record_uid: str, statement: Annotated[str, typer.Option("--statement")],
-                 as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+def repair_apply(
+    uscc: str,
+    record_uid: str,
+    statement: Annotated[str, typer.Option("--statement")],
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
     """Apply to repair a record (refused before its minimum display period is over)."""
 
     def action(ctx: AppContext, session: Session) -> dict[str, Any]:
-        app = workflows.apply_repair(ctx.require_credit(), session, uscc=uscc, record_uid=record_uid,
-                                     statement=statement, actor=cli_actor().subject)
+        app = workflows.apply_repair(
+            ctx.require_credit(),
+            session,
+            uscc=uscc,
+            record_uid=record_uid,
+            statement=statement,
+            actor=cli_actor().subject,
+        )
         return {"application": app.id, "state": app.state}
 
-    _run(data_dir, chain_url, action, as_json,
-         "apply through it (POST {url}/v1/enterprise/credit/repairs, with the enterprise's API client token)")
+    _run(
+        data_dir,
+        chain_url,
+        action,
+        as_json,
+        "apply through it (POST {url}/v1/enterprise/credit/repairs, with the enterprise's API client token)",
+    )
 
 
 @repair_app.command("review")
-def repair_review(application: int, department: Department,
-                  approve: Annotated[bool, typer.Option("--approve/--reject")],
-                  note: Annotated[str, typer.Option("--note")] = "",
-                  as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+def repair_review(
+    application: int,
+    department: Department,
+    approve: Annotated[bool, typer.Option("--approve/--reject")],
+    note: Annotated[str, typer.Option("--note")] = "",
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
     """Approve or reject a repair application (the department that made the record)."""
 
     def action(ctx: AppContext, session: Session) -> dict[str, Any]:
-        app = workflows.review_repair(ctx.require_credit(), session, application_id=application, approve=approve,
-                                      department=department, note=note, actor=cli_actor().subject)
+        app = workflows.review_repair(
+            ctx.require_credit(),
+            session,
+            application_id=application,
+            approve=approve,
+            department=department,
+            note=note,
+            actor=cli_actor().subject,
+        )
         return {"application": app.id, "state": app.state}
 
-    _run(data_dir, chain_url, action, as_json,
-         f"decide through it (POST {{url}}/v1/department/credit/repairs/{application}/decision, signed in as an "
-         f"official of {department})")
+    _run(
+        data_dir,
+        chain_url,
+        action,
+        as_json,
+        f"decide through it (POST {{url}}/v1/department/credit/repairs/{application}/decision, signed in as an "
+        f"official of {department})",
+    )
 
 
 @credit_app.command("grade")
@@ -179,12 +266,22 @@ def grade(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_u
 
     def action(ctx: AppContext, session: Session) -> dict[str, Any]:
         row = ctx.require_credit().regrade(session, uscc)
-        return {"uscc": uscc, "grade": row.grade, "score": row.score, "rules": row.rules_version,
-                "explanation": row.explanation}
+        return {
+            "uscc": uscc,
+            "grade": row.grade,
+            "score": row.score,
+            "rules": row.rules_version,
+            "explanation": row.explanation,
+        }
 
-    _run(data_dir, chain_url, action, as_json,
-         f"it regrades every enterprise daily and after each record; read the grade from it (GET "
-         f"{{url}}/v1/department/credit/enterprises/{uscc}, signed in as an official)")
+    _run(
+        data_dir,
+        chain_url,
+        action,
+        as_json,
+        f"it regrades every enterprise daily and after each record; read the grade from it (GET "
+        f"{{url}}/v1/department/credit/enterprises/{uscc}, signed in as an official)",
+    )
 
 
 @credit_app.command("audit")
@@ -195,8 +292,10 @@ def audit(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_u
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
-        typer.echo(f"{'OK' if report['ok'] else 'MISMATCH'}  {uscc}: {report['appended']} records on chain "
-                   f"(chain says {report['chain_length']}), {report['pending']} pending, head {report['chain_head']}")
+        typer.echo(
+            f"{'OK' if report['ok'] else 'MISMATCH'}  {uscc}: {report['appended']} records on chain "
+            f"(chain says {report['chain_length']}), {report['pending']} pending, head {report['chain_head']}"
+        )
         for problem in report["problems"]:
             typer.echo(f"  - {problem}")
     raise typer.Exit(0 if report["ok"] else 1)
@@ -206,27 +305,38 @@ def audit(uscc: str, as_json: JsonOut = False, data_dir: DataDir = None, chain_u
 def sync(data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
     """Regrade every enterprise as of today, then write pending credit records, grades and list flags to the
     chain (the service does this every 2 s, and regrades once a day)."""
-    with cli_context(data_dir, chain_url, writes="it writes pending credit records, grades and lists to the chain "
-                                                 "itself every 2 s: nothing to do") as ctx:
+    with cli_context(
+        data_dir,
+        chain_url,
+        writes="it writes pending credit records, grades and lists to the chain itself every 2 s: nothing to do",
+    ) as ctx:
         credit = ctx.require_credit()
         done = credit.refresh() | credit.sync()
     typer.echo(json.dumps(done))
 
 
 @inspect_app.command("draw")
-def draw(targets: Annotated[int, typer.Option("--targets", help="Enterprises to inspect.")],
-         per_target: Annotated[int, typer.Option("--per-target", help="Inspectors per enterprise.")] = 2,
-         as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+def draw(
+    targets: Annotated[int, typer.Option("--targets", help="Enterprises to inspect.")],
+    per_target: Annotated[int, typer.Option("--per-target", help="Inspectors per enterprise.")] = 2,
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
     """Commit a seed on chain, then draw targets (weighted by credit class) and inspectors, and publish it all."""
     from credit import draws
 
-    cli = cli_context(data_dir, chain_url, writes="draw through it (POST {url}/v1/department/credit/draws, signed in "
-                                                  "as an official of amr.440604)")
+    cli = cli_context(
+        data_dir,
+        chain_url,
+        writes="draw through it (POST {url}/v1/department/credit/draws, signed in as an official of amr.440604)",
+    )
     with cli as ctx:
         credit = ctx.require_credit()
         with transaction(ctx.sessions) as session:  # the commitment is on chain and stored before the draw
-            record, seed = draws.commit(credit, session, targets=targets, per_target=per_target,
-                                        actor=cli_actor().subject)
+            record, seed = draws.commit(
+                credit, session, targets=targets, per_target=per_target, actor=cli_actor().subject
+            )
             uid = record.uid
         with transaction(ctx.sessions) as session:
             from sqlalchemy import select
@@ -238,17 +348,24 @@ def draw(targets: Annotated[int, typer.Option("--targets", help="Enterprises to 
     if as_json:
         typer.echo(json.dumps(info, ensure_ascii=False))
     else:
-        typer.echo(f"draw {uid}: {len(info['candidates'])} candidates, {len(info['inspectors'])} inspectors, "
-                   f"seed {info['seed']}")
+        typer.echo(
+            f"draw {uid}: {len(info['candidates'])} candidates, {len(info['inspectors'])} inspectors, "
+            f"seed {info['seed']}"
+        )
         for target in info["result"]:
             typer.echo(f"  {target['uscc']}  class {target['grade']}  inspectors {', '.join(target['inspectors'])}")
 
 
 @inspect_app.command("redraw")
-def redraw(draw_id: str,
-           file: Annotated[Path | None, typer.Option("--file", help="A published draw (JSON) instead of the "
-                                                        "store's copy.")] = None,
-           as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+def redraw(
+    draw_id: str,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="A published draw (JSON) instead of the store's copy.")
+    ] = None,
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
     """Redo a published draw from public data and check it against the chain; exit 1 if anything differs."""
     from sqlalchemy import select
 
@@ -277,9 +394,13 @@ def redraw(draw_id: str,
 
 
 @credit_app.command("qr")
-def qr(uscc: str, output: Annotated[Path, typer.Option("-o", "--output", help="A .png or .svg file to write.")],
-       ecc: Annotated[str, typer.Option("--ecc", help="Error correction: L, M, Q (default) or H.")] = "Q",
-       data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+def qr(
+    uscc: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="A .png or .svg file to write.")],
+    ecc: Annotated[str, typer.Option("--ecc", help="Error correction: L, M, Q (default) or H.")] = "Q",
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
     """Write an enterprise's one code (一企一码): the signed link to its public profile, as a QR code."""
     from api.cli.certs import write_qr
     from credit.codes_qr import CODE_DEPARTMENT, enterprise_code
@@ -288,29 +409,50 @@ def qr(uscc: str, output: Annotated[Path, typer.Option("-o", "--output", help="A
         with ctx.sessions() as session:
             if session.get(Enterprise, uscc) is None:
                 raise fail(f"no enterprise {uscc}", 1)
-        url = enterprise_code(ctx.require_ledger(), ctx.require_credit().keys[CODE_DEPARTMENT], ctx.settings.public_url,
-                              uscc)
+        url = enterprise_code(
+            ctx.require_ledger(), ctx.require_credit().keys[CODE_DEPARTMENT], ctx.settings.public_url, uscc
+        )
     write_qr(url, output, ecc)
 
 
 @credit_app.command("report")
-def report(uscc: str, period_from: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
-           period_to: Annotated[str | None, typer.Option("--to", help="Last day (default today).")] = None,
-           as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
+def report(
+    uscc: str,
+    period_from: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
+    period_to: Annotated[str | None, typer.Option("--to", help="Last day (default today).")] = None,
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
     """Issue an enterprise's signed credit report (企业信用报告) over a span of up to 5 years; `zel cert pdf NUMBER`
     prints it, and its QR verifies like every certificate's."""
     from credit.report import make_report
     from zero_errand.verification import url_of
 
     def action(ctx: AppContext, session: Session) -> dict[str, Any]:
-        cert = make_report(ctx.require_credit(), session, uscc=uscc, period_from=_day(period_from) or date.today(),
-                           period_to=_day(period_to) or date.today(), builder=ctx.require_certificates().builder,
-                           actor=cli_actor().subject)
-        return {"number": cert.number, "grade": cert.detail["grade"]["grade"],
-                "records": len(cert.detail["records"]), "verify_url": url_of(cert, ctx.settings.public_url)}
+        cert = make_report(
+            ctx.require_credit(),
+            session,
+            uscc=uscc,
+            period_from=_day(period_from) or date.today(),
+            period_to=_day(period_to) or date.today(),
+            builder=ctx.require_certificates().builder,
+            actor=cli_actor().subject,
+        )
+        return {
+            "number": cert.number,
+            "grade": cert.detail["grade"]["grade"],
+            "records": len(cert.detail["records"]),
+            "verify_url": url_of(cert, ctx.settings.public_url),
+        }
 
-    _run(data_dir, chain_url, action, as_json,
-         "make it through it (POST {url}/v1/enterprise/credit/report, with the enterprise's API client token)")
+    _run(
+        data_dir,
+        chain_url,
+        action,
+        as_json,
+        "make it through it (POST {url}/v1/enterprise/credit/report, with the enterprise's API client token)",
+    )
 
 
 credit_app.add_typer(repair_app, name="repair")

@@ -39,8 +39,14 @@ JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 AsAdmin = Annotated[str, typer.Option("--as", help="The district administrator's keystore name.")]
 
 # A domain error's exit code by its category: each is a refusal (2), as the command line has always said.
-EXIT_CODES: dict[type[ZelError], int] = {InvalidInput: 2, NotFound: 2, Conflict: 2, Forbidden: 2, Unavailable: 2,
-                                         ConfigurationError: 2}
+EXIT_CODES: dict[type[ZelError], int] = {
+    InvalidInput: 2,
+    NotFound: 2,
+    Conflict: 2,
+    Forbidden: 2,
+    Unavailable: 2,
+    ConfigurationError: 2,
+}
 REFUSED = 2
 
 
@@ -68,8 +74,14 @@ class ZelGroup(TyperGroup):
 # -- settings and contexts --------------------------------------------------------------------------
 
 
-def settings_of(data_dir: Path | None, chain_url: str | None = None, *, demo: bool = False,
-                development: bool = False, service: bool = True) -> Settings:
+def settings_of(
+    data_dir: Path | None,
+    chain_url: str | None = None,
+    *,
+    demo: bool = False,
+    development: bool = False,
+    service: bool = True,
+) -> Settings:
     """The settings of a command, as an entry point: it prints the mode (on stderr) and, in production, refuses
     development data, secrets, keys or identity provider (`Settings.check_production`).
 
@@ -83,12 +95,16 @@ def settings_of(data_dir: Path | None, chain_url: str | None = None, *, demo: bo
         settings.choose_development("--demo" if demo else "this command writes invented development data")
     typer.echo(settings.describe_mode(), err=True)
     if development and settings.mode == "production":
-        raise ConfigurationError("refusing to start in production mode: this command writes invented "
-                                 "development data (unset ZEL_MODE=production, or use a development data "
-                                 "directory)")
+        raise ConfigurationError(
+            "refusing to start in production mode: this command writes invented "
+            "development data (unset ZEL_MODE=production, or use a development data "
+            "directory)"
+        )
     if adopted and not _development_data_dir(settings):
-        raise ConfigurationError(f"{settings.root} holds data that development did not make: demo data is never "
-                                 "written into it unless ZEL_MODE=development says so (or use a new directory)")
+        raise ConfigurationError(
+            f"{settings.root} holds data that development did not make: demo data is never "
+            "written into it unless ZEL_MODE=development says so (or use a new directory)"
+        )
     settings.check_production(demo, service=service)
     if demo or development:
         mark_development(settings.root)
@@ -133,8 +149,9 @@ def open_store(data_dir: Path | None, *, development: bool = False, chain_url: s
 
 
 @contextmanager
-def cli_context(data_dir: Path | None, chain_url: str | None, *, writes: str | None = None,
-                settings: Settings | None = None) -> Iterator[AppContext]:
+def cli_context(
+    data_dir: Path | None, chain_url: str | None, *, writes: str | None = None, settings: Settings | None = None
+) -> Iterator[AppContext]:
     """The services, on the chain, closed when the block ends; beside a running `zel serve` the embedded chain is
     open read-only. `writes`: this command writes to the chain, and says what to do instead when the server holds
     it ("{url}": its URL); it is then refused before doing anything."""
@@ -177,4 +194,3 @@ def parse_time(text: str | None) -> int:
 def iso(ts: int) -> str:
     """An ISO-8601 UTC time from unix seconds; '-' for 0 (never)."""
     return datetime.fromtimestamp(ts, UTC).isoformat() if ts else "-"
-

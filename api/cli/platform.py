@@ -102,9 +102,18 @@ def users_add(
     """Add a user; prints a generated password for the development identity provider."""
     store = open_store(data_dir)
     with transaction(store.sessions) as session:
-        user, password = add_user(session, store.pii, cli_actor(), username=username, role=role,
-                                  display_name=display_name, department=department, id_number=id_number,
-                                  name=name, phone=phone)
+        user, password = add_user(
+            session,
+            store.pii,
+            cli_actor(),
+            username=username,
+            role=role,
+            display_name=display_name,
+            department=department,
+            id_number=id_number,
+            name=name,
+            phone=phone,
+        )
     typer.echo(f"added {user.username} ({user.role}); password {password}")
 
 
@@ -112,14 +121,18 @@ def users_add(
 def users_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
     """List users."""
     with open_store(data_dir).sessions() as session:
-        rows = [{"username": u.username, "role": u.role, "department": u.department, "disabled": u.disabled}
-                for u in session.scalars(select(User).order_by(User.username))]
+        rows = [
+            {"username": u.username, "role": u.role, "department": u.department, "disabled": u.disabled}
+            for u in session.scalars(select(User).order_by(User.username))
+        ]
     if as_json:
         typer.echo(json.dumps(rows))
         return
     for r in rows:
-        typer.echo(f"{r['username']:<20} {r['role']:<10} {r['department'] or '-':<14} "
-                   f"{'disabled' if r['disabled'] else 'active'}")
+        typer.echo(
+            f"{r['username']:<20} {r['role']:<10} {r['department'] or '-':<14} "
+            f"{'disabled' if r['disabled'] else 'active'}"
+        )
 
 
 @users_app.command("disable")
@@ -147,8 +160,10 @@ def clients_add(
 def clients_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
     """List API clients."""
     with open_store(data_dir).sessions() as session:
-        rows = [{"client_id": c.client_id, "uscc": c.uscc, "name": c.name, "disabled": c.disabled}
-                for c in session.scalars(select(ApiClient).order_by(ApiClient.client_id))]
+        rows = [
+            {"client_id": c.client_id, "uscc": c.uscc, "name": c.name, "disabled": c.disabled}
+            for c in session.scalars(select(ApiClient).order_by(ApiClient.client_id))
+        ]
     if as_json:
         typer.echo(json.dumps(rows))
         return
@@ -172,8 +187,11 @@ def audit_anchorer_of(ctx: AppContext) -> AuditAnchorer | None:
 
     key = ctx.require_certificates().keys.get(AUDIT_DEPARTMENT)
     if key is None:
-        typer.echo(f"warning: no {AUDIT_DEPARTMENT} key: the audit log's head is not anchored on chain (run `zel "
-                   "issuer provision` to admit the data office and register its key)", err=True)
+        typer.echo(
+            f"warning: no {AUDIT_DEPARTMENT} key: the audit log's head is not anchored on chain (run `zel "
+            "issuer provision` to admit the data office and register its key)",
+            err=True,
+        )
         return None
     return AuditAnchorer(ctx.sessions, ctx.require_ledger(), key, interval=ctx.settings.anchor_max_wait)
 
@@ -183,16 +201,24 @@ def _start_audit_anchoring(ctx: AppContext, stop: threading.Event) -> None:
 
     anchorer = audit_anchorer_of(ctx)
     if anchorer is not None:
-        threading.Thread(target=audit_anchor.run_forever, args=(anchorer, stop), name="audit-anchor",
-                         daemon=True).start()
+        threading.Thread(
+            target=audit_anchor.run_forever, args=(anchorer, stop), name="audit-anchor", daemon=True
+        ).start()
 
 
 @audit_app.command("verify")
 def audit_verify(
-    data_dir: DataDir = None, chain_url: ChainUrl = None, as_json: JsonOut = False,
-    store_only: Annotated[bool, typer.Option(
-        "--store-only", help="Check only the hash chain in the store, not the heads anchored on chain (which catch "
-        "a rewrite of the whole log).")] = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+    as_json: JsonOut = False,
+    store_only: Annotated[
+        bool,
+        typer.Option(
+            "--store-only",
+            help="Check only the hash chain in the store, not the heads anchored on chain (which catch "
+            "a rewrite of the whole log).",
+        ),
+    ] = False,
 ) -> None:
     """Recompute the audit log's hash chain and check it against the heads anchored on chain; exit 1 if an entry
     was edited, deleted or inserted (naming the first entry, or the span of entries, that differs)."""
@@ -210,16 +236,31 @@ def audit_verify(
                 with Ledger.open(replace(store.settings.chain(), read_only=True)) as ledger:
                     report = verify_against_chain(session, ledger)
             except ZelError as exc:
-                raise fail(f"cannot read the anchored heads: {exc.message} (--store-only checks the store alone)",
-                           2) from exc
+                raise fail(
+                    f"cannot read the anchored heads: {exc.message} (--store-only checks the store alone)", 2
+                ) from exc
     if as_json:
-        typer.echo(json.dumps({"ok": report.ok, "entries": report.entries, "problem": report.problem,
-                               "seq": report.seq, "anchored_heads": report.anchored,
-                               "anchored_through": report.anchored_through}))
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "entries": report.entries,
+                    "problem": report.problem,
+                    "seq": report.seq,
+                    "anchored_heads": report.anchored,
+                    "anchored_through": report.anchored_through,
+                }
+            )
+        )
     elif report.ok:
-        typer.echo(f"audit log intact: {report.entries} entries" + (
-            f"; {report.anchored} heads on chain, the newest at entry {report.anchored_through}"
-            if report.anchored is not None else " (store only: the chain was not checked)"))
+        typer.echo(
+            f"audit log intact: {report.entries} entries"
+            + (
+                f"; {report.anchored} heads on chain, the newest at entry {report.anchored_through}"
+                if report.anchored is not None
+                else " (store only: the chain was not checked)"
+            )
+        )
     else:
         typer.echo(f"audit log BROKEN at entry {report.seq}: {report.problem}", err=True)
     if not report.ok:
@@ -251,8 +292,14 @@ def pii_rotate(
     pii = store.pii
     done = rotate_people(store.sessions, pii, batch)
     with transaction(store.sessions) as session:
-        audit.append(session, actor=cli_actor().subject, role="admin", action="pii.rotate",
-                     target=pii.keys.current, detail={"rows": done})
+        audit.append(
+            session,
+            actor=cli_actor().subject,
+            role="admin",
+            action="pii.rotate",
+            target=pii.keys.current,
+            detail={"rows": done},
+        )
     typer.echo(f"re-encrypted {done} people under key {pii.keys.current}")
 
 
@@ -263,8 +310,9 @@ anchor_app = typer.Typer(help="The anchoring worker.", no_args_is_help=True)
 def anchor_run(
     once: Annotated[bool, typer.Option("--once", help="Anchor everything pending now, then exit.")] = False,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Digests per batch (default 4096).")] = None,
-    max_wait: Annotated[float | None, typer.Option("--max-wait",
-                                                   help="Seconds a digest may wait (default 10).")] = None,
+    max_wait: Annotated[
+        float | None, typer.Option("--max-wait", help="Seconds a digest may wait (default 10).")
+    ] = None,
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
 ) -> None:
@@ -272,16 +320,21 @@ def anchor_run(
     inspection batches to the chain (where `zel serve` does not)."""
     settings = settings_of(data_dir, chain_url)
     ctx = build_context(settings)  # held until the process exits
-    writable(ctx.require_ledger().conn, "it anchors issued certificates itself, every few seconds (`zel cert list "
-                                        "--state ISSUED` shows what waits)")
-    anchorer = ctx.require_certificates().anchorer(batch_size or settings.anchor_batch_size,
-                                                   max_wait if max_wait is not None else settings.anchor_max_wait)
+    writable(
+        ctx.require_ledger().conn,
+        "it anchors issued certificates itself, every few seconds (`zel cert list --state ISSUED` shows what waits)",
+    )
+    anchorer = ctx.require_certificates().anchorer(
+        batch_size or settings.anchor_batch_size, max_wait if max_wait is not None else settings.anchor_max_wait
+    )
     if once:
         done = anchorer.run_once(force=True)
         audit_anchorer = audit_anchorer_of(ctx)
         head = audit_anchorer.run_once(force=True) if audit_anchorer else None
-        typer.echo(f"anchored {done} certificates; {anchorer.pending()} pending"
-                   + (f"; audit log head anchored at entry {head}" if head else ""))
+        typer.echo(
+            f"anchored {done} certificates; {anchorer.pending()} pending"
+            + (f"; audit log head anchored at entry {head}" if head else "")
+        )
         return
     stop = threading.Event()
     import signal
@@ -312,9 +365,14 @@ def anchor_reanchor(data_dir: DataDir = None, chain_url: ChainUrl = None) -> Non
 
 def issuer_provision(
     demo: Annotated[bool, typer.Option("--demo", help="Development: create missing key passwords as files.")] = False,
-    migrate: Annotated[bool, typer.Option(
-        "--migrate", help="After a chain reset: register keys valid from their oldest stored certificate, "
-        "through the migration path the registry records (flagged on every verification).")] = False,
+    migrate: Annotated[
+        bool,
+        typer.Option(
+            "--migrate",
+            help="After a chain reset: register keys valid from their oldest stored certificate, "
+            "through the migration path the registry records (flagged on every verification).",
+        ),
+    ] = False,
     administrator: Annotated[str, typer.Option("--as", help="The administrator keystore that proposes.")] = "admin",
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
@@ -323,8 +381,12 @@ def issuer_provision(
     (its own keystore and password). An administrator's act; with k > 1 it proposes, and others approve."""
     from api.provisioning import provision_deployment
 
-    keys = provision_deployment(settings_of(data_dir, chain_url, demo=demo, service=False), development=demo,
-                                migrate=migrate, administrator=administrator)
+    keys = provision_deployment(
+        settings_of(data_dir, chain_url, demo=demo, service=False),
+        development=demo,
+        migrate=migrate,
+        administrator=administrator,
+    )
     for dept, address in keys.items():
         typer.echo(f"{dept:<12} {address}")
 
@@ -345,5 +407,7 @@ def seed(
     if as_json:
         typer.echo(json.dumps({"people": result.people, "enterprises": result.enterprises}))
     else:
-        typer.echo(f"{len(result.people)} people and {len(result.enterprises)} enterprises with 24 months of "
-                   "tax and social-insurance records")
+        typer.echo(
+            f"{len(result.people)} people and {len(result.enterprises)} enterprises with 24 months of "
+            "tax and social-insurance records"
+        )

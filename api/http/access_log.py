@@ -57,5 +57,11 @@ class AccessLog:
                 self.latency.labels(route).observe(seconds)
             if log.isEnabledFor(logging.INFO):
                 ms = seconds * 1000
-                log.info("%s %s %d %.1fms", method, route, status, ms,
-                         extra={"method": method, "route": route, "status": status, "duration_ms": round(ms, 1)})
+                log.info(
+                    "%s %s %d %.1fms",
+                    method,
+                    route,
+                    status,
+                    ms,
+                    extra={"method": method, "route": route, "status": status, "duration_ms": round(ms, 1)},
+                )

@@ -52,8 +52,12 @@ def refusal(principal: Principal, state: AccountState | None) -> ProblemError | 
         return ProblemError(403, "the account behind this token is disabled or gone", "account-disabled")
     claimed = AccountState(False, principal.role.value, principal.department, principal.person_id, principal.uscc)
     if claimed != state:
-        return ProblemError(401, "the account's role or department changed since this token was issued: sign in again",
-                            "invalid-token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return ProblemError(
+            401,
+            "the account's role or department changed since this token was issued: sign in again",
+            "invalid-token",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     return None
 
 

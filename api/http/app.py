@@ -72,8 +72,16 @@ class _TooLarge(Exception):
 def create_app(ctx: AppContext) -> FastAPI:
     """The HTTP surface over `ctx`: middleware, the one error handler per error family, the routers, the pages."""
     # The documentation is served from the package (api/http/openapi.py): no CDN, no ReDoc.
-    app = FastAPI(title=openapi.TITLE, version="0.1.0", description=openapi.DESCRIPTION, openapi_tags=openapi.TAGS,
-                  webhooks=openapi.webhooks, docs_url=None, redoc_url=None, openapi_url=openapi.OPENAPI_URL)
+    app = FastAPI(
+        title=openapi.TITLE,
+        version="0.1.0",
+        description=openapi.DESCRIPTION,
+        openapi_tags=openapi.TAGS,
+        webhooks=openapi.webhooks,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=openapi.OPENAPI_URL,
+    )
     openapi.add_docs(app)
     app.state.ctx = ctx
     registry = CollectorRegistry()
@@ -94,10 +102,27 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.add_exception_handler(Exception, unhandled_exception_handler)
     # Routers are matched in this order, one route at a time: the certificate status route (every scan of a
     # certificate) goes first; routers sharing a prefix keep their relative order.
-    for router in (verify.router, auth.router, audiences.citizen, audiences.enterprise, audiences.inspector,
-                   audiences.department, certificates.citizen, certificates.enterprise, certificates.department,
-                   webhooks.router, admin.router, public.public, codes.router, credit.department, credit.enterprise,
-                   credit.inspector, credit.public, public.health, pages.router):
+    for router in (
+        verify.router,
+        auth.router,
+        audiences.citizen,
+        audiences.enterprise,
+        audiences.inspector,
+        audiences.department,
+        certificates.citizen,
+        certificates.enterprise,
+        certificates.department,
+        webhooks.router,
+        admin.router,
+        public.public,
+        codes.router,
+        credit.department,
+        credit.enterprise,
+        credit.inspector,
+        credit.public,
+        public.health,
+        pages.router,
+    ):
         app.include_router(router)
     # The pages' scripts and Swagger UI (static/docs/), put there by `npm run build:web` and committed.
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "pages" / "static"), name="static")

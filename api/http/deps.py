@@ -79,8 +79,9 @@ async def current_principal(
     try:
         principal = ctx.tokens.check(credentials.credentials)
     except TokenError as exc:
-        raise ProblemError(401, str(exc), "invalid-token",
-                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
+        raise ProblemError(
+            401, str(exc), "invalid-token", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        ) from exc
     await ctx.accounts.check(principal)  # disabled or changed since the token was issued: refused now
     return principal
 

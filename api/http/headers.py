@@ -35,8 +35,9 @@ HSTS = "max-age=31536000"  # a year; no includeSubDomains: the district's other 
 
 def source_hashes(texts: Iterable[str]) -> str:
     """CSP hash sources (`'sha256-…'`) for inline script or style texts, exactly as the page carries them."""
-    return " ".join(sorted({f"'sha256-{base64.b64encode(hashlib.sha256(t.encode()).digest()).decode()}'"
-                            for t in texts}))
+    return " ".join(
+        sorted({f"'sha256-{base64.b64encode(hashlib.sha256(t.encode()).digest()).decode()}'" for t in texts})
+    )
 
 
 def policy(**directives: str) -> str:
@@ -49,8 +50,13 @@ def policy(**directives: str) -> str:
 # `srcObject`: neither is a URL fetch, so neither needs `data:`/`blob:` sources. The two pages that read QR codes
 # compile ZXing-C++'s WebAssembly (web/scan/decode.js, the .wasm from /static): `'wasm-unsafe-eval'` allows
 # compiling WebAssembly and nothing else (no `eval`, no `new Function`), on those two pages only.
-PAGE_POLICY = policy(default_src="'self'", script_src=f"'self' {source_hashes(INLINE_SCRIPTS)}",
-                     style_src=f"'self' {source_hashes(INLINE_STYLES)}", img_src="'self'", connect_src="'self'")
+PAGE_POLICY = policy(
+    default_src="'self'",
+    script_src=f"'self' {source_hashes(INLINE_SCRIPTS)}",
+    style_src=f"'self' {source_hashes(INLINE_STYLES)}",
+    img_src="'self'",
+    connect_src="'self'",
+)
 SCAN_PAGES = frozenset({"/verify", "/inspect"})
 SCAN_POLICY = PAGE_POLICY.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", 1)
 
@@ -60,8 +66,13 @@ def docs_policy(root_path: str = "") -> str:
     `api.http.openapi` renders them under `root_path`, and `data:` images (the icons inlined in its style sheet)."""
     pages = (swagger_page(root_path), oauth2_redirect_page())
     inline = [s for p in pages for s in re.findall(r"<script>(.*?)</script>", bytes(p.body).decode(), re.S)]
-    return policy(default_src="'self'", script_src=f"'self' {source_hashes(inline)}", style_src="'self'",
-                  img_src="'self' data:", connect_src="'self'")
+    return policy(
+        default_src="'self'",
+        script_src=f"'self' {source_hashes(inline)}",
+        style_src="'self'",
+        img_src="'self' data:",
+        connect_src="'self'",
+    )
 
 
 class SecurityHeaders:
@@ -70,17 +81,22 @@ class SecurityHeaders:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.common: list[tuple[bytes, bytes]] = [
-            (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
-            (b"x-frame-options", b"DENY")]
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+        ]
         if settings.mode == "production":
             self.common.append((b"strict-transport-security", HSTS.encode()))
-        self.page = [(b"content-security-policy", PAGE_POLICY.encode()),
-                     (b"cross-origin-opener-policy", b"same-origin"),
-                     (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()")]
+        self.page = [
+            (b"content-security-policy", PAGE_POLICY.encode()),
+            (b"cross-origin-opener-policy", b"same-origin"),
+            (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()"),
+        ]
         self.scan = [(b"content-security-policy", SCAN_POLICY.encode()), *self.page[1:]]
         self.docs: dict[str, list[tuple[bytes, bytes]]] = {}  # by root path
-        self.closed = (DOCS_PATHS if not settings.docs_enabled else frozenset()) | \
-            (METRICS_PATHS if not settings.metrics_enabled else frozenset())
+        self.closed = (DOCS_PATHS if not settings.docs_enabled else frozenset()) | (
+            METRICS_PATHS if not settings.metrics_enabled else frozenset()
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,7 +104,7 @@ class SecurityHeaders:
             return
         root, path = scope.get("root_path", ""), scope["path"]
         if root and path.startswith(root):
-            path = path[len(root):] or "/"
+            path = path[len(root) :] or "/"
         html = self._docs(root) if path in DOCS_PAGES else self.scan if path in SCAN_PAGES else self.page
         started = False
 

@@ -31,8 +31,15 @@ class OidcIdentityProvider:
 
     name = "oidc"
 
-    def __init__(self, issuer: str, audience: str, jwks_url: str | None = None, *,
-                 jwks: dict[str, Any] | None = None, leeway: int = 30) -> None:
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        *,
+        jwks: dict[str, Any] | None = None,
+        leeway: int = 30,
+    ) -> None:
         """`jwks` (a JWK Set) replaces fetching the issuer's keys, for an air-gapped deployment or a test."""
         if not issuer or not audience:
             raise ConfigurationError("the OIDC identity provider needs an issuer and an audience")
@@ -52,8 +59,9 @@ class OidcIdentityProvider:
     def _signing_key(self, token: str) -> Any:
         if self._static is None:
             if self._client is None:
-                self._client = jwt.PyJWKClient(self._jwks_url or self._discover_jwks_url(), cache_keys=True,
-                                               lifespan=300)
+                self._client = jwt.PyJWKClient(
+                    self._jwks_url or self._discover_jwks_url(), cache_keys=True, lifespan=300
+                )
             return self._client.get_signing_key_from_jwt(token).key
         kid = jwt.get_unverified_header(token).get("kid")
         for key in self._static.keys:
@@ -64,9 +72,15 @@ class OidcIdentityProvider:
     def claims(self, token: str) -> dict[str, Any] | None:
         """The token's verified claims, or None for any token we must not accept."""
         try:
-            return jwt.decode(token, self._signing_key(token), algorithms=ALGORITHMS, audience=self.audience,
-                              issuer=self.issuer, leeway=self.leeway,
-                              options={"require": ["exp", "iat", "iss", "aud", "sub"]})
+            return jwt.decode(
+                token,
+                self._signing_key(token),
+                algorithms=ALGORITHMS,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            )
         except ConfigurationError as exc:  # the issuer's keys cannot be read: nobody can sign in, say so
             log.error("OIDC sign-in refused: %s", exc)
             return None

@@ -31,42 +31,74 @@ such as `urn:zel:problem:forbidden`. Operations are grouped by who calls them; t
 events the service POSTs to an enterprise's endpoints, signed as described there (see also `docs/webhooks.md`)."""
 
 TAGS = [
-    {"name": "public", "description": "Anyone, without signing in: verify a certificate (a payload, a verify URL or "
-     "a photo of its QR code; its status by digest), the department keys a signature is checked against, whether a "
-     "certificate was issued to an identifier; an enterprise's public profile and credit standing, whether its one "
-     "code (一企一码) is genuine, published double random draws (双随机), and USCC / citizen ID number checks."},
+    {
+        "name": "public",
+        "description": "Anyone, without signing in: verify a certificate (a payload, a verify URL or "
+        "a photo of its QR code; its status by digest), the department keys a signature is checked against, whether a "
+        "certificate was issued to an identifier; an enterprise's public profile and credit standing, whether its one "
+        "code (一企一码) is genuine, published double random draws (双随机), and USCC / citizen ID number checks.",
+    },
     {"name": "citizen", "description": "Signed-in citizens (市民): their profile and their own certificates."},
-    {"name": "enterprise", "description": "Enterprises (企业), signed in with OAuth2 client credentials: their "
-     "registration, certificates, credit standing, one code, credit reports, repair applications and webhooks. "
-     "An enterprise reads only its own data."},
-    {"name": "department", "description": "Department officials (部门经办人): revoke, suspend and reinstate their "
-     "department's certificates; write credit records and red / black list entries of the kinds their department "
-     "owns, decide repair applications, read standings and (market supervision) run double random draws."},
-    {"name": "inspector", "description": "Inspectors (检查员): scan an enterprise's one code, read its standing and "
-     "record inspections (one record per visit, however many departments take part)."},
-    {"name": "admin", "description": "The district data office (数据局): users, enterprise API clients and the "
-     "hash-chained audit log."},
-    {"name": "auth", "description": "Sign-in: OAuth2 client credentials for enterprises, password or OIDC sign-in "
-     "for people. Every answer is a short-lived bearer token; sign-in is rate-limited and backs off."},
-    {"name": "operations", "description": "For operators and their monitoring: liveness, readiness (the store and "
-     "the chain) and Prometheus metrics. Production may close `/metrics` (`ZEL_METRICS_ENABLED=false`)."},
+    {
+        "name": "enterprise",
+        "description": "Enterprises (企业), signed in with OAuth2 client credentials: their "
+        "registration, certificates, credit standing, one code, credit reports, repair applications and webhooks. "
+        "An enterprise reads only its own data.",
+    },
+    {
+        "name": "department",
+        "description": "Department officials (部门经办人): revoke, suspend and reinstate their "
+        "department's certificates; write credit records and red / black list entries of the kinds their department "
+        "owns, decide repair applications, read standings and (market supervision) run double random draws.",
+    },
+    {
+        "name": "inspector",
+        "description": "Inspectors (检查员): scan an enterprise's one code, read its standing and "
+        "record inspections (one record per visit, however many departments take part).",
+    },
+    {
+        "name": "admin",
+        "description": "The district data office (数据局): users, enterprise API clients and the "
+        "hash-chained audit log.",
+    },
+    {
+        "name": "auth",
+        "description": "Sign-in: OAuth2 client credentials for enterprises, password or OIDC sign-in "
+        "for people. Every answer is a short-lived bearer token; sign-in is rate-limited and backs off.",
+    },
+    {
+        "name": "operations",
+        "description": "For operators and their monitoring: liveness, readiness (the store and "
+        "the chain) and Prometheus metrics. Production may close `/metrics` (`ZEL_METRICS_ENABLED=false`).",
+    },
 ]
 
 # Webhooks -------------------------------------------------------------------------------------------------------
 
 ENTERPRISE_KINDS = tuple(k.slug for k in CertKind if k.for_enterprise)  # an event goes to enterprises only
 EVENT_DOCS = {  # event: (summary, description); a test checks these are every event the service emits
-    "certificate.issued": ("A certificate was issued", "A certificate was issued to the enterprise (state `ISSUED`; "
-                           "anchored on chain shortly after, when its status reads `anchored`)."),
-    "certificate.revoked": ("A certificate was revoked", "The issuing department revoked one of the enterprise's "
-                            "certificates (state `REVOKED`, permanent)."),
-    "certificate.suspended": ("A certificate was suspended", "The issuing department suspended one of the "
-                              "enterprise's certificates (state `SUSPENDED`)."),
-    "certificate.reinstated": ("A certificate was reinstated", "The issuing department reinstated a suspended "
-                               "certificate (state `ANCHORED` again)."),
+    "certificate.issued": (
+        "A certificate was issued",
+        "A certificate was issued to the enterprise (state `ISSUED`; "
+        "anchored on chain shortly after, when its status reads `anchored`).",
+    ),
+    "certificate.revoked": (
+        "A certificate was revoked",
+        "The issuing department revoked one of the enterprise's certificates (state `REVOKED`, permanent).",
+    ),
+    "certificate.suspended": (
+        "A certificate was suspended",
+        "The issuing department suspended one of the enterprise's certificates (state `SUSPENDED`).",
+    ),
+    "certificate.reinstated": (
+        "A certificate was reinstated",
+        "The issuing department reinstated a suspended certificate (state `ANCHORED` again).",
+    ),
 }
-BACKOFF = (f"{int(BASE_DELAY.total_seconds())} s after the first attempt, doubling, at most "
-           f"{int(MAX_DELAY.total_seconds()) // 3600} h apart, {MAX_ATTEMPTS} attempts in all")
+BACKOFF = (
+    f"{int(BASE_DELAY.total_seconds())} s after the first attempt, doubling, at most "
+    f"{int(MAX_DELAY.total_seconds()) // 3600} h apart, {MAX_ATTEMPTS} attempts in all"
+)
 SIGNING = f"""Each delivery is a `POST` of the JSON body below (`Content-Type: application/json`) with the headers
 `X-Zel-Event`, `X-Zel-Delivery` and `X-Zel-Signature: t=<unix seconds>,v1=<hex>`, where
 `v1 = HMAC-SHA256(secret, "<t>." + raw body)` and the secret is the webhook's (`whsec_…`, shown once when it is
@@ -90,8 +122,9 @@ class CertificateInEvent(BaseModel):
 
 
 class ReasonInEvent(BaseModel):
-    code: int = Field(description="The reason code sent on chain: " + ", ".join(
-        f"{code} {text}" for code, text in REASONS.items()))
+    code: int = Field(
+        description="The reason code sent on chain: " + ", ".join(f"{code} {text}" for code, text in REASONS.items())
+    )
     text: str = Field(description="The reason in English")
     text_zh: str = Field(description="The reason in Chinese (简体中文)")
 
@@ -102,27 +135,42 @@ class CertificateEvent(BaseModel):
     event: Literal[tuple(EVENT_DOCS)] = Field(description="The event, as in `X-Zel-Event`")  # type: ignore[valid-type]
     occurred_at: datetime = Field(description="When the change was made (UTC, ISO 8601)")
     certificate: CertificateInEvent
-    reason: ReasonInEvent | None = Field(None, description="Only on `certificate.revoked` and "
-                                         "`certificate.suspended`: why the department did it")
+    reason: ReasonInEvent | None = Field(
+        None, description="Only on `certificate.revoked` and `certificate.suspended`: why the department did it"
+    )
 
 
 webhooks = APIRouter(tags=["enterprise"])
-Signature = Annotated[str, Header(alias="X-Zel-Signature", pattern=r"^t=\d+,v1=[0-9a-f]{64}$",
-                                  description='`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`')]
+Signature = Annotated[
+    str,
+    Header(
+        alias="X-Zel-Signature",
+        pattern=r"^t=\d+,v1=[0-9a-f]{64}$",
+        description='`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`',
+    ),
+]
 EventHeader = Annotated[str, Header(alias="X-Zel-Event", description="The event name, as in the body")]
 Delivery = Annotated[str, Header(alias="X-Zel-Delivery", description="The delivery id; the same on every retry")]
 
 
 def _declare(event: str) -> None:
-    def receive(body: CertificateEvent, x_zel_signature: Signature, x_zel_event: EventHeader,
-                x_zel_delivery: Delivery) -> None:
+    def receive(
+        body: CertificateEvent, x_zel_signature: Signature, x_zel_event: EventHeader, x_zel_delivery: Delivery
+    ) -> None:
         """Declared for the OpenAPI document only: the enterprise's endpoint receives this."""
 
     summary, description = EVENT_DOCS[event]
-    webhooks.post(event, summary=summary, description=f"{description}\n\n{SIGNING}", status_code=204,
-                  operation_id=event.replace(".", "_"), responses={
-                      204: {"description": "Any 2xx acknowledges the delivery"},
-                      500: {"description": "Anything but 2xx (or no answer in 5 s) is retried with backoff"}})(receive)
+    webhooks.post(
+        event,
+        summary=summary,
+        description=f"{description}\n\n{SIGNING}",
+        status_code=204,
+        operation_id=event.replace(".", "_"),
+        responses={
+            204: {"description": "Any 2xx acknowledges the delivery"},
+            500: {"description": "Anything but 2xx (or no answer in 5 s) is retried with backoff"},
+        },
+    )(receive)
 
 
 for _event in EVENT_DOCS:
@@ -131,15 +179,19 @@ for _event in EVENT_DOCS:
 
 # Swagger UI, self-hosted ----------------------------------------------------------------------------------------
 
+
 def swagger_page(root_path: str = "") -> HTMLResponse:
     """Swagger UI for the API under `root_path`, loading its bundle, style and icon from this package only (and no
     online validator badge)."""
     return get_swagger_ui_html(
-        openapi_url=root_path + OPENAPI_URL, title=f"{TITLE} - Swagger UI",
+        openapi_url=root_path + OPENAPI_URL,
+        title=f"{TITLE} - Swagger UI",
         swagger_js_url=f"{root_path}{ASSETS}/swagger-ui-bundle.js",
         swagger_css_url=f"{root_path}{ASSETS}/swagger-ui.css",
         swagger_favicon_url=f"{root_path}{ASSETS}/favicon-32x32.png",
-        oauth2_redirect_url=root_path + OAUTH2_REDIRECT_URL, swagger_ui_parameters={"validatorUrl": None})
+        oauth2_redirect_url=root_path + OAUTH2_REDIRECT_URL,
+        swagger_ui_parameters={"validatorUrl": None},
+    )
 
 
 def oauth2_redirect_page() -> HTMLResponse:

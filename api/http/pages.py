@@ -23,13 +23,21 @@ router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
 TEXT = {
     "zh-CN": {
-        "title": "零跑腿信用账本", "lead": "禅城区政务证明与企业信用，上链存证，扫码核验。",
-        "verify": "扫码核验证明", "docs": "接口文档（API）", "switch": "English", "other": "en",
+        "title": "零跑腿信用账本",
+        "lead": "禅城区政务证明与企业信用，上链存证，扫码核验。",
+        "verify": "扫码核验证明",
+        "docs": "接口文档（API）",
+        "switch": "English",
+        "other": "en",
     },
     "en": {
-        "title": "ZeroErrand Ledger", "lead": "Certificates and enterprise credit of Chancheng District, anchored "
+        "title": "ZeroErrand Ledger",
+        "lead": "Certificates and enterprise credit of Chancheng District, anchored "
         "on a permissioned ledger and verifiable by scanning a QR code.",
-        "verify": "Verify a certificate", "docs": "API documentation", "switch": "中文", "other": "zh-CN",
+        "verify": "Verify a certificate",
+        "docs": "API documentation",
+        "switch": "中文",
+        "other": "zh-CN",
     },
 }
 
@@ -47,19 +55,22 @@ def index(ctx: Context, lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-C
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{t['title']}</title>
+<title>{t["title"]}</title>
 <style>{INDEX_STYLE}</style></head>
-<body><nav><a href="/?lang={t['other']}" id="lang-switch" lang="{t['other']}">{t['switch']}</a></nav>
-<h1>{t['title']}</h1><p>{t['lead']}</p>
-<a class="btn" href="/verify?lang={lang}">{t['verify']}</a>
+<body><nav><a href="/?lang={t["other"]}" id="lang-switch" lang="{t["other"]}">{t["switch"]}</a></nav>
+<h1>{t["title"]}</h1><p>{t["lead"]}</p>
+<a class="btn" href="/verify?lang={lang}">{t["verify"]}</a>
 {docs}
 <script>{LANG_SCRIPT}</script></body></html>"""
 
 
 VERIFY_TEXT = {
     "zh-CN": {"title": "证明核验", "switch": "English", "noscript": "请启用 JavaScript：证明在本机核验。"},
-    "en": {"title": "Verify a certificate", "switch": "中文",
-           "noscript": "Please enable JavaScript: the certificate is checked on this device."},
+    "en": {
+        "title": "Verify a certificate",
+        "switch": "中文",
+        "noscript": "Please enable JavaScript: the certificate is checked on this device.",
+    },
 }
 # Long unbroken strings (signer addresses, digests, USCCs, English words in a narrow column) wrap anywhere: no page
 # is wider than a 360 px phone. A suspension is amber, never the red of a revocation: it may be lifted.
@@ -78,7 +89,9 @@ label.pick{display:block;padding:1rem;border:2px dashed #999;border-radius:.5rem
 #holder-form label{display:block}.small{color:#555;font-size:.85rem}[hidden]{display:none!important}"""
 # The inspector's page: department checkboxes sit beside their names (not stretched like text inputs), several to a
 # line where they fit; digests and codes wrap rather than widen the page.
-INSPECT_STYLE = STYLE + """
+INSPECT_STYLE = (
+    STYLE
+    + """
 #grade{font-size:2rem;font-weight:bold}#grade[data-grade=A]{color:#1a7f37}#grade[data-grade=D]{color:#c8102e}
 #due[data-due=true]{color:#b35900;font-weight:bold}video{width:100%;border-radius:.5rem}
 textarea,select{font-size:1rem;width:100%;box-sizing:border-box;margin:.35rem 0;padding:.5rem}
@@ -87,8 +100,12 @@ label.dept{display:inline-flex;align-items:center;gap:.4rem;margin:.2rem 1.2rem 
 label.dept input{width:1.25rem;height:1.25rem;margin:0;padding:0;flex:none}
 #manual-form{margin-top:1rem}#uscc{font-family:ui-monospace,monospace;letter-spacing:.05em}
 #saved,#name,#who{overflow-wrap:anywhere}"""
-PROFILE_STYLE = STYLE + """#grade{font-size:2rem;font-weight:bold}#code[data-valid=true]{color:#1a7f37}
+)
+PROFILE_STYLE = (
+    STYLE
+    + """#grade{font-size:2rem;font-weight:bold}#code[data-valid=true]{color:#1a7f37}
 #code[data-valid=false]{color:#c8102e;font-weight:bold}"""
+)
 
 
 @router.get("/verify", response_class=HTMLResponse)
@@ -100,12 +117,12 @@ def verify_page(ctx: Context, lang: Annotated[Literal["zh-CN", "en"], Query()] =
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{t['title']}</title><style>{STYLE}</style>
+<title>{t["title"]}</title><style>{STYLE}</style>
 <script type="module" src="/static/verify/page.js"></script></head>
-<body><nav><a href="?lang={'en' if lang == 'zh-CN' else 'zh-CN'}" id="lang-switch"
-lang="{'en' if lang == 'zh-CN' else 'zh-CN'}">{t['switch']}</a></nav>
-<h1 data-t="title">{t['title']}</h1>
-<noscript><p>{t['noscript']}</p></noscript>
+<body><nav><a href="?lang={"en" if lang == "zh-CN" else "zh-CN"}" id="lang-switch"
+lang="{"en" if lang == "zh-CN" else "zh-CN"}">{t["switch"]}</a></nav>
+<h1 data-t="title">{t["title"]}</h1>
+<noscript><p>{t["noscript"]}</p></noscript>
 <p id="busy" data-t="busy"></p>
 <section id="scan" hidden><p data-t="lead"></p>
 <label class="pick"><span data-t="pick"></span><input id="photo" type="file" accept="image/*" capture="environment"
@@ -131,10 +148,14 @@ def inspect_page(lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> 
     standing, record the inspection. Its texts are the script's (it switches language in place); the tables it shares
     with Python (department names, record types, the USCC alphabet) are generated into its bundle
     (scripts/page_constants.py)."""
-    title, switch, other = (("一码检查", "English", "en") if lang == "zh-CN"
-                            else ("One-code inspection", "中文", "zh-CN"))
-    depts = "".join(f'<label class="dept"><input type="checkbox" name="dept" value="{d.id}">'
-                    f'<span data-t="{d.key_name}"></span></label>' for d in (MARKET_SUPERVISION, TAX, SOCIAL_INSURANCE))
+    title, switch, other = (
+        ("一码检查", "English", "en") if lang == "zh-CN" else ("One-code inspection", "中文", "zh-CN")
+    )
+    depts = "".join(
+        f'<label class="dept"><input type="checkbox" name="dept" value="{d.id}">'
+        f'<span data-t="{d.key_name}"></span></label>'
+        for d in (MARKET_SUPERVISION, TAX, SOCIAL_INSURANCE)
+    )
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -171,29 +192,58 @@ autocapitalize="characters" spellcheck="false" maxlength="40"><button type="subm
 
 
 PROFILE_TEXT: dict[str, dict[str, Any]] = {
-    "zh-CN": {"switch": "English", "grade": "信用等级", "flags": "名单标识", "none": "无", "red": "红名单",
-              "black": "黑名单（联合惩戒）", "records": "公示中的信用记录", "inspections": "检查结果公示",
-              "empty": "无",
-              "code_ok": "企业码有效：由市场监管部门签发", "code_bad": "企业码无效，请勿信任：", "pass": "合格",
-              "issues": "发现问题", "fail": "不合格", "missing": "查无此企业", "title": "企业信用信息",
-              "code_other": "该企业码属于另一家企业", "code_offline": "暂时无法核对企业码，请稍后重试。",
-              "code_reasons": [["not an enterprise code", "不是企业码"],
-                               ["not signed by a key authorized", "并非由市场监管部门的有效密钥签发，可能系伪造"],
-                               ["the code's signature is unusable", "签名无法识别，可能系伪造或已损坏"],
-                               ["", "企业码内容无法识别，可能已损坏或被改动"]]},
-    "en": {"switch": "中文", "grade": "Credit grade", "flags": "Lists", "none": "none", "red": "Red list",
-           "black": "Black list (joint punishment)", "records": "Credit records on display",
-           "inspections": "Published inspections", "empty": "none",
-           "code_ok": "Genuine enterprise code, issued by market regulation", "code_bad": "Invalid code, do not "
-           "trust it: ", "pass": "pass", "issues": "issues found", "fail": "fail", "missing": "No such enterprise",
-           "title": "Enterprise credit", "code_other": "the code belongs to another enterprise",
-           "code_offline": "The code could not be checked now; try again later.",
-           "code_reasons": [["not an enterprise code", "this is not an enterprise code"],
-                            ["not signed by a key authorized", "not signed by market regulation's key; it may be "
-                             "forged"],
-                            ["the code's signature is unusable", "its signature cannot be read; it may be forged or "
-                             "damaged"],
-                            ["", "its content cannot be read; it may be damaged or altered"]]},
+    "zh-CN": {
+        "switch": "English",
+        "grade": "信用等级",
+        "flags": "名单标识",
+        "none": "无",
+        "red": "红名单",
+        "black": "黑名单（联合惩戒）",
+        "records": "公示中的信用记录",
+        "inspections": "检查结果公示",
+        "empty": "无",
+        "code_ok": "企业码有效：由市场监管部门签发",
+        "code_bad": "企业码无效，请勿信任：",
+        "pass": "合格",
+        "issues": "发现问题",
+        "fail": "不合格",
+        "missing": "查无此企业",
+        "title": "企业信用信息",
+        "code_other": "该企业码属于另一家企业",
+        "code_offline": "暂时无法核对企业码，请稍后重试。",
+        "code_reasons": [
+            ["not an enterprise code", "不是企业码"],
+            ["not signed by a key authorized", "并非由市场监管部门的有效密钥签发，可能系伪造"],
+            ["the code's signature is unusable", "签名无法识别，可能系伪造或已损坏"],
+            ["", "企业码内容无法识别，可能已损坏或被改动"],
+        ],
+    },
+    "en": {
+        "switch": "中文",
+        "grade": "Credit grade",
+        "flags": "Lists",
+        "none": "none",
+        "red": "Red list",
+        "black": "Black list (joint punishment)",
+        "records": "Credit records on display",
+        "inspections": "Published inspections",
+        "empty": "none",
+        "code_ok": "Genuine enterprise code, issued by market regulation",
+        "code_bad": "Invalid code, do not trust it: ",
+        "pass": "pass",
+        "issues": "issues found",
+        "fail": "fail",
+        "missing": "No such enterprise",
+        "title": "Enterprise credit",
+        "code_other": "the code belongs to another enterprise",
+        "code_offline": "The code could not be checked now; try again later.",
+        "code_reasons": [
+            ["not an enterprise code", "this is not an enterprise code"],
+            ["not signed by a key authorized", "not signed by market regulation's key; it may be forged"],
+            ["the code's signature is unusable", "its signature cannot be read; it may be forged or damaged"],
+            ["", "its content cannot be read; it may be damaged or altered"],
+        ],
+    },
 }
 
 
@@ -207,8 +257,10 @@ window.addEventListener("hashchange", keep);
 }"""
 
 # A tab icon, so that browsers asking for /favicon.ico get one instead of a 404 in every page's console.
-FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" '
-           'fill="#c8102e"/><path d="M4 8.5l2.5 2.5L12 5.5" stroke="#fff" stroke-width="2" fill="none"/></svg>')
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" '
+    'fill="#c8102e"/><path d="M4 8.5l2.5 2.5L12 5.5" stroke="#fff" stroke-width="2" fill="none"/></svg>'
+)
 
 
 @router.get("/favicon.ico")
@@ -236,8 +288,9 @@ INLINE_STYLES = (INDEX_STYLE, STYLE, INSPECT_STYLE, PROFILE_STYLE)
 
 
 @router.get("/e/{uscc}", response_class=HTMLResponse)
-def enterprise_page(ctx: Context, uscc: str,
-                    lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> HTMLResponse:
+def enterprise_page(
+    ctx: Context, uscc: str, lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN"
+) -> HTMLResponse:
     """The page an enterprise's one code opens: its public credit profile; the script checks the code's signature."""
     t = PROFILE_TEXT[lang]
     other = "en" if lang == "zh-CN" else "zh-CN"
@@ -245,21 +298,37 @@ def enterprise_page(ctx: Context, uscc: str,
     switch = f'<nav><a href="?lang={other}" id="lang-switch" lang="{other}">{t["switch"]}</a></nav>'
     credit, standings = ctx.credit, ctx.standings
     with ctx.sessions() as session:
-        s = standings.standing(credit, session, uscc, "public") \
-            if credit is not None and standings is not None and len(uscc) == 18 else None
+        s = (
+            standings.standing(credit, session, uscc, "public")
+            if credit is not None and standings is not None and len(uscc) == 18
+            else None
+        )
     if s is None:
-        return HTMLResponse(f"""<!doctype html>
+        return HTMLResponse(
+            f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{t['missing']}</title><style>{PROFILE_STYLE}</style></head>
-<body>{switch}<h1>{t['missing']}</h1><p>{escape(uscc)}</p>
-<script>{LANG_SCRIPT}</script></body></html>""", status_code=404)
+<title>{t["missing"]}</title><style>{PROFILE_STYLE}</style></head>
+<body>{switch}<h1>{t["missing"]}</h1><p>{escape(uscc)}</p>
+<script>{LANG_SCRIPT}</script></body></html>""",
+            status_code=404,
+        )
     flags = [t[k] for k, on in (("red", s["flags"]["red_list"]), ("black", s["flags"]["black_list"])) if on]
-    records = "".join(f"<li>{escape(r['decided_on'])} "
-                      f"{escape(r['type_zh'] if lang == 'zh-CN' else TYPE_EN.get(r['type'], r['type']))} "
-                      f"<span{data}>{escape(r['summary'])}</span></li>" for r in s["records"]) \
+    records = (
+        "".join(
+            f"<li>{escape(r['decided_on'])} "
+            f"{escape(r['type_zh'] if lang == 'zh-CN' else TYPE_EN.get(r['type'], r['type']))} "
+            f"<span{data}>{escape(r['summary'])}</span></li>"
+            for r in s["records"]
+        )
         or f"<li>{t['empty']}</li>"
-    visits = "".join(f"<li>{escape(i['visited_on'])} {t[i['result']]} <span{data}>{escape(i['findings'])}</span></li>"
-                     for i in s["inspections"]) or f"<li>{t['empty']}</li>"
+    )
+    visits = (
+        "".join(
+            f"<li>{escape(i['visited_on'])} {t[i['result']]} <span{data}>{escape(i['findings'])}</span></li>"
+            for i in s["inspections"]
+        )
+        or f"<li>{t['empty']}</li>"
+    )
     reasons = escape(json.dumps(t["code_reasons"], ensure_ascii=False))
     # the English title names the enterprise by its code: a title carries no language mark for a Chinese name
     title = f"{escape(s['name'])} · {t['title']}" if lang == "zh-CN" else f"{t['title']} · {escape(s['uscc'])}"
@@ -267,11 +336,11 @@ def enterprise_page(ctx: Context, uscc: str,
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title><style>{PROFILE_STYLE}</style></head>
 <body>{switch}
-<h1{data}>{escape(s['name'])}</h1><p>{escape(s['uscc'])}</p><p id="code" role="status" class="small"
-data-uscc="{escape(s['uscc'])}" data-ok="{escape(t['code_ok'])}" data-bad="{escape(t['code_bad'])}"
-data-other="{escape(t['code_other'])}" data-offline="{escape(t['code_offline'])}" data-reasons="{reasons}"></p>
-<dl><dt>{t['grade']}</dt><dd id="grade" data-grade="{s['grade']['grade']}">{s['grade']['grade']}</dd>
-<dt>{t['flags']}</dt><dd id="flags">{('、' if lang == 'zh-CN' else ', ').join(flags) or t['none']}</dd></dl>
-<h2 class="small">{t['records']}</h2><ul id="records">{records}</ul>
-<h2 class="small">{t['inspections']}</h2><ul id="inspections">{visits}</ul>
+<h1{data}>{escape(s["name"])}</h1><p>{escape(s["uscc"])}</p><p id="code" role="status" class="small"
+data-uscc="{escape(s["uscc"])}" data-ok="{escape(t["code_ok"])}" data-bad="{escape(t["code_bad"])}"
+data-other="{escape(t["code_other"])}" data-offline="{escape(t["code_offline"])}" data-reasons="{reasons}"></p>
+<dl><dt>{t["grade"]}</dt><dd id="grade" data-grade="{s["grade"]["grade"]}">{s["grade"]["grade"]}</dd>
+<dt>{t["flags"]}</dt><dd id="flags">{("、" if lang == "zh-CN" else ", ").join(flags) or t["none"]}</dd></dl>
+<h2 class="small">{t["records"]}</h2><ul id="records">{records}</ul>
+<h2 class="small">{t["inspections"]}</h2><ul id="inspections">{visits}</ul>
 <script>{LANG_SCRIPT}</script><script>{PROFILE_SCRIPT}</script></body></html>""")

@@ -15,8 +15,9 @@ from identifiers import USCC_CHARS
 
 USCC_PATTERN = f"^{USCC_CHARS}{{18}}$"
 
-Uscc = Annotated[str, Field(min_length=18, max_length=18, pattern=USCC_PATTERN,
-                            description="Unified social credit code")]
+Uscc = Annotated[
+    str, Field(min_length=18, max_length=18, pattern=USCC_PATTERN, description="Unified social credit code")
+]
 """18 characters of the GB 32100 alphabet (no I, O, S, V or Z), upper case."""
 
 IdNumber = Annotated[str, Field(min_length=18, max_length=18)]

@@ -92,20 +92,36 @@ class Problem(BaseModel):
 class ProblemError(HTTPException):
     """Raise to answer with a problem document of a specific type."""
 
-    def __init__(self, status: int, detail: str, slug: str | None = None, headers: dict[str, str] | None = None,
-                 invalid_params: list[dict[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        slug: str | None = None,
+        headers: dict[str, str] | None = None,
+        invalid_params: list[dict[str, str]] | None = None,
+    ) -> None:
         super().__init__(status, detail, headers)
         self.slug = slug or TITLES.get(status, ("error", ""))[0]
         self.invalid_params = invalid_params
 
 
-def problem_response(status: int, detail: str | None, request: Request, slug: str | None = None,
-                     headers: dict[str, str] | None = None,
-                     invalid: list[dict[str, str]] | None = None) -> JSONResponse:
+def problem_response(
+    status: int,
+    detail: str | None,
+    request: Request,
+    slug: str | None = None,
+    headers: dict[str, str] | None = None,
+    invalid: list[dict[str, str]] | None = None,
+) -> JSONResponse:
     """The problem document for `status` (its type `slug`, default the status's own), as a response."""
     default_slug, title = TITLES.get(status, ("error", "Error"))
-    body: dict[str, Any] = {"type": BASE + (slug or default_slug), "title": title, "status": status,
-                            "detail": detail, "instance": request.url.path}
+    body: dict[str, Any] = {
+        "type": BASE + (slug or default_slug),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
     if invalid:
         body["invalid_params"] = invalid
     return JSONResponse(body, status_code=status, headers=headers, media_type="application/problem+json")

@@ -80,8 +80,15 @@ class FailureBackoff:
     `cap`; the count is forgotten `forget_after` seconds after the last attempt.
     """
 
-    def __init__(self, free: int = 3, base: float = 1.0, cap: float = 300.0, forget_after: float = 900.0,
-                 max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        free: int = 3,
+        base: float = 1.0,
+        cap: float = 300.0,
+        forget_after: float = 900.0,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.free, self.base, self.cap, self.forget_after, self.max_keys = free, base, cap, forget_after, max_keys
         self.clock = clock
         self._keys: dict[str, _Failures] = {}
@@ -97,8 +104,9 @@ class FailureBackoff:
             if now < entry.wait_until:
                 self._keys[key] = entry
                 retry = max(1, math.ceil(entry.wait_until - now))
-                raise ProblemError(429, f"too many failed sign-ins from here; retry in {retry} s",
-                                   headers={"Retry-After": str(retry)})
+                raise ProblemError(
+                    429, f"too many failed sign-ins from here; retry in {retry} s", headers={"Retry-After": str(retry)}
+                )
             entry.count += 1
             entry.last = now
             if entry.count >= self.free:
@@ -113,6 +121,7 @@ class FailureBackoff:
 
     def _prune(self, now: float) -> None:
         # The dict is in order of last attempt: the first keys are the stalest (forgotten ones first).
-        while len(self._keys) > self.max_keys or (self._keys and now - next(iter(self._keys.values())).last
-                                                  > self.forget_after):
+        while len(self._keys) > self.max_keys or (
+            self._keys and now - next(iter(self._keys.values())).last > self.forget_after
+        ):
             del self._keys[next(iter(self._keys))]

@@ -27,17 +27,27 @@ def test_one_line_per_request_with_the_route_template_and_nothing_personal(platf
     c, uscc, id_number = platform.client, platform.usccs[0], platform.client.creds.people[0]
     token = platform.tokens["citizen"]
     caplog.set_level(logging.INFO, logger=LOGGER)
-    assert c.get(f"/v1/public/enterprises/{uscc}/standing?access_token=sekrit-{id_number}",
-                 headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    assert c.get(f"/v1/citizen/certificates/{platform.certs['citizen']}", headers=platform.headers("citizen")
-                 ).status_code == 200
+    assert (
+        c.get(
+            f"/v1/public/enterprises/{uscc}/standing?access_token=sekrit-{id_number}",
+            headers={"Authorization": f"Bearer {token}"},
+        ).status_code
+        == 200
+    )
+    assert (
+        c.get(f"/v1/citizen/certificates/{platform.certs['citizen']}", headers=platform.headers("citizen")).status_code
+        == 200
+    )
     assert c.get(f"/v1/public/people/{id_number}").status_code == 404  # no such route: the path is not logged
     too_big = b"x" * (platform.ctx.settings.max_body_bytes + 1)
     assert c.post("/v1/verify", content=too_big, headers={"Content-Type": "application/json"}).status_code == 413
     records = _lines(caplog, LOGGER)
     assert [(r.method, r.route, r.status) for r in records] == [
-        ("GET", "/v1/public/enterprises/{uscc}/standing", 200), ("GET", "/v1/citizen/certificates/{number}", 200),
-        ("GET", UNMATCHED, 404), ("POST", UNMATCHED, 413)]  # one line each, the refused body's too
+        ("GET", "/v1/public/enterprises/{uscc}/standing", 200),
+        ("GET", "/v1/citizen/certificates/{number}", 200),
+        ("GET", UNMATCHED, 404),
+        ("POST", UNMATCHED, 413),
+    ]  # one line each, the refused body's too
     for r in records:
         message = r.getMessage()
         assert LINE.match(message), message
@@ -51,17 +61,30 @@ def test_one_line_per_anchoring_batch(platform, caplog) -> None:
     ctx = platform.ctx
     with transaction(ctx.sessions) as s:
         for month in ("07", "08"):
-            ctx.certificates.request(s, kind=CertKind.TAX_ENTERPRISE, subject=Subject(uscc=platform.usccs[0]),
-                                     period_from=f"2025-{month}", period_to=f"2025-{month}", actor="client:x",
-                                     actor_role="enterprise")
+            ctx.certificates.request(
+                s,
+                kind=CertKind.TAX_ENTERPRISE,
+                subject=Subject(uscc=platform.usccs[0]),
+                period_from=f"2025-{month}",
+                period_to=f"2025-{month}",
+                actor="client:x",
+                actor_role="enterprise",
+            )
     caplog.set_level(logging.INFO, logger="zel.anchor")
     assert ctx.certificates.anchorer(max_wait=0).run_once(force=True) == 2
     [line] = _lines(caplog, "zel.anchor")
     message = line.getMessage()
     assert (line.department, line.kind, line.leaves) == ("tax.440604", "tax_certificate", 2)
     assert line.tx_hash.startswith("0x") and line.gas > 21_000 and line.duration_ms > 0
-    for part in ("department tax.440604", "kind tax_certificate", "leaves 2", f"root {line.root[:18]}...",
-                 f"tx {line.tx_hash}", f"gas {line.gas}", "ms"):
+    for part in (
+        "department tax.440604",
+        "kind tax_certificate",
+        "leaves 2",
+        f"root {line.root[:18]}...",
+        f"tx {line.tx_hash}",
+        f"gas {line.gas}",
+        "ms",
+    ):
         assert part in message, (part, message)
     assert platform.usccs[0] not in message
 
@@ -73,8 +96,10 @@ def test_the_demo_banner_names_the_class_a_class_c_and_red_list_enterprises(plat
         creds.standings = seed_credit(platform.ctx.credit, s, creds.usccs)
     banner = describe(creds, "http://127.0.0.1:8000")
     public = {u: c.get(f"/v1/public/enterprises/{u}/standing").json() for u in creds.usccs}
-    lines = {u: next(line for line in banner.splitlines() if line.strip().startswith(u) and "class" in line)
-             for u in creds.usccs}
+    lines = {
+        u: next(line for line in banner.splitlines() if line.strip().startswith(u) and "class" in line)
+        for u in creds.usccs
+    }
     for uscc, profile in public.items():  # what the banner says is what the rules give now
         assert f"class {profile['grade']['grade']}" in lines[uscc] and profile["name"] in lines[uscc]
         assert ("red list" in lines[uscc]) == profile["flags"]["red_list"]

@@ -23,8 +23,9 @@ def _sign_in(platform, username: str) -> dict[str, str]:
 
 def _revoke(platform, headers: dict[str, str]):
     number = platform.certs["citizen"]  # a social-insurance certificate: si-official's department's
-    return platform.client.post(f"/v1/department/certificates/{number}/revoke", json={"reason": 4, "note": "attack"},
-                                headers=headers)
+    return platform.client.post(
+        f"/v1/department/certificates/{number}/revoke", json={"reason": 4, "note": "attack"}, headers=headers
+    )
 
 
 def _state(platform) -> str:
@@ -55,8 +56,9 @@ def test_a_department_or_role_change_ends_the_old_tokens(platform):
     assert refused.status_code == 401 and refused.json()["type"] == "urn:zel:problem:invalid-token"
     assert "sign in again" in refused.json()["detail"] and _state(platform) != "REVOKED"
     with platform.ctx.sessions() as session, session.begin():
-        session.execute(update(User).where(User.username == "si-official").values(department="si.440604",
-                                                                                   role="inspector"))
+        session.execute(
+            update(User).where(User.username == "si-official").values(department="si.440604", role="inspector")
+        )
     platform.ctx.accounts.forget("user:si-official")
     assert _revoke(platform, official).status_code == 401  # an official's token of a user who is an inspector now
     with platform.ctx.sessions() as session, session.begin():
@@ -67,15 +69,24 @@ def test_a_department_or_role_change_ends_the_old_tokens(platform):
 
 def test_a_disabled_api_client_token_is_refused(platform):
     client_id, secret, uscc = platform.client.creds.clients[0]
-    r = platform.client.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": client_id,
-                                                     "client_secret": secret})
+    r = platform.client.post(
+        "/v1/auth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    )
     token = {"Authorization": f"Bearer {r.json()['access_token']}"}
     assert platform.client.get("/v1/enterprise/me", headers=token).json()["uscc"] == uscc
-    assert platform.client.post(f"/v1/admin/clients/{client_id}/disable",
-                                headers=platform.headers("admin")).status_code == 200
-    for method, path, body in (("GET", "/v1/enterprise/me", None), ("GET", "/v1/enterprise/certificates", None),
-                               ("POST", "/v1/enterprise/certificates",
-                                {"kind": "tax-enterprise", "period_from": "2025-02", "period_to": "2025-03"})):
+    assert (
+        platform.client.post(f"/v1/admin/clients/{client_id}/disable", headers=platform.headers("admin")).status_code
+        == 200
+    )
+    for method, path, body in (
+        ("GET", "/v1/enterprise/me", None),
+        ("GET", "/v1/enterprise/certificates", None),
+        (
+            "POST",
+            "/v1/enterprise/certificates",
+            {"kind": "tax-enterprise", "period_from": "2025-02", "period_to": "2025-03"},
+        ),
+    ):
         refused = platform.client.request(method, path, json=body, headers=token)
         assert refused.status_code == 403 and refused.json()["type"] == "urn:zel:problem:account-disabled", path
 

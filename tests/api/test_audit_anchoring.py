@@ -108,7 +108,10 @@ def test_only_the_audit_key_may_anchor_a_head(platform):
 
 def test_zel_audit_verify_checks_the_chain(zel_bin, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZEL_")} | {
-        "ZEL_KDF_N": "1024", "ZEL_DATA_DIR": str(tmp_path / "d"), "ZEL_ANCHOR_MAX_WAIT": "0"}
+        "ZEL_KDF_N": "1024",
+        "ZEL_DATA_DIR": str(tmp_path / "d"),
+        "ZEL_ANCHOR_MAX_WAIT": "0",
+    }
 
     def zel(*args: str, check: bool = True) -> subprocess.CompletedProcess:
         proc = subprocess.run([zel_bin, *args], capture_output=True, text=True, env=env, timeout=180)
@@ -128,11 +131,21 @@ def test_zel_audit_verify_checks_the_chain(zel_bin, tmp_path):
     rows = db.execute("SELECT seq, at, actor, role, action, target, outcome, detail FROM audit_entry ORDER BY seq")
     prev = audit.GENESIS
     for seq, at, actor, role, action, target, outcome, detail in rows.fetchall():
-        entry = AuditEntry(seq=seq, at=datetime.fromisoformat(at), actor=actor, role=role, action=action,
-                           target="nobody" if seq == 1 else target, outcome=outcome, detail=json.loads(detail))
+        entry = AuditEntry(
+            seq=seq,
+            at=datetime.fromisoformat(at),
+            actor=actor,
+            role=role,
+            action=action,
+            target="nobody" if seq == 1 else target,
+            outcome=outcome,
+            detail=json.loads(detail),
+        )
         entry_hash = audit.entry_hash(prev, entry)
-        db.execute("UPDATE audit_entry SET target = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-                   (entry.target, prev, entry_hash, seq))
+        db.execute(
+            "UPDATE audit_entry SET target = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+            (entry.target, prev, entry_hash, seq),
+        )
         prev = entry_hash
     db.execute("UPDATE audit_head SET hash = ?", (prev,))
     db.commit()

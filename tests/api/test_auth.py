@@ -11,8 +11,9 @@ from api.security import AUDIENCE, ISSUER
 
 def test_client_credentials_flow(platform):
     client_id, secret, uscc = platform.client.creds.clients[0]
-    r = platform.client.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": client_id,
-                                                     "client_secret": secret})
+    r = platform.client.post(
+        "/v1/auth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    )
     assert r.status_code == 200, r.text
     token = r.json()["access_token"]
     assert r.json()["token_type"] == "bearer" and 0 < r.json()["expires_in"] <= 900
@@ -22,16 +23,20 @@ def test_client_credentials_flow(platform):
 
 def test_client_credentials_refusals(platform):
     client_id, secret, _ = platform.client.creds.clients[0]
-    bad = platform.client.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": client_id,
-                                                       "client_secret": secret + "x"})
+    bad = platform.client.post(
+        "/v1/auth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret + "x"},
+    )
     assert bad.status_code == 401 and bad.json()["type"] == "urn:zel:problem:invalid-client"
     assert bad.json()["error"] == "invalid_client"  # RFC 6749 §5.2 (tests/api/test_oauth2.py has the rest)
-    wrong_grant = platform.client.post("/v1/auth/token", data={"grant_type": "password", "client_id": client_id,
-                                                               "client_secret": secret})
+    wrong_grant = platform.client.post(
+        "/v1/auth/token", data={"grant_type": "password", "client_id": client_id, "client_secret": secret}
+    )
     assert wrong_grant.status_code == 400 and wrong_grant.json()["error"] == "unsupported_grant_type"
     platform.client.post(f"/v1/admin/clients/{client_id}/disable", headers=platform.headers("admin"))
-    disabled = platform.client.post("/v1/auth/token", data={"grant_type": "client_credentials",
-                                                            "client_id": client_id, "client_secret": secret})
+    disabled = platform.client.post(
+        "/v1/auth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    )
     assert disabled.status_code == 401
 
 
@@ -63,8 +68,10 @@ def test_expired_forged_and_malformed_tokens(platform):
 
 
 def test_login_is_rate_limited(platform):
-    statuses = [platform.client.post("/v1/auth/login", json={"username": "admin", "password": "wrong"}).status_code
-                for _ in range(25)]
+    statuses = [
+        platform.client.post("/v1/auth/login", json={"username": "admin", "password": "wrong"}).status_code
+        for _ in range(25)
+    ]
     assert statuses[0] == 401 and statuses[-1] == 429
     r = platform.client.post("/v1/auth/login", json={"username": "admin", "password": "wrong"})
     assert r.json()["type"] == "urn:zel:problem:rate-limited" and int(r.headers["retry-after"]) >= 1
@@ -77,24 +84,29 @@ def test_body_size_limit(platform):
 
 
 def test_validation_errors_name_the_field(platform):
-    r = platform.client.post("/v1/admin/users", json={"username": "bad name!", "role": "wizard"},
-                             headers=platform.headers("admin"))
+    r = platform.client.post(
+        "/v1/admin/users", json={"username": "bad name!", "role": "wizard"}, headers=platform.headers("admin")
+    )
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     names = {p["name"] for p in r.json()["invalid_params"]}
     assert names == {"username", "role"}
-    r = platform.client.post("/v1/admin/users", json={"username": "c3", "role": "citizen", "name": "张三",
-                                                      "id_number": "440604198503122011"},
-                             headers=platform.headers("admin"))
+    r = platform.client.post(
+        "/v1/admin/users",
+        json={"username": "c3", "role": "citizen", "name": "张三", "id_number": "440604198503122011"},
+        headers=platform.headers("admin"),
+    )
     assert r.status_code == 422 and r.json()["invalid_params"][0]["name"] == "id_number"
 
 
 def test_admin_creates_users_and_clients_and_every_action_is_audited(platform):
     h = platform.headers("admin")
-    r = platform.client.post("/v1/admin/users", json={"username": "inspector9", "role": "inspector",
-                                                      "department": "amr.440604"}, headers=h)
+    r = platform.client.post(
+        "/v1/admin/users", json={"username": "inspector9", "role": "inspector", "department": "amr.440604"}, headers=h
+    )
     assert r.status_code == 201 and r.json()["initial_password"]
-    dup = platform.client.post("/v1/admin/users", json={"username": "inspector9", "role": "inspector",
-                                                        "department": "amr.440604"}, headers=h)
+    dup = platform.client.post(
+        "/v1/admin/users", json={"username": "inspector9", "role": "inspector", "department": "amr.440604"}, headers=h
+    )
     assert dup.status_code == 409 and dup.json()["type"] == "urn:zel:problem:conflict"
     c = platform.client.post("/v1/admin/clients", json={"uscc": platform.usccs[1], "name": "erp"}, headers=h)
     assert c.status_code == 201 and len(c.json()["client_secret"]) >= 32

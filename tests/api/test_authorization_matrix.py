@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-WHO = ["anonymous", "citizen", "citizen2", "enterprise", "enterprise2", "inspector", "official", "official2",
-       "official3", "admin"]
+WHO = [
+    "anonymous",
+    "citizen",
+    "citizen2",
+    "enterprise",
+    "enterprise2",
+    "inspector",
+    "official",
+    "official2",
+    "official3",
+    "admin",
+]
 EVERYONE = set(WHO)
 ADMIN = {"admin"}
 
@@ -89,9 +99,17 @@ def _credit_record(platform, uscc: str, department: str) -> str:
     from store.db import transaction
 
     with transaction(platform.ctx.sessions) as session:
-        return workflows.record(platform.ctx.credit, session, uscc=uscc, type=OWN_KIND[department],
-                                department=department, decided_on=date.today(), summary="matrix", reference="",
-                                actor="user:matrix").uid
+        return workflows.record(
+            platform.ctx.credit,
+            session,
+            uscc=uscc,
+            type=OWN_KIND[department],
+            department=department,
+            decided_on=date.today(),
+            summary="matrix",
+            reference="",
+            actor="user:matrix",
+        ).uid
 
 
 def _list_entry(platform) -> int:
@@ -101,9 +119,18 @@ def _list_entry(platform) -> int:
     from store.db import transaction
 
     with transaction(platform.ctx.sessions) as session:
-        return workflows.list_entry(platform.ctx.credit, session, uscc=platform.usccs[0], list_name="black",
-                                    department="amr.440604", start_on=date.today(), end_on=None, reason="matrix",
-                                    reference="", actor="user:matrix").id
+        return workflows.list_entry(
+            platform.ctx.credit,
+            session,
+            uscc=platform.usccs[0],
+            list_name="black",
+            department="amr.440604",
+            start_on=date.today(),
+            end_on=None,
+            reason="matrix",
+            reference="",
+            actor="user:matrix",
+        ).id
 
 
 def _repair_application(platform) -> int:
@@ -112,8 +139,14 @@ def _repair_application(platform) -> int:
 
     uid = _credit_record(platform, platform.usccs[0], "si.440604")
     with transaction(platform.ctx.sessions) as session:
-        return workflows.apply_repair(platform.ctx.credit, session, uscc=platform.usccs[0], record_uid=uid,
-                                      statement="matrix", actor="client:matrix").id
+        return workflows.apply_repair(
+            platform.ctx.credit,
+            session,
+            uscc=platform.usccs[0],
+            record_uid=uid,
+            statement="matrix",
+            actor="client:matrix",
+        ).id
 
 
 def _draw_uid(platform) -> str:
@@ -133,10 +166,15 @@ def _request(platform, method: str, path: str, who: str):
         path = path.replace("{entry_id}", str(_list_entry(platform)))
     if "{application_id}" in path:
         path = path.replace("{application_id}", str(_repair_application(platform)))
-    url = (path.replace("{uscc}", platform.usccs[0]).replace("{username}", "citizen2")
-           .replace("{client_id}", platform.client.creds.clients[1][0]).replace("{number}", number)
-           .replace("{webhook_id}", str(platform.webhook)).replace("{digest}", "0x" + "ab" * 32)
-           .replace("{code}", "91110000600037341L"))
+    url = (
+        path.replace("{uscc}", platform.usccs[0])
+        .replace("{username}", "citizen2")
+        .replace("{client_id}", platform.client.creds.clients[1][0])
+        .replace("{number}", number)
+        .replace("{webhook_id}", str(platform.webhook))
+        .replace("{digest}", "0x" + "ab" * 32)
+        .replace("{code}", "91110000600037341L")
+    )
     body = None
     if path.endswith("/certificates") and method == "POST":
         kind = "tax-enterprise" if path.startswith("/v1/enterprise") else "si-individual"
@@ -163,8 +201,7 @@ def _request(platform, method: str, path: str, who: str):
         body = {"uscc": platform.usccs[1], "name": "matrix"}
     elif path == "/v1/department/credit/records":
         own = {"official": "si_arrears", "official3": "penalty_minor"}.get(who, "tax_arrears")
-        body = {"uscc": platform.usccs[0], "type": own,
-                "decided_on": "2026-01-05", "summary": "matrix"}
+        body = {"uscc": platform.usccs[0], "type": own, "decided_on": "2026-01-05", "summary": "matrix"}
     elif path == "/v1/department/credit/lists":
         body = {"uscc": platform.usccs[0], "list": "red", "start_on": "2026-01-05", "reason": "matrix"}
     elif path == "/v1/enterprise/credit/report":
@@ -181,11 +218,21 @@ def _request(platform, method: str, path: str, who: str):
     elif path in ("/v1/inspector/scan", "/v1/public/codes/check"):
         from credit.codes_qr import enterprise_code
 
-        body = {"text": enterprise_code(platform.ctx.ledger, platform.ctx.certificates.keys["amr.440604"],
-                                        "https://zel.example", platform.usccs[0])}
+        body = {
+            "text": enterprise_code(
+                platform.ctx.ledger,
+                platform.ctx.certificates.keys["amr.440604"],
+                "https://zel.example",
+                platform.usccs[0],
+            )
+        }
     elif path == "/v1/inspector/inspections":
-        body = {"uscc": platform.usccs[0], "departments": ["amr.440604"], "items": [{"item": "matrix", "ok": True}],
-                "result": "pass"}
+        body = {
+            "uscc": platform.usccs[0],
+            "departments": ["amr.440604"],
+            "items": [{"item": "matrix", "ok": True}],
+            "result": "pass",
+        }
     return platform.client.request(method, url, json=body, headers=platform.headers(who))
 
 
@@ -210,8 +257,11 @@ def test_authorization_matrix(platform):
                 ok = status not in (401, 403, 404)  # 404 here would mean the owner cannot see its own
             elif who == "anonymous":
                 ok = status == 401
-            elif ("{number}" in path or "{webhook_id}" in path) and not path.startswith("/v1/department") \
-                    and who.rstrip("2") in allowed:
+            elif (
+                ("{number}" in path or "{webhook_id}" in path)
+                and not path.startswith("/v1/department")
+                and who.rstrip("2") in allowed
+            ):
                 ok = status == 404  # another owner's certificate: not even its existence is revealed
             else:
                 ok = status == 403

@@ -14,9 +14,13 @@ from ledger import keys
 def test_a_closed_chain_is_one_unavailable_error(tmp_path):
     with build_context(Settings(data_dir=tmp_path / "data", mode="development"), open_chain=False) as ctx:
         assert ctx.ledger is None and ctx.certificates is None and ctx.credit is None and ctx.standings is None
-        for require, said in ((ctx.require_ledger, "verification is"), (ctx.require_certificates, "certificates are"),
-                              (ctx.require_credit, "credit is"), (ctx.require_standings, "credit is"),
-                              (ctx.key_lists, "verification is")):
+        for require, said in (
+            (ctx.require_ledger, "verification is"),
+            (ctx.require_certificates, "certificates are"),
+            (ctx.require_credit, "credit is"),
+            (ctx.require_standings, "credit is"),
+            (ctx.key_lists, "verification is"),
+        ):
             with pytest.raises(ChainClosed) as caught:
                 require()
             assert isinstance(caught.value, Unavailable) and caught.value.code == "unavailable"
@@ -26,9 +30,14 @@ def test_a_closed_chain_is_one_unavailable_error(tmp_path):
 
 
 def test_the_chain_and_keystore_settings_come_from_settings(tmp_path, monkeypatch):
-    for name, value in {"ZEL_RPC_TIMEOUT": "3", "ZEL_RPC_RETRIES": "2", "ZEL_RECEIPT_TIMEOUT": "30",
-                        "ZEL_CHAIN_URL": "http://127.0.0.1:8545", "ZEL_KDF_N": "2048",
-                        "ZEL_KEYSTORE_PASSWORD_TAX_2026": "tax-only"}.items():
+    for name, value in {
+        "ZEL_RPC_TIMEOUT": "3",
+        "ZEL_RPC_RETRIES": "2",
+        "ZEL_RECEIPT_TIMEOUT": "30",
+        "ZEL_CHAIN_URL": "http://127.0.0.1:8545",
+        "ZEL_KDF_N": "2048",
+        "ZEL_KEYSTORE_PASSWORD_TAX_2026": "tax-only",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("ZEL_DATA_DIR", str(tmp_path / "env-data"))
     settings = Settings()

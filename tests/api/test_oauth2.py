@@ -31,9 +31,14 @@ def test_authlib_client_obtains_and_uses_a_token(platform, method):
         async def record(request: httpx.Request) -> None:
             seen.append(request)
 
-        async with AsyncOAuth2Client(client_id, secret, token_endpoint_auth_method=method,
-                                     transport=httpx.ASGITransport(app=platform.app), base_url="http://testserver",
-                                     event_hooks={"request": [record]}) as client:
+        async with AsyncOAuth2Client(
+            client_id,
+            secret,
+            token_endpoint_auth_method=method,
+            transport=httpx.ASGITransport(app=platform.app),
+            base_url="http://testserver",
+            event_hooks={"request": [record]},
+        ) as client:
             token = await client.fetch_token(TOKEN, grant_type="client_credentials")
             me = await client.get("/v1/enterprise/me")  # the client puts the token in the Authorization header
             return token, me, seen[0]
@@ -52,8 +57,11 @@ def test_token_responses_are_not_cached_and_basic_parts_are_form_urlencoded(plat
     client_id, secret, _ = platform.client.creds.clients[0]
     spelled = "".join(f"%{ord(c):02X}" for c in client_id)  # every character percent-encoded, as §2.3.1 allows
     raw = f"{spelled}:{secret}".encode()
-    r = platform.client.post(TOKEN, data={"grant_type": "client_credentials"},
-                             headers={"Authorization": "Basic " + base64.b64encode(raw).decode()})
+    r = platform.client.post(
+        TOKEN,
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": "Basic " + base64.b64encode(raw).decode()},
+    )
     assert r.status_code == 200, r.text
     assert r.headers["cache-control"] == "no-store" and r.headers["pragma"] == "no-cache"
 
@@ -70,14 +78,20 @@ def test_rfc6749_error_responses(platform):
         (token({"grant_type": "client_credentials"}, _basic(client_id, secret + "x")), 401, "invalid_client"),
         (token({"grant_type": "client_credentials"}, _basic("ent-0000000000000000", "guess")), 401, "invalid_client"),
         (token({"grant_type": "client_credentials"}, {"Authorization": "Basic !!!"}), 401, "invalid_client"),
-        (token({"grant_type": "client_credentials", "client_id": client_id, "client_secret": "guess"}), 401,
-         "invalid_client"),
+        (
+            token({"grant_type": "client_credentials", "client_id": client_id, "client_secret": "guess"}),
+            401,
+            "invalid_client",
+        ),
         (token({"grant_type": "client_credentials"}), 401, "invalid_client"),  # no client authentication at all
         (token({"grant_type": "password"}, _basic(client_id, secret)), 400, "unsupported_grant_type"),
         (token({**post, "grant_type": "authorization_code"}), 400, "unsupported_grant_type"),
         (token(post), 400, "invalid_request"),  # no grant_type
-        (token({"grant_type": "client_credentials", "client_secret": secret}, _basic(client_id, secret)), 400,
-         "invalid_request"),  # two authentication methods at once
+        (
+            token({"grant_type": "client_credentials", "client_secret": secret}, _basic(client_id, secret)),
+            400,
+            "invalid_request",
+        ),  # two authentication methods at once
         (token({**post, "grant_type": "client_credentials", "scope": "admin"}), 400, "invalid_scope"),
     ]
     for r, status, error in cases:
@@ -98,9 +112,13 @@ def test_authlib_reports_the_refusal(platform):
     async def flow() -> None:
         from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-        async with AsyncOAuth2Client(client_id, "wrong", token_endpoint_auth_method="client_secret_basic",
-                                     transport=httpx.ASGITransport(app=platform.app),
-                                     base_url="http://testserver") as client:
+        async with AsyncOAuth2Client(
+            client_id,
+            "wrong",
+            token_endpoint_auth_method="client_secret_basic",
+            transport=httpx.ASGITransport(app=platform.app),
+            base_url="http://testserver",
+        ) as client:
             await client.fetch_token(TOKEN, grant_type="client_credentials")
 
     with pytest.raises(OAuthError) as refused:
@@ -110,6 +128,10 @@ def test_authlib_reports_the_refusal(platform):
 
 def test_the_sign_in_limit_still_applies_to_basic_clients(platform):
     client_id, _secret, _ = platform.client.creds.clients[0]
-    statuses = [platform.client.post(TOKEN, data={"grant_type": "client_credentials"},
-                                     headers=_basic(client_id, f"wrong-{i}")).status_code for i in range(25)]
+    statuses = [
+        platform.client.post(
+            TOKEN, data={"grant_type": "client_credentials"}, headers=_basic(client_id, f"wrong-{i}")
+        ).status_code
+        for i in range(25)
+    ]
     assert statuses[0] == 401 and statuses[-1] == 429

@@ -28,8 +28,10 @@ DIST = ROOT / "node_modules" / "swagger-ui-dist"
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     root = tmp_path_factory.mktemp("openapi")
-    ctx = build_context(Settings(mode="development", data_dir=root / "data",
-                                 database_url=f"sqlite:///{root / 'store.sqlite'}"), open_chain=False)
+    ctx = build_context(
+        Settings(mode="development", data_dir=root / "data", database_url=f"sqlite:///{root / 'store.sqlite'}"),
+        open_chain=False,
+    )
     yield create_app(ctx)
     ctx.engine.dispose()
 
@@ -50,8 +52,9 @@ def test_every_operation_is_described_and_tagged_by_audience(app) -> None:
     assert undocumented == [], f"give these a summary and a description (docstring): {undocumented}"
     assert untagged == [], f"tag these with one of {sorted(tags)}: {untagged}"
     assert used == set(tags), f"declared tags no operation uses: {set(tags) - used}"
-    credit = {t for path, item in spec["paths"].items() if "/credit" in path
-              for op in item.values() for t in op["tags"]}
+    credit = {
+        t for path, item in spec["paths"].items() if "/credit" in path for op in item.values() for t in op["tags"]
+    }
     assert credit == {"public", "enterprise", "department"}  # the credit routes sit with their callers
 
 
@@ -76,15 +79,17 @@ def test_the_committed_swagger_assets_are_the_pinned_package(app) -> None:
     assert json.loads((DIST / "package.json").read_text())["version"] == pinned, "run npm ci"
     scripts = package["scripts"]
     assert "npm run build:docs" in scripts["build:web"]
-    copied = [a for a in shlex.split(scripts["build:docs"]) if a.startswith(("swagger-ui", "favicon", "LICENSE",
-                                                                              "NOTICE"))]
+    copied = [
+        a for a in shlex.split(scripts["build:docs"]) if a.startswith(("swagger-ui", "favicon", "LICENSE", "NOTICE"))
+    ]
     committed = sorted(p.name for p in ASSETS.iterdir())
     assert sorted(copied) == committed
     stale = [name for name in committed if (ASSETS / name).read_bytes() != (DIST / name).read_bytes()]
     assert stale == [], f"run `npm run build:web` and commit api/http/pages/static/docs/: {stale}"
     html = TestClient(app).get("/docs").text
-    assert all(f"/static/docs/{name}" in html for name in ("swagger-ui-bundle.js", "swagger-ui.css",
-                                                          "favicon-32x32.png"))
+    assert all(
+        f"/static/docs/{name}" in html for name in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
+    )
 
 
 def test_the_package_data_ships_every_static_file() -> None:

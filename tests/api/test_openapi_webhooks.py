@@ -25,8 +25,12 @@ from zero_errand.issuance import Subject
 from zero_errand.webhooks import EVENTS, certificate_event, register, signature
 
 DOC = ROOT / "docs" / "webhooks.md"
-STATE_AFTER = {"certificate.issued": "ISSUED", "certificate.revoked": "REVOKED",
-               "certificate.suspended": "SUSPENDED", "certificate.reinstated": "ANCHORED"}
+STATE_AFTER = {
+    "certificate.issued": "ISSUED",
+    "certificate.revoked": "REVOKED",
+    "certificate.suspended": "SUSPENDED",
+    "certificate.reinstated": "ANCHORED",
+}
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the events, not the store, are under test
@@ -39,7 +43,10 @@ def test_the_webhooks_section_lists_every_event_the_service_emits(platform: Any)
         assert op["summary"] and "X-Zel-Signature" in op["description"] and "backoff" in op["description"]
         assert op["tags"] == ["enterprise"]
         assert {p["name"] for p in op["parameters"] if p["in"] == "header"} == {
-            "X-Zel-Signature", "X-Zel-Event", "X-Zel-Delivery"}
+            "X-Zel-Signature",
+            "X-Zel-Event",
+            "X-Zel-Delivery",
+        }
         assert op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/CertificateEvent")
 
     # Emit every event for real: issue, anchor, suspend, reinstate, revoke an enterprise's certificate.
@@ -48,19 +55,31 @@ def test_the_webhooks_section_lists_every_event_the_service_emits(platform: Any)
         hook = register(session, uscc, "https://erp.example.com/all", list(EVENTS), False).id
     with transaction(platform.ctx.sessions) as session:
         number = platform.ctx.certificates.request(
-            session, kind=CertKind.SI_ENTERPRISE, subject=Subject(uscc=uscc), period_from="2025-01",
-            period_to="2025-03", actor="client:test", actor_role="enterprise")[0].number
+            session,
+            kind=CertKind.SI_ENTERPRISE,
+            subject=Subject(uscc=uscc),
+            period_from="2025-01",
+            period_to="2025-03",
+            actor="client:test",
+            actor_role="enterprise",
+        )[0].number
     platform.ctx.certificates.anchorer(max_wait=0).run_once(force=True)
     for action in ("suspend", "reinstate", "revoke"):
         with transaction(platform.ctx.sessions) as session:
-            platform.ctx.certificates.change_status(session, number, action, department="si.440604", reason=1,
-                                                    note="openapi", actor="user:si-official")
+            platform.ctx.certificates.change_status(
+                session, number, action, department="si.440604", reason=1, note="openapi", actor="user:si-official"
+            )
     with platform.ctx.sessions() as session:
-        sent = session.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook)
-                               .order_by(WebhookDelivery.id)).all()
+        sent = session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook).order_by(WebhookDelivery.id)
+        ).all()
         digest = session.scalars(select(Certificate.digest).where(Certificate.number == number)).one()
-    assert [d.event for d in sent] == ["certificate.issued", "certificate.suspended", "certificate.reinstated",
-                                       "certificate.revoked"]
+    assert [d.event for d in sent] == [
+        "certificate.issued",
+        "certificate.suspended",
+        "certificate.reinstated",
+        "certificate.revoked",
+    ]
     assert {d.event for d in sent} == set(declared)
     for delivery in sent:  # each body is what the document declares
         body = CertificateEvent.model_validate(delivery.payload)
@@ -80,9 +99,16 @@ def examples() -> dict[str, str]:
 def cases() -> tuple[str, list[dict[str, Any]]]:
     """A delivery body as the deliverer encodes it, signed by the service's own code, and the ways to spoil it."""
     secret = "whsec_" + "k" * 43
-    payload = certificate_event(Certificate(number="42025070112345678", kind="si-enterprise", state="REVOKED",
-                                            digest="0x" + "ab" * 32, issued_at=datetime.now(UTC)),
-                                "certificate.revoked")
+    payload = certificate_event(
+        Certificate(
+            number="42025070112345678",
+            kind="si-enterprise",
+            state="REVOKED",
+            digest="0x" + "ab" * 32,
+            issued_at=datetime.now(UTC),
+        ),
+        "certificate.revoked",
+    )
     payload["note"] = "撤销"  # a non-ASCII byte or two: the MAC is over the raw UTF-8
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     now = int(time.time())
@@ -114,12 +140,14 @@ def test_the_node_example_verifies_what_the_service_signs(tmp_path: Path) -> Non
     assert len(code.strip().splitlines()) <= 11
     secret, spoiled = cases()
     script = tmp_path / "verify.js"
-    script.write_text(code + """
+    script.write_text(
+        code
+        + """
 const [secret, cases] = [process.argv[2], JSON.parse(process.argv[3])];
 console.log(JSON.stringify(Object.fromEntries(
   cases.map((c) => [c.name, verify(secret, c.header, Buffer.from(c.body, "hex"))]))));
-""")
-    run = subprocess.run(["node", str(script), secret, json.dumps(spoiled)], capture_output=True, text=True,
-                         timeout=30)
+"""
+    )
+    run = subprocess.run(["node", str(script), secret, json.dumps(spoiled)], capture_output=True, text=True, timeout=30)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == {c["name"]: c["ok"] for c in spoiled}

@@ -77,12 +77,15 @@ def test_the_service_refuses_to_start_over_data_with_a_new_development_key(tmp_p
     ctx.engine.dispose()
     settings.dev_pii_key_path.unlink()
     with pytest.raises(PiiError, match="fingerprint"):
-        build_context(Settings(data_dir=tmp_path / "data", database_url=database_url, mode="development"),
-                      open_chain=False)
+        build_context(
+            Settings(data_dir=tmp_path / "data", database_url=database_url, mode="development"), open_chain=False
+        )
     engine = make_engine(database_url)  # and the refused start changed nothing in the store
     with session_factory(engine)() as session:
-        assert session.scalars(select(Setting.value).where(Setting.key == INDEX_FINGERPRINT)).one() \
+        assert (
+            session.scalars(select(Setting.value).where(Setting.key == INDEX_FINGERPRINT)).one()
             == ctx.pii.keys.fingerprint()
+        )
     engine.dispose()
 
 
@@ -95,9 +98,20 @@ def test_credit_subjects_on_chain_count_as_existing_data(engine):
     right = _keys()
     uscc = "91440604MA4W000001"
     with transaction(session_factory(engine)) as session:
-        session.add(CreditRecord(uid="r-1", uscc=uscc, seq=0, type="commendation", department="amr.440604",
-                                 decided_on=date(2026, 1, 5), digest="0x" + "11" * 32, state="WRITTEN",
-                                 created_by="test", public={"subject": "0x" + Pii(right).index("uscc:" + uscc)}))
+        session.add(
+            CreditRecord(
+                uid="r-1",
+                uscc=uscc,
+                seq=0,
+                type="commendation",
+                department="amr.440604",
+                decided_on=date(2026, 1, 5),
+                digest="0x" + "11" * 32,
+                state="WRITTEN",
+                created_by="test",
+                public={"subject": "0x" + Pii(right).index("uscc:" + uscc)},
+            )
+        )
     with pytest.raises(PiiError, match="credit record r-1 names its subject under another key"):
         Pii.for_store(engine, _keys())
     Pii.for_store(engine, right)

@@ -36,8 +36,9 @@ def test_the_default_mode_is_production(tmp_path, monkeypatch):
 
 def test_serve_and_anchor_run_refuse_an_unconfigured_start(zel_bin, tmp_path):
     for args in (["serve", "--port", "1"], ["anchor", "run", "--once"], ["cert", "list"]):
-        proc = subprocess.run([zel_bin, *args, "--data-dir", str(tmp_path / "d")], capture_output=True, text=True,
-                              env=_env(), timeout=60)
+        proc = subprocess.run(
+            [zel_bin, *args, "--data-dir", str(tmp_path / "d")], capture_output=True, text=True, env=_env(), timeout=60
+        )
         assert proc.returncode != 0, args
         assert "production mode" in proc.stderr, (args, proc.stderr)
         for problem in ("identity provider", "ZEL_TOKEN_SECRET", "ZEL_PII_KEY_FILE", "ZEL_CHAIN_URL"):
@@ -46,12 +47,22 @@ def test_serve_and_anchor_run_refuse_an_unconfigured_start(zel_bin, tmp_path):
 
 
 def test_seed_is_development_and_refused_in_production(zel_bin, tmp_path):
-    dev = subprocess.run([zel_bin, "seed", "--people", "1", "--enterprises", "1", "--data-dir", str(tmp_path / "d")],
-                         capture_output=True, text=True, env=_env(), timeout=120)
+    dev = subprocess.run(
+        [zel_bin, "seed", "--people", "1", "--enterprises", "1", "--data-dir", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+    )
     assert dev.returncode == 0, dev.stderr
     assert "development mode" in dev.stderr and (tmp_path / "d" / DEVELOPMENT_MARKER).exists()
-    prod = subprocess.run([zel_bin, "seed", "--data-dir", str(tmp_path / "p")], capture_output=True, text=True,
-                          env=_env(ZEL_MODE="production"), timeout=60)
+    prod = subprocess.run(
+        [zel_bin, "seed", "--data-dir", str(tmp_path / "p")],
+        capture_output=True,
+        text=True,
+        env=_env(ZEL_MODE="production"),
+        timeout=60,
+    )
     assert prod.returncode != 0 and "production mode" in prod.stderr
     assert not (tmp_path / "p" / "zel.sqlite").exists()
 
@@ -61,19 +72,29 @@ def _production(tmp_path, **overrides) -> Settings:
     key_file = volume / "pii.keys"
     if not key_file.exists():
         PiiKeys.generate_file(key_file)
-    values = {"data_dir": tmp_path / "d", "mode": "production", "token_secret": "s" * 40, "pii_key_file": key_file,
-              "chain_url": "http://besu-rpc:8545", "identity_provider": "oidc",
-              "oidc_issuer": "https://login.chancheng.example", "oidc_audience": "zel"} | overrides
+    values = {
+        "data_dir": tmp_path / "d",
+        "mode": "production",
+        "token_secret": "s" * 40,
+        "pii_key_file": key_file,
+        "chain_url": "http://besu-rpc:8545",
+        "identity_provider": "oidc",
+        "oidc_issuer": "https://login.chancheng.example",
+        "oidc_audience": "zel",
+    } | overrides
     return Settings(**values)
 
 
-@pytest.mark.parametrize("override, problem", [
-    ({"identity_provider": "development"}, "development identity provider"),
-    ({"oidc_issuer": None}, "ZEL_OIDC_ISSUER"),
-    ({"database_url": "postgresql://zel:zel@db/zel"}, "default password"),
-    ({"database_url": "postgresql://zel@db/zel"}, "default password"),
-    ({"token_secret": "short"}, "ZEL_TOKEN_SECRET"),
-])
+@pytest.mark.parametrize(
+    "override, problem",
+    [
+        ({"identity_provider": "development"}, "development identity provider"),
+        ({"oidc_issuer": None}, "ZEL_OIDC_ISSUER"),
+        ({"database_url": "postgresql://zel:zel@db/zel"}, "default password"),
+        ({"database_url": "postgresql://zel@db/zel"}, "default password"),
+        ({"token_secret": "short"}, "ZEL_TOKEN_SECRET"),
+    ],
+)
 def test_production_refuses(tmp_path, monkeypatch, override, problem):
     for var in ("ZEL_KEYSTORE_PASSWORD", "ZEL_KEYSTORE_PASSWORD_FILE"):
         monkeypatch.delenv(var, raising=False)
@@ -123,8 +144,14 @@ def _jwks(key) -> dict:
 
 def _token(key, **claims) -> str:
     now = int(time.time())
-    body = {"iss": "https://login.example", "aud": "zel", "sub": "official-tax", "preferred_username": "Tax official",
-            "iat": now, "exp": now + 300} | claims
+    body = {
+        "iss": "https://login.example",
+        "aud": "zel",
+        "sub": "official-tax",
+        "preferred_username": "Tax official",
+        "iat": now,
+        "exp": now + 300,
+    } | claims
     return jwt.encode(body, key, algorithm="RS256", headers={"kid": "k1"})
 
 
@@ -151,8 +178,17 @@ def test_oidc_provider_accepts_only_the_issuers_current_tokens_for_enabled_users
             _token(issuer_key, sub="nobody"),
             _token(issuer_key, sub="gone"),  # a disabled account
             _token(issuer_key, sub="someone-else", preferred_username="official-tax"),  # a chosen display name
-            jwt.encode({"iss": "https://login.example", "aud": "zel", "sub": "official-tax", "iat": 0,
-                        "exp": int(time.time()) + 300}, "a-shared-secret-of-thirty-two-bytes!", algorithm="HS256"),
+            jwt.encode(
+                {
+                    "iss": "https://login.example",
+                    "aud": "zel",
+                    "sub": "official-tax",
+                    "iat": 0,
+                    "exp": int(time.time()) + 300,
+                },
+                "a-shared-secret-of-thirty-two-bytes!",
+                algorithm="HS256",
+            ),
         ]
         for token in refused:
             assert provider.authenticate_token(session, token) is None
@@ -167,8 +203,14 @@ def test_the_oidc_route_exchanges_only_valid_id_tokens(issuer_key, tmp_path, dat
     from api.http.app import create_app
     from store.models import Role, User
 
-    settings = Settings(data_dir=tmp_path / "d", database_url=database_url, mode="development",
-                        identity_provider="oidc", oidc_issuer="https://login.example", oidc_audience="zel")
+    settings = Settings(
+        data_dir=tmp_path / "d",
+        database_url=database_url,
+        mode="development",
+        identity_provider="oidc",
+        oidc_issuer="https://login.example",
+        oidc_audience="zel",
+    )
     ctx = build_context(settings, open_chain=False)
     ctx.identity = OidcIdentityProvider("https://login.example", "zel", jwks=_jwks(issuer_key))
     with ctx.sessions() as session, session.begin():
@@ -189,12 +231,17 @@ def test_demo_data_is_never_written_into_a_directory_development_did_not_make(ze
     """An operator's data directory that relies on production being the default: `zel seed` (or `--demo`) without
     ZEL_MODE must not quietly turn it into development data."""
     data = tmp_path / "d"
-    made = subprocess.run([zel_bin, "users", "add", "ops", "--role", "admin", "--data-dir", str(data)],
-                          capture_output=True, text=True, env=_env(ZEL_MODE="development", ZEL_SCRYPT_N="1024"),
-                          timeout=60)
+    made = subprocess.run(
+        [zel_bin, "users", "add", "ops", "--role", "admin", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        env=_env(ZEL_MODE="development", ZEL_SCRYPT_N="1024"),
+        timeout=60,
+    )
     assert made.returncode == 0, made.stderr
     (data / DEVELOPMENT_MARKER).unlink(missing_ok=True)
-    seeded = subprocess.run([zel_bin, "seed", "--data-dir", str(data)], capture_output=True, text=True, env=_env(),
-                            timeout=60)
+    seeded = subprocess.run(
+        [zel_bin, "seed", "--data-dir", str(data)], capture_output=True, text=True, env=_env(), timeout=60
+    )
     assert seeded.returncode != 0 and "development did not make" in seeded.stderr
     assert not (data / DEVELOPMENT_MARKER).exists()

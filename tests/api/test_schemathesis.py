@@ -16,8 +16,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 @pytest.fixture
@@ -39,8 +44,9 @@ def test_api_conforms_to_its_schema(platform):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None,
-                  derandomize=True)  # the same examples on every run: CI must not flake
+        @settings(
+            max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True
+        )  # the same examples on every run: CI must not flake
         def run(case):
             for who in WHO:
                 case.call_and_validate(headers={**(case.headers or {}), **platform.headers(who)}, checks=CHECKS)

@@ -39,8 +39,9 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root: Path = tmp_path_factory.mktemp("headers")
-    ctx = provisioned_context(Settings(mode="development", data_dir=root / "data",
-                                       database_url=f"sqlite:///{root / 'store.sqlite'}"))
+    ctx = provisioned_context(
+        Settings(mode="development", data_dir=root / "data", database_url=f"sqlite:///{root / 'store.sqlite'}")
+    )
     with transaction(ctx.sessions) as session:
         creds = seed(session, ctx.pii)
     yield Served(ctx, creds.usccs[0])
@@ -85,8 +86,15 @@ def sha256_source(text: str) -> str:
 
 
 def page_paths(served: Served) -> list[str]:
-    return ["/", "/?lang=en", "/verify", "/verify?lang=en", "/inspect", f"/e/{served.uscc}",
-            f"/e/{served.uscc}?lang=en"]
+    return [
+        "/",
+        "/?lang=en",
+        "/verify",
+        "/verify?lang=en",
+        "/inspect",
+        f"/e/{served.uscc}",
+        f"/e/{served.uscc}?lang=en",
+    ]
 
 
 def test_every_page_carries_a_strict_policy_and_the_common_headers(served: Served) -> None:
@@ -127,8 +135,13 @@ def test_json_static_and_error_responses_carry_the_common_headers(served: Served
     with served.client() as c:
         c.app.add_api_route("/boom", lambda: 1 / 0)
         c.app.add_api_route("/own", lambda: Response("x", headers={"Referrer-Policy": "same-origin"}))
-        for path, status in (("/healthz", 200), ("/static/verify/page.js", 200), ("/v1/no-such-route", 404),
-                             ("/verify?lang=xx", 422), ("/boom", 500)):
+        for path, status in (
+            ("/healthz", 200),
+            ("/static/verify/page.js", 200),
+            ("/v1/no-such-route", 404),
+            ("/verify?lang=xx", 422),
+            ("/boom", 500),
+        ):
             r = c.get(path)
             assert r.status_code == status, path
             assert r.headers["x-content-type-options"] == "nosniff", path
@@ -140,8 +153,9 @@ def test_json_static_and_error_responses_carry_the_common_headers(served: Served
 
 
 @pytest.mark.parametrize("root_path", ["", "/zel"])
-def test_the_api_documentation_has_its_own_policy_allowing_its_bootstrap_by_hash(served: Served,
-                                                                                 root_path: str) -> None:
+def test_the_api_documentation_has_its_own_policy_allowing_its_bootstrap_by_hash(
+    served: Served, root_path: str
+) -> None:
     with served.client(root_path=root_path) as c:
         for path in ("/docs", "/docs/oauth2-redirect"):
             r = c.get(path)

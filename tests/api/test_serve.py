@@ -46,9 +46,16 @@ def test_production_refuses_demo_and_development_secrets(tmp_path, monkeypatch):
     from store.pii import PiiKeys
 
     PiiKeys.generate_file(keyfile)
-    prod = Settings(data_dir=tmp_path / "d", mode="production", token_secret="s" * 40, pii_key_file=keyfile,
-                    chain_url="http://127.0.0.1:8545", identity_provider="oidc",
-                    oidc_issuer="https://login.example", oidc_audience="zel")
+    prod = Settings(
+        data_dir=tmp_path / "d",
+        mode="production",
+        token_secret="s" * 40,
+        pii_key_file=keyfile,
+        chain_url="http://127.0.0.1:8545",
+        identity_provider="oidc",
+        oidc_issuer="https://login.example",
+        oidc_audience="zel",
+    )
     with pytest.raises(ConfigurationError, match="development keystore password"):
         prod.check_production(demo=False)
     (tmp_path / "d" / "secrets" / "keystore-password-tax").unlink()
@@ -78,8 +85,13 @@ def test_zel_serve_demo_end_to_end(zel_bin, tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZEL_")} | {"ZEL_KDF_N": "1024"}
-    proc = subprocess.Popen([zel_bin, "serve", "--port", str(port), "--data-dir", str(tmp_path / "d"), "--demo"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [zel_bin, "serve", "--port", str(port), "--data-dir", str(tmp_path / "d"), "--demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -73,13 +73,16 @@ def test_every_sign_in_costs_exactly_one_scrypt_check(platform, derivations):
 def test_every_client_credentials_check_costs_exactly_one_scrypt_check(platform, derivations):
     (client_id, secret, _), (disabled_id, disabled_secret, _) = platform.client.creds.clients[:2]
     platform.client.post(f"/v1/admin/clients/{disabled_id}/disable", headers=platform.headers("admin"))
-    for what, cid, sec, expected in (("unknown", "ent-0000000000000000", "guess", 401),
-                                     ("disabled", disabled_id, disabled_secret, 401),
-                                     ("wrong secret", client_id, "guess", 401),
-                                     ("valid", client_id, secret, 200)):
+    for what, cid, sec, expected in (
+        ("unknown", "ent-0000000000000000", "guess", 401),
+        ("disabled", disabled_id, disabled_secret, 401),
+        ("wrong secret", client_id, "guess", 401),
+        ("valid", client_id, secret, 200),
+    ):
         derivations.clear()
-        r = platform.client.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": cid,
-                                                         "client_secret": sec})
+        r = platform.client.post(
+            "/v1/auth/token", data={"grant_type": "client_credentials", "client_id": cid, "client_secret": sec}
+        )
         assert r.status_code == expected and derivations == [current_cost().n], what
 
 
@@ -208,8 +211,10 @@ def test_an_ipv6_subscriber_cannot_rotate_addresses_within_its_prefix(platform):
     """One subscriber holds a whole /64: its 2**64 addresses share one back-off (and one rate-limit bucket)."""
     assert limit_key("2001:db8:1:2::9") == limit_key("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
     assert limit_key("::ffff:198.51.100.7") == "198.51.100.7" and limit_key("198.51.100.7") == "198.51.100.7"
-    statuses = [_login(TestClient(platform.app, client=(f"2001:db8:1:2::{i}", 40000)), "admin", "guess").status_code
-                for i in range(1, 5)]
+    statuses = [
+        _login(TestClient(platform.app, client=(f"2001:db8:1:2::{i}", 40000)), "admin", "guess").status_code
+        for i in range(1, 5)
+    ]
     assert statuses == [401, 401, 401, 429]
 
 
@@ -222,8 +227,9 @@ def test_trusted_proxies_come_from_the_environment(monkeypatch, tmp_path):
 def test_x_forwarded_for_from_an_untrusted_peer_cannot_dodge_the_back_off(platform):
     attacker = TestClient(platform.app, client=ATTACKER)
     platform.ctx.proxies = trusted_networks(["10.0.0.0/8"])
-    statuses = [_login(attacker, "admin", "guess", **{"X-Forwarded-For": f"192.0.2.{i}"}).status_code
-                for i in range(1, 5)]
+    statuses = [
+        _login(attacker, "admin", "guess", **{"X-Forwarded-For": f"192.0.2.{i}"}).status_code for i in range(1, 5)
+    ]
     assert statuses == [401, 401, 401, 429]  # every forged address was the attacker's own
 
 

@@ -40,8 +40,9 @@ def test_personal_data_is_encrypted_and_indexed(store, database_url, tmp_path):
     pii = Pii(keys)
     with transaction(store) as s:
         for username, name, id_number in CITIZENS:
-            add_user(s, pii, ADMIN, username=username, role=Role.CITIZEN, id_number=id_number, name=name,
-                     phone="13800138000")
+            add_user(
+                s, pii, ADMIN, username=username, role=Role.CITIZEN, id_number=id_number, name=name, phone="13800138000"
+            )
     with store() as s:
         dump = " ".join(str(v) for row in s.execute(text("SELECT * FROM person")) for v in row)
         dump += " ".join(str(v) for row in s.execute(text("SELECT * FROM app_user")) for v in row)
@@ -83,8 +84,9 @@ def test_key_rotation_reencrypts_online(store):
     with store() as s:
         people = s.scalars(select(Person)).all()
         assert {p.key_id for p in people} == {"k2"}
-        assert sorted(new_only.decrypt(p.id_number_enc, "person.id_number") for p in people) == \
-            sorted(c[2] for c in CITIZENS)
+        assert sorted(new_only.decrypt(p.id_number_enc, "person.id_number") for p in people) == sorted(
+            c[2] for c in CITIZENS
+        )
     with store() as s, pytest.raises(PiiError, match="unknown key"):
         Pii(old).decrypt(s.scalars(select(Person)).first().name_enc, "person.name")
     assert rotate_people(store, pii) == 0  # idempotent
@@ -145,5 +147,7 @@ def test_zel_audit_verify_and_pii_rotate_commands(zel_bin, tmp_path):
         conn.execute(text("UPDATE audit_entry SET outcome = 'denied' WHERE seq = 2"))
     broken = run("audit", "verify", "--store-only")
     assert broken.returncode == 1 and "entry 2" in broken.stderr
-    assert run("users", "add", "bob", "--role", "citizen", "--id-number", "440604198503122011",
-               "--name", "x").returncode == 2
+    assert (
+        run("users", "add", "bob", "--role", "citizen", "--id-number", "440604198503122011", "--name", "x").returncode
+        == 2
+    )

@@ -49,8 +49,14 @@ def _issue(ctx, people: int, per_person: int = 1) -> list[str]:
             person = find_person(s, ctx.pii, id_number)
             for j in range(per_person):
                 cert, _ = ctx.certificates.request(
-                    s, kind=CertKind.SI_INDIVIDUAL, subject=Subject(person_id=person.id),
-                    period_from=f"2025-{1 + j % 12:02d}", period_to="2025-12", actor="test", actor_role="citizen")
+                    s,
+                    kind=CertKind.SI_INDIVIDUAL,
+                    subject=Subject(person_id=person.id),
+                    period_from=f"2025-{1 + j % 12:02d}",
+                    period_to="2025-12",
+                    actor="test",
+                    actor_role="citizen",
+                )
                 numbers.append(cert.number)
     return numbers
 
@@ -77,9 +83,15 @@ def test_issuance_goes_on_while_the_node_is_down_and_anchoring_resumes(tmp_path)
     more = []
     with transaction(ctx.sessions) as s:  # issuance goes on: signing needs no chain
         person = s.scalars(select(Certificate.owner)).first()
-        cert, _ = ctx.certificates.request(s, kind=CertKind.SI_INDIVIDUAL,
-                                           subject=Subject(person_id=int(person.split(":")[1])),
-                                           period_from="2025-03", period_to="2025-04", actor="t", actor_role="citizen")
+        cert, _ = ctx.certificates.request(
+            s,
+            kind=CertKind.SI_INDIVIDUAL,
+            subject=Subject(person_id=int(person.split(":")[1])),
+            period_from="2025-03",
+            period_to="2025-04",
+            actor="t",
+            actor_role="citizen",
+        )
         more.append(cert.number)
     with pytest.raises(NodeUnavailable):
         anchorer.run_once(force=True)
@@ -111,17 +123,26 @@ def test_kill_9_at_random_points_loses_nothing_and_anchors_no_root_twice(tmp_pat
         ctx = _context(data, node.url)
         numbers = _issue(ctx, 25, per_person=10)  # 250 certificates, 125 batches of two: seconds of work
         ctx.ledger.close()
-        env = {**os.environ, "ZEL_DATA_DIR": str(data), "ZEL_CHAIN_URL": node.url,
-               "ZEL_KEYSTORE_PASSWORD": TEST_PASSWORD, "ZEL_DATABASE_URL": f"sqlite:///{data / 'zel.sqlite'}",
-               "ZEL_KDF_N": "1024"}
+        env = {
+            **os.environ,
+            "ZEL_DATA_DIR": str(data),
+            "ZEL_CHAIN_URL": node.url,
+            "ZEL_KEYSTORE_PASSWORD": TEST_PASSWORD,
+            "ZEL_DATABASE_URL": f"sqlite:///{data / 'zel.sqlite'}",
+            "ZEL_KDF_N": "1024",
+        }
         fault_seed = int(os.environ.get("ZEL_FAULT_SEED", time.time()))
         print(f"fault seed {fault_seed} (set ZEL_FAULT_SEED to replay)")
         rng = random.Random(fault_seed)
         kills_mid_work = 0
         for _ in range(6):
             before = _anchored_count(ctx)
-            worker = subprocess.Popen([zel_bin, "anchor", "run", "--batch-size", "2", "--max-wait", "0"], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            worker = subprocess.Popen(
+                [zel_bin, "anchor", "run", "--batch-size", "2", "--max-wait", "0"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
             deadline = time.monotonic() + 30
             while _anchored_count(ctx) == before and time.monotonic() < deadline and before < len(numbers):
                 time.sleep(0.05)  # wait until this worker is anchoring, then kill it at a random moment
@@ -133,8 +154,13 @@ def test_kill_9_at_random_points_loses_nothing_and_anchors_no_root_twice(tmp_pat
             if states["ANCHORED"] and states["ISSUED"]:
                 kills_mid_work += 1
         assert kills_mid_work >= 3, "the kills must land while work remains"
-        final = subprocess.run([zel_bin, "anchor", "run", "--once", "--batch-size", "2"], env=env,
-                               capture_output=True, text=True, timeout=300)
+        final = subprocess.run(
+            [zel_bin, "anchor", "run", "--once", "--batch-size", "2"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert final.returncode == 0, final.stderr
         assert final.stdout.strip().endswith("0 pending")
 
@@ -151,8 +177,11 @@ def test_kill_9_at_random_points_loses_nothing_and_anchors_no_root_twice(tmp_pat
         assert all(n == 1 for n in roots.values()), "a root was anchored twice"
         for cert in certs:
             batch = batches[cert.batch_id]
-            status = ctx.ledger.status(bytes.fromhex(batch.root[2:]), [bytes.fromhex(p[2:]) for p in cert.proof],
-                                       bytes.fromhex(cert.digest[2:]))
+            status = ctx.ledger.status(
+                bytes.fromhex(batch.root[2:]),
+                [bytes.fromhex(p[2:]) for p in cert.proof],
+                bytes.fromhex(cert.digest[2:]),
+            )
             assert status == CertificateStatus.ANCHORED
         ctx.ledger.close()
     finally:

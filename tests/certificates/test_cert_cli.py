@@ -11,7 +11,9 @@ from qr.decode import read_image
 
 def test_issue_anchor_show_revoke(zel_bin, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZEL_")} | {
-        "ZEL_DATA_DIR": str(tmp_path / "d"), "ZEL_KDF_N": "1024"}
+        "ZEL_DATA_DIR": str(tmp_path / "d"),
+        "ZEL_KDF_N": "1024",
+    }
 
     def zel(*args, ok=True):
         p = subprocess.run([zel_bin, *args], capture_output=True, text=True, env=env, timeout=180)
@@ -20,8 +22,21 @@ def test_issue_anchor_show_revoke(zel_bin, tmp_path):
 
     zel("issuer", "provision", "--demo")  # the administrators' part, before the service's commands
     seed = json.loads(zel("seed", "--people", "3", "--enterprises", "2", "--seed", "4", "--json").stdout)
-    issued = json.loads(zel("cert", "issue", "--kind", "si-enterprise", "--subject", seed["enterprises"][0],
-                            "--from", "2025-01", "--to", "2025-03", "--json").stdout)
+    issued = json.loads(
+        zel(
+            "cert",
+            "issue",
+            "--kind",
+            "si-enterprise",
+            "--subject",
+            seed["enterprises"][0],
+            "--from",
+            "2025-01",
+            "--to",
+            "2025-03",
+            "--json",
+        ).stdout
+    )
     assert issued["state"] == "ISSUED" and issued["batch_root"] is None
     assert issued["content"]["subject"] == seed["enterprises"][0]
     assert "anchored 1 certificates; 0 pending" in zel("anchor", "run", "--once").stdout
@@ -32,15 +47,27 @@ def test_issue_anchor_show_revoke(zel_bin, tmp_path):
     text = read_image((tmp_path / "q.png").read_bytes())
     assert "/verify#" in text
     assert json.loads(zel("verify", text, "--json").stdout)["status"] == "VALID"
-    assert b"<svg" in (zel("cert", "qr", issued["id"], "-o", str(tmp_path / "q.svg")) and
-                       (tmp_path / "q.svg").read_bytes()[:300])
+    assert b"<svg" in (
+        zel("cert", "qr", issued["id"], "-o", str(tmp_path / "q.svg")) and (tmp_path / "q.svg").read_bytes()[:300]
+    )
     revoked = json.loads(zel("cert", "revoke", issued["id"], "--reason", "2", "--json").stdout)
     assert revoked["state"] == "REVOKED" and revoked["status_reason"] == 2
     gone = zel("verify", text, "--json", ok=False)
     assert gone.returncode == 1 and json.loads(gone.stdout)["status"] == "REVOKED"
     again = zel("cert", "revoke", issued["id"], ok=False)
     assert "already revoked" in again.stderr
-    unknown = zel("cert", "issue", "--kind", "tax-individual", "--subject", "11010519491231002X", "--from",
-                  "2025-01", "--to", "2025-02", ok=False)
+    unknown = zel(
+        "cert",
+        "issue",
+        "--kind",
+        "tax-individual",
+        "--subject",
+        "11010519491231002X",
+        "--from",
+        "2025-01",
+        "--to",
+        "2025-02",
+        ok=False,
+    )
     assert "no person or enterprise" in unknown.stderr
     assert zel("audit", "verify").returncode == 0

@@ -61,8 +61,11 @@ def test_a_personal_certificate_names_its_holder_in_beijing_time_and_yuan(platfo
 
     # The printed QR code (rasterised as a scanner sees it) still holds the masked number only.
     (tmp_path / "cert.pdf").write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(tmp_path / "cert.pdf"),
-                    str(tmp_path / "scan")], check=True, timeout=60)
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(tmp_path / "cert.pdf"), str(tmp_path / "scan")],
+        check=True,
+        timeout=60,
+    )
     codes = zxingcpp.read_barcodes(Image.open(tmp_path / "scan.png"), formats=zxingcpp.BarcodeFormat.QRCode)
     assert [c.text for c in codes] == [url]
     subject = decode(payload_from_text(codes[0].text)).content.subject

@@ -50,8 +50,11 @@ def test_idempotency_key_returns_the_same_certificate(platform):
 def test_arrears_are_stated_not_refused(platform):
     with platform.ctx.sessions() as s, s.begin():
         person_id = s.scalars(select(User.person_id).where(User.username == "citizen2")).one()
-        for row in s.scalars(select(SiContribution).where(SiContribution.person_id == person_id,
-                                                          SiContribution.month.between("2025-01", "2025-06"))):
+        for row in s.scalars(
+            select(SiContribution).where(
+                SiContribution.person_id == person_id, SiContribution.month.between("2025-01", "2025-06")
+            )
+        ):
             row.status = "arrears" if row.month == "2025-04" else "paid"
     r = _request(platform, "citizen2", {"kind": "si-individual", "period_from": "2025-01", "period_to": "2025-06"})
     assert r.status_code == 201
@@ -63,13 +66,15 @@ def test_arrears_are_stated_not_refused(platform):
 def test_refusals(platform):
     future = _request(platform, "citizen", {"kind": "si-individual", "period_from": "2025-01", "period_to": "2099-01"})
     assert future.status_code == 422 and future.json()["invalid_params"][0]["name"] == "period_to"
-    wrong_kind = _request(platform, "citizen", {"kind": "tax-enterprise", "period_from": "2025-01",
-                                                "period_to": "2025-02"})
+    wrong_kind = _request(
+        platform, "citizen", {"kind": "tax-enterprise", "period_from": "2025-01", "period_to": "2025-02"}
+    )
     assert wrong_kind.status_code == 422
     empty = _request(platform, "citizen", {"kind": "si-individual", "period_from": "2019-01", "period_to": "2019-02"})
     assert empty.status_code == 422 and empty.json()["type"] == "urn:zel:problem:no-records"
-    backwards = _request(platform, "citizen", {"kind": "si-individual", "period_from": "2025-05",
-                                               "period_to": "2025-01"})
+    backwards = _request(
+        platform, "citizen", {"kind": "si-individual", "period_from": "2025-05", "period_to": "2025-01"}
+    )
     assert backwards.status_code == 422
 
 
@@ -88,14 +93,16 @@ def test_anchoring_then_revocation_on_chain_and_in_the_store(platform):
     assert ledger.status(root, proof, leaf) == CertificateStatus.SUSPENDED
     back = platform.client.post(f"/v1/department/certificates/{number}/reinstate", json={}, headers=h)
     assert back.json()["state"] == "ANCHORED" and ledger.status(root, proof, leaf) == CertificateStatus.ANCHORED
-    revoked = platform.client.post(f"/v1/department/certificates/{number}/revoke",
-                                   json={"reason": 1, "note": "issued in error"}, headers=h)
+    revoked = platform.client.post(
+        f"/v1/department/certificates/{number}/revoke", json={"reason": 1, "note": "issued in error"}, headers=h
+    )
     assert revoked.status_code == 200 and revoked.json()["status_reason"] == 1
     assert ledger.status(root, proof, leaf) == CertificateStatus.REVOKED
     again = platform.client.post(f"/v1/department/certificates/{number}/revoke", json={"reason": 1}, headers=h)
     assert again.status_code == 409
-    other_dept = platform.client.post(f"/v1/department/certificates/{platform.certs['enterprise']}/revoke",
-                                      json={"reason": 1}, headers=h)
+    other_dept = platform.client.post(
+        f"/v1/department/certificates/{platform.certs['enterprise']}/revoke", json={"reason": 1}, headers=h
+    )
     assert other_dept.status_code == 403  # a tax certificate: not the social-insurance bureau's to revoke
     actions = [e["action"] for e in platform.client.get("/v1/admin/audit", headers=platform.headers("admin")).json()]
     assert actions[:3] == ["certificate.revoke", "certificate.reinstate", "certificate.suspend"]
@@ -104,8 +111,9 @@ def test_anchoring_then_revocation_on_chain_and_in_the_store(platform):
 def test_revoking_before_anchoring_says_so(platform):
     r = _request(platform, "citizen", {"kind": "si-individual", "period_from": "2025-07", "period_to": "2025-08"})
     number = r.json()["number"]
-    refused = platform.client.post(f"/v1/department/certificates/{number}/revoke", json={"reason": 1},
-                                   headers=platform.headers("official"))
+    refused = platform.client.post(
+        f"/v1/department/certificates/{number}/revoke", json={"reason": 1}, headers=platform.headers("official")
+    )
     assert refused.status_code == 409 and refused.json()["type"] == "urn:zel:problem:pending-anchor"
 
 
@@ -142,6 +150,7 @@ def test_expensive_routes_are_rate_limited_per_caller(platform):
     limited = platform.client.get(url, headers=platform.headers("enterprise"))
     assert limited.json()["type"] == "urn:zel:problem:rate-limited" and int(limited.headers["retry-after"]) >= 1
     # Another caller has its own budget.
-    mine = platform.client.get(f"/v1/citizen/certificates/{platform.certs['citizen']}/pdf",
-                               headers=platform.headers("citizen"))
+    mine = platform.client.get(
+        f"/v1/citizen/certificates/{platform.certs['citizen']}/pdf", headers=platform.headers("citizen")
+    )
     assert mine.status_code == 200

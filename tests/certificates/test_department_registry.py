@@ -62,9 +62,12 @@ def test_the_derived_tables_follow_the_registry() -> None:
     registry: the values the chain and printed QR codes already carry do not move."""
     assert payload.DEPARTMENTS == {1: "tax.440604", 2: "si.440604", 3: "amr.440604"}
     assert {k: k.department for k in CertKind} == {
-        CertKind.TAX_INDIVIDUAL: "tax.440604", CertKind.TAX_ENTERPRISE: "tax.440604",
-        CertKind.SI_INDIVIDUAL: "si.440604", CertKind.SI_ENTERPRISE: "si.440604",
-        CertKind.CREDIT_REPORT: "amr.440604"}
+        CertKind.TAX_INDIVIDUAL: "tax.440604",
+        CertKind.TAX_ENTERPRISE: "tax.440604",
+        CertKind.SI_INDIVIDUAL: "si.440604",
+        CertKind.SI_ENTERPRISE: "si.440604",
+        CertKind.CREDIT_REPORT: "amr.440604",
+    }
     assert inspections.DEPARTMENTS == ("tax.440604", "si.440604", "amr.440604")
     amr = MARKET_SUPERVISION.id
     assert inspections.ANCHORING_DEPARTMENT == draws.DRAW_DEPARTMENT == credit_ledger.GRADE_DEPARTMENT == amr

@@ -46,13 +46,24 @@ def test_guessing_the_employer_from_the_signed_hash_finds_nothing(platform) -> N
     nothing matches."""
     with platform.ctx.sessions() as s:
         person = s.scalars(select(User.person_id).where(User.username == "citizen1")).one()
-        employers = {row.employer_uscc for row in s.scalars(select(SiContribution).where(
-            SiContribution.person_id == person, SiContribution.month.between("2025-01", "2025-06")))}
+        employers = {
+            row.employer_uscc
+            for row in s.scalars(
+                select(SiContribution).where(
+                    SiContribution.person_id == person, SiContribution.month.between("2025-01", "2025-06")
+                )
+            )
+        }
         candidates = sorted(s.scalars(select(Enterprise.uscc)))
     with transaction(platform.ctx.sessions) as s:
         cert, _ = platform.ctx.certificates.request(
-            s, kind=CertKind.SI_INDIVIDUAL, subject=Subject(person_id=person), **{k: PERIOD[k] for k in (
-                "period_from", "period_to")}, actor="user:citizen1", actor_role="citizen")
+            s,
+            kind=CertKind.SI_INDIVIDUAL,
+            subject=Subject(person_id=person),
+            **{k: PERIOD[k] for k in ("period_from", "period_to")},
+            actor="user:citizen1",
+            actor_role="citizen",
+        )
         lines, signed = cert.detail["lines"], Content(**cert.content).detailHash
     assert len(employers) == 1 and employers <= set(candidates) and len(candidates) > 1
     (employer,) = employers
@@ -63,8 +74,11 @@ def test_guessing_the_employer_from_the_signed_hash_finds_nothing(platform) -> N
     unsalted = {uscc: detail_hash(with_employer(uscc)) for uscc in candidates}
     assert unsalted[employer] == detail_hash(lines) != signed  # the true detail, unsalted, is not what was signed
     assert [u for u, h in unsalted.items() if h == detail_hash(lines)] == [employer]  # (unsalted, it would tell)
-    guesses = [h for uscc in candidates for h in (detail_hash(with_employer(uscc)),
-                                                  detail_hash({"lines": with_employer(uscc)}))]
+    guesses = [
+        h
+        for uscc in candidates
+        for h in (detail_hash(with_employer(uscc)), detail_hash({"lines": with_employer(uscc)}))
+    ]
     assert signed not in guesses
 
 
@@ -72,8 +86,9 @@ def test_credit_reports_salt_their_detail_too(platform) -> None:
     c, h = platform.client, platform.headers("enterprise")
     span = {"period_from": "2024-01-01", "period_to": str(date.today())}
     first, second = (c.post("/v1/enterprise/credit/report", json=span, headers=h).json() for _ in range(2))
-    assert {k: v for k, v in first["report"].items() if k != "salt"} == \
-        {k: v for k, v in second["report"].items() if k != "salt"}
+    assert {k: v for k, v in first["report"].items() if k != "salt"} == {
+        k: v for k, v in second["report"].items() if k != "salt"
+    }
     with platform.ctx.sessions() as s:
         certs = [s.scalars(select(Certificate).where(Certificate.number == r["number"])).one() for r in (first, second)]
     assert certs[0].content["detailHash"] != certs[1].content["detailHash"]

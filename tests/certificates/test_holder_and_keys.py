@@ -48,6 +48,8 @@ def test_the_holder_check_answers_one_bit(platform) -> None:
 def test_the_holder_check_is_rate_limited(platform) -> None:
     platform.ctx.expensive_limiter = RateLimiter(5)  # five guesses a minute for this test
     digest = digest_of(platform, platform.certs["citizen"])
-    codes = [platform.client.post("/v1/verify/holder", json={"digest": digest, "identifier": platform.usccs[0]})
-             .status_code for _ in range(7)]
+    codes = [
+        platform.client.post("/v1/verify/holder", json={"digest": digest, "identifier": platform.usccs[0]}).status_code
+        for _ in range(7)
+    ]
     assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]

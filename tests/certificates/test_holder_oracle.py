@@ -75,10 +75,12 @@ def test_a_hundred_wrong_guesses_get_five_answers_and_the_holder_sees_the_lock(p
 
     # Other certificates keep their own count.
     enterprise = digest_of(platform, platform.certs["enterprise"])
-    assert client.post("/v1/verify/holder", json={"digest": enterprise, "identifier": platform.usccs[0]}).json() \
-        == {"match": True}
-    theirs = client.get(f"/v1/enterprise/certificates/{platform.certs['enterprise']}",
-                        headers=platform.headers("enterprise")).json()
+    assert client.post("/v1/verify/holder", json={"digest": enterprise, "identifier": platform.usccs[0]}).json() == {
+        "match": True
+    }
+    theirs = client.get(
+        f"/v1/enterprise/certificates/{platform.certs['enterprise']}", headers=platform.headers("enterprise")
+    ).json()
     assert theirs["holder_check"] == {"wrong_guesses": 0, "locked": False}
 
 
@@ -96,8 +98,9 @@ def test_right_guesses_are_not_counted_and_malformed_ones_are_not_answered(platf
     assert ask(bad).status_code == 422  # a wrong check character is refused before any lookup: not a guess
     for n in range(1, HOLDER_GUESSES + 1):
         assert ask(platform.usccs[1]).json() == {"match": False}
-        seen = client.get(f"/v1/enterprise/certificates/{platform.certs['enterprise']}",
-                          headers=platform.headers("enterprise")).json()["holder_check"]
+        seen = client.get(
+            f"/v1/enterprise/certificates/{platform.certs['enterprise']}", headers=platform.headers("enterprise")
+        ).json()["holder_check"]
         assert seen == {"wrong_guesses": n, "locked": n == HOLDER_GUESSES}
     assert ask(platform.usccs[0]).status_code == 423
     assert ask(platform.usccs[1]).status_code == 423
@@ -128,22 +131,27 @@ def test_concurrent_wrong_guesses_never_overshoot(platform) -> None:
     assert len(answers) == 20
     assert answers.count(False) == HOLDER_GUESSES and answers.count("locked") == 20 - HOLDER_GUESSES
     with ctx.sessions() as session:
-        assert session.scalars(select(Certificate.holder_wrong_guesses)
-                               .where(Certificate.number == number)).one() == HOLDER_GUESSES
+        assert (
+            session.scalars(select(Certificate.holder_wrong_guesses).where(Certificate.number == number)).one()
+            == HOLDER_GUESSES
+        )
 
 
 def test_the_per_caller_rate_limit_still_applies(platform) -> None:
     platform.ctx.expensive_limiter = RateLimiter(3)
     digest = digest_of(platform, platform.certs["enterprise"])
-    codes = [platform.client.post("/v1/verify/holder", json={"digest": digest, "identifier": platform.usccs[0]})
-             .status_code for _ in range(4)]
+    codes = [
+        platform.client.post("/v1/verify/holder", json={"digest": digest, "identifier": platform.usccs[0]}).status_code
+        for _ in range(4)
+    ]
     assert codes == [200, 200, 200, 429]
 
 
 def test_issued_certificates_show_only_the_first_four_digits(platform) -> None:
     holder_id = platform.client.creds.people[0]
-    own = platform.client.get(f"/v1/citizen/certificates/{platform.certs['citizen']}",
-                              headers=platform.headers("citizen")).json()
+    own = platform.client.get(
+        f"/v1/citizen/certificates/{platform.certs['citizen']}", headers=platform.headers("citizen")
+    ).json()
     assert own["content"]["subject"] == holder_id[:4] + "*" * 14
     verdict = platform.client.post("/v1/verify", json={"text": own["verify_url"]}).json()
     assert verdict["status"] == "VALID"

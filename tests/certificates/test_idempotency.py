@@ -6,8 +6,9 @@ from __future__ import annotations
 
 def _request(platform, who, body, key):
     prefix = "/v1/enterprise" if who.startswith("enterprise") else "/v1/citizen"
-    return platform.client.post(f"{prefix}/certificates", json=body,
-                                headers=platform.headers(who) | {"Idempotency-Key": key})
+    return platform.client.post(
+        f"{prefix}/certificates", json=body, headers=platform.headers(who) | {"Idempotency-Key": key}
+    )
 
 
 TAX = {"kind": "tax-enterprise", "period_from": "2025-01", "period_to": "2025-03"}
@@ -23,8 +24,11 @@ def test_same_key_same_body_returns_the_original(platform):
 def test_same_key_different_body_is_refused(platform):
     first = _request(platform, "enterprise", TAX, "erp-order-2")
     assert first.status_code == 201
-    for changed in ({**TAX, "period_to": "2025-04"}, {**TAX, "period_from": "2024-12"},
-                    {**TAX, "kind": "si-enterprise"}):
+    for changed in (
+        {**TAX, "period_to": "2025-04"},
+        {**TAX, "period_from": "2024-12"},
+        {**TAX, "kind": "si-enterprise"},
+    ):
         r = _request(platform, "enterprise", changed, "erp-order-2")
         assert r.status_code == 422, r.text
         assert r.headers["content-type"] == "application/problem+json"

@@ -15,17 +15,24 @@ from qr.trustlist import Anchor, TrustList, TrustListError, verify_pinned
 def test_trustlist_export_and_offline_verdicts(zel_bin, platform, tmp_path):
     h = platform.headers("official")
     number = platform.certs["citizen"]
-    revoked_url = platform.client.get(f"/v1/citizen/certificates/{number}",
-                                      headers=platform.headers("citizen")).json()["verify_url"]
+    revoked_url = platform.client.get(f"/v1/citizen/certificates/{number}", headers=platform.headers("citizen")).json()[
+        "verify_url"
+    ]
     platform.client.post(f"/v1/department/certificates/{number}/revoke", json={"reason": 1}, headers=h)
-    url = platform.client.get(f"/v1/enterprise/certificates/{platform.certs['enterprise']}",
-                              headers=platform.headers("enterprise")).json()["verify_url"]
+    url = platform.client.get(
+        f"/v1/enterprise/certificates/{platform.certs['enterprise']}", headers=platform.headers("enterprise")
+    ).json()["verify_url"]
     admin = platform.ctx.ledger.deployment.admin
     settings = platform.ctx.settings
     platform.ctx.ledger.close()  # one process holds the embedded chain
     env = {**os.environ, "ZEL_DATA_DIR": str(settings.root), "ZEL_DATABASE_URL": settings.db_url}
-    out = subprocess.run([zel_bin, "trustlist", "export", "-o", str(tmp_path / "trust.json")], capture_output=True,
-                         text=True, env=env, timeout=120)
+    out = subprocess.run(
+        [zel_bin, "trustlist", "export", "-o", str(tmp_path / "trust.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     trust = TrustList.load((tmp_path / "trust.json").read_text())
     assert trust.signer == admin
@@ -49,9 +56,25 @@ def test_trustlist_export_and_offline_verdicts(zel_bin, platform, tmp_path):
     with pytest.raises(TrustListError, match="does not match"):
         TrustList.load(json.dumps(doc))
 
-    cli = subprocess.run([zel_bin, "verify", url, "--offline", "--trustlist", str(tmp_path / "trust.json"),
-                          "--trust-anchor", admin, "--json"], capture_output=True, text=True, env=env, timeout=120)
+    cli = subprocess.run(
+        [
+            zel_bin,
+            "verify",
+            url,
+            "--offline",
+            "--trustlist",
+            str(tmp_path / "trust.json"),
+            "--trust-anchor",
+            admin,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert cli.returncode == 0 and json.loads(cli.stdout)["status"] == "VALID"
-    missing = subprocess.run([zel_bin, "verify", url, "--offline"], capture_output=True, text=True, env=env,
-                             timeout=120)
+    missing = subprocess.run(
+        [zel_bin, "verify", url, "--offline"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert missing.returncode == 2 and "--trustlist" in missing.stderr

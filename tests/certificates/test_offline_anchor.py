@@ -79,8 +79,16 @@ def test_the_genuine_list_with_a_pinned_anchor_is_valid():
 
 
 def _record(data_dir, admin: str) -> None:
-    Deployment(chain_id=BODY["chain_id"], addresses={"AttestationRegistry": DOMAIN.verifying_contract}, block=1,
-               admin=admin, deployed_at=0, artifact_hashes={}, compiler="test", trust_model=2).save(data_dir)
+    Deployment(
+        chain_id=BODY["chain_id"],
+        addresses={"AttestationRegistry": DOMAIN.verifying_contract},
+        block=1,
+        admin=admin,
+        deployed_at=0,
+        artifact_hashes={},
+        compiler="test",
+        trust_model=2,
+    ).save(data_dir)
 
 
 def test_the_deployment_record_of_the_data_directory_pins_its_admin(tmp_path):
@@ -109,19 +117,26 @@ def test_malformed_pins_are_refused():
 
 def test_zel_verify_offline_pins_the_list(zel_bin, platform, tmp_path):
     number = platform.certs["citizen"]
-    revoked_url = platform.client.get(f"/v1/citizen/certificates/{number}",
-                                      headers=platform.headers("citizen")).json()["verify_url"]
-    assert platform.client.post(f"/v1/department/certificates/{number}/revoke", json={"reason": 1},
-                                headers=platform.headers("official")).status_code == 200
-    url = platform.client.get(f"/v1/enterprise/certificates/{platform.certs['enterprise']}",
-                              headers=platform.headers("enterprise")).json()["verify_url"]
+    revoked_url = platform.client.get(f"/v1/citizen/certificates/{number}", headers=platform.headers("citizen")).json()[
+        "verify_url"
+    ]
+    assert (
+        platform.client.post(
+            f"/v1/department/certificates/{number}/revoke", json={"reason": 1}, headers=platform.headers("official")
+        ).status_code
+        == 200
+    )
+    url = platform.client.get(
+        f"/v1/enterprise/certificates/{platform.certs['enterprise']}", headers=platform.headers("enterprise")
+    ).json()["verify_url"]
     admin = platform.ctx.ledger.deployment.admin
     settings = platform.ctx.settings
     platform.ctx.ledger.close()  # one process holds the embedded chain
     env = {**os.environ, "ZEL_DATA_DIR": str(settings.root), "ZEL_DATABASE_URL": settings.db_url}
     genuine = tmp_path / "trust.json"
-    out = subprocess.run([zel_bin, "trustlist", "export", "-o", str(genuine)], capture_output=True, text=True,
-                         env=env, timeout=120)
+    out = subprocess.run(
+        [zel_bin, "trustlist", "export", "-o", str(genuine)], capture_output=True, text=True, env=env, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     printed = re.search(r"fingerprint ([0-9a-f]{64})", out.stdout).group(1)
     assert printed == TrustList.load(genuine.read_text()).fingerprint
@@ -134,9 +149,13 @@ def test_zel_verify_offline_pins_the_list(zel_bin, platform, tmp_path):
     elsewhere = tmp_path / "elsewhere"  # a verifier's machine: no deployment record
 
     def zel_verify(trust, *flags, data_dir=settings.root):  # noqa: ANN001, ANN202
-        run = subprocess.run([zel_bin, "verify", "--batch", str(inputs), "--offline", "--trustlist", str(trust),
-                              "--json", *flags], capture_output=True, text=True,
-                             env={**env, "ZEL_DATA_DIR": str(data_dir)}, timeout=120)
+        run = subprocess.run(
+            [zel_bin, "verify", "--batch", str(inputs), "--offline", "--trustlist", str(trust), "--json", *flags],
+            capture_output=True,
+            text=True,
+            env={**env, "ZEL_DATA_DIR": str(data_dir)},
+            timeout=120,
+        )
         return run.returncode, [json.loads(line) for line in run.stdout.splitlines()]
 
     inputs = tmp_path / "inputs.txt"

@@ -17,8 +17,9 @@ from tests.certificates.test_anchoring_faults import _issue
 
 
 def _status(ctx, cert, root):
-    return ctx.ledger.status(bytes.fromhex(root[2:]), [bytes.fromhex(p[2:]) for p in cert.proof],
-                             bytes.fromhex(cert.digest[2:]))
+    return ctx.ledger.status(
+        bytes.fromhex(root[2:]), [bytes.fromhex(p[2:]) for p in cert.proof], bytes.fromhex(cert.digest[2:])
+    )
 
 
 def _newest_issue_time(ctx) -> int:

@@ -24,9 +24,11 @@ def _seed(tmp_path, name, seed):
     with transaction(sessions) as s:
         result = seed_data(s, pii, people=6, enterprises=3, seed=seed)
     with sessions() as s:
-        totals = (s.scalar(select(func.sum(TaxRecord.amount_fen))),
-                  s.scalar(select(func.sum(SiContribution.amount_fen))),
-                  s.scalar(select(func.count()).select_from(Person)))
+        totals = (
+            s.scalar(select(func.sum(TaxRecord.amount_fen))),
+            s.scalar(select(func.sum(SiContribution.amount_fen))),
+            s.scalar(select(func.count()).select_from(Person)),
+        )
     return result, totals, sessions, pii
 
 
@@ -49,8 +51,13 @@ def test_same_seed_same_data_and_valid_codes(tmp_path):
 
 def test_cli_json(zel_bin, tmp_path):
     env = {**os.environ, "ZEL_DATA_DIR": str(tmp_path / "d")}
-    out = subprocess.run([zel_bin, "seed", "--people", "4", "--enterprises", "2", "--seed", "9", "--json"],
-                         capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run(
+        [zel_bin, "seed", "--people", "4", "--enterprises", "2", "--seed", "9", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert len(data["people"]) == 4 and len(data["enterprises"]) == 2
@@ -86,8 +93,9 @@ def test_individual_income_tax_follows_wages_and_the_brackets(tmp_path):
         for r in s.scalars(select(TaxRecord).where(TaxRecord.tax_type == "individual_income")):
             iit.setdefault(r.person_id, {})[r.period] = r.amount_fen
         bases = {r.person_id: r.base_fen for r in s.scalars(select(SiContribution))}
-        demo_ids = {p.id for p in s.scalars(select(Person)) if pii.decrypt(p.id_number_enc, "person.id_number")
-                    in demo.people}
+        demo_ids = {
+            p.id for p in s.scalars(select(Person)) if pii.decrypt(p.id_number_enc, "person.id_number") in demo.people
+        }
     months = months_before(date(2026, 1, 15), 24)
     paying = [p for p, by_month in iit.items() if p not in demo_ids and sum(by_month.values()) > 0]
     assert 0.6 * 40 <= len(paying) < 40  # most pay, some do not
@@ -105,8 +113,10 @@ def test_individual_income_tax_follows_wages_and_the_brackets(tmp_path):
         assert by_month["2025-12"] <= 0.45 * max(base, 1) or base == BASE_CAP  # never above the top rate
         if BASE_FLOOR < base < BASE_CAP:  # the base is the wage: the tax is the brackets' to the fen
             own = sum(base * rate // 1000 for rate in INSURANCES.values())
-            assert any(all(by_month[m] == withheld_iit(base, own + special, int(m[5:])) for m in months)
-                       for special in SPECIAL_DEDUCTIONS), (base, by_month)
+            assert any(
+                all(by_month[m] == withheld_iit(base, own + special, int(m[5:])) for m in months)
+                for special in SPECIAL_DEDUCTIONS
+            ), (base, by_month)
             explained += 1
     assert explained >= 20
     # the brackets (annual, quick deductions) meet at their bounds, 3% to 45%

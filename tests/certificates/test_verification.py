@@ -35,8 +35,11 @@ def test_valid_pending_tampered_revoked_suspended_expired(platform):
     assert valid["status"] == "VALID" and all(c["ok"] for c in valid["checks"])
     assert valid["certificate"]["subject"] == platform.usccs[0] and valid["certificate"]["kind_zh"] == "企业纳税证明"
 
-    fresh = platform.client.post("/v1/citizen/certificates", headers=platform.headers("citizen"), json={
-        "kind": "si-individual", "period_from": "2025-02", "period_to": "2025-03"}).json()
+    fresh = platform.client.post(
+        "/v1/citizen/certificates",
+        headers=platform.headers("citizen"),
+        json={"kind": "si-individual", "period_from": "2025-02", "period_to": "2025-03"},
+    ).json()
     assert _verify(platform, fresh["verify_url"])["status"] == "PENDING_ANCHOR"
 
     signed = decode(payload_from_text(url))
@@ -69,8 +72,15 @@ def test_status_route_reveals_only_the_status(platform):
     assert platform.client.get("/v1/verify/status/0x1234").status_code == 422
     # A suspension adds the reason code the department gave, and nothing else.
     with transaction(platform.ctx.sessions) as s:
-        platform.ctx.certificates.change_status(s, platform.certs["enterprise"], "suspend", department="tax.440604",
-                                                reason=4, note="private note", actor="user:test")
+        platform.ctx.certificates.change_status(
+            s,
+            platform.certs["enterprise"],
+            "suspend",
+            department="tax.440604",
+            reason=4,
+            note="private note",
+            actor="user:test",
+        )
     assert platform.client.get(f"/v1/verify/status/{digest}").json() == {"status": "suspended", "reason": 4}
 
 
@@ -92,8 +102,13 @@ def test_cli_verify_exit_codes_and_batch(zel_bin, platform, tmp_path):
     one = subprocess.run([zel_bin, "verify", url, "--json"], capture_output=True, text=True, env=env, timeout=120)
     assert one.returncode == 0, one.stderr
     assert json.loads(one.stdout)["status"] == "VALID"
-    batch = subprocess.run([zel_bin, "verify", "--batch", str(tmp_path / "batch.txt"), "--json"],
-                           capture_output=True, text=True, env=env, timeout=120)
+    batch = subprocess.run(
+        [zel_bin, "verify", "--batch", str(tmp_path / "batch.txt"), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert batch.returncode == 1
     assert [json.loads(line)["status"] for line in batch.stdout.splitlines()] == ["VALID", "INVALID", "VALID"]
 
@@ -144,7 +159,8 @@ def test_another_departments_root_and_key_cannot_touch_a_certificate(platform):
     assert platform.client.get(f"/v1/verify/status/{valid['digest']}").json()["status"] == "anchored"
 
     forged = replace(signed.content, number=signed.content.number[:-1] + "9")
-    forgery = _verify(platform, verify_url("https://x", encode(forged, sign(forged, ctx.certificates.domain,
-                                                                              si_key)[1])))
+    forgery = _verify(
+        platform, verify_url("https://x", encode(forged, sign(forged, ctx.certificates.domain, si_key)[1]))
+    )
     assert forgery["status"] == "UNTRUSTED_ISSUER"
     assert "belongs to si.440604, not to tax.440604" in forgery["checks"][-1]["en"]

@@ -15,10 +15,18 @@ from zero_errand.webhooks import register
 def test_suspension_and_revocation_events_carry_the_reason(platform) -> None:
     number, tax = platform.certs["enterprise"], platform.headers("official2")  # anchored, the tax bureau's
     with transaction(platform.ctx.sessions) as s:
-        hook = register(s, platform.usccs[0], "https://erp.example.com/status",
-                        ["certificate.revoked", "certificate.suspended", "certificate.reinstated"], False).id
-    for action, body in (("suspend", {"reason": 4, "note": "核查中"}), ("reinstate", {}),
-                         ("revoke", {"reason": 3, "note": "内部备注"})):
+        hook = register(
+            s,
+            platform.usccs[0],
+            "https://erp.example.com/status",
+            ["certificate.revoked", "certificate.suspended", "certificate.reinstated"],
+            False,
+        ).id
+    for action, body in (
+        ("suspend", {"reason": 4, "note": "核查中"}),
+        ("reinstate", {}),
+        ("revoke", {"reason": 3, "note": "内部备注"}),
+    ):
         r = platform.client.post(f"/v1/department/certificates/{number}/{action}", json=body, headers=tax)
         assert r.status_code == 200, r.text
     with platform.ctx.sessions() as s:

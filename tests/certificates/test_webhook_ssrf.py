@@ -26,10 +26,33 @@ from zero_errand.webhooks import MAX_HOOKS, Deliverer, WebhookError, register
 
 PUBLIC = "93.184.216.34"
 
-REFUSED = ["127.0.0.1", "127.8.9.10", "10.0.0.5", "172.16.3.4", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-           "0.0.0.0", "224.0.0.1", "240.0.0.1", "255.255.255.255", "198.18.0.1", "::1", "::", "fe80::1",
-           "fc00::1", "fd12:3456::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.5", "::ffff:169.254.169.254",
-           "::ffff:100.64.0.1", "64:ff9b::a9fe:a9fe", "2002:a00:5::1", "2001:db8::1"]
+REFUSED = [
+    "127.0.0.1",
+    "127.8.9.10",
+    "10.0.0.5",
+    "172.16.3.4",
+    "192.168.1.1",
+    "169.254.169.254",
+    "100.64.0.1",
+    "0.0.0.0",
+    "224.0.0.1",
+    "240.0.0.1",
+    "255.255.255.255",
+    "198.18.0.1",
+    "::1",
+    "::",
+    "fe80::1",
+    "fc00::1",
+    "fd12:3456::1",
+    "ff02::1",
+    "::ffff:127.0.0.1",
+    "::ffff:10.0.0.5",
+    "::ffff:169.254.169.254",
+    "::ffff:100.64.0.1",
+    "64:ff9b::a9fe:a9fe",
+    "2002:a00:5::1",
+    "2001:db8::1",
+]
 
 
 @pytest.mark.parametrize("address", REFUSED)
@@ -58,34 +81,53 @@ def test_every_resolved_address_is_checked():
 
 # -- registration through the API, in production -----------------------------------------------------------
 
-ATTACKS = ["http://127.0.0.1/hook", "https://127.0.0.1/hook", "https://10.0.0.5/hook", "http://10.0.0.5/hook",
-           "https://169.254.169.254/latest/meta-data/", "http://169.254.169.254/latest/meta-data/",
-           "https://[::1]/hook", "http://[::1]/hook", "https://localhost/hook", "http://localhost:8000/hook",
-           "https://[::ffff:127.0.0.1]/hook", "https://2130706433/hook", "https://100.64.0.1/hook",
-           "https://[fe80::1]/hook"]
+ATTACKS = [
+    "http://127.0.0.1/hook",
+    "https://127.0.0.1/hook",
+    "https://10.0.0.5/hook",
+    "http://10.0.0.5/hook",
+    "https://169.254.169.254/latest/meta-data/",
+    "http://169.254.169.254/latest/meta-data/",
+    "https://[::1]/hook",
+    "http://[::1]/hook",
+    "https://localhost/hook",
+    "http://localhost:8000/hook",
+    "https://[::ffff:127.0.0.1]/hook",
+    "https://2130706433/hook",
+    "https://100.64.0.1/hook",
+    "https://[fe80::1]/hook",
+]
 
 
 def test_production_refuses_internal_destinations_at_registration(platform, monkeypatch):
     monkeypatch.setattr(platform.ctx.settings, "mode", "production")
     h = platform.headers("enterprise")
     for url in ATTACKS:
-        r = platform.client.post("/v1/enterprise/webhooks", headers=h, json={"url": url, "events": [
-            "certificate.issued"]})
+        r = platform.client.post(
+            "/v1/enterprise/webhooks", headers=h, json={"url": url, "events": ["certificate.issued"]}
+        )
         assert r.status_code == 422, (url, r.text)
         assert r.json()["invalid_params"][0]["name"] == "url"
-    refused = platform.client.post("/v1/enterprise/webhooks", headers=h, json={
-        "url": "https://localhost/hook", "events": ["certificate.issued"]}).json()
+    refused = platform.client.post(
+        "/v1/enterprise/webhooks", headers=h, json={"url": "https://localhost/hook", "events": ["certificate.issued"]}
+    ).json()
     assert "destination refused" in refused["detail"]
     assert "127.0.0.1" not in refused["detail"]  # registration is no probe of what names resolve to
     hooks = platform.client.get("/v1/enterprise/webhooks", headers=h).json()
     assert [hook["id"] for hook in hooks] == [platform.webhook]  # nothing was registered
 
     # A delivery to a name that resolves to an internal address when it is due is refused, with a generic reason.
-    created = platform.client.post("/v1/enterprise/webhooks", headers=h, json={
-        "url": "https://erp-hooks.example.test/zel", "events": ["certificate.issued"]})
+    created = platform.client.post(
+        "/v1/enterprise/webhooks",
+        headers=h,
+        json={"url": "https://erp-hooks.example.test/zel", "events": ["certificate.issued"]},
+    )
     assert created.status_code == 201  # does not resolve yet: checked again at each delivery
-    platform.client.post("/v1/enterprise/certificates", headers=h, json={
-        "kind": "tax-enterprise", "period_from": "2025-01", "period_to": "2025-02"})
+    platform.client.post(
+        "/v1/enterprise/certificates",
+        headers=h,
+        json={"kind": "tax-enterprise", "period_from": "2025-01", "period_to": "2025-02"},
+    )
     deliverer = Deliverer(platform.ctx.sessions, allow_loopback=False, resolve=lambda host, port: ["10.0.0.5"])
     assert deliverer.run_once() == 2  # the fixture's hook and ours
     log = platform.client.get(f"/v1/enterprise/webhooks/{created.json()['id']}/deliveries", headers=h).json()
@@ -95,11 +137,13 @@ def test_production_refuses_internal_destinations_at_registration(platform, monk
 def test_development_still_refuses_private_networks(platform):
     h = platform.headers("enterprise")
     for url in ("https://10.0.0.5/hook", "https://169.254.169.254/", "https://[fc00::1]/hook"):
-        r = platform.client.post("/v1/enterprise/webhooks", headers=h, json={"url": url, "events": [
-            "certificate.issued"]})
+        r = platform.client.post(
+            "/v1/enterprise/webhooks", headers=h, json={"url": url, "events": ["certificate.issued"]}
+        )
         assert r.status_code == 422, url
-    local = platform.client.post("/v1/enterprise/webhooks", headers=h, json={
-        "url": "http://127.0.0.1:9/hook", "events": ["certificate.issued"]})
+    local = platform.client.post(
+        "/v1/enterprise/webhooks", headers=h, json={"url": "http://127.0.0.1:9/hook", "events": ["certificate.issued"]}
+    )
     assert local.status_code == 201
 
 
@@ -114,8 +158,9 @@ def test_the_eleventh_webhook_is_refused(platform):
     eleventh = platform.client.post("/v1/enterprise/webhooks", headers=h, json={**body, "url": "https://x.example/z"})
     assert eleventh.status_code == 409 and str(MAX_HOOKS) in eleventh.json()["detail"]
     assert eleventh.json()["type"].endswith("webhook-limit")
-    other = platform.client.post("/v1/enterprise/webhooks", headers=platform.headers("enterprise2"),
-                                 json={**body, "url": "https://x.example/z"})
+    other = platform.client.post(
+        "/v1/enterprise/webhooks", headers=platform.headers("enterprise2"), json={**body, "url": "https://x.example/z"}
+    )
     assert other.status_code == 201  # the limit is per enterprise
     assert platform.client.delete(f"/v1/enterprise/webhooks/{ids[0]}", headers=h).status_code == 204
     again = platform.client.post("/v1/enterprise/webhooks", headers=h, json={**body, "url": "https://x.example/z"})
@@ -138,8 +183,9 @@ def _queue(sessions, url: str) -> int:
         hook = Webhook(uscc="91440604MA4UQ0001X", url=url, events=["certificate.issued"], secret="whsec_test")
         s.add(hook)
         s.flush()
-        delivery = WebhookDelivery(webhook_id=hook.id, event="certificate.issued", payload={"event": "x"},
-                                   state="PENDING")
+        delivery = WebhookDelivery(
+            webhook_id=hook.id, event="certificate.issued", payload={"event": "x"}, state="PENDING"
+        )
         s.add(delivery)
         s.flush()
         return delivery.id
@@ -176,8 +222,14 @@ def test_dns_rebinding_after_registration_is_not_connected_to(store, caplog):
         return answers[host]
 
     with transaction(store) as s:
-        hook = register(s, "91440604MA4UQ0001X", f"https://hooks.rebind.test:{listener.port}/hook",
-                        ["certificate.issued"], False, resolve)
+        hook = register(
+            s,
+            "91440604MA4UQ0001X",
+            f"https://hooks.rebind.test:{listener.port}/hook",
+            ["certificate.issued"],
+            False,
+            resolve,
+        )
         delivery = WebhookDelivery(webhook_id=hook.id, event="certificate.issued", payload={}, state="PENDING")
         s.add(delivery)
         s.flush()
@@ -196,16 +248,23 @@ def test_dns_rebinding_after_registration_is_not_connected_to(store, caplog):
 
 def test_registration_refuses_a_name_resolving_inside(store):
     with transaction(store) as s, pytest.raises(WebhookError, match="destination refused") as refused:
-        register(s, "91440604MA4UQ0001X", "https://intranet.example.test/hook", ["certificate.issued"], False,
-                 lambda host, port: ["192.168.10.20"])
+        register(
+            s,
+            "91440604MA4UQ0001X",
+            "https://intranet.example.test/hook",
+            ["certificate.issued"],
+            False,
+            lambda host, port: ["192.168.10.20"],
+        )
     assert "192.168.10.20" not in refused.value.message
 
 
 class Receiver:
     """A loopback HTTP(S) endpoint answering each POST with `status` (and `headers`), recording Host."""
 
-    def __init__(self, status: int = 204, headers: dict[str, str] | None = None,
-                 tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, status: int = 204, headers: dict[str, str] | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.hosts: list[str] = []
         receiver = self
 
@@ -249,16 +308,22 @@ def test_tls_is_checked_against_the_original_name(store, tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hooks.pinned.test")])
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("hooks.pinned.test")]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("hooks.pinned.test")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                         serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     receiver = Receiver(tls=server_tls)
@@ -280,13 +345,17 @@ def test_delivery_log_reasons_are_generic(store, caplog):
     closed.close()
     silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
     failing, redirecting = Receiver(status=500), Receiver(status=302, headers={"Location": "http://10.0.0.5/"})
-    ids = {reason: _queue(store, url) for reason, url in [
-        ("connection failed", f"http://127.0.0.1:{port}/hook"),
-        ("timed out", f"http://127.0.0.1:{silent.getsockname()[1]}/hook"),
-        ("HTTP 500", f"http://127.0.0.1:{failing.port}/hook"),
-        ("HTTP 302 (redirects are not followed)", f"http://127.0.0.1:{redirecting.port}/hook"),
-        ("name not resolved", "https://no-such-host.invalid/hook"),
-        ("destination refused", "https://10.0.0.5/hook")]}
+    ids = {
+        reason: _queue(store, url)
+        for reason, url in [
+            ("connection failed", f"http://127.0.0.1:{port}/hook"),
+            ("timed out", f"http://127.0.0.1:{silent.getsockname()[1]}/hook"),
+            ("HTTP 500", f"http://127.0.0.1:{failing.port}/hook"),
+            ("HTTP 302 (redirects are not followed)", f"http://127.0.0.1:{redirecting.port}/hook"),
+            ("name not resolved", "https://no-such-host.invalid/hook"),
+            ("destination refused", "https://10.0.0.5/hook"),
+        ]
+    }
     assert Deliverer(store, timeout=0.5, allow_loopback=True).run_once() == len(ids)
     for reason, delivery_id in ids.items():
         assert _log(store, delivery_id).last_error == reason

@@ -41,12 +41,18 @@ def test_issue_and_revoke_events_are_signed_retried_and_logged(platform):
     receiver = Receiver(fail=1)
     h = platform.headers("enterprise")
     platform.client.delete(f"/v1/enterprise/webhooks/{platform.webhook}", headers=h)  # only ours below
-    created = platform.client.post("/v1/enterprise/webhooks", headers=h, json={
-        "url": receiver.url, "events": ["certificate.issued", "certificate.revoked"]})
+    created = platform.client.post(
+        "/v1/enterprise/webhooks",
+        headers=h,
+        json={"url": receiver.url, "events": ["certificate.issued", "certificate.revoked"]},
+    )
     assert created.status_code == 201
     hook, secret = created.json()["id"], created.json()["secret"]
-    number = platform.client.post("/v1/enterprise/certificates", headers=h, json={
-        "kind": "tax-enterprise", "period_from": "2025-01", "period_to": "2025-02"}).json()["number"]
+    number = platform.client.post(
+        "/v1/enterprise/certificates",
+        headers=h,
+        json={"kind": "tax-enterprise", "period_from": "2025-01", "period_to": "2025-02"},
+    ).json()["number"]
 
     deliverer = Deliverer(platform.ctx.sessions, allow_loopback=True)  # the receiver runs on this machine
     assert deliverer.run_once() == 1  # first attempt: the receiver answers 500
@@ -72,8 +78,9 @@ def test_issue_and_revoke_events_are_signed_retried_and_logged(platform):
 
     # A revocation by the tax bureau reaches the same endpoint.
     platform.ctx.certificates.anchorer(max_wait=0).run_once(force=True)
-    r = platform.client.post(f"/v1/department/certificates/{number}/revoke", json={"reason": 2},
-                             headers=platform.headers("official2"))
+    r = platform.client.post(
+        f"/v1/department/certificates/{number}/revoke", json={"reason": 2}, headers=platform.headers("official2")
+    )
     assert r.status_code == 200
     assert deliverer.run_once() == 1
     assert json.loads(receiver.received[-1][1])["event"] == "certificate.revoked"
@@ -82,14 +89,21 @@ def test_issue_and_revoke_events_are_signed_retried_and_logged(platform):
 
 def test_webhook_validation_and_ownership(platform):
     h = platform.headers("enterprise")
-    plain = platform.client.post("/v1/enterprise/webhooks", headers=h, json={
-        "url": "http://erp.example.com/hook", "events": ["certificate.issued"]})
+    plain = platform.client.post(
+        "/v1/enterprise/webhooks",
+        headers=h,
+        json={"url": "http://erp.example.com/hook", "events": ["certificate.issued"]},
+    )
     assert plain.status_code == 422 and plain.json()["invalid_params"][0]["name"] == "url"
-    bad_event = platform.client.post("/v1/enterprise/webhooks", headers=h, json={
-        "url": "https://erp.example.com/hook", "events": ["certificate.exploded"]})
+    bad_event = platform.client.post(
+        "/v1/enterprise/webhooks",
+        headers=h,
+        json={"url": "https://erp.example.com/hook", "events": ["certificate.exploded"]},
+    )
     assert bad_event.status_code == 422
-    theirs = platform.client.get(f"/v1/enterprise/webhooks/{platform.webhook}/deliveries",
-                                 headers=platform.headers("enterprise2"))
+    theirs = platform.client.get(
+        f"/v1/enterprise/webhooks/{platform.webhook}/deliveries", headers=platform.headers("enterprise2")
+    )
     assert theirs.status_code == 404
     assert platform.client.delete(f"/v1/enterprise/webhooks/{platform.webhook}", headers=h).status_code == 204
     assert platform.client.get("/v1/enterprise/webhooks", headers=h).json() == []

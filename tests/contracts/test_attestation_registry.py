@@ -39,8 +39,13 @@ def test_anchor_root_emits_and_every_leaf_is_anchored(env):
     result = env.ledger.anchor_root(env.tax_key, tree.root, Kind.TAX_CERTIFICATE, 9)
     (event,) = emitted(env.ledger.attestations, result, "Anchored")
     tax_index = env.ledger.department_info(TAX).index
-    assert event == {"root": tree.root, "department": tax_index, "issuer": env.tax_key.address,
-                     "kind": int(Kind.TAX_CERTIFICATE), "leafCount": 9}
+    assert event == {
+        "root": tree.root,
+        "department": tax_index,
+        "issuer": env.tax_key.address,
+        "kind": int(Kind.TAX_CERTIFICATE),
+        "leafCount": 9,
+    }
     for d in digests:
         assert env.ledger.status(tree.root, tree.proof(d), d) == S.ANCHORED
     record = env.ledger.anchor_of(tree.root)
@@ -97,8 +102,13 @@ def test_revoke_by_issuing_department(env, anchored):
     d = digests[3]
     result = env.ledger.revoke(env.tax_key, tree.root, tree.proof(d), d, 7)
     (event,) = emitted(env.ledger.attestations, result, "CertificateRevoked")
-    assert event == {"digest": d, "department": env.ledger.department_info(TAX).index, "root": tree.root,
-                     "by": env.tax_key.address, "reason": 7}
+    assert event == {
+        "digest": d,
+        "department": env.ledger.department_info(TAX).index,
+        "root": tree.root,
+        "by": env.tax_key.address,
+        "reason": 7,
+    }
     assert env.ledger.status(tree.root, tree.proof(d), d) == S.REVOKED
     assert env.ledger.status(tree.root, tree.proof(digests[4]), digests[4]) == S.ANCHORED
     state = env.ledger.attestations.functions.certificateState(TAX, d).call()

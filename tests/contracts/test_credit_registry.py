@@ -25,8 +25,9 @@ def chain_head(previous: bytes, digest: bytes) -> bytes:
 def lists_department(env):
     """A second department the district admitted for the lists (the development and reform bureau)."""
     dept, key = department_id("drc.440604"), Account.create()
-    env.ledger.admit_department(env.admin, dept, "佛山市禅城区发展和改革局",
-                                scopes_mask([S.RED_LIST, S.BLACK_LIST, S.GRADE]))
+    env.ledger.admit_department(
+        env.admin, dept, "佛山市禅城区发展和改革局", scopes_mask([S.RED_LIST, S.BLACK_LIST, S.GRADE])
+    )
     env.ledger.register_key(env.admin, key.address, dept, kinds_mask([Kind.CREDIT_RECORD]))
     env.ledger.fund(env.admin, key.address)
     return dept, key
@@ -89,8 +90,14 @@ def test_set_grade_records_the_writer(env):
     subject, basis = os.urandom(32), os.urandom(32)
     result = env.ledger.set_grade(env.amr_key, subject, Grade.B, basis)
     (event,) = emitted(env.ledger.credit, result, "GradeChanged")
-    assert event == {"subject": subject, "previousGrade": 0, "newGrade": 2, "basis": basis, "department": AMR,
-                     "writer": env.amr_key.address}
+    assert event == {
+        "subject": subject,
+        "previousGrade": 0,
+        "newGrade": 2,
+        "basis": basis,
+        "department": AMR,
+        "writer": env.amr_key.address,
+    }
     assert env.ledger.standing(subject).grade == Grade.B
 
 

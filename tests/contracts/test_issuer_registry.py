@@ -91,8 +91,9 @@ def test_the_migration_path_is_recorded_and_flagged(env):
     with pytest.raises(InvalidArgument, match="validFrom in the past"):  # not a way to register current keys
         env.ledger.migrate_key(env.admin, Account.create().address, TAX, 1, env.now() + 60, basis)
     with pytest.raises(NotAuthorized):  # and only through the administrators
-        env.ledger.sender.transact(env.tax_key, env.ledger.issuers.functions.migrateKey(
-            env.outsider.address, TAX, 1, past, basis), "direct")
+        env.ledger.sender.transact(
+            env.tax_key, env.ledger.issuers.functions.migrateKey(env.outsider.address, TAX, 1, past, basis), "direct"
+        )
 
 
 def test_admit_department_emits_and_is_listed(env):

@@ -19,18 +19,45 @@ def test_record_audit_tamper_and_draw(zel_bin: str, tmp_path: Path) -> None:
     env = {**os.environ, "ZEL_DATA_DIR": str(tmp_path / "data")}
     run(zel_bin, env, "issuer", "provision", "--demo")  # the administrators' part
     uscc = json.loads(run(zel_bin, env, "seed", "--people", "2", "--enterprises", "4", "--json"))["enterprises"][0]
-    made = json.loads(run(zel_bin, env, "credit", "record", uscc, "--type", "penalty_general", "--department",
-                          "amr.440604", "--summary", "未按规定公示年报", "--reference", "禅市监罚〔2026〕12号",
-                          "--json"))
+    made = json.loads(
+        run(
+            zel_bin,
+            env,
+            "credit",
+            "record",
+            uscc,
+            "--type",
+            "penalty_general",
+            "--department",
+            "amr.440604",
+            "--summary",
+            "未按规定公示年报",
+            "--reference",
+            "禅市监罚〔2026〕12号",
+            "--json",
+        )
+    )
     assert made["seq"] == 0
     report = json.loads(run(zel_bin, env, "credit", "audit", uscc, "--json"))
     assert report["ok"] and report["chain_length"] == 1 and report["chain_grade"] == "B"
     grade = json.loads(run(zel_bin, env, "credit", "grade", uscc, "--json"))
     assert grade["grade"] == "B" and grade["explanation"][0]["points"] == -12
-    run(zel_bin, env, "credit", "record", uscc, "--type", "bogus", "--department", "amr.440604", "--summary", "x",
-        ok=(2,))
+    run(
+        zel_bin,
+        env,
+        "credit",
+        "record",
+        uscc,
+        "--type",
+        "bogus",
+        "--department",
+        "amr.440604",
+        "--summary",
+        "x",
+        ok=(2,),
+    )
     store = sqlite3.connect(tmp_path / "data" / "zel.sqlite")  # someone edits the store behind our back
-    (row_id, public), = store.execute("SELECT id, public FROM credit_record").fetchall()
+    ((row_id, public),) = store.execute("SELECT id, public FROM credit_record").fetchall()
     edited = {**json.loads(public), "summary": "无违规"}
     assert store.execute("UPDATE credit_record SET public = ? WHERE id = ?", (json.dumps(edited), row_id)).rowcount
     store.commit()
@@ -53,12 +80,24 @@ def test_one_code_qr_and_credit_report_from_the_command_line(zel_bin: str, tmp_p
     import zxingcpp
     from PIL import Image
 
-
     env = {**os.environ, "ZEL_DATA_DIR": str(tmp_path / "data")}
     run(zel_bin, env, "issuer", "provision", "--demo")  # the administrators' part
     uscc = json.loads(run(zel_bin, env, "seed", "--people", "2", "--enterprises", "2", "--json"))["enterprises"][0]
-    run(zel_bin, env, "credit", "record", uscc, "--type", "si_arrears", "--department", "si.440604",
-        "--summary", "欠缴社保费", "--decided", "2026-01-15")
+    run(
+        zel_bin,
+        env,
+        "credit",
+        "record",
+        uscc,
+        "--type",
+        "si_arrears",
+        "--department",
+        "si.440604",
+        "--summary",
+        "欠缴社保费",
+        "--decided",
+        "2026-01-15",
+    )
     run(zel_bin, env, "credit", "qr", uscc, "-o", str(tmp_path / "code.png"))
     text = zxingcpp.read_barcodes(Image.open(tmp_path / "code.png"))[0].text
     assert f"/e/{uscc}#" in text

@@ -24,8 +24,11 @@ DATED = re.compile(r"^\d{4}-\d{2}-\d{2}  ")
 
 def _report(platform, who: str) -> tuple[dict, str]:
     """The signed-in enterprise's report over five years through the API, and its PDF's text."""
-    r = platform.client.post("/v1/enterprise/credit/report", headers=platform.headers(who),
-                             json={"period_from": str(add_months(TODAY, -60)), "period_to": str(TODAY)})
+    r = platform.client.post(
+        "/v1/enterprise/credit/report",
+        headers=platform.headers(who),
+        json={"period_from": str(add_months(TODAY, -60)), "period_to": str(TODAY)},
+    )
     assert r.status_code == 201, r.text
     with platform.ctx.sessions() as s:
         cert = s.scalars(select(Certificate).where(Certificate.number == r.json()["number"])).one()
@@ -71,13 +74,17 @@ def test_a_credit_report_raises_a_webhook_event(platform) -> None:
         before = s.scalars(select(WebhookDelivery.id).where(WebhookDelivery.webhook_id == platform.webhook)).all()
     report, _ = _report(platform, "enterprise")
     with platform.ctx.sessions() as s:
-        queued = s.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == platform.webhook,
-                                                         WebhookDelivery.id.not_in(before))).all()
+        queued = s.scalars(
+            select(WebhookDelivery).where(
+                WebhookDelivery.webhook_id == platform.webhook, WebhookDelivery.id.not_in(before)
+            )
+        ).all()
         assert [(d.event, d.state) for d in queued] == [("certificate.issued", "PENDING")]
         assert queued[0].payload["certificate"]["number"] == report["number"]
         assert queued[0].payload["certificate"]["kind"] == "credit-report"
     # the other enterprise's report goes to nobody else's hook
     _report(platform, "enterprise2")
     with platform.ctx.sessions() as s:
-        assert s.query(WebhookDelivery).filter(WebhookDelivery.webhook_id == platform.webhook).count() == \
-            len(before) + 1
+        assert (
+            s.query(WebhookDelivery).filter(WebhookDelivery.webhook_id == platform.webhook).count() == len(before) + 1
+        )

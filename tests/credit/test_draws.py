@@ -20,8 +20,15 @@ def test_commit_reveal_and_redraw(platform) -> None:
     credit = platform.ctx.credit
     with transaction(platform.ctx.sessions) as s:
         for name in ("inspector2", "inspector3"):
-            add_user(s, platform.ctx.pii, Principal("user:admin", Role.ADMIN), username=name, role=Role.INSPECTOR,
-                     department="amr.440604", display_name=name)
+            add_user(
+                s,
+                platform.ctx.pii,
+                Principal("user:admin", Role.ADMIN),
+                username=name,
+                role=Role.INSPECTOR,
+                department="amr.440604",
+                display_name=name,
+            )
     with transaction(platform.ctx.sessions) as s:
         draw, seed = draws.commit(credit, s, targets=2, per_target=2, actor="user:test")
         uid = draw.uid
@@ -46,9 +53,15 @@ def test_commit_reveal_and_redraw(platform) -> None:
 
 
 def test_the_draw_weighs_targets_by_class() -> None:
-    params = {"targets": 1, "per_target": 1, "inspectors": ["a", "b"],
-              "candidates": [{"uscc": f"{i:018d}", "grade": g, "weight": w}
-                             for i, (g, w) in enumerate([("A", 1), ("B", 2), ("C", 4), ("D", 8)])]}
+    params = {
+        "targets": 1,
+        "per_target": 1,
+        "inspectors": ["a", "b"],
+        "candidates": [
+            {"uscc": f"{i:018d}", "grade": g, "weight": w}
+            for i, (g, w) in enumerate([("A", 1), ("B", 2), ("C", 4), ("D", 8)])
+        ],
+    }
     picks = Counter(draws.compute(params, n.to_bytes(32, "big"))[0]["grade"] for n in range(3000))
     # expected shares 1:2:4:8 of 3000 = 200, 400, 800, 1600
     assert 140 < picks["A"] < 260 and 1480 < picks["D"] < 1720 and picks["A"] < picks["B"] < picks["C"] < picks["D"]

@@ -21,9 +21,17 @@ BASE = load_policy().base  # the rule file's starting score
 
 def add(platform, uscc: str, type: str, decided_on: date, department: str = "amr.440604") -> CreditRecord:
     with transaction(platform.ctx.sessions) as session:
-        row = workflows.record(platform.ctx.credit, session, uscc=uscc, type=type, department=department,
-                               decided_on=decided_on, summary=f"{type} test", reference="禅市监罚〔2026〕1号",
-                               actor="user:test")
+        row = workflows.record(
+            platform.ctx.credit,
+            session,
+            uscc=uscc,
+            type=type,
+            department=department,
+            decided_on=decided_on,
+            summary=f"{type} test",
+            reference="禅市监罚〔2026〕1号",
+            actor="user:test",
+        )
         return row.uid
 
 
@@ -36,8 +44,10 @@ def test_records_go_on_the_subjects_chain_and_the_audit_holds(platform) -> None:
     report = credit.audit(uscc)
     assert report["ok"] and report["appended"] == report["chain_length"] == 2
     with platform.ctx.sessions() as s:
-        digests = [bytes.fromhex(r.digest[2:]) for r in s.scalars(select(CreditRecord).where(
-            CreditRecord.uscc == uscc).order_by(CreditRecord.seq))]
+        digests = [
+            bytes.fromhex(r.digest[2:])
+            for r in s.scalars(select(CreditRecord).where(CreditRecord.uscc == uscc).order_by(CreditRecord.seq))
+        ]
     assert report["chain_head"] == "0x" + chain_head(chain_head(ZERO, digests[0]), digests[1]).hex()
     assert credit.subject(uscc).hex() not in uscc and uscc.encode() not in credit.subject(uscc)  # a commitment
     other = credit.audit(platform.usccs[1])
@@ -87,9 +97,18 @@ def test_a_black_list_entry_forces_d_and_is_on_chain_with_its_dates(platform) ->
     credit, uscc = platform.ctx.credit, platform.usccs[1]
     end = TODAY + timedelta(days=365)
     with transaction(platform.ctx.sessions) as s:
-        workflows.list_entry(credit, s, uscc=uscc, list_name="black", department="amr.440604",
-                             start_on=TODAY - timedelta(days=1), end_on=end, reason="严重违法失信",
-                             reference="禅市监〔2026〕9号", actor="user:test")
+        workflows.list_entry(
+            credit,
+            s,
+            uscc=uscc,
+            list_name="black",
+            department="amr.440604",
+            start_on=TODAY - timedelta(days=1),
+            end_on=end,
+            reason="严重违法失信",
+            reference="禅市监〔2026〕9号",
+            actor="user:test",
+        )
     credit.sync()
     standing = platform.ctx.ledger.standing(credit.subject(uscc))
     assert standing.grade == Grade.D and standing.black_list_end > standing.black_list_start > 0
@@ -108,23 +127,50 @@ def test_repair_waits_for_the_minimum_display_period(platform, type: str, months
     with transaction(platform.ctx.sessions) as s:
         if months:
             with pytest.raises(CreditError, match=str(opens)):
-                workflows.apply_repair(credit, s, uscc=uscc, record_uid=uid, statement="已整改",
-                                       on=opens - timedelta(days=1), actor="client:x")
-        app = workflows.apply_repair(credit, s, uscc=uscc, record_uid=uid, statement="已整改", on=opens,
-                                     actor="client:x")
+                workflows.apply_repair(
+                    credit,
+                    s,
+                    uscc=uscc,
+                    record_uid=uid,
+                    statement="已整改",
+                    on=opens - timedelta(days=1),
+                    actor="client:x",
+                )
+        app = workflows.apply_repair(
+            credit, s, uscc=uscc, record_uid=uid, statement="已整改", on=opens, actor="client:x"
+        )
         with pytest.raises(CreditError, match="already under review"):
-            workflows.apply_repair(credit, s, uscc=uscc, record_uid=uid, statement="again", on=opens,
-                                   actor="client:x")
+            workflows.apply_repair(credit, s, uscc=uscc, record_uid=uid, statement="again", on=opens, actor="client:x")
         with pytest.raises(CreditError, match="only the department"):
-            workflows.review_repair(credit, s, application_id=app.id, approve=True, department="tax.440604",
-                                    note="", on=opens, actor="user:tax")
-        workflows.review_repair(credit, s, application_id=app.id, approve=True, department="amr.440604",
-                                note="整改到位", on=opens, actor="user:amr")
+            workflows.review_repair(
+                credit,
+                s,
+                application_id=app.id,
+                approve=True,
+                department="tax.440604",
+                note="",
+                on=opens,
+                actor="user:tax",
+            )
+        workflows.review_repair(
+            credit,
+            s,
+            application_id=app.id,
+            approve=True,
+            department="amr.440604",
+            note="整改到位",
+            on=opens,
+            actor="user:amr",
+        )
     credit.sync()
     with platform.ctx.sessions() as s:
         target = s.scalars(select(CreditRecord).where(CreditRecord.uid == uid)).one()
-        steps = [r.type for r in s.scalars(select(CreditRecord).where(CreditRecord.target_id == target.id)
-                                           .order_by(CreditRecord.seq))]
+        steps = [
+            r.type
+            for r in s.scalars(
+                select(CreditRecord).where(CreditRecord.target_id == target.id).order_by(CreditRecord.seq)
+            )
+        ]
         grade = credit.current_grade(s, uscc)
     assert target.repaired_on == opens and steps == ["repair_applied", "repair_approved"]
     assert all(line["record"] != uid for line in grade.explanation)  # a repaired record no longer counts
@@ -134,8 +180,9 @@ def test_repair_waits_for_the_minimum_display_period(platform, type: str, months
 def test_court_entries_are_not_repaired_by_departments(platform) -> None:
     uid = add(platform, platform.usccs[0], "dishonest_debtor", TODAY - timedelta(days=900))
     with transaction(platform.ctx.sessions) as s, pytest.raises(CreditError, match="cannot be repaired"):
-        workflows.apply_repair(platform.ctx.credit, s, uscc=platform.usccs[0], record_uid=uid, statement="x",
-                               actor="client:x")
+        workflows.apply_repair(
+            platform.ctx.credit, s, uscc=platform.usccs[0], record_uid=uid, statement="x", actor="client:x"
+        )
     with platform.ctx.sessions() as s:
         assert platform.ctx.credit.current_grade(s, platform.usccs[0]).grade == "D"
 
@@ -149,8 +196,18 @@ def test_the_days_refresh_regrades_as_records_leave_display_and_red_lists_end(pl
     add(platform, uscc, "tax_arrears", decided, "tax.440604")  # -8, shown for 12 months
     end = TODAY + timedelta(days=30)
     with transaction(platform.ctx.sessions) as s:
-        workflows.list_entry(credit, s, uscc=uscc, list_name="red", department="amr.440604", start_on=TODAY,
-                             end_on=end, reason="守信激励", reference="禅信〔2026〕1号", actor="user:test")
+        workflows.list_entry(
+            credit,
+            s,
+            uscc=uscc,
+            list_name="red",
+            department="amr.440604",
+            start_on=TODAY,
+            end_on=end,
+            reason="守信激励",
+            reference="禅信〔2026〕1号",
+            actor="user:test",
+        )
         assert credit.current_grade(s, uscc).grade == "B"  # 70 is C; the red list lifts it to B
     credit.sync()
     chain = platform.ctx.ledger.standing(credit.subject(uscc))

@@ -13,8 +13,10 @@ from credit.grading import Fact, add_months, displayed_until, grade, load_policy
 DECIDED = date(2025, 3, 31)
 
 
-@pytest.mark.parametrize(("type", "repair_months", "display_months"), [
-    ("penalty_minor", 0, 3), ("penalty_general", 3, 12), ("penalty_serious", 12, 36)])
+@pytest.mark.parametrize(
+    ("type", "repair_months", "display_months"),
+    [("penalty_minor", 0, 3), ("penalty_general", 3, 12), ("penalty_serious", 12, 36)],
+)
 def test_display_and_repair_windows_follow_the_severity(type: str, repair_months: int, display_months: int) -> None:
     policy, fact = load_policy(), Fact("r1", type, DECIDED)
     assert repair_opens(policy, fact) == add_months(DECIDED, repair_months)

@@ -16,9 +16,16 @@ def run_compose(profile: str, **env: str) -> subprocess.CompletedProcess:
     binary = shutil.which("docker-compose")
     assert binary, "docker-compose is not installed: `make test` installs the Debian package"
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES", "ZEL_"))} | {
-        "COMPOSE_PROFILES": profile}
-    return subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config"], capture_output=True,
-                          text=True, cwd=ROOT, env=environment | env, timeout=60)
+        "COMPOSE_PROFILES": profile
+    }
+    return subprocess.run(
+        [binary, "-f", str(ROOT / "docker-compose.yml"), "config"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment | env,
+        timeout=60,
+    )
 
 
 def compose_config(profile: str) -> dict:
@@ -91,8 +98,9 @@ def test_the_database_password_comes_from_its_file(tmp_path):
 
     secret = tmp_path / "postgres-password"
     secret.write_text("s3cret-from-file\n")
-    settings = Settings(data_dir=tmp_path / "d", database_url="postgresql://zel@db:5432/zel",
-                        database_password_file=secret)
+    settings = Settings(
+        data_dir=tmp_path / "d", database_url="postgresql://zel@db:5432/zel", database_password_file=secret
+    )
     assert settings.db_url == "postgresql://zel:s3cret-from-file@db:5432/zel"
     secret.write_text("zel")
     import pytest
@@ -100,8 +108,13 @@ def test_the_database_password_comes_from_its_file(tmp_path):
     from ledger.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="default password"):
-        Settings(data_dir=tmp_path / "d", mode="production", database_url="postgresql://zel@db:5432/zel",
-                 database_password_file=secret, chain_url="http://besu-rpc:8545").check_production(service=False)
+        Settings(
+            data_dir=tmp_path / "d",
+            mode="production",
+            database_url="postgresql://zel@db:5432/zel",
+            database_password_file=secret,
+            chain_url="http://besu-rpc:8545",
+        ).check_production(service=False)
 
 
 def test_besu_nodes_take_transactions_from_the_signer_accounts_only():

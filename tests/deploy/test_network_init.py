@@ -103,11 +103,19 @@ def test_refusals(tmp_path, network):
 
 def test_cli(zel_bin, tmp_path):
     env = {**os.environ, "ZEL_KDF_N": "1024"}
-    ok = subprocess.run([zel_bin, "network", "init", "--validators", "5", "--out", str(tmp_path / "n")],
-                        capture_output=True, text=True, env=env, timeout=120)
+    ok = subprocess.run(
+        [zel_bin, "network", "init", "--validators", "5", "--out", str(tmp_path / "n")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stderr
-    assert len(decode_extra_data(json.loads((tmp_path / "n" / "genesis.json").read_text())["extraData"])
-               ["validators"]) == 5
-    again = subprocess.run([zel_bin, "network", "init", "--out", str(tmp_path / "n")], capture_output=True,
-                           text=True, env=env, timeout=120)
+    assert (
+        len(decode_extra_data(json.loads((tmp_path / "n" / "genesis.json").read_text())["extraData"])["validators"])
+        == 5
+    )
+    again = subprocess.run(
+        [zel_bin, "network", "init", "--out", str(tmp_path / "n")], capture_output=True, text=True, env=env, timeout=120
+    )
     assert again.returncode == 2 and "not empty" in again.stderr

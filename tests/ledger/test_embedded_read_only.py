@@ -30,8 +30,7 @@ def test_a_reader_beside_the_holder_reads_and_is_refused_writes(tmp_path):
         assert reader.conn.holder == holder
         block = reader.w3.eth.block_number
         assert block == env.ledger.w3.eth.block_number
-        assert reader.indexed_status(first.root, first.proof(digests[0]), digests[0]) == \
-            CertificateStatus.ANCHORED
+        assert reader.indexed_status(first.root, first.proof(digests[0]), digests[0]) == CertificateStatus.ANCHORED
         assert {k.address for k in reader.keys()} == {k.address for k in env.ledger.keys()}
 
         with pytest.raises(ChainHeld) as refused:

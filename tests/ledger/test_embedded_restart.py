@@ -49,6 +49,7 @@ def test_state_survives_a_new_process(tmp_path):
         "d = bytes.fromhex(sys.argv[2]); "
         "l = Ledger.open(ChainConfig(data_dir=Path(sys.argv[1]))); print(int(l.status(leaf_hash(d), [], d)))"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(data), digest.hex()], capture_output=True, text=True,
-                         cwd=ROOT, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(data), digest.hex()], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     assert out.stdout.strip() == str(int(CertificateStatus.ANCHORED))

@@ -34,8 +34,9 @@ def test_root_and_proofs_match_openzeppelin(n):
         "proofs": {h: ["0x" + p.hex() for p in tree.proof(v)] for h, v in zip(hexes, values, strict=True)},
         "dump": tree.dump(),
     }
-    out = subprocess.run(["node", "-e", JS], input=json.dumps(payload), capture_output=True, text=True,
-                         cwd=ROOT, check=True)
+    out = subprocess.run(
+        ["node", "-e", JS], input=json.dumps(payload), capture_output=True, text=True, cwd=ROOT, check=True
+    )
     js = json.loads(out.stdout)
     assert js["root"] == payload["root"] == js["loadedRoot"]
     assert js["proofsHold"] is True

@@ -19,8 +19,11 @@ def test_the_index_agrees_with_the_contract_after_every_change(env) -> None:
 
     def questions() -> list[tuple[bytes, list[bytes], bytes]]:
         asks = [(tree.root, tree.proof(d), d) for d in digests[:5]]
-        asks += [(tree.root, tree.proof(digests[0]), digests[1]),  # a proof for another leaf
-                 (tree.root, [], stranger), (os.urandom(32), [], digests[0])]
+        asks += [
+            (tree.root, tree.proof(digests[0]), digests[1]),  # a proof for another leaf
+            (tree.root, [], stranger),
+            (os.urandom(32), [], digests[0]),
+        ]
         asks.append((leaf_hash(lone), [], lone))  # a digest anchored on its own
         return asks
 

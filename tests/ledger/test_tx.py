@@ -129,8 +129,10 @@ def test_a_deployment_of_the_old_trust_model_is_never_reused_silently(tmp_path):
     for field in ("trust_model", "administrators", "threshold"):  # what a record of the first contracts holds
         record.pop(field)
     path.write_text(json.dumps(record))
-    for opening in (lambda: Ledger.open(ChainConfig(data_dir=tmp_path / "a")),
-                    lambda: bootstrap(ChainConfig(data_dir=tmp_path / "a"))):
+    for opening in (
+        lambda: Ledger.open(ChainConfig(data_dir=tmp_path / "a")),
+        lambda: bootstrap(ChainConfig(data_dir=tmp_path / "a")),
+    ):
         with pytest.raises(OutdatedDeployment, match="--redeploy") as refused:
             opening()
         assert "older zel (trust model 1" in refused.value.message

@@ -28,8 +28,14 @@ from zero_errand.issuance import Subject
 from zero_errand.verification import url_of
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 @dataclass
@@ -46,11 +52,20 @@ class LiveServer:
         from zero_errand.people import find_person
 
         with transaction(self.ctx.sessions) as session:
-            subject = Subject(uscc=self.usccs[index]) if kind.for_enterprise else \
-                Subject(person_id=find_person(session, self.ctx.pii, self.people[index]).id)
+            subject = (
+                Subject(uscc=self.usccs[index])
+                if kind.for_enterprise
+                else Subject(person_id=find_person(session, self.ctx.pii, self.people[index]).id)
+            )
             number = self.ctx.certificates.request(
-                session, kind=kind, subject=subject, period_from="2025-01", period_to="2025-06",
-                actor="client:test", actor_role="enterprise")[0].number
+                session,
+                kind=kind,
+                subject=subject,
+                period_from="2025-01",
+                period_to="2025-06",
+                actor="client:test",
+                actor_role="enterprise",
+            )[0].number
         self.ctx.certificates.anchorer(max_wait=0).run_once(force=True)
         return number
 
@@ -70,8 +85,9 @@ class LiveServer:
 
         with transaction(self.ctx.sessions) as session:
             dept = session.scalars(select(Certificate.department).where(Certificate.number == number)).one()
-            self.ctx.certificates.change_status(session, number, action, department=dept, reason=1, note="test",
-                                                actor="user:test")
+            self.ctx.certificates.change_status(
+                session, number, action, department=dept, reason=1, note="test", actor="user:test"
+            )
 
 
 def start_server(app: Any, port: int) -> uvicorn.Server:
@@ -91,8 +107,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     root: Path = tmp_path_factory.mktemp("live")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    ctx = provisioned_context(Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'store.sqlite'}",
-                                 public_url=base, expensive_rate_per_minute=1000))
+    ctx = provisioned_context(
+        Settings(
+            data_dir=root / "data",
+            database_url=f"sqlite:///{root / 'store.sqlite'}",
+            public_url=base,
+            expensive_rate_per_minute=1000,
+        )
+    )
     with transaction(ctx.sessions) as session:
         creds = seed(session, ctx.pii)
     server = start_server(create_app(ctx), port)
@@ -128,8 +150,10 @@ class ConsoleWatch:
 
     def attach(self, page: Any) -> Any:
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
-        page.on("console", lambda msg: self.errors.append(f"console.{msg.type}: {msg.text}")
-                if msg.type == "error" else None)
+        page.on(
+            "console",
+            lambda msg: self.errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" else None,
+        )
         return page
 
     def unexpected(self) -> list[str]:
@@ -151,8 +175,14 @@ def shot(page: Any, request: pytest.FixtureRequest, state: str) -> Path:
 
 
 def phone_context(browser: Any, width: int = 360, locale: str = "zh-CN", **extra: Any) -> Any:
-    return browser.new_context(viewport={"width": width, "height": 800}, device_scale_factor=2, is_mobile=True,
-                               has_touch=True, locale=locale, **extra)
+    return browser.new_context(
+        viewport={"width": width, "height": 800},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale=locale,
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -192,11 +222,18 @@ def camera_page(live: LiveServer, browser: Any, tmp_path: Path, console: Console
     url = enterprise_code(live.ctx.ledger, live.ctx.certificates.keys["amr.440604"], live.base, uscc)
     video = tmp_path / "code.y4m"
     y4m_of(Image.open(io.BytesIO(png(url, box_size=6))), video)
-    filming = browser.browser_type.launch(executable_path=CHROMIUM, args=[
-        *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}"])
-    context = filming.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
-                                  permissions=["camera"], locale="zh-CN")
+    filming = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+    context = filming.new_context(
+        viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, permissions=["camera"], locale="zh-CN"
+    )
     yield console.attach(context.new_page()), uscc
     filming.close()
     assert not console.unexpected(), f"console errors on the page: {console.unexpected()}"

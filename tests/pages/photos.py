@@ -70,8 +70,12 @@ def _camera(size: int, rng: random.Random, angle: float, tilt: float) -> tuple[i
     src = []
     for x, y in [(0, 0), (side, 0), (side, side), (0, side)]:
         dx, dy = x - c2, y - c2
-        src.append((c + cos * dx - sin * dy + rng.uniform(-tilt, tilt) * size,
-                    c + sin * dx + cos * dy + rng.uniform(-tilt, tilt) * size))
+        src.append(
+            (
+                c + cos * dx - sin * dy + rng.uniform(-tilt, tilt) * size,
+                c + sin * dx + cos * dy + rng.uniform(-tilt, tilt) * size,
+            )
+        )
     return side, _quad((side, side), src)
 
 
@@ -101,12 +105,18 @@ def photo(matrix: list[list[bool]], rng: random.Random, pixels_per_module: float
     desk = rng.randint(*DESK)
     side = int(sheet.width * rng.uniform(1.25, 1.6))
     scene = Image.new("L", (side, side), desk)
-    scene.paste(sheet, ((side - sheet.width) // 2 + rng.randint(-HI * 4, HI * 4),
-                        (side - sheet.height) // 2 + rng.randint(-HI * 4, HI * 4)))
+    scene.paste(
+        sheet,
+        (
+            (side - sheet.width) // 2 + rng.randint(-HI * 4, HI * 4),
+            (side - sheet.height) // 2 + rng.randint(-HI * 4, HI * 4),
+        ),
+    )
     angle = rng.uniform(-25, 25)
     view, coefficients = _camera(side, rng, angle, TILT)
-    scene = scene.transform((view, view), Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BICUBIC,
-                            fillcolor=desk)
+    scene = scene.transform(
+        (view, view), Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BICUBIC, fillcolor=desk
+    )
     scale = pixels_per_module / HI  # Lanczos rings a little at edges, as a phone's sharpening does
     scene = scene.resize((round(scene.width * scale), round(scene.height * scale)), Image.Resampling.LANCZOS)
     scene = scene.filter(ImageFilter.GaussianBlur(pixels_per_module * rng.uniform(*BLUR)))
@@ -125,8 +135,22 @@ def photo(matrix: list[list[bool]], rng: random.Random, pixels_per_module: float
 def certificate_url(base: str = "https://zel.chancheng.gov.cn", salt: str = "5a" * 32) -> str:
     """The verify URL of an enterprise's tax certificate (a 20-character name: a long one), signed by a fixed key:
     the QR code such a certificate prints, the same at every run, so the photo set is too."""
-    content = Content(2, 1, "22026112212345678", "91440604MA51XK0A1K", "佛山市禅城区明发陶瓷五金制品进出口有限公",
-                      20089, 20453, 123_456_789, 0, 0, "0x" + salt, 1_795_387_059, 20869, "tax.440604")
+    content = Content(
+        2,
+        1,
+        "22026112212345678",
+        "91440604MA51XK0A1K",
+        "佛山市禅城区明发陶瓷五金制品进出口有限公",
+        20089,
+        20453,
+        123_456_789,
+        0,
+        0,
+        "0x" + salt,
+        1_795_387_059,
+        20869,
+        "tax.440604",
+    )
     key = Account.from_key(keccak(text="zel photo set"))
     return verify_url(base, encode(content, sign(content, Domain(131277322940537, "0x" + "22" * 20), key)[1]))
 

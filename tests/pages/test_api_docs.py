@@ -43,13 +43,18 @@ def test_docs_render_every_operation_from_this_origin_only(live: LiveServer, pag
     assert "Webhooks" in text and all(event in text for event in spec["webhooks"])
     assert page.evaluate("window.__csp") == []
     assert [u for u in requested if not u.startswith(live.base + "/")] == []
-    assert {live.base + "/static/docs/swagger-ui-bundle.js", live.base + "/static/docs/swagger-ui.css",
-            live.base + "/openapi.json"} <= set(requested)
+    assert {
+        live.base + "/static/docs/swagger-ui-bundle.js",
+        live.base + "/static/docs/swagger-ui.css",
+        live.base + "/openapi.json",
+    } <= set(requested)
 
     # An operation opens and shows its description (here the public standing, described in credit.py).
     page.click("#operations-public-public_standing_v1_public_enterprises__uscc__standing_get .opblock-summary")
-    page.wait_for_selector("#operations-public-public_standing_v1_public_enterprises__uscc__standing_get "
-                           ".opblock-description-wrapper")
+    page.wait_for_selector(
+        "#operations-public-public_standing_v1_public_enterprises__uscc__standing_get .opblock-description-wrapper"
+    )
     assert "public credit profile" in page.inner_text(
-        "#operations-public-public_standing_v1_public_enterprises__uscc__standing_get")
+        "#operations-public-public_standing_v1_public_enterprises__uscc__standing_get"
+    )
     assert page.evaluate("window.__csp") == []

@@ -43,8 +43,16 @@ def test_no_page_source_copies_a_generated_constant_by_hand() -> None:
     assert sources
     for path in sources:
         text = path.read_text(encoding="utf-8")
-        for literal in ("tax.440604", "0123456789ABCDEFGHJKLMNPQRTUWXY", "Chancheng", "个人纳税证明",
-                        "EIP712Domain(", "Certificate(uint8", "IOSVZ", "4_000_000"):
+        for literal in (
+            "tax.440604",
+            "0123456789ABCDEFGHJKLMNPQRTUWXY",
+            "Chancheng",
+            "个人纳税证明",
+            "EIP712Domain(",
+            "Certificate(uint8",
+            "IOSVZ",
+            "4_000_000",
+        ):
             assert literal not in text, f"{path.relative_to(ROOT)} copies {literal!r}: import it from generated/"
         assert not any(f"const {name} =" in text for name in names), path
 
@@ -66,13 +74,17 @@ def test_the_committed_bundles_are_up_to_date(tmp_path: Path) -> None:
     out = tmp_path / "static"
     args = [a for a in args if a != f"--outdir={outdir}"]
     target = out / Path(outdir).relative_to("api/http/pages/static")
-    run = subprocess.run(["npx", "--no-install", *args, f"--outdir={target}"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        ["npx", "--no-install", *args, f"--outdir={target}"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, run.stderr
     copied = copied_folders()
     built = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    committed = {p.relative_to(STATIC): p.read_bytes() for p in STATIC.rglob("*")
-                 if p.is_file() and p.relative_to(STATIC).parts[0] not in copied}
+    committed = {
+        p.relative_to(STATIC): p.read_bytes()
+        for p in STATIC.rglob("*")
+        if p.is_file() and p.relative_to(STATIC).parts[0] not in copied
+    }
     assert built, "esbuild wrote nothing"
     stale = sorted(str(p) for p in built.keys() | committed.keys() if built.get(p) != committed.get(p))
     assert not stale, f"run `npm run build:web` and commit api/http/pages/static/: {stale}"
@@ -84,8 +96,9 @@ def test_the_decoder_wasm_is_the_installed_zxing_wasm_and_no_cdn_is_named() -> N
     version = json.loads((ROOT / "package.json").read_text())["dependencies"]["zxing-wasm"]
     assert re.fullmatch(r"\d+\.\d+\.\d+", version), "zxing-wasm is pinned exactly"
     assert json.loads((package / "package.json").read_text())["version"] == version
-    assert (STATIC / "zxing" / "zxing_reader.wasm").read_bytes() == \
-        (package / "dist" / "reader" / "zxing_reader.wasm").read_bytes(), "run `npm run build:web`"
+    assert (STATIC / "zxing" / "zxing_reader.wasm").read_bytes() == (
+        package / "dist" / "reader" / "zxing_reader.wasm"
+    ).read_bytes(), "run `npm run build:web`"
     decoder = (STATIC / "scan" / "decode.js").read_text()
     assert "zxing_reader.wasm?v=" in decoder  # our locateFile; the package's CDN default stays unused
     assert "jsqr" not in json.loads((ROOT / "package.json").read_text())["dependencies"]

@@ -13,8 +13,9 @@ from credit.codes_qr import enterprise_code
 from tests.pages.conftest import LiveServer, shot, sign_in_and_scan
 
 
-def test_scan_with_the_camera_and_record_an_inspection(live: LiveServer, camera_page, tmp_path: Path,
-                                                      request: pytest.FixtureRequest) -> None:
+def test_scan_with_the_camera_and_record_an_inspection(
+    live: LiveServer, camera_page, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     page, uscc = camera_page
     sign_in_and_scan(page, live, uscc)
     assert page.get_attribute("#source", "data-source") == "scanned"
@@ -45,14 +46,15 @@ def test_scan_with_the_camera_and_record_an_inspection(live: LiveServer, camera_
     with live.ctx.sessions() as s:
         row = s.scalars(select(Inspection).where(Inspection.uscc == uscc)).one()
     assert row.departments == ["amr.440604", "tax.440604"] and row.result == "issues"
-    assert row.items == [{"item": "营业执照公示", "ok": True, "note": ""},
-                         {"item": "消防通道畅通", "ok": False, "note": ""}]
+    assert row.items == [
+        {"item": "营业执照公示", "ok": True, "note": ""},
+        {"item": "消防通道畅通", "ok": False, "note": ""},
+    ]
     assert row.evidence == ["0x" + hashlib.sha256(evidence.read_bytes()).hexdigest()]  # hashed in the browser
     assert page.get_attribute("#saved", "data-digest") == row.digest
 
 
-def test_a_signed_out_inspector_sees_the_sign_in_and_a_wrong_password_says_so(live: LiveServer, page,
-                                                                              console) -> None:
+def test_a_signed_out_inspector_sees_the_sign_in_and_a_wrong_password_says_so(live: LiveServer, page, console) -> None:
     console.allowed.append("status of 401")  # the refused sign-in, on purpose
     page.goto(live.base + "/inspect?lang=en")
     page.wait_for_selector("#login:not([hidden])")

@@ -87,7 +87,8 @@ def credit(live: LiveServer) -> list[str]:
 
 
 def test_sign_in_speaks_the_pages_language_and_the_switch_keeps_the_fragment(
-        live: LiveServer, page: Any, console: Any, request: pytest.FixtureRequest) -> None:
+    live: LiveServer, page: Any, console: Any, request: pytest.FixtureRequest
+) -> None:
     console.allowed.append("status of 401")  # the wrong password, on purpose
     page.goto(live.base + "/inspect#from-a-link")
     page.wait_for_selector("#login:not([hidden])")
@@ -111,27 +112,49 @@ def test_sign_in_speaks_the_pages_language_and_the_switch_keeps_the_fragment(
 
 def typed(page: Any, code: str) -> dict[str, str]:
     """Type a USCC and look it up; what the page said (its message key) when it refused it on the phone."""
-    return page.evaluate("""(code) => {
+    return page.evaluate(
+        """(code) => {
       document.querySelector("#uscc").value = code;
       document.querySelector("#manual-form").requestSubmit();
       const error = document.querySelector("#scan-error");
       return { key: error.dataset.message, text: error.textContent };
-    }""", code)
+    }""",
+        code,
+    )
 
 
-KINDS = {"a unified social credit code has 18": "usccLength", "is not allowed": "usccChar",
-         "registration authority": "usccAuthority", "region code": "usccRegion", "check character": "usccCheck"}
+KINDS = {
+    "a unified social credit code has 18": "usccLength",
+    "is not allowed": "usccChar",
+    "registration authority": "usccAuthority",
+    "region code": "usccRegion",
+    "check character": "usccCheck",
+}
 
 
 def test_a_typed_uscc_is_checked_on_the_phone_as_gb_32100_says(
-        live: LiveServer, page: Any, credit: list[str], console: Any, request: pytest.FixtureRequest) -> None:
+    live: LiveServer, page: Any, credit: list[str], console: Any, request: pytest.FixtureRequest
+) -> None:
     console.allowed.append("status of 404")  # valid codes of no enterprise here, looked up
     rng = random.Random(32100)
-    codes = ["", "9144060", "91440604MA4UABCDE", "91440604MA4UABCD1I", "Z1440604MA4UABCD1X", "9A44O604MA4UABCD1X",
-             "91440604ma4u abcd1x", "９１４４０６０４ＭＡ４ＵＡＢＣＤ１Ｘ", "914406-04MA4UABCD1X"]
+    codes = [
+        "",
+        "9144060",
+        "91440604MA4UABCDE",
+        "91440604MA4UABCD1I",
+        "Z1440604MA4UABCD1X",
+        "9A44O604MA4UABCD1X",
+        "91440604ma4u abcd1x",
+        "９１４４０６０４ＭＡ４ＵＡＢＣＤ１Ｘ",
+        "914406-04MA4UABCD1X",
+    ]
     for _ in range(40):
-        body = rng.choice("123456789ANY") + rng.choice(USCC_ALPHABET) + "440604" + \
-            "".join(rng.choice(USCC_ALPHABET) for _ in range(9))
+        body = (
+            rng.choice("123456789ANY")
+            + rng.choice(USCC_ALPHABET)
+            + "440604"
+            + "".join(rng.choice(USCC_ALPHABET) for _ in range(9))
+        )
         codes.append(body + (uscc_check_char(body) if rng.random() < 0.2 else rng.choice(USCC_ALPHABET)))
     sign_in(page, live)
     for code in codes:
@@ -160,12 +183,15 @@ def boxes_beside_their_names(page: Any) -> None:
     for label in page.query_selector_all("label.dept"):
         box = label.query_selector("input").bounding_box()
         name = label.query_selector("span").bounding_box()
-        assert box["x"] + box["width"] <= name["x"] and abs((box["y"] + box["height"] / 2) -
-                                                            (name["y"] + name["height"] / 2)) < 6, (box, name)
+        assert (
+            box["x"] + box["width"] <= name["x"]
+            and abs((box["y"] + box["height"] / 2) - (name["y"] + name["height"] / 2)) < 6
+        ), (box, name)
 
 
 def test_every_state_of_an_inspection_fits_the_phone_in_both_languages(
-        live: LiveServer, page: Any, credit: list[str], request: pytest.FixtureRequest) -> None:
+    live: LiveServer, page: Any, credit: list[str], request: pytest.FixtureRequest
+) -> None:
     sign_in(page, live)
     every_width(page, request, "scan")
     page.fill("#uscc", credit[1])  # tax arrears and a general penalty, due for inspection
@@ -187,15 +213,16 @@ def test_every_state_of_an_inspection_fits_the_phone_in_both_languages(
     page.wait_for_function("() => document.querySelector('#records').textContent.includes('检查合格')")
     assert re.search(r"检查合格\s+合格", page.inner_text("#records")) and "pass" not in page.inner_text("#records")
     assert page.input_value("#items") == "" and page.eval_on_selector_all(
-        "input[name=dept]:checked", "boxes => boxes.map(b => b.value)") == ["amr.440604"]
+        "input[name=dept]:checked", "boxes => boxes.map(b => b.value)"
+    ) == ["amr.440604"]
     every_width(page, request, "saved")
     page.click("#next")
     page.wait_for_selector("#scan:not([hidden])")
 
 
 def test_a_photo_of_a_code_opens_the_enterprise_and_a_forged_one_is_refused_in_chinese(
-        live: LiveServer, page: Any, credit: list[str], console: Any, request: pytest.FixtureRequest,
-        tmp_path: Path) -> None:
+    live: LiveServer, page: Any, credit: list[str], console: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     console.allowed.append("status of 422")  # the forged code, refused on purpose
     genuine = enterprise_code(live.ctx.ledger, live.ctx.certificates.keys["amr.440604"], live.base, credit[2])
     forged = enterprise_code(live.ctx.ledger, Account.create(), live.base, credit[2])  # no department's key
@@ -213,14 +240,18 @@ def test_a_photo_of_a_code_opens_the_enterprise_and_a_forged_one_is_refused_in_c
 
 
 def test_a_camera_that_cannot_start_says_so_and_what_to_do_instead(
-        live: LiveServer, browser: Any, console: Any, request: pytest.FixtureRequest) -> None:
+    live: LiveServer, browser: Any, console: Any, request: pytest.FixtureRequest
+) -> None:
     # A phone with a camera whose permission was refused (Chromium's fake device, no grant), and one with none.
-    with_camera = browser.browser_type.launch(executable_path=CHROMIUM,
-                                              args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream"])
+    with_camera = browser.browser_type.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream"]
+    )
     instead = {"zh-CN": "请改用照片，或手动输入统一社会信用代码。", "en": "Use a photo instead, or type the USCC."}
     button = {"zh-CN": "用相机扫描企业码", "en": "Scan an enterprise code with the camera"}
-    for case, where, permissions, lang in (("camDenied", with_camera, [], "zh-CN"),
-                                           ("camMissing", browser, ["camera"], "en")):
+    for case, where, permissions, lang in (
+        ("camDenied", with_camera, [], "zh-CN"),
+        ("camMissing", browser, ["camera"], "en"),
+    ):
         context = phone_context(where, locale=lang, permissions=permissions)
         page = console.attach(context.new_page())
         sign_in(page, live, f"?lang={lang}")

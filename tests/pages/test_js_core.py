@@ -18,16 +18,27 @@ from tests.conftest import ROOT
 
 DOMAIN = Domain(131277322940537, "0x4DFD345E54a21Ecbf5b9287f8F17B173b02031Ab")
 TAX, SI, AMR, STRANGER = (Account.from_key(bytes([n]) * 32) for n in (7, 8, 6, 9))
-TRUST = {"chain_id": DOMAIN.chain_id, "verifying_contract": DOMAIN.verifying_contract,
-         "departments": [{"id": "tax.440604", "name": "税务局", "retired_at": 0},
-                         {"id": "si.440604", "name": "社保局", "retired_at": 0},
-                 {"id": "amr.440604", "name": "市场监管局", "retired_at": 0}],
-         "keys": [{"address": TAX.address, "department": "tax.440604", "kinds": 0b101, "valid_from": 1000,
-                   "revoked_at": 0},
-                  {"address": SI.address, "department": "si.440604", "kinds": 0b110, "valid_from": 1000,
-                   "revoked_at": 0, "migrated": True},
-                  {"address": AMR.address, "department": "amr.440604", "kinds": 0b1111100, "valid_from": 1000,
-                   "revoked_at": 0}]}
+TRUST = {
+    "chain_id": DOMAIN.chain_id,
+    "verifying_contract": DOMAIN.verifying_contract,
+    "departments": [
+        {"id": "tax.440604", "name": "税务局", "retired_at": 0},
+        {"id": "si.440604", "name": "社保局", "retired_at": 0},
+        {"id": "amr.440604", "name": "市场监管局", "retired_at": 0},
+    ],
+    "keys": [
+        {"address": TAX.address, "department": "tax.440604", "kinds": 0b101, "valid_from": 1000, "revoked_at": 0},
+        {
+            "address": SI.address,
+            "department": "si.440604",
+            "kinds": 0b110,
+            "valid_from": 1000,
+            "revoked_at": 0,
+            "migrated": True,
+        },
+        {"address": AMR.address, "department": "amr.440604", "kinds": 0b1111100, "valid_from": 1000, "revoked_at": 0},
+    ],
+}
 RUNNER = """
 import { verify } from "%s/web/verify/core.js";
 const cases = JSON.parse(await new Promise((ok) => { let s = ""; process.stdin.on("data", (d) => s += d);
@@ -67,15 +78,27 @@ class TrustResolver:
 def content(rng: random.Random, kind: int) -> Content:
     citizen = kind in (1, 3)
     name = "".join(rng.choice("陈黄李张佛山市禅城区明华科技有限公司") for _ in range(rng.randint(2, 20)))
-    subject = (f"{rng.randint(1100, 6599)}{'*' * 10}{rng.randint(100, 999)}{rng.choice('0123456789X')}" if citizen
-               else "91440604" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(10)))
-    return Content(kind=kind, version=1, number=f"{rng.randint(0, 10**17 - 1):017d}", subject=subject,
-                   subjectName=name, periodFrom=rng.randint(19000, 20400), periodTo=rng.randint(20400, 20500),
-                   totalFen=rng.choice([0, 1, 127, 128, rng.randint(0, 10**12)]), monthsPaid=rng.randint(0, 60),
-                   monthsInArrears=rng.randint(0, 12), detailHash="0x" + rng.randbytes(32).hex(),
-                   issuedAt=rng.choice([500, rng.randint(1700000000, 1800000000)]),
-                   expiresOn=rng.randint(20300, 20800),
-                   department={1: "tax.440604", 2: "tax.440604", 5: "amr.440604"}.get(kind, "si.440604"))
+    subject = (
+        f"{rng.randint(1100, 6599)}{'*' * 10}{rng.randint(100, 999)}{rng.choice('0123456789X')}"
+        if citizen
+        else "91440604" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(10))
+    )
+    return Content(
+        kind=kind,
+        version=1,
+        number=f"{rng.randint(0, 10**17 - 1):017d}",
+        subject=subject,
+        subjectName=name,
+        periodFrom=rng.randint(19000, 20400),
+        periodTo=rng.randint(20400, 20500),
+        totalFen=rng.choice([0, 1, 127, 128, rng.randint(0, 10**12)]),
+        monthsPaid=rng.randint(0, 60),
+        monthsInArrears=rng.randint(0, 12),
+        detailHash="0x" + rng.randbytes(32).hex(),
+        issuedAt=rng.choice([500, rng.randint(1700000000, 1800000000)]),
+        expiresOn=rng.randint(20300, 20800),
+        department={1: "tax.440604", 2: "tax.440604", 5: "amr.440604"}.get(kind, "si.440604"),
+    )
 
 
 def texts() -> list[str]:
@@ -92,13 +115,18 @@ def texts() -> list[str]:
         payload = encode(c, sign(c, DOMAIN, signer)[1])
         if i % 7 == 3:  # tampered after signing: one byte of the body flipped
             at = rng.randrange(12, len(payload) - 64)
-            payload = payload[:at] + bytes([payload[at] ^ 1 << rng.randrange(8)]) + payload[at + 1:]
+            payload = payload[:at] + bytes([payload[at] ^ 1 << rng.randrange(8)]) + payload[at + 1 :]
         out.append(f"https://zel.example.cn/verify#{to_digits(payload)}")
     return out + ["https://zel.example.cn/verify#123", "#", "abc", "#" + "9" * 300]
 
 
-EXPECTED = {"anchored": {"VALID", "EXPIRED"}, "revoked": {"REVOKED"}, "pending": {"PENDING_ANCHOR"}, "unknown": set(),
-            "foreign-anchor": set()}
+EXPECTED = {
+    "anchored": {"VALID", "EXPIRED"},
+    "revoked": {"REVOKED"},
+    "pending": {"PENDING_ANCHOR"},
+    "unknown": set(),
+    "foreign-anchor": set(),
+}
 
 
 @pytest.mark.parametrize("state", ["anchored", "revoked", "pending", "unknown", "foreign-anchor"])
@@ -106,9 +134,14 @@ def test_the_javascript_pipeline_gives_the_python_verdicts(state: str) -> None:
     today = date(2025, 11, 1)
     cases = texts()
     script = RUNNER % ROOT.as_posix()
-    run = subprocess.run(["node", "--input-type=module", "-e", script], cwd=ROOT, capture_output=True, text=True,
-                         input=json.dumps({"texts": cases, "trust": TRUST, "state": state,
-                                           "today": today.isoformat()}), timeout=60)
+    run = subprocess.run(
+        ["node", "--input-type=module", "-e", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        input=json.dumps({"texts": cases, "trust": TRUST, "state": state, "today": today.isoformat()}),
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     js = json.loads(run.stdout)
     statuses = set()

@@ -34,10 +34,14 @@ def texts() -> list[str]:
 
 def test_the_javascript_reads_both_masks_as_python_does() -> None:
     today, cases = date(2025, 11, 1), texts()
-    run = subprocess.run(["node", "--input-type=module", "-e", RUNNER % ROOT.as_posix()], cwd=ROOT,
-                         capture_output=True, text=True, timeout=60,
-                         input=json.dumps({"texts": cases, "trust": TRUST, "state": "anchored",
-                                           "today": today.isoformat()}))
+    run = subprocess.run(
+        ["node", "--input-type=module", "-e", RUNNER % ROOT.as_posix()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        input=json.dumps({"texts": cases, "trust": TRUST, "state": "anchored", "today": today.isoformat()}),
+    )
     assert run.returncode == 0, run.stderr
     got_all = json.loads(run.stdout)
     subjects = set()

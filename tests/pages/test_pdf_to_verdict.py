@@ -28,8 +28,9 @@ def zel(zel_bin: str, env: dict[str, str], *args: str, ok: tuple[int, ...] = (0,
 @contextmanager
 def serving(zel_bin: str, env: dict[str, str], port: int) -> Iterator[str]:
     """`zel serve` on the data directory (the embedded chain has one writer at a time, so the CLI waits)."""
-    proc = subprocess.Popen([zel_bin, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [zel_bin, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -48,26 +49,44 @@ def serving(zel_bin: str, env: dict[str, str], port: int) -> Iterator[str]:
 
 
 def api_verdict(base: str, text: str) -> str:
-    req = urllib.request.Request(base + "/v1/verify", json.dumps({"text": text}).encode(),
-                                 {"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        base + "/v1/verify", json.dumps({"text": text}).encode(), {"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read())["status"]
 
 
-def test_a_printed_certificate_verifies_by_cli_api_and_page_until_revoked(tmp_path: Path, zel_bin: str,
-                                                                          page) -> None:
+def test_a_printed_certificate_verifies_by_cli_api_and_page_until_revoked(tmp_path: Path, zel_bin: str, page) -> None:
     port = free_port()
     env = {**os.environ, "ZEL_DATA_DIR": str(tmp_path / "data"), "ZEL_PUBLIC_URL": f"http://127.0.0.1:{port}"}
     zel(zel_bin, env, "issuer", "provision", "--demo")  # the administrators' part
     seeded = json.loads(zel(zel_bin, env, "seed", "--people", "3", "--enterprises", "2", "--seed", "3", "--json"))
-    issued = json.loads(zel(zel_bin, env, "cert", "issue", "--kind", "tax-enterprise", "--subject",
-                            seeded["enterprises"][0], "--from", "2025-01", "--to", "2025-03", "--json"))
+    issued = json.loads(
+        zel(
+            zel_bin,
+            env,
+            "cert",
+            "issue",
+            "--kind",
+            "tax-enterprise",
+            "--subject",
+            seeded["enterprises"][0],
+            "--from",
+            "2025-01",
+            "--to",
+            "2025-03",
+            "--json",
+        )
+    )
     number = issued["id"]
     zel(zel_bin, env, "anchor", "run", "--once")
     zel(zel_bin, env, "cert", "pdf", number, "-o", str(tmp_path / "cert.pdf"))
     assert (tmp_path / "cert.pdf").read_bytes().startswith(b"%PDF")
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(tmp_path / "cert.pdf"),
-                    str(tmp_path / "scan")], check=True, timeout=60)
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(tmp_path / "cert.pdf"), str(tmp_path / "scan")],
+        check=True,
+        timeout=60,
+    )
     codes = zxingcpp.read_barcodes(Image.open(tmp_path / "scan.png"), formats=zxingcpp.BarcodeFormat.QRCode)
     assert len(codes) == 1
     text = codes[0].text

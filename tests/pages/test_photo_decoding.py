@@ -54,8 +54,11 @@ def served(page: Any) -> list[str]:
     def answer(route: Any) -> None:
         path = route.request.url.removeprefix(ORIGIN).split("?")[0]
         if path == "/verify":
-            route.fulfill(body="<!doctype html><title>decoding</title>", content_type="text/html",
-                          headers={"Content-Security-Policy": SCAN_POLICY})
+            route.fulfill(
+                body="<!doctype html><title>decoding</title>",
+                content_type="text/html",
+                headers={"Content-Security-Policy": SCAN_POLICY},
+            )
         elif path.startswith("/static/") and (STATIC / path.removeprefix("/static/")).is_file():
             file = STATIC / path.removeprefix("/static/")
             route.fulfill(body=file.read_bytes(), content_type=mimetypes.guess_type(file.name)[0])
@@ -85,7 +88,8 @@ def test_the_server_decoder_reads_every_photo(certificate: tuple[str, list[Photo
 
 
 def test_the_page_decoder_reads_at_least_95_percent_from_our_own_wasm(
-        page: Any, request: pytest.FixtureRequest, certificate: tuple[str, list[Photo]]) -> None:
+    page: Any, request: pytest.FixtureRequest, certificate: tuple[str, list[Photo]]
+) -> None:
     url, photos = certificate
     asked = served(page)
     read = page.evaluate(DECODE, [base64.b64encode(p.jpeg).decode() for p in photos])
@@ -100,7 +104,8 @@ def test_the_page_decoder_reads_at_least_95_percent_from_our_own_wasm(
 
 
 def test_the_phones_own_detector_goes_first_and_zxing_reads_what_it_misses(
-        page: Any, certificate: tuple[str, list[Photo]]) -> None:
+    page: Any, certificate: tuple[str, list[Photo]]
+) -> None:
     url, photos = certificate
     page.add_init_script(NATIVE)
     asked = served(page)

@@ -47,8 +47,9 @@ def watched(page: Any) -> tuple[Any, Watch]:
     return page, Watch(page)
 
 
-def test_the_verify_page_checks_a_link_and_decodes_a_photo_with_no_violation(live: LiveServer, watched,
-                                                                              tmp_path: Path) -> None:
+def test_the_verify_page_checks_a_link_and_decodes_a_photo_with_no_violation(
+    live: LiveServer, watched, tmp_path: Path
+) -> None:
     page, watch = watched
     url = live.url(live.issue(CertKind.TAX_ENTERPRISE, 0))
     response = page.goto(url)

@@ -43,8 +43,9 @@ def assert_own_language(page: Any, where: str) -> None:
     if lang == "en":
         assert not re.search(CJK, text), f"{where}: Chinese on the English page: {re.findall(f'.{{0,20}}{CJK}+', text)}"
     else:  # English words, internal keys (tax_arrears, tax.440604) and 0x… values have lower-case Latin letters
-        assert not re.search(r"[a-z]{2,}", text), \
+        assert not re.search(r"[a-z]{2,}", text), (
             f"{where}: English on the Chinese page: {re.findall(r'.{0,20}[a-z]{2,}.{0,20}', text)}"
+        )
 
 
 def assert_fits(page: Any, width: int, where: str) -> None:
@@ -63,8 +64,14 @@ def unanchored(live: LiveServer, kind: CertKind = CertKind.TAX_ENTERPRISE) -> st
     """A certificate issued but not anchored yet (PENDING_ANCHOR): its verify URL."""
     with transaction(live.ctx.sessions) as session:
         number = live.ctx.certificates.request(
-            session, kind=kind, subject=Subject(uscc=live.usccs[2]), period_from="2025-01", period_to="2025-06",
-            actor="client:test", actor_role="enterprise")[0].number
+            session,
+            kind=kind,
+            subject=Subject(uscc=live.usccs[2]),
+            period_from="2025-01",
+            period_to="2025-06",
+            actor="client:test",
+            actor_role="enterprise",
+        )[0].number
     return live.url(number)
 
 
@@ -87,10 +94,16 @@ def urls(live: LiveServer) -> dict[str, str]:
     head, digits = valid.split("#")
     signed = decode(payload_from_text(valid))
     richer = replace(signed.content, totalFen=signed.content.totalFen + 100_000_00)
-    return {"valid": valid, "citizen": live.url(live.issue(CertKind.SI_INDIVIDUAL, 0)),
-            "unreadable": f"{head}#{digits[:120]}{(int(digits[120]) + 1) % 10}{digits[121:]}",
-            "tampered": f"{head}#{to_digits(encode(richer, signed.signature))}", "untrusted": foreign_signed(live),
-            "revoked": live.url(revoked), "suspended": live.url(suspended), "pending": unanchored(live)}
+    return {
+        "valid": valid,
+        "citizen": live.url(live.issue(CertKind.SI_INDIVIDUAL, 0)),
+        "unreadable": f"{head}#{digits[:120]}{(int(digits[120]) + 1) % 10}{digits[121:]}",
+        "tampered": f"{head}#{to_digits(encode(richer, signed.signature))}",
+        "untrusted": foreign_signed(live),
+        "revoked": live.url(revoked),
+        "suspended": live.url(suspended),
+        "pending": unanchored(live),
+    }
 
 
 def with_lang(url: str, lang: str) -> str:
@@ -123,8 +136,9 @@ def show(page: Any, url: str) -> str:
     return page.get_attribute("#verdict", "data-status")
 
 
-def test_every_verify_page_state_fits_and_speaks_one_language(live: LiveServer, urls, browser, console,
-                                                              request) -> None:
+def test_every_verify_page_state_fits_and_speaks_one_language(
+    live: LiveServer, urls, browser, console, request
+) -> None:
     console.allowed += ["status of 422", "net::ERR_FAILED"]  # the malformed holder number; the server away
     for width in PHONE_WIDTHS:
         context = phone_context(browser, width)
@@ -136,14 +150,27 @@ def test_every_verify_page_state_fits_and_speaks_one_language(live: LiveServer, 
             check_state(page, request, width, lang, "scan")
             for state, url in urls.items():
                 status = show(page, with_lang(url, lang))
-                assert status == {"valid": "VALID", "citizen": "VALID", "unreadable": "INVALID",
-                                  "tampered": "INVALID", "untrusted": "UNTRUSTED_ISSUER", "revoked": "REVOKED",
-                                  "suspended": "SUSPENDED", "pending": "PENDING_ANCHOR"}[state], state
+                assert (
+                    status
+                    == {
+                        "valid": "VALID",
+                        "citizen": "VALID",
+                        "unreadable": "INVALID",
+                        "tampered": "INVALID",
+                        "untrusted": "UNTRUSTED_ISSUER",
+                        "revoked": "REVOKED",
+                        "suspended": "SUSPENDED",
+                        "pending": "PENDING_ANCHOR",
+                    }[state]
+                ), state
                 check_state(page, request, width, lang, state)
             # the holder check's answers, on the valid certificate
             show(page, with_lang(urls["valid"], lang))
-            for state, number in (("holder-match", live.usccs[0]), ("holder-no-match", live.usccs[1]),
-                                  ("holder-malformed", live.usccs[0][:17] + "I")):
+            for state, number in (
+                ("holder-match", live.usccs[0]),
+                ("holder-no-match", live.usccs[1]),
+                ("holder-malformed", live.usccs[0][:17] + "I"),
+            ):
                 page.evaluate("document.querySelector('#holder-result').dataset.match = ''")
                 page.fill("#holder-id", number)
                 page.click("#holder-form button")
@@ -160,8 +187,10 @@ def test_every_verify_page_state_fits_and_speaks_one_language(live: LiveServer, 
 
 
 def test_a_suspension_looks_and_reads_unlike_a_revocation(live: LiveServer, urls, page, request) -> None:
-    look = "() => { const v = document.querySelector('#verdict'); const s = getComputedStyle(v); " \
-           "return [v.textContent, s.backgroundColor]; }"
+    look = (
+        "() => { const v = document.querySelector('#verdict'); const s = getComputedStyle(v); "
+        "return [v.textContent, s.backgroundColor]; }"
+    )
     assert open_state(page, urls["revoked"]) == "REVOKED"
     revoked = page.evaluate(look)
     assert "不可恢复" in page.inner_text("#status-note")
@@ -223,14 +252,17 @@ def enterprise_states(live: LiveServer) -> dict[str, tuple[str, Callable[[Any], 
     def checked(valid: str) -> Callable[[Any], None]:
         return lambda page: page.wait_for_selector(f"#code[data-valid={valid}]")
 
-    return {"genuine": (genuine, checked("true")), "forged": (forged, checked("false")),
-            "garbled": (garbled, checked("false")), "plain": (head, lambda page: None),
-            "commended": (f"{live.base}/e/{live.usccs[0]}", lambda page: None),
-            "missing": (f"{live.base}/e/91440604MA00000000", lambda page: None)}
+    return {
+        "genuine": (genuine, checked("true")),
+        "forged": (forged, checked("false")),
+        "garbled": (garbled, checked("false")),
+        "plain": (head, lambda page: None),
+        "commended": (f"{live.base}/e/{live.usccs[0]}", lambda page: None),
+        "missing": (f"{live.base}/e/91440604MA00000000", lambda page: None),
+    }
 
 
-def test_the_enterprise_and_index_pages_fit_and_speak_one_language(live: LiveServer, browser, console,
-                                                                   request) -> None:
+def test_the_enterprise_and_index_pages_fit_and_speak_one_language(live: LiveServer, browser, console, request) -> None:
     console.allowed.append("status of 404")  # the page of an enterprise that does not exist
     with transaction(live.ctx.sessions) as session:
         seed_credit(live.ctx.credit, session, live.usccs)

@@ -78,8 +78,9 @@ def test_revoked_and_suspended_certificates_say_so(live: LiveServer, page) -> No
 def test_an_expired_certificate_is_expired(live: LiveServer, page) -> None:
     url = live.url(live.issue(CertKind.TAX_ENTERPRISE, 2))
     expires = from_day_number(decode(payload_from_text(url)).content.expiresOn)
-    page.clock.set_fixed_time(datetime.combine(expires + timedelta(days=1), datetime.min.time(), UTC)
-                              + timedelta(hours=12))
+    page.clock.set_fixed_time(
+        datetime.combine(expires + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=12)
+    )
     assert open_verdict(page, url) == "EXPIRED"
     assert checks(page)["expiry"].startswith("✘") and str(expires) in checks(page)["expiry"]
 
@@ -103,7 +104,7 @@ def test_the_holder_check_matches_only_the_holder(live: LiveServer, page, consol
     console.allowed.append("status of 422")  # the malformed number below
     enterprise = live.url(live.issue(CertKind.TAX_ENTERPRISE, 0))
     assert open_verdict(page, enterprise) == "VALID"
-    pasted = " ".join(live.usccs[0].lower()[i:i + 6] for i in range(0, 18, 6))  # as people paste it
+    pasted = " ".join(live.usccs[0].lower()[i : i + 6] for i in range(0, 18, 6))  # as people paste it
     page.fill("#holder-id", pasted)
     page.click("#holder-form button")
     page.wait_for_selector("#holder-result[data-match=true]")

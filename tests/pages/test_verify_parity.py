@@ -24,31 +24,47 @@ from zero_errand.verification import LedgerResolver
 # The Python checks' English texts, by check, to the codes the page's checks carry (first matching prefix).
 PYTHON_CODES = {
     "format": [("Well-formed payload", "ok")],
-    "signature": [("The signature is invalid", "unusable"), ("The signature does not match", "unknown-signer"),
-                  ("Signed by", "ok")],
-    "issuer": [("The signing key belongs to", "department-mismatch"), ("The department key was not authorized",
-               "unauthorized"), ("Issued by an authorized", "ok")],
+    "signature": [
+        ("The signature is invalid", "unusable"),
+        ("The signature does not match", "unknown-signer"),
+        ("Signed by", "ok"),
+    ],
+    "issuer": [
+        ("The signing key belongs to", "department-mismatch"),
+        ("The department key was not authorized", "unauthorized"),
+        ("Issued by an authorized", "ok"),
+    ],
     "migration": [("The signing key was registered through", "migrated")],
-    "anchor": [("Offline", "offline"), ("The ledger does not know", "unknown"), ("Its batch was anchored by another",
-               "foreign-anchor"), ("Issued; its batch", "pending"), ("Anchored on the ledger", "ok")],
-    "status": [("The certificate has been revoked", "revoked"), ("The certificate is suspended", "suspended"),
-               ("Not revoked", "ok")],
+    "anchor": [
+        ("Offline", "offline"),
+        ("The ledger does not know", "unknown"),
+        ("Its batch was anchored by another", "foreign-anchor"),
+        ("Issued; its batch", "pending"),
+        ("Anchored on the ledger", "ok"),
+    ],
+    "status": [
+        ("The certificate has been revoked", "revoked"),
+        ("The certificate is suspended", "suspended"),
+        ("Not revoked", "ok"),
+    ],
     "expiry": [("Expired on", "expired"), ("Valid until", "ok")],
 }
 
 
 # Why a payload is unreadable: qr.payload.PayloadError's messages (and qr.signed's range check) to the page's codes.
-PAYLOAD_CODES = [("Unreadable payload: the QR payload must be decimal digits", "digits"),
-                 ("Unreadable payload: the QR payload does not start with its marker", "marker"),
-                 ("Unreadable payload: unknown payload format version", "version"),
-                 ("Unreadable payload: unknown certificate kind", "kind"),
-                 ("Unreadable payload: the payload is truncated", "truncated"),
-                 ("Unreadable payload: unknown subject type", "subject-type"),
-                 ("Unreadable payload: the subject name is not valid GB18030", "name-encoding"),
-                 ("Unreadable payload: a number in the payload is too long", "number-length"),
-                 ("Unreadable payload: unknown department code", "department"),
-                 ("Unreadable payload: unexpected bytes after the signature", "trailing"),
-                 ("A field is out of range: ", "range")]
+PAYLOAD_CODES = [
+    ("Unreadable payload: the QR payload must be decimal digits", "digits"),
+    ("Unreadable payload: the QR payload does not start with its marker", "marker"),
+    ("Unreadable payload: unknown payload format version", "version"),
+    ("Unreadable payload: unknown certificate kind", "kind"),
+    ("Unreadable payload: the payload is truncated", "truncated"),
+    ("Unreadable payload: unknown subject type", "subject-type"),
+    ("Unreadable payload: the subject name is not valid GB18030", "name-encoding"),
+    ("Unreadable payload: a number in the payload is too long", "number-length"),
+    ("Unreadable payload: unknown department code", "department"),
+    ("Unreadable payload: unexpected bytes after the signature", "trailing"),
+    ("A field is out of range: ", "range"),
+]
 
 
 def python_code(check: Check) -> str:
@@ -63,8 +79,7 @@ def summary_py(v: Verdict) -> tuple[Any, ...]:
 
 
 def summary_js(v: dict[str, Any]) -> tuple[Any, ...]:
-    return v["status"], [(c["name"], c["ok"], c["code"], c["en"] if c["name"] == "format" else "")
-                         for c in v["checks"]]
+    return v["status"], [(c["name"], c["ok"], c["code"], c["en"] if c["name"] == "format" else "") for c in v["checks"]]
 
 
 class Anchored:
@@ -91,16 +106,23 @@ def mutation_set() -> list[str]:
         texts += mutants(payload, random.Random(index))
     a, b = CONTENTS[1], CONTENTS[3]  # fields swapped between two certificates
     signature = decode(PAYLOADS[1]).signature
-    texts += [encode(replace(a, **{f.name: getattr(b, f.name)}), signature) for f in fields(a)
-              if getattr(a, f.name) != getattr(b, f.name)]
+    texts += [
+        encode(replace(a, **{f.name: getattr(b, f.name)}), signature)
+        for f in fields(a)
+        if getattr(a, f.name) != getattr(b, f.name)
+    ]
     for original, kind in [(0, 2), (0, 3), (1, 4), (2, 1), (3, 2), (3, 5), (4, 2)]:  # presented as another kind
         texts.append(encode(replace(CONTENTS[original], kind=kind), decode(PAYLOADS[original]).signature))
     rng = random.Random(16)  # the property tests' shapes: arbitrary bytes, arbitrary digit strings, huge amounts
     texts += [rng.randbytes(rng.randrange(400)) for _ in range(300)]
     texts += ["".join(rng.choice("0123456789#") for _ in range(rng.randrange(700))) for _ in range(200)]
     for index in range(4):
-        texts.append(encode(replace(CONTENTS[index], totalFen=rng.choice([2**64 - 1, 2**64, 2**69 + 5])),
-                            decode(PAYLOADS[index]).signature))
+        texts.append(
+            encode(
+                replace(CONTENTS[index], totalFen=rng.choice([2**64 - 1, 2**64, 2**69 + 5])),
+                decode(PAYLOADS[index]).signature,
+            )
+        )
     return [t if isinstance(t, str) else "#" + to_digits(t) for t in texts]
 
 
@@ -128,7 +150,7 @@ def test_the_page_gives_the_python_verdict_and_reasons_for_every_mutant(live: Li
         for n, page in enumerate(pages):
             page.goto(live.base + "/verify")
             page.wait_for_selector("#scan:not([hidden])")
-            page.evaluate(START_ALL, [texts[n * share:(n + 1) * share], BODY, TODAY.isoformat()])
+            page.evaluate(START_ALL, [texts[n * share : (n + 1) * share], BODY, TODAY.isoformat()])
         resolver = Anchored()
         python = [verify_text(text, resolver, TODAY) for text in texts]
         got = [v for page in pages for v in page.evaluate("() => window.parity")]
@@ -146,7 +168,6 @@ def test_the_page_gives_the_python_verdict_and_reasons_for_every_mutant(live: Li
     assert len(texts) > 9000 and statuses["VALID"] >= 5 and statuses["INVALID"] > 0.95 * len(texts)
     reasons = {c["en"] for v in got for c in v["checks"] if c["name"] == "format" and c["ok"] is False}
     assert len(reasons) >= 8  # the set reaches (nearly) every way a payload can be unreadable
-
 
 
 WATCH_ALL = """async ([head, fragments]) => {
@@ -168,13 +189,14 @@ WATCH_ALL = """async ([head, fragments]) => {
 }"""
 
 
-def test_every_altered_digit_of_a_real_certificate_is_explained_at_390_px(live: LiveServer, browser, console,
-                                                                           request) -> None:
+def test_every_altered_digit_of_a_real_certificate_is_explained_at_390_px(
+    live: LiveServer, browser, console, request
+) -> None:
     """What /work/shared/acceptance/pages.sh asks of the page, for every digit rather than every third: no page
     error, a failed check shown, no sideways scroll at 390 px; and the verdict the server's pipeline gives."""
     url = live.url(live.issue(CertKind.TAX_INDIVIDUAL, 0))
     head, fragment = url.split("#")
-    altered = [fragment[:i] + str((int(d) + 1) % 10) + fragment[i + 1:] for i, d in enumerate(fragment)]
+    altered = [fragment[:i] + str((int(d) + 1) % 10) + fragment[i + 1 :] for i, d in enumerate(fragment)]
     context = phone_context(browser, 390)
     page = console.attach(context.new_page())
     try:
@@ -196,6 +218,7 @@ def test_every_altered_digit_of_a_real_certificate_is_explained_at_390_px(live: 
         assert got["status"] == want.status, position
         assert [(n, c) for n, c, _ in got["checks"]] == [(c.name, python_code(c)) for c in want.checks], position
         assert got["status"] != "VALID" and any(t.startswith("✘") for _, _, t in got["checks"]), position
-        assert not any(ch.isascii() and ch.isalpha() and ch.islower() for _, _, t in got["checks"] for ch in t), \
+        assert not any(ch.isascii() and ch.isalpha() and ch.islower() for _, _, t in got["checks"] for ch in t), (
             f"English on the Chinese page: {got['checks']}"
+        )
         assert got["width"] <= 390, position

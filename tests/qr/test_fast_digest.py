@@ -11,13 +11,27 @@ from qr.signed import Content, Domain, digest, digest_reference, recover_from_di
 KEY = Account.from_key(b"\x11" * 32)
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=24)
 contents = st.builds(
-    Content, kind=st.integers(0, 255), version=st.integers(0, 255), number=text, subject=text, subjectName=text,
-    periodFrom=st.integers(0, 2**32 - 1), periodTo=st.integers(0, 2**32 - 1), totalFen=st.integers(0, 2**64 - 1),
-    monthsPaid=st.integers(0, 2**16 - 1), monthsInArrears=st.integers(0, 2**16 - 1),
+    Content,
+    kind=st.integers(0, 255),
+    version=st.integers(0, 255),
+    number=text,
+    subject=text,
+    subjectName=text,
+    periodFrom=st.integers(0, 2**32 - 1),
+    periodTo=st.integers(0, 2**32 - 1),
+    totalFen=st.integers(0, 2**64 - 1),
+    monthsPaid=st.integers(0, 2**16 - 1),
+    monthsInArrears=st.integers(0, 2**16 - 1),
     detailHash=st.binary(min_size=32, max_size=32).map(lambda b: "0x" + b.hex()),
-    issuedAt=st.integers(0, 2**32 - 1), expiresOn=st.integers(0, 2**32 - 1), department=text)
-domains = st.builds(Domain, chain_id=st.integers(1, 2**63),
-                    verifying_contract=st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex()))
+    issuedAt=st.integers(0, 2**32 - 1),
+    expiresOn=st.integers(0, 2**32 - 1),
+    department=text,
+)
+domains = st.builds(
+    Domain,
+    chain_id=st.integers(1, 2**63),
+    verifying_contract=st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex()),
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -42,8 +56,12 @@ def test_arbitrary_signatures_recover_like_eth_account_or_fail_cleanly(digest_by
 
     signature = rs + bytes([v])
     try:
-        reference = KeyAPI().Signature(vrs=(v - 27, int.from_bytes(rs[:32], "big"), int.from_bytes(rs[32:], "big"))) \
-            .recover_public_key_from_msg_hash(digest_bytes).to_checksum_address()
+        reference = (
+            KeyAPI()
+            .Signature(vrs=(v - 27, int.from_bytes(rs[:32], "big"), int.from_bytes(rs[32:], "big")))
+            .recover_public_key_from_msg_hash(digest_bytes)
+            .to_checksum_address()
+        )
     except Exception:
         reference = None
     try:
@@ -56,12 +74,29 @@ def test_arbitrary_signatures_recover_like_eth_account_or_fail_cleanly(digest_by
 def test_values_outside_their_types_are_refused() -> None:
     import pytest
 
-    base = Content(kind=1, version=1, number="1", subject="s", subjectName="n", periodFrom=0, periodTo=0, totalFen=0,
-                   monthsPaid=0, monthsInArrears=0, detailHash="0x" + "00" * 32, issuedAt=0, expiresOn=0,
-                   department="d")
+    base = Content(
+        kind=1,
+        version=1,
+        number="1",
+        subject="s",
+        subjectName="n",
+        periodFrom=0,
+        periodTo=0,
+        totalFen=0,
+        monthsPaid=0,
+        monthsInArrears=0,
+        detailHash="0x" + "00" * 32,
+        issuedAt=0,
+        expiresOn=0,
+        department="d",
+    )
     from dataclasses import replace
 
-    for bad in (replace(base, kind=256), replace(base, totalFen=2**64), replace(base, monthsPaid=-1),
-                replace(base, detailHash="0x00")):
+    for bad in (
+        replace(base, kind=256),
+        replace(base, totalFen=2**64),
+        replace(base, monthsPaid=-1),
+        replace(base, detailHash="0x00"),
+    ):
         with pytest.raises(ValueError):
             digest(bad, Domain(1, KEY.address))

@@ -25,33 +25,55 @@ SIGNERS = {1: TAX, 2: TAX, 3: SI, 4: SI, 5: AMR}
 DEPARTMENTS = {1: "tax.440604", 2: "tax.440604", 3: "si.440604", 4: "si.440604", 5: "amr.440604"}
 DOMAIN = Domain(131277322940537, "0x4DFD345E54a21Ecbf5b9287f8F17B173b02031Ab")
 TODAY = date(2026, 11, 24)
-BODY = {"format": FORMAT, "issued_at": "2026-11-24T00:00:00+00:00", "chain_id": DOMAIN.chain_id,
-        "verifying_contract": DOMAIN.verifying_contract,
-        "departments": [{"id": "tax.440604", "name": "税务局", "retired_at": 0},
-                        {"id": "si.440604", "name": "社保局", "retired_at": 0},
-                        {"id": "amr.440604", "name": "市场监管局", "retired_at": 0}],
-        "keys": [{"address": TAX.address, "department": "tax.440604", "kinds": 0b101, "valid_from": 0, "revoked_at": 0},
-                 {"address": SI.address, "department": "si.440604", "kinds": 0b110, "valid_from": 0, "revoked_at": 0},
-                 {"address": AMR.address, "department": "amr.440604", "kinds": 0b10000, "valid_from": 0,
-                  "revoked_at": 0}],
-        "revoked": [], "suspended": []}
+BODY = {
+    "format": FORMAT,
+    "issued_at": "2026-11-24T00:00:00+00:00",
+    "chain_id": DOMAIN.chain_id,
+    "verifying_contract": DOMAIN.verifying_contract,
+    "departments": [
+        {"id": "tax.440604", "name": "税务局", "retired_at": 0},
+        {"id": "si.440604", "name": "社保局", "retired_at": 0},
+        {"id": "amr.440604", "name": "市场监管局", "retired_at": 0},
+    ],
+    "keys": [
+        {"address": TAX.address, "department": "tax.440604", "kinds": 0b101, "valid_from": 0, "revoked_at": 0},
+        {"address": SI.address, "department": "si.440604", "kinds": 0b110, "valid_from": 0, "revoked_at": 0},
+        {"address": AMR.address, "department": "amr.440604", "kinds": 0b10000, "valid_from": 0, "revoked_at": 0},
+    ],
+    "revoked": [],
+    "suspended": [],
+}
 TRUST = TrustList.load(json.dumps(sign_list(BODY, ADMIN)))
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 VERDICTS = {"VALID", "INVALID", "UNTRUSTED_ISSUER", "REVOKED", "SUSPENDED", "EXPIRED", "PENDING_ANCHOR"}
 
 
 def make(kind: int, subject: str, name: str, number: int, total: int) -> Content:
-    return Content(kind=kind, version=1, number=f"{number:017d}", subject=subject, subjectName=name, periodFrom=20089,
-                   periodTo=20453, totalFen=total, monthsPaid=12, monthsInArrears=kind % 2,
-                   detailHash="0x" + bytes([number % 256]).hex() * 32, issuedAt=1_795_400_000, expiresOn=21000,
-                   department=DEPARTMENTS[kind])
+    return Content(
+        kind=kind,
+        version=1,
+        number=f"{number:017d}",
+        subject=subject,
+        subjectName=name,
+        periodFrom=20089,
+        periodTo=20453,
+        totalFen=total,
+        monthsPaid=12,
+        monthsInArrears=kind % 2,
+        detailHash="0x" + bytes([number % 256]).hex() * 32,
+        issuedAt=1_795_400_000,
+        expiresOn=21000,
+        department=DEPARTMENTS[kind],
+    )
 
 
-CONTENTS = [make(1, "4406**********123X", "陈志明", 11, 1_234_500),
-            make(2, "91440604MA51XK0A1K", "佛山市禅城区明发陶瓷有限公司", 12, 99_000_00),
-            make(3, "4406**********0042", "黄丽华", 13, 0),
-            make(4, "91440604MA4UABCD1X", "禅城智造科技有限公司", 14, 5),
-            make(5, "91440604MA4UABCD1X", "禅城智造科技有限公司", 15, 82)]  # a credit report: score 82
+CONTENTS = [
+    make(1, "4406**********123X", "陈志明", 11, 1_234_500),
+    make(2, "91440604MA51XK0A1K", "佛山市禅城区明发陶瓷有限公司", 12, 99_000_00),
+    make(3, "4406**********0042", "黄丽华", 13, 0),
+    make(4, "91440604MA4UABCD1X", "禅城智造科技有限公司", 14, 5),
+    make(5, "91440604MA4UABCD1X", "禅城智造科技有限公司", 15, 82),
+]  # a credit report: score 82
 
 
 def signed_payload(c: Content) -> bytes:
@@ -75,20 +97,20 @@ def test_the_originals_are_valid() -> None:
 def mutants(payload: bytes, rng: random.Random) -> list[bytes | str]:
     out: list[bytes | str] = []
     for bit in range(len(payload) * 8):  # every single-bit flip
-        out.append(payload[:bit // 8] + bytes([payload[bit // 8] ^ 1 << bit % 8]) + payload[bit // 8 + 1:])
+        out.append(payload[: bit // 8] + bytes([payload[bit // 8] ^ 1 << bit % 8]) + payload[bit // 8 + 1 :])
     for _ in range(60):
         at = rng.randrange(len(payload) + 1)
         out.append(payload[:at] + bytes([rng.randrange(256)]) + payload[at:])  # insert a byte
         if at < len(payload):
-            out.append(payload[:at] + payload[at + 1:])  # delete a byte
+            out.append(payload[:at] + payload[at + 1 :])  # delete a byte
     out += [payload[:n] for n in range(0, len(payload), 7)]  # truncations
     digits = to_digits(payload)
     for at in range(len(digits)):  # every single-digit change of the QR text
-        out.append("#" + digits[:at] + str((int(digits[at]) + 1 + rng.randrange(9)) % 10) + digits[at + 1:])
+        out.append("#" + digits[:at] + str((int(digits[at]) + 1 + rng.randrange(9)) % 10) + digits[at + 1 :])
     for _ in range(40):
         at = rng.randrange(len(digits))
         out.append("#" + digits[:at] + str(rng.randrange(10)) + digits[at:])
-        out.append("#" + digits[:at] + digits[at + 1:])
+        out.append("#" + digits[:at] + digits[at + 1 :])
     return out
 
 
@@ -143,8 +165,9 @@ def test_arbitrary_digit_strings_never_crash(text: str) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from(range(4)), st.integers(0, 2**64 - 1), st.integers(0, 255), st.integers(0, 65535))
-def test_arbitrary_field_values_under_the_original_signature_are_invalid(index: int, total: int, months: int,
-                                                                       day: int) -> None:
+def test_arbitrary_field_values_under_the_original_signature_are_invalid(
+    index: int, total: int, months: int, day: int
+) -> None:
     c = CONTENTS[index]
     forged = replace(c, totalFen=total, monthsPaid=months, expiresOn=day)
     if forged == c:

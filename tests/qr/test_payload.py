@@ -20,14 +20,31 @@ LONG_NAME = "佛山市禅城区明发陶瓷五金制品进出口有限公"  # 20
 
 
 def content(kind: int, subject: str, name: str = "", total: int = 123_456_789) -> Content:
-    return Content(kind, 1, f"{kind}2026112212345678", subject, name, 20089, 20453, total, 11, 1,
-                   "0x" + os.urandom(32).hex(), 1_795_387_059, 20869,
-                   {1: "tax.440604", 2: "tax.440604", 5: "amr.440604"}.get(kind, "si.440604"))
+    return Content(
+        kind,
+        1,
+        f"{kind}2026112212345678",
+        subject,
+        name,
+        20089,
+        20453,
+        total,
+        11,
+        1,
+        "0x" + os.urandom(32).hex(),
+        1_795_387_059,
+        20869,
+        {1: "tax.440604", 2: "tax.440604", 5: "amr.440604"}.get(kind, "si.440604"),
+    )
 
 
-CASES = [content(1, "4406**********123X"), content(3, "4406**********0042"),
-         content(2, "91440604MA51XK0A1K", LONG_NAME), content(4, "91440604MA51XK0A1K", LONG_NAME),
-         content(5, "91440604MA51XK0A1K", LONG_NAME, total=100)]
+CASES = [
+    content(1, "4406**********123X"),
+    content(3, "4406**********0042"),
+    content(2, "91440604MA51XK0A1K", LONG_NAME),
+    content(4, "91440604MA51XK0A1K", LONG_NAME),
+    content(5, "91440604MA51XK0A1K", LONG_NAME, total=100),
+]
 
 
 @pytest.mark.parametrize("c", CASES, ids=lambda c: f"kind{c.kind}")

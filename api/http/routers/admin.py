@@ -16,9 +16,13 @@ from api.services import add_client, add_user, set_client_disabled, set_user_dis
 from store import audit
 from store.models import ApiClient, AuditEntry, Role, User
 
-router = APIRouter(route_class=SessionRoute,
-                   prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
-                   dependencies=[Depends(current_principal)])
+router = APIRouter(
+    route_class=SessionRoute,
+    prefix="/v1/admin",
+    tags=["admin"],
+    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+    dependencies=[Depends(current_principal)],
+)
 Username = Annotated[str, Path(min_length=1, max_length=64)]
 ClientId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -84,8 +88,13 @@ class AuditVerification(BaseModel):
 
 
 def _user_out(u: User) -> dict[str, Any]:
-    return {"username": u.username, "role": u.role, "display_name": u.display_name, "department": u.department,
-            "disabled": u.disabled}
+    return {
+        "username": u.username,
+        "role": u.role,
+        "display_name": u.display_name,
+        "department": u.department,
+        "disabled": u.disabled,
+    }
 
 
 @router.get("/users", response_model=list[UserOut], summary="List users")
@@ -101,9 +110,18 @@ def create_user(ctx: Context, session: SessionDep, me: CurrentAdmin, body: UserI
     created if new); an inspector or official needs `department`; enterprises are API clients instead. The
     development identity provider's initial password is returned once. 409 if the username is taken. Audited."""
     with session.begin():
-        user, password = add_user(session, ctx.pii, me, username=body.username, role=body.role,
-                                  display_name=body.display_name, department=body.department,
-                                  id_number=body.id_number, name=body.name, phone=body.phone)
+        user, password = add_user(
+            session,
+            ctx.pii,
+            me,
+            username=body.username,
+            role=body.role,
+            display_name=body.display_name,
+            department=body.department,
+            id_number=body.id_number,
+            name=body.name,
+            phone=body.phone,
+        )
     return {**_user_out(user), "initial_password": password}
 
 
@@ -128,8 +146,13 @@ def create_client(session: SessionDep, me: CurrentAdmin, body: ClientIn) -> dict
     an unknown USCC). The client secret is returned once and stored hashed. Audited."""
     with session.begin():
         client, secret = add_client(session, me, uscc=body.uscc, name=body.name, enterprise_name=body.enterprise_name)
-    return {"client_id": client.client_id, "uscc": client.uscc, "name": client.name, "disabled": client.disabled,
-            "client_secret": secret}
+    return {
+        "client_id": client.client_id,
+        "uscc": client.uscc,
+        "name": client.name,
+        "disabled": client.disabled,
+        "client_secret": secret,
+    }
 
 
 @router.post("/clients/{client_id}/disable", response_model=ClientOut, summary="Disable an API client")
@@ -142,9 +165,12 @@ def disable_client(ctx: Context, session: SessionDep, me: CurrentAdmin, client_i
 
 
 @router.get("/audit", response_model=list[AuditOut], summary="Read the audit log, newest first")
-def read_audit(session: SessionDep, me: CurrentAdmin,
-               limit: Annotated[int, Query(ge=1, le=500)] = 100,
-               before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None) -> list[AuditEntry]:
+def read_audit(
+    session: SessionDep,
+    me: CurrentAdmin,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+) -> list[AuditEntry]:
     """The hash-chained audit log of privileged actions, newest first, `limit` entries at a time; page back with
     `before` (the smallest `seq` seen)."""
     query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
@@ -160,5 +186,11 @@ def verify_audit(ctx: Context, session: SessionDep, me: CurrentAdmin) -> AuditVe
     from ledger.audit_anchor import verify_against_chain
 
     report = verify_against_chain(session, ctx.ledger) if ctx.ledger is not None else audit.verify(session)
-    return AuditVerification(ok=report.ok, entries=report.entries, problem=report.problem, seq=report.seq,
-                             anchored_heads=report.anchored, anchored_through=report.anchored_through)
+    return AuditVerification(
+        ok=report.ok,
+        entries=report.entries,
+        problem=report.problem,
+        seq=report.seq,
+        anchored_heads=report.anchored,
+        anchored_through=report.anchored_through,
+    )

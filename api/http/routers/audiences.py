@@ -23,14 +23,34 @@ from store.models import Enterprise, Person, User
 
 PROTECTED = problem_responses(401, 403, 404, 413, 422, 429)
 
-citizen = APIRouter(route_class=SessionRoute, prefix="/v1/citizen", tags=["citizen"], responses=PROTECTED,
-                    dependencies=[Depends(current_principal)])
-enterprise = APIRouter(route_class=SessionRoute, prefix="/v1/enterprise", tags=["enterprise"], responses=PROTECTED,
-                       dependencies=[Depends(current_principal)])
-inspector = APIRouter(route_class=SessionRoute, prefix="/v1/inspector", tags=["inspector"], responses=PROTECTED,
-                      dependencies=[Depends(current_principal)])
-department = APIRouter(route_class=SessionRoute, prefix="/v1/department", tags=["department"], responses=PROTECTED,
-                       dependencies=[Depends(current_principal)])
+citizen = APIRouter(
+    route_class=SessionRoute,
+    prefix="/v1/citizen",
+    tags=["citizen"],
+    responses=PROTECTED,
+    dependencies=[Depends(current_principal)],
+)
+enterprise = APIRouter(
+    route_class=SessionRoute,
+    prefix="/v1/enterprise",
+    tags=["enterprise"],
+    responses=PROTECTED,
+    dependencies=[Depends(current_principal)],
+)
+inspector = APIRouter(
+    route_class=SessionRoute,
+    prefix="/v1/inspector",
+    tags=["inspector"],
+    responses=PROTECTED,
+    dependencies=[Depends(current_principal)],
+)
+department = APIRouter(
+    route_class=SessionRoute,
+    prefix="/v1/department",
+    tags=["department"],
+    responses=PROTECTED,
+    dependencies=[Depends(current_principal)],
+)
 
 
 class CitizenProfile(BaseModel):
@@ -75,9 +95,12 @@ def citizen_me(ctx: Context, session: SessionDep, me: CurrentCitizen) -> Citizen
     if person is None:
         raise ProblemError(404, "no person record is linked to this account")
     id_number = ctx.pii.decrypt(person.id_number_enc, "person.id_number")
-    return CitizenProfile(username=user.username, display_name=user.display_name,
-                          name=ctx.pii.decrypt(person.name_enc, "person.name"),
-                          id_number_masked=mask_id_number(id_number))
+    return CitizenProfile(
+        username=user.username,
+        display_name=user.display_name,
+        name=ctx.pii.decrypt(person.name_enc, "person.name"),
+        id_number_masked=mask_id_number(id_number),
+    )
 
 
 @enterprise.get("/me", response_model=EnterpriseProfile, summary="The calling enterprise's registration")
@@ -86,8 +109,11 @@ def enterprise_me(session: SessionDep, me: CurrentEnterprise) -> EnterpriseProfi
     return _enterprise(session, me.uscc or "")
 
 
-@enterprise.get("/enterprises/{uscc}", response_model=EnterpriseProfile,
-                summary="An enterprise's registration (only the enterprise itself)")
+@enterprise.get(
+    "/enterprises/{uscc}",
+    response_model=EnterpriseProfile,
+    summary="An enterprise's registration (only the enterprise itself)",
+)
 def enterprise_get(session: SessionDep, me: CurrentEnterprise, uscc: Uscc) -> EnterpriseProfile:
     """An enterprise's registration, for the enterprise itself only (403 for any other USCC)."""
     if uscc != me.uscc:
@@ -99,8 +125,9 @@ def enterprise_get(session: SessionDep, me: CurrentEnterprise, uscc: Uscc) -> En
 def inspector_me(session: SessionDep, me: CurrentInspector) -> StaffProfile:
     """The signed-in inspector's account and department."""
     user = _user(session, me.subject)
-    return StaffProfile(username=user.username, display_name=user.display_name, role=user.role,
-                        department=user.department)
+    return StaffProfile(
+        username=user.username, display_name=user.display_name, role=user.role, department=user.department
+    )
 
 
 @inspector.get("/enterprises/{uscc}", response_model=EnterpriseProfile, summary="Any enterprise, for inspection")
@@ -113,5 +140,6 @@ def inspector_enterprise(session: SessionDep, me: CurrentInspector, uscc: Uscc) 
 def department_me(session: SessionDep, me: CurrentOfficial) -> StaffProfile:
     """The signed-in department official's account and department."""
     user = _user(session, me.subject)
-    return StaffProfile(username=user.username, display_name=user.display_name, role=user.role,
-                        department=user.department)
+    return StaffProfile(
+        username=user.username, display_name=user.display_name, role=user.role, department=user.department
+    )

@@ -25,8 +25,12 @@ from api.security import Principal, authenticate_client
 
 # Sign-in refusals cost the same whether the account exists, is disabled or had a wrong password (one scrypt
 # check each, api.passwords); failures back off per account and address (api.http.throttle), never lock an account.
-router = APIRouter(route_class=SessionRoute,
-                   prefix="/v1/auth", tags=["auth"], responses=problem_responses(401, 404, 413, 422, 429, 503))
+router = APIRouter(
+    route_class=SessionRoute,
+    prefix="/v1/auth",
+    tags=["auth"],
+    responses=problem_responses(401, 404, 413, 422, 429, 503),
+)
 
 
 class TokenResponse(BaseModel):
@@ -38,8 +42,14 @@ class TokenResponse(BaseModel):
 class OAuthErrorOut(BaseModel):
     """An RFC 6749 §5.2 error response, with this API's problem fields beside it."""
 
-    error: Literal["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
-                   "unsupported_grant_type", "invalid_scope"]
+    error: Literal[
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+    ]
     error_description: str
     type: str
     title: str
@@ -49,8 +59,12 @@ class OAuthErrorOut(BaseModel):
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1: tokens and refusals are not cached
 CLIENT_ID_MAX, CLIENT_SECRET_MAX = 64, 200
-OAUTH_TITLES = {"invalid_request": "Invalid token request", "invalid_client": "Client authentication failed",
-                "unsupported_grant_type": "Unsupported grant type", "invalid_scope": "Invalid scope"}
+OAUTH_TITLES = {
+    "invalid_request": "Invalid token request",
+    "invalid_client": "Client authentication failed",
+    "unsupported_grant_type": "Unsupported grant type",
+    "invalid_scope": "Invalid scope",
+}
 
 
 class OAuthError(Exception):
@@ -66,18 +80,28 @@ class OAuthError(Exception):
         headers = dict(NO_STORE)
         if self.status == 401:  # a 401 names its scheme; the client that used Basic is told Basic (§5.2)
             headers["WWW-Authenticate"] = 'Basic realm="zel", charset="UTF-8"'
-        body = {"error": self.error, "error_description": self.description,
-                "type": BASE + self.error.replace("_", "-"), "title": OAUTH_TITLES[self.error],
-                "status": self.status, "detail": self.description}
+        body = {
+            "error": self.error,
+            "error_description": self.description,
+            "type": BASE + self.error.replace("_", "-"),
+            "title": OAUTH_TITLES[self.error],
+            "status": self.status,
+            "detail": self.description,
+        }
         return JSONResponse(body, status_code=self.status, headers=headers)
 
 
 OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": OAuthErrorOut, "description": "RFC 6749 §5.2: invalid_request, unsupported_grant_type or "
-                                                 "invalid_scope"},
-    401: {"model": OAuthErrorOut, "description": "RFC 6749 §5.2: invalid_client (unknown client, wrong secret, "
-                                                 "disabled client or no client authentication)",
-          "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Basic"}}},
+    400: {
+        "model": OAuthErrorOut,
+        "description": "RFC 6749 §5.2: invalid_request, unsupported_grant_type or invalid_scope",
+    },
+    401: {
+        "model": OAuthErrorOut,
+        "description": "RFC 6749 §5.2: invalid_client (unknown client, wrong secret, "
+        "disabled client or no client authentication)",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Basic"}},
+    },
 }
 
 
@@ -91,8 +115,9 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise OAuthError("invalid_client", "the Basic credentials are not base64 of UTF-8 `id:secret`",
-                         basic=True) from None
+        raise OAuthError(
+            "invalid_client", "the Basic credentials are not base64 of UTF-8 `id:secret`", basic=True
+        ) from None
     client_id, colon, secret = decoded.partition(":")
     if not colon:
         raise OAuthError("invalid_client", "the Basic credentials must be `client_id:client_secret`", basic=True)
@@ -104,12 +129,18 @@ def _client_credentials(request: Request, client_id: str | None, client_secret: 
     basic = _basic_credentials(request)
     if basic is not None:
         if client_secret is not None or (client_id is not None and client_id != basic[0]):
-            raise OAuthError("invalid_request", "authenticate the client one way: HTTP Basic or client_id and "
-                             "client_secret in the body, not both", basic=True)
+            raise OAuthError(
+                "invalid_request",
+                "authenticate the client one way: HTTP Basic or client_id and client_secret in the body, not both",
+                basic=True,
+            )
         client_id, client_secret = basic
     elif client_id is None or client_secret is None:
-        raise OAuthError("invalid_client", "authenticate the client: HTTP Basic (client_secret_basic), or client_id "
-                         "and client_secret in the body (client_secret_post)")
+        raise OAuthError(
+            "invalid_client",
+            "authenticate the client: HTTP Basic (client_secret_basic), or client_id "
+            "and client_secret in the body (client_secret_post)",
+        )
     if not client_id or not client_secret or len(client_id) > CLIENT_ID_MAX or len(client_secret) > CLIENT_SECRET_MAX:
         raise OAuthError("invalid_client", "unknown client, wrong secret or disabled client", basic=basic is not None)
     return client_id, client_secret, basic is not None
@@ -120,8 +151,14 @@ class Login(BaseModel):
     password: str = Field(min_length=1, max_length=200)
 
 
-def _signed_in(ctx: AppContext, session: Session, request: Request, account: str,
-               check: Callable[[], Principal | None], refusal: Exception) -> TokenResponse:
+def _signed_in(
+    ctx: AppContext,
+    session: Session,
+    request: Request,
+    account: str,
+    check: Callable[[], Principal | None],
+    refusal: Exception,
+) -> TokenResponse:
     """A password sign-in: the per-address limit, the per-account-and-address back-off, one password check (503
     when too many run), then a token; a secret hashed at an older cost was upgraded by the check."""
     address = ctx.caller_address(request)
@@ -143,8 +180,12 @@ def _refused(problem_type: str, detail: str) -> ProblemError:
     return ProblemError(401, detail, problem_type, headers={"WWW-Authenticate": "Bearer"})
 
 
-@router.post("/token", response_model=TokenResponse, responses=OAUTH_ERRORS,
-             summary="OAuth2 client-credentials token (enterprise API)")
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    responses=OAUTH_ERRORS,
+    summary="OAuth2 client-credentials token (enterprise API)",
+)
 def client_token(
     ctx: Context,
     session: SessionDep,
@@ -168,14 +209,24 @@ def client_token(
         if not grant_type:
             raise OAuthError("invalid_request", "grant_type is required (client_credentials)")
         if grant_type != "client_credentials":
-            raise OAuthError("unsupported_grant_type", f"grant_type {grant_type[:40]!r} is not supported here: use "
-                             "client_credentials")
+            raise OAuthError(
+                "unsupported_grant_type",
+                f"grant_type {grant_type[:40]!r} is not supported here: use client_credentials",
+            )
         if scope and scope.strip():
-            raise OAuthError("invalid_scope", "this server grants no scopes: a token carries its enterprise's rights; "
-                             "leave scope out")
+            raise OAuthError(
+                "invalid_scope",
+                "this server grants no scopes: a token carries its enterprise's rights; leave scope out",
+            )
         cid, secret, basic = _client_credentials(request, client_id, client_secret)
-        token = _signed_in(ctx, session, request, f"client:{cid}", lambda: authenticate_client(session, cid, secret),
-                           OAuthError("invalid_client", "unknown client, wrong secret or disabled client", basic=basic))
+        token = _signed_in(
+            ctx,
+            session,
+            request,
+            f"client:{cid}",
+            lambda: authenticate_client(session, cid, secret),
+            OAuthError("invalid_client", "unknown client, wrong secret or disabled client", basic=basic),
+        )
     except OAuthError as exc:
         return exc.response()
     response.headers.update(NO_STORE)
@@ -192,17 +243,25 @@ def login(ctx: Context, session: SessionDep, request: Request, body: Login) -> T
     """
     if getattr(ctx.identity, "name", "") == "oidc":
         raise ProblemError(404, "people sign in through the district's unified login here (POST /v1/auth/oidc)")
-    return _signed_in(ctx, session, request, f"user:{body.username}",
-                      lambda: ctx.identity.authenticate(session, body.username, body.password),
-                      _refused("invalid-credentials", "wrong username or password, or the account is disabled"))
+    return _signed_in(
+        ctx,
+        session,
+        request,
+        f"user:{body.username}",
+        lambda: ctx.identity.authenticate(session, body.username, body.password),
+        _refused("invalid-credentials", "wrong username or password, or the account is disabled"),
+    )
 
 
 class OidcLogin(BaseModel):
     id_token: str = Field(min_length=20, max_length=8192, description="An ID token of the district's unified login")
 
 
-@router.post("/oidc", response_model=TokenResponse,
-             summary="Sign in with an ID token of the district's unified login (OpenID Connect)")
+@router.post(
+    "/oidc",
+    response_model=TokenResponse,
+    summary="Sign in with an ID token of the district's unified login (OpenID Connect)",
+)
 def oidc_login(ctx: Context, session: SessionDep, request: Request, body: OidcLogin) -> TokenResponse:
     """Exchange an ID token of the district's unified login (OpenID Connect) for this API's bearer token.
 
@@ -218,7 +277,9 @@ def oidc_login(ctx: Context, session: SessionDep, request: Request, body: OidcLo
     ctx.auth_limiter.check(f"addr:{ctx.caller_address(request)}")
     principal = ctx.identity.authenticate_token(session, body.id_token)
     if principal is None:
-        raise _refused("invalid-credentials", "the ID token is not one of the configured issuer's current tokens for "
-                       "an enabled user")
+        raise _refused(
+            "invalid-credentials",
+            "the ID token is not one of the configured issuer's current tokens for an enabled user",
+        )
     token, ttl = ctx.tokens.issue(principal)
     return TokenResponse(access_token=token, expires_in=ttl)

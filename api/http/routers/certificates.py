@@ -31,19 +31,38 @@ from zero_errand.verification import HOLDER_GUESSES, holder_check_state, url_of
 
 PROTECTED = problem_responses(401, 403, 404, 409, 413, 422, 429)
 Number = Annotated[str, Path(min_length=17, max_length=17, pattern=r"^[1-5]\d{16}$", description="Certificate number")]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128,
-                                              description="Repeat a request safely: the same key with the same body "
-                                                          "returns the same certificate; the key with another body is "
-                                                          "refused (422). Keys are per requester")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=128,
+        description="Repeat a request safely: the same key with the same body "
+        "returns the same certificate; the key with another body is "
+        "refused (422). Keys are per requester",
+    ),
+]
 
-citizen = APIRouter(route_class=SessionRoute, prefix="/v1/citizen/certificates", tags=["citizen"], responses=PROTECTED,
-                    dependencies=[Depends(current_principal)])
-enterprise = APIRouter(route_class=SessionRoute,
-                       prefix="/v1/enterprise/certificates", tags=["enterprise"], responses=PROTECTED,
-                       dependencies=[Depends(current_principal)])
-department = APIRouter(route_class=SessionRoute,
-                       prefix="/v1/department/certificates", tags=["department"], responses=PROTECTED,
-                       dependencies=[Depends(current_principal)])
+citizen = APIRouter(
+    route_class=SessionRoute,
+    prefix="/v1/citizen/certificates",
+    tags=["citizen"],
+    responses=PROTECTED,
+    dependencies=[Depends(current_principal)],
+)
+enterprise = APIRouter(
+    route_class=SessionRoute,
+    prefix="/v1/enterprise/certificates",
+    tags=["enterprise"],
+    responses=PROTECTED,
+    dependencies=[Depends(current_principal)],
+)
+department = APIRouter(
+    route_class=SessionRoute,
+    prefix="/v1/department/certificates",
+    tags=["department"],
+    responses=PROTECTED,
+    dependencies=[Depends(current_principal)],
+)
 
 PERIOD = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Month, YYYY-MM")
 
@@ -69,8 +88,10 @@ class Anchor(BaseModel):
 
 class HolderCheckOut(BaseModel):
     wrong_guesses: int = Field(description="Wrong ID numbers or USCCs strangers tried on the public holder check")
-    locked: bool = Field(description=f"After {HOLDER_GUESSES} wrong guesses the check answers nobody any more: "
-                                     "verifiers must see the holder's own ID (a new certificate has its own check)")
+    locked: bool = Field(
+        description=f"After {HOLDER_GUESSES} wrong guesses the check answers nobody any more: "
+        "verifiers must see the holder's own ID (a new certificate has its own check)"
+    )
 
 
 class CertificateOut(BaseModel):
@@ -92,8 +113,11 @@ class CertificateOut(BaseModel):
 
 
 class StatusChange(BaseModel):
-    reason: int = Field(ge=1, le=9, description="1 issued in error, 2 data corrected, 3 fraud, "
-                                                "4 under investigation, 5 subject request, 9 other")
+    reason: int = Field(
+        ge=1,
+        le=9,
+        description="1 issued in error, 2 data corrected, 3 fraud, 4 under investigation, 5 subject request, 9 other",
+    )
     note: str = Field("", max_length=200)
 
 
@@ -105,22 +129,46 @@ def _out(ctx: Any, session: Any, cert: Certificate) -> dict[str, Any]:
     anchor = None
     if cert.batch_id is not None and cert.state != "ISSUED":
         batch = session.get(AnchorBatch, cert.batch_id)
-        anchor = {"root": batch.root, "proof": cert.proof or [], "tx_hash": batch.tx_hash,
-                  "block_number": batch.block_number}
-    return {"number": cert.number, "kind": cert.kind, "state": cert.state, "department": cert.department,
-            "issued_at": cert.issued_at, "expires_at": cert.expires_at, "content": cert.content, "detail": cert.detail,
-            "digest": cert.digest, "signer": cert.signer, "signature": cert.signature, "anchor": anchor,
-            "status_reason": cert.status_reason,
-            "verify_url": url_of(cert, ctx.settings.public_url), "holder_check": holder_check_state(cert)}
+        anchor = {
+            "root": batch.root,
+            "proof": cert.proof or [],
+            "tx_hash": batch.tx_hash,
+            "block_number": batch.block_number,
+        }
+    return {
+        "number": cert.number,
+        "kind": cert.kind,
+        "state": cert.state,
+        "department": cert.department,
+        "issued_at": cert.issued_at,
+        "expires_at": cert.expires_at,
+        "content": cert.content,
+        "detail": cert.detail,
+        "digest": cert.digest,
+        "signer": cert.signer,
+        "signature": cert.signature,
+        "anchor": anchor,
+        "status_reason": cert.status_reason,
+        "verify_url": url_of(cert, ctx.settings.public_url),
+        "holder_check": holder_check_state(cert),
+    }
 
 
-def _request(ctx: AppContext, session: Session, me: Principal, subject: Subject, body: Any, key: str | None,
-             response: Response) -> dict[str, Any]:
+def _request(
+    ctx: AppContext, session: Session, me: Principal, subject: Subject, body: Any, key: str | None, response: Response
+) -> dict[str, Any]:
     service = ctx.require_certificates()
     with session.begin():
-        cert, created = service.request(session, kind=CertKind.parse(body.kind), subject=subject,
-                                        period_from=body.period_from, period_to=body.period_to,
-                                        actor=me.subject, actor_role=me.role.value, idempotency_key=key)
+        cert, created = service.request(
+            session,
+            kind=CertKind.parse(body.kind),
+            subject=subject,
+            period_from=body.period_from,
+            period_to=body.period_to,
+            actor=me.subject,
+            actor_role=me.role.value,
+            idempotency_key=key,
+        )
     response.status_code = 201 if created else 200
     return _out(ctx, session, cert)
 
@@ -136,19 +184,32 @@ def _pdf(ctx: Any, cert: Certificate) -> Response:
     from zero_errand.pdf import render
 
     pdf = render(cert, verify_base=ctx.settings.public_url, pii=ctx.pii)
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{cert.number}.pdf"'})
+    return Response(
+        pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{cert.number}.pdf"'}
+    )
 
 
 PDF: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/pdf": {}}, "description": "The certificate as an A4 PDF"}}
+    200: {"content": {"application/pdf": {}}, "description": "The certificate as an A4 PDF"}
+}
 
 
-@citizen.post("", response_model=CertificateOut, status_code=201, summary="Request a certificate",
-              dependencies=[Expensive],
-              responses={200: {"model": CertificateOut, "description": "Returned for a repeated Idempotency-Key"}})
-def citizen_request(ctx: Context, session: SessionDep, me: CurrentCitizen, body: CertificateRequest,
-                    response: Response, idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+@citizen.post(
+    "",
+    response_model=CertificateOut,
+    status_code=201,
+    summary="Request a certificate",
+    dependencies=[Expensive],
+    responses={200: {"model": CertificateOut, "description": "Returned for a repeated Idempotency-Key"}},
+)
+def citizen_request(
+    ctx: Context,
+    session: SessionDep,
+    me: CurrentCitizen,
+    body: CertificateRequest,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
     """Issue the signed-in citizen a personal tax-payment or social-insurance contribution certificate for whole
     months that have ended, from the department's records; 201 with the certificate (state ISSUED until its batch is
     anchored, within seconds). With an `Idempotency-Key`, repeating the same request returns the same certificate
@@ -159,8 +220,12 @@ def citizen_request(ctx: Context, session: SessionDep, me: CurrentCitizen, body:
 @citizen.get("", response_model=list[CertificateOut], summary="My certificates")
 def citizen_list(ctx: Context, session: SessionDep, me: CurrentCitizen) -> list[dict[str, Any]]:
     """The signed-in citizen's certificates, newest first (at most 200), with their anchoring and verify URLs."""
-    certs = session.scalars(select(Certificate).where(Certificate.owner == f"person:{me.person_id}")
-                            .order_by(Certificate.id.desc()).limit(200))
+    certs = session.scalars(
+        select(Certificate)
+        .where(Certificate.owner == f"person:{me.person_id}")
+        .order_by(Certificate.id.desc())
+        .limit(200)
+    )
     return [_out(ctx, session, c) for c in certs]
 
 
@@ -171,19 +236,35 @@ def citizen_get(ctx: Context, session: SessionDep, me: CurrentCitizen, number: N
     return _out(ctx, session, _own(session, f"person:{me.person_id}", number))
 
 
-@citizen.get("/{number}/pdf", response_class=Response, responses=PDF, summary="Download one of my certificates",
-             dependencies=[Expensive])
+@citizen.get(
+    "/{number}/pdf",
+    response_class=Response,
+    responses=PDF,
+    summary="Download one of my certificates",
+    dependencies=[Expensive],
+)
 def citizen_pdf(ctx: Context, session: SessionDep, me: CurrentCitizen, number: Number) -> Response:
     """One of the signed-in citizen's certificates as an A4 PDF with its verification QR code (CJK font embedded);
     404 for any number that is not theirs."""
     return _pdf(ctx, _own(session, f"person:{me.person_id}", number))
 
 
-@enterprise.post("", response_model=CertificateOut, status_code=201, summary="Request a certificate",
-                 dependencies=[Expensive],
-                 responses={200: {"model": CertificateOut, "description": "Returned for a repeated Idempotency-Key"}})
-def enterprise_request(ctx: Context, session: SessionDep, me: CurrentEnterprise, body: EnterpriseCertificateRequest,
-                       response: Response, idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+@enterprise.post(
+    "",
+    response_model=CertificateOut,
+    status_code=201,
+    summary="Request a certificate",
+    dependencies=[Expensive],
+    responses={200: {"model": CertificateOut, "description": "Returned for a repeated Idempotency-Key"}},
+)
+def enterprise_request(
+    ctx: Context,
+    session: SessionDep,
+    me: CurrentEnterprise,
+    body: EnterpriseCertificateRequest,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
     """Issue the calling enterprise a tax-payment or social-insurance participation certificate for whole months that
     have ended; 201 with the certificate (ISSUED until anchored). With an `Idempotency-Key`, repeating the same
     request returns the same certificate (200); the key with a different kind or period is refused with 422. Keys
@@ -194,8 +275,9 @@ def enterprise_request(ctx: Context, session: SessionDep, me: CurrentEnterprise,
 @enterprise.get("", response_model=list[CertificateOut], summary="Our certificates")
 def enterprise_list(ctx: Context, session: SessionDep, me: CurrentEnterprise) -> list[dict[str, Any]]:
     """The calling enterprise's certificates, newest first (at most 200)."""
-    certs = session.scalars(select(Certificate).where(Certificate.owner == f"uscc:{me.uscc}")
-                            .order_by(Certificate.id.desc()).limit(200))
+    certs = session.scalars(
+        select(Certificate).where(Certificate.owner == f"uscc:{me.uscc}").order_by(Certificate.id.desc()).limit(200)
+    )
     return [_out(ctx, session, c) for c in certs]
 
 
@@ -206,27 +288,35 @@ def enterprise_get(ctx: Context, session: SessionDep, me: CurrentEnterprise, num
     return _out(ctx, session, _own(session, f"uscc:{me.uscc}", number))
 
 
-@enterprise.get("/{number}/pdf", response_class=Response, responses=PDF, summary="One of our certificates (PDF)",
-                dependencies=[Expensive])
+@enterprise.get(
+    "/{number}/pdf",
+    response_class=Response,
+    responses=PDF,
+    summary="One of our certificates (PDF)",
+    dependencies=[Expensive],
+)
 def enterprise_pdf(ctx: Context, session: SessionDep, me: CurrentEnterprise, number: Number) -> Response:
     """One of the calling enterprise's certificates as an A4 PDF with its verification QR code; 404 for any number
     that is not its own."""
     return _pdf(ctx, _own(session, f"uscc:{me.uscc}", number))
 
 
-def _change(ctx: AppContext, session: Session, me: Principal, number: str, action: str, reason: int,
-            note: str) -> dict[str, Any]:
+def _change(
+    ctx: AppContext, session: Session, me: Principal, number: str, action: str, reason: int, note: str
+) -> dict[str, Any]:
     service = ctx.require_certificates()
     # The chain answers for the department's key held by this service, not for the caller: whatever the contract
     # said (a NotAuthorized is the service key's, never the official's 403), the change was refused on chain (409);
     # an unreachable node is retried by the caller (503, Retry-After).
     try:
         with session.begin():
-            cert = service.change_status(session, number, action, department=me.department or "", reason=reason,
-                                         note=note, actor=me.subject)
+            cert = service.change_status(
+                session, number, action, department=me.department or "", reason=reason, note=note, actor=me.subject
+            )
     except NodeUnavailable as exc:
-        raise ProblemError(503, f"the chain node is unavailable; retry later ({exc.message})",
-                           headers={"Retry-After": "30"}) from exc
+        raise ProblemError(
+            503, f"the chain node is unavailable; retry later ({exc.message})", headers={"Retry-After": "30"}
+        ) from exc
     except LedgerError as exc:
         raise ProblemError(409, exc.message, "chain-refused") from exc
     return _out(ctx, session, cert)
@@ -235,10 +325,12 @@ def _change(ctx: AppContext, session: Session, me: Principal, number: str, actio
 CHANGE = problem_responses(503)
 
 
-@department.post("/{number}/revoke", response_model=CertificateOut, responses=CHANGE,
-                 summary="Revoke a certificate (permanent)")
-def revoke(ctx: Context, session: SessionDep, me: CurrentOfficial, number: Number,
-           body: StatusChange) -> dict[str, Any]:
+@department.post(
+    "/{number}/revoke", response_model=CertificateOut, responses=CHANGE, summary="Revoke a certificate (permanent)"
+)
+def revoke(
+    ctx: Context, session: SessionDep, me: CurrentOfficial, number: Number, body: StatusChange
+) -> dict[str, Any]:
     """Revoke an anchored certificate for good, on chain with the department's key, then in the store. Only an
     official of the issuing department may; 409 while the certificate waits for anchoring or when the chain
     refuses, 503 when the chain node is unreachable."""
@@ -246,17 +338,18 @@ def revoke(ctx: Context, session: SessionDep, me: CurrentOfficial, number: Numbe
 
 
 @department.post("/{number}/suspend", response_model=CertificateOut, responses=CHANGE, summary="Suspend a certificate")
-def suspend(ctx: Context, session: SessionDep, me: CurrentOfficial, number: Number,
-            body: StatusChange) -> dict[str, Any]:
+def suspend(
+    ctx: Context, session: SessionDep, me: CurrentOfficial, number: Number, body: StatusChange
+) -> dict[str, Any]:
     """Suspend an anchored certificate (verifiers see SUSPENDED until it is reinstated), on chain and in the store.
     Only an official of the issuing department may; 409 when it is not anchored or the chain refuses."""
     return _change(ctx, session, me, number, "suspend", body.reason, body.note)
 
 
-@department.post("/{number}/reinstate", response_model=CertificateOut, responses=CHANGE,
-                 summary="Lift a suspension")
-def reinstate(ctx: Context, session: SessionDep, me: CurrentOfficial, number: Number,
-              body: Reinstate) -> dict[str, Any]:
+@department.post("/{number}/reinstate", response_model=CertificateOut, responses=CHANGE, summary="Lift a suspension")
+def reinstate(
+    ctx: Context, session: SessionDep, me: CurrentOfficial, number: Number, body: Reinstate
+) -> dict[str, Any]:
     """Lift a suspension, on chain and in the store; a revoked certificate stays revoked. Only an official of the
     issuing department may; 409 when the certificate is not suspended or the chain refuses."""
     return _change(ctx, session, me, number, "reinstate", 0, body.note)

@@ -23,8 +23,9 @@ class CodeOut(BaseModel):
 
 
 @router.get("/{code}", response_model=CodeOut, summary="Validate and normalize a USCC or citizen ID number")
-def check_code(code: Annotated[str, Path(max_length=64)],
-               kind: Annotated[Literal["citizen_id", "uscc"] | None, Query()] = None) -> dict:
+def check_code(
+    code: Annotated[str, Path(max_length=64)], kind: Annotated[Literal["citizen_id", "uscc"] | None, Query()] = None
+) -> dict:
     """Check a unified social credit code (GB 32100-2015) or a citizen ID number (GB 11643-1999), after normalizing
     it (spaces, lower case, full-width characters). An invalid code says why, at which position and, for a wrong
     check character, which was expected. `kind` forces one of the two."""

@@ -40,14 +40,30 @@ from zero_errand.verification import url_of
 log = logging.getLogger(__name__)
 PROTECTED = problem_responses(401, 403, 404, 409, 413, 422, 429)
 Digest = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
-department = APIRouter(route_class=SessionRoute, prefix="/v1/department/credit", tags=["department"],
-                       responses=PROTECTED, dependencies=[Depends(current_principal)])
-enterprise = APIRouter(route_class=SessionRoute, prefix="/v1/enterprise/credit", tags=["enterprise"],
-                       responses=PROTECTED, dependencies=[Depends(current_principal)])
-inspector = APIRouter(route_class=SessionRoute, prefix="/v1/inspector", tags=["inspector"], responses=PROTECTED,
-                      dependencies=[Depends(current_principal)])
-public = APIRouter(route_class=SessionRoute,
-                   prefix="/v1/public", tags=["public"], responses=problem_responses(404, 422, 429))
+department = APIRouter(
+    route_class=SessionRoute,
+    prefix="/v1/department/credit",
+    tags=["department"],
+    responses=PROTECTED,
+    dependencies=[Depends(current_principal)],
+)
+enterprise = APIRouter(
+    route_class=SessionRoute,
+    prefix="/v1/enterprise/credit",
+    tags=["enterprise"],
+    responses=PROTECTED,
+    dependencies=[Depends(current_principal)],
+)
+inspector = APIRouter(
+    route_class=SessionRoute,
+    prefix="/v1/inspector",
+    tags=["inspector"],
+    responses=PROTECTED,
+    dependencies=[Depends(current_principal)],
+)
+public = APIRouter(
+    route_class=SessionRoute, prefix="/v1/public", tags=["public"], responses=problem_responses(404, 422, 429)
+)
 
 
 class RecordIn(BaseModel):
@@ -94,7 +110,8 @@ class Item(BaseModel):
 class InspectionIn(BaseModel):
     uscc: Uscc
     departments: list[Literal[inspections.DEPARTMENTS]] = Field(  # type: ignore[valid-type]
-        min_length=1, description="Every department in the visit: a joint inspection is one record")
+        min_length=1, description="Every department in the visit: a joint inspection is one record"
+    )
     inspectors: list[str] = Field(default_factory=list, max_length=10, description="Other inspectors present")
     items: list[Item] = Field(min_length=1, max_length=100)
     findings: str = Field(default="", max_length=4000)
@@ -108,8 +125,9 @@ class ScanIn(BaseModel):
     text: str = Field(min_length=1, max_length=600, description="The scanned one-code URL")
 
 
-def _do(ctx: AppContext, session: Session, action: Callable[[CreditLedger], Any],
-        shape: Callable[[Any], dict[str, Any]]) -> Any:
+def _do(
+    ctx: AppContext, session: Session, action: Callable[[CreditLedger], Any], shape: Callable[[Any], dict[str, Any]]
+) -> Any:
     """Run a credit action in a transaction and shape its result, then push it to the chain (later, if the node
     is down: the row stays PENDING and the service's sync thread retries)."""
     credit = ctx.require_credit()
@@ -128,43 +146,96 @@ def add_record(ctx: Context, session: SessionDep, me: CurrentOfficial, body: Rec
     result, a commendation) for the official's department: its digest is appended to the enterprise's hash chain on
     CreditRegistry and the grade is recomputed. 403 for a record type the department does not own. Written to the
     chain at once, or by the sync worker if the node is down."""
-    return _do(ctx, session, lambda credit: workflows.record(
-        credit, session, uscc=body.uscc, type=body.type, department=me.department or "",
-        decided_on=body.decided_on, summary=body.summary, reference=body.reference, amount_fen=body.amount_fen,
-        evidence=[e.lower() for e in body.evidence], actor=me.subject),
-        lambda r: {"uid": r.uid, "seq": r.seq, "digest": r.digest})
+    return _do(
+        ctx,
+        session,
+        lambda credit: workflows.record(
+            credit,
+            session,
+            uscc=body.uscc,
+            type=body.type,
+            department=me.department or "",
+            decided_on=body.decided_on,
+            summary=body.summary,
+            reference=body.reference,
+            amount_fen=body.amount_fen,
+            evidence=[e.lower() for e in body.evidence],
+            actor=me.subject,
+        ),
+        lambda r: {"uid": r.uid, "seq": r.seq, "digest": r.digest},
+    )
 
 
 @department.post("/lists", status_code=201, summary="Put an enterprise on the red or black list")
 def add_list(ctx: Context, session: SessionDep, me: CurrentOfficial, body: ListIn) -> dict[str, Any]:
     """Put an enterprise on the red list (at least class B) or the black list (class D; joint punishment is flagged
     to every department) from `start_on`, until `end_on` if given. Written on chain."""
-    return _do(ctx, session, lambda credit: workflows.list_entry(
-        credit, session, uscc=body.uscc, list_name=body.list, department=me.department or "",
-        start_on=body.start_on, end_on=body.end_on, reason=body.reason, reference=body.reference, actor=me.subject),
-        lambda e: {"id": e.id, "list": e.list, "joint_punishment": e.joint_punishment})
+    return _do(
+        ctx,
+        session,
+        lambda credit: workflows.list_entry(
+            credit,
+            session,
+            uscc=body.uscc,
+            list_name=body.list,
+            department=me.department or "",
+            start_on=body.start_on,
+            end_on=body.end_on,
+            reason=body.reason,
+            reference=body.reference,
+            actor=me.subject,
+        ),
+        lambda e: {"id": e.id, "list": e.list, "joint_punishment": e.joint_punishment},
+    )
 
 
 @department.post("/lists/{entry_id}/end", summary="End a red or black list entry (only the department that made it)")
-def end_list(ctx: Context, session: SessionDep, me: CurrentOfficial,
-             entry_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The list entry's id")],
-             body: ListEndIn) -> dict[str, Any]:
+def end_list(
+    ctx: Context,
+    session: SessionDep,
+    me: CurrentOfficial,
+    entry_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The list entry's id")],
+    body: ListEndIn,
+) -> dict[str, Any]:
     """End a red or black list entry early, from `end_on` (default today). Only the department that made the entry
     may end it (403 otherwise); the grade is recomputed."""
-    return _do(ctx, session, lambda credit: workflows.end_list_entry(
-        credit, session, entry_id=entry_id, department=me.department or "", end_on=body.end_on,
-        reason=body.reason, reference=body.reference, actor=me.subject),
-        lambda e: {"id": e.id, "list": e.list, "end_on": e.end_on.isoformat()})
+    return _do(
+        ctx,
+        session,
+        lambda credit: workflows.end_list_entry(
+            credit,
+            session,
+            entry_id=entry_id,
+            department=me.department or "",
+            end_on=body.end_on,
+            reason=body.reason,
+            reference=body.reference,
+            actor=me.subject,
+        ),
+        lambda e: {"id": e.id, "list": e.list, "end_on": e.end_on.isoformat()},
+    )
 
 
 @department.post("/repairs/{application_id}/decision", summary="Approve or reject a repair application")
-def decide_repair(ctx: Context, session: SessionDep, me: CurrentOfficial, application_id: int,
-                  body: DecisionIn) -> dict[str, Any]:
+def decide_repair(
+    ctx: Context, session: SessionDep, me: CurrentOfficial, application_id: int, body: DecisionIn
+) -> dict[str, Any]:
     """Approve or reject an enterprise's credit repair application about a record the official's department made.
     Every step is a record on the chain; an approval recomputes the grade."""
-    return _do(ctx, session, lambda credit: workflows.review_repair(
-        credit, session, application_id=application_id, approve=body.approve, department=me.department or "",
-        note=body.note, actor=me.subject), lambda a: {"id": a.id, "state": a.state})
+    return _do(
+        ctx,
+        session,
+        lambda credit: workflows.review_repair(
+            credit,
+            session,
+            application_id=application_id,
+            approve=body.approve,
+            department=me.department or "",
+            note=body.note,
+            actor=me.subject,
+        ),
+        lambda a: {"id": a.id, "state": a.state},
+    )
 
 
 @department.get("/enterprises/{uscc}", summary="An enterprise's full standing, for departments")
@@ -201,9 +272,17 @@ def credit_report(ctx: Context, session: SessionDep, me: CurrentEnterprise, body
     lists and inspections, signed by market supervision as a certificate (kind `credit-report`) and anchored like
     one. The answer is its summary and verify URL; the PDF with its QR code is `GET
     /v1/enterprise/certificates/{number}/pdf`. Rate-limited."""
+
     def report(credit: CreditLedger) -> Certificate:
-        return make_report(credit, session, uscc=me.uscc or "", period_from=body.period_from,
-                           period_to=body.period_to, builder=ctx.require_certificates().builder, actor=me.subject)
+        return make_report(
+            credit,
+            session,
+            uscc=me.uscc or "",
+            period_from=body.period_from,
+            period_to=body.period_to,
+            builder=ctx.require_certificates().builder,
+            actor=me.subject,
+        )
 
     return _do(ctx, session, report, lambda cert: summary(cert, url_of(cert, ctx.settings.public_url)))
 
@@ -218,17 +297,25 @@ def check_code(ctx: Context, body: ScanIn) -> dict[str, Any]:
     except CodeError as exc:
         return {"valid": False, "uscc": None, "reason": str(exc)}
     valid = _code_key_authorized(ctx, code)
-    return {"valid": valid, "uscc": code.uscc,
-            "reason": None if valid else "not signed by a key authorized for enterprise codes"}
+    return {
+        "valid": valid,
+        "uscc": code.uscc,
+        "reason": None if valid else "not signed by a key authorized for enterprise codes",
+    }
 
 
 @enterprise.post("/repairs", status_code=201, summary="Apply for credit repair of one of our records")
 def apply_repair(ctx: Context, session: SessionDep, me: CurrentEnterprise, body: RepairIn) -> dict[str, Any]:
     """Apply for credit repair of one of the calling enterprise's records, saying what was put right. Repair opens
     only after the record's minimum display period (409 before); the department that made the record decides."""
-    return _do(ctx, session, lambda credit: workflows.apply_repair(
-        credit, session, uscc=me.uscc or "", record_uid=body.record, statement=body.statement, actor=me.subject),
-        lambda a: {"id": a.id, "state": a.state})
+    return _do(
+        ctx,
+        session,
+        lambda credit: workflows.apply_repair(
+            credit, session, uscc=me.uscc or "", record_uid=body.record, statement=body.statement, actor=me.subject
+        ),
+        lambda a: {"id": a.id, "state": a.state},
+    )
 
 
 @inspector.post("/scan", summary="Scan a one code")
@@ -240,11 +327,14 @@ async def scan(ctx: Context, me: CurrentInspector, body: ScanIn) -> dict[str, An
     # the certificate status route, since a thread hop per request costs more than it saves under load.
     code = read_code(body.text)  # a CodeError ("invalid-code") if it is no code at all
     if not _code_key_authorized(ctx, code):
-        raise ProblemError(422, "the code is not signed by a key authorized for enterprise codes: it may be forged",
-                           "untrusted-code")
+        raise ProblemError(
+            422, "the code is not signed by a key authorized for enterprise codes: it may be forged", "untrusted-code"
+        )
     with ctx.sessions() as session:
-        return {"code": {"uscc": code.uscc, "signer": code.signer, "issued": code.issued},
-                **_standing(ctx, session, code.uscc, "inspector")}
+        return {
+            "code": {"uscc": code.uscc, "signer": code.signer, "issued": code.issued},
+            **_standing(ctx, session, code.uscc, "inspector"),
+        }
 
 
 def _code_key_authorized(ctx: AppContext, code: ScannedCode) -> bool:
@@ -259,14 +349,28 @@ def add_inspection(ctx: Context, session: SessionDep, me: CurrentInspector, body
     inspectors present, the items checked, findings, result and the digests of evidence files (hashed on the phone).
     It is batch-anchored like certificates and becomes a credit record."""
     if me.department not in body.departments:
-        raise ProblemError(422, "the inspector's own department must be among the departments of the visit",
-                           "validation")
-    return _do(ctx, session, lambda credit: inspections.record_inspection(
-        credit, session, uscc=body.uscc, departments=list(body.departments),
-        inspectors=[me.subject.removeprefix("user:"), *body.inspectors], items=[i.model_dump() for i in body.items],
-        findings=body.findings, result=body.result, evidence=[e.lower() for e in body.evidence],
-        visited_on=body.visited_on, draw_id=body.draw_id, actor=me.subject),
-        lambda i: {"uid": i.uid, "digest": i.digest, "state": i.state})
+        raise ProblemError(
+            422, "the inspector's own department must be among the departments of the visit", "validation"
+        )
+    return _do(
+        ctx,
+        session,
+        lambda credit: inspections.record_inspection(
+            credit,
+            session,
+            uscc=body.uscc,
+            departments=list(body.departments),
+            inspectors=[me.subject.removeprefix("user:"), *body.inspectors],
+            items=[i.model_dump() for i in body.items],
+            findings=body.findings,
+            result=body.result,
+            evidence=[e.lower() for e in body.evidence],
+            visited_on=body.visited_on,
+            draw_id=body.draw_id,
+            actor=me.subject,
+        ),
+        lambda i: {"uid": i.uid, "digest": i.digest, "state": i.state},
+    )
 
 
 @inspector.get("/enterprises/{uscc}/standing", summary="An enterprise's standing, for inspection")
@@ -300,8 +404,9 @@ def run_draw(ctx: Context, session: SessionDep, me: CurrentOfficial, body: DrawI
     # outage alike leaves the draw undone for now (503), never the official's 403 or 409.
     try:
         with session.begin():
-            row, seed = draws.commit(credit, session, targets=body.targets, per_target=body.per_target,
-                                     actor=me.subject)
+            row, seed = draws.commit(
+                credit, session, targets=body.targets, per_target=body.per_target, actor=me.subject
+            )
         with session.begin():
             return draws.published(draws.reveal(credit, session, session.merge(row), seed))
     except LedgerError as exc:

@@ -12,8 +12,9 @@ from api.http.params import Uscc
 from api.http.problems import ProblemError, problem_responses
 from store.models import Enterprise
 
-public = APIRouter(route_class=SessionRoute,
-                   prefix="/v1/public", tags=["public"], responses=problem_responses(404, 422, 429))
+public = APIRouter(
+    route_class=SessionRoute, prefix="/v1/public", tags=["public"], responses=problem_responses(404, 422, 429)
+)
 health = APIRouter(route_class=SessionRoute, tags=["operations"])
 
 
@@ -36,8 +37,7 @@ class Readiness(BaseModel):
 
 
 @public.get("/enterprises/{uscc}", response_model=PublicEnterprise, summary="An enterprise's public profile")
-def public_enterprise(session: SessionDep,
-                      uscc: Uscc) -> PublicEnterprise:
+def public_enterprise(session: SessionDep, uscc: Uscc) -> PublicEnterprise:
     """An enterprise's public registration: USCC, name and region. 404 for an unknown USCC."""
     found = session.get(Enterprise, uscc)
     if found is None:
@@ -51,8 +51,12 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@health.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}},
-            summary="The store and the chain are reachable")
+@health.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness}},
+    summary="The store and the chain are reachable",
+)
 def readyz(ctx: Context, response: Response) -> Readiness:
     """Readiness: 200 when the store answers a query and the chain answers its block number (given with its chain
     id), 503 with what is unavailable otherwise."""
@@ -75,8 +79,9 @@ def readyz(ctx: Context, response: Response) -> Readiness:
     return Readiness(status="ready" if ready else "not ready", store=store, chain=chain, chain_id=chain_id, block=block)
 
 
-@health.get("/metrics", response_class=Response, summary="Prometheus metrics",
-            responses={200: {"content": {"text/plain": {}}}})
+@health.get(
+    "/metrics", response_class=Response, summary="Prometheus metrics", responses={200: {"content": {"text/plain": {}}}}
+)
 def metrics(ctx: Context) -> Response:
     """Request counts by method, route and status, and latencies by route, in the Prometheus text format. Production
     may close it (404) with `ZEL_METRICS_ENABLED=false`."""

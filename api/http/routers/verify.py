@@ -16,8 +16,9 @@ from qr.decode import DECODER
 from qr.verify import verify_text
 from zero_errand.verification import HOLDER_GUESSES, HolderCheckLocked, LedgerResolver, holder_matches
 
-router = APIRouter(route_class=SessionRoute,
-                   prefix="/v1/verify", tags=["public"], responses=problem_responses(413, 422, 429, 503))
+router = APIRouter(
+    route_class=SessionRoute, prefix="/v1/verify", tags=["public"], responses=problem_responses(413, 422, 429, 503)
+)
 Digest = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$", description="EIP-712 digest of the certificate")]
 MAX_IMAGE = 8 * 1024 * 1024
 
@@ -25,10 +26,14 @@ MAX_IMAGE = 8 * 1024 * 1024
 class StatusOut(BaseModel):
     status: Literal["anchored", "pending", "revoked", "suspended", "unknown", "foreign-anchor"] = Field(
         description="`foreign-anchor`: the batch holding the digest was anchored by another department than the "
-                    "one given (or the stored certificate's)")
-    reason: int | None = Field(None, description="For `revoked` and `suspended`: the reason code the department gave "
-                               "(1 issued in error, 2 data corrected, 3 obtained by fraud, 4 under investigation, "
-                               "5 subject request, 9 other)")
+        "one given (or the stored certificate's)"
+    )
+    reason: int | None = Field(
+        None,
+        description="For `revoked` and `suspended`: the reason code the department gave "
+        "(1 issued in error, 2 data corrected, 3 obtained by fraud, 4 under investigation, "
+        "5 subject request, 9 other)",
+    )
 
 
 class VerifyIn(BaseModel):
@@ -87,11 +92,25 @@ def _resolver(ctx: AppContext) -> LedgerResolver:
     return LedgerResolver(ctx.sessions, ctx.require_ledger(), ctx.key_lists())
 
 
-@router.get("/status/{digest}", response_model=StatusOut, response_model_exclude_none=True,
-            summary="A certificate's status, by digest only")
-async def status(ctx: Context, digest: Digest, department: Annotated[str | None, Query(
-        max_length=32, pattern=r"^[a-z0-9.]+$", description="The department the certificate names (e.g. tax.440604): "
-        "its batch must have been anchored by that department")] = None) -> StatusOut:
+@router.get(
+    "/status/{digest}",
+    response_model=StatusOut,
+    response_model_exclude_none=True,
+    summary="A certificate's status, by digest only",
+)
+async def status(
+    ctx: Context,
+    digest: Digest,
+    department: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            pattern=r"^[a-z0-9.]+$",
+            description="The department the certificate names (e.g. tax.440604): "
+            "its batch must have been anchored by that department",
+        ),
+    ] = None,
+) -> StatusOut:
     """The status of the certificate with this EIP-712 digest, and nothing else about it: anchored, pending (issued,
     not yet anchored), revoked, suspended or unknown. With `department`, `foreign-anchor` says the digest's batch
     was anchored by another department. What the verify page asks after checking a signature."""
@@ -105,13 +124,24 @@ async def status(ctx: Context, digest: Digest, department: Annotated[str | None,
     return StatusOut(status=state, reason=reason)
 
 
-@router.post("", response_model=VerdictOut, summary="Verify a payload, a verify URL, or a photo of the QR code",
-             dependencies=[Expensive], responses=problem_responses(415),
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": VerifyIn.model_json_schema()},
-                 "image/png": {"schema": {"type": "string", "format": "binary"}},
-                 "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
-                 "image/webp": {"schema": {"type": "string", "format": "binary"}}}}})
+@router.post(
+    "",
+    response_model=VerdictOut,
+    summary="Verify a payload, a verify URL, or a photo of the QR code",
+    dependencies=[Expensive],
+    responses=problem_responses(415),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": VerifyIn.model_json_schema()},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                "image/webp": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
 async def verify(ctx: Context, request: Request) -> dict[str, Any]:
     """Verify a certificate from its QR code's content: JSON `{"text": ...}` with a verify URL, its `#fragment` or
     the payload digits, or a PNG, JPEG or WebP photo of the QR code (8 MiB at most, decoded in a bounded pool). The
@@ -125,11 +155,14 @@ async def verify(ctx: Context, request: Request) -> dict[str, Any]:
         try:
             text = VerifyIn.model_validate_json(body).text
         except ValueError as exc:
-            raise ProblemError(422, "send {\"text\": \"<verify URL or payload>\"}", "validation",
-                               invalid_params=[{"name": "text", "reason": "required, 1 to 4000 characters"}]) from exc
+            raise ProblemError(
+                422,
+                'send {"text": "<verify URL or payload>"}',
+                "validation",
+                invalid_params=[{"name": "text", "reason": "required, 1 to 4000 characters"}],
+            ) from exc
     else:
-        raise ProblemError(422, "send JSON {\"text\": ...} or an image/png, image/jpeg or image/webp body",
-                           "validation")
+        raise ProblemError(422, 'send JSON {"text": ...} or an image/png, image/jpeg or image/webp body', "validation")
     if not re.fullmatch(r"[\x20-\x7e]+", text.strip() or "?"):
         raise ProblemError(422, "the text is not a verify URL or payload", "validation")
     return verify_text(text, _resolver(ctx)).as_dict()
@@ -144,20 +177,28 @@ async def _read_image(body: bytes) -> str:
     return await DECODER.read(body)
 
 
-@router.get("/keys", response_model=KeyListOut, summary="Department keys, kinds and validity windows (the EIP-712 "
-            "domain too): what the verify page checks a signature against")
+@router.get(
+    "/keys",
+    response_model=KeyListOut,
+    summary="Department keys, kinds and validity windows (the EIP-712 "
+    "domain too): what the verify page checks a signature against",
+)
 def keys(ctx: Context) -> dict[str, Any]:
     """The key list a verifier needs offline: every department, every signing key with the kinds it may sign and its
     validity window, and the EIP-712 domain (chain id, verifying contract), as read from IssuerRegistry."""
     return ctx.key_lists().get()
 
 
-@router.post("/holder", response_model=HolderOut, dependencies=[Expensive],
-             summary="Was this certificate issued to this ID number or USCC? (one bit per guess, rate-limited)",
-             description=f"Rate-limited per caller, and per certificate for good: after {HOLDER_GUESSES} wrong "
-                         "guesses (from anyone) the check is locked and answers 423 to every guess, right or wrong; "
-                         "the holder sees the count and the lock in their account. A right guess is not counted.",
-             responses=problem_responses(404, 423))
+@router.post(
+    "/holder",
+    response_model=HolderOut,
+    dependencies=[Expensive],
+    summary="Was this certificate issued to this ID number or USCC? (one bit per guess, rate-limited)",
+    description=f"Rate-limited per caller, and per certificate for good: after {HOLDER_GUESSES} wrong "
+    "guesses (from anyone) the check is locked and answers 423 to every guess, right or wrong; "
+    "the holder sees the count and the lock in their account. A right guess is not counted.",
+    responses=problem_responses(404, 423),
+)
 def holder(ctx: Context, session: SessionDep, body: HolderIn) -> HolderOut:
     checked = validate(body.identifier)
     if not checked.valid:
@@ -168,9 +209,12 @@ def holder(ctx: Context, session: SessionDep, body: HolderIn) -> HolderOut:
         with session.begin():  # commits the wrong-guess count
             match = holder_matches(session, ctx.pii, body.digest, checked.kind or "", checked.normalized)
     except HolderCheckLocked as exc:
-        raise ProblemError(423, f"this certificate's holder check is locked after {HOLDER_GUESSES} wrong guesses; "
-                                "check the holder's own ID document instead",
-                           "holder-check-locked") from exc
+        raise ProblemError(
+            423,
+            f"this certificate's holder check is locked after {HOLDER_GUESSES} wrong guesses; "
+            "check the holder's own ID document instead",
+            "holder-check-locked",
+        ) from exc
     if match is None:
         raise ProblemError(404, "no certificate has this digest")
     return HolderOut(match=match)

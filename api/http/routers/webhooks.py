@@ -14,9 +14,13 @@ from api.http.problems import ProblemError, problem_responses
 from store.models import Webhook, WebhookDelivery
 from zero_errand.webhooks import MAX_HOOKS, register
 
-router = APIRouter(route_class=SessionRoute, prefix="/v1/enterprise/webhooks", tags=["enterprise"],
-                   responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
-                   dependencies=[Depends(current_principal)])
+router = APIRouter(
+    route_class=SessionRoute,
+    prefix="/v1/enterprise/webhooks",
+    tags=["enterprise"],
+    responses=problem_responses(401, 403, 404, 409, 413, 422, 429),
+    dependencies=[Depends(current_principal)],
+)
 WebhookId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Event = Literal["certificate.issued", "certificate.revoked", "certificate.suspended", "certificate.reinstated"]
 
@@ -44,8 +48,10 @@ class DeliveryOut(BaseModel):
     state: Literal["PENDING", "DELIVERED", "FAILED"]
     attempts: int
     last_status: int | None
-    last_error: str | None = Field(description='Why the last attempt failed, e.g. "connection failed", '
-                                   '"timed out", "HTTP 500", "destination refused"')
+    last_error: str | None = Field(
+        description='Why the last attempt failed, e.g. "connection failed", '
+        '"timed out", "HTTP 500", "destination refused"'
+    )
     next_attempt_at: datetime
     delivered_at: datetime | None
     created_at: datetime
@@ -59,17 +65,22 @@ def _own(session: Any, uscc: str | None, webhook_id: int) -> Webhook:
 
 
 def _out(hook: Webhook) -> dict[str, Any]:
-    return {"id": hook.id, "url": hook.url, "events": hook.events, "active": hook.active,
-            "created_at": hook.created_at}
+    return {"id": hook.id, "url": hook.url, "events": hook.events, "active": hook.active, "created_at": hook.created_at}
 
 
-@router.post("", response_model=WebhookCreated, status_code=201, summary="Register a webhook",
-             description=f"An https URL whose host resolves to public addresses only; at most {MAX_HOOKS} per "
-                         "enterprise (409 beyond).")
+@router.post(
+    "",
+    response_model=WebhookCreated,
+    status_code=201,
+    summary="Register a webhook",
+    description=f"An https URL whose host resolves to public addresses only; at most {MAX_HOOKS} per "
+    "enterprise (409 beyond).",
+)
 def create(ctx: Context, session: SessionDep, me: CurrentEnterprise, body: WebhookIn) -> dict[str, Any]:
     with session.begin():  # a WebhookLimitError ("webhook-limit", 409) past MAX_HOOKS
-        hook = register(session, me.uscc or "", body.url, list(body.events),
-                        allow_loopback=ctx.settings.mode != "production")
+        hook = register(
+            session, me.uscc or "", body.url, list(body.events), allow_loopback=ctx.settings.mode != "production"
+        )
     return {**_out(hook), "secret": hook.secret}
 
 
@@ -88,10 +99,17 @@ def delete(session: SessionDep, me: CurrentEnterprise, webhook_id: WebhookId) ->
 
 
 @router.get("/{webhook_id}/deliveries", response_model=list[DeliveryOut], summary="A webhook's delivery log")
-def deliveries(session: SessionDep, me: CurrentEnterprise, webhook_id: WebhookId,
-               limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[WebhookDelivery]:
+def deliveries(
+    session: SessionDep, me: CurrentEnterprise, webhook_id: WebhookId, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> list[WebhookDelivery]:
     """A webhook's deliveries, newest first: event, state (PENDING, DELIVERED, FAILED), attempts, the last status
     and a generic reason for the last failure, and when the next attempt is due."""
     _own(session, me.uscc, webhook_id)
-    return list(session.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
-                                .order_by(WebhookDelivery.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.webhook_id == webhook_id)
+            .order_by(WebhookDelivery.id.desc())
+            .limit(limit)
+        )
+    )
