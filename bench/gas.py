@@ -23,6 +23,8 @@ os.environ.setdefault("ZEL_KDF_N", "1024")
 
 from eth_account import Account  # noqa: E402
 
+from api.settings import Settings  # noqa: E402
+from ledger import keys  # noqa: E402
 from ledger.chain import ChainConfig  # noqa: E402
 from ledger.client import Grade, bootstrap  # noqa: E402
 from ledger.kinds import CreditScope, Kind, department_id, kinds_mask, scopes_mask  # noqa: E402
@@ -39,6 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("ZEL_KEYSTORE_PASSWORD", "bench-only")
+        keys.configure(Settings().key_policy())  # the cheap scrypt cost above, the password just set
         ledger, admin, _ = bootstrap(ChainConfig(data_dir=Path(tmp)))
         with ledger:
             dept = department_id("tax.440604")

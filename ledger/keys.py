@@ -59,11 +59,10 @@ def configure(policy: KeyPolicy) -> None:
 
 
 def current_policy() -> KeyPolicy:
-    """The policy `configure` installed; a process that uses the ledger alone, without the composition root
-    (scripts, the ledger's own tests), reads the same variables from its environment."""
-    if _policy is not None:
-        return _policy
-    return KeyPolicy(int(os.environ.get("ZEL_KDF_N", DEFAULT_KDF_N)), os.environ.get)
+    """The policy `configure` installed (`api.context.configure_process` does, from `Settings`). Without one, a
+    keystore gets the default: the full scrypt cost, and passwords from development files or a prompt only; this
+    module reads no environment variable."""
+    return _policy if _policy is not None else KeyPolicy()
 
 
 @dataclass(frozen=True)

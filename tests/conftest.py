@@ -17,6 +17,8 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from api.settings import Settings
+from ledger import keys
 from ledger.chain import ChainConfig
 from ledger.client import ADMIN_KEY, Ledger, bootstrap
 from ledger.keys import Keystore
@@ -34,6 +36,9 @@ os.environ.pop("ZEL_CHAIN_URL", None)
 os.environ.pop("ZEL_DATA_DIR", None)
 # Production is the service's default; the suites run development data unless a test asks for production.
 os.environ["ZEL_MODE"] = "development"
+# Keystores opened outside a context (the ledger suites' own deployments) get the settings' policy, as the
+# composition root gives every context: the cost above and the password variables the tests set.
+keys.configure(Settings().key_policy())
 
 # The admin key the tests fund on ganache (a fixed test key, never used outside tests).
 GANACHE_ADMIN_KEY = "0x" + "a1" * 32
