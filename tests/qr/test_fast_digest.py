@@ -6,7 +6,16 @@ from eth_account import Account
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qr.signed import Content, Domain, digest, digest_reference, recover_from_digest, recover_signer, sign
+from qr.signed import (
+    Content,
+    Domain,
+    digest,
+    digest_reference,
+    recover_from_digest,
+    recover_signer,
+    sign,
+    sign_reference,
+)
 
 KEY = Account.from_key(b"\x11" * 32)
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=24)
@@ -38,6 +47,18 @@ domains = st.builds(
 @given(contents, domains)
 def test_the_digest_is_eth_accounts(content: Content, domain: Domain) -> None:
     assert digest(content, domain) == digest_reference(content, domain)
+
+
+@settings(max_examples=300, deadline=None)
+@given(contents, domains, st.binary(min_size=32, max_size=32))
+def test_libsecp256k1_signs_the_bytes_eth_account_signs(content: Content, domain: Domain, secret: bytes) -> None:
+    try:
+        key = Account.from_key(secret)
+    except ValueError:  # zero or at least the group order: no key
+        return
+    digest_bytes, signature = sign(content, domain, key)
+    assert digest_bytes == digest_reference(content, domain)
+    assert signature == sign_reference(content, domain, key)  # RFC 6979 and low s on both sides: the same bytes
 
 
 @settings(max_examples=60, deadline=None)
