@@ -44,6 +44,20 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def begin_write(session: Session) -> None:
+    """Make sure `session`'s database transaction is open before a write that uses a SAVEPOINT. SQLite's Python
+    driver starts its transaction only before INSERT/UPDATE/DELETE, not before SAVEPOINT: the SAVEPOINT would then
+    open the transaction itself and its RELEASE commit what was written inside it alone, apart from the rest of the
+    session's transaction. `BEGIN IMMEDIATE` takes the write lock at once (waiting out the busy timeout), so the
+    reads that follow in the transaction see what it writes against. PostgreSQL needs nothing."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver = connection.connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session that commits on success and rolls back on any exception."""

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 import errors
 from qr.signed import not_earlier
 from store import audit
+from store.db import begin_write
 from store.models import Certificate
 from zero_errand import webhooks
 from zero_errand.certificates import (
@@ -148,6 +149,7 @@ def build_certificate(
         expires_at=now + timedelta(days=draft.valid_days),
         state="ISSUED",
     )
+    begin_write(session)  # the row, its audit entry and its event commit together (SQLite's driver needs telling)
     with session.begin_nested():
         session.add(cert)
         session.flush()
