@@ -7,14 +7,14 @@ import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.context import AppContext as AppContext  # re-exported: routers and tests name it from here
 from api.http.limits import RateLimiter as RateLimiter  # re-exported likewise
-from api.http.problems import ProblemError
+from api.http.problems import ProblemError, problem_responses
 from api.security import Principal, TokenError
 from store.models import Role
 
@@ -122,3 +122,15 @@ async def expensive(request: Request, ctx: Context) -> None:
 
 
 Expensive = Depends(expensive)
+
+
+def signed_in_router(prefix: str, audience: str, statuses: tuple[int, ...]) -> APIRouter:
+    """A router of `audience`'s routes under `prefix`, each needing a signed-in caller, with the problem statuses
+    its routes may answer documented once (the OpenAPI tag is the audience)."""
+    return APIRouter(
+        route_class=SessionRoute,
+        prefix=prefix,
+        tags=[audience],
+        responses=problem_responses(*statuses),
+        dependencies=[Depends(current_principal)],
+    )

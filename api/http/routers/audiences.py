@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -13,44 +12,19 @@ from api.http.deps import (
     CurrentInspector,
     CurrentOfficial,
     SessionDep,
-    SessionRoute,
-    current_principal,
+    signed_in_router,
 )
 from api.http.params import Uscc
-from api.http.problems import ProblemError, problem_responses
+from api.http.problems import ProblemError
 from identifiers import mask_id_number
 from store.models import Enterprise, Person, User
 
-PROTECTED = problem_responses(401, 403, 404, 413, 422, 429)
+PROTECTED = (401, 403, 404, 413, 422, 429)  # the problem statuses their routes may answer
 
-citizen = APIRouter(
-    route_class=SessionRoute,
-    prefix="/v1/citizen",
-    tags=["citizen"],
-    responses=PROTECTED,
-    dependencies=[Depends(current_principal)],
-)
-enterprise = APIRouter(
-    route_class=SessionRoute,
-    prefix="/v1/enterprise",
-    tags=["enterprise"],
-    responses=PROTECTED,
-    dependencies=[Depends(current_principal)],
-)
-inspector = APIRouter(
-    route_class=SessionRoute,
-    prefix="/v1/inspector",
-    tags=["inspector"],
-    responses=PROTECTED,
-    dependencies=[Depends(current_principal)],
-)
-department = APIRouter(
-    route_class=SessionRoute,
-    prefix="/v1/department",
-    tags=["department"],
-    responses=PROTECTED,
-    dependencies=[Depends(current_principal)],
-)
+citizen = signed_in_router("/v1/citizen", "citizen", PROTECTED)
+enterprise = signed_in_router("/v1/enterprise", "enterprise", PROTECTED)
+inspector = signed_in_router("/v1/inspector", "inspector", PROTECTED)
+department = signed_in_router("/v1/department", "department", PROTECTED)
 
 
 class CitizenProfile(BaseModel):

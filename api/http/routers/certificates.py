@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Response
+from fastapi import Header, Path, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,8 +18,7 @@ from api.http.deps import (
     CurrentOfficial,
     Expensive,
     SessionDep,
-    SessionRoute,
-    current_principal,
+    signed_in_router,
 )
 from api.http.problems import ProblemError, problem_responses
 from api.security import Principal
@@ -29,7 +28,7 @@ from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject
 from zero_errand.verification import HOLDER_GUESSES, holder_check_state, url_of
 
-PROTECTED = problem_responses(401, 403, 404, 409, 413, 422, 429)
+PROTECTED = (401, 403, 404, 409, 413, 422, 429)  # the problem statuses their routes may answer
 Number = Annotated[str, Path(min_length=17, max_length=17, pattern=r"^[1-5]\d{16}$", description="Certificate number")]
 IdempotencyKey = Annotated[
     str | None,
@@ -42,27 +41,9 @@ IdempotencyKey = Annotated[
     ),
 ]
 
-citizen = APIRouter(
-    route_class=SessionRoute,
-    prefix="/v1/citizen/certificates",
-    tags=["citizen"],
-    responses=PROTECTED,
-    dependencies=[Depends(current_principal)],
-)
-enterprise = APIRouter(
-    route_class=SessionRoute,
-    prefix="/v1/enterprise/certificates",
-    tags=["enterprise"],
-    responses=PROTECTED,
-    dependencies=[Depends(current_principal)],
-)
-department = APIRouter(
-    route_class=SessionRoute,
-    prefix="/v1/department/certificates",
-    tags=["department"],
-    responses=PROTECTED,
-    dependencies=[Depends(current_principal)],
-)
+citizen = signed_in_router("/v1/citizen/certificates", "citizen", PROTECTED)
+enterprise = signed_in_router("/v1/enterprise/certificates", "enterprise", PROTECTED)
+department = signed_in_router("/v1/department/certificates", "department", PROTECTED)
 
 PERIOD = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Month, YYYY-MM")
 

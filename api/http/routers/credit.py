@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from api.http.deps import (
     Expensive,
     SessionDep,
     SessionRoute,
-    current_principal,
+    signed_in_router,
 )
 from api.http.params import Uscc
 from api.http.problems import ProblemError, problem_responses
@@ -38,29 +38,11 @@ from store.models import Certificate, RandomDraw
 from zero_errand.verification import url_of
 
 log = logging.getLogger(__name__)
-PROTECTED = problem_responses(401, 403, 404, 409, 413, 422, 429)
+PROTECTED = (401, 403, 404, 409, 413, 422, 429)  # the problem statuses their routes may answer
 Digest = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
-department = APIRouter(
-    route_class=SessionRoute,
-    prefix="/v1/department/credit",
-    tags=["department"],
-    responses=PROTECTED,
-    dependencies=[Depends(current_principal)],
-)
-enterprise = APIRouter(
-    route_class=SessionRoute,
-    prefix="/v1/enterprise/credit",
-    tags=["enterprise"],
-    responses=PROTECTED,
-    dependencies=[Depends(current_principal)],
-)
-inspector = APIRouter(
-    route_class=SessionRoute,
-    prefix="/v1/inspector",
-    tags=["inspector"],
-    responses=PROTECTED,
-    dependencies=[Depends(current_principal)],
-)
+department = signed_in_router("/v1/department/credit", "department", PROTECTED)
+enterprise = signed_in_router("/v1/enterprise/credit", "enterprise", PROTECTED)
+inspector = signed_in_router("/v1/inspector", "inspector", PROTECTED)
 public = APIRouter(
     route_class=SessionRoute, prefix="/v1/public", tags=["public"], responses=problem_responses(404, 422, 429)
 )
