@@ -12,8 +12,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from api.context import AppContext as AppContext  # re-exported: routers and tests name it from here
-from api.http.limits import RateLimiter as RateLimiter  # re-exported likewise
+from api.context import AppContext
 from api.http.problems import ProblemError, problem_responses
 from api.security import Principal, TokenError
 from store.models import Role

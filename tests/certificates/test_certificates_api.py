@@ -140,7 +140,7 @@ def test_lists_show_only_ones_own(platform):
 
 
 def test_expensive_routes_are_rate_limited_per_caller(platform):
-    from api.http.deps import RateLimiter
+    from api.http.limits import RateLimiter
 
     platform.ctx.expensive_limiter = RateLimiter(3)
     number = platform.certs["enterprise"]

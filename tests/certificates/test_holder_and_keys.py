@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from api.http.deps import RateLimiter
+from api.http.limits import RateLimiter
 from store.models import Certificate
 
 

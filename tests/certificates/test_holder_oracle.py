@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from api.http.deps import RateLimiter
+from api.http.limits import RateLimiter
 from identifiers import id_check_char
 from qr.payload import payload_from_text
 from store.db import transaction

@@ -18,7 +18,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from api.http.deps import AppContext, Context, SessionDep, SessionRoute
+from api.context import AppContext
+from api.http.deps import Context, SessionDep, SessionRoute
 from api.http.problems import BASE, ProblemError, problem_responses
 from api.passwords import PasswordCheckBusy
 from api.security import Principal, authenticate_client
