@@ -46,6 +46,8 @@ os.environ.setdefault("ZEL_KDF_N", "1024")  # keystores of throwaway development
 os.environ.setdefault("ZEL_MODE", "development")
 os.environ.setdefault("ZEL_SCRYPT_N", "1024")
 
+from verify_load import Connection, start_server  # noqa: E402  (bench/ is on sys.path: run by path)
+
 FLOORS = {"p99_ms": 100, "offered": 200}
 PATH = "/v1/enterprise/certificates"
 KINDS = ("tax-enterprise", "si-enterprise")
@@ -96,32 +98,6 @@ def sign_in(port: int, client_id: str, secret: str) -> str:
     )
     with urllib.request.urlopen(request, timeout=30) as answer:
         return json.load(answer)["access_token"]
-
-
-class Connection:
-    """A minimal HTTP/1.1 keep-alive client (bench/verify_load.py's): httpx's pool spends more CPU than the server
-    beyond ~20 connections, so with it the bench would measure the client."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, port: int) -> Connection:
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
-
-    async def request(self, method: str, path: str, body: dict | None, headers: str = "") -> int:
-        data = json.dumps(body).encode() if body is not None else b""
-        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(data)}\r\n{headers}"
-        if body is not None:
-            head += "Content-Type: application/json\r\n"
-        self.writer.write(head.encode() + b"\r\n" + data)
-        answer = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
-        length = int(answer.split("content-length:", 1)[1].split("\r\n", 1)[0])
-        await self.reader.readexactly(length)
-        return int(answer.split(" ", 2)[1])
-
-    def close(self) -> None:
-        self.writer.close()
 
 
 def body_of(rng: random.Random, months: list[str]) -> dict[str, str]:
@@ -192,28 +168,6 @@ async def load(
     }
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen:
-    """`zel serve` on `data_dir` in its own process, once it answers /healthz (bench/verify_load.py's)."""
-    env = {**os.environ, "ZEL_DATA_DIR": str(data_dir), **SERVER_ENV}
-    log = open(data_dir / "server.log", "wb")  # a pipe nobody reads would block the server once full
-    server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "zel"), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server
-        except OSError:
-            if server.poll() is not None:
-                sys.exit((data_dir / "server.log").read_text())
-            time.sleep(0.2)
-    server.kill()
-    sys.exit("zel serve did not answer /healthz within a minute")
-
-
 def store_counts(data_dir: Path) -> dict[str, int]:
     """Certificates in the store by state, once the server has stopped."""
     with sqlite3.connect(data_dir / "zel.sqlite") as db:
@@ -270,7 +224,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         clients, months = prepare(data_dir, base, args.clients, args.employees)
-        server = start_server(data_dir, port)
+        server = start_server(data_dir, port, **SERVER_ENV)
         try:
             # Warm up (imports, caches, the credit worker's first pass): the figures are for a running service.
             tokens = [sign_in(port, cid, secret) for _, cid, secret in clients]
