@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from prometheus_client import CollectorRegistry
 
+    from api.shared_state import SharedState
     from credit.cache import StandingCache
     from credit.ledger import CreditLedger
     from ledger.client import Ledger
@@ -73,6 +74,7 @@ class AppContext:
     credit: CreditLedger | None = None
     standings: StandingCache | None = None  # beside `credit`: the credit standings other processes wrote
     metrics_registry: CollectorRegistry | None = None  # set by the HTTP app
+    shared: SharedState | None = None  # Redis, when replicas share rate limits and standing invalidation
     # The HTTP surface's guards, kept here so that one object reaches every request (the CLI never uses them).
     auth_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(20))  # per client address
     login_backoff: FailureBackoff = field(default_factory=FailureBackoff)  # per account and address, never a lockout
@@ -135,6 +137,8 @@ class AppContext:
         """Release the chain (the embedded one is held by one writer at a time); the store needs no closing."""
         if self.ledger is not None:
             self.ledger.close()
+        if self.shared is not None:
+            self.shared.close()
 
     def __enter__(self) -> AppContext:
         return self
@@ -188,6 +192,11 @@ def open_store(settings: Settings) -> StoreParts:
 def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
     """Open the store (migrating it) and the chain (deploying on first start) for `settings`."""
     store = open_store(settings)
+    shared = None
+    if settings.redis_url:
+        from api.shared_state import SharedState
+
+        shared = SharedState(settings.redis_url, settings.redis_prefix)
     ctx = AppContext(
         settings=settings,
         engine=store.engine,
@@ -195,8 +204,11 @@ def build_context(settings: Settings, *, open_chain: bool = True) -> AppContext:
         pii=store.pii,
         tokens=TokenService(settings.token_key(), settings.token_ttl_seconds),
         identity=identity_provider(settings),
-        auth_limiter=RateLimiter(settings.auth_rate_per_minute),
-        expensive_limiter=RateLimiter(settings.expensive_rate_per_minute),
+        auth_limiter=RateLimiter(settings.auth_rate_per_minute, shared.buckets("auth") if shared else None),
+        expensive_limiter=RateLimiter(
+            settings.expensive_rate_per_minute, shared.buckets("expensive") if shared else None
+        ),
+        shared=shared,
     )
     if open_chain:
         _open_chain(ctx)
@@ -229,7 +241,12 @@ def _open_chain(ctx: AppContext) -> None:
             settings.check_chain(ledger.sender.chain_id, list(ledger.w3.eth.accounts))
         ctx.certificates = CertificateService(ctx.sessions, ctx.pii, ledger, settings.keystore())
         ctx.credit = CreditLedger(ctx.sessions, ctx.pii, ledger, ctx.certificates.keys, credit_scopes())
-        ctx.standings = StandingCache(ctx.sessions, ttl=settings.standing_cache_seconds)
+        shared = ctx.shared
+        ctx.standings = StandingCache(
+            ctx.sessions, ttl=settings.standing_cache_seconds, publish=shared.publish_standings if shared else None
+        )
+        if shared is not None and settings.standing_cache_seconds > 0:
+            shared.listen_standings(ctx.standings.invalidate, ctx.standings.clear)
     except BaseException:
         ledger.close()
         raise

@@ -5,6 +5,10 @@ A write made through this process's sessions to anything a standing shows (recor
 inspections, the enterprise) drops that enterprise's entries when its transaction commits. Writes made by other
 processes (the `zel` CLI, a separate `zel anchor run`) show within `ttl` seconds; entries also end with the day,
 because records leave public display by date.
+
+Several replicas tell each other at once: the composition root hands in `publish`, which announces the enterprises
+a commit touched (`api.shared_state` sends them over Redis), and calls `invalidate` for what other processes
+announce. This package knows nothing of the transport; when it is down, other processes' writes show within `ttl`.
 """
 
 from __future__ import annotations
@@ -30,8 +34,15 @@ TOUCHED = "credit_touched"  # session.info key: the enterprises written in the s
 class StandingCache:
     """At most `size` standings, each for `ttl` seconds, keyed by (USCC, audience, day)."""
 
-    def __init__(self, sessions: sessionmaker[Session], ttl: float = 5.0, size: int = 4096) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        ttl: float = 5.0,
+        size: int = 4096,
+        publish: Callable[[set[str]], None] | None = None,
+    ) -> None:
         self.ttl, self.size = ttl, size
+        self.publish = publish  # tells the other processes which enterprises a commit here touched
         self._entries: OrderedDict[tuple[str, str, date], tuple[float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
         self._generation = 0  # bumped by every invalidation: a standing computed across one is not kept
@@ -68,15 +79,24 @@ class StandingCache:
         return value
 
     def invalidate(self, usccs: set[str]) -> None:
+        """Drop these enterprises' standings (a write here, or one another process announced)."""
         with self._lock:
             self._generation += 1
             for key in [k for k in self._entries if k[0] in usccs]:
                 del self._entries[key]
 
+    def clear(self) -> None:
+        """Drop every standing: announcements from other processes may have been missed (a reconnect)."""
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
     def _after_commit(self, session: Session) -> None:
         touched = session.info.pop(TOUCHED, None)
         if touched:
             self.invalidate(touched)
+            if self.publish is not None:
+                self.publish(touched)
 
 
 def _collect(session: Session, _context: Any) -> None:
