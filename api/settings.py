@@ -82,7 +82,15 @@ class Settings(BaseSettings):
     expensive_rate_per_minute: int = 60  # certificate requests, PDFs, image verification, per caller
     anchor_batch_size: int = 4096
     anchor_max_wait: float = 10.0
+    # Only the worker holding the store lease anchors (ledger.anchor); one killed is taken over after this long
+    anchor_lease_ttl: float = 30.0
+    # seconds a bulk issuance worker holds a chunk: a worker killed mid-chunk is taken over after this
+    job_lease_seconds: float = 120.0
     standing_cache_seconds: float = 5.0  # how long another process's credit write may take to show; 0 disables
+    # Several replicas share rate limits and standing-cache invalidation through Redis (api/shared_state.py), e.g.
+    # redis://127.0.0.1:6379/0; empty: each process keeps its own (one process, the embedded default)
+    redis_url: str = ""
+    redis_prefix: str = "zel:"  # of every key and channel, so that deployments can share one Redis
     anchor_in_process: bool = True  # `zel serve` runs the anchor worker; set false when `zel anchor run` does
     # Reverse proxies (IPs or CIDRs) whose X-Forwarded-For is believed, e.g. ZEL_TRUSTED_PROXIES='["10.0.0.0/8"]';
     # empty: the peer address is the client (rate limits, sign-in back-off)

@@ -4,13 +4,18 @@ Issued certificates wait in the store (state ISSUED, no batch). The worker, per 
 kind, takes up to `batch_size` of them, or fewer once the oldest has waited `max_wait` seconds, and:
 
 1. PREPARED: in one transaction, builds the Merkle tree, fixes the root, and stores each certificate's
-   batch and proof. A crash after this resumes the same batch with the same root.
+   batch (its proof is derived from the batch's leaves when asked for: `ledger.proofs`). A crash after this
+   resumes the same batch with the same root.
 2. anchors the root (`AttestationRegistry.anchorRoot`). Before sending it asks the chain whether the root
    is already anchored (a previous run may have died after sending), and the contract itself refuses a
    second anchor of the same root, so no root is ever anchored twice.
 3. ANCHORED: in one transaction, records the transaction and block and marks the certificates ANCHORED.
 
 A chain node that is down only delays steps 2 and 3; issuance never waits for the chain.
+
+Several workers may run on one store (replicas, a spare): only the holder of the store lease
+"anchor:<table>" (`store.lease`) anchors, renewing it every pass. One killed mid-batch stops renewing; after
+the lease's TTL another takes it and finishes the PREPARED batches as above, never anchoring a root twice.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from ledger.client import Ledger
 from ledger.errors import AlreadyAnchored, LedgerError, NodeUnavailable
 from ledger.kinds import Kind
 from ledger.merkle import MerkleTree
+from ledger.proofs import proof_bytes, proof_of
+from store.lease import Lease
 from store.models import AnchorBatch, Certificate
 
 log = logging.getLogger(__name__)
@@ -54,11 +61,16 @@ class Anchorer:
         max_wait: float = 10.0,
         model: Any = Certificate,
         batch_kinds: tuple[Kind, ...] = CERTIFICATE_KINDS,
+        lease_ttl: float = 30.0,
+        holder: str | None = None,
     ) -> None:
         """`model` is the anchored table (certificates, or inspections): it has the columns `state` (ISSUED →
         ANCHORED), `department`, `kind`, `digest`, `issued_at`, `batch_id` and `proof`. Batches of
-        `batch_kinds` are this anchorer's to finish."""
+        `batch_kinds` are this anchorer's to finish. It anchors only while it holds the store lease
+        "anchor:<table>" (`lease_ttl` seconds, renewed each pass; `holder` names it, default unique)."""
         self.model, self.batch_kinds = model, tuple(int(k) for k in batch_kinds)
+        self.lease = Lease(sessions, f"anchor:{model.__tablename__}", lease_ttl, holder)
+        self._looping = False  # inside run_forever: keep the lease between passes
         self.sessions = sessions
         self.ledger = ledger
         self.keys = keys  # department id -> signing key
@@ -70,14 +82,32 @@ class Anchorer:
 
     # -- one pass ----------------------------------------------------------------------------------
 
+    @property
+    def lease_ttl(self) -> float:
+        return self.lease.ttl
+
+    @lease_ttl.setter
+    def lease_ttl(self, seconds: float) -> None:
+        self.lease.ttl = seconds
+
     def run_once(self, *, force: bool = False) -> int:
-        """Anchor every batch that is due (all pending ones if `force`); returns certificates anchored."""
-        done = 0
-        for batch_id in self._unfinished():
-            done += self._send(batch_id)
-        while (prepared := self._prepare(force)) is not None:
-            done += self._send(prepared)
-        return done
+        """Anchor every batch that is due (all pending ones if `force`); returns certificates anchored. Does nothing
+        (returns 0) while another worker holds the lease. Outside `run_forever` the lease is released after the
+        pass, so that a one-off pass (`zel anchor run --once`) never holds a worker up."""
+        if not self.lease.acquire():
+            return 0
+        try:
+            done = 0
+            for batch_id in self._unfinished():
+                if not self.lease.acquire():  # renewed before each batch; lost only if a pass outlived the TTL
+                    return done
+                done += self._send(batch_id)
+            while self.lease.acquire() and (prepared := self._prepare(force)) is not None:
+                done += self._send(prepared)
+            return done
+        finally:
+            if not self._looping:
+                self.lease.release()
 
     def pending(self) -> int:
         with self.sessions() as s:
@@ -134,9 +164,8 @@ class Anchorer:
                 )
                 s.add(batch)
                 s.flush()
-                for cert, d in zip(certs, digests, strict=True):
+                for cert in certs:  # its proof: derived from the batch's leaves (ledger.proofs)
                     cert.batch_id = batch.id
-                    cert.proof = ["0x" + p.hex() for p in tree.proof(d)]
                 return batch.id
         return None
 
@@ -236,10 +265,11 @@ class Anchorer:
                 )
             ).all()
             roots = {b.id: b.root for b in s.scalars(select(AnchorBatch).where(AnchorBatch.id.in_(missing)))}
+            proofs = {c.id: proof_of(s, Certificate, c, roots[c.batch_id]) for c in changed if c.batch_id}
         for cert in changed:
             assert cert.batch_id is not None  # selected by batch_id
             root = bytes.fromhex(roots[cert.batch_id][2:])
-            proof = [bytes.fromhex(p[2:]) for p in cert.proof or []]
+            proof = proof_bytes(proofs[cert.id])
             digest = bytes.fromhex(cert.digest[2:])
             key = self.keys[cert.department]
             if cert.state == "REVOKED":
@@ -252,18 +282,24 @@ class Anchorer:
     # -- loop --------------------------------------------------------------------------------------
 
     def run_forever(self, stop: threading.Event, poll: float = 1.0) -> None:
-        """Anchor until `stop` is set; a node that is down is retried with exponential backoff."""
-        while not stop.is_set():
-            if time.monotonic() >= self.backoff_until:
-                try:
-                    self.run_once()
-                except NodeUnavailable as exc:
-                    self.failures += 1
-                    delay = min(2**self.failures, 60)
-                    self.backoff_until = time.monotonic() + delay
-                    log.warning("chain node unavailable, anchoring paused for %ss: %s", delay, exc)
-                except LedgerError as exc:
-                    self.failures += 1
-                    self.backoff_until = time.monotonic() + min(2**self.failures, 60)
-                    log.error("anchoring failed: %s", exc)
-            stop.wait(poll)
+        """Anchor until `stop` is set; a node that is down is retried with exponential backoff. Each pass takes or
+        renews the lease (a worker without it waits); a clean stop releases it."""
+        self._looping = True
+        try:
+            while not stop.is_set():
+                if time.monotonic() >= self.backoff_until:
+                    try:
+                        self.run_once()
+                    except NodeUnavailable as exc:
+                        self.failures += 1
+                        delay = min(2**self.failures, 60)
+                        self.backoff_until = time.monotonic() + delay
+                        log.warning("chain node unavailable, anchoring paused for %ss: %s", delay, exc)
+                    except LedgerError as exc:
+                        self.failures += 1
+                        self.backoff_until = time.monotonic() + min(2**self.failures, 60)
+                        log.error("anchoring failed: %s", exc)
+                stop.wait(poll)
+        finally:
+            self._looping = False
+            self.lease.release()

@@ -3,6 +3,8 @@ anchoring, webhooks, and credit (records, grades, lists, repair, inspections, ra
 
 from __future__ import annotations
 
+import json
+import zlib
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
@@ -46,6 +48,48 @@ class UtcDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
+
+
+# Words every certificate's content and breakdown repeat: deflate starts from them (a preset dictionary), so even
+# a 300-byte content compresses. Stored data depends on these bytes: never edit them; a new dictionary is a new
+# format byte in CompressedJSON.
+_ZDICT_1 = (
+    '"department":"si.440604","department":"tax.440604","detailHash":"0x","expiresOn":2,"issuedAt":17,'
+    '"kind":1,"monthsInArrears":0,"monthsPaid":12,"number":"32026","periodFrom":20,"periodTo":20,"subject":"4406'
+    '**********","subjectName":"佛山市禅城区有限公司","totalFen":,"version":1}'
+    '{"lines":[{"amount_fen":,"base_fen":,"employer":"91440604MA","insurance":"pension","month":"2025-'
+    '{"amount_fen":,"base_fen":,"employer":"91440604MA","insurance":"medical","month":"2025-","status":"paid"},'
+    '{"amount_fen":,"base_fen":,"employer":"91440604MA","insurance":"unemployment","month":"2024-","status":"paid"},'
+    '"insurance":"injury","insurance":"maternity","status":"arrears"},{"amount_fen":,"period":"2025-",'
+    '"status":"paid","tax_type":"iit"},{"amount_fen":,"period":"2025-","status":"paid","tax_type":"vat"},'
+    '{"amount_fen":,"period":"2025-","status":"paid","tax_type":"cit"},{"amount_fen":,"insured":,"month":"2025-",'
+    '"status":"paid"}],"salt":"'
+).encode()
+
+
+class CompressedJSON(TypeDecorator):
+    """JSON stored deflated (a format byte, then raw deflate with a preset dictionary): a certificate's content
+    and breakdown are most of its row, and issue 18 holds a certificate to 1 KB of store. Reads give back the
+    same values; the canonical form a hash is taken over is computed from the values, never from these bytes."""
+
+    impl = LargeBinary
+    cache_ok = True
+    FORMAT = b"\x01"
+
+    def process_bind_param(self, value: object, dialect: object) -> bytes | None:
+        if value is None:
+            return None
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _ZDICT_1)
+        return self.FORMAT + packer.compress(text) + packer.flush()
+
+    def process_result_value(self, value: bytes | None, dialect: object) -> object:
+        if value is None:
+            return None
+        if value[:1] != self.FORMAT:
+            raise ValueError(f"unknown compressed JSON format {value[:1]!r}")
+        unpacker = zlib.decompressobj(-15, _ZDICT_1)
+        return json.loads(unpacker.decompress(bytes(value[1:])) + unpacker.flush())
 
 
 class Role(StrEnum):
@@ -214,8 +258,8 @@ class Certificate(Base):
     owner: Mapped[str] = mapped_column(String(64), index=True)  # "person:<id>" or "uscc:<USCC>"
     idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     department: Mapped[str] = mapped_column(String(32))
-    content: Mapped[dict] = mapped_column(JSON)  # the signed fields, canonical values
-    detail: Mapped[dict] = mapped_column(JSON)  # monthly breakdown (hashed into the content)
+    content: Mapped[dict] = mapped_column(CompressedJSON)  # the signed fields, canonical values
+    detail: Mapped[dict] = mapped_column(CompressedJSON)  # monthly breakdown (hashed into the content)
     digest: Mapped[str] = mapped_column(String(66), unique=True, index=True)
     signer: Mapped[str] = mapped_column(String(42))
     signature: Mapped[str] = mapped_column(String(132))
@@ -251,6 +295,53 @@ class AnchorBatch(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     anchored_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class IssuanceJob(Base):
+    """A bulk issuance (零申请推送): one kind for every eligible subject of a period, pushed by its department.
+
+    The subjects are cut into chunks (`IssuanceChunk`) when the job is made; workers issue a chunk in one
+    transaction, so a job killed at any point resumes chunk by chunk. Counts are summed from the chunks."""
+
+    __tablename__ = "issuance_job"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    department: Mapped[str] = mapped_column(String(32), index=True)
+    period_from: Mapped[str] = mapped_column(String(7))
+    period_to: Mapped[str] = mapped_column(String(7))
+    source: Mapped[str] = mapped_column(String(16))  # "eligible" (every subject with records) | "list"
+    subjects: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # QUEUED | RUNNING | DONE | CANCELLED
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class IssuanceChunk(Base):
+    """Up to a few hundred subjects of a job, issued together: PENDING → (claimed by a worker until `lease_until`)
+    → DONE, with what became of each subject that was not issued (`problems`)."""
+
+    __tablename__ = "issuance_chunk"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("issuance_job.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    subjects: Mapped[list] = mapped_column(JSON)  # owners: "person:<id>" | "uscc:<USCC>" (or the unknown as given)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # PENDING | DONE
+    worker: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    issued: Mapped[int] = mapped_column(Integer, default=0)  # new certificates
+    existing: Mapped[int] = mapped_column(Integer, default=0)  # issued before (the same subject, kind and period)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[list] = mapped_column(JSON, default=list)  # [{"subject", "outcome", "code", "reason"}]
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+    __table_args__ = (UniqueConstraint("job_id", "seq", name="uq_issuance_chunk_position"),)
 
 
 # -- webhooks ----------------------------------------------------------------------------------------------
@@ -423,3 +514,17 @@ class RandomDraw(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     committed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     drawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+# -- workers -----------------------------------------------------------------------------------------------
+
+
+class WorkerLease(Base):
+    """Which worker may do a job that only one may do at a time (e.g. "anchor:certificates"), until when. A lease
+    is taken and renewed by one conditional UPDATE (store.lease), so that two workers never both hold it."""
+
+    __tablename__ = "worker_lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

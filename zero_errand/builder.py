@@ -12,13 +12,16 @@ and queues `certificate.issued` for the enterprise's webhooks.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from eth_account.signers.local import LocalAccount
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import errors
@@ -97,6 +100,53 @@ def number(kind: CertKind, when: datetime) -> str:
     return f"{kind.code}{when:%Y%m%d}{secrets.randbelow(10**8):08d}"
 
 
+def draft_certificate(
+    kind: CertKind,
+    draft: Draft,
+    *,
+    key: LocalAccount,
+    domain: Domain,
+    now: datetime,
+    idempotency_key: str | None = None,
+    numbered: str | None = None,
+) -> Certificate:
+    """Number (`numbered`, or a new number) and sign (with `key`, the kind's department's) one certificate: the
+    row, not yet in a session."""
+    content = Content(
+        kind=kind.code,
+        version=SCHEMA_VERSION,
+        number=numbered or number(kind, now),
+        subject=draft.subject,
+        subjectName=draft.subject_name,
+        periodFrom=draft.period_from,
+        periodTo=draft.period_to,
+        totalFen=draft.total_fen,
+        monthsPaid=draft.months_paid,
+        monthsInArrears=draft.months_in_arrears,
+        detailHash=stored_detail_hash(draft.detail),
+        issuedAt=issued_at_seconds(now),
+        expiresOn=day_number((now + timedelta(days=draft.valid_days)).date()),
+        department=kind.department,
+    )
+    digest, signature = sign(content, domain, key)
+    return Certificate(
+        number=content.number,
+        kind=kind.slug,
+        version=SCHEMA_VERSION,
+        owner=draft.owner,
+        idempotency_key=idempotency_key,
+        department=kind.department,
+        content=content.__dict__,
+        detail=draft.detail,
+        digest="0x" + digest.hex(),
+        signer=key.address,
+        signature="0x" + signature.hex(),
+        issued_at=now.replace(microsecond=0),
+        expires_at=now + timedelta(days=draft.valid_days),
+        state="ISSUED",
+    )
+
+
 def build_certificate(
     session: Session,
     kind: CertKind,
@@ -116,39 +166,7 @@ def build_certificate(
     The row is flushed in a savepoint: a concurrent request with the same idempotency key raises `IntegrityError`
     here, before anything else is written, and the caller answers with the certificate that won. The audit entry is
     `action` on the number, its detail `audit_detail` and the digest."""
-    content = Content(
-        kind=kind.code,
-        version=SCHEMA_VERSION,
-        number=number(kind, now),
-        subject=draft.subject,
-        subjectName=draft.subject_name,
-        periodFrom=draft.period_from,
-        periodTo=draft.period_to,
-        totalFen=draft.total_fen,
-        monthsPaid=draft.months_paid,
-        monthsInArrears=draft.months_in_arrears,
-        detailHash=stored_detail_hash(draft.detail),
-        issuedAt=issued_at_seconds(now),
-        expiresOn=day_number((now + timedelta(days=draft.valid_days)).date()),
-        department=kind.department,
-    )
-    digest, signature = sign(content, domain, key)
-    cert = Certificate(
-        number=content.number,
-        kind=kind.slug,
-        version=SCHEMA_VERSION,
-        owner=draft.owner,
-        idempotency_key=idempotency_key,
-        department=kind.department,
-        content=content.__dict__,
-        detail=draft.detail,
-        digest="0x" + digest.hex(),
-        signer=key.address,
-        signature="0x" + signature.hex(),
-        issued_at=now.replace(microsecond=0),
-        expires_at=now + timedelta(days=draft.valid_days),
-        state="ISSUED",
-    )
+    cert = draft_certificate(kind, draft, key=key, domain=domain, now=now, idempotency_key=idempotency_key)
     begin_write(session)  # the row, its audit entry and its event commit together (SQLite's driver needs telling)
     with session.begin_nested():
         session.add(cert)
@@ -163,6 +181,114 @@ def build_certificate(
     )
     webhooks.enqueue(session, cert, "certificate.issued")
     return cert
+
+
+@dataclass(frozen=True)
+class Signed:
+    """One certificate of a batch, signed and waiting to be stored, with who asked for it (for its audit entry)."""
+
+    certificate: Certificate
+    actor: str
+    role: str
+    audit_detail: dict[str, Any]
+
+
+# The columns a new certificate's INSERT sets (draft_certificate's); the others keep their defaults.
+WRITTEN = (
+    "number",
+    "kind",
+    "version",
+    "owner",
+    "idempotency_key",
+    "department",
+    "content",
+    "detail",
+    "digest",
+    "signer",
+    "signature",
+    "issued_at",
+    "expires_at",
+    "state",
+)
+
+
+def store_batch(
+    session: Session, signed: list[Signed], *, action: str = "certificate.issue", logged: audit.Entry | None = None
+) -> list[Certificate | None]:
+    """Store a batch of signed certificates ISSUED, each with its audit entry and its webhook events, in the
+    caller's transaction: one multi-row INSERT per table, the audit chain extended once (its head locked once).
+
+    `logged`: one audit entry for the whole batch instead of one per certificate (a bulk job's chunk), its detail
+    completed with `batch_digest`.
+
+    Returns, in order, each certificate stored, or None for one the store refused (a unique key taken: an
+    idempotency key another request used first, or a number drawn twice). A batch with no refusal is written in
+    one savepoint; otherwise each certificate gets its own, so one refusal costs only its own row. The rows go in
+    through Core (`executemany`), not the ORM's unit of work, which costs more than the signing: the certificates
+    returned hold what was written but are not attached to the session (no `id`; defaults such as
+    `holder_wrong_guesses` unset)."""
+    if not signed:
+        return []
+    begin_write(session)
+    rows = [{name: getattr(s.certificate, name) for name in WRITTEN} for s in signed]
+    stored: list[Certificate | None]
+    try:
+        with session.begin_nested():
+            session.execute(insert(Certificate), rows)
+        stored = [s.certificate for s in signed]
+    except IntegrityError:
+        stored = []
+        for s, row in zip(signed, rows, strict=True):
+            try:
+                with session.begin_nested():
+                    session.execute(insert(Certificate), [row])
+                stored.append(s.certificate)
+            except IntegrityError:
+                stored.append(None)
+    kept = [s for s, cert in zip(signed, stored, strict=True) if cert is not None]
+    if logged is None:
+        entries = [
+            audit.Entry(
+                actor=s.actor,
+                role=s.role,
+                action=action,
+                target=s.certificate.number,
+                detail={**s.audit_detail, "digest": s.certificate.digest},
+            )
+            for s in kept
+        ]
+    elif kept:
+        entries = [replace(logged, detail={**(logged.detail or {}), **batch_digest(s.certificate for s in kept)})]
+    else:
+        entries = []
+    audit.append_many(session, entries)
+    webhooks.enqueue_many(session, [s.certificate for s in kept], "certificate.issued")
+    return stored
+
+
+def batch_digest(certs: Iterable[Certificate]) -> dict[str, Any]:
+    """What one audit entry for a batch says of its certificates: how many, and the SHA-256 of their
+    `number digest` lines in number order (an auditor recomputes it from the store's rows)."""
+    lines = sorted(f"{c.number} {c.digest}" for c in certs)
+    return {"certificates": len(lines), "sha256": hashlib.sha256("\n".join(lines).encode()).hexdigest()}
+
+
+def fresh_numbers(session: Session, kinds: list[CertKind], now: datetime) -> list[str]:
+    """A new number for each of `kinds`, none taken in the store nor drawn twice. Numbers are eight random digits
+    per kind and day, so a batch of thousands would otherwise meet one already taken now and then, and the batch's
+    INSERT would be refused for it: one query checks the whole batch, before anything is signed."""
+    numbers = [number(kind, now) for kind in kinds]
+    while True:
+        taken = set(session.scalars(select(Certificate.number).where(Certificate.number.in_(numbers))))
+        seen: set[str] = set()
+        again = []
+        for i, value in enumerate(numbers):
+            if value in taken or value in seen:
+                numbers[i] = number(kinds[i], now)
+                again.append(i)
+            seen.add(numbers[i])
+        if not again:
+            return numbers
 
 
 class CertificateBuilder:

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-from eth_account.signers.local import LocalAccount
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import case, func, select, tuple_
 from sqlalchemy.orm import Session
 
 import errors
 from qr.payload import mask_id_number  # the QR subject shows the first 4 digits only
-from qr.signed import not_earlier
+from store import audit
 from store.models import Certificate, Enterprise, Person, SiContribution, TaxRecord
 from store.pii import Pii
-from zero_errand.builder import Fields, build_certificate
-from zero_errand.certificates import CertKind, Domain, day_number, salted_detail
+from zero_errand.builder import CertificateBuilder, Fields, Signed, draft_certificate, fresh_numbers, store_batch
+from zero_errand.certificates import CertKind, day_number, salted_detail
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MAX_MONTHS = 60
@@ -53,52 +51,99 @@ class Subject:
 
 
 class TaxSource(Protocol):
-    """Reads tax records from the tax bureau (the built-in adapter reads our store)."""
+    """Reads tax records from the tax bureau (the built-in adapter reads our store): for many (subject, month)
+    pairs at once, each subject's lines ordered by month."""
 
-    def records(self, session: Session, subject: Subject, months: list[str]) -> list[dict[str, Any]]: ...
+    def records(self, session: Session, wanted: list[tuple[Subject, str]]) -> dict[Subject, list[Row]]: ...
 
 
 class SocialInsuranceSource(Protocol):
-    """Reads social-insurance contributions from the social-insurance bureau."""
+    """Reads social-insurance contributions from the social-insurance bureau, for many (subject, month) pairs."""
 
-    def by_person(self, session: Session, person_id: int, months: list[str]) -> list[dict[str, Any]]: ...
+    def by_person(self, session: Session, wanted: list[tuple[int, str]]) -> dict[int, list[Row]]: ...
 
-    def by_employer(self, session: Session, uscc: str, months: list[str]) -> list[dict[str, Any]]: ...
+    def by_employer(self, session: Session, wanted: list[tuple[str, str]]) -> dict[str, list[Row]]: ...
+
+
+Row = dict[str, Any]
+CHUNK = 500  # values per IN (...) list: well inside SQLite's and PostgreSQL's parameter limits
+
+
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
 class StoreTaxSource:
-    def records(self, session: Session, subject: Subject, months: list[str]) -> list[dict[str, Any]]:
-        q = select(TaxRecord).where(TaxRecord.period.in_(months))
-        q = (
-            q.where(TaxRecord.person_id == subject.person_id)
-            if subject.person_id is not None
-            else q.where(TaxRecord.uscc == subject.uscc)
-        )
-        return [
-            {"period": r.period, "tax_type": r.tax_type, "amount_fen": r.amount_fen, "status": r.status}
-            for r in session.scalars(q.order_by(TaxRecord.period, TaxRecord.tax_type, TaxRecord.id))
-        ]
+    """The built-in tax adapter: the store's `tax_record` table (plain rows, not ORM objects: a batch reads tens of
+    thousands)."""
+
+    def records(self, session: Session, wanted: list[tuple[Subject, str]]) -> dict[Subject, list[Row]]:
+        out: dict[Subject, list[tuple[Any, ...]]] = {s: [] for s, _ in wanted}
+        t = TaxRecord
+        people = [(s.person_id, m) for s, m in wanted if s.person_id is not None]
+        usccs = [(s.uscc, m) for s, m in wanted if s.person_id is None and s.uscc is not None]
+        for column, pairs, person in ((t.person_id, people, True), (t.uscc, usccs, False)):
+            for chunk in _chunks(pairs):
+                q = select(column, t.period, t.tax_type, t.id, t.amount_fen, t.status)
+                for who, *line in session.execute(q.where(tuple_(column, t.period).in_(chunk))):
+                    out[Subject(person_id=who) if person else Subject(uscc=who)].append(tuple(line))
+        return {
+            subject: [
+                {"period": period, "tax_type": tax_type, "amount_fen": amount, "status": status}
+                for period, tax_type, _, amount, status in sorted(lines)
+            ]
+            for subject, lines in out.items()
+        }
 
 
 class StoreSocialInsuranceSource:
-    def by_person(self, session: Session, person_id: int, months: list[str]) -> list[dict[str, Any]]:
-        q = select(SiContribution).where(SiContribution.person_id == person_id, SiContribution.month.in_(months))
-        return [_si_row(r) for r in session.scalars(q.order_by(SiContribution.month, SiContribution.insurance))]
+    """The built-in social-insurance adapter: the store's `si_contribution` table."""
 
-    def by_employer(self, session: Session, uscc: str, months: list[str]) -> list[dict[str, Any]]:
-        q = select(SiContribution).where(SiContribution.employer_uscc == uscc, SiContribution.month.in_(months))
-        return [_si_row(r) | {"person": r.person_id} for r in session.scalars(q.order_by(SiContribution.month))]
+    def by_person(self, session: Session, wanted: list[tuple[int, str]]) -> dict[int, list[Row]]:
+        out: dict[int, list[tuple[Any, ...]]] = {p: [] for p, _ in wanted}
+        c = SiContribution
+        for chunk in _chunks(wanted):
+            q = select(c.person_id, c.month, c.insurance, c.id, c.employer_uscc, c.base_fen, c.amount_fen, c.status)
+            for person, *line in session.execute(q.where(tuple_(c.person_id, c.month).in_(chunk))):
+                out[person].append(tuple(line))
+        return {
+            person: [
+                {
+                    "month": month,
+                    "insurance": insurance,
+                    "employer": employer,
+                    "base_fen": base,
+                    "amount_fen": amount,
+                    "status": status,
+                }
+                for month, insurance, _, employer, base, amount, status in sorted(lines)
+            ]
+            for person, lines in out.items()
+        }
 
-
-def _si_row(r: SiContribution) -> dict[str, Any]:
-    return {
-        "month": r.month,
-        "insurance": r.insurance,
-        "employer": r.employer_uscc,
-        "base_fen": r.base_fen,
-        "amount_fen": r.amount_fen,
-        "status": r.status,
-    }
+    def by_employer(self, session: Session, wanted: list[tuple[str, str]]) -> dict[str, list[Row]]:
+        """Per employer and month: the people insured, the amount paid, and "arrears" if any contribution is
+        unpaid (summed by the database: an employer's month is hundreds of contributions)."""
+        out: dict[str, list[Row]] = {u: [] for u, _ in wanted}
+        c = SiContribution
+        paid = func.sum(case((c.status == "paid", c.amount_fen), else_=0))
+        unpaid = func.sum(case((c.status == "paid", 0), else_=1))
+        for chunk in _chunks(wanted):
+            q = (
+                select(c.employer_uscc, c.month, func.count(c.person_id.distinct()), paid, unpaid)
+                .where(tuple_(c.employer_uscc, c.month).in_(chunk))
+                .group_by(c.employer_uscc, c.month)
+            )
+            for employer, month, insured, amount, arrears in session.execute(q):
+                out[employer].append(
+                    {
+                        "month": month,
+                        "insured": insured,
+                        "amount_fen": int(amount or 0),
+                        "status": "arrears" if arrears else "paid",
+                    }
+                )
+        return {employer: sorted(lines, key=lambda line: line["month"]) for employer, lines in out.items()}
 
 
 def month_range(start: str, end: str) -> list[str]:
@@ -120,38 +165,16 @@ def month_range(start: str, end: str) -> list[str]:
     return months
 
 
-def _employer_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per month: people insured, the amount actually paid, and arrears if any contribution is unpaid."""
-    per_month: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        line = per_month.setdefault(
-            r["month"], {"month": r["month"], "insured": set(), "amount_fen": 0, "status": "paid"}
-        )
-        line["insured"].add(r["person"])
-        if r["status"] == "paid":
-            line["amount_fen"] += r["amount_fen"]
-        else:
-            line["status"] = "arrears"
-    return [{**v, "insured": len(v["insured"])} for _, v in sorted(per_month.items())]
-
-
-def _summarise(
-    kind: CertKind, session: Session, subject: Subject, months: list[str], tax: TaxSource, si: SocialInsuranceSource
-) -> tuple[list[dict[str, Any]], int, int, int]:
-    """(detail lines, total paid in fen, months fully paid, months in arrears)."""
-    if kind in (CertKind.TAX_INDIVIDUAL, CertKind.TAX_ENTERPRISE):
-        detail, key = tax.records(session, subject, months), "period"
-    elif kind is CertKind.SI_INDIVIDUAL:
-        detail, key = si.by_person(session, subject.person_id or 0, months), "month"
-    else:
-        detail, key = _employer_lines(si.by_employer(session, subject.uscc or "", months)), "month"
+def _summarise(kind: CertKind, detail: list[Row]) -> tuple[int, int, int]:
+    """(total paid in fen, months fully paid, months in arrears) of a subject's detail lines for `kind`."""
+    key = "period" if kind in (CertKind.TAX_INDIVIDUAL, CertKind.TAX_ENTERPRISE) else "month"
     status_of: defaultdict[str, set[str]] = defaultdict(set)
     for line in detail:
         status_of[line[key]].add(line["status"])
     # Employer lines already hold only what was paid, including the paid part of a month in arrears.
     total = sum(line["amount_fen"] for line in detail if kind is CertKind.SI_ENTERPRISE or line["status"] == "paid")
     arrears = sum(1 for statuses in status_of.values() if "arrears" in statuses)
-    return detail, total, len(status_of) - arrears, arrears
+    return total, len(status_of) - arrears, arrears
 
 
 def _period_days(months: list[str]) -> tuple[int, int]:
@@ -176,97 +199,220 @@ def _replayed(existing: Certificate, key: str, kind: CertKind, period_from: str,
     )
 
 
+@dataclass(frozen=True)
+class Request:
+    """One certificate asked for: by a citizen or an enterprise for itself, or pushed by a department (bulk)."""
+
+    kind: CertKind
+    subject: Subject
+    period_from: str
+    period_to: str
+    actor: str
+    actor_role: str
+    idempotency_key: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What became of a `Request`: its certificate (`created` False when an idempotency key replayed an earlier
+    one) or the error that refused it."""
+
+    request: Request
+    certificate: Certificate | None = None
+    created: bool = False
+    error: IssuanceError | None = None
+
+
 def issue(
     session: Session,
     pii: Pii,
+    builder: CertificateBuilder,
+    request: Request,
     *,
-    kind: CertKind,
-    subject: Subject,
-    period_from: str,
-    period_to: str,
-    key: LocalAccount,
-    domain: Domain,
-    actor: str,
-    actor_role: str,
-    idempotency_key: str | None = None,
     tax: TaxSource | None = None,
     si: SocialInsuranceSource | None = None,
     now: datetime | None = None,
-    not_before: int = 0,
 ) -> tuple[Certificate, bool]:
-    """Issue (or, for a repeated idempotency key, return) a certificate; returns (certificate, created).
+    """Issue (or, for a repeated idempotency key, return) one certificate; returns (certificate, created), or raises
+    the `IssuanceError` that refused it."""
+    outcome = issue_many(session, pii, builder, [request], tax=tax, si=si, now=now)[0]
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.certificate is not None
+    return outcome.certificate, outcome.created
 
-    `not_before` is the signing key's on-chain validFrom: a certificate is never stamped before it (a chain's
-    block time may run a few seconds ahead of this clock right after the key was registered)."""
-    if idempotency_key:  # keys are per subject: another subject's key is a different request
-        existing = session.scalars(
-            select(Certificate).where(
-                Certificate.owner == subject.owner, Certificate.idempotency_key == idempotency_key
-            )
-        ).first()
-        if existing:
-            return _replayed(existing, idempotency_key, kind, period_from, period_to), False
-    if kind is CertKind.CREDIT_REPORT:
+
+def issue_many(
+    session: Session,
+    pii: Pii,
+    builder: CertificateBuilder,
+    requests: list[Request],
+    *,
+    tax: TaxSource | None = None,
+    si: SocialInsuranceSource | None = None,
+    now: datetime | None = None,
+    logged: audit.Entry | None = None,
+) -> list[Outcome]:
+    """Issue a batch of certificates in the caller's transaction: one outcome per request, in order.
+
+    Each request is checked on its own (a refused one does not stop the others). The departments' records are
+    read for the whole batch at once (one query per kind and source), each certificate is signed with its
+    department's key (`builder`), and the batch is stored, audited and announced together
+    (`zero_errand.builder.store_batch`; `logged`: one audit entry for the batch instead of one a certificate). A
+    certificate is never stamped before its key's on-chain validFrom (a chain's block time may run a few seconds
+    ahead of this clock right after the key was registered)."""
+    tax, si = tax or StoreTaxSource(), si or StoreSocialInsuranceSource()
+    clock = now or datetime.now(UTC)
+    outcomes = [Outcome(r) for r in requests]
+    _replay(session, outcomes)
+    todo: list[tuple[Outcome, list[str], datetime]] = []
+    for o in outcomes:
+        if o.certificate is not None or o.error is not None:
+            continue
+        try:
+            months, when = _checked(o.request, builder, clock)
+        except IssuanceError as exc:
+            o.error = exc
+            continue
+        todo.append((o, months, when))
+    details = _details(session, [(o.request, months) for o, months, _ in todo], tax, si)
+    shown = _shown(session, pii, [o.request.subject for o, _, _ in todo])
+    ready: list[tuple[Outcome, Fields, datetime]] = []
+    for (o, months, when), detail in zip(todo, details, strict=True):
+        r = o.request
+        if not detail:
+            o.error = IssuanceError("no-records", f"no {r.kind.slug} records for {r.period_from}..{r.period_to}")
+            continue
+        if r.subject not in shown:
+            who = f"enterprise {r.subject.uscc}" if r.subject.uscc is not None else "such person"
+            o.error = IssuanceError("not-found", f"no {who}")
+            continue
+        period_start, period_end = _period_days(months)
+        total, paid, arrears = _summarise(r.kind, detail)
+        subject, subject_name = shown[r.subject]
+        fields = Fields(
+            owner=r.subject.owner,
+            subject=subject,
+            subject_name=subject_name,
+            period_from=period_start,
+            period_to=period_end,
+            total_fen=total,
+            months_paid=paid,
+            months_in_arrears=arrears,
+            detail=salted_detail(detail),  # salted: the breakdown's hash must not be guessable from employers' USCCs
+        )
+        ready.append((o, fields, when))
+    numbers = fresh_numbers(session, [o.request.kind for o, _, _ in ready], clock)
+    signed = [
+        Signed(
+            draft_certificate(
+                o.request.kind,
+                fields,
+                key=builder.key(o.request.kind),
+                domain=builder.domain,
+                now=when,
+                idempotency_key=o.request.idempotency_key,
+                numbered=numbered,
+            ),
+            actor=o.request.actor,
+            role=o.request.actor_role,
+            audit_detail={"kind": o.request.kind.slug},
+        )
+        for (o, fields, when), numbered in zip(ready, numbers, strict=True)
+    ]
+    for (o, _, _), s, cert in zip(ready, signed, store_batch(session, signed, logged=logged), strict=True):
+        if cert is not None:
+            o.certificate, o.created = cert, True
+        elif o.request.idempotency_key:  # a concurrent request with the same idempotency key won
+            _replay(session, [o])
+        else:  # the number was drawn by a concurrent batch between our check and our INSERT
+            o.error = IssuanceError("conflict", f"certificate number {s.certificate.number} was taken; retry")
+    return outcomes
+
+
+def _replay(session: Session, outcomes: list[Outcome]) -> None:
+    """Answer the requests whose subject already used their idempotency key with the certificate issued then (or
+    the error for a different request under a used key). Keys are per subject: another subject's key is another
+    request."""
+    keyed = [o for o in outcomes if o.request.idempotency_key]
+    if not keyed:
+        return
+    owners = sorted({o.request.subject.owner for o in keyed})
+    keys = {o.request.idempotency_key for o in keyed}
+    found: dict[tuple[str, str | None], Certificate] = {}
+    for owner_chunk in _chunks(owners):
+        q = select(Certificate).where(Certificate.owner.in_(owner_chunk), Certificate.idempotency_key.in_(keys))
+        for cert in session.scalars(q):
+            found[(cert.owner, cert.idempotency_key)] = cert
+    for o in keyed:
+        r = o.request
+        existing = found.get((r.subject.owner, r.idempotency_key))
+        if existing is None:
+            continue
+        try:
+            o.certificate = _replayed(existing, r.idempotency_key or "", r.kind, r.period_from, r.period_to)
+            o.error = None
+        except IssuanceError as exc:
+            o.error = exc
+
+
+def _checked(r: Request, builder: CertificateBuilder, clock: datetime) -> tuple[list[str], datetime]:
+    """The request's months and its issue time, or the `IssuanceError` that refuses it before any data is read."""
+    if r.kind is CertKind.CREDIT_REPORT:
         raise IssuanceError(
             "invalid", "credit reports are made from the credit ledger (POST /v1/enterprise/credit/report)", "kind"
         )
-    if kind.for_enterprise != (subject.uscc is not None):
-        raise IssuanceError(
-            "invalid", f"{kind.slug} is for {'enterprises' if kind.for_enterprise else 'people'}", "kind"
-        )
-    months = month_range(period_from, period_to)
-    now = not_earlier(now or datetime.now(UTC), not_before)
-    if months[-1] >= f"{now:%Y-%m}":
+    if r.kind.for_enterprise != (r.subject.uscc is not None):
+        who = "enterprises" if r.kind.for_enterprise else "people"
+        raise IssuanceError("invalid", f"{r.kind.slug} is for {who}", "kind")
+    months = month_range(r.period_from, r.period_to)
+    when = builder.issue_time(r.kind, clock)
+    if months[-1] >= f"{when:%Y-%m}":
         raise IssuanceError("invalid", "the period must end before the current month", "period_to")
-    detail, total, paid, arrears = _summarise(
-        kind, session, subject, months, tax or StoreTaxSource(), si or StoreSocialInsuranceSource()
-    )
-    if not detail:
-        raise IssuanceError("no-records", f"no {kind.slug} records for {period_from}..{period_to}")
-    if subject.uscc is not None:
-        enterprise = session.get(Enterprise, subject.uscc)
-        if enterprise is None:
-            raise IssuanceError("not-found", f"no enterprise {subject.uscc}")
-        shown, shown_name = enterprise.uscc, enterprise.name
-    else:
-        person = session.get(Person, subject.person_id)
-        if person is None:
-            raise IssuanceError("not-found", "no such person")
-        shown, shown_name = mask_id_number(pii.decrypt(person.id_number_enc, "person.id_number")), ""
-    period_start, period_end = _period_days(months)
-    # salted: the breakdown's hash must not be guessable from employers' USCCs
-    fields = Fields(
-        owner=subject.owner,
-        subject=shown,
-        subject_name=shown_name,
-        period_from=period_start,
-        period_to=period_end,
-        total_fen=total,
-        months_paid=paid,
-        months_in_arrears=arrears,
-        detail=salted_detail(detail),
-    )
-    try:
-        cert = build_certificate(
-            session,
-            kind,
-            fields,
-            key=key,
-            domain=domain,
-            now=now,
-            actor=actor,
-            role=actor_role,
-            action="certificate.issue",
-            audit_detail={"kind": kind.slug},
-            idempotency_key=idempotency_key,
-        )
-    except IntegrityError:  # a concurrent request with the same idempotency key won
-        if idempotency_key:
-            won = session.scalars(
-                select(Certificate).where(
-                    Certificate.owner == subject.owner, Certificate.idempotency_key == idempotency_key
-                )
-            ).one()
-            return _replayed(won, idempotency_key, kind, period_from, period_to), False
-        raise
-    return cert, True
+    return months, when
+
+
+def _details(
+    session: Session, wanted: list[tuple[Request, list[str]]], tax: TaxSource, si: SocialInsuranceSource
+) -> list[list[Row]]:
+    """Each request's detail lines, read from the sources for the whole batch: one query per kind (and 500
+    (subject, month) pairs) reading exactly the months asked for."""
+    by_kind: defaultdict[CertKind, list[int]] = defaultdict(list)
+    for i, (r, _) in enumerate(wanted):
+        by_kind[r.kind].append(i)
+    out: list[list[Row]] = [[] for _ in wanted]
+    for kind, indexes in by_kind.items():
+        pairs = list(dict.fromkeys((wanted[i][0].subject, m) for i in indexes for m in wanted[i][1]))
+        rows: dict[Subject, list[Row]]
+        if kind in (CertKind.TAX_INDIVIDUAL, CertKind.TAX_ENTERPRISE):
+            rows, key = tax.records(session, pairs), "period"
+        elif kind is CertKind.SI_INDIVIDUAL:
+            people = [(s.person_id, m) for s, m in pairs if s.person_id is not None]
+            rows, key = {Subject(person_id=p): v for p, v in si.by_person(session, people).items()}, "month"
+        else:
+            usccs = [(s.uscc, m) for s, m in pairs if s.uscc is not None]
+            rows, key = {Subject(uscc=u): v for u, v in si.by_employer(session, usccs).items()}, "month"
+        asked = Counter(wanted[i][0].subject for i in indexes)
+        for i in indexes:
+            r, months = wanted[i]
+            lines = rows.get(r.subject, [])
+            if asked[r.subject] > 1:  # the subject is in the batch for other months too: keep this request's
+                mine = set(months)
+                lines = [line for line in lines if line[key] in mine]
+            out[i] = lines
+    return out
+
+
+def _shown(session: Session, pii: Pii, subjects: list[Subject]) -> dict[Subject, tuple[str, str]]:
+    """What each certificate shows of its subject: (USCC, name) of an enterprise, or a masked ID number and no name
+    for a person. Subjects not in the store are left out."""
+    out: dict[Subject, tuple[str, str]] = {}
+    usccs = sorted({s.uscc for s in subjects if s.uscc is not None})
+    people = sorted({s.person_id for s in subjects if s.person_id is not None})
+    for chunk in _chunks(usccs):
+        for e in session.scalars(select(Enterprise).where(Enterprise.uscc.in_(chunk))):
+            out[Subject(uscc=e.uscc)] = (e.uscc, e.name)
+    for chunk in _chunks(people):
+        for p in session.scalars(select(Person).where(Person.id.in_(chunk))):
+            out[Subject(person_id=p.id)] = (mask_id_number(pii.decrypt(p.id_number_enc, "person.id_number")), "")
+    return out

@@ -11,14 +11,16 @@ from ledger.anchor import Anchorer
 from ledger.client import CertificateStatus, Ledger
 from ledger.keys import Keystore
 from ledger.kinds import Kind
+from ledger.proofs import proof_bytes, proof_of
 from store import audit
 from store.models import AnchorBatch, Certificate
 from store.pii import Pii
 from zero_errand import webhooks
 from zero_errand.builder import CertificateBuilder
+from zero_errand.bulk import LEASE_SECONDS, JobWorker
 from zero_errand.certificates import REASONS, CertKind, Domain
 from zero_errand.departments import load_department_keys
-from zero_errand.issuance import IssuanceError, Subject, issue
+from zero_errand.issuance import IssuanceError, Outcome, Request, Subject, issue, issue_many
 
 
 def chain_kind(slug: str) -> Kind:
@@ -51,22 +53,16 @@ class CertificateService:
         idempotency_key: str | None = None,
         now: datetime | None = None,
     ) -> tuple[Certificate, bool]:
-        key = self.builder.key(kind)
-        return issue(
-            session,
-            self.pii,
-            kind=kind,
-            subject=subject,
-            period_from=period_from,
-            period_to=period_to,
-            key=key,
-            domain=self.domain,
-            actor=actor,
-            actor_role=actor_role,
-            idempotency_key=idempotency_key,
-            now=now,
-            not_before=self.ledger.key_valid_from(key.address),
-        )
+        request = Request(kind, subject, period_from, period_to, actor, actor_role, idempotency_key)
+        return issue(session, self.pii, self.builder, request, now=now)
+
+    def request_many(self, session: Session, requests: list[Request], now: datetime | None = None) -> list[Outcome]:
+        """Issue a batch in the caller's transaction (`zero_errand.issuance.issue_many`): one outcome per request."""
+        return issue_many(session, self.pii, self.builder, requests, now=now)
+
+    def job_worker(self, *, lease_seconds: float = LEASE_SECONDS, job_id: int | None = None) -> JobWorker:
+        """A bulk issuance worker (`zero_errand.bulk`) signing with this service's department keys."""
+        return JobWorker(self.sessions, self.pii, self.builder, lease_seconds=lease_seconds, job_id=job_id)
 
     def change_status(
         self, session: Session, number: str, action: str, *, department: str, reason: int, note: str, actor: str
@@ -93,7 +89,7 @@ class CertificateService:
         batch = session.get(AnchorBatch, cert.batch_id)
         assert batch is not None  # an anchored certificate has its batch
         root, digest = bytes.fromhex(batch.root[2:]), bytes.fromhex(cert.digest[2:])
-        proof = [bytes.fromhex(p[2:]) for p in cert.proof or []]
+        proof = proof_bytes(proof_of(session, Certificate, cert, batch.root))
         key = self.keys[department]
         on_chain = self.ledger.status(root, proof, digest)
         target = {

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.client import CertificateStatus, Ledger
 from ledger.kinds import department_name, kinds_mask
+from ledger.proofs import derive_proof, proof_bytes
 from qr.payload import encode, verify_url
 from qr.signed import Content, Domain
 from qr.trustlist import OfflineResolver, TrustList
@@ -69,20 +70,25 @@ class LedgerResolver:
     def state(self, digest_hex: str, department: str | None = None) -> ChainState:
         """The digest's state; its batch must have been anchored by `department` (default: the stored
         certificate's department), else "foreign-anchor"."""
-        # One indexed read of four columns (no ORM objects): this answers every status request.
+        # One indexed read of five columns (no ORM objects) answers every status request; a proof not stored with
+        # the certificate comes from its batch's tree (built once per batch, then cached: ledger.proofs).
         with self.sessions() as s:
             row = s.execute(
-                select(Certificate.proof, AnchorBatch.state, AnchorBatch.root, Certificate.department)
+                select(
+                    Certificate.proof, AnchorBatch.state, AnchorBatch.root, Certificate.department, Certificate.batch_id
+                )
                 .outerjoin(AnchorBatch, AnchorBatch.id == Certificate.batch_id)
                 .where(Certificate.digest == digest_hex.lower())
                 .limit(1)
             ).first()
-        if row is None:
-            return "unknown"
-        cert_proof, batch_state, batch_root, stored_department = row
-        if batch_state != "ANCHORED":
-            return "pending"
-        root, proof = bytes.fromhex(batch_root[2:]), [bytes.fromhex(p[2:]) for p in cert_proof or []]
+            if row is None:
+                return "unknown"
+            cert_proof, batch_state, batch_root, stored_department, batch_id = row
+            if batch_state != "ANCHORED":
+                return "pending"
+            if not cert_proof:
+                cert_proof = derive_proof(s, Certificate, batch_id, digest_hex.lower(), batch_root)
+        root, proof = bytes.fromhex(batch_root[2:]), proof_bytes(cert_proof)
         status = self.ledger.indexed_status(root, proof, bytes.fromhex(digest_hex[2:]))
         if status != CertificateStatus.UNKNOWN:
             anchored_by = self.ledger.indexed_anchor_department(root)

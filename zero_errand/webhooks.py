@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import errors
@@ -135,6 +135,26 @@ def enqueue(session: Session, cert: Certificate, event: str) -> int:
             session.add(WebhookDelivery(webhook_id=hook.id, event=event, payload=payload, state="PENDING"))
             queued += 1
     return queued
+
+
+def enqueue_many(session: Session, certs: list[Certificate], event: str) -> int:
+    """`enqueue` for a batch: the enterprises' webhooks read in one query, the deliveries added together."""
+    usccs = {c.owner[5:] for c in certs if c.owner.startswith("uscc:")}
+    if not usccs:
+        return 0
+    hooks: dict[str, list[Webhook]] = {}
+    for hook in session.scalars(select(Webhook).where(Webhook.uscc.in_(usccs), Webhook.active.is_(True))):
+        if event in hook.events:
+            hooks.setdefault(hook.uscc, []).append(hook)
+    deliveries = [
+        {"webhook_id": hook.id, "event": event, "payload": certificate_event(cert, event), "state": "PENDING"}
+        for cert in certs
+        if cert.owner.startswith("uscc:")
+        for hook in hooks.get(cert.owner[5:], ())
+    ]
+    if deliveries:
+        session.execute(insert(WebhookDelivery), deliveries)
+    return len(deliveries)
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from api.cli import bulk as bulk_cli
 from api.cli import certs as cert_cli
 from api.cli import chain as ledger_cli
 from api.cli import credit as credit_cli
@@ -33,6 +34,7 @@ app.add_typer(platform_cli.db_app, name="db")
 app.add_typer(platform_cli.pii_app, name="pii")
 app.add_typer(platform_cli.anchor_app, name="anchor")
 app.command("seed")(platform_cli.seed)
+cert_cli.cert_app.command("bulk")(bulk_cli.cert_bulk)
 app.add_typer(cert_cli.cert_app, name="cert")
 app.command("verify")(cert_cli.verify)
 app.add_typer(cert_cli.trustlist_app, name="trustlist")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from api.cli.options import ChainUrl, DataDir, JsonOut, cli_actor, cli_context, fail, open_store, quiet_settings
 from identifiers import is_valid_uscc
+from ledger.proofs import proof_of
 from store.db import transaction
 from store.models import AnchorBatch, Certificate
 from zero_errand.certificates import CertKind
@@ -36,7 +37,7 @@ def describe(session: Any, cert: Certificate) -> dict[str, Any]:
         "issued_at": cert.issued_at.isoformat(),
         "expires_at": cert.expires_at.isoformat(),
         "batch_root": anchored.root if anchored else None,
-        "proof": cert.proof if anchored else None,
+        "proof": proof_of(session, Certificate, cert, anchored.root) if anchored else None,
         "tx_hash": anchored.tx_hash if anchored else None,
         "block_number": anchored.block_number if anchored else None,
         "status_reason": cert.status_reason,

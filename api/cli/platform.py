@@ -70,11 +70,15 @@ def serve(
         from zero_errand.webhooks import Deliverer
 
         anchorer = ctx.require_certificates().anchorer(settings.anchor_batch_size, settings.anchor_max_wait)
+        anchorer.lease_ttl = settings.anchor_lease_ttl
         threading.Thread(target=anchorer.run_forever, args=(stop,), name="anchor", daemon=True).start()
         _start_audit_anchoring(ctx, stop)
         deliverer = Deliverer(ctx.sessions, allow_loopback=settings.mode != "production")  # loopback: development
         threading.Thread(target=deliverer.run_forever, args=(stop,), name="webhooks", daemon=True).start()
         threading.Thread(target=credit.run_forever, args=(stop,), name="credit", daemon=True).start()
+    if ctx.certificates is not None:  # bulk issuance jobs (zero_errand.bulk): any replica may run their chunks
+        jobs = ctx.certificates.job_worker(lease_seconds=settings.job_lease_seconds)
+        threading.Thread(target=jobs.run_forever, args=(stop,), name="bulk-jobs", daemon=True).start()
     app = create_app(ctx)
     # Startup leaves ~10^6 long-lived objects (contract ABIs, the EVM, SQLAlchemy metadata); moving them out of
     # the collector's reach keeps full collections from pausing requests for tens of milliseconds.
@@ -327,6 +331,7 @@ def anchor_run(
     anchorer = ctx.require_certificates().anchorer(
         batch_size or settings.anchor_batch_size, max_wait if max_wait is not None else settings.anchor_max_wait
     )
+    anchorer.lease_ttl = settings.anchor_lease_ttl
     if once:
         done = anchorer.run_once(force=True)
         audit_anchorer = audit_anchorer_of(ctx)
@@ -335,6 +340,8 @@ def anchor_run(
             f"anchored {done} certificates; {anchorer.pending()} pending"
             + (f"; audit log head anchored at entry {head}" if head else "")
         )
+        if (holder := anchorer.lease.current_holder()) is not None:  # another worker anchors them
+            typer.echo(f"another anchor worker holds the lease ({holder}); it anchors what is pending")
         return
     stop = threading.Event()
     import signal

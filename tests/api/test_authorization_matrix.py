@@ -46,6 +46,10 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/department/certificates/{number}/suspend"): {"official"},
     ("POST", "/v1/department/certificates/{number}/reinstate"): {"official"},
     ("POST", "/v1/department/certificates/{number}/revoke"): {"official"},
+    # Bulk issuance of a tax kind: the tax bureau's officials and the admin; the job is theirs to see.
+    ("POST", "/v1/department/certificate-jobs"): {"official2", "admin"},
+    ("GET", "/v1/department/certificate-jobs/{job_id}"): {"official2", "admin"},
+    ("GET", "/v1/department/certificate-jobs/{job_id}/results"): {"official2", "admin"},
     ("GET", "/v1/admin/users"): ADMIN,
     ("POST", "/v1/admin/users"): ADMIN,
     ("POST", "/v1/admin/users/{username}/disable"): ADMIN,
@@ -158,8 +162,26 @@ def _draw_uid(platform) -> str:
         return draws.reveal(platform.ctx.credit, session, row, seed).uid
 
 
+def _job_uid(platform) -> str:
+    from store.db import transaction
+    from zero_errand import bulk
+
+    with transaction(platform.ctx.sessions) as session:
+        return bulk.create_job(
+            session,
+            platform.ctx.pii,
+            kind="tax-enterprise",
+            period_from="2025-01",
+            period_to="2025-06",
+            department="tax.440604",
+            actor="user:matrix",
+        ).uid
+
+
 def _request(platform, method: str, path: str, who: str):
     number = platform.certs["enterprise" if path.startswith("/v1/enterprise") else "citizen"]
+    if "{job_id}" in path:
+        path = path.replace("{job_id}", _job_uid(platform))
     if "{uid}" in path:
         path = path.replace("{uid}", _draw_uid(platform))
     if "{entry_id}" in path:
@@ -176,7 +198,9 @@ def _request(platform, method: str, path: str, who: str):
         .replace("{code}", "91110000600037341L")
     )
     body = None
-    if path.endswith("/certificates") and method == "POST":
+    if path == "/v1/department/certificate-jobs":
+        body = {"kind": "tax-enterprise", "period_from": "2025-01", "period_to": "2025-06"}
+    elif path.endswith("/certificates") and method == "POST":
         kind = "tax-enterprise" if path.startswith("/v1/enterprise") else "si-individual"
         body = {"kind": kind, "period_from": "2025-02", "period_to": "2025-03"}
     elif path.endswith(("/revoke", "/suspend")):
@@ -263,6 +287,8 @@ def test_authorization_matrix(platform):
                 and who.rstrip("2") in allowed
             ):
                 ok = status == 404  # another owner's certificate: not even its existence is revealed
+            elif "{job_id}" in path and who.startswith("official"):
+                ok = status == 404  # another department's job: not even its existence is revealed
             else:
                 ok = status == 403
             if not ok:

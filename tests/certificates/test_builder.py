@@ -52,7 +52,7 @@ def test_a_failure_after_the_row_is_written_leaves_no_certificate(platform, monk
     def broken_audit(*args, **kwargs):
         raise RuntimeError("the disk filled up while writing the audit entry")
 
-    monkeypatch.setattr(audit, "append", broken_audit)
+    monkeypatch.setattr(audit, "append_many", broken_audit)  # what issuance appends through
     service = platform.ctx.require_certificates()
     with pytest.raises(RuntimeError, match="disk filled up"), transaction(platform.ctx.sessions) as session:
         service.request(

@@ -11,15 +11,16 @@ from api.provisioning import provisioned_context
 from api.settings import Settings
 from ledger.client import CertificateStatus
 from ledger.kinds import Kind
+from ledger.proofs import proof_bytes, proof_of
 from store.db import transaction
 from store.models import AnchorBatch, Certificate
 from tests.certificates.test_anchoring_faults import _issue
 
 
 def _status(ctx, cert, root):
-    return ctx.ledger.status(
-        bytes.fromhex(root[2:]), [bytes.fromhex(p[2:]) for p in cert.proof], bytes.fromhex(cert.digest[2:])
-    )
+    with ctx.sessions() as s:  # the proof comes from the batch's leaves in the store
+        proof = proof_bytes(proof_of(s, Certificate, cert, root))
+    return ctx.ledger.status(bytes.fromhex(root[2:]), proof, bytes.fromhex(cert.digest[2:]))
 
 
 def _newest_issue_time(ctx) -> int:

@@ -23,12 +23,14 @@ from api.http.deps import (
 from api.http.problems import ProblemError, problem_responses
 from api.security import Principal
 from ledger.errors import LedgerError, NodeUnavailable
+from ledger.proofs import proof_of
 from store.models import AnchorBatch, Certificate
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject
 from zero_errand.verification import HOLDER_GUESSES, holder_check_state, url_of
 
 PROTECTED = (401, 403, 404, 409, 413, 422, 429)  # the problem statuses their routes may answer
+BULK_PREFIX = "bulk:"
 Number = Annotated[str, Path(min_length=17, max_length=17, pattern=r"^[1-5]\d{16}$", description="Certificate number")]
 IdempotencyKey = Annotated[
     str | None,
@@ -112,7 +114,7 @@ def _out(ctx: Any, session: Any, cert: Certificate) -> dict[str, Any]:
         batch = session.get(AnchorBatch, cert.batch_id)
         anchor = {
             "root": batch.root,
-            "proof": cert.proof or [],
+            "proof": proof_of(session, Certificate, cert, batch.root) or [],
             "tx_hash": batch.tx_hash,
             "block_number": batch.block_number,
         }
@@ -139,6 +141,12 @@ def _request(
     ctx: AppContext, session: Session, me: Principal, subject: Subject, body: Any, key: str | None, response: Response
 ) -> dict[str, Any]:
     service = ctx.require_certificates()
+    if key is not None and key.startswith(BULK_PREFIX):  # bulk issuance's own keys (zero_errand.bulk)
+        raise ProblemError(
+            422,
+            f"Idempotency-Key may not start with {BULK_PREFIX!r}",
+            invalid_params=[{"name": "Idempotency-Key", "reason": "reserved for bulk issuance"}],
+        )
     with session.begin():
         cert, created = service.request(
             session,
