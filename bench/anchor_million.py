@@ -21,6 +21,7 @@ transaction), opening the context. Prints one JSON object; progress goes to stde
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -61,8 +62,8 @@ from api.provisioning import provision_deployment  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from store.db import transaction  # noqa: E402
 from store.models import AnchorBatch, Certificate, Person  # noqa: E402
+from zero_errand import bulk  # noqa: E402
 from zero_errand.certificates import CertKind  # noqa: E402
-from zero_errand.issuance import Subject  # noqa: E402
 from zero_errand.seed import months_before, seed_data  # noqa: E402
 
 FLOORS = {"seconds_to_anchored_for_1m": 600, "peak_rss_mb": 2048}
@@ -99,28 +100,28 @@ class Batches(logging.Handler):
             self.anchored += int(leaves)
 
 
-class Requests:
-    """`count` different (kind, subject, period) requests drawn without replacement, shuffled, decoded lazily."""
-
-    def __init__(self, person_ids: list[int], usccs: list[str], count: int) -> None:
-        months = months_before(date.today(), 24)  # what seed_data covered: the 24 months before this one
-        self.periods = [(months[i], months[i + n - 1]) for n in PERIOD_MONTHS for i in range(0, len(months) - n + 1, n)]
-        self.subjects = [(Subject(person_id=p), PERSON_KINDS) for p in person_ids]
-        self.subjects += [(Subject(uscc=u), ENTERPRISE_KINDS) for u in usccs]
-        self.total = len(self.subjects) * 2 * len(self.periods)
-        if count > self.total:
-            raise SystemExit(f"too few subjects for --count {count}: {self.total} different requests")
-        self.order = random.Random(18).sample(range(self.total), count)
-
-    def __len__(self) -> int:
-        return len(self.order)
-
-    def __iter__(self):  # noqa: ANN204 - a generator of (kind, subject, from, to)
-        per_subject = 2 * len(self.periods)
-        for index in self.order:
-            subject, kinds = self.subjects[index // per_subject]
-            kind, period = divmod(index % per_subject, len(self.periods))
-            yield kinds[kind], subject, *self.periods[period]
+def plan_jobs(data: Path, url: str, count: int) -> tuple[list[tuple[CertKind, tuple[str, str]]], int]:
+    """Bulk jobs, one per (kind, period), in a fixed shuffled order, until their eligible subjects make `count`
+    certificates; the jobs and how many certificates they make (at least `count`: the last job is whole)."""
+    months = months_before(date.today(), 24)  # what seed_data covered: the 24 months before this one
+    periods = [(months[i], months[i + n - 1]) for n in PERIOD_MONTHS for i in range(0, len(months) - n + 1, n)]
+    jobs = [(kind, period) for kind in (*PERSON_KINDS, *ENTERPRISE_KINDS) for period in periods]
+    random.Random(18).shuffle(jobs)
+    parts = open_store(settings(data, url))
+    plan, expected = [], 0
+    try:
+        with parts.sessions() as session:
+            for kind, (start, end) in jobs:
+                if expected >= count:
+                    break
+                months_of = months[months.index(start) : months.index(end) + 1]
+                expected += len(bulk.eligible(session, kind, months_of))
+                plan.append((kind, (start, end)))
+    finally:
+        parts.engine.dispose()
+    if expected < count:
+        raise SystemExit(f"too few subjects for --count {count}: {expected} certificates from every job")
+    return plan, expected
 
 
 def seed(data: Path, url: str, people: int, enterprises: int) -> tuple[list[int], list[str]]:
@@ -176,13 +177,18 @@ def run(tmp: Path, count: int) -> dict[str, Any]:
     setup = time.perf_counter()
     provision_deployment(settings(data, f"sqlite:///{tmp / 'provisioning.sqlite'}"), development=True)
     person_ids, usccs = seed(data, url, people, enterprises)
-    requests = Requests(person_ids, usccs, count)
-    log(f"set up in {time.perf_counter() - setup:.1f} s: {len(person_ids)} people, {len(usccs)} enterprises")
+    plan, expected = plan_jobs(data, url, count)
+    log(
+        f"set up in {time.perf_counter() - setup:.1f} s: {len(person_ids)} people, {len(usccs)} enterprises; "
+        f"{len(plan)} bulk jobs for {expected} certificates"
+    )
 
     batches = Batches()
     anchor_log = logging.getLogger("zel.anchor")
     anchor_log.addHandler(batches)
     ctx = build_context(settings(data, url))
+    gc.collect()  # as `zel serve` after startup: the chain's and ORM's long-lived objects out of the collector's way
+    gc.freeze()
     failures: dict[str, int] = {}
     crashed: list[BaseException] = []
     stop = threading.Event()
@@ -207,28 +213,34 @@ def run(tmp: Path, count: int) -> dict[str, Any]:
         wall_start, started, cpu = time.time(), time.perf_counter(), time.process_time()
         thread = threading.Thread(target=worker, name="anchor", daemon=True)
         thread.start()
-        step = max(1, count // 10)
-        for i, (kind, subject, period_from, period_to) in enumerate(requests, 1):
-            actor = f"user:bench{subject.person_id}" if subject.person_id else f"client:bench-{subject.uscc}"
-            try:
-                with sessions() as session, session.begin():  # as the router: one session, one transaction
-                    service.request(
-                        session,
-                        kind=kind,
-                        subject=subject,
-                        period_from=period_from,
-                        period_to=period_to,
-                        actor=actor,
-                        actor_role="enterprise" if kind.for_enterprise else "citizen",
-                    )
-            except Exception as exc:  # a number drawn twice (IntegrityError), no records: counted
-                failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
-            if i % step == 0:
-                log(f"issued {i}/{count} ({i / (time.perf_counter() - started):.0f}/s), anchored {batches.anchored}")
+        with transaction(sessions) as session:  # the department's requests: one bulk job per kind and period
+            for kind, (period_from, period_to) in plan:
+                bulk.create_job(
+                    session,
+                    ctx.pii,
+                    kind=kind.slug,
+                    period_from=period_from,
+                    period_to=period_to,
+                    department=kind.department,
+                    actor="user:bench-official",
+                )
+        step, progress = max(1, expected // 10), {"issued": 0, "logged": 0, "failed": 0}
+
+        def chunk_done(result: bulk.ChunkResult) -> None:
+            progress["issued"] += result.issued
+            progress["failed"] += result.failed + result.skipped + result.existing
+            if progress["issued"] - progress["logged"] >= step:
+                progress["logged"] = progress["issued"]
+                rate = progress["issued"] / (time.perf_counter() - started)
+                log(f"issued {progress['issued']}/{expected} ({rate:.0f}/s), anchored {batches.anchored}")
             if crashed:
                 raise RuntimeError("the anchor worker stopped") from crashed[0]
+
+        service.job_worker().run_once(on_chunk=chunk_done)  # as a `zel serve` job worker: chunk by chunk
+        if progress["failed"]:
+            failures["not issued"] = progress["failed"]
         issued_seconds = time.perf_counter() - started
-        issued = count - sum(failures.values())
+        issued = progress["issued"]
         anchored_while_issuing = batches.anchored
         log(f"issued {issued} in {issued_seconds:.1f} s; {anchored_while_issuing} anchored so far")
 
@@ -300,7 +312,7 @@ def run(tmp: Path, count: int) -> dict[str, Any]:
             "batch_size": anchorer.batch_size,
             "max_wait_seconds": anchorer.max_wait,
         },
-        "subjects": {"people": len(person_ids), "enterprises": len(usccs), "different_requests": requests.total},
+        "subjects": {"people": len(person_ids), "enterprises": len(usccs), "bulk_jobs": len(plan)},
     }
     if failures:
         out["failures"] = failures

@@ -18,6 +18,7 @@ and libsecp256k1 (coincurve) signing the precomputed digests, both in signatures
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -142,6 +143,8 @@ def issue_run(store: Store, data: Path, run: int, requests: list[Request], batch
     url = store.create(name, template="template")
     before = (store.root / f"{name}.sqlite").stat().st_size if store.backend == "sqlite" else 0
     ctx = build_context(settings(data, url))
+    gc.collect()  # as `zel serve` after startup: the chain's and ORM's long-lived objects out of the collector's way
+    gc.freeze()
     failures: dict[str, int] = {}
     try:
         service, sessions = ctx.require_certificates(), ctx.sessions

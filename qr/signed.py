@@ -99,7 +99,7 @@ def canonical(value: Any) -> bytes:
 
 
 def detail_hash(detail: Any) -> str:
-    return "0x" + keccak(canonical(detail)).hex()
+    return "0x" + _keccak(canonical(detail)).hex()
 
 
 def day_number(d: date) -> int:

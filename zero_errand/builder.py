@@ -112,6 +112,23 @@ def draft_certificate(
 ) -> Certificate:
     """Number (`numbered`, or a new number) and sign (with `key`, the kind's department's) one certificate: the
     row, not yet in a session."""
+    return Certificate(
+        **draft_row(kind, draft, key=key, domain=domain, now=now, idempotency_key=idempotency_key, numbered=numbered)
+    )
+
+
+def draft_row(
+    kind: CertKind,
+    draft: Draft,
+    *,
+    key: LocalAccount,
+    domain: Domain,
+    now: datetime,
+    idempotency_key: str | None = None,
+    numbered: str | None = None,
+) -> dict[str, Any]:
+    """`draft_certificate`'s columns as a plain row (`WRITTEN`): a batch is inserted as rows, and building ORM
+    objects for thousands of certificates costs as much as signing them."""
     content = Content(
         kind=kind.code,
         version=SCHEMA_VERSION,
@@ -129,22 +146,22 @@ def draft_certificate(
         department=kind.department,
     )
     digest, signature = sign(content, domain, key)
-    return Certificate(
-        number=content.number,
-        kind=kind.slug,
-        version=SCHEMA_VERSION,
-        owner=draft.owner,
-        idempotency_key=idempotency_key,
-        department=kind.department,
-        content=content.__dict__,
-        detail=draft.detail,
-        digest="0x" + digest.hex(),
-        signer=key.address,
-        signature="0x" + signature.hex(),
-        issued_at=now.replace(microsecond=0),
-        expires_at=now + timedelta(days=draft.valid_days),
-        state="ISSUED",
-    )
+    return {
+        "number": content.number,
+        "kind": kind.slug,
+        "version": SCHEMA_VERSION,
+        "owner": draft.owner,
+        "idempotency_key": idempotency_key,
+        "department": kind.department,
+        "content": content.__dict__,
+        "detail": draft.detail,
+        "digest": "0x" + digest.hex(),
+        "signer": key.address,
+        "signature": "0x" + signature.hex(),
+        "issued_at": now.replace(microsecond=0),
+        "expires_at": now + timedelta(days=draft.valid_days),
+        "state": "ISSUED",
+    }
 
 
 def build_certificate(
@@ -185,15 +202,16 @@ def build_certificate(
 
 @dataclass(frozen=True)
 class Signed:
-    """One certificate of a batch, signed and waiting to be stored, with who asked for it (for its audit entry)."""
+    """One certificate of a batch, signed and waiting to be stored (`draft_row`), with who asked for it (for its
+    audit entry)."""
 
-    certificate: Certificate
+    row: dict[str, Any]
     actor: str
     role: str
     audit_detail: dict[str, Any]
 
 
-# The columns a new certificate's INSERT sets (draft_certificate's); the others keep their defaults.
+# The columns a new certificate's INSERT sets (draft_row's); the others keep their defaults.
 WRITTEN = (
     "number",
     "kind",
@@ -214,62 +232,60 @@ WRITTEN = (
 
 def store_batch(
     session: Session, signed: list[Signed], *, action: str = "certificate.issue", logged: audit.Entry | None = None
-) -> list[Certificate | None]:
+) -> list[dict[str, Any] | None]:
     """Store a batch of signed certificates ISSUED, each with its audit entry and its webhook events, in the
     caller's transaction: one multi-row INSERT per table, the audit chain extended once (its head locked once).
 
     `logged`: one audit entry for the whole batch instead of one per certificate (a bulk job's chunk), its detail
     completed with `batch_digest`.
 
-    Returns, in order, each certificate stored, or None for one the store refused (a unique key taken: an
-    idempotency key another request used first, or a number drawn twice). A batch with no refusal is written in
-    one savepoint; otherwise each certificate gets its own, so one refusal costs only its own row. The rows go in
-    through Core (`executemany`), not the ORM's unit of work, which costs more than the signing: the certificates
-    returned hold what was written but are not attached to the session (no `id`; defaults such as
-    `holder_wrong_guesses` unset)."""
+    Returns, in order, each row stored, or None for one the store refused (a unique key taken: an idempotency key
+    another request used first, or a number drawn twice). A batch with no refusal is written in one savepoint;
+    otherwise each certificate gets its own, so one refusal costs only its own row. The rows go in through Core
+    (`executemany`), not the ORM's unit of work, which costs more than the signing."""
     if not signed:
         return []
     begin_write(session)
-    rows = [{name: getattr(s.certificate, name) for name in WRITTEN} for s in signed]
-    stored: list[Certificate | None]
+    stored: list[dict[str, Any] | None]
     try:
         with session.begin_nested():
-            session.execute(insert(Certificate), rows)
-        stored = [s.certificate for s in signed]
+            session.execute(insert(Certificate), [s.row for s in signed])
+        stored = [s.row for s in signed]
     except IntegrityError:
         stored = []
-        for s, row in zip(signed, rows, strict=True):
+        for s in signed:
             try:
                 with session.begin_nested():
-                    session.execute(insert(Certificate), [row])
-                stored.append(s.certificate)
+                    session.execute(insert(Certificate), [s.row])
+                stored.append(s.row)
             except IntegrityError:
                 stored.append(None)
-    kept = [s for s, cert in zip(signed, stored, strict=True) if cert is not None]
+    kept = [s for s, row in zip(signed, stored, strict=True) if row is not None]
     if logged is None:
         entries = [
             audit.Entry(
                 actor=s.actor,
                 role=s.role,
                 action=action,
-                target=s.certificate.number,
-                detail={**s.audit_detail, "digest": s.certificate.digest},
+                target=s.row["number"],
+                detail={**s.audit_detail, "digest": s.row["digest"]},
             )
             for s in kept
         ]
     elif kept:
-        entries = [replace(logged, detail={**(logged.detail or {}), **batch_digest(s.certificate for s in kept)})]
+        done = batch_digest((s.row["number"], s.row["digest"]) for s in kept)
+        entries = [replace(logged, detail={**(logged.detail or {}), **done})]
     else:
         entries = []
     audit.append_many(session, entries)
-    webhooks.enqueue_many(session, [s.certificate for s in kept], "certificate.issued")
+    webhooks.enqueue_many(session, [s.row for s in kept], "certificate.issued")
     return stored
 
 
-def batch_digest(certs: Iterable[Certificate]) -> dict[str, Any]:
-    """What one audit entry for a batch says of its certificates: how many, and the SHA-256 of their
-    `number digest` lines in number order (an auditor recomputes it from the store's rows)."""
-    lines = sorted(f"{c.number} {c.digest}" for c in certs)
+def batch_digest(certificates: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """What one audit entry for a batch says of its certificates, given as (number, digest): how many, and the
+    SHA-256 of their `number digest` lines in number order (an auditor recomputes it from the store's rows)."""
+    lines = sorted(f"{number} {digest}" for number, digest in certificates)
     return {"certificates": len(lines), "sha256": hashlib.sha256("\n".join(lines).encode()).hexdigest()}
 
 

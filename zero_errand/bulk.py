@@ -7,7 +7,7 @@ transaction (`issuance.issue_many`), the chunk's outcome written in the same tra
 
 - a worker killed at any point (`kill -9` included) loses nothing: its chunk's certificates and its DONE commit
   together or not at all, and the chunk is claimed again once its lease runs out;
-- nothing is issued twice: every certificate of a job carries the idempotency key `bulk:<kind>:<from>..<to>`
+- nothing is issued twice: every certificate of a job carries the idempotency key `bulk:<kind code>:<from>..<to>`
   under its subject, which the store keeps unique, so a chunk run twice (a worker thought dead that was only
   slow) or a second job for the same kind and period answers with the certificates already issued (`existing`);
 - a subject without records for the period is `skipped` with the reason, as is one the store does not know;
@@ -60,8 +60,9 @@ class JobError(errors.ZelError):
 
 
 def idempotency_key(kind: CertKind, period_from: str, period_to: str) -> str:
-    """The key every certificate of a bulk issuance of `kind` for the period carries (unique per subject)."""
-    return f"bulk:{kind.slug}:{period_from}..{period_to}"
+    """The key every certificate of a bulk issuance of `kind` for the period carries (unique per subject; short:
+    it is in every such row and in the unique index)."""
+    return f"bulk:{kind.code}:{period_from}..{period_to}"
 
 
 # -- making a job ------------------------------------------------------------------------------------------

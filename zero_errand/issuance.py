@@ -23,7 +23,7 @@ from qr.payload import mask_id_number  # the QR subject shows the first 4 digits
 from store import audit
 from store.models import Certificate, Enterprise, Person, SiContribution, TaxRecord
 from store.pii import Pii
-from zero_errand.builder import CertificateBuilder, Fields, Signed, draft_certificate, fresh_numbers, store_batch
+from zero_errand.builder import CertificateBuilder, Fields, Signed, draft_row, fresh_numbers, store_batch
 from zero_errand.certificates import CertKind, day_number, salted_detail
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -83,9 +83,9 @@ class StoreTaxSource:
         people = [(s.person_id, m) for s, m in wanted if s.person_id is not None]
         usccs = [(s.uscc, m) for s, m in wanted if s.person_id is None and s.uscc is not None]
         for column, pairs, person in ((t.person_id, people, True), (t.uscc, usccs, False)):
-            for chunk in _chunks(pairs):
-                q = select(column, t.period, t.tax_type, t.id, t.amount_fen, t.status)
-                for who, *line in session.execute(q.where(tuple_(column, t.period).in_(chunk))):
+            q = select(column, t.period, t.tax_type, t.id, t.amount_fen, t.status)
+            for where in _pairs_in(column, t.period, pairs):
+                for who, *line in session.connection().execute(q.where(where)):
                     out[Subject(person_id=who) if person else Subject(uscc=who)].append(tuple(line))
         return {
             subject: [
@@ -96,15 +96,28 @@ class StoreTaxSource:
         }
 
 
+def _pairs_in(subject: Any, month: Any, pairs: list[tuple[Any, str]]) -> list[Any]:
+    """WHERE clauses selecting exactly the (subject, month) `pairs`, at most CHUNK values each. A bulk job's batch
+    asks every subject for the same months: then `subject IN (...) AND month IN (...)`, which every database
+    answers from the subject's index; a mixed batch lists the pairs as row values."""
+    if not pairs:
+        return []
+    subjects = list(dict.fromkeys(s for s, _ in pairs))
+    months = list(dict.fromkeys(m for _, m in pairs))
+    if len(pairs) == len(subjects) * len(months) and len(set(pairs)) == len(pairs):  # every subject, every month
+        return [subject.in_(chunk) & month.in_(months) for chunk in _chunks(subjects)]
+    return [tuple_(subject, month).in_(chunk) for chunk in _chunks(pairs)]
+
+
 class StoreSocialInsuranceSource:
     """The built-in social-insurance adapter: the store's `si_contribution` table."""
 
     def by_person(self, session: Session, wanted: list[tuple[int, str]]) -> dict[int, list[Row]]:
         out: dict[int, list[tuple[Any, ...]]] = {p: [] for p, _ in wanted}
         c = SiContribution
-        for chunk in _chunks(wanted):
-            q = select(c.person_id, c.month, c.insurance, c.id, c.employer_uscc, c.base_fen, c.amount_fen, c.status)
-            for person, *line in session.execute(q.where(tuple_(c.person_id, c.month).in_(chunk))):
+        q = select(c.person_id, c.month, c.insurance, c.id, c.employer_uscc, c.base_fen, c.amount_fen, c.status)
+        for where in _pairs_in(c.person_id, c.month, wanted):
+            for person, *line in session.connection().execute(q.where(where)):
                 out[person].append(tuple(line))
         return {
             person: [
@@ -128,13 +141,13 @@ class StoreSocialInsuranceSource:
         c = SiContribution
         paid = func.sum(case((c.status == "paid", c.amount_fen), else_=0))
         unpaid = func.sum(case((c.status == "paid", 0), else_=1))
-        for chunk in _chunks(wanted):
+        for where in _pairs_in(c.employer_uscc, c.month, wanted):
             q = (
                 select(c.employer_uscc, c.month, func.count(c.person_id.distinct()), paid, unpaid)
-                .where(tuple_(c.employer_uscc, c.month).in_(chunk))
+                .where(where)
                 .group_by(c.employer_uscc, c.month)
             )
-            for employer, month, insured, amount, arrears in session.execute(q):
+            for employer, month, insured, amount, arrears in session.connection().execute(q):
                 out[employer].append(
                     {
                         "month": month,
@@ -215,12 +228,20 @@ class Request:
 @dataclass
 class Outcome:
     """What became of a `Request`: its certificate (`created` False when an idempotency key replayed an earlier
-    one) or the error that refused it."""
+    one) or the error that refused it. A new certificate is kept as the row written (`number`, `digest`, ...);
+    `certificate` makes the object when asked (a bulk job never asks)."""
 
     request: Request
-    certificate: Certificate | None = None
+    row: dict[str, Any] | None = None
     created: bool = False
     error: IssuanceError | None = None
+    replayed: Certificate | None = None
+
+    @property
+    def certificate(self) -> Certificate | None:
+        if self.replayed is None and self.row is not None:
+            self.replayed = Certificate(**self.row)
+        return self.replayed
 
 
 def issue(
@@ -267,7 +288,7 @@ def issue_many(
     _replay(session, outcomes)
     todo: list[tuple[Outcome, list[str], datetime]] = []
     for o in outcomes:
-        if o.certificate is not None or o.error is not None:
+        if o.replayed is not None or o.error is not None:
             continue
         try:
             months, when = _checked(o.request, builder, clock)
@@ -305,7 +326,7 @@ def issue_many(
     numbers = fresh_numbers(session, [o.request.kind for o, _, _ in ready], clock)
     signed = [
         Signed(
-            draft_certificate(
+            draft_row(
                 o.request.kind,
                 fields,
                 key=builder.key(o.request.kind),
@@ -320,13 +341,13 @@ def issue_many(
         )
         for (o, fields, when), numbered in zip(ready, numbers, strict=True)
     ]
-    for (o, _, _), s, cert in zip(ready, signed, store_batch(session, signed, logged=logged), strict=True):
-        if cert is not None:
-            o.certificate, o.created = cert, True
+    for (o, _, _), s, row in zip(ready, signed, store_batch(session, signed, logged=logged), strict=True):
+        if row is not None:
+            o.row, o.created = row, True
         elif o.request.idempotency_key:  # a concurrent request with the same idempotency key won
             _replay(session, [o])
         else:  # the number was drawn by a concurrent batch between our check and our INSERT
-            o.error = IssuanceError("conflict", f"certificate number {s.certificate.number} was taken; retry")
+            o.error = IssuanceError("conflict", f"certificate number {s.row['number']} was taken; retry")
     return outcomes
 
 
@@ -350,7 +371,7 @@ def _replay(session: Session, outcomes: list[Outcome]) -> None:
         if existing is None:
             continue
         try:
-            o.certificate = _replayed(existing, r.idempotency_key or "", r.kind, r.period_from, r.period_to)
+            o.replayed = _replayed(existing, r.idempotency_key or "", r.kind, r.period_from, r.period_to)
             o.error = None
         except IssuanceError as exc:
             o.error = exc

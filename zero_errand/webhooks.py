@@ -137,9 +137,10 @@ def enqueue(session: Session, cert: Certificate, event: str) -> int:
     return queued
 
 
-def enqueue_many(session: Session, certs: list[Certificate], event: str) -> int:
-    """`enqueue` for a batch: the enterprises' webhooks read in one query, the deliveries added together."""
-    usccs = {c.owner[5:] for c in certs if c.owner.startswith("uscc:")}
+def enqueue_many(session: Session, rows: list[dict[str, Any]], event: str) -> int:
+    """`enqueue` for a batch of new certificates' rows (`zero_errand.builder.draft_row`): the enterprises' webhooks
+    read in one query, the deliveries written together."""
+    usccs = {r["owner"][5:] for r in rows if r["owner"].startswith("uscc:")}
     if not usccs:
         return 0
     hooks: dict[str, list[Webhook]] = {}
@@ -147,10 +148,15 @@ def enqueue_many(session: Session, certs: list[Certificate], event: str) -> int:
         if event in hook.events:
             hooks.setdefault(hook.uscc, []).append(hook)
     deliveries = [
-        {"webhook_id": hook.id, "event": event, "payload": certificate_event(cert, event), "state": "PENDING"}
-        for cert in certs
-        if cert.owner.startswith("uscc:")
-        for hook in hooks.get(cert.owner[5:], ())
+        {
+            "webhook_id": hook.id,
+            "event": event,
+            "payload": certificate_event(Certificate(**row), event),
+            "state": "PENDING",
+        }
+        for row in rows
+        if row["owner"].startswith("uscc:")
+        for hook in hooks.get(row["owner"][5:], ())
     ]
     if deliveries:
         session.execute(insert(WebhookDelivery), deliveries)

@@ -81,7 +81,11 @@ def test_a_job_issues_every_eligible_subject_once_and_a_second_job_nothing(platf
         # one audit entry for the chunk, committing to every certificate's number and digest
         logged = s.scalars(select(AuditEntry).where(AuditEntry.action == "certificate.bulk-issue")).all()
         assert [e.target for e in logged] == [job["id"]]
-        assert logged[0].detail == {"kind": "tax-enterprise", "chunk": 0, **batch_digest(certs)}
+        assert logged[0].detail == {
+            "kind": "tax-enterprise",
+            "chunk": 0,
+            **batch_digest((c.number, c.digest) for c in certs),
+        }
         assert logged[0].detail["certificates"] == len(eligible)
     # the enterprise with a webhook hears of its certificate
     with ctx.sessions() as s:
