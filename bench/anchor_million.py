@@ -1,12 +1,17 @@
 """Request to ANCHORED: N certificates issued through the service and anchored on the embedded chain, SQLite store.
 
-    .venv/bin/python bench/anchor_million.py [--count 1000000]
+    .venv/bin/python bench/anchor_million.py [--count 1000000] [--workers 2]
 
-Timed, from the first request to the moment the last certificate's state is ANCHORED in the store:
+A district-scale run is a bulk issuance (零申请推送): the departments push each kind for each period to every
+subject with records. Timed, from the departments' requests to the moment the last certificate's state is ANCHORED
+in the store:
 
-- the issuer (main thread): what `POST /v1/{citizen,enterprise}/certificates` does below HTTP, one session and one
-  transaction per certificate with `CertificateService.request` inside it, requests one after another, `--count`
-  different (subject, kind, period) requests over seeded people and enterprises (all four kinds), shuffled;
+- the requests: one bulk job per (kind, period), all four kinds and periods of 1, 3, 6 and 12 months over the 24
+  seeded months, in a fixed shuffled order, until the jobs' eligible subjects make `--count` certificates (the last
+  job is whole, so a few more);
+- the job workers: this process's main thread and `--workers - 1` more processes (default: one a core), each a
+  `JobWorker` as `zel serve` runs it, claiming chunks of 500 and issuing each in one transaction
+  (`issuance.issue_many`: read, sign, store, one audit entry a chunk, webhooks);
 - the anchor worker (a second thread of the same process, started before the first request): as `zel serve` runs
   it, `CertificateService.anchorer(...)` with the anchorer's defaults (batch size 4096, max wait 10 s) in
   `Anchorer.run_forever` (a `run_once` pass, then a 1 s poll). A batch is cut once a (department, chain kind) group
@@ -61,7 +66,7 @@ from api.context import build_context, open_store  # noqa: E402
 from api.provisioning import provision_deployment  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from store.db import transaction  # noqa: E402
-from store.models import AnchorBatch, Certificate, Person  # noqa: E402
+from store.models import AnchorBatch, Certificate, IssuanceChunk, Person  # noqa: E402
 from zero_errand import bulk  # noqa: E402
 from zero_errand.certificates import CertKind  # noqa: E402
 from zero_errand.seed import months_before, seed_data  # noqa: E402
@@ -168,7 +173,18 @@ def code_version() -> dict[str, Any]:
     return {"commit": git("rev-parse", "--short", "HEAD"), "modified": bool(git("status", "--porcelain", "-uno"))}
 
 
-def run(tmp: Path, count: int) -> dict[str, Any]:
+def work(data: Path, url: str) -> None:
+    """A job worker process (`--work`): issue chunks of the queued jobs until none is left to claim."""
+    ctx = build_context(settings(data, url))  # the embedded chain read-only, beside the process that holds it
+    gc.collect()
+    gc.freeze()
+    try:
+        ctx.require_certificates().job_worker().run_once()
+    finally:
+        ctx.close()
+
+
+def run(tmp: Path, count: int, workers: int) -> dict[str, Any]:
     # Enough subjects for every request to differ: 38 periods (4 lengths over 24 months) x 2 kinds per subject.
     people = max(50, count // 60)
     enterprises = max(10, people // 4)
@@ -236,10 +252,19 @@ def run(tmp: Path, count: int) -> dict[str, Any]:
             if crashed:
                 raise RuntimeError("the anchor worker stopped") from crashed[0]
 
+        # As replicas (or `zel cert bulk --workers N`) do: job workers in other processes claim chunks beside this
+        # one, which also runs the anchor worker.
+        extra = [subprocess.Popen([sys.executable, __file__, "--work", str(data), url]) for _ in range(workers - 1)]
         service.job_worker().run_once(on_chunk=chunk_done)  # as a `zel serve` job worker: chunk by chunk
-        if progress["failed"]:
-            failures["not issued"] = progress["failed"]
+        for proc in extra:
+            if proc.wait() != 0:
+                raise RuntimeError(f"a job worker process exited with {proc.returncode}")
         issued_seconds = time.perf_counter() - started
+        with sessions() as session:
+            progress["issued"] = session.scalar(select(func.count()).select_from(Certificate)) or 0
+            skipped = session.scalar(select(func.sum(IssuanceChunk.skipped + IssuanceChunk.failed))) or 0
+        if skipped or progress["failed"]:
+            failures["not issued"] = int(skipped) + progress["failed"]
         issued = progress["issued"]
         anchored_while_issuing = batches.anchored
         log(f"issued {issued} in {issued_seconds:.1f} s; {anchored_while_issuing} anchored so far")
@@ -313,6 +338,7 @@ def run(tmp: Path, count: int) -> dict[str, Any]:
             "max_wait_seconds": anchorer.max_wait,
         },
         "subjects": {"people": len(person_ids), "enterprises": len(usccs), "bulk_jobs": len(plan)},
+        "job_worker_processes": workers,
     }
     if failures:
         out["failures"] = failures
@@ -322,20 +348,27 @@ def run(tmp: Path, count: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000, help="certificates requested (default 1,000,000)")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="job worker processes (default: one a core)"
+    )
+    parser.add_argument("--work", nargs=2, metavar=("DATA", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.work:
+        work(Path(args.work[0]), args.work[1])
+        return
     if args.count < 1:
         parser.error("--count must be positive")
     load = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="zel-bench-anchor-"))
     try:
-        figures = run(tmp, args.count)
+        figures = run(tmp, args.count, max(1, args.workers))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     n = figures["certificates"]
     projected = round(figures["seconds_to_anchored"] * 1_000_000 / n, 1)
     result: dict[str, Any] = {
-        "benchmark": "request to ANCHORED: CertificateService.request one transaction each, the anchor worker in a "
-        "second thread, embedded chain, SQLite",
+        "benchmark": "request to ANCHORED: bulk jobs issued by job workers in job_worker_processes processes, the "
+        "anchor worker in a thread of the first, embedded chain, SQLite",
         **figures,
         "requested": args.count,
         "projected_seconds_for_1m": projected,
@@ -358,13 +391,15 @@ def main() -> None:
             "Concurrency: the anchor worker runs in a second thread of this process, started just before the first "
             "request, exactly as `zel serve` runs it: CertificateService.anchorer() with the anchorer's defaults "
             "(batch_size 4096, max_wait 10 s, which are Settings.anchor_*) in Anchorer.run_forever (a run_once pass "
-            "every 1 s). The issuer is the main thread: one session and one transaction per certificate, as the "
-            "HTTP router; the two threads share the GIL and the SQLite write lock.",
+            "every 1 s). Issuing: bulk jobs made in one transaction at the start (timed), issued by job workers in "
+            "this process's main thread and in job_worker_processes - 1 more processes, chunks of 500 a transaction; "
+            "all of them share the SQLite write lock, the main thread shares the GIL with the anchor worker.",
             "seconds_to_anchored: from the first request to the anchorer's `zel.anchor` record of the batch that "
             "brought the anchored count to every issued certificate (logged after its ANCHORED transaction commits); "
             "the store is then checked to hold exactly that many certificates, all ANCHORED. It includes the tail: "
             "the last certificates (fewer than 4096 per department and chain kind) wait out max_wait and the poll.",
-            "issued_seconds: the request loop alone (the anchorer running beside it); anchored_per_second: "
+            "issued_seconds: from the requests to the last chunk issued (the anchorer running beside it); "
+            "anchored_per_second: "
             "certificates / seconds_to_anchored; batches.send_seconds: the chain part of anchoring (anchorOf, "
             "anchorRoot, the ANCHORED transaction), summed over batches.",
             "peak_rss_mb: ru_maxrss of this process plus that of its largest child (RUSAGE_CHILDREN), in MB, at the "
@@ -372,11 +407,12 @@ def main() -> None:
             "peak_rss.self_mb_before_timing is this process's peak when the timed part began.",
             "store_bytes_per_certificate: growth of the SQLite database (file + WAL, each measured after PRAGMA "
             "wal_checkpoint(TRUNCATE)) from just before the first request to after the last ANCHORED, divided by the "
-            "certificates: rows, proofs (stored per certificate at anchoring), batches, audit entries, webhook "
-            "outbox, indexes. store.file_bytes_per_certificate is the whole file (seeded subjects and records too) "
+            "certificates: rows, batches, one audit entry per chunk, webhook outbox, indexes (no proofs: "
+            "ledger.proofs derives them from a batch's leaves). store.file_bytes_per_certificate is the whole file "
+            "(seeded subjects and records too) "
             "divided by the certificates.",
             "projected_seconds_for_1m: seconds_to_anchored scaled linearly to 1,000,000 (issuance dominates and is "
-            "per-request; the tail is fixed, so the projection from a small run overstates); "
+            "chunk by chunk; the tail is fixed, so the projection from a small run overstates); "
             "projected_seconds_for_1m_loop_scaled scales the request loop and adds the measured tail once.",
             "The tail is longer than max_wait: a certificate's issued_at is never before its key's on-chain validFrom "
             "(qr.signed.not_earlier), and the embedded chain's block times run seconds ahead of the wall clock after "

@@ -263,7 +263,8 @@ class Certificate(Base):
     number: Mapped[str] = mapped_column(String(32), unique=True, index=True)
     kind: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer)
-    owner: Mapped[str] = mapped_column(String(64), index=True)  # "person:<id>" or "uscc:<USCC>"
+    # "person:<id>" or "uscc:<USCC>"; looked up through uq_certificate_idempotency, whose first column it is
+    owner: Mapped[str] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     department: Mapped[str] = mapped_column(String(32))
     content: Mapped[dict] = mapped_column(CompressedJSON)  # the signed fields, canonical values
