@@ -112,6 +112,17 @@ def start_ganache(extra: list[str] | None = None) -> GanacheNode:
     raise RuntimeError("ganache did not answer within 60 s")
 
 
+def provision_on_node(data: Path, node_url: str, database_url: str):  # noqa: ANN201 - api.context.AppContext
+    """A deployment on the node at `node_url` (ganache: the test admin key is funded there), provisioned as the demo
+    does, its store at `database_url`; the keystores' password is TEST_PASSWORD (ZEL_KEYSTORE_PASSWORD)."""
+    from api.provisioning import provisioned_context
+
+    store = Keystore(data)
+    if not store.exists("admin"):
+        store.new("admin", TEST_PASSWORD, private_key=bytes.fromhex(GANACHE_ADMIN_KEY[2:]))
+    return provisioned_context(Settings(data_dir=data, chain_url=node_url, database_url=database_url))
+
+
 @pytest.fixture(scope="session")
 def ganache() -> Iterator[GanacheNode]:
     node = start_ganache()

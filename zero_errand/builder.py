@@ -100,23 +100,6 @@ def number(kind: CertKind, when: datetime) -> str:
     return f"{kind.code}{when:%Y%m%d}{secrets.randbelow(10**8):08d}"
 
 
-def draft_certificate(
-    kind: CertKind,
-    draft: Draft,
-    *,
-    key: LocalAccount,
-    domain: Domain,
-    now: datetime,
-    idempotency_key: str | None = None,
-    numbered: str | None = None,
-) -> Certificate:
-    """Number (`numbered`, or a new number) and sign (with `key`, the kind's department's) one certificate: the
-    row, not yet in a session."""
-    return Certificate(
-        **draft_row(kind, draft, key=key, domain=domain, now=now, idempotency_key=idempotency_key, numbered=numbered)
-    )
-
-
 def draft_row(
     kind: CertKind,
     draft: Draft,
@@ -127,8 +110,9 @@ def draft_row(
     idempotency_key: str | None = None,
     numbered: str | None = None,
 ) -> dict[str, Any]:
-    """`draft_certificate`'s columns as a plain row (`WRITTEN`): a batch is inserted as rows, and building ORM
-    objects for thousands of certificates costs as much as signing them."""
+    """Number (`numbered`, or a new number) and sign (with `key`, the kind's department's) one certificate: its
+    columns as a plain row (`WRITTEN`). A batch is inserted as rows: building ORM objects for thousands of
+    certificates costs as much as signing them."""
     content = Content(
         kind=kind.code,
         version=SCHEMA_VERSION,
@@ -161,6 +145,7 @@ def draft_row(
         "issued_at": now.replace(microsecond=0),
         "expires_at": now + timedelta(days=draft.valid_days),
         "state": "ISSUED",
+        "holder_wrong_guesses": 0,
     }
 
 
@@ -183,7 +168,7 @@ def build_certificate(
     The row is flushed in a savepoint: a concurrent request with the same idempotency key raises `IntegrityError`
     here, before anything else is written, and the caller answers with the certificate that won. The audit entry is
     `action` on the number, its detail `audit_detail` and the digest."""
-    cert = draft_certificate(kind, draft, key=key, domain=domain, now=now, idempotency_key=idempotency_key)
+    cert = Certificate(**draft_row(kind, draft, key=key, domain=domain, now=now, idempotency_key=idempotency_key))
     begin_write(session)  # the row, its audit entry and its event commit together (SQLite's driver needs telling)
     with session.begin_nested():
         session.add(cert)
@@ -227,6 +212,7 @@ WRITTEN = (
     "issued_at",
     "expires_at",
     "state",
+    "holder_wrong_guesses",
 )
 
 

@@ -393,6 +393,8 @@ def _problem(owner: str, outcome: str, code: str, reason: str) -> dict[str, Any]
 def _classify(outcome: Outcome) -> tuple[str, dict[str, Any] | None]:
     """("issued" | "existing" | "skipped" | "failed", the problem to list or None)."""
     owner = outcome.request.subject.owner
+    if outcome.error is None and outcome.row is None and outcome.replayed is None:  # never silently "existing"
+        return "failed", _problem(owner, "failed", "conflict", "no certificate was stored; retry")
     if outcome.error is None:
         return ("issued" if outcome.created else "existing"), None
     code = outcome.error.code

@@ -344,9 +344,10 @@ def issue_many(
     for (o, _, _), s, row in zip(ready, signed, store_batch(session, signed, logged=logged), strict=True):
         if row is not None:
             o.row, o.created = row, True
-        elif o.request.idempotency_key:  # a concurrent request with the same idempotency key won
+            continue
+        if o.request.idempotency_key:  # a concurrent request with the same idempotency key won?
             _replay(session, [o])
-        else:  # the number was drawn by a concurrent batch between our check and our INSERT
+        if o.replayed is None and o.error is None:  # no: a concurrent batch drew the number after our check
             o.error = IssuanceError("conflict", f"certificate number {s.row['number']} was taken; retry")
     return outcomes
 

@@ -25,14 +25,11 @@ import pytest
 from sqlalchemy import func, select
 
 from api.demo import seed
-from api.provisioning import provisioned_context
 from api.security import Principal
-from api.settings import Settings
-from ledger.keys import Keystore
 from ledger.kinds import Kind
 from store.db import transaction
 from store.models import AnchorBatch, Certificate, Role, WorkerLease
-from tests.conftest import GANACHE_ADMIN_KEY, TEST_PASSWORD, free_port, start_ganache
+from tests.conftest import TEST_PASSWORD, free_port, provision_on_node, start_ganache
 from zero_errand.seed import months_before, seed_data
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -94,9 +91,7 @@ def test_two_replicas_and_a_worker_share_jobs_anchoring_and_limits(tmp_path, dat
     replicas: list[Replica] = []
     try:
         data = tmp_path / "data"
-        Keystore(data).new("admin", TEST_PASSWORD, private_key=bytes.fromhex(GANACHE_ADMIN_KEY[2:]))
-        settings = Settings(data_dir=data, chain_url=node.url, database_url=database_url)
-        ctx = provisioned_context(settings)
+        ctx = provision_on_node(data, node.url, database_url)
         with transaction(ctx.sessions) as s:
             creds = seed(s, ctx.pii)
             seed_data(s, ctx.pii, people=10, enterprises=12, seed=81)

@@ -24,16 +24,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from api.provisioning import provisioned_context
-from api.settings import Settings
 from ledger.client import CertificateStatus
-from ledger.keys import Keystore
 from ledger.kinds import Kind
 from ledger.proofs import proof_bytes, proof_of
 from store.db import make_engine, session_factory, transaction, upgrade
 from store.lease import Lease
 from store.models import AnchorBatch, Certificate, WorkerLease
-from tests.conftest import GANACHE_ADMIN_KEY, ROOT, TEST_PASSWORD, start_ganache
+from tests.conftest import ROOT, TEST_PASSWORD, provision_on_node, start_ganache
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject
 from zero_errand.people import find_person
@@ -145,9 +142,7 @@ def test_two_workers_one_anchors_and_a_killed_one_is_taken_over(tmp_path, databa
     workers: list[Worker] = []
     try:
         data = tmp_path / "data"
-        Keystore(data).new("admin", TEST_PASSWORD, private_key=bytes.fromhex(GANACHE_ADMIN_KEY[2:]))
-        settings = Settings(data_dir=data, chain_url=node.url, database_url=database_url)
-        ctx = provisioned_context(settings)
+        ctx = provision_on_node(data, node.url, database_url)
         with transaction(ctx.sessions) as s:
             people = seed_data(s, ctx.pii, people=6, enterprises=2, seed=11).people
         env = {

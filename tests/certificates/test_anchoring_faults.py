@@ -16,16 +16,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from api.provisioning import provisioned_context
-from api.settings import Settings
 from ledger.client import CertificateStatus
 from ledger.errors import NodeUnavailable
-from ledger.keys import Keystore
 from ledger.kinds import Kind
 from ledger.proofs import proof_bytes, proof_of
 from store.db import transaction
 from store.models import AnchorBatch, Certificate
-from tests.conftest import GANACHE_ADMIN_KEY, TEST_PASSWORD, start_ganache
+from tests.conftest import TEST_PASSWORD, provision_on_node, start_ganache
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject
 from zero_errand.people import find_person
@@ -34,11 +31,7 @@ from zero_errand.seed import seed_data
 
 def _context(data: Path, url: str):
     os.environ["ZEL_KEYSTORE_PASSWORD"] = TEST_PASSWORD
-    store = Keystore(data)
-    if not store.exists("admin"):
-        store.new("admin", TEST_PASSWORD, private_key=bytes.fromhex(GANACHE_ADMIN_KEY[2:]))
-    settings = Settings(data_dir=data, chain_url=url, database_url=f"sqlite:///{data / 'zel.sqlite'}")
-    return provisioned_context(settings)
+    return provision_on_node(data, url, f"sqlite:///{data / 'zel.sqlite'}")
 
 
 def _issue(ctx, people: int, per_person: int = 1) -> list[str]:

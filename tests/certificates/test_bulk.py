@@ -100,6 +100,11 @@ def test_a_job_issues_every_eligible_subject_once_and_a_second_job_nothing(platf
     assert second["counts"]["existing"] == len(eligible) and second["counts"]["issued"] == 0
     assert len(_bulk_certificates(ctx, CertKind.TAX_ENTERPRISE)) == len(eligible)
 
+    # the enterprise finds it in its account, marked as pushed (nobody applied); its own request is not
+    mine = platform.client.get("/v1/enterprise/certificates", headers=platform.headers("enterprise")).json()
+    marked = {c["number"]: c["pushed"] for c in mine}
+    assert all(marked[n] for n in pushed) and marked[platform.certs["enterprise"]] is False
+
     download = platform.client.get(f"{JOBS}/{job['id']}/results", headers=platform.headers("official2"))
     assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(download.text)))
@@ -237,3 +242,47 @@ def test_a_bulk_run_killed_at_random_points_resumes_without_losses_or_duplicates
         assert info["counts"]["failed"] == 0 and info["counts"]["pending"] == 0
     finally:
         parts.engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_cli_pushes_a_list_with_a_progress_bar_and_refuses_a_malformed_file(platform, tmp_path: Path):
+    ctx = platform.ctx
+    data_dir = str(ctx.settings.data_dir)
+    ctx.ledger.close()  # the command opens the embedded chain itself
+    env = _cli_env(platform)
+    listed = tmp_path / "subjects.txt"
+    listed.write_text(f"# the district's enterprises\n{platform.usccs[0]}\n\n{platform.usccs[1]}  # second\n")
+    base = [sys.executable, "-m", "api.cli", "cert", "bulk", "--data-dir", data_dir, "--kind", "si-enterprise"]
+    period = ["--period", f"{PERIOD[0]}..{PERIOD[1]}"]
+    done = subprocess.run([*base, *period, "--subjects", str(listed)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "DONE: 2 issued, 0 already issued, 0 skipped, 0 failed, 0 pending" in done.stdout
+    assert "issuing" in done.stdout + done.stderr  # the progress bar
+    listed.write_text(f"{platform.usccs[0]}\n91440604MA4W000001\n")
+    refused = subprocess.run([*base, *period, "--subjects", str(listed)], env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and "line 2" in refused.stderr
+    bad = subprocess.run([*base, "--period", "2025-01"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "FROM..TO" in bad.stderr
+
+
+def test_a_number_taken_between_the_check_and_the_insert_is_retried_not_lost(platform, monkeypatch):
+    """Two job workers may draw the same number at once: fresh_numbers checked it free, the other batch inserted it
+    first. The certificate must not be counted as issued (it was not): its chunk runs again and issues it."""
+    from zero_errand import issuance
+
+    with platform.ctx.sessions() as s:
+        taken = s.scalars(select(Certificate.number)).first()
+    real, calls = issuance.fresh_numbers, []
+
+    def racing(session, kinds, now):  # the first draw returns a number another batch has just stored
+        calls.append(len(kinds))
+        numbers = real(session, kinds, now)
+        return [taken, *numbers[1:]] if len(calls) == 1 else numbers
+
+    monkeypatch.setattr(issuance, "fresh_numbers", racing)
+    job = _push(platform, "official2", subjects=[platform.usccs[1]]).json()
+    assert _work(platform) == 1
+    done = platform.client.get(f"{JOBS}/{job['id']}", headers=platform.headers("official2")).json()
+    assert len(calls) == 2 and done["counts"]["issued"] == 1 and done["counts"]["existing"] == 0
+    owners = [o for o, _ in _bulk_certificates(platform.ctx, CertKind.TAX_ENTERPRISE)]
+    assert owners == [f"uscc:{platform.usccs[1]}"]

@@ -93,6 +93,9 @@ class CertificateOut(BaseModel):
     status_reason: int | None
     verify_url: str
     holder_check: HolderCheckOut
+    pushed: bool = Field(
+        description="Pushed by its department to every eligible subject (零申请推送, a bulk job): nobody applied"
+    )
 
 
 class StatusChange(BaseModel):
@@ -133,6 +136,7 @@ def _out(ctx: Any, session: Any, cert: Certificate) -> dict[str, Any]:
         "anchor": anchor,
         "status_reason": cert.status_reason,
         "verify_url": url_of(cert, ctx.settings.public_url),
+        "pushed": (cert.idempotency_key or "").startswith(BULK_PREFIX),
         "holder_check": holder_check_state(cert),
     }
 
