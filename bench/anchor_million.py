@@ -184,7 +184,7 @@ def work(data: Path, url: str) -> None:
         ctx.close()
 
 
-def run(tmp: Path, count: int, workers: int) -> dict[str, Any]:
+def run(tmp: Path, count: int, workers: int, issue_here: bool) -> dict[str, Any]:
     # Enough subjects for every request to differ: 38 periods (4 lengths over 24 months) x 2 kinds per subject.
     people = max(50, count // 60)
     enterprises = max(10, people // 4)
@@ -252,10 +252,24 @@ def run(tmp: Path, count: int, workers: int) -> dict[str, Any]:
             if crashed:
                 raise RuntimeError("the anchor worker stopped") from crashed[0]
 
-        # As replicas (or `zel cert bulk --workers N`) do: job workers in other processes claim chunks beside this
-        # one, which also runs the anchor worker.
-        extra = [subprocess.Popen([sys.executable, __file__, "--work", str(data), url]) for _ in range(workers - 1)]
-        service.job_worker().run_once(on_chunk=chunk_done)  # as a `zel serve` job worker: chunk by chunk
+        # As replicas (or `zel cert bulk --workers N`) do: job workers in other processes claim chunks, beside this
+        # one's (`issue_here`) or not (this process then only anchors, as `zel anchor run` in docker-compose.yml).
+        extra = [
+            subprocess.Popen([sys.executable, __file__, "--work", str(data), url])
+            for _ in range(workers - (1 if issue_here else 0))
+        ]
+        if issue_here:
+            service.job_worker().run_once(on_chunk=chunk_done)  # as a `zel serve` job worker: chunk by chunk
+        next_log = time.monotonic() + 15
+        while any(proc.poll() is None for proc in extra):
+            if crashed:
+                raise RuntimeError("the anchor worker stopped") from crashed[0]
+            time.sleep(0.2)
+            if time.monotonic() >= next_log:
+                next_log += 15
+                with sessions() as session:
+                    count_now = session.scalar(select(func.count()).select_from(Certificate)) or 0
+                log(f"issued {count_now}/{expected}, anchored {batches.anchored}")
         for proc in extra:
             if proc.wait() != 0:
                 raise RuntimeError(f"a job worker process exited with {proc.returncode}")
@@ -339,6 +353,7 @@ def run(tmp: Path, count: int, workers: int) -> dict[str, Any]:
         },
         "subjects": {"people": len(person_ids), "enterprises": len(usccs), "bulk_jobs": len(plan)},
         "job_worker_processes": workers,
+        "anchoring_process_issues_too": issue_here,
     }
     if failures:
         out["failures"] = failures
@@ -351,6 +366,12 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="job worker processes (default: one a core)"
     )
+    parser.add_argument(
+        "--issue-here",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="this process issues too (default), or only anchors, as `zel anchor run` beside API replicas",
+    )
     parser.add_argument("--work", nargs=2, metavar=("DATA", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.work:
@@ -361,7 +382,7 @@ def main() -> None:
     load = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="zel-bench-anchor-"))
     try:
-        figures = run(tmp, args.count, max(1, args.workers))
+        figures = run(tmp, args.count, max(1, args.workers), args.issue_here)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     n = figures["certificates"]
@@ -391,9 +412,10 @@ def main() -> None:
             "Concurrency: the anchor worker runs in a second thread of this process, started just before the first "
             "request, exactly as `zel serve` runs it: CertificateService.anchorer() with the anchorer's defaults "
             "(batch_size 4096, max_wait 10 s, which are Settings.anchor_*) in Anchorer.run_forever (a run_once pass "
-            "every 1 s). Issuing: bulk jobs made in one transaction at the start (timed), issued by job workers in "
-            "this process's main thread and in job_worker_processes - 1 more processes, chunks of 500 a transaction; "
-            "all of them share the SQLite write lock, the main thread shares the GIL with the anchor worker.",
+            "every 1 s). Issuing: bulk jobs made in one transaction at the start (timed), issued by "
+            "job_worker_processes job workers, chunks of 500 a transaction: this process's main thread and "
+            "job_worker_processes - 1 more processes, or (anchoring_process_issues_too false, --no-issue-here) "
+            "job_worker_processes other processes while this one only anchors. All share the SQLite write lock.",
             "seconds_to_anchored: from the first request to the anchorer's `zel.anchor` record of the batch that "
             "brought the anchored count to every issued certificate (logged after its ANCHORED transaction commits); "
             "the store is then checked to hold exactly that many certificates, all ANCHORED. It includes the tail: "
