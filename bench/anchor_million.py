@@ -185,7 +185,7 @@ def work(data: Path, url: str) -> None:
 
 
 def run(tmp: Path, count: int, workers: int, issue_here: bool) -> dict[str, Any]:
-    # Enough subjects for every request to differ: 38 periods (4 lengths over 24 months) x 2 kinds per subject.
+    # Enough subjects for the jobs to make `count` certificates: 38 periods (4 lengths over 24 months) x 2 kinds each.
     people = max(50, count // 60)
     enterprises = max(10, people // 4)
     data, db = tmp / "data", tmp / "store.sqlite"

@@ -111,7 +111,7 @@ def draft_row(
     numbered: str | None = None,
 ) -> dict[str, Any]:
     """Number (`numbered`, or a new number) and sign (with `key`, the kind's department's) one certificate: its
-    columns as a plain row (`WRITTEN`). A batch is inserted as rows: building ORM objects for thousands of
+    columns as a plain row. A batch is inserted as rows: building ORM objects for thousands of
     certificates costs as much as signing them."""
     content = Content(
         kind=kind.code,
@@ -194,26 +194,6 @@ class Signed:
     actor: str
     role: str
     audit_detail: dict[str, Any]
-
-
-# The columns a new certificate's INSERT sets (draft_row's); the others keep their defaults.
-WRITTEN = (
-    "number",
-    "kind",
-    "version",
-    "owner",
-    "idempotency_key",
-    "department",
-    "content",
-    "detail",
-    "digest",
-    "signer",
-    "signature",
-    "issued_at",
-    "expires_at",
-    "state",
-    "holder_wrong_guesses",
-)
 
 
 def store_batch(

@@ -24,7 +24,6 @@ import logging
 import os
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -424,7 +423,7 @@ def describe(session: Session, job: IssuanceJob, *, problems: int = 100) -> dict
     if problems:
         q = select(IssuanceChunk.problems).where(IssuanceChunk.job_id == job.id, IssuanceChunk.state == "DONE")
         for chunk_problems in session.scalars(q.order_by(IssuanceChunk.seq)):
-            listed.extend(_shown(p) for p in chunk_problems or [])
+            listed.extend(chunk_problems or [])
             if len(listed) >= problems:
                 break
     return {
@@ -486,19 +485,3 @@ def _people(session: Session, pii: Pii, owners: list[str]) -> dict[str, str]:
     for person_id, enc in session.execute(select(Person.id, Person.id_number_enc).where(Person.id.in_(ids))):
         out[f"person:{person_id}"] = mask_id_number(pii.decrypt(enc, "person.id_number"))
     return out
-
-
-def _shown(problem: dict[str, Any]) -> dict[str, Any]:
-    """A problem as the job resource lists it: people by store id only (`person:<id>`), never their ID number."""
-    return {k: problem[k] for k in ("subject", "outcome", "code", "reason")}
-
-
-def wait(sessions: sessionmaker[Session], job_id: int, timeout: float = 60.0) -> str:
-    """Poll until the job is DONE (tests and the CLI); its state."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with sessions() as session:
-            state = session.get_one(IssuanceJob, job_id).state
-        if state == "DONE" or time.monotonic() > deadline:
-            return state
-        time.sleep(0.1)
