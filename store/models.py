@@ -75,28 +75,34 @@ class CompressedJSON(TypeDecorator):
 
     impl = LargeBinary
     cache_ok = True
-    FORMAT = b"\x01"
+    FORMAT = b"\x01"  # JSON as orjson writes it
+    FORMAT_WIDE = b"\x02"  # JSON only the standard library writes (an integer beyond 64 bits), read back by it
 
     def process_bind_param(self, value: object, dialect: object) -> bytes | None:
         if value is None:
             return None
         try:
             text = orjson.dumps(value)  # compact UTF-8 JSON, ~10x json.dumps (not hashed: any encoding of the values)
+            form = self.FORMAT
         except TypeError:  # what orjson refuses (an integer beyond 64 bits, a non-string key) json writes
             text = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+            form = self.FORMAT_WIDE  # orjson would read some of these as floats, silently: json reads them back
         packer = zlib.compressobj(6, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _ZDICT_1)
-        return self.FORMAT + packer.compress(text) + packer.flush()
+        return form + packer.compress(text) + packer.flush()
 
     def process_result_value(self, value: bytes | None, dialect: object) -> object:
         if value is None:
             return None
-        if value[:1] != self.FORMAT:
-            raise ValueError(f"unknown compressed JSON format {value[:1]!r}")
+        form = value[:1]
+        if form not in (self.FORMAT, self.FORMAT_WIDE):
+            raise ValueError(f"unknown compressed JSON format {form!r}")
         unpacker = zlib.decompressobj(-15, _ZDICT_1)
         text = unpacker.decompress(bytes(value[1:])) + unpacker.flush()
+        if form == self.FORMAT_WIDE:
+            return json.loads(text)
         try:
             return orjson.loads(text)
-        except orjson.JSONDecodeError:  # what only json wrote (an integer beyond 64 bits)
+        except orjson.JSONDecodeError:  # format 1 as the first release wrote it when orjson refused a value
             return json.loads(text)
 
 

@@ -7,7 +7,7 @@ import json
 
 import sqlalchemy as sa
 from alembic import command
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from store.db import alembic_config, current_revision, head_revision, make_engine, session_factory, upgrade
@@ -54,6 +54,7 @@ json_values = st.recursive(
 
 @settings(max_examples=200, deadline=None)
 @given(json_values)
+@example([-(2**63) - 1, 2**64])  # beyond 64 bits: orjson refuses to write them and reads the first as a float
 def test_any_json_value_comes_back_as_it_went_in(value) -> None:
     codec = CompressedJSON()
     stored = codec.process_bind_param(value, None)
@@ -73,7 +74,7 @@ def test_an_unknown_format_is_refused_not_misread() -> None:
     import pytest
 
     with pytest.raises(ValueError, match="unknown compressed JSON format"):
-        CompressedJSON().process_result_value(b"\x02" + b"x" * 10, None)
+        CompressedJSON().process_result_value(b"\x09" + b"x" * 10, None)
 
 
 def test_the_migration_compresses_existing_certificates_and_goes_back(database_url) -> None:

@@ -119,6 +119,10 @@ def served(live: LiveServer) -> str:  # noqa: F811 - the imported fixture
     return live.base
 
 
+# A decode on the event loop stalls every route for seconds; a healthz on a loaded 2-core CI machine has taken 0.8 s.
+STALL = 1.5
+
+
 class HealthProbe:
     """GET /healthz every 50 ms in a thread; the slowest answer is what a bomb would have stalled."""
 
@@ -162,7 +166,7 @@ def test_the_bomb_is_answered_at_once_while_healthz_keeps_answering(served: str,
         assert r.status_code == 413 and seconds < 1.0
         assert r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["type"] == "urn:zel:problem:image-too-large" and "megapixels" in r.json()["detail"]
-    assert probe.statuses == {200} and max(probe.latencies) < 0.5
+    assert probe.statuses == {200} and max(probe.latencies) < STALL
 
 
 def test_decoding_big_images_does_not_hold_up_other_routes(served: str) -> None:
@@ -176,7 +180,7 @@ def test_decoding_big_images_does_not_hold_up_other_routes(served: str) -> None:
         answers = list(callers.map(lambda _: post_image(served, noisy), range(4)))
     assert {r.status_code for r, _ in answers} == {422}  # no QR code in noise, said within the deadline
     assert all(r.json()["type"] == "urn:zel:problem:no-qr-code" for r, _ in answers)
-    assert probe.statuses == {200} and max(probe.latencies) < 0.5
+    assert probe.statuses == {200} and max(probe.latencies) < STALL
 
 
 @pytest.mark.parametrize("fmt", ["GIF", "BMP", "TIFF"])
