@@ -40,11 +40,18 @@ class TokenError(errors.ZelError):
 
 
 class TokenService:
-    """Issues and checks short-lived HS256 bearer tokens."""
+    """Issues and checks short-lived HS256 bearer tokens.
 
-    def __init__(self, key: bytes, ttl_seconds: int) -> None:
+    A token that checked out is remembered (its whole text, up to `remembered` tokens) until it expires: a client
+    sends the same token with every request, and each request checks it twice (the rate limit's caller, then the
+    route's principal), so the HMAC and claim checks run once per token instead of twice per request. Any other
+    text, a forged token among them, is a different key and is checked in full."""
+
+    def __init__(self, key: bytes, ttl_seconds: int, remembered: int = 20_000) -> None:
         self.key = key
         self.ttl = ttl_seconds
+        self.remembered = remembered
+        self._checked: dict[str, tuple[float, Principal]] = {}
 
     def issue(self, principal: Principal) -> tuple[str, int]:
         now = int(time.time())
@@ -64,6 +71,19 @@ class TokenService:
         return jwt.encode(claims, self.key, algorithm="HS256"), self.ttl
 
     def check(self, token: str) -> Principal:
+        hit = self._checked.get(token)
+        if hit is not None:
+            if time.time() < hit[0]:  # PyJWT's own rule: expired once exp <= now
+                return hit[1]
+            self._checked.pop(token, None)
+            raise TokenError("the access token has expired")
+        principal, expires = self._decode(token)
+        if len(self._checked) >= self.remembered:  # bounded: a flood of distinct valid tokens starts it afresh
+            self._checked.clear()
+        self._checked[token] = (expires, principal)
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -73,13 +93,14 @@ class TokenService:
                 issuer=ISSUER,
                 options={"require": ["exp", "iat", "sub", "role"]},
             )
-            return Principal(
+            principal = Principal(
                 claims["sub"],
                 Role(claims["role"]),
                 claims.get("uscc"),
                 claims.get("department"),
                 claims.get("person_id"),
             )
+            return principal, float(claims["exp"])
         except jwt.ExpiredSignatureError as exc:
             raise TokenError("the access token has expired") from exc
         except (jwt.InvalidTokenError, ValueError, KeyError) as exc:

@@ -20,6 +20,7 @@ from zero_errand.builder import CertificateBuilder
 from zero_errand.bulk import LEASE_SECONDS, JobWorker
 from zero_errand.certificates import REASONS, CertKind, Domain
 from zero_errand.departments import load_department_keys
+from zero_errand.group import GroupCommit
 from zero_errand.issuance import IssuanceError, Outcome, Request, Subject, issue, issue_many
 
 
@@ -36,6 +37,7 @@ class CertificateService:
         self.domain = Domain(ledger.sender.chain_id, ledger.attestations.address)
         # the one builder every kind is signed and stored through (the credit report's makers use it too)
         self.builder = CertificateBuilder(self.keys, self.domain, ledger.key_valid_from)
+        self.group = GroupCommit(sessions, self.request_many)  # concurrent API requests, one transaction a batch
 
     def anchorer(self, batch_size: int = 4096, max_wait: float = 10.0) -> Anchorer:
         return Anchorer(self.sessions, self.ledger, self.keys, chain_kind, batch_size=batch_size, max_wait=max_wait)
@@ -55,6 +57,15 @@ class CertificateService:
     ) -> tuple[Certificate, bool]:
         request = Request(kind, subject, period_from, period_to, actor, actor_role, idempotency_key)
         return issue(session, self.pii, self.builder, request, now=now)
+
+    def submit(self, request: Request, now: datetime | None = None) -> tuple[Certificate, bool]:
+        """Issue one request in its own committed transaction, shared with whatever requests arrive at the same
+        time (`zero_errand.group`): (certificate, created), or the `IssuanceError` that refused it."""
+        outcome = self.group.submit(request, now)
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.certificate is not None
+        return outcome.certificate, outcome.created
 
     def request_many(self, session: Session, requests: list[Request], now: datetime | None = None) -> list[Outcome]:
         """Issue a batch in the caller's transaction (`zero_errand.issuance.issue_many`): one outcome per request."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import jwt
+import pytest
 
 from api.security import AUDIENCE, ISSUER
 
@@ -65,6 +66,29 @@ def test_expired_forged_and_malformed_tokens(platform):
         r = platform.client.get("/v1/admin/users", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401 and problem in r.json()["detail"]
         assert r.json()["type"] == "urn:zel:problem:invalid-token"
+
+
+def test_a_remembered_token_still_expires_and_a_tampered_one_is_checked_in_full(monkeypatch):
+    from api.security import Principal, TokenError, TokenService
+    from store.models import Role
+
+    tokens = TokenService(b"k" * 32, ttl_seconds=60, remembered=2)
+    token, _ = tokens.issue(Principal("client:a", Role.ENTERPRISE, uscc="91440604MA4UABCD1X"))
+    assert tokens.check(token) == tokens.check(token) == Principal("client:a", Role.ENTERPRISE, "91440604MA4UABCD1X")
+    head, payload, signature = token.split(".")
+    for tampered in (f"{head}.{payload}.{signature[:-2]}AA", f"{head}.{payload}x.{signature}", token + " "):
+        with pytest.raises(TokenError, match="is invalid"):
+            tokens.check(tampered)
+    others = [tokens.issue(Principal(f"client:{n}", Role.ENTERPRISE))[0] for n in range(3)]
+    assert [tokens.check(t).subject for t in others] == ["client:0", "client:1", "client:2"]  # past the bound
+    assert len(tokens._checked) <= 2
+    remembered = others[-1]
+    assert remembered in tokens._checked
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)  # what the cache reads (PyJWT's own check: the test above)
+    with pytest.raises(TokenError, match="has expired"):
+        tokens.check(remembered)
+    assert remembered not in tokens._checked
 
 
 def test_login_is_rate_limited(platform):

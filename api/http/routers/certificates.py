@@ -26,7 +26,7 @@ from ledger.errors import LedgerError, NodeUnavailable
 from ledger.proofs import proof_of
 from store.models import AnchorBatch, Certificate
 from zero_errand.certificates import CertKind
-from zero_errand.issuance import Subject
+from zero_errand.issuance import Request, Subject
 from zero_errand.verification import HOLDER_GUESSES, holder_check_state, url_of
 
 PROTECTED = (401, 403, 404, 409, 413, 422, 429)  # the problem statuses their routes may answer
@@ -151,17 +151,9 @@ def _request(
             f"Idempotency-Key may not start with {BULK_PREFIX!r}",
             invalid_params=[{"name": "Idempotency-Key", "reason": "reserved for bulk issuance"}],
         )
-    with session.begin():
-        cert, created = service.request(
-            session,
-            kind=CertKind.parse(body.kind),
-            subject=subject,
-            period_from=body.period_from,
-            period_to=body.period_to,
-            actor=me.subject,
-            actor_role=me.role.value,
-            idempotency_key=key,
-        )
+    cert, created = service.submit(
+        Request(CertKind.parse(body.kind), subject, body.period_from, body.period_to, me.subject, me.role.value, key)
+    )
     response.status_code = 201 if created else 200
     return _out(ctx, session, cert)
 
