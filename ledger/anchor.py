@@ -103,7 +103,7 @@ class Anchorer:
                     return done
                 done += self._send(batch_id)
             while self.lease.acquire() and (prepared := self._prepare(force)) is not None:
-                done += self._send(prepared)
+                done += self._send(prepared, fresh=True)
             return done
         finally:
             if not self._looping:
@@ -176,7 +176,10 @@ class Anchorer:
                 return batch.id
         return None
 
-    def _send(self, batch_id: int) -> int:
+    def _send(self, batch_id: int, fresh: bool = False) -> int:
+        """Anchor a prepared batch's root and mark its certificates ANCHORED. A batch left PREPARED by an earlier
+        pass may be on chain already (a crash after sending): the chain is asked first. A `fresh` batch, cut in
+        this pass under the lease, was never sent; were it anyway, the contract's AlreadyAnchored says so."""
         started, gas = time.perf_counter(), None
         tx_hash: str | None = None
         with self.sessions() as s:
@@ -189,7 +192,7 @@ class Anchorer:
             )
         key = self.keys[department]
         try:
-            existing = self.ledger.anchor_of(root)
+            existing = None if fresh else self.ledger.anchor_of(root)
             if existing is None:
                 try:
                     result = self.ledger.anchor_root(key, root, kind, leaves)

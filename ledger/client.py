@@ -12,7 +12,7 @@ from web3 import Web3
 
 from ledger.chain import ChainConfig, Connection, connect
 from ledger.deploy import CONTRACT_ORDER, Deployment, deploy_contracts, load_artifact
-from ledger.errors import ConfigurationError, NotDeployed, UnknownEntry
+from ledger.errors import ConfigurationError, LedgerError, NotDeployed, UnknownEntry
 from ledger.index import StatusIndex, event_topic
 from ledger.keys import Keystore
 from ledger.kinds import CreditScope, Kind, department_name, kinds_from_mask
@@ -121,6 +121,7 @@ class Ledger:
             event_topic(self.issuers, name) for name in ("Proposed", "Approved", "Executed")
         )
         self.issuer_changes = 0  # IssuerRegistry writes through this object: cached key lists re-read on change
+        self._anchor_gas: dict[str, int] = {}  # gas limit for anchorRoot by sender, from its first anchor
 
     # -- opening -----------------------------------------------------------------------------------
 
@@ -314,8 +315,20 @@ class Ledger:
     # -- AttestationRegistry -----------------------------------------------------------------------
 
     def anchor_root(self, key: LocalAccount, root: bytes, kind: Kind, leaf_count: int) -> TxResult:
+        """Anchor a batch root. anchorRoot costs the same for every root (it writes one new record), so its gas is
+        estimated for a key's first anchor only and then given: an estimate runs the call again in the node (on
+        the embedded chain, tens of milliseconds of the service's time a batch). A refusal still raises its error
+        (the reverted transaction is replayed for it) and drops the remembered limit."""
         call = self.attestations.functions.anchorRoot(root, int(kind), leaf_count)
-        return self._write(key, call, "anchoring a batch root")
+        gas = self._anchor_gas.get(key.address)
+        try:
+            result = self._write(key, call, "anchoring a batch root", gas=gas)
+        except LedgerError:
+            self._anchor_gas.pop(key.address, None)
+            raise
+        if gas is None:
+            self._anchor_gas[key.address] = 2 * result.gas_used  # used, doubled: ~130k against a 30M block
+        return result
 
     def anchor_digest(self, key: LocalAccount, digest: bytes, kind: Kind) -> TxResult:
         call = self.attestations.functions.anchorDigest(digest, int(kind))

@@ -3,19 +3,23 @@
 Each request on its own is a transaction: the store's write lock, an audit-chain head, a commit (an fsync). Under
 concurrent callers on SQLite the writers queue on the database's lock, and SQLite's busy handler polls it with
 sleeps of up to 100 ms, so 50 callers get a few dozen certificates a second between them. Here the callers queue
-in the process instead: whoever finds no batch running takes every request waiting (up to `most`) and issues them
-with `zero_errand.issuance.issue_many` in one transaction; the others wait for their outcome, and the next of them
-still waiting leads the next batch. A request is answered once the transaction that holds its certificate has
-committed, exactly as before; a request refused on its own merits (no records, an idempotency key reused) is
-refused alone. If a batch's transaction fails as a whole (a database error), each of its requests is retried in a
-transaction of its own, so only the request that caused it sees the error.
+in the process instead: one issuing thread takes every request waiting (up to `most`) and issues them with
+`zero_errand.issuance.issue_many` in one transaction, while the next requests queue for the next one. A request is
+answered once the transaction that holds its certificate has committed, exactly as before; a request refused on
+its own merits (no records, an idempotency key reused) is refused alone. If a batch's transaction fails as a whole
+(a database error), each of its requests is retried in a transaction of its own, so only the request that caused
+it sees the error.
+
+Callers get a `concurrent.futures.Future`: a thread waits on it (`issue`), the event loop awaits it
+(`asyncio.wrap_future`) without holding a thread of the pool. The issuing thread starts with the first request and
+ends after `idle` seconds without one.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,81 +28,77 @@ from store.db import transaction
 from zero_errand.issuance import Outcome, Request
 
 IssueBatch = Callable[[Session, list[Request], datetime | None], list[Outcome]]
-
-
-@dataclass
-class _Slot:
-    request: Request
-    now: datetime | None
-    outcome: Outcome | None = None
-    failure: BaseException | None = None
-    done: bool = field(default=False)
+Waiting = tuple[Request, datetime | None, "Future[Outcome]"]
 
 
 class GroupCommit:
-    """Issue single requests from many threads in shared transactions (see the module's docstring)."""
+    """Issue single requests from many callers in shared transactions (see the module's docstring)."""
 
-    def __init__(self, sessions: sessionmaker[Session], issue_batch: IssueBatch, most: int = 64) -> None:
-        self.sessions, self.issue_batch, self.most = sessions, issue_batch, most
+    def __init__(
+        self, sessions: sessionmaker[Session], issue_batch: IssueBatch, most: int = 64, idle: float = 5.0
+    ) -> None:
+        self.sessions, self.issue_batch, self.most, self.idle = sessions, issue_batch, most, idle
         self._changed = threading.Condition()
-        self._waiting: list[_Slot] = []
-        self._leading = False
+        self._waiting: list[Waiting] = []
+        self._thread: threading.Thread | None = None
         self.batches = 0  # transactions run, for tests and metrics
         self.largest = 0
 
-    def submit(self, request: Request, now: datetime | None = None) -> Outcome:
-        """The outcome of `request`, once its certificate (if any) is committed. Raises what its transaction
-        raised when issuing it alone failed too."""
-        slot = _Slot(request, now)
+    def submit(self, request: Request, now: datetime | None = None) -> Future[Outcome]:
+        """Queue `request`; its future gives the outcome once its certificate (if any) is committed, or raises
+        what its transaction raised when issuing it alone failed too."""
+        future: Future[Outcome] = Future()
         with self._changed:
-            self._waiting.append(slot)
-            while not slot.done:
-                if self._leading:
-                    self._changed.wait()
-                    continue
-                self._leading = True
-                batch, self._waiting = self._waiting[: self.most], self._waiting[self.most :]
-                self._changed.release()
-                try:
-                    self._run(batch)
-                finally:
-                    self._changed.acquire()
-                    self._leading = False
-                    self._changed.notify_all()
-        if slot.failure is not None:
-            raise slot.failure
-        assert slot.outcome is not None
-        return slot.outcome
+            self._waiting.append((request, now, future))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._issue_forever, name="group-commit", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+        return future
 
-    def _run(self, batch: list[_Slot]) -> None:
-        """Issue `batch` in one transaction (in groups of equal `now`), or each alone if that fails. Every slot is
-        done when this returns, with an outcome or a failure."""
+    def issue(self, request: Request, now: datetime | None = None) -> Outcome:
+        """`submit`, waiting for the outcome in this thread."""
+        return self.submit(request, now).result()
+
+    def _issue_forever(self) -> None:
+        while True:
+            with self._changed:
+                if not self._waiting:
+                    self._changed.wait(self.idle)
+                if not self._waiting:  # idle: the next submit starts a new thread
+                    self._thread = None
+                    return
+                batch, self._waiting = self._waiting[: self.most], self._waiting[self.most :]
+            self._run(batch)
+
+    def _run(self, batch: list[Waiting]) -> None:
+        """Issue `batch` in one transaction (in groups of equal `now`), or each alone if that fails. Every future
+        is resolved when this returns, with an outcome or an exception."""
         self.batches += 1
         self.largest = max(self.largest, len(batch))
-        groups: dict[datetime | None, list[_Slot]] = {}
-        for slot in batch:
-            groups.setdefault(slot.now, []).append(slot)
+        groups: dict[datetime | None, list[Waiting]] = {}
+        for waiting in batch:
+            groups.setdefault(waiting[1], []).append(waiting)
         try:
-            for now, slots in groups.items():
+            for now, members in groups.items():
                 try:
-                    self._issue(slots, now)
+                    self._issue(members, now)
                 except Exception as exc:  # the whole transaction failed: find out whose request it was
-                    if len(slots) == 1:
-                        slots[0].failure = exc
+                    if len(members) == 1:
+                        members[0][2].set_exception(exc)
                         continue
-                    for slot in slots:
+                    for member in members:
                         try:
-                            self._issue([slot], now)
+                            self._issue([member], now)
                         except Exception as alone:  # noqa: BLE001 - raised to the caller whose request it was
-                            slot.failure = alone
+                            member[2].set_exception(alone)
         finally:
-            for slot in batch:
-                if slot.outcome is None and slot.failure is None:  # interrupted before its turn
-                    slot.failure = RuntimeError("the batch holding this request was interrupted; retry")
-                slot.done = True
+            for _, _, future in batch:
+                if not future.done():  # interrupted before its turn
+                    future.set_exception(RuntimeError("the batch holding this request was interrupted; retry"))
 
-    def _issue(self, slots: list[_Slot], now: datetime | None) -> None:
+    def _issue(self, members: list[Waiting], now: datetime | None) -> None:
         with transaction(self.sessions) as session:
-            outcomes = self.issue_batch(session, [s.request for s in slots], now)
-        for slot, outcome in zip(slots, outcomes, strict=True):  # committed: now they may be answered
-            slot.outcome = outcome
+            outcomes = self.issue_batch(session, [m[0] for m in members], now)
+        for (_, _, future), outcome in zip(members, outcomes, strict=True):  # committed: now they may be answered
+            future.set_result(outcome)

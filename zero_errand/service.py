@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -22,6 +23,13 @@ from zero_errand.certificates import REASONS, CertKind, Domain
 from zero_errand.departments import load_department_keys
 from zero_errand.group import GroupCommit
 from zero_errand.issuance import IssuanceError, Outcome, Request, Subject, issue, issue_many
+
+
+def _answer(outcome: Outcome) -> tuple[Certificate, bool]:
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.certificate is not None
+    return outcome.certificate, outcome.created
 
 
 def chain_kind(slug: str) -> Kind:
@@ -61,11 +69,11 @@ class CertificateService:
     def submit(self, request: Request, now: datetime | None = None) -> tuple[Certificate, bool]:
         """Issue one request in its own committed transaction, shared with whatever requests arrive at the same
         time (`zero_errand.group`): (certificate, created), or the `IssuanceError` that refused it."""
-        outcome = self.group.submit(request, now)
-        if outcome.error is not None:
-            raise outcome.error
-        assert outcome.certificate is not None
-        return outcome.certificate, outcome.created
+        return _answer(self.group.issue(request, now))
+
+    async def submit_async(self, request: Request) -> tuple[Certificate, bool]:
+        """`submit` for the event loop: awaits the group commit without holding a thread."""
+        return _answer(await asyncio.wrap_future(self.group.submit(request)))
 
     def request_many(self, session: Session, requests: list[Request], now: datetime | None = None) -> list[Outcome]:
         """Issue a batch in the caller's transaction (`zero_errand.issuance.issue_many`): one outcome per request."""

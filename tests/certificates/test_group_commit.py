@@ -45,9 +45,9 @@ class Held:
 def _queued_behind(group: GroupCommit, held: Held, requests: list[Request]) -> list:
     """Submit `requests[0]`, hold its transaction open, queue the rest behind it, release: each one's answer."""
     pool = ThreadPoolExecutor(len(requests))
-    first = pool.submit(group.submit, requests[0])
+    first = pool.submit(group.issue, requests[0])
     assert held.entered.wait(30)
-    rest = [pool.submit(group.submit, r) for r in requests[1:]]
+    rest = [pool.submit(group.issue, r) for r in requests[1:]]
     deadline = time.monotonic() + 30
     while len(group._waiting) < len(rest):
         assert time.monotonic() < deadline, "the requests did not queue"
@@ -147,3 +147,15 @@ def test_many_threads_at_once_each_get_their_own_committed_certificate(platform)
     with platform.ctx.sessions() as s:
         assert s.scalar(select(func.count()).where(Certificate.number.in_(numbers))) == threads
         assert audit.verify(s).ok
+
+
+def test_the_issuing_thread_ends_when_idle_and_the_next_request_starts_another(platform) -> None:
+    service = platform.ctx.require_certificates()
+    group = GroupCommit(platform.ctx.sessions, service.request_many, idle=0.05)
+    a, _ = platform.usccs
+    assert group.issue(_tax(a, month="2025-07")).created
+    deadline = time.monotonic() + 10
+    while group._thread is not None:
+        assert time.monotonic() < deadline, "the issuing thread did not end"
+        time.sleep(0.01)
+    assert group.issue(_tax(a, month="2025-08")).created and group.batches == 2

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Header, Path, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -141,9 +142,11 @@ def _out(ctx: Any, session: Any, cert: Certificate) -> dict[str, Any]:
     }
 
 
-def _request(
+async def _request(
     ctx: AppContext, session: Session, me: Principal, subject: Subject, body: Any, key: str | None, response: Response
 ) -> dict[str, Any]:
+    """Issue on the event loop: the request waits for its group commit (`zero_errand.group`) without a thread of
+    the pool; only an anchored certificate (an idempotent replay) reads its proof, in the pool."""
     service = ctx.require_certificates()
     if key is not None and key.startswith(BULK_PREFIX):  # bulk issuance's own keys (zero_errand.bulk)
         raise ProblemError(
@@ -151,11 +154,13 @@ def _request(
             f"Idempotency-Key may not start with {BULK_PREFIX!r}",
             invalid_params=[{"name": "Idempotency-Key", "reason": "reserved for bulk issuance"}],
         )
-    cert, created = service.submit(
+    cert, created = await service.submit_async(
         Request(CertKind.parse(body.kind), subject, body.period_from, body.period_to, me.subject, me.role.value, key)
     )
     response.status_code = 201 if created else 200
-    return _out(ctx, session, cert)
+    if cert.batch_id is None:  # not anchored yet: nothing to read
+        return _out(ctx, session, cert)
+    return await run_in_threadpool(_out, ctx, session, cert)
 
 
 def _own(session: Any, owner: str, number: str) -> Certificate:
@@ -187,7 +192,7 @@ PDF: dict[int | str, dict[str, Any]] = {
     dependencies=[Expensive],
     responses={200: {"model": CertificateOut, "description": "Returned for a repeated Idempotency-Key"}},
 )
-def citizen_request(
+async def citizen_request(
     ctx: Context,
     session: SessionDep,
     me: CurrentCitizen,
@@ -199,7 +204,7 @@ def citizen_request(
     months that have ended, from the department's records; 201 with the certificate (state ISSUED until its batch is
     anchored, within seconds). With an `Idempotency-Key`, repeating the same request returns the same certificate
     (200); the key with a different kind or period is refused with 422."""
-    return _request(ctx, session, me, Subject(person_id=me.person_id), body, idempotency_key, response)
+    return await _request(ctx, session, me, Subject(person_id=me.person_id), body, idempotency_key, response)
 
 
 @citizen.get("", response_model=list[CertificateOut], summary="My certificates")
@@ -242,7 +247,7 @@ def citizen_pdf(ctx: Context, session: SessionDep, me: CurrentCitizen, number: N
     dependencies=[Expensive],
     responses={200: {"model": CertificateOut, "description": "Returned for a repeated Idempotency-Key"}},
 )
-def enterprise_request(
+async def enterprise_request(
     ctx: Context,
     session: SessionDep,
     me: CurrentEnterprise,
@@ -254,7 +259,7 @@ def enterprise_request(
     have ended; 201 with the certificate (ISSUED until anchored). With an `Idempotency-Key`, repeating the same
     request returns the same certificate (200); the key with a different kind or period is refused with 422. Keys
     belong to the enterprise: another enterprise's use of the same key is a request of its own."""
-    return _request(ctx, session, me, Subject(uscc=me.uscc), body, idempotency_key, response)
+    return await _request(ctx, session, me, Subject(uscc=me.uscc), body, idempotency_key, response)
 
 
 @enterprise.get("", response_model=list[CertificateOut], summary="Our certificates")
