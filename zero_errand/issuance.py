@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -236,12 +236,16 @@ class Outcome:
     created: bool = False
     error: IssuanceError | None = None
     replayed: Certificate | None = None
+    _made: Certificate | None = field(default=None, repr=False, compare=False)
 
     @property
     def certificate(self) -> Certificate | None:
-        if self.replayed is None and self.row is not None:
-            self.replayed = Certificate(**self.row)
-        return self.replayed
+        """The certificate answered: the one replayed, or the new row made into an object (once)."""
+        if self.replayed is not None:
+            return self.replayed
+        if self._made is None and self.row is not None:
+            self._made = Certificate(**self.row)
+        return self._made
 
 
 def issue(

@@ -37,9 +37,12 @@ def compose_config(profile: str) -> dict:
 def test_compose_validates_and_names_the_services():
     config = compose_config("ganache")
     services = config["services"]
-    assert {"api", "anchor", "postgres", "ganache"} <= set(services)
+    assert {"api", "anchor", "postgres", "redis", "ganache"} <= set(services)
     assert "foundry" not in yaml.safe_dump(config).lower() and "forge" not in yaml.safe_dump(config).lower()
     assert services["api"]["environment"]["ZEL_CHAIN_URL"] == "http://ganache:8545"
+    # replicas of the API share their rate limits and cache invalidations through Redis, kept off the host
+    assert services["api"]["environment"]["ZEL_REDIS_URL"] == "redis://redis:6379/0"
+    assert "redis" in services["api"]["depends_on"] and "ports" not in services["redis"]
 
 
 def test_besu_profile_is_four_validators_and_one_rpc_node():
