@@ -13,6 +13,7 @@ from api.cli import bulk as bulk_cli
 from api.cli import certs as cert_cli
 from api.cli import chain as ledger_cli
 from api.cli import credit as credit_cli
+from api.cli import kinds as kinds_cli
 from api.cli import platform as platform_cli
 from api.cli.options import ChainUrl, DataDir, JsonOut, ZelGroup, fail, quiet_settings
 from api.settings import Settings
@@ -40,6 +41,7 @@ app.command("verify")(cert_cli.verify)
 app.add_typer(cert_cli.trustlist_app, name="trustlist")
 credit_cli.register_inspect(app)
 app.add_typer(credit_cli.credit_app, name="credit")
+app.add_typer(kinds_cli.kinds_app, name="kinds")
 app.command("serve")(platform_cli.serve)
 ledger_cli.issuer_app.command("provision")(platform_cli.issuer_provision)
 
