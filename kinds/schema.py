@@ -41,6 +41,7 @@ NAME = re.compile(r"[a-z][a-z0-9_]*")
 CODE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 DEPARTMENT = re.compile(r"[a-z]+\.\d{6}")  # a bureau's short name and the district's 6-digit division code
 Bad = Callable[[str, str], None]  # records a problem: where, rule
+RESERVED = ("schema", "number", "subject", "department")  # the attestation's own header (kinds/eip712.py)
 KEYS = {"slug", "version", "title", "department", "subject", "validity_days", "fields"}
 FIELD_KEYS = {"name", "type", "label", "in_qr", "max_length", "min", "max", "values"}
 ONLY_FOR = {"max_length": ("string",), "min": ("integer",), "max": ("integer",), "values": ("enum",)}
@@ -185,7 +186,9 @@ def _fields(value: Any, bad: Bad) -> tuple[FieldSpec, ...]:
         spec = _field(f, f"fields[{i}]", bad)
         if spec is None:
             continue
-        if spec.name in seen:
+        if spec.name in RESERVED:
+            bad(f"fields[{i}].name", f"{spec.name!r} is reserved for every attestation's own {spec.name}")
+        elif spec.name in seen:
             bad(f"fields[{i}].name", f"{spec.name!r} is used by an earlier field")
         seen.add(spec.name)
         specs.append(spec)

@@ -74,6 +74,7 @@ def test_the_example_of_the_issue_reads_as_written() -> None:
         (with_field(0, in_qr="yes"), "fields[0].in_qr", "true"),
         (with_field(0, name="Address"), "fields[0].name", "lowercase"),
         (with_field(1, name="address"), "fields[1].name", "used by an earlier field"),
+        (with_field(1, name="number"), "fields[1].name", "reserved for every attestation's own number"),
         (with_field(0, label={"zh": "地址"}), "fields[0].label", '"zh" and "en"'),
         (with_field(0, colour="red"), "fields[0].colour", "unknown key"),
         (changed(subject="company"), "subject", "person"),

@@ -1,0 +1,141 @@
+"""The EIP-712 struct of an attestation, derived from its kind's schema: no kind is written into the code.
+
+Every attestation is an `Attestation` struct. Its header is the same for every kind:
+
+    bytes32 schema        the kind's schema digest (`KindSchema.digest`): slug, version and every rule
+    string number         the attestation's number
+    string subject        masked citizen ID number, or USCC
+    string subjectName    the person's masked name or the enterprise's name
+    uint64 issuedAt       unix seconds
+    uint32 expiresOn      day number (days since 1970-01-01)
+    string department     the issuing department's id
+    bytes32 detailHash    keccak of the canonical JSON of the salted detail (the fields not in the QR code)
+
+followed by the schema's `in_qr` fields in the schema's order, typed as below. A verifier holding the schema (from
+the signed key list or trust list) derives the same struct, so a new kind needs no new code on either side, and a
+new version of a kind has a new schema digest, so it never changes how an old attestation verifies.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from eth_utils import keccak
+
+from kinds.schema import FieldSpec, KindSchema, canonical
+
+EPOCH = date(1970, 1, 1)
+HEADER = [
+    {"name": "schema", "type": "bytes32"},
+    {"name": "number", "type": "string"},
+    {"name": "subject", "type": "string"},
+    {"name": "subjectName", "type": "string"},
+    {"name": "issuedAt", "type": "uint64"},
+    {"name": "expiresOn", "type": "uint32"},
+    {"name": "department", "type": "string"},
+    {"name": "detailHash", "type": "bytes32"},
+]
+SOLIDITY = {
+    "string": "string",
+    "enum": "string",  # the value's code: readable, and a code means the same under every version
+    "integer": "int64",
+    "amount_fen": "uint64",
+    "date": "uint32",  # day number
+    "month": "uint32",  # months since year 0: year * 12 + month - 1
+    "boolean": "bool",
+    "digest": "bytes32",
+}
+DOMAIN_TYPE = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
+
+def struct_fields(kind: KindSchema) -> list[dict[str, str]]:
+    """The `Attestation` struct's members for `kind`: the header, then its QR fields."""
+    return HEADER + [{"name": f.name, "type": SOLIDITY[f.type]} for f in kind.fields if f.in_qr]
+
+
+def type_string(kind: KindSchema) -> str:
+    return "Attestation(" + ",".join(f"{m['type']} {m['name']}" for m in struct_fields(kind)) + ")"
+
+
+def encoded(spec: FieldSpec, value: Any) -> Any:
+    """A checked value (`kinds.values.check`) as the struct carries it."""
+    if spec.type == "date":
+        return (date.fromisoformat(value) - EPOCH).days
+    if spec.type == "month":
+        year, month = value.split("-")
+        return int(year) * 12 + int(month) - 1
+    if spec.type == "digest":
+        return bytes.fromhex(value[2:])
+    return value
+
+
+def message(kind: KindSchema, header: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The struct's message: `header` (number, subject, subjectName, issuedAt, expiresOn, department, detailHash as
+    0x-hex) and the checked QR field `values`."""
+    out: dict[str, Any] = {"schema": kind.digest, **header, "detailHash": bytes.fromhex(header["detailHash"][2:])}
+    for spec in kind.fields:
+        if spec.in_qr:
+            out[spec.name] = encoded(spec, values[spec.name])
+    return out
+
+
+def typed_data(kind: KindSchema, domain: dict[str, Any], msg: dict[str, Any]) -> dict[str, Any]:
+    """The full EIP-712 document (for eth-account and wallets)."""
+    return {
+        "types": {"EIP712Domain": DOMAIN_TYPE, "Attestation": struct_fields(kind)},
+        "primaryType": "Attestation",
+        "domain": domain,
+        "message": msg,
+    }
+
+
+def _word(kind: str, value: Any) -> bytes:
+    if kind == "string":
+        return keccak(value.encode())
+    if kind == "bytes32":
+        if len(value) != 32:
+            raise ValueError("a bytes32 member must be 32 bytes")
+        return bytes(value)
+    if kind == "bool":
+        return (1 if value else 0).to_bytes(32, "big")
+    bits = int(kind.removeprefix("u").removeprefix("int"))
+    if kind.startswith("uint"):
+        if not 0 <= value < 1 << bits:
+            raise ValueError(f"{value} does not fit {kind}")
+        return int(value).to_bytes(32, "big")
+    if not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
+        raise ValueError(f"{value} does not fit {kind}")
+    return int(value).to_bytes(32, "big", signed=True)
+
+
+def struct_hash(kind: KindSchema, msg: dict[str, Any]) -> bytes:
+    """hashStruct(Attestation) for `kind`: the EIP-712 encoding written out (a test holds it to eth-account's)."""
+    members = struct_fields(kind)
+    return keccak(keccak(text=type_string(kind)) + b"".join(_word(m["type"], msg[m["name"]]) for m in members))
+
+
+def domain_separator(domain: dict[str, Any]) -> bytes:
+    contract = bytes.fromhex(domain["verifyingContract"].removeprefix("0x"))
+    return keccak(
+        keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+        + keccak(domain["name"].encode())
+        + keccak(domain["version"].encode())
+        + int(domain["chainId"]).to_bytes(32, "big")
+        + contract.rjust(32, b"\0")
+    )
+
+
+def digest(kind: KindSchema, domain: dict[str, Any], msg: dict[str, Any]) -> bytes:
+    """The EIP-712 digest the department signs and the ledger anchors."""
+    return keccak(b"\x19\x01" + domain_separator(domain) + struct_hash(kind, msg))
+
+
+def detail_hash(detail: dict[str, Any]) -> str:
+    """keccak of the canonical JSON of the salted detail (the fields not in the QR code, and the salt)."""
+    return "0x" + keccak(canonical(detail)).hex()
