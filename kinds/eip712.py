@@ -9,7 +9,8 @@ Every attestation is an `Attestation` struct. Its header is the same for every k
     uint64 issuedAt       unix seconds
     uint32 expiresOn      day number (days since 1970-01-01)
     string department     the issuing department's id
-    bytes32 detailHash    keccak of the canonical JSON of the salted detail (the fields not in the QR code)
+    bytes32 detailHash    keccak of the canonical JSON of the salted detail (the fields not in the QR code);
+                          zero for a kind whose fields are all in the QR code (`NO_DETAIL`)
 
 followed by the schema's `in_qr` fields in the schema's order, typed as below. A verifier holding the schema (from
 the signed key list or trust list) derives the same struct, so a new kind needs no new code on either side, and a
@@ -41,11 +42,12 @@ SOLIDITY = {
     "enum": "string",  # the value's code: readable, and a code means the same under every version
     "integer": "int64",
     "amount_fen": "uint64",
-    "date": "uint32",  # day number
+    "date": "int32",  # day number: days since 1970-01-01, negative before (a resident since 1965)
     "month": "uint32",  # months since year 0: year * 12 + month - 1
     "boolean": "bool",
     "digest": "bytes32",
 }
+NO_DETAIL = bytes(32)
 DOMAIN_TYPE = [
     {"name": "name", "type": "string"},
     {"name": "version", "type": "string"},
@@ -134,6 +136,11 @@ def domain_separator(domain: dict[str, Any]) -> bytes:
 def digest(kind: KindSchema, domain: dict[str, Any], msg: dict[str, Any]) -> bytes:
     """The EIP-712 digest the department signs and the ledger anchors."""
     return keccak(b"\x19\x01" + domain_separator(domain) + struct_hash(kind, msg))
+
+
+def has_detail(kind: KindSchema) -> bool:
+    """Whether `kind` has fields outside the QR code (committed through the salted detail hash)."""
+    return any(not f.in_qr for f in kind.fields)
 
 
 def detail_hash(detail: dict[str, Any]) -> str:

@@ -57,7 +57,8 @@ class Signed:
     signature: bytes
 
 
-def _varint(n: int) -> bytes:
+def varint(n: int) -> bytes:
+    """An unsigned LEB128 number (7 bits a byte, the top bit says more follow)."""
     out = bytearray()
     while True:
         byte, n = n & 0x7F, n >> 7
@@ -66,7 +67,9 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-class _Reader:
+class Reader:
+    """Reads a payload front to back; running short is a `PayloadError`."""
+
     def __init__(self, data: bytes) -> None:
         self.data, self.pos = data, 0
 
@@ -129,7 +132,7 @@ def encode(content: Content, signature: bytes) -> bytes:
         raise PayloadError("the subject name is too long for a QR payload")
     out += bytes([len(name)]) + name
     out += content.periodFrom.to_bytes(2, "big") + content.periodTo.to_bytes(2, "big")
-    out += _varint(content.totalFen)
+    out += varint(content.totalFen)
     out += bytes([content.monthsPaid, content.monthsInArrears])
     out += bytes.fromhex(content.detailHash.removeprefix("0x"))
     out += content.issuedAt.to_bytes(4, "big") + content.expiresOn.to_bytes(2, "big")
@@ -140,7 +143,7 @@ def encode(content: Content, signature: bytes) -> bytes:
 
 def decode(data: bytes) -> Signed:
     """Parse a binary payload; `PayloadError` says what is wrong."""
-    r = _Reader(data)
+    r = Reader(data)
     version = r.uint(1)
     if version != VERSION:
         raise PayloadError(f"unknown payload format version {version}")

@@ -1,0 +1,189 @@
+"""The compact QR payload of an attestation of any registered kind (format version 2), laid out by its schema.
+
+    version u8 = 2 | schema id 8 (the schema digest's first 8 bytes) | number u64 | subject | subjectName |
+    issuedAt u32 | expiresOn u16 day | detailHash 32 | the schema's QR fields, in its order | signature 64
+
+`subject` and `subjectName` are written as in format version 1 (`qr.payload`). The department is not written: it
+is the schema's. Nor is `detailHash` for a kind whose fields are all in the QR code: it has no detail to commit
+to, and its detailHash is zero (`kinds.eip712.NO_DETAIL`), 32 bytes of the ~200 that fit version 13 at level Q.
+Each QR field by its type: string a length byte and GB18030 bytes; enum the value's index in the schema (u8);
+integer a zigzag varint; amount_fen a varint; date a zigzag varint of its day number; month a varint of
+year * 12 + month - 1; boolean a byte; digest 32 bytes. A verifier finds the schema by its id among
+the registered ones (the trust list carries them), decodes, and rebuilds the EIP-712 digest (`kinds.eip712`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from identifiers import USCC_ALPHABET
+from kinds.eip712 import EPOCH, NO_DETAIL, has_detail
+from kinds.schema import FieldSpec, KindSchema
+from qr.payload import (
+    MASKED_PREFIX,
+    PayloadError,
+    Reader,
+    compact_signature,
+    expand_signature,
+    varint,
+)
+
+VERSION = 2
+ID_BYTES = 8
+
+
+def schema_id(kind: KindSchema) -> bytes:
+    """The 8 bytes a payload names its kind by (registration refuses a second schema with the same id)."""
+    return kind.digest[:ID_BYTES]
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A decoded payload: its kind, the struct's header (as `kinds.eip712.message` takes it), the QR field
+    values (as `kinds.values.check` gives them) and the 65-byte signature."""
+
+    kind: KindSchema
+    header: dict[str, Any]
+    values: dict[str, Any]
+    signature: bytes
+
+
+def _zigzag(n: int) -> int:
+    return (n << 1) ^ (n >> 63) if n < 0 else n << 1
+
+
+def _unzigzag(n: int) -> int:
+    return (n >> 1) ^ -(n & 1)
+
+
+def _text(value: str, what: str) -> bytes:
+    raw = value.encode("gb18030")
+    if len(raw) > 255:
+        raise PayloadError(f"{what} is too long for a QR payload")
+    return bytes([len(raw)]) + raw
+
+
+def _subject(subject: str) -> bytes:
+    prefix = MASKED_PREFIX.match(subject)
+    if prefix:
+        return bytes([2]) + int(prefix.group(1)).to_bytes(2, "big")
+    if len(subject) == 18 and all(c in USCC_ALPHABET for c in subject):
+        packed = 0
+        for c in subject:
+            packed = packed * 31 + USCC_ALPHABET.index(c)
+        return bytes([1]) + packed.to_bytes(12, "big")
+    raise PayloadError(f"subject {subject!r} is neither a masked ID number nor a USCC")
+
+
+def _field(spec: FieldSpec, value: Any) -> bytes:
+    if spec.type == "string":
+        return _text(value, spec.name)
+    if spec.type == "enum":
+        return bytes([[code for code, _ in spec.values].index(value)])
+    if spec.type == "integer":
+        return varint(_zigzag(value))
+    if spec.type == "amount_fen":
+        return varint(value)
+    if spec.type == "date":
+        return varint(_zigzag((date.fromisoformat(value) - EPOCH).days))
+    if spec.type == "month":
+        year, month = value.split("-")
+        return varint(int(year) * 12 + int(month) - 1)
+    if spec.type == "boolean":
+        return bytes([1 if value else 0])
+    return bytes.fromhex(value[2:])  # digest
+
+
+def encode(kind: KindSchema, header: dict[str, Any], values: dict[str, Any], signature: bytes) -> bytes:
+    """The binary payload of a signed attestation (`values` checked by `kinds.values.check`)."""
+    out = bytearray([VERSION]) + schema_id(kind)
+    out += int(header["number"]).to_bytes(8, "big")
+    out += _subject(header["subject"]) + _text(header["subjectName"], "the subject name")
+    out += header["issuedAt"].to_bytes(4, "big") + header["expiresOn"].to_bytes(2, "big")
+    detail = bytes.fromhex(header["detailHash"].removeprefix("0x"))
+    if has_detail(kind):
+        out += detail
+    elif detail != NO_DETAIL:
+        raise PayloadError(f"{kind.slug} has no detail fields: its detailHash must be zero")
+    for spec in kind.fields:
+        if spec.in_qr:
+            out += _field(spec, values[spec.name])
+    return bytes(out + compact_signature(signature))
+
+
+def _read_text(r: Reader, what: str) -> str:
+    try:
+        return r.take(r.uint(1)).decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"{what} is not valid GB18030") from exc
+
+
+def _read_field(r: Reader, spec: FieldSpec) -> Any:
+    if spec.type == "string":
+        return _read_text(r, spec.name)
+    if spec.type == "enum":
+        index = r.uint(1)
+        if index >= len(spec.values):
+            raise PayloadError(f"{spec.name}: no value {index} in the kind")
+        return spec.values[index][0]
+    if spec.type == "integer":
+        return _unzigzag(r.varint())
+    if spec.type == "amount_fen":
+        return r.varint()
+    if spec.type == "date":
+        try:
+            return (EPOCH + timedelta(days=_unzigzag(r.varint()))).isoformat()
+        except OverflowError as exc:
+            raise PayloadError(f"{spec.name}: the date is out of range") from exc
+    if spec.type == "month":
+        year, month = divmod(r.varint(), 12)
+        return f"{year:04d}-{month + 1:02d}"
+    if spec.type == "boolean":
+        flag = r.uint(1)
+        if flag > 1:
+            raise PayloadError(f"{spec.name}: a boolean byte must be 0 or 1")
+        return flag == 1
+    return "0x" + r.take(32).hex()
+
+
+def decode(data: bytes, kinds: Mapping[bytes, KindSchema]) -> Attestation:
+    """Parse a format-2 payload against the registered `kinds` (by schema id); `PayloadError` says what is wrong."""
+    r = Reader(data)
+    version = r.uint(1)
+    if version != VERSION:
+        raise PayloadError(f"unknown payload format version {version}")
+    sid = r.take(ID_BYTES)
+    kind = kinds.get(sid)
+    if kind is None:
+        raise PayloadError(f"unknown kind: no registered schema 0x{sid.hex()}…")
+    number = f"{r.uint(8):017d}"
+    tag = r.uint(1)
+    if tag == 2:
+        subject = f"{r.uint(2):04d}" + "*" * 14
+    elif tag == 1:
+        packed, chars = r.uint(12), []
+        for _ in range(18):
+            packed, digit = divmod(packed, 31)
+            chars.append(USCC_ALPHABET[digit])
+        subject = "".join(reversed(chars))
+    else:
+        raise PayloadError(f"unknown subject type {tag}")
+    if (tag == 1) != (kind.subject == "enterprise"):
+        raise PayloadError(f"a {kind.slug} attestation is about a {kind.subject}, not this subject")
+    header = {
+        "number": number,
+        "subject": subject,
+        "subjectName": _read_text(r, "the subject name"),
+        "issuedAt": r.uint(4),
+        "expiresOn": r.uint(2),
+        "department": kind.department,
+        "detailHash": "0x" + (r.take(32) if has_detail(kind) else NO_DETAIL).hex(),
+    }
+    values = {spec.name: _read_field(r, spec) for spec in kind.fields if spec.in_qr}
+    signature = expand_signature(r.take(64))
+    if r.pos != len(data):
+        raise PayloadError("unexpected bytes after the signature")
+    return Attestation(kind, header, values, signature)
