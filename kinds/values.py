@@ -129,3 +129,21 @@ def _whole(raw: Any, rule: str) -> int:
     if isinstance(raw, str) and re.fullmatch(r"-?\d{1,16}", raw.strip()):
         return int(raw.strip())
     raise ValueError(f"{raw!r} is not {rule}")
+
+
+def widest(kind: KindSchema) -> dict[str, Any]:
+    """The longest values `kind` admits (every string its full length in Chinese characters, the widest numbers):
+    what its QR code must still hold (bench/qr_versions.py)."""
+    out: dict[str, Any] = {}
+    for f in kind.fields:
+        out[f.name] = {
+            "string": "禅" * (f.max_length or 1),
+            "enum": f.values[-1][0] if f.values else "",
+            "integer": f.min if f.min is not None else -(2**53),
+            "amount_fen": MOST_FEN,
+            "date": "2099-12-31",
+            "month": "2099-12",
+            "boolean": True,
+            "digest": "0x" + "ff" * 32,
+        }[f.type]
+    return check(kind, out)
