@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
@@ -117,7 +118,11 @@ async def expensive(request: Request, ctx: Context) -> None:
         except TokenError:
             who = "invalid-token"
     address = ctx.caller_address(request)
-    ctx.expensive_limiter.check(f"{who}@{address}" if who in ("anonymous", "invalid-token") else who)
+    limiter, key = ctx.expensive_limiter, f"{who}@{address}" if who in ("anonymous", "invalid-token") else who
+    if limiter.shared is None:
+        limiter.check(key)  # buckets in memory: microseconds
+    else:  # a Redis round trip (up to its timeout when Redis is down) is never waited for on the event loop
+        await run_in_threadpool(limiter.check, key)
 
 
 Expensive = Depends(expensive)

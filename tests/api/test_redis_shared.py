@@ -422,3 +422,35 @@ def test_two_zel_serve_processes_share_the_sign_in_limit(zel_bin, tmp_path, pref
             proc.terminate()
         for proc in procs:
             proc.communicate(timeout=30)
+
+
+class AskedFrom:
+    """Real Redis buckets that note, for each question, whether it was asked on a running event loop."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.on_loop = inner, []
+
+    def take(self, key: str, rate: float, capacity: float) -> int:
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+            self.on_loop.append(True)
+        except RuntimeError:
+            self.on_loop.append(False)
+        return self.inner.take(key, rate, capacity)
+
+
+def test_the_shared_limit_of_an_expensive_route_is_asked_off_the_event_loop(platform, replicas) -> None:
+    """A Redis round trip (up to its timeout while Redis is down) must not hold every other request up."""
+    buckets = AskedFrom(replicas().buckets("expensive"))
+    platform.ctx.expensive_limiter = RateLimiter(600, buckets)
+    number = platform.certs["enterprise"]
+    r = platform.client.get(f"/v1/enterprise/certificates/{number}/pdf", headers=platform.headers("enterprise"))
+    assert r.status_code == 200 and buckets.on_loop == [False]
+    platform.ctx.expensive_limiter = RateLimiter(1, buckets)  # the same Redis bucket, now holding one token at most
+    statuses = [
+        platform.client.get(f"/v1/enterprise/certificates/{number}/pdf", headers=platform.headers("enterprise"))
+        for _ in range(2)
+    ]
+    assert [s.status_code for s in statuses] == [200, 429] and buckets.on_loop == [False, False, False]
