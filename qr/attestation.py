@@ -19,17 +19,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from identifiers import USCC_ALPHABET
 from kinds.eip712 import EPOCH, NO_DETAIL, has_detail
 from kinds.schema import FieldSpec, KindSchema
-from qr.payload import (
-    MASKED_PREFIX,
-    PayloadError,
-    Reader,
-    compact_signature,
-    expand_signature,
-    varint,
-)
+from qr.payload import PayloadError, Reader, compact_signature, expand_signature, read_subject, subject_bytes, varint
 
 VERSION = 2
 ID_BYTES = 8
@@ -67,15 +59,10 @@ def _text(value: str, what: str) -> bytes:
 
 
 def _subject(subject: str) -> bytes:
-    prefix = MASKED_PREFIX.match(subject)
-    if prefix:
-        return bytes([2]) + int(prefix.group(1)).to_bytes(2, "big")
-    if len(subject) == 18 and all(c in USCC_ALPHABET for c in subject):
-        packed = 0
-        for c in subject:
-            packed = packed * 31 + USCC_ALPHABET.index(c)
-        return bytes([1]) + packed.to_bytes(12, "big")
-    raise PayloadError(f"subject {subject!r} is neither a masked ID number nor a USCC")
+    written = subject_bytes(subject)
+    if written[0] == 0:  # the older masked form showed 4 more characters: never written for a new attestation
+        raise PayloadError(f"subject {subject!r} is neither a masked ID number nor a USCC")
+    return written
 
 
 def _field(spec: FieldSpec, value: Any) -> bytes:
@@ -160,16 +147,8 @@ def decode(data: bytes, kinds: Mapping[bytes, KindSchema]) -> Attestation:
     if kind is None:
         raise PayloadError(f"unknown kind: no registered schema 0x{sid.hex()}…")
     number = f"{r.uint(8):017d}"
-    tag = r.uint(1)
-    if tag == 2:
-        subject = f"{r.uint(2):04d}" + "*" * 14
-    elif tag == 1:
-        packed, chars = r.uint(12), []
-        for _ in range(18):
-            packed, digit = divmod(packed, 31)
-            chars.append(USCC_ALPHABET[digit])
-        subject = "".join(reversed(chars))
-    else:
+    tag, subject = read_subject(r)
+    if tag not in (1, 2):
         raise PayloadError(f"unknown subject type {tag}")
     if (tag == 1) != (kind.subject == "enterprise"):
         raise PayloadError(f"a {kind.slug} attestation is about a {kind.subject}, not this subject")

@@ -111,22 +111,43 @@ def expand_signature(compact: bytes) -> bytes:
     return r + s.to_bytes(32, "big") + bytes([27 + parity])
 
 
+def subject_bytes(subject: str) -> bytes:
+    """A subject as a payload writes it: its tag byte (2 masked ID number, 1 USCC, 0 the older masked form), then
+    the region prefix, the packed USCC, or the prefix and the last 4 characters."""
+    prefix, masked = MASKED_PREFIX.match(subject), MASKED.match(subject)
+    if prefix:
+        return bytes([2]) + int(prefix.group(1)).to_bytes(2, "big")
+    if masked:
+        return bytes([0]) + int(masked.group(1)).to_bytes(2, "big") + masked.group(2).encode()
+    if len(subject) == 18 and all(c in USCC_ALPHABET for c in subject):
+        packed = 0
+        for c in subject:
+            packed = packed * 31 + USCC_ALPHABET.index(c)
+        return bytes([1]) + packed.to_bytes(12, "big")
+    raise PayloadError(f"subject {subject!r} is neither a masked ID number nor a USCC")
+
+
+def read_subject(r: Reader) -> tuple[int, str]:
+    """(tag, subject) as `subject_bytes` wrote them."""
+    tag = r.uint(1)
+    if tag == 2:
+        return tag, f"{r.uint(2):04d}" + "*" * 14
+    if tag == 0:
+        return tag, f"{r.uint(2):04d}" + "*" * 10 + r.take(4).decode("ascii", errors="replace")
+    if tag == 1:
+        packed, chars = r.uint(12), []
+        for _ in range(18):
+            packed, digit = divmod(packed, 31)
+            chars.append(USCC_ALPHABET[digit])
+        return tag, "".join(reversed(chars))
+    raise PayloadError(f"unknown subject type {tag}")
+
+
 def encode(content: Content, signature: bytes) -> bytes:
     """The binary payload of a signed certificate."""
     out = bytearray([VERSION, content.kind])
     out += int(content.number).to_bytes(8, "big")
-    prefix, masked = MASKED_PREFIX.match(content.subject), MASKED.match(content.subject)
-    if prefix:
-        out += bytes([2]) + int(prefix.group(1)).to_bytes(2, "big")
-    elif masked:
-        out += bytes([0]) + int(masked.group(1)).to_bytes(2, "big") + masked.group(2).encode()
-    elif len(content.subject) == 18 and all(c in USCC_ALPHABET for c in content.subject):
-        packed = 0
-        for c in content.subject:
-            packed = packed * 31 + USCC_ALPHABET.index(c)
-        out += bytes([1]) + packed.to_bytes(12, "big")
-    else:
-        raise PayloadError(f"subject {content.subject!r} is neither a masked ID number nor a USCC")
+    out += subject_bytes(content.subject)
     name = content.subjectName.encode("gb18030")
     if len(name) > 255:
         raise PayloadError("the subject name is too long for a QR payload")
@@ -151,19 +172,7 @@ def decode(data: bytes) -> Signed:
     if kind not in (1, 2, 3, 4, 5):
         raise PayloadError(f"unknown certificate kind {kind}")
     number = f"{r.uint(8):017d}"
-    tag = r.uint(1)
-    if tag == 2:
-        subject = f"{r.uint(2):04d}" + "*" * 14
-    elif tag == 0:
-        subject = f"{r.uint(2):04d}" + "*" * 10 + r.take(4).decode("ascii", errors="replace")
-    elif tag == 1:
-        packed, chars = r.uint(12), []
-        for _ in range(18):
-            packed, digit = divmod(packed, 31)
-            chars.append(USCC_ALPHABET[digit])
-        subject = "".join(reversed(chars))
-    else:
-        raise PayloadError(f"unknown subject type {tag}")
+    _, subject = read_subject(r)
     try:
         name = r.take(r.uint(1)).decode("gb18030")
     except UnicodeDecodeError as exc:

@@ -85,6 +85,8 @@ def test_malformed_foreign_and_tampered_payloads_are_refused() -> None:
     for reason, data in cases.items():
         with pytest.raises(PayloadError, match=reason):
             attestation.decode(data, REGISTERED)
+    with pytest.raises(PayloadError, match="neither a masked ID number"):  # the older form showing 4 characters
+        attestation.encode(kind, {**header, "subject": "4406**********123X"}, values, signed(kind, header, values)[1])
     with pytest.raises(PayloadError, match="no detail fields: its detailHash must be zero"):
         attestation.encode(kind, {**header, "detailHash": "0x" + "07" * 32}, values, signed(kind, header, values)[1])
     enterprise = parse({**copy.deepcopy(kind.source), "subject": "enterprise"})
