@@ -26,7 +26,7 @@ from kinds.values import widest  # noqa: E402
 from qr import attestation  # noqa: E402
 from qr.payload import encode, verify_url  # noqa: E402
 from qr.render import version_of  # noqa: E402
-from qr.signed import Content, Domain, sign  # noqa: E402
+from qr.signed import Content, Domain, domain_separator, sign  # noqa: E402
 
 KINDS = {
     1: ("tax-individual", "tax.440604"),
@@ -89,13 +89,11 @@ def main() -> None:
         }
         values = widest(kind)
         msg = eip712.message(kind, header, values)
-        domain_dict = {
-            "name": "ZeroErrand Ledger",
-            "version": "1",
-            "chainId": domain.chain_id,
-            "verifyingContract": domain.verifying_contract,
-        }
-        signature = bytes(key.unsafe_sign_hash(eip712.digest(kind, domain_dict, msg)).signature)
+        signature = bytes(
+            key.unsafe_sign_hash(
+                eip712.digest(kind, domain_separator(domain.chain_id, domain.verifying_contract), msg)
+            ).signature
+        )
         payload = attestation.encode(kind, header, values, signature)
         url = verify_url(args.url, payload)
         kinds[kind.slug] = {

@@ -122,20 +122,10 @@ def struct_hash(kind: KindSchema, msg: dict[str, Any]) -> bytes:
     return keccak(keccak(text=type_string(kind)) + b"".join(_word(m["type"], msg[m["name"]]) for m in members))
 
 
-def domain_separator(domain: dict[str, Any]) -> bytes:
-    contract = bytes.fromhex(domain["verifyingContract"].removeprefix("0x"))
-    return keccak(
-        keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
-        + keccak(domain["name"].encode())
-        + keccak(domain["version"].encode())
-        + int(domain["chainId"]).to_bytes(32, "big")
-        + contract.rjust(32, b"\0")
-    )
-
-
-def digest(kind: KindSchema, domain: dict[str, Any], msg: dict[str, Any]) -> bytes:
-    """The EIP-712 digest the department signs and the ledger anchors."""
-    return keccak(b"\x19\x01" + domain_separator(domain) + struct_hash(kind, msg))
+def digest(kind: KindSchema, separator: bytes, msg: dict[str, Any]) -> bytes:
+    """The EIP-712 digest the department signs and the ledger anchors; `separator` is the deployment's domain
+    separator, the certificates' own (`qr.signed.domain_separator`)."""
+    return keccak(b"\x19\x01" + separator + struct_hash(kind, msg))
 
 
 def has_detail(kind: KindSchema) -> bool:

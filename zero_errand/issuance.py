@@ -247,6 +247,13 @@ class Outcome:
             self._made = Certificate(**self.row)
         return self._made
 
+    def answer(self) -> tuple[Certificate, bool]:
+        """(certificate, created), or raise the `IssuanceError` that refused the request."""
+        if self.error is not None:
+            raise self.error
+        assert self.certificate is not None
+        return self.certificate, self.created
+
 
 def issue(
     session: Session,
@@ -260,11 +267,7 @@ def issue(
 ) -> tuple[Certificate, bool]:
     """Issue (or, for a repeated idempotency key, return) one certificate; returns (certificate, created), or raises
     the `IssuanceError` that refused it."""
-    outcome = issue_many(session, pii, builder, [request], tax=tax, si=si, now=now)[0]
-    if outcome.error is not None:
-        raise outcome.error
-    assert outcome.certificate is not None
-    return outcome.certificate, outcome.created
+    return issue_many(session, pii, builder, [request], tax=tax, si=si, now=now)[0].answer()
 
 
 def issue_many(

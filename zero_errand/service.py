@@ -25,13 +25,6 @@ from zero_errand.group import GroupCommit
 from zero_errand.issuance import IssuanceError, Outcome, Request, Subject, issue, issue_many
 
 
-def _answer(outcome: Outcome) -> tuple[Certificate, bool]:
-    if outcome.error is not None:
-        raise outcome.error
-    assert outcome.certificate is not None
-    return outcome.certificate, outcome.created
-
-
 def chain_kind(slug: str) -> Kind:
     return CertKind.parse(slug).chain_kind
 
@@ -69,11 +62,11 @@ class CertificateService:
     def submit(self, request: Request, now: datetime | None = None) -> tuple[Certificate, bool]:
         """Issue one request in its own committed transaction, shared with whatever requests arrive at the same
         time (`zero_errand.group`): (certificate, created), or the `IssuanceError` that refused it."""
-        return _answer(self.group.issue(request, now))
+        return self.group.issue(request, now).answer()
 
     async def submit_async(self, request: Request) -> tuple[Certificate, bool]:
         """`submit` for the event loop: awaits the group commit without holding a thread."""
-        return _answer(await asyncio.wrap_future(self.group.submit(request)))
+        return (await asyncio.wrap_future(self.group.submit(request))).answer()
 
     def request_many(self, session: Session, requests: list[Request], now: datetime | None = None) -> list[Outcome]:
         """Issue a batch in the caller's transaction (`zero_errand.issuance.issue_many`): one outcome per request."""

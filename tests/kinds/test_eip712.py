@@ -20,16 +20,13 @@ from kinds import eip712
 from kinds import schema as ks
 from kinds.schema import KindSchema, parse
 from kinds.values import check
+from qr.signed import Domain, domain_separator
 from tests.kinds.test_schema import TYPED
 
 FILES = Path(ks.__file__).parent / "files"
 KINDS = [parse(json.loads(p.read_text())) for p in sorted(FILES.glob("*.json"))] + [parse(TYPED)]
-DOMAIN = {
-    "name": "ZeroErrand Ledger",
-    "version": "1",
-    "chainId": 1337,
-    "verifyingContract": "0x" + "ab" * 20,
-}
+DOMAIN = Domain(1337, "0x" + "ab" * 20).as_dict()  # the certificates' domain: eth-account's reference takes it whole
+SEPARATOR = domain_separator(1337, "0x" + "ab" * 20)  # and the digest its separator, as qr.signed computes it
 
 
 def values_of(kind: KindSchema, draw) -> dict:
@@ -81,7 +78,7 @@ def reference(kind: KindSchema, msg: dict) -> bytes:
 @given(st.sampled_from(KINDS), st.data())
 def test_the_written_out_digest_is_eth_accounts(kind: KindSchema, data) -> None:
     msg = eip712.message(kind, header_of(data.draw), values_of(kind, data.draw))
-    assert eip712.digest(kind, DOMAIN, msg) == reference(kind, msg)
+    assert eip712.digest(kind, SEPARATOR, msg) == reference(kind, msg)
 
 
 def test_the_struct_carries_the_header_then_the_qr_fields_only() -> None:
@@ -107,8 +104,8 @@ def test_a_signature_recovers_and_any_change_breaks_it() -> None:
         "detailHash": eip712.detail_hash({"salt": secrets.token_hex(16)}),
     }
     msg = eip712.message(kind, header, values)
-    signed = key.unsafe_sign_hash(eip712.digest(kind, DOMAIN, msg))
-    assert Account._recover_hash(eip712.digest(kind, DOMAIN, msg), signature=signed.signature) == key.address
+    signed = key.unsafe_sign_hash(eip712.digest(kind, SEPARATOR, msg))
+    assert Account._recover_hash(eip712.digest(kind, SEPARATOR, msg), signature=signed.signature) == key.address
     others = [
         eip712.message(kind, header, {**values, "purpose": "work"}),
         eip712.message(kind, {**header, "number": "60202612040000002"}, values),
@@ -116,9 +113,9 @@ def test_a_signature_recovers_and_any_change_breaks_it() -> None:
     ]
     newer = copy.deepcopy(kind.source)
     newer["version"] = 2
-    digests = {eip712.digest(kind, DOMAIN, m) for m in others}
-    digests.add(eip712.digest(parse(newer), DOMAIN, eip712.message(parse(newer), header, values)))
-    assert eip712.digest(kind, DOMAIN, msg) not in digests and len(digests) == 4
+    digests = {eip712.digest(kind, SEPARATOR, m) for m in others}
+    digests.add(eip712.digest(parse(newer), SEPARATOR, eip712.message(parse(newer), header, values)))
+    assert eip712.digest(kind, SEPARATOR, msg) not in digests and len(digests) == 4
 
 
 def test_values_that_do_not_fit_their_member_are_refused() -> None:
@@ -137,4 +134,4 @@ def test_values_that_do_not_fit_their_member_are_refused() -> None:
         check(kind, {"n": 1, "fen": 1, "m": "2026-01", "ok": True, "d": "0x" + "11" * 32}),
     )
     with pytest.raises(ValueError, match="does not fit uint64"):
-        eip712.digest(kind, DOMAIN, msg)
+        eip712.digest(kind, SEPARATOR, msg)

@@ -20,7 +20,7 @@ from kinds.values import widest
 from qr import attestation
 from qr.payload import PayloadError, verify_url
 from qr.render import version_of
-from tests.kinds.test_eip712 import DOMAIN, values_of
+from tests.kinds.test_eip712 import SEPARATOR, values_of
 from tests.kinds.test_schema import TYPED
 
 FILES = Path(ks.__file__).parent / "files"
@@ -45,7 +45,7 @@ def header_for(kind: KindSchema, draw=None) -> dict:
 
 
 def signed(kind: KindSchema, header: dict, values: dict) -> tuple[bytes, bytes]:
-    digest = eip712.digest(kind, DOMAIN, eip712.message(kind, header, values))
+    digest = eip712.digest(kind, SEPARATOR, eip712.message(kind, header, values))
     return digest, bytes(KEY.unsafe_sign_hash(digest).signature)
 
 
@@ -58,7 +58,7 @@ def test_any_attestation_survives_the_payload_and_recovers_its_signer(kind: Kind
     decoded = attestation.decode(attestation.encode(kind, header, values, signature), REGISTERED)
     assert decoded.kind is kind and decoded.header == header and decoded.values == qr_values
     assert decoded.signature == signature
-    rebuilt = eip712.digest(kind, DOMAIN, eip712.message(kind, decoded.header, decoded.values))
+    rebuilt = eip712.digest(kind, SEPARATOR, eip712.message(kind, decoded.header, decoded.values))
     assert rebuilt == digest and Account._recover_hash(rebuilt, signature=decoded.signature) == KEY.address
 
 
@@ -103,4 +103,4 @@ def test_malformed_foreign_and_tampered_payloads_are_refused() -> None:
     swapped[-65] ^= 1  # the enum's index byte, just before the signature: school <-> work
     decoded = attestation.decode(bytes(swapped), REGISTERED)
     assert decoded.values[purpose.name] != values[purpose.name]
-    assert eip712.digest(kind, DOMAIN, eip712.message(kind, decoded.header, decoded.values)) != digest
+    assert eip712.digest(kind, SEPARATOR, eip712.message(kind, decoded.header, decoded.values)) != digest
