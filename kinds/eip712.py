@@ -19,6 +19,7 @@ new version of a kind has a new schema digest, so it never changes how an old at
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from typing import Any
 
@@ -136,3 +137,31 @@ def has_detail(kind: KindSchema) -> bool:
 def detail_hash(detail: dict[str, Any]) -> str:
     """keccak of the canonical JSON of the salted detail (the fields not in the QR code, and the salt)."""
     return "0x" + keccak(canonical(detail)).hex()
+
+
+def detail_of(kind: KindSchema, values: dict[str, Any]) -> dict[str, Any] | None:
+    """The salted detail an attestation of `kind` stores and gives its holder: the checked values of the fields not
+    in the QR code and 32 random bytes, so that its hash cannot be found by guessing the values. None for a kind
+    without such fields (its detailHash is `NO_DETAIL`)."""
+    if not has_detail(kind):
+        return None
+    return {"fields": {f.name: values[f.name] for f in kind.fields if not f.in_qr}, "salt": secrets.token_hex(32)}
+
+
+def header_detail_hash(kind: KindSchema, detail: dict[str, Any] | None) -> str:
+    """The `detailHash` the header signs for `detail` (from `detail_of`)."""
+    if detail is None:
+        if has_detail(kind):
+            raise ValueError(f"{kind.slug} has fields outside the QR code: its detail is needed")
+        return "0x" + NO_DETAIL.hex()
+    return detail_hash(detail)
+
+
+def detail_matches(kind: KindSchema, detail: dict[str, Any], signed_hash: str) -> bool:
+    """Whether a detail shown by the holder is the one the attestation signed: its hash is the signed detailHash
+    and it holds exactly the kind's fields outside the QR code."""
+    fields = detail.get("fields") if isinstance(detail, dict) else None
+    wanted = {f.name for f in kind.fields if not f.in_qr}
+    if not isinstance(fields, dict) or set(fields) != wanted or set(detail) != {"fields", "salt"}:
+        return False
+    return detail_hash(detail) == signed_hash.lower()

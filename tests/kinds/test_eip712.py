@@ -135,3 +135,33 @@ def test_values_that_do_not_fit_their_member_are_refused() -> None:
     )
     with pytest.raises(ValueError, match="does not fit uint64"):
         eip712.digest(kind, SEPARATOR, msg)
+
+
+def test_the_detail_commits_to_the_fields_outside_the_qr_code_with_a_salt() -> None:
+    receipt = next(k for k in KINDS if k.slug == "school-enrolment-receipt")
+    values = check(
+        receipt,
+        {
+            "school": "禅城区实验小学",
+            "grade": "primary-1",
+            "received_on": "2026-06-01",
+            "complete": "true",
+            "household_register": "0x" + "5a" * 32,
+            "note": "缺出生证明复印件",
+        },
+    )
+    detail = eip712.detail_of(receipt, values)
+    assert detail is not None and set(detail["fields"]) == {"household_register", "note"}
+    signed_hash = eip712.header_detail_hash(receipt, detail)
+    assert eip712.detail_matches(receipt, detail, signed_hash)
+    again = eip712.detail_of(receipt, values)  # the same values, another salt: another hash
+    assert again is not None and eip712.header_detail_hash(receipt, again) != signed_hash
+    altered = {**detail, "fields": {**detail["fields"], "note": "材料齐全"}}
+    assert not eip712.detail_matches(receipt, altered, signed_hash)
+    assert not eip712.detail_matches(receipt, {**detail, "extra": 1}, signed_hash)
+    assert not eip712.detail_matches(receipt, {"fields": {"note": "x"}, "salt": detail["salt"]}, signed_hash)
+    with pytest.raises(ValueError, match="its detail is needed"):
+        eip712.header_detail_hash(receipt, None)
+    residence = KINDS[0]  # every field in the QR code: nothing to commit to
+    assert eip712.detail_of(residence, {}) is None
+    assert eip712.header_detail_hash(residence, None) == "0x" + "00" * 32
