@@ -1,7 +1,7 @@
 """The QR version of every certificate kind, at error-correction levels M and Q, for the longest realistic
 content: enterprise names of 20 Chinese characters, citizen names of 4, eight-figure totals. Beside them, every
 kind given as a schema file in kinds/files/ (issue 19), each field at its longest (`kinds.values.widest`), in the
-format-2 payload (`qr.attestation`).
+format-2 payload (`qr.attestation.longest_payload`).
 
     .venv/bin/python bench/qr_versions.py [--url https://zwfw.chancheng.gov.cn]
 
@@ -20,13 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eth_account import Account  # noqa: E402
 
-from kinds import eip712  # noqa: E402
 from kinds.schema import load  # noqa: E402
-from kinds.values import widest  # noqa: E402
 from qr import attestation  # noqa: E402
 from qr.payload import encode, verify_url  # noqa: E402
 from qr.render import version_of  # noqa: E402
-from qr.signed import Content, Domain, domain_separator, sign  # noqa: E402
+from qr.signed import Content, Domain, sign  # noqa: E402
 
 KINDS = {
     1: ("tax-individual", "tax.440604"),
@@ -77,24 +75,7 @@ def main() -> None:
         }
     for path in sorted((Path(__file__).resolve().parent.parent / "kinds" / "files").glob("*.json")):
         kind = load(path.read_bytes())
-        person = kind.subject == "person"
-        header = {
-            "number": "60202612040012345",
-            "subject": "4406" + "*" * 14 if person else "91440604MA4UABCD1X",
-            "subjectName": CITIZEN if person else ENTERPRISE,
-            "issuedAt": 1795500000,
-            "expiresOn": 20600,
-            "department": kind.department,
-            "detailHash": "0x" + ("ab" * 32 if eip712.has_detail(kind) else eip712.NO_DETAIL.hex()),
-        }
-        values = widest(kind)
-        msg = eip712.message(kind, header, values)
-        signature = bytes(
-            key.unsafe_sign_hash(
-                eip712.digest(kind, domain_separator(domain.chain_id, domain.verifying_contract), msg)
-            ).signature
-        )
-        payload = attestation.encode(kind, header, values, signature)
+        payload = attestation.longest_payload(kind)
         url = verify_url(args.url, payload)
         kinds[kind.slug] = {
             "payload_bytes": len(payload),

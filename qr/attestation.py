@@ -21,7 +21,18 @@ from typing import Any
 
 from kinds.eip712 import EPOCH, NO_DETAIL, has_detail
 from kinds.schema import FieldSpec, KindSchema
-from qr.payload import PayloadError, Reader, compact_signature, expand_signature, read_subject, subject_bytes, varint
+from kinds.values import widest
+from qr.payload import (
+    PayloadError,
+    Reader,
+    compact_signature,
+    expand_signature,
+    read_subject,
+    subject_bytes,
+    varint,
+    verify_url,
+)
+from qr.render import version_of
 
 VERSION = 2
 ID_BYTES = 8
@@ -166,3 +177,28 @@ def decode(data: bytes, kinds: Mapping[bytes, KindSchema]) -> Attestation:
     if r.pos != len(data):
         raise PayloadError("unexpected bytes after the signature")
     return Attestation(kind, header, values, signature)
+
+
+MOST_VERSION = 13  # the QR version at level Q every kind must fit (issue 19), as the certificates do (issue 5)
+LONGEST_NAMES = {"person": "欧阳志明", "enterprise": "佛山市禅城区智慧城市建设运营服务有限公司"}  # 4 and 20 characters
+
+
+def longest_payload(kind: KindSchema) -> bytes:
+    """The payload of `kind` at its longest (every field at its widest, `kinds.values.widest`; a citizen's name of 4
+    characters, an enterprise's of 20; a signature of the same size as any): what its QR code must hold."""
+    header = {
+        "number": "60202612040012345",
+        "subject": "4406" + "*" * 14 if kind.subject == "person" else "91440604MA4UABCD1X",
+        "subjectName": LONGEST_NAMES[kind.subject],
+        "issuedAt": 2**32 - 1,
+        "expiresOn": 2**16 - 1,
+        "department": kind.department,
+        "detailHash": "0x" + ("ff" * 32 if has_detail(kind) else NO_DETAIL.hex()),
+    }
+    any_signature = (1).to_bytes(32, "big") * 2 + bytes([27])
+    return encode(kind, header, widest(kind), any_signature)
+
+
+def longest_version(kind: KindSchema, base_url: str) -> int:
+    """The QR version at level Q that `kind`'s verify URL needs at its longest, on `base_url`."""
+    return version_of(verify_url(base_url, longest_payload(kind)), "Q")
