@@ -20,15 +20,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import transaction
 from zero_errand.issuance import Outcome, Request
 
-IssueBatch = Callable[[Session, list[Request], datetime | None], list[Outcome]]
-Waiting = tuple[Request, datetime | None, "Future[Outcome]"]
+IssueBatch = Callable[[Session, list[Request]], list[Outcome]]  # issued at the clock's time, in the session given
+Waiting = tuple[Request, "Future[Outcome]"]
 
 
 class GroupCommit:
@@ -41,24 +40,24 @@ class GroupCommit:
         self._changed = threading.Condition()
         self._waiting: list[Waiting] = []
         self._thread: threading.Thread | None = None
-        self.batches = 0  # transactions run, for tests and metrics
+        self.batches = 0  # transactions run and the most requests in one (the tests read them)
         self.largest = 0
 
-    def submit(self, request: Request, now: datetime | None = None) -> Future[Outcome]:
+    def submit(self, request: Request) -> Future[Outcome]:
         """Queue `request`; its future gives the outcome once its certificate (if any) is committed, or raises
         what its transaction raised when issuing it alone failed too."""
         future: Future[Outcome] = Future()
         with self._changed:
-            self._waiting.append((request, now, future))
+            self._waiting.append((request, future))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._issue_forever, name="group-commit", daemon=True)
                 self._thread.start()
             self._changed.notify()
         return future
 
-    def issue(self, request: Request, now: datetime | None = None) -> Outcome:
+    def issue(self, request: Request) -> Outcome:
         """`submit`, waiting for the outcome in this thread."""
-        return self.submit(request, now).result()
+        return self.submit(request).result()
 
     def _issue_forever(self) -> None:
         while True:
@@ -72,33 +71,29 @@ class GroupCommit:
             self._run(batch)
 
     def _run(self, batch: list[Waiting]) -> None:
-        """Issue `batch` in one transaction (in groups of equal `now`), or each alone if that fails. Every future
-        is resolved when this returns, with an outcome or an exception."""
+        """Issue `batch` in one transaction, or each alone if that fails. Every future is resolved when this
+        returns, with an outcome or an exception."""
         self.batches += 1
         self.largest = max(self.largest, len(batch))
-        groups: dict[datetime | None, list[Waiting]] = {}
-        for waiting in batch:
-            groups.setdefault(waiting[1], []).append(waiting)
         try:
-            for now, members in groups.items():
-                try:
-                    self._issue(members, now)
-                except Exception as exc:  # the whole transaction failed: find out whose request it was
-                    if len(members) == 1:
-                        members[0][2].set_exception(exc)
-                        continue
-                    for member in members:
+            try:
+                self._issue(batch)
+            except Exception as exc:  # the whole transaction failed: find out whose request it was
+                if len(batch) == 1:
+                    batch[0][1].set_exception(exc)
+                else:
+                    for member in batch:
                         try:
-                            self._issue([member], now)
+                            self._issue([member])
                         except Exception as alone:  # noqa: BLE001 - raised to the caller whose request it was
-                            member[2].set_exception(alone)
+                            member[1].set_exception(alone)
         finally:
-            for _, _, future in batch:
+            for _, future in batch:
                 if not future.done():  # interrupted before its turn
                     future.set_exception(RuntimeError("the batch holding this request was interrupted; retry"))
 
-    def _issue(self, members: list[Waiting], now: datetime | None) -> None:
+    def _issue(self, members: list[Waiting]) -> None:
         with transaction(self.sessions) as session:
-            outcomes = self.issue_batch(session, [m[0] for m in members], now)
-        for (_, _, future), outcome in zip(members, outcomes, strict=True):  # committed: now they may be answered
+            outcomes = self.issue_batch(session, [request for request, _ in members])
+        for (_, future), outcome in zip(members, outcomes, strict=True):  # committed: now they may be answered
             future.set_result(outcome)

@@ -59,10 +59,10 @@ class CertificateService:
         request = Request(kind, subject, period_from, period_to, actor, actor_role, idempotency_key)
         return issue(session, self.pii, self.builder, request, now=now)
 
-    def submit(self, request: Request, now: datetime | None = None) -> tuple[Certificate, bool]:
+    def submit(self, request: Request) -> tuple[Certificate, bool]:
         """Issue one request in its own committed transaction, shared with whatever requests arrive at the same
         time (`zero_errand.group`): (certificate, created), or the `IssuanceError` that refused it."""
-        return self.group.issue(request, now).answer()
+        return self.group.issue(request).answer()
 
     async def submit_async(self, request: Request) -> tuple[Certificate, bool]:
         """`submit` for the event loop: awaits the group commit without holding a thread."""

@@ -32,14 +32,14 @@ class Held:
         self.service, self.release, self.entered = service, threading.Event(), threading.Event()
         self.calls: list[int] = []
 
-    def __call__(self, session, requests, now):
+    def __call__(self, session, requests):
         self.calls.append(len(requests))
         if len(self.calls) == 1:
             self.entered.set()
             assert self.release.wait(30)
         if any(r.actor == "poison" for r in requests):
             raise RuntimeError("this request breaks its transaction")
-        return self.service.request_many(session, requests, now)
+        return self.service.request_many(session, requests)
 
 
 def _queued_behind(group: GroupCommit, held: Held, requests: list[Request]) -> list:
