@@ -1,8 +1,9 @@
 """The audit log: append-only, hash-chained entries of every privileged action.
 
-`hash = sha256(prev_hash || canonical JSON of the entry)`. Appends lock the single `audit_head` row, so
-concurrent writers on PostgreSQL serialise and the chain never forks. `verify()` recomputes the chain and
-names the first entry that was edited, deleted or inserted out of place.
+`hash = sha256(previous entry's hash || canonical JSON of the entry)`. Appends lock the single `audit_head` row,
+so concurrent writers on PostgreSQL serialise and the chain never forks. `verify()` recomputes the chain and
+names the first entry that was edited, deleted or inserted out of place. An entry does not store its
+predecessor's hash: the predecessor holds it, and the recomputed chain is what is compared.
 """
 
 from __future__ import annotations
@@ -66,8 +67,6 @@ def append(
         target=target,
         outcome=outcome,
         detail=detail or {},
-        prev_hash=head.hash,
-        hash="",
     )
     entry.hash = entry_hash(head.hash, entry)
     session.add(entry)
@@ -111,8 +110,8 @@ def append_many(session: Session, entries: list[Entry]) -> int:
             "detail": detail,
         }
         data = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-        prev_hash, prev = prev, hashlib.sha256(bytes.fromhex(prev) + data).hexdigest()
-        rows.append({**body, "at": at, "detail": detail, "prev_hash": prev_hash, "hash": prev})
+        prev = hashlib.sha256(bytes.fromhex(prev) + data).hexdigest()
+        rows.append({**body, "at": at, "detail": detail, "hash": prev})
     session.execute(insert(AuditEntry), rows)
     head.seq, head.hash = seq, prev
     return seq
@@ -146,8 +145,6 @@ def verify(session: Session) -> AuditReport:
     for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).yield_per(500):
         if entry.seq != expected_seq:
             return AuditReport(False, count, f"entry {expected_seq} is missing (next is {entry.seq})", expected_seq)
-        if entry.prev_hash != prev:
-            return AuditReport(False, count, f"entry {entry.seq} does not link to its predecessor", entry.seq)
         if entry_hash(prev, entry) != entry.hash:
             return AuditReport(False, count, f"entry {entry.seq} was altered after it was written", entry.seq)
         prev = entry.hash

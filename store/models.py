@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 
 import orjson
+from eth_utils import to_checksum_address
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -106,6 +107,40 @@ class CompressedJSON(TypeDecorator):
             return json.loads(text)
 
 
+class HexBytes(TypeDecorator):
+    """Fixed-size bytes the code reads and writes as hex text (`prefix` + lower-case hex, or a checksummed address),
+    stored raw: half the row and index space of the text (issue 18 holds a certificate to 1 KB of store). Lookups
+    by hex go through it, so they keep working, now regardless of the hex digits' case."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, size: int, prefix: str = "0x", address: bool = False) -> None:
+        super().__init__()
+        self.size, self.prefix, self.address = size, prefix, address
+
+    def process_bind_param(self, value: str | bytes | None, dialect: object) -> bytes | None:
+        if value is None:
+            return None
+        raw = b""
+        if isinstance(value, bytes | bytearray | memoryview):
+            raw = bytes(value)
+        elif value[: len(self.prefix)].lower() == self.prefix and len(value) == len(self.prefix) + 2 * self.size:
+            try:
+                raw = bytes.fromhex(value[len(self.prefix) :])
+            except ValueError:
+                pass
+        if len(raw) != self.size:
+            raise ValueError(f"expected {self.size} bytes as {self.prefix}hex, got {value!r:.80}")
+        return raw
+
+    def process_result_value(self, value: bytes | None, dialect: object) -> str | None:
+        if value is None:
+            return None
+        text = self.prefix + bytes(value).hex()
+        return to_checksum_address(text) if self.address else text
+
+
 class Role(StrEnum):
     """Who a caller is. Enterprise API clients authenticate as `enterprise`."""
 
@@ -172,7 +207,10 @@ class ApiClient(Base):
 
 
 class AuditEntry(Base):
-    """One privileged action. `hash` chains each entry to the previous one (see store.audit)."""
+    """One privileged action. `hash` chains each entry to the previous one (see store.audit).
+
+    Nothing looks entries up by action or hash (the log is read in sequence), so neither is indexed: every
+    certificate issued appends one entry, and an index is store space and insert time per certificate."""
 
     __tablename__ = "audit_entry"
 
@@ -180,12 +218,12 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16))
-    action: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(200), default="")
     outcome: Mapped[str] = mapped_column(String(16))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # sha256 over the previous entry's hash and this entry (the previous hash is that entry's own column)
+    hash: Mapped[str] = mapped_column(HexBytes(32, prefix=""))
 
 
 class AuditHead(Base):
@@ -275,9 +313,9 @@ class Certificate(Base):
     department: Mapped[str] = mapped_column(String(32))
     content: Mapped[dict] = mapped_column(CompressedJSON)  # the signed fields, canonical values
     detail: Mapped[dict] = mapped_column(CompressedJSON)  # monthly breakdown (hashed into the content)
-    digest: Mapped[str] = mapped_column(String(66), unique=True, index=True)
-    signer: Mapped[str] = mapped_column(String(42))
-    signature: Mapped[str] = mapped_column(String(132))
+    digest: Mapped[str] = mapped_column(HexBytes(32), unique=True, index=True)
+    signer: Mapped[str] = mapped_column(HexBytes(20, address=True))
+    signature: Mapped[str] = mapped_column(HexBytes(65))
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     state: Mapped[str] = mapped_column(String(16), index=True)

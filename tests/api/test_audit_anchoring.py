@@ -29,7 +29,6 @@ def _rehash_from(session, first: int) -> None:
     prev = session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == first - 1)) or audit.GENESIS
     last = None
     for entry in session.scalars(select(AuditEntry).where(AuditEntry.seq >= first).order_by(AuditEntry.seq)):
-        entry.prev_hash = prev
         entry.hash = audit.entry_hash(prev, entry)
         prev, last = entry.hash, entry
     head = session.get(AuditHead, 1)
@@ -143,8 +142,8 @@ def test_zel_audit_verify_checks_the_chain(zel_bin, tmp_path):
         )
         entry_hash = audit.entry_hash(prev, entry)
         db.execute(
-            "UPDATE audit_entry SET target = ?, prev_hash = ?, hash = ? WHERE seq = ?",
-            (entry.target, prev, entry_hash, seq),
+            "UPDATE audit_entry SET target = ?, hash = ? WHERE seq = ?",
+            (entry.target, bytes.fromhex(entry_hash), seq),
         )
         prev = entry_hash
     db.execute("UPDATE audit_head SET hash = ?", (prev,))
