@@ -121,7 +121,7 @@ class AppContext:
 
         ledger = self.require_ledger()
         if self._key_lists is None or self._key_lists.ledger is not ledger:
-            self._key_lists = KeyListCache(ledger)
+            self._key_lists = KeyListCache(ledger, sessions=self.sessions)
         return self._key_lists
 
     # -- the HTTP surface ----------------------------------------------------------------------------

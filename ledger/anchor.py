@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.client import Ledger
@@ -45,6 +45,7 @@ batch_log = logging.getLogger("zel.anchor")
 if batch_log.level == logging.NOTSET:  # shown at `zel`'s default WARNING root level; an operator's setting wins
     batch_log.setLevel(logging.INFO)
 CERTIFICATE_KINDS = (Kind.TAX_CERTIFICATE, Kind.SOCIAL_INSURANCE_CERTIFICATE, Kind.CREDIT_REPORT)
+SCHEMA_KIND_BASE = 256  # a batch of attestations: its `kind` is this plus its schema's on-chain number
 
 
 class Anchorer:
@@ -55,7 +56,7 @@ class Anchorer:
         sessions: sessionmaker[Session],
         ledger: Ledger,
         keys: dict[str, LocalAccount],
-        chain_kind: Callable[[str], Kind],
+        chain_kind: Callable[[str], int],
         *,
         batch_size: int = 4096,
         max_wait: float = 10.0,
@@ -66,15 +67,18 @@ class Anchorer:
     ) -> None:
         """`model` is the anchored table (certificates, or inspections): it has the columns `state` (ISSUED →
         ANCHORED), `department`, `kind`, `digest`, `issued_at`, `batch_id` and `proof`. Batches of
-        `batch_kinds` are this anchorer's to finish. It anchors only while it holds the store lease
+        `batch_kinds` are this anchorer's to finish (and batches of attestations, when it anchors certificates). It
+        anchors only while it holds the store lease
         "anchor:<table>" (`lease_ttl` seconds, renewed each pass; `holder` names it, default unique)."""
         self.model, self.batch_kinds = model, tuple(int(k) for k in batch_kinds)
+        self.attestations = model is Certificate  # attestations are stored with the certificates
         self.lease = Lease(sessions, f"anchor:{model.__tablename__}", lease_ttl, holder)
         self._looping = False  # inside run_forever: keep the lease between passes
         self.sessions = sessions
         self.ledger = ledger
         self.keys = keys  # department id -> signing key
-        self.chain_kind = chain_kind  # certificate kind slug -> on-chain kind
+        # certificate kind slug -> on-chain kind; an attestation's -> SCHEMA_KIND_BASE + its schema's number
+        self.chain_kind = chain_kind
         self.batch_size = batch_size
         self.max_wait = max_wait
         self.backoff_until = 0.0
@@ -114,13 +118,16 @@ class Anchorer:
             m = self.model
             return s.scalar(select(func.count()).select_from(m).where(m.state == "ISSUED", m.batch_id.is_(None))) or 0
 
+    def _mine(self) -> ColumnElement[bool]:
+        """The batches this anchorer finishes: of its kinds, and of attestations when it anchors certificates."""
+        kinds = AnchorBatch.kind.in_(self.batch_kinds)
+        return or_(kinds, AnchorBatch.kind >= SCHEMA_KIND_BASE) if self.attestations else kinds
+
     def _unfinished(self) -> list[int]:
         with self.sessions() as s:
             return list(
                 s.scalars(
-                    select(AnchorBatch.id)
-                    .where(AnchorBatch.state == "PREPARED", AnchorBatch.kind.in_(self.batch_kinds))
-                    .order_by(AnchorBatch.id)
+                    select(AnchorBatch.id).where(AnchorBatch.state == "PREPARED", self._mine()).order_by(AnchorBatch.id)
                 )
             )
 
@@ -184,18 +191,24 @@ class Anchorer:
         tx_hash: str | None = None
         with self.sessions() as s:
             batch = s.get_one(AnchorBatch, batch_id)
-            root, kind, leaves, department = (
+            root, kind_code, leaves, department = (
                 bytes.fromhex(batch.root[2:]),
-                Kind(batch.kind),
+                batch.kind,
                 batch.leaf_count,
                 batch.department,
             )
+        schema = kind_code - SCHEMA_KIND_BASE if kind_code >= SCHEMA_KIND_BASE else None
+        kind_name = f"attestation:{schema}" if schema is not None else Kind(kind_code).name.lower()
         key = self.keys[department]
         try:
             existing = None if fresh else self.ledger.anchor_of(root)
             if existing is None:
                 try:
-                    result = self.ledger.anchor_root(key, root, kind, leaves)
+                    result = (
+                        self.ledger.anchor_root(key, root, Kind(kind_code), leaves)
+                        if schema is None
+                        else self.ledger.anchor_schema_root(key, root, schema, leaves)
+                    )
                     tx_hash, block, gas = result.tx_hash, result.block_number, result.gas_used
                 except AlreadyAnchored:
                     existing = self.ledger.anchor_of(root)
@@ -225,7 +238,7 @@ class Anchorer:
             "anchored batch %s department %s kind %s leaves %d root 0x%s... tx %s gas %s block %s %.0fms",
             batch_id,
             department,
-            kind.name.lower(),
+            kind_name,
             leaves,
             root.hex()[:16],
             tx_hash or "-",
@@ -235,7 +248,7 @@ class Anchorer:
             extra={
                 "batch": batch_id,
                 "department": department,
-                "kind": kind.name.lower(),
+                "kind": kind_name,
                 "leaves": leaves,
                 "root": "0x" + root.hex(),
                 "tx_hash": tx_hash,

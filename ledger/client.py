@@ -55,6 +55,18 @@ class DepartmentInfo:
 
 
 @dataclass(frozen=True)
+class SchemaInfo:
+    """A registered attestation kind's schema (IssuerRegistry.schemaInfo): number, digest, department, slug, version."""
+
+    index: int
+    digest: bytes
+    department: bytes
+    slug: str
+    version: int
+    registered_at: int
+
+
+@dataclass(frozen=True)
 class Standing:
     head: bytes
     length: int
@@ -266,7 +278,28 @@ class Ledger:
     def revoke_inspector(self, admin: LocalAccount, inspector: str) -> AdminResult:
         return self.administer(admin, self.issuers.functions.revokeInspector(inspector), "revoking an inspector")
 
+    def register_schema(
+        self, admin: LocalAccount, digest: bytes, department: bytes, slug: str, version: int
+    ) -> AdminResult:
+        """Register an attestation kind's schema for its department (`zel kinds register`)."""
+        call = self.issuers.functions.registerSchema(digest, department, slug, version)
+        return self.administer(admin, call, "registering a kind's schema")
+
     # -- IssuerRegistry: reading -------------------------------------------------------------------
+
+    def schema_info(self, index: int) -> SchemaInfo | None:
+        """Schema number `index`, or None when there is none."""
+        digest, dept, slug, version, at = self._read(self.issuers.functions.schemaInfo(index), "reading a schema")
+        return None if version == 0 else SchemaInfo(index, bytes(digest), bytes(dept), slug, version, at)
+
+    def schemas(self) -> list[SchemaInfo]:
+        """Every registered schema, in registration order."""
+        count = self._read(self.issuers.functions.schemaCount(), "counting schemas")
+        return [info for i in range(1, count + 1) if (info := self.schema_info(i)) is not None]
+
+    def schema_index(self, digest: bytes) -> int:
+        """The number of the schema registered under `digest`'s first 8 bytes (0: none)."""
+        return self._read(self.issuers.functions.schemaIndex(digest[:8]), "finding a schema")
 
     def is_authorized(self, key: str, kind: Kind, timestamp: int) -> bool:
         return self._read(self.issuers.functions.isAuthorized(key, int(kind), timestamp), "checking a key")
@@ -329,6 +362,15 @@ class Ledger:
         if gas is None:
             self._anchor_gas[key.address] = 2 * result.gas_used  # used, doubled: ~130k against a 30M block
         return result
+
+    def anchor_schema_root(self, key: LocalAccount, root: bytes, schema: int, leaf_count: int) -> TxResult:
+        """Anchor a batch of attestations of one registered schema (number `schema`)."""
+        call = self.attestations.functions.anchorSchemaRoot(root, schema, leaf_count)
+        return self._write(key, call, "anchoring a batch of attestations")
+
+    def schema_of(self, root: bytes) -> int:
+        """The schema number of an anchored batch of attestations (0: a built-in kind's batch, or unknown)."""
+        return self._read(self.attestations.functions.schemaOf(root), "reading a batch's schema")
 
     def anchor_digest(self, key: LocalAccount, digest: bytes, kind: Kind) -> TxResult:
         call = self.attestations.functions.anchorDigest(digest, int(kind))

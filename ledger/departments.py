@@ -37,7 +37,7 @@ TAX = Department(
     "国家税务总局佛山市禅城区税务局",
     "Chancheng District Tax Bureau, STA",
     "tax",
-    (Kind.TAX_CERTIFICATE, Kind.CREDIT_RECORD),
+    (Kind.TAX_CERTIFICATE, Kind.CREDIT_RECORD, Kind.ATTESTATION),
     (CreditScope.TAX, CreditScope.REPAIR),
 )
 SOCIAL_INSURANCE = Department(
@@ -46,7 +46,7 @@ SOCIAL_INSURANCE = Department(
     "佛山市禅城区社会保险基金管理局",
     "Chancheng District Social Insurance Fund Administration",
     "si",
-    (Kind.SOCIAL_INSURANCE_CERTIFICATE, Kind.CREDIT_RECORD),
+    (Kind.SOCIAL_INSURANCE_CERTIFICATE, Kind.CREDIT_RECORD, Kind.ATTESTATION),
     (CreditScope.SOCIAL_INSURANCE, CreditScope.REPAIR),
 )
 MARKET_SUPERVISION = Department(
@@ -55,7 +55,14 @@ MARKET_SUPERVISION = Department(
     "佛山市禅城区市场监督管理局",
     "Chancheng District Administration for Market Regulation",
     "amr",
-    (Kind.CREDIT_RECORD, Kind.INSPECTION, Kind.CREDIT_REPORT, Kind.ENTERPRISE_CODE, Kind.RANDOM_DRAW),
+    (
+        Kind.CREDIT_RECORD,
+        Kind.INSPECTION,
+        Kind.CREDIT_REPORT,
+        Kind.ENTERPRISE_CODE,
+        Kind.RANDOM_DRAW,
+        Kind.ATTESTATION,
+    ),
     (
         CreditScope.PENALTY,
         CreditScope.INSPECTION,
@@ -79,7 +86,35 @@ DATA_ADMINISTRATION = Department(
     (),
 )
 
-DEPARTMENTS: tuple[Department, ...] = (TAX, SOCIAL_INSURANCE, MARKET_SUPERVISION, DATA_ADMINISTRATION)
+# Departments that issue only kinds registered from schema files (issue 19): the residence proof and the school
+# enrolment receipt of the demo. Their attestations' QR payloads name the kind, whose schema names the department.
+PUBLIC_SECURITY = Department(
+    "ps.440604",
+    None,
+    "佛山市公安局禅城分局",
+    "Chancheng Branch, Foshan Public Security Bureau",
+    "ps",
+    (Kind.ATTESTATION,),
+    (),
+)
+EDUCATION = Department(
+    "edu.440604",
+    None,
+    "佛山市禅城区教育局",
+    "Chancheng District Education Bureau",
+    "edu",
+    (Kind.ATTESTATION,),
+    (),
+)
+
+DEPARTMENTS: tuple[Department, ...] = (
+    TAX,
+    SOCIAL_INSURANCE,
+    MARKET_SUPERVISION,
+    DATA_ADMINISTRATION,
+    PUBLIC_SECURITY,
+    EDUCATION,
+)
 
 
 def by_id(department_id: str) -> Department:

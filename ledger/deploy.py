@@ -21,8 +21,9 @@ from ledger.tx import TxSender
 ARTIFACT_DIR = Path(__file__).resolve().parent.parent / "contracts" / "artifacts"
 CONTRACT_ORDER = ("IssuerRegistry", "AttestationRegistry", "CreditRegistry")
 # The trust model the contracts implement. 2: certificates belong to their anchoring department, keys are never
-# back-dated, administration through k-of-n approvals, credit state with owners.
-TRUST_MODEL = 2
+# back-dated, administration through k-of-n approvals, credit state with owners. 3: attestation kinds registered
+# from schema files, each anchored only by its own department's attestation keys.
+TRUST_MODEL = 3
 
 
 def load_artifact(name: str) -> dict[str, Any]:
@@ -80,7 +81,8 @@ class Deployment:
         raise OutdatedDeployment(
             f"the contracts on chain {self.chain_id} for data directory {data_dir} were deployed by an older zel "
             f"(trust model {self.trust_model}; this one needs {TRUST_MODEL}: certificates owned by their department, "
-            "no back-dated keys, k-of-n administration). Re-create the deployment: `zel contracts deploy --redeploy` "
+            "no back-dated keys, k-of-n administration, kinds registered from schema files). Re-create the "
+            "deployment: `zel contracts deploy --redeploy` "
             "then `zel issuer provision --migrate` (re-registers the department keys through the recorded migration "
             "path) and `zel anchor reanchor` (anchors the stored batches again); or start from a new data directory"
         )

@@ -141,11 +141,25 @@ CUSTOM_ERRORS: dict[str, tuple[type[LedgerError], str]] = {
         InvalidArgument,
         "revocation time {revokedAt} of key {key} precedes its validFrom",
     ),
+    "IssuerRegistryInvalidSchema": (
+        InvalidArgument,
+        "schema {digest}: a schema needs a digest, a slug of 1 to 64 bytes and a version from 1",
+    ),
+    "IssuerRegistrySchemaExists": (AlreadyExists, "a schema whose digest begins {id} is already registered"),
+    "IssuerRegistrySlugTaken": (NotAuthorized, "the kind's slug belongs to department {department}"),
+    "IssuerRegistryStaleSchemaVersion": (
+        InvalidArgument,
+        "version {version} is not above the slug's latest registered version {latest}",
+    ),
     "IssuerRegistryInspectorExists": (AlreadyExists, "{inspector} is already an inspector"),
     "IssuerRegistryUnknownInspector": (UnknownEntry, "{inspector} is not an inspector"),
     "AttestationRegistryNotAuthorized": (
         NotAuthorized,
         "key {key} is not authorized to anchor kind {kind} now",
+    ),
+    "AttestationRegistryNotAuthorizedForSchema": (
+        NotAuthorized,
+        "key {key} may not anchor attestations of schema {schema}: not a current attestation key of its department",
     ),
     "AttestationRegistryZeroRoot": (InvalidArgument, "the zero root cannot be anchored"),
     "AttestationRegistryInvalidLeafCount": (InvalidArgument, "a batch needs at least one leaf"),

@@ -17,6 +17,7 @@ class Kind(IntEnum):
     ENTERPRISE_CODE = 5
     RANDOM_DRAW = 6
     AUDIT_LOG = 7  # heads of the service's audit log (leafCount = the entry they close)
+    ATTESTATION = 8  # attestations of the key's own department's registered schemas (kinds from schema files)
 
     @property
     def slug(self) -> str:

@@ -26,6 +26,8 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 import errors
+from kinds.schema import KindSchema, KindSchemaError, parse
+from qr.attestation import schema_id
 from qr.signed import Domain, canonical
 from qr.verify import ChainState, Check, Verdict, verify_offline, verify_text
 
@@ -94,6 +96,23 @@ class OfflineResolver:
         self.retired = {d["id"]: d.get("retired_at", 0) for d in trust.body["departments"]}
         self.revoked = {d.lower() for d in trust.body.get("revoked", [])}
         self.suspended = {d.lower() for d in trust.body.get("suspended", [])}
+        self._kinds: dict[bytes, KindSchema] | None = None
+
+    def kinds(self) -> dict[bytes, KindSchema]:
+        """The kinds the list carries, by payload id: each schema as registered on chain (its digest and department
+        as the list states them, which the list's signature covers); one that does not hash to its digest is left
+        out, so its attestations read as an unknown kind."""
+        if self._kinds is None:
+            found = {}
+            for entry in self.trust.body.get("kinds", []):
+                try:
+                    kind = parse(entry["schema"])
+                except (KindSchemaError, KeyError, TypeError):
+                    continue
+                if "0x" + kind.digest.hex() == entry.get("digest") and kind.department == entry.get("department"):
+                    found[schema_id(kind)] = kind
+            self._kinds = found
+        return self._kinds
 
     def domain(self) -> Domain:
         return Domain(self.trust.body["chain_id"], self.trust.body["verifying_contract"])

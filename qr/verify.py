@@ -7,12 +7,18 @@ page's JavaScript.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal, Protocol
 
+from kinds import eip712
+from kinds.eip712 import NO_DETAIL
+from kinds.schema import KindSchema
+from ledger.kinds import Kind
+from qr import attestation
 from qr.payload import PayloadError, Signed, decode, payload_from_text
-from qr.signed import Domain, digest, from_day_number, recover_from_digest
+from qr.signed import Domain, digest, domain_separator, from_day_number, recover_from_digest
 
 Status = Literal["VALID", "INVALID", "UNTRUSTED_ISSUER", "REVOKED", "SUSPENDED", "EXPIRED", "PENDING_ANCHOR"]
 # "foreign-anchor": the batch holding the digest was anchored by another department than the certificate's.
@@ -48,6 +54,10 @@ class Resolver(Protocol):
 
     def state(self, digest_hex: str, department: str) -> ChainState:
         """The digest's state as the certificate's `department` anchored it."""
+        ...
+
+    def kinds(self) -> Mapping[bytes, KindSchema]:
+        """The kinds registered on chain, by schema id (`qr.attestation.schema_id`)."""
         ...
 
 
@@ -98,13 +108,84 @@ def _show(signed: Signed) -> dict[str, Any]:
     }
 
 
+def _unreadable(exc: Exception) -> Verdict:
+    return Verdict("INVALID", [Check("format", False, f"二维码内容无法识别：{exc}", f"Unreadable payload: {exc}")])
+
+
 def verify_text(text: str, resolver: Resolver, today: date | None = None) -> Verdict:
-    """Verify a verify URL, a `#digits` fragment or bare payload digits."""
+    """Verify a verify URL, a `#digits` fragment or bare payload digits: a certificate (format 1) or an
+    attestation of a registered kind (format 2, `qr.attestation`)."""
     try:
-        signed = decode(payload_from_text(text))
+        data = payload_from_text(text)
+        if data[:1] == bytes([attestation.VERSION]):
+            return verify_attestation(attestation.decode(data, resolver.kinds()), resolver, today)
+        signed = decode(data)
     except PayloadError as exc:
-        return Verdict("INVALID", [Check("format", False, f"二维码内容无法识别：{exc}", f"Unreadable payload: {exc}")])
+        return _unreadable(exc)
     return verify_signed(signed, resolver, today)
+
+
+def show_attestation(att: attestation.Attestation) -> dict[str, Any]:
+    """What a verifier sees of an attestation: its kind's title, the header, and each QR field with its labels."""
+    kind, h = att.kind, att.header
+    fields = []
+    for spec in kind.fields:
+        if not spec.in_qr:
+            continue
+        value = att.values[spec.name]
+        shown = dict(spec.values).get(value) if spec.type == "enum" else None
+        fields.append(
+            {
+                "name": spec.name,
+                "label_zh": spec.label.zh,
+                "label_en": spec.label.en,
+                "value": value,
+                "value_zh": shown.zh if shown else None,
+                "value_en": shown.en if shown else None,
+            }
+        )
+    return {
+        "kind": kind.slug,
+        "kind_version": kind.version,
+        "kind_zh": kind.title.zh,
+        "kind_en": kind.title.en,
+        "schema": "0x" + kind.digest.hex(),
+        "number": h["number"],
+        "subject": h["subject"],
+        "subject_name": h["subjectName"],
+        "issued_at": datetime.fromtimestamp(h["issuedAt"], UTC).isoformat(),
+        "expires_on": str(from_day_number(h["expiresOn"])),
+        "department": h["department"],
+        "fields": fields,
+        "has_detail": h["detailHash"] != "0x" + NO_DETAIL.hex(),
+    }
+
+
+def verify_attestation(att: attestation.Attestation, resolver: Resolver, today: date | None = None) -> Verdict:
+    """The pipeline for an attestation of a registered kind: its digest is rebuilt from its kind's schema
+    (`kinds.eip712`), and its signer must be a key of the kind's department holding the attestation kind."""
+    checks = [Check("format", True, "格式正确", "Well-formed payload")]
+    display = show_attestation(att)
+    try:
+        msg = eip712.message(att.kind, att.header, att.values)
+        domain = resolver.domain()
+        digest_bytes = eip712.digest(att.kind, domain_separator(domain.chain_id, domain.verifying_contract), msg)
+    except ValueError as exc:  # a value out of its EIP-712 type's range
+        checks[0] = Check("format", False, f"字段超出范围：{exc}", f"A field is out of range: {exc}")
+        return Verdict("INVALID", checks, display)
+    h = att.header
+    return _judge(
+        checks,
+        display,
+        digest_bytes,
+        att.signature,
+        att.kind.department,
+        int(Kind.ATTESTATION),
+        h["issuedAt"],
+        h["expiresOn"],
+        resolver,
+        today,
+    )
 
 
 def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None) -> Verdict:
@@ -117,9 +198,37 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
     except ValueError as exc:  # a field out of its EIP-712 type's range
         checks[0] = Check("format", False, f"字段超出范围：{exc}", f"A field is out of range: {exc}")
         return Verdict("INVALID", checks, display)
+    return _judge(
+        checks,
+        display,
+        digest_bytes,
+        signed.signature,
+        c.department,
+        CHAIN_KIND[c.kind],
+        c.issuedAt,
+        c.expiresOn,
+        resolver,
+        today,
+    )
+
+
+def _judge(
+    checks: list[Check],
+    display: dict[str, Any],
+    digest_bytes: bytes,
+    signature: bytes,
+    department: str,
+    chain_kind: int,
+    issued_at: int,
+    expires_on: int,
+    resolver: Resolver,
+    today: date | None,
+) -> Verdict:
+    """The steps every kind shares once its digest is rebuilt: the signer, its department and authority at the issue
+    time, the anchor and status (as `department` anchored it), the expiry day."""
     digest_hex = "0x" + digest_bytes.hex()
     try:
-        signer = recover_from_digest(digest_bytes, signed.signature)
+        signer = recover_from_digest(digest_bytes, signature)
     except ValueError:  # malformed signature values
         checks.append(Check("signature", False, "签名无效", "The signature is invalid"))
         return Verdict("INVALID", checks, display, digest_hex)
@@ -137,19 +246,19 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
         return Verdict("INVALID", checks, display, digest_hex, signer)
     checks.append(Check("signature", True, "签名可验证", f"Signed by {signer}"))
     key_department = resolver.key_department(signer)
-    if key_department != c.department:
+    if key_department != department:
         # A certificate belongs to one department: the key that signed it must be that department's.
         checks.append(
             Check(
                 "issuer",
                 False,
-                f"签发密钥属于 {key_department}，与证明所载签发机关 {c.department} 不符",
-                f"The signing key belongs to {key_department}, not to {c.department}, the department "
+                f"签发密钥属于 {key_department}，与证明所载签发机关 {department} 不符",
+                f"The signing key belongs to {key_department}, not to {department}, the department "
                 "the certificate names",
             )
         )
         return Verdict("UNTRUSTED_ISSUER", checks, display, digest_hex, signer)
-    if not resolver.is_authorized(signer, CHAIN_KIND[c.kind], c.issuedAt):
+    if not resolver.is_authorized(signer, chain_kind, issued_at):
         checks.append(
             Check(
                 "issuer",
@@ -169,7 +278,7 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
                 "The signing key was registered through the recorded chain migration (historic window)",
             )
         )
-    state = resolver.state(digest_hex, c.department)
+    state = resolver.state(digest_hex, department)
     offline = state == "offline"
     if offline:
         checks.append(Check("anchor", None, "离线核验：未核对上链情况", "Offline: anchoring was not checked"))
@@ -202,18 +311,18 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
     else:
         checks.append(Check("status", True, "未撤销", "Not revoked or suspended"))
     today = today or datetime.now(UTC).date()
-    if from_day_number(c.expiresOn) < today:
+    if from_day_number(expires_on) < today:
         checks.append(
             Check(
                 "expiry",
                 False,
-                f"已于 {from_day_number(c.expiresOn)} 过期",
-                f"Expired on {from_day_number(c.expiresOn)}",
+                f"已于 {from_day_number(expires_on)} 过期",
+                f"Expired on {from_day_number(expires_on)}",
             )
         )
         return Verdict("EXPIRED", checks, display, digest_hex, signer)
     checks.append(
-        Check("expiry", True, f"有效期至 {from_day_number(c.expiresOn)}", f"Valid until {from_day_number(c.expiresOn)}")
+        Check("expiry", True, f"有效期至 {from_day_number(expires_on)}", f"Valid until {from_day_number(expires_on)}")
     )
     return Verdict("VALID", checks, display, digest_hex, signer)
 

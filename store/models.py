@@ -305,7 +305,7 @@ class Certificate(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True, index=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(64))  # a CertKind slug, or an attestation's `<slug>.v<version>`
     version: Mapped[int] = mapped_column(Integer)
     # "person:<id>" or "uscc:<USCC>"; looked up through uq_certificate_idempotency, whose first column it is
     owner: Mapped[str] = mapped_column(String(64))
@@ -329,6 +329,22 @@ class Certificate(Base):
     holder_wrong_guesses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (UniqueConstraint("owner", "idempotency_key", name="uq_certificate_idempotency"),)
+
+
+class KindSchemaRecord(Base):
+    """An attestation kind's schema file as registered (issue 19): the chain keeps only its digest, slug, version and
+    department (IssuerRegistry); the store keeps the file (canonical JSON), which the issuer, the verifier and the
+    pages read. `chain_index` is the schema's number on chain, None while its registration awaits approvals."""
+
+    __tablename__ = "kind_schema"
+
+    digest: Mapped[str] = mapped_column(HexBytes(32), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    department: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)  # the canonical JSON whose keccak-256 is `digest`
+    chain_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class AnchorBatch(Base):

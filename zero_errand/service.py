@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,10 +14,12 @@ from ledger.client import CertificateStatus, Ledger
 from ledger.keys import Keystore
 from ledger.kinds import Kind
 from ledger.proofs import proof_bytes, proof_of
+from qr.signed import domain_separator
 from store import audit
 from store.models import AnchorBatch, Certificate
 from store.pii import Pii
-from zero_errand import webhooks
+from zero_errand import attestations, webhooks
+from zero_errand.attestations import SCHEMA_KIND_BASE, KindBook, is_attestation
 from zero_errand.builder import CertificateBuilder
 from zero_errand.bulk import LEASE_SECONDS, JobWorker
 from zero_errand.certificates import REASONS, CertKind, Domain
@@ -39,9 +42,46 @@ class CertificateService:
         # the one builder every kind is signed and stored through (the credit report's makers use it too)
         self.builder = CertificateBuilder(self.keys, self.domain, ledger.key_valid_from)
         self.group = GroupCommit(sessions, self.request_many)  # concurrent API requests, one transaction a batch
+        self.kinds = KindBook(sessions)  # kinds registered from schema files (issue 19)
+
+    def chain_kind(self, slug: str) -> int:
+        """The on-chain kind a stored certificate is anchored as: its CertKind's, or for an attestation
+        `SCHEMA_KIND_BASE` plus its schema's number (so that each schema is batched apart)."""
+        if is_attestation(slug):
+            return SCHEMA_KIND_BASE + self.kinds.by_tag(slug).index
+        return int(chain_kind(slug))
 
     def anchorer(self, batch_size: int = 4096, max_wait: float = 10.0) -> Anchorer:
-        return Anchorer(self.sessions, self.ledger, self.keys, chain_kind, batch_size=batch_size, max_wait=max_wait)
+        return Anchorer(
+            self.sessions, self.ledger, self.keys, self.chain_kind, batch_size=batch_size, max_wait=max_wait
+        )
+
+    def attest(
+        self,
+        session: Session,
+        *,
+        kind: str,
+        subject: str,
+        fields: dict[str, Any],
+        actor: str,
+        role: str,
+        department: str | None = None,
+    ) -> Certificate:
+        """Issue an attestation of the registered kind `kind` (its latest version), in the caller's transaction
+        (`zero_errand.attestations.issue`)."""
+        return attestations.issue(
+            session,
+            self.pii,
+            self.kinds.latest(kind),
+            subject=subject,
+            fields=fields,
+            keys=self.keys,
+            separator=domain_separator(self.domain.chain_id, self.domain.verifying_contract),
+            key_valid_from=self.ledger.key_valid_from,
+            actor=actor,
+            role=role,
+            department=department,
+        )
 
     def request(
         self,

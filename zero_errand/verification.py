@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from kinds.schema import KindSchema
 from ledger.client import CertificateStatus, Ledger
 from ledger.kinds import department_name, kinds_mask
 from ledger.proofs import derive_proof, proof_bytes
@@ -18,8 +21,10 @@ from qr.payload import encode, verify_url
 from qr.signed import Content, Domain
 from qr.trustlist import OfflineResolver, TrustList
 from qr.verify import ChainState
-from store.models import AnchorBatch, Certificate
+from store.models import AnchorBatch, Certificate, KindSchemaRecord
 from store.pii import Pii
+from zero_errand import attestations
+from zero_errand.attestations import is_attestation, registered_in
 from zero_errand.people import find_person
 
 log = logging.getLogger(__name__)
@@ -31,7 +36,21 @@ STATE_OF: dict[CertificateStatus, ChainState] = {
 
 
 def payload_of(cert: Certificate) -> bytes:
+    """The QR payload of a stored certificate, or of an attestation (format 2: its kind's file from the store of the
+    session the row was read in)."""
+    if is_attestation(cert.kind):
+        session = Session.object_session(cert)
+        found = registered_in(session, KindSchemaRecord.digest == cert.content["schema"]) if session else []
+        if not found:
+            raise LookupError(f"the kind of attestation {cert.number} is not in the store")
+        return attestations.payload(cert, found[0].kind)
     return encode(Content(**cert.content), bytes.fromhex(cert.signature[2:]))
+
+
+def store_bodies(sessions: Callable[[], Session]) -> dict[str, str]:
+    """The registered kinds' files the store keeps, by schema digest."""
+    with sessions() as session:
+        return dict(session.execute(select(KindSchemaRecord.digest, KindSchemaRecord.body)).tuples().all())
 
 
 def url_of(cert: Certificate, public_url: str) -> str:
@@ -47,7 +66,7 @@ class LedgerResolver:
 
     def __init__(self, sessions: sessionmaker[Session], ledger: Ledger, keys: KeyListCache | None = None) -> None:
         self.sessions, self.ledger = sessions, ledger
-        self.keys = keys or KeyListCache(ledger)
+        self.keys = keys or KeyListCache(ledger, sessions=sessions)
 
     def domain(self) -> Domain:
         return Domain(self.ledger.sender.chain_id, self.ledger.attestations.address)
@@ -60,6 +79,9 @@ class LedgerResolver:
 
     def key_known(self, signer: str) -> bool:
         return self._keys().key_known(signer)
+
+    def kinds(self) -> Mapping[bytes, KindSchema]:
+        return self._keys().kinds()
 
     def key_department(self, signer: str) -> str | None:
         return self._keys().key_department(signer)
@@ -103,12 +125,19 @@ class LedgerResolver:
             return s.scalar(select(Certificate.status_reason).where(Certificate.digest == digest_hex.lower()).limit(1))
 
 
-def key_list(ledger: Ledger) -> dict[str, Any]:
-    """The domain, departments and department keys with their windows: what a verifier checks a signer against.
+def key_list(ledger: Ledger, bodies: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The domain, departments and department keys with their windows: what a verifier checks a signer against;
+    and the kinds registered on chain whose files are in `bodies` (schema digest -> canonical JSON), so that a
+    verifier reads any kind's payload and names its fields.
 
     The body of a trust list (`zel trustlist export` adds revocations and signs it) and what the verify page
     receives, so the page checks signatures and issuer authority in the browser.
     """
+    kinds = [
+        {"index": s.index, "digest": d, "department": department_name(s.department), "schema": json.loads(body)}
+        for s in (ledger.schemas() if bodies else [])
+        if (body := (bodies or {}).get(d := "0x" + s.digest.hex())) is not None
+    ]
     return {
         "issued_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "chain_id": ledger.sender.chain_id,
@@ -129,6 +158,7 @@ def key_list(ledger: Ledger) -> dict[str, Any]:
             }
             for k in ledger.keys()
         ],
+        "kinds": kinds,
     }
 
 
@@ -140,8 +170,9 @@ class KeyListCache:
     the embedded chain), so no request waits for the chain; a change made by this process is read at once.
     """
 
-    def __init__(self, ledger: Ledger, ttl: float = 5.0) -> None:
-        self.ledger, self.ttl = ledger, ttl
+    def __init__(self, ledger: Ledger, ttl: float = 5.0, sessions: Callable[[], Session] | None = None) -> None:
+        """`sessions`: the store whose kind files the list carries (none: the list names no kinds)."""
+        self.ledger, self.ttl, self.sessions = ledger, ttl, sessions
         self._value: dict[str, Any] | None = None
         self._resolver: OfflineResolver
         self._seen = -1
@@ -150,7 +181,7 @@ class KeyListCache:
 
     def _load(self) -> None:
         seen, at = self.ledger.issuer_changes, time.monotonic()
-        value = key_list(self.ledger)
+        value = key_list(self.ledger, store_bodies(self.sessions) if self.sessions is not None else None)
         self._value, self._resolver, self._seen, self._at = value, TrustList(value, "").resolver, seen, at
 
     def _refresh_in_background(self) -> None:

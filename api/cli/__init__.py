@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from api.cli import attest as attest_cli
 from api.cli import bulk as bulk_cli
 from api.cli import certs as cert_cli
 from api.cli import chain as ledger_cli
@@ -42,6 +43,7 @@ app.add_typer(cert_cli.trustlist_app, name="trustlist")
 credit_cli.register_inspect(app)
 app.add_typer(credit_cli.credit_app, name="credit")
 app.add_typer(kinds_cli.kinds_app, name="kinds")
+app.add_typer(attest_cli.attest_app, name="attest")
 app.command("serve")(platform_cli.serve)
 ledger_cli.issuer_app.command("provision")(platform_cli.issuer_provision)
 

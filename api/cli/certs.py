@@ -44,7 +44,7 @@ def describe(session: Any, cert: Certificate) -> dict[str, Any]:
     }
 
 
-def _print(info: dict[str, Any], as_json: bool) -> None:
+def show(info: dict[str, Any], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(info, ensure_ascii=False))
     else:
@@ -93,7 +93,7 @@ def cert_issue(
             )
             info = describe(session, cert)
         holder = ctx.require_ledger().conn.holder
-    _print(info, as_json)
+    show(info, as_json)
     if holder is not None and info["state"] == "ISSUED":  # issuing needs no chain write; anchoring does
         typer.echo(f"{holder.describe()} holds the chain and anchors the certificate within seconds", err=True)
 
@@ -106,7 +106,7 @@ def cert_show(number: str, as_json: JsonOut = False, data_dir: DataDir = None) -
         if cert is None:
             raise fail(f"no certificate {number}", 1)
         info = describe(session, cert)
-    _print(info, as_json)
+    show(info, as_json)
 
 
 @cert_app.command("qr")
@@ -173,12 +173,27 @@ def cert_list(
         typer.echo(json.dumps(rows, ensure_ascii=False))
     else:
         for r in rows:
-            _print(r, False)
+            show(r, False)
+
+
+REASON_WORDS = {"error": 1, "corrected": 2, "fraud": 3, "investigation": 4, "request": 5, "other": 9}
+
+
+def parse_reason(reason: str, note: str) -> tuple[int, str]:
+    """(code, note) of `--reason`: a code (1, 2, 3, 4, 5, 9), its word (`fraud`), or any other words, which are kept
+    as the note under code 9 (other) when no --note is given."""
+    text = reason.strip()
+    if text.isdigit():
+        return int(text), note
+    if text.lower() in REASON_WORDS:
+        return REASON_WORDS[text.lower()], note
+    return 9, note or text
 
 
 def _change(
-    action: str, number: str, reason: int, note: str, data_dir: Path | None, chain_url: str | None, as_json: bool
+    action: str, number: str, reason: str, note: str, data_dir: Path | None, chain_url: str | None, as_json: bool
 ) -> None:
+    code, note = parse_reason(reason, note)
     instead = (
         f"{action} through it (POST {{url}}/v1/department/certificates/{number}/{action}, signed in as an "
         "official of the issuing department)"
@@ -186,14 +201,19 @@ def _change(
     with cli_context(data_dir, chain_url, writes=instead) as ctx, transaction(ctx.sessions) as session:
         department = session.scalars(select(Certificate.department).where(Certificate.number == number)).first()
         cert = ctx.require_certificates().change_status(
-            session, number, action, department=department or "", reason=reason, note=note, actor=cli_actor().subject
+            session, number, action, department=department or "", reason=code, note=note, actor=cli_actor().subject
         )
         info = describe(session, cert)
-    _print(info, as_json)
+    show(info, as_json)
 
 
 Reason = Annotated[
-    int, typer.Option("--reason", help="1 error, 2 corrected, 3 fraud, 4 investigation, 5 request, 9 other")
+    str,
+    typer.Option(
+        "--reason",
+        help="1 error, 2 corrected, 3 fraud, 4 investigation, 5 request, 9 other (the code or its word); other "
+        "words are kept as the note, under 9",
+    ),
 ]
 Note = Annotated[str, typer.Option("--note")]
 
@@ -201,7 +221,7 @@ Note = Annotated[str, typer.Option("--note")]
 @cert_app.command("revoke")
 def cert_revoke(
     number: str,
-    reason: Reason = 1,
+    reason: Reason = "1",
     note: Note = "",
     as_json: JsonOut = False,
     data_dir: DataDir = None,
@@ -214,7 +234,7 @@ def cert_revoke(
 @cert_app.command("suspend")
 def cert_suspend(
     number: str,
-    reason: Reason = 4,
+    reason: Reason = "4",
     note: Note = "",
     as_json: JsonOut = False,
     data_dir: DataDir = None,
@@ -229,7 +249,7 @@ def cert_reinstate(
     number: str, note: Note = "", as_json: JsonOut = False, data_dir: DataDir = None, chain_url: ChainUrl = None
 ) -> None:
     """Lift a suspension."""
-    _change("reinstate", number, 0, note, data_dir, chain_url, as_json)
+    _change("reinstate", number, "0", note, data_dir, chain_url, as_json)
 
 
 def verify(
@@ -336,14 +356,19 @@ def trustlist_export(
     """Write the department keys, kinds, validity windows and revoked certificates, signed by the admin key."""
     from ledger.client import ADMIN_KEY
     from qr.trustlist import FORMAT, fingerprint, sign_list
-    from zero_errand.verification import key_list
+    from zero_errand.verification import key_list, store_bodies
 
     with cli_context(data_dir, chain_url) as ctx:
         admin = ctx.settings.keystore().load(ADMIN_KEY)
         with ctx.sessions() as session:
             revoked = sorted(session.scalars(select(Certificate.digest).where(Certificate.state == "REVOKED")))
             suspended = sorted(session.scalars(select(Certificate.digest).where(Certificate.state == "SUSPENDED")))
-        body = {"format": FORMAT, **key_list(ctx.require_ledger()), "revoked": revoked, "suspended": suspended}
+        body = {
+            "format": FORMAT,
+            **key_list(ctx.require_ledger(), store_bodies(ctx.sessions)),
+            "revoked": revoked,
+            "suspended": suspended,
+        }
     output.write_text(json.dumps(sign_list(body, admin), ensure_ascii=False, indent=1) + "\n")
     typer.echo(f"wrote {output}: {len(body['keys'])} keys, {len(revoked)} revoked, signed by {admin.address}")
     typer.echo(f"fingerprint {fingerprint(body)}")

@@ -22,13 +22,14 @@ contract AttestationRegistry {
         Suspended
     }
 
-    /// @dev One slot: 32 + 8 + 32 + 64 + 64 bits.
+    /// @dev One slot: 32 + 8 + 32 + 64 + 64 + 32 bits.
     struct Anchor {
         uint32 department; // IssuerRegistry department index; 0 = never anchored
         uint8 kind;
         uint32 leafCount;
         uint64 anchoredAt;
         uint64 blockNumber;
+        uint32 schema; // IssuerRegistry schema number of a batch of attestations (kind ATTESTATION); else 0
     }
 
     /// @dev One slot. Only Revoked or Suspended are stored; Unknown means "no per-certificate action".
@@ -45,6 +46,7 @@ contract AttestationRegistry {
     mapping(uint32 department => mapping(bytes32 digest => CertificateState)) private _certificates;
 
     error AttestationRegistryNotAuthorized(address key, uint8 kind);
+    error AttestationRegistryNotAuthorizedForSchema(address key, uint32 schema);
     error AttestationRegistryZeroRoot();
     error AttestationRegistryInvalidLeafCount(uint32 leafCount);
     error AttestationRegistryAlreadyAnchored(bytes32 root);
@@ -56,6 +58,7 @@ contract AttestationRegistry {
 
     event Anchored(bytes32 indexed root, uint32 indexed department, address indexed issuer, uint8 kind,
         uint32 leafCount);
+    event SchemaRootAnchored(bytes32 indexed root, uint32 indexed schema);
     event CertificateRevoked(bytes32 indexed digest, uint32 indexed department, address by, bytes32 root,
         uint16 reason);
     event CertificateSuspended(bytes32 indexed digest, uint32 indexed department, address by, bytes32 root,
@@ -74,6 +77,19 @@ contract AttestationRegistry {
     function anchorRoot(bytes32 root, uint8 kind, uint32 leafCount) external {
         if (leafCount == 0) revert AttestationRegistryInvalidLeafCount(leafCount);
         _anchor(root, kind, leafCount);
+    }
+
+    /// @notice Anchor the Merkle root of a batch of `leafCount` attestations of one registered schema. Only a
+    /// current key of the schema's department holding the ATTESTATION kind may.
+    /// @param root The StandardMerkleTree root.
+    /// @param schema The IssuerRegistry schema number of every attestation in the batch.
+    /// @param leafCount How many attestations the batch holds.
+    function anchorSchemaRoot(bytes32 root, uint32 schema, uint32 leafCount) external {
+        if (leafCount == 0) revert AttestationRegistryInvalidLeafCount(leafCount);
+        uint32 department = issuers.schemaIssuer(msg.sender, schema);
+        if (department == 0) revert AttestationRegistryNotAuthorizedForSchema(msg.sender, schema);
+        _store(root, department, issuers.ATTESTATION_KIND(), leafCount, schema);
+        emit SchemaRootAnchored(root, schema);
     }
 
     /// @notice Anchor one certificate digest (a one-leaf tree; its proof is empty).
@@ -151,6 +167,12 @@ contract AttestationRegistry {
         return (department, a.kind, a.leafCount, a.anchoredAt, a.blockNumber);
     }
 
+    /// @notice The schema number of an attestation batch (0 for a batch of a built-in kind or an unknown root).
+    /// @param root The batch root.
+    function schemaOf(bytes32 root) external view returns (uint32) {
+        return _anchors[root].schema;
+    }
+
     /// @notice The revocation or suspension a department recorded for a digest, if any.
     /// @param department The department's identifier.
     /// @param digest The certificate's digest.
@@ -171,9 +193,13 @@ contract AttestationRegistry {
     }
 
     function _anchor(bytes32 root, uint8 kind, uint32 leafCount) private {
-        if (root == bytes32(0)) revert AttestationRegistryZeroRoot();
         uint32 department = issuers.authorizedDepartment(msg.sender, kind);
         if (department == 0) revert AttestationRegistryNotAuthorized(msg.sender, kind);
+        _store(root, department, kind, leafCount, 0);
+    }
+
+    function _store(bytes32 root, uint32 department, uint8 kind, uint32 leafCount, uint32 schema) private {
+        if (root == bytes32(0)) revert AttestationRegistryZeroRoot();
         Anchor storage a = _anchors[root];
         if (a.department != 0) revert AttestationRegistryAlreadyAnchored(root);
         _anchors[root] = Anchor({
@@ -181,7 +207,8 @@ contract AttestationRegistry {
             kind: kind,
             leafCount: leafCount,
             anchoredAt: uint64(block.timestamp),
-            blockNumber: uint64(block.number)
+            blockNumber: uint64(block.number),
+            schema: schema
         });
         emit Anchored(root, department, msg.sender, kind, leafCount);
     }

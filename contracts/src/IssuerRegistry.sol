@@ -13,6 +13,11 @@ pragma solidity ^0.8.24;
 /// through `migrateKey`, which records the historic window on chain with a flag verifiers show.
 /// Kinds are bit positions in a uint64 mask (see `ledger.kinds.Kind`); departments are numbered from 1 in
 /// admission order, and that number is what AttestationRegistry and CreditRegistry store.
+/// Attestation kinds defined by a schema file are registered here too (as EAS's SchemaRegistry registers
+/// schemas): the schema's digest, slug and version, owned by one department, numbered from 1. Only a current key
+/// of that department holding the ATTESTATION kind may anchor attestations of it; a slug stays with the
+/// department that first registered it, and each new version is a new schema, so old attestations keep
+/// verifying against the schema they were signed under.
 contract IssuerRegistry {
     struct Department {
         uint32 index; // 1-based admission order; 0 = never admitted
@@ -34,6 +39,14 @@ contract IssuerRegistry {
         bool active;
     }
 
+    /// @dev One slot besides the digest: 32 + 32 + 64 bits.
+    struct Schema {
+        bytes32 digest; // keccak256 of the schema file's canonical JSON (`kinds.schema`)
+        uint32 department; // the issuing department's index
+        uint32 version;
+        uint64 registeredAt;
+    }
+
     struct Proposal {
         bytes32 callHash;
         address proposer;
@@ -49,6 +62,14 @@ contract IssuerRegistry {
     mapping(address inspector => Inspector) private _inspectors;
     address[] private _keyList;
     uint32 private _departmentCount;
+
+    /// @notice The kind bit a key needs to sign and anchor attestations of its department's schemas.
+    uint8 public constant ATTESTATION_KIND = 8;
+    mapping(uint32 index => Schema) private _schemas;
+    mapping(uint32 index => string slug) private _schemaSlugs;
+    mapping(bytes8 id => uint32 index) private _schemaIds; // a payload names its schema by the digest's first 8 bytes
+    mapping(bytes32 slugHash => uint32 index) private _latestSchema;
+    uint32 private _schemaCount;
 
     mapping(address account => bool) private _isAdministrator;
     address[] private _administrators;
@@ -79,6 +100,10 @@ contract IssuerRegistry {
     error IssuerRegistryBackdatedKey(address key, uint64 validFrom, uint64 registeredAt);
     error IssuerRegistryInvalidMigration(address key, uint64 validFrom);
     error IssuerRegistryInvalidRevocationTime(address key, uint64 revokedAt);
+    error IssuerRegistryInvalidSchema(bytes32 digest);
+    error IssuerRegistrySchemaExists(bytes8 id);
+    error IssuerRegistrySlugTaken(bytes32 slugHash, bytes32 department);
+    error IssuerRegistryStaleSchemaVersion(bytes32 slugHash, uint32 version, uint32 latest);
     error IssuerRegistryInspectorExists(address inspector);
     error IssuerRegistryUnknownInspector(address inspector);
 
@@ -95,6 +120,8 @@ contract IssuerRegistry {
     event KeyMigrated(address indexed key, bytes32 indexed department, uint256 kinds, uint64 validFrom,
         bytes32 basis);
     event KeyRevoked(address indexed key, bytes32 indexed department, uint64 revokedAt);
+    event SchemaRegistered(uint32 indexed index, bytes32 indexed digest, bytes32 indexed department, string slug,
+        uint32 version);
     event InspectorGranted(address indexed inspector, bytes32 indexed department);
     event InspectorRevoked(address indexed inspector, bytes32 indexed department);
 
@@ -243,6 +270,41 @@ contract IssuerRegistry {
         emit DepartmentRetired(department, nowTs);
     }
 
+    /// @notice Register an attestation kind's schema for the department that issues it.
+    /// @param digest The schema's digest; its first 8 bytes must be unique (QR payloads carry them).
+    /// @param department The issuing department (active).
+    /// @param slug The kind's name, e.g. "residence-proof": another department's slug is refused.
+    /// @param version The schema's version: above every version of the slug registered before.
+    function registerSchema(bytes32 digest, bytes32 department, string calldata slug, uint32 version)
+        external
+        onlySelf
+    {
+        uint256 slugLength = bytes(slug).length;
+        if (digest == bytes32(0) || slugLength == 0 || slugLength > 64 || version == 0) {
+            revert IssuerRegistryInvalidSchema(digest);
+        }
+        Department storage d = _requireActiveDepartment(department);
+        bytes8 id = bytes8(digest);
+        if (_schemaIds[id] != 0) revert IssuerRegistrySchemaExists(id);
+        bytes32 slugHash = keccak256(bytes(slug));
+        uint32 latest = _latestSchema[slugHash];
+        if (latest != 0) {
+            Schema storage previous = _schemas[latest];
+            if (previous.department != d.index) {
+                revert IssuerRegistrySlugTaken(slugHash, _departmentIds[previous.department]);
+            }
+            if (version <= previous.version) revert IssuerRegistryStaleSchemaVersion(slugHash, version, previous.version);
+        }
+        uint32 index = ++_schemaCount;
+        _schemas[index] = Schema({
+            digest: digest, department: d.index, version: version, registeredAt: uint64(block.timestamp)
+        });
+        _schemaSlugs[index] = slug;
+        _schemaIds[id] = index;
+        _latestSchema[slugHash] = index;
+        emit SchemaRegistered(index, digest, department, slug, version);
+    }
+
     /// @notice Register a department signing key for some kinds, valid from `validFrom` on.
     /// @param key The key's address.
     /// @param department The department the key belongs to.
@@ -328,6 +390,17 @@ contract IssuerRegistry {
         return k.department;
     }
 
+    /// @notice The department index of `key` when it may sign and anchor attestations of schema `index` now: a
+    /// current key holding the ATTESTATION kind, of the department that registered the schema. Else 0.
+    /// @param key The signing key's address.
+    /// @param index The schema's number.
+    function schemaIssuer(address key, uint32 index) external view returns (uint32) {
+        SigningKey storage k = _keys[key];
+        if ((k.kinds >> ATTESTATION_KIND) & 1 == 0 || !_inWindow(k, uint64(block.timestamp))) return 0;
+        uint32 department = _schemas[index].department;
+        return department == k.department ? department : 0;
+    }
+
     /// @notice The department index of `key` when it is a current key, else 0.
     /// @param key The key's address.
     function activeDepartment(address key) external view returns (uint32) {
@@ -407,6 +480,28 @@ contract IssuerRegistry {
         for (uint32 i = 0; i < _departmentCount; i++) {
             ids[i] = _departmentIds[i + 1];
         }
+    }
+
+    /// @notice A registered schema (all zero if there is none with that number).
+    /// @param index The schema's number (from 1, in registration order).
+    function schemaInfo(uint32 index)
+        external
+        view
+        returns (bytes32 digest, bytes32 department, string memory slug, uint32 version, uint64 registeredAt)
+    {
+        Schema storage s = _schemas[index];
+        return (s.digest, _departmentIds[s.department], _schemaSlugs[index], s.version, s.registeredAt);
+    }
+
+    /// @notice The number of the schema whose digest begins with `id` (0 if none).
+    /// @param id The digest's first 8 bytes.
+    function schemaIndex(bytes8 id) external view returns (uint32) {
+        return _schemaIds[id];
+    }
+
+    /// @notice How many schemas have been registered.
+    function schemaCount() external view returns (uint32) {
+        return _schemaCount;
     }
 
     /// @notice Every key ever registered, in registration order.

@@ -143,11 +143,18 @@ def test_the_service_runs_without_any_administrator_password(tmp_path, monkeypat
     store.dev_password_path("admin").unlink()  # the administrators keep theirs elsewhere
     with pytest.raises(KeystoreError, match="no password for keystore 'admin'"):
         store.load("admin")
-    passwords = {name: store.password(name) for name in ("tax", "si", "amr")}
-    assert len(set(passwords.values())) == 3  # each department its own
+    passwords = {name: store.password(name) for name in ("tax", "si", "amr", "ps", "edu")}
+    assert len(set(passwords.values())) == 5  # each department its own
     ctx = build_context(settings)
     try:
-        assert set(ctx.certificates.keys) == {"tax.440604", "si.440604", "amr.440604", "dsj.440604"}
+        assert set(ctx.certificates.keys) == {
+            "tax.440604",
+            "si.440604",
+            "amr.440604",
+            "dsj.440604",
+            "ps.440604",
+            "edu.440604",
+        }
         assert store.address("admin") not in {k.address for k in ctx.certificates.keys.values()}
     finally:
         ctx.ledger.close()

@@ -62,7 +62,9 @@ def test_one_holder_at_a_time_renewal_expiry_and_release(sessions):
 
 def test_racing_holders_get_one_lease(sessions):
     for _ in range(3):  # a missing row (INSERT race), then an expired one (UPDATE race)
-        contenders = [Lease(sessions, "anchor:race", ttl=0.3) for _ in range(8)]
+        # a TTL well above how long 8 contenders take on a loaded machine (SQLite's busy handler sleeps): with
+        # 0.3 s a winner's lease once expired before the last contender asked, which then rightly took it
+        contenders = [Lease(sessions, "anchor:race", ttl=2.0) for _ in range(8)]
         barrier = threading.Barrier(len(contenders))
 
         def take(lease: Lease, barrier: threading.Barrier = barrier) -> bool:
@@ -72,7 +74,7 @@ def test_racing_holders_get_one_lease(sessions):
         with ThreadPoolExecutor(len(contenders)) as pool:
             won = list(pool.map(take, contenders))
         assert won.count(True) == 1
-        time.sleep(0.35)
+        time.sleep(2.05)
 
 
 class Worker:

@@ -20,7 +20,15 @@ def test_the_key_list_names_the_signers_and_the_domain(platform) -> None:
     assert signers and signers <= {k["address"] for k in body["keys"]}
     assert body["chain_id"] == platform.ctx.ledger.sender.chain_id
     assert body["verifying_contract"] == platform.ctx.ledger.attestations.address
-    assert {d["id"] for d in body["departments"]} == {"tax.440604", "si.440604", "amr.440604", "dsj.440604"}
+    assert {d["id"] for d in body["departments"]} == {
+        "tax.440604",
+        "si.440604",
+        "amr.440604",
+        "dsj.440604",
+        "ps.440604",
+        "edu.440604",
+    }
+    assert body["kinds"] == []  # the platform registered no kind from a schema file
 
 
 def test_the_holder_check_answers_one_bit(platform) -> None:

@@ -87,7 +87,7 @@ def _record(data_dir, admin: str) -> None:
         deployed_at=0,
         artifact_hashes={},
         compiler="test",
-        trust_model=2,
+        trust_model=3,
     ).save(data_dir)
 
 

@@ -1,15 +1,19 @@
-"""`zel kinds check`: a schema file's summary, or every rule it breaks with its place (exit 2)."""
+"""`zel kinds check`: a schema file's summary, or every rule it breaks with its place (exit 2); `zel kinds register` and
+`list`: kinds on chain, registered by the district admin only, refusals naming the field and the rule."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
 from kinds import schema as ks
 from kinds.schema import load
+from tests.platform_fixtures import KEYSTORE_PASSWORD_VARS
 
 FILES = Path(ks.__file__).parent / "files"
 
@@ -69,3 +73,90 @@ def test_a_kind_whose_qr_code_would_not_fit_is_refused_with_what_to_change(tmp_p
     wide.write_text(json.dumps(source, ensure_ascii=False))
     fits = CliRunner().invoke(app, ["kinds", "check", str(wide), "--json", "--url", "https://zwfw.chancheng.gov.cn"])
     assert fits.exit_code == 0 and json.loads(fits.stdout)["qr_version_at_longest"] <= 13
+
+
+# -- zel kinds register / list: on chain, from the wrong side too ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def registry_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A provisioned development data directory (embedded chain, departments and their keys)."""
+    from api.provisioning import provision_deployment
+    from api.settings import Settings
+
+    data = tmp_path_factory.mktemp("kinds") / "data"
+    saved = {v: os.environ.pop(v) for v in KEYSTORE_PASSWORD_VARS if v in os.environ}
+    try:
+        provision_deployment(Settings(data_dir=data), development=True)
+    finally:
+        os.environ.update(saved)
+    return data
+
+
+def _zel(data: Path, *args: str):  # noqa: ANN202 - click's Result
+    env = {v: None for v in KEYSTORE_PASSWORD_VARS}  # the data directory's own development password files
+    return CliRunner().invoke(app, [*args, "--data-dir", str(data)], env=env)
+
+
+def _variant(tmp_path: Path, name: str, **changes: object) -> Path:
+    source = json.loads((FILES / "residence-proof.json").read_text())
+    source.update(changes)
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(source, ensure_ascii=False))
+    return path
+
+
+def test_register_puts_a_kind_on_chain_once_and_lists_it(registry_dir: Path) -> None:
+    path = FILES / "residence-proof.json"
+    first = _zel(registry_dir, "kinds", "register", str(path), "--json")
+    assert first.exit_code == 0, first.output
+    done = json.loads(first.stdout)
+    assert done["ok"] and done["index"] >= 1 and done["department"] == "ps.440604"
+    assert done["schema_digest"] == "0x" + load(path.read_text()).digest.hex()
+    again = json.loads(_zel(registry_dir, "kinds", "register", str(path), "--json").stdout)
+    assert again["already_registered"] and again["index"] == done["index"]  # nothing sent twice
+    listed = json.loads(_zel(registry_dir, "kinds", "list", "--json").stdout)
+    (row,) = [r for r in listed if r["slug"] == "residence-proof" and r["version"] == 1]
+    assert row["index"] == done["index"] and row["file_here"] and row["title"]["zh"] == "居住证明"
+    assert row["fields"] == ["address", "since", "purpose"] and row["schema_digest"] == done["schema_digest"]
+    table = _zel(registry_dir, "kinds", "list")
+    assert table.exit_code == 0 and "residence-proof" in table.stdout
+
+
+def test_a_department_key_cannot_register_a_kind(registry_dir: Path, tmp_path: Path) -> None:
+    path = _variant(tmp_path, "by-ps", slug="ps-own-idea")
+    refused = _zel(registry_dir, "kinds", "register", str(path), "--as", "ps")
+    assert refused.exit_code == 2 and "administrator" in refused.stderr, refused.output
+    listed = json.loads(_zel(registry_dir, "kinds", "list", "--json").stdout)
+    assert "ps-own-idea" not in {r["slug"] for r in listed}
+
+
+def test_registration_refusals_name_the_field_and_the_rule(registry_dir: Path, tmp_path: Path) -> None:
+    assert _zel(registry_dir, "kinds", "register", str(FILES / "residence-proof.json")).exit_code == 0
+    cases = {
+        "slug": _variant(tmp_path, "taken", department="edu.440604", version=2),  # ps owns the slug
+        "version": _variant(tmp_path, "stale", validity_days=30),  # a different v1 of the same slug
+        "department": _variant(tmp_path, "unknown", slug="nobodys-kind", department="xx.440604"),
+    }
+    for where, path in cases.items():
+        result = _zel(registry_dir, "kinds", "register", str(path), "--json")
+        assert result.exit_code == 2, (where, result.output)
+        problems = json.loads(result.stdout)["problems"]
+        assert [p["where"] for p in problems] == [where], problems
+    said = _zel(registry_dir, "kinds", "register", str(cases["slug"]))
+    assert "slug: residence-proof is a kind of department ps.440604" in said.stderr
+    broken = _variant(tmp_path, "broken", subject="company")  # the file's own rules come first, before the chain
+    assert json.loads(_zel(registry_dir, "kinds", "register", str(broken), "--json").stdout)["problems"] == [
+        {"where": "subject", "rule": "person (a citizen ID number) or enterprise (a USCC)"}
+    ]
+
+
+def test_a_new_version_is_a_new_kind_and_the_old_one_stays(registry_dir: Path, tmp_path: Path) -> None:
+    assert _zel(registry_dir, "kinds", "register", str(FILES / "residence-proof.json")).exit_code == 0
+    newer = _zel(registry_dir, "kinds", "register", str(_variant(tmp_path, "v2", version=2)), "--json")
+    assert newer.exit_code == 0, newer.output
+    rows = [
+        r for r in json.loads(_zel(registry_dir, "kinds", "list", "--json").stdout) if r["slug"] == "residence-proof"
+    ]
+    assert [r["version"] for r in rows] == [1, 2] and rows[0]["schema_digest"] != rows[1]["schema_digest"]
+    assert json.loads(newer.stdout)["index"] == rows[1]["index"]

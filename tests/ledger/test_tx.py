@@ -11,7 +11,7 @@ from web3.middleware import ExtraDataToPOAMiddleware, Web3Middleware
 
 from ledger.chain import ChainConfig, connect
 from ledger.client import CertificateStatus, Ledger
-from ledger.deploy import Deployment
+from ledger.deploy import TRUST_MODEL, Deployment
 from ledger.errors import NodeUnavailable, TransactionTimeout
 from ledger.kinds import Kind
 from ledger.merkle import leaf_hash
@@ -139,7 +139,7 @@ def test_a_deployment_of_the_old_trust_model_is_never_reused_silently(tmp_path):
     assert json.loads(path.read_text()) == record  # nothing was deployed over it
     ledger, _admin, fresh = bootstrap(ChainConfig(data_dir=tmp_path / "a"), redeploy=True)
     with ledger:
-        assert fresh and ledger.deployment.trust_model == 2 and ledger.deployment.history
+        assert fresh and ledger.deployment.trust_model == TRUST_MODEL == 3 and ledger.deployment.history
 
 
 def test_unfunded_key_gets_a_clear_error(env):

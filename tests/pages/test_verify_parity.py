@@ -57,6 +57,7 @@ PAYLOAD_CODES = [
     ("Unreadable payload: the QR payload does not start with its marker", "marker"),
     ("Unreadable payload: unknown payload format version", "version"),
     ("Unreadable payload: unknown certificate kind", "kind"),
+    ("Unreadable payload: unknown kind: no registered schema", "schema"),
     ("Unreadable payload: the payload is truncated", "truncated"),
     ("Unreadable payload: unknown subject type", "subject-type"),
     ("Unreadable payload: the subject name is not valid GB18030", "name-encoding"),

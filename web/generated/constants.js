@@ -25,7 +25,8 @@ export const CHAIN_KIND = {
   "CREDIT_REPORT": 4,
   "ENTERPRISE_CODE": 5,
   "RANDOM_DRAW": 6,
-  "AUDIT_LOG": 7
+  "AUDIT_LOG": 7,
+  "ATTESTATION": 8
 };
 
 // zero_errand.certificates.CertKind (payload code)
@@ -93,6 +94,14 @@ export const DEPARTMENT_NAMES = {
   "dsj.440604": {
     "zh-CN": "佛山市禅城区政务服务数据管理局",
     "en": "Chancheng District Government Service Data Administration"
+  },
+  "ps.440604": {
+    "zh-CN": "佛山市公安局禅城分局",
+    "en": "Chancheng Branch, Foshan Public Security Bureau"
+  },
+  "edu.440604": {
+    "zh-CN": "佛山市禅城区教育局",
+    "en": "Chancheng District Education Bureau"
   }
 };
 

@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.context import AppContext
 from api.http.deps import Context, Expensive, SessionDep, SessionRoute
@@ -79,6 +79,17 @@ class DepartmentOut(BaseModel):
     retired_at: int
 
 
+class KindOut(BaseModel):
+    index: int = Field(description="The kind's number in IssuerRegistry's schema registry")
+    digest: str = Field(description="keccak-256 of the schema file's canonical JSON, as registered on chain")
+    department: str
+    schema_: dict[str, Any] = Field(
+        alias="schema", description="The kind's schema file: title, fields and their labels in Chinese and English"
+    )
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
 class KeyListOut(BaseModel):
     issued_at: str
     chain_id: int
@@ -86,6 +97,7 @@ class KeyListOut(BaseModel):
     issuer_registry: str
     departments: list[DepartmentOut]
     keys: list[KeyOut]
+    kinds: list[KindOut] = Field(description="Kinds registered from schema files (issue 19), on chain and here")
 
 
 def _resolver(ctx: AppContext) -> LedgerResolver:

@@ -1,0 +1,217 @@
+"""Attestations of kinds registered from schema files (issue 19), issued without code.
+
+An attestation is stored as a certificate row, so that anchoring, revocation, status, the holder's list and
+webhooks treat it as any certificate: `kind` is the tag `<slug>.v<version>` (`tag`), `content` holds the schema's
+digest, the signed header and the QR fields' values, `detail` the salted detail of the fields outside the QR code
+(`kinds.eip712.detail_of`). Its digest is the schema-derived EIP-712 digest, signed with the key of the kind's
+department; the anchor worker batches it with the attestations of the same schema only
+(`AttestationRegistry.anchorSchemaRoot`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import errors
+from identifiers import validate_id_number, validate_uscc
+from kinds import eip712
+from kinds.schema import KindSchema, load
+from kinds.values import check
+from ledger.anchor import SCHEMA_KIND_BASE  # noqa: F401 - re-exported: an attestation batch's kind
+from qr import attestation
+from qr.payload import mask_id_number  # the QR subject shows the first 4 digits only
+from qr.signed import day_number, not_earlier, sign_digest
+from store import audit
+from store.db import begin_write
+from store.models import Certificate, Enterprise, KindSchemaRecord
+from store.pii import Pii
+from zero_errand import webhooks
+from zero_errand.people import find_person
+
+TAG_SEPARATOR = ".v"  # certificate kind slugs never hold a dot
+ACTION = "attestation.issue"
+
+
+def tag(kind: KindSchema) -> str:
+    """The `kind` column of an attestation of `kind`: `residence-proof.v1`."""
+    return f"{kind.slug}{TAG_SEPARATOR}{kind.version}"
+
+
+def is_attestation(kind_column: str) -> bool:
+    return TAG_SEPARATOR in kind_column
+
+
+@lru_cache(maxsize=256)
+def _parsed(body: str) -> KindSchema:
+    return load(body)
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A kind registered on chain, as the store keeps it."""
+
+    kind: KindSchema
+    index: int  # its number on chain
+
+
+def registered_in(session: Session, *where: Any) -> list[Registered]:
+    """The registered kinds (`where`: filters on KindSchemaRecord) as `session` reads them, by version."""
+    rows = session.execute(
+        select(KindSchemaRecord.body, KindSchemaRecord.chain_index)
+        .where(KindSchemaRecord.chain_index.is_not(None), *where)
+        .order_by(KindSchemaRecord.version)
+    ).all()
+    return [Registered(_parsed(body), index) for body, index in rows]
+
+
+class KindBook:
+    """The kinds the store knows as registered on chain (`zero_errand.kind_registry` fills it)."""
+
+    def __init__(self, sessions: Callable[[], Session]) -> None:
+        self.sessions = sessions
+
+    def _rows(self, *where: Any) -> list[Registered]:
+        with self.sessions() as session:
+            return registered_in(session, *where)
+
+    def latest(self, slug: str) -> Registered:
+        """The latest registered version of `slug`; `errors.NotFound` naming the kinds there are."""
+        found = self._rows(KindSchemaRecord.slug == slug)
+        if not found:
+            known = sorted({r.kind.slug for r in self._rows()})
+            raise errors.NotFound(
+                f"no registered kind {slug!r} (registered: {', '.join(known) or 'none'})", field="kind"
+            )
+        return found[-1]
+
+    def by_tag(self, kind_column: str) -> Registered:
+        slug, _, version = kind_column.rpartition(TAG_SEPARATOR)
+        for r in self._rows(KindSchemaRecord.slug == slug):
+            if str(r.kind.version) == version:
+                return r
+        raise errors.NotFound(f"no registered kind {kind_column!r}", field="kind")
+
+    def by_digest(self, digest_hex: str) -> Registered | None:
+        found = self._rows(KindSchemaRecord.digest == digest_hex)
+        return found[0] if found else None
+
+    def by_id(self) -> dict[bytes, KindSchema]:
+        """Every registered kind by the 8-byte id its payloads carry."""
+        return {attestation.schema_id(r.kind): r.kind for r in self._rows()}
+
+
+def _subject(session: Session, pii: Pii, kind: KindSchema, raw: str) -> tuple[str, str, str]:
+    """(owner, subject shown, subject name) of the subject `raw` names: a citizen's ID number or a USCC, as the
+    kind's schema says, known to the store."""
+    if kind.subject == "person":
+        checked = validate_id_number(raw)
+        if not checked.valid:
+            raise errors.InvalidInput(f"subject: {checked.error}", field="subject")
+        person = find_person(session, pii, checked.normalized)
+        if person is None:
+            raise errors.NotFound("no person with this ID number is known to the store", field="subject")
+        return f"person:{person.id}", mask_id_number(checked.normalized), ""
+    checked = validate_uscc(raw)
+    if not checked.valid:
+        raise errors.InvalidInput(f"subject: {checked.error}", field="subject")
+    enterprise = session.get(Enterprise, checked.normalized)
+    if enterprise is None:
+        raise errors.NotFound(f"no enterprise {checked.normalized} is known to the store", field="subject")
+    return f"uscc:{enterprise.uscc}", enterprise.uscc, enterprise.name
+
+
+def _number(session: Session, now: datetime) -> str:
+    """A new number: 9 (an attestation), the issue day and eight random digits, none taken."""
+    while True:
+        candidate = f"9{now:%Y%m%d}{secrets.randbelow(10**8):08d}"
+        if session.scalar(select(Certificate.id).where(Certificate.number == candidate)) is None:
+            return candidate
+
+
+def issue(
+    session: Session,
+    pii: Pii,
+    registered: Registered,
+    *,
+    subject: str,
+    fields: Mapping[str, Any],
+    keys: Mapping[str, LocalAccount],
+    separator: bytes,
+    key_valid_from: Callable[[str], int],
+    actor: str,
+    role: str,
+    department: str | None = None,
+    now: datetime | None = None,
+) -> Certificate:
+    """Check `fields` against the kind's schema (`kinds.values.FieldValueError` names the field and the rule), sign
+    with the kind's department's key, store ISSUED with its audit entry and its `certificate.issued` event, in the
+    caller's transaction. `department`: the caller's, when an official asks; only the kind's own may issue it."""
+    kind = registered.kind
+    if department is not None and department != kind.department:
+        raise errors.Forbidden(f"{kind.slug} is issued by {kind.department}, not by {department}")
+    key = keys.get(kind.department)
+    if key is None:
+        raise errors.Unavailable(f"the {kind.department} signing key is not configured")
+    values = check(kind, dict(fields))
+    owner, shown, name = _subject(session, pii, kind, subject)
+    moment = not_earlier(now or datetime.now(UTC), key_valid_from(key.address)).replace(microsecond=0)
+    detail = eip712.detail_of(kind, values)
+    header = {
+        "number": _number(session, moment),
+        "subject": shown,
+        "subjectName": name,
+        "issuedAt": int(moment.timestamp()),
+        "expiresOn": day_number((moment + timedelta(days=kind.validity_days)).date()),
+        "department": kind.department,
+        "detailHash": eip712.header_detail_hash(kind, detail),
+    }
+    digest = eip712.digest(kind, separator, eip712.message(kind, header, values))
+    cert = Certificate(
+        number=header["number"],
+        kind=tag(kind),
+        version=kind.version,
+        owner=owner,
+        department=kind.department,
+        # the signed header and QR values; the other fields live in the salted detail only
+        content={
+            "schema": "0x" + kind.digest.hex(),
+            "header": header,
+            "values": {f.name: values[f.name] for f in kind.fields if f.in_qr},
+        },
+        detail=detail or {},
+        digest="0x" + digest.hex(),
+        signer=key.address,
+        signature="0x" + sign_digest(digest, key).hex(),
+        issued_at=moment,
+        expires_at=moment + timedelta(days=kind.validity_days),
+        state="ISSUED",
+        holder_wrong_guesses=0,
+    )
+    begin_write(session)
+    session.add(cert)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        role=role,
+        action=ACTION,
+        target=cert.number,
+        detail={"kind": tag(kind), "digest": cert.digest},
+    )
+    webhooks.enqueue(session, cert, "certificate.issued")
+    return cert
+
+
+def payload(cert: Certificate, kind: KindSchema) -> bytes:
+    """The QR payload (format 2) of a stored attestation of `kind`."""
+    c = cert.content
+    return attestation.encode(kind, c["header"], c["values"], bytes.fromhex(cert.signature[2:]))
