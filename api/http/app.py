@@ -23,7 +23,19 @@ from api.http.problems import (
     validation_exception_handler,
     zel_error_handler,
 )
-from api.http.routers import admin, audiences, auth, certificates, codes, credit, jobs, public, verify, webhooks
+from api.http.routers import (
+    admin,
+    attestations,
+    audiences,
+    auth,
+    certificates,
+    codes,
+    credit,
+    jobs,
+    public,
+    verify,
+    webhooks,
+)
 from errors import ZelError
 
 log = logging.getLogger(__name__)
@@ -113,6 +125,7 @@ def create_app(ctx: AppContext) -> FastAPI:
         certificates.enterprise,
         certificates.department,
         jobs.router,
+        attestations.router,
         webhooks.router,
         admin.router,
         public.public,

@@ -48,6 +48,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/department/certificates/{number}/revoke"): {"official"},
     # Bulk issuance of a tax kind: the tax bureau's officials and the admin; the job is theirs to see.
     ("POST", "/v1/department/certificate-jobs"): {"official2", "admin"},
+    # The kind is the social-insurance bureau's (tests/kinds/test_attestations_api.py): only its official issues it.
+    ("POST", "/v1/department/attestations"): {"official"},
     ("GET", "/v1/department/certificate-jobs/{job_id}"): {"official2", "admin"},
     ("GET", "/v1/department/certificate-jobs/{job_id}/results"): {"official2", "admin"},
     ("GET", "/v1/admin/users"): ADMIN,
@@ -198,7 +200,12 @@ def _request(platform, method: str, path: str, who: str):
         .replace("{code}", "91110000600037341L")
     )
     body = None
-    if path == "/v1/department/certificate-jobs":
+    if path == "/v1/department/attestations":
+        from tests.kinds.test_attestations_api import _body, _registered
+
+        _registered(platform)  # registering the same kind again changes nothing
+        body = _body(platform)
+    elif path == "/v1/department/certificate-jobs":
         body = {"kind": "tax-enterprise", "period_from": "2025-01", "period_to": "2025-06"}
     elif path.endswith("/certificates") and method == "POST":
         kind = "tax-enterprise" if path.startswith("/v1/enterprise") else "si-individual"

@@ -32,7 +32,10 @@ from zero_errand.verification import HOLDER_GUESSES, holder_check_state, url_of
 
 PROTECTED = (401, 403, 404, 409, 413, 422, 429)  # the problem statuses their routes may answer
 BULK_PREFIX = "bulk:"
-Number = Annotated[str, Path(min_length=17, max_length=17, pattern=r"^[1-5]\d{16}$", description="Certificate number")]
+Number = Annotated[
+    str,
+    Path(min_length=17, max_length=17, pattern=r"^[1-59]\d{16}$", description="Certificate number (9: an attestation)"),
+]
 IdempotencyKey = Annotated[
     str | None,
     Header(
