@@ -7,6 +7,7 @@ in a child process): the service itself never decrypts an administrator's key. (
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
@@ -64,3 +65,24 @@ def provisioned_context(settings: Settings, *, migrate: bool = False) -> AppCont
 
     provision_deployment(settings, development=True, migrate=migrate)
     return build_context(settings)
+
+
+def register_demo_kinds(settings: Settings, administrator: str = "admin") -> list[str]:
+    """The demo's kinds from schema files (`kinds/files/*.json`: the residence proof and the school-enrolment
+    material receipt), registered as the district admin would (`zel kinds register`); registering again changes
+    nothing. Returns each kind's `slug vN #index`."""
+    from api.context import open_store
+    from kinds.schema import load
+    from zero_errand.kind_registry import register
+
+    files = sorted((Path(__file__).resolve().parent.parent / "kinds" / "files").glob("*.json"))
+    store = open_store(settings)
+    try:
+        ledger, admin, _ = bootstrap(settings.chain())
+        with ledger:
+            if administrator != "admin":
+                admin = settings.keystore().load(administrator)
+            done = [register(ledger, admin, store.sessions, load(path.read_bytes())) for path in files]
+    finally:
+        store.engine.dispose()
+    return [f"{r.kind.slug} v{r.kind.version} #{r.index}" for r in done]

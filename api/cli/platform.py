@@ -55,7 +55,7 @@ def serve(
     for name, address in d.addresses.items():
         typer.echo(f"  {name:<20} {address}")
     if demo:
-        from api.demo import describe, seed, seed_credit
+        from api.demo import demo_attestations, describe, seed, seed_credit
         from credit.codes_qr import CODE_DEPARTMENT, enterprise_code
 
         with transaction(ctx.sessions) as session:
@@ -63,6 +63,7 @@ def serve(
             creds.standings = seed_credit(credit, session, creds.usccs)  # the banner's classes and lists
         key = credit.keys[CODE_DEPARTMENT]
         creds.codes = [enterprise_code(ledger, key, ctx.settings.public_url, u) for u in creds.usccs]
+        creds.attestations = demo_attestations(ctx, creds.people[0])
         typer.echo(describe(creds, base))
     sys.stdout.flush()
     stop = threading.Event()
@@ -385,17 +386,18 @@ def issuer_provision(
     chain_url: ChainUrl = None,
 ) -> None:
     """Deploy if needed, admit the departments (with their credit scopes) and register each one's signing key
-    (its own keystore and password). An administrator's act; with k > 1 it proposes, and others approve."""
-    from api.provisioning import provision_deployment
+    (its own keystore and password). An administrator's act; with k > 1 it proposes, and others approve. With
+    --demo it also registers the demo's kinds from `kinds/files/` (the residence proof, the school-enrolment
+    material receipt), as `zel kinds register` would."""
+    from api.provisioning import provision_deployment, register_demo_kinds
 
-    keys = provision_deployment(
-        settings_of(data_dir, chain_url, demo=demo, service=False),
-        development=demo,
-        migrate=migrate,
-        administrator=administrator,
-    )
+    settings = settings_of(data_dir, chain_url, demo=demo, service=False)
+    keys = provision_deployment(settings, development=demo, migrate=migrate, administrator=administrator)
     for dept, address in keys.items():
         typer.echo(f"{dept:<12} {address}")
+    if demo:
+        for kind in register_demo_kinds(settings, administrator):
+            typer.echo(f"kind {kind}")
 
 
 def seed(

@@ -125,6 +125,16 @@ def test_zel_serve_demo_end_to_end(zel_bin, tmp_path):
     assert uscc not in out and "sekrit" not in out
     assert re.search(r"class A\b", out) and re.search(r"class C\b", out) and "red list" in out, out[:3000]
     assert (tmp_path / "d.pii-keys").exists() and not (tmp_path / "d" / "d.pii-keys").exists()
+    # The demo registers its kinds from kinds/files/ and issues one of each: their links carry attestations signed
+    # by the kinds' departments' authorized keys (anchoring them is the server's, stopped here within seconds; an
+    # attestation's way to VALID is tests/kinds/test_attestations.py's).
+    links = re.findall(r"^  (居住证明|入学材料回执) .* (\d{17})  (http\S+)$", out, re.MULTILINE)
+    assert [title for title, _, _ in links] == ["居住证明", "入学材料回执"], out[-3000:]
+    for title, _, url in links:
+        verify = [zel_bin, "verify", url, "--json", "--data-dir", str(tmp_path / "d")]
+        verdict = json.loads(subprocess.run(verify, capture_output=True, text=True, env=env, timeout=120).stdout)
+        assert verdict["status"] in ("VALID", "PENDING_ANCHOR") and verdict["certificate"]["kind_zh"] == title
+        assert {c["name"]: c["ok"] for c in verdict["checks"]}["issuer"] is True
 
 
 def test_the_service_runs_without_any_administrator_password(tmp_path, monkeypatch):
