@@ -26,9 +26,11 @@ from reportlab.pdfgen import canvas
 from sqlalchemy.orm import object_session
 
 import errors
+from kinds.schema import FieldSpec, KindSchema
 from qr.render import build
-from store.models import Certificate, Person
+from store.models import Certificate, KindSchemaRecord, Person
 from store.pii import Pii
+from zero_errand.attestations import is_attestation, registered_in
 from zero_errand.certificates import CertKind, from_day_number
 from zero_errand.departments import DEPARTMENTS
 from zero_errand.verification import url_of
@@ -229,12 +231,25 @@ def render(cert: Certificate, verify_base: str, pii: Pii | None = None) -> bytes
     """`verify_base` is the deployment's public URL; the QR holds its verify page and the signed payload.
     With `pii`, a person's certificate names its holder with the full ID number (see `holder_of`)."""
     register_font()
-    kind = CertKind.parse(cert.kind)
-    dept = DEPARTMENTS[cert.department]
+    if is_attestation(cert.kind):
+        kind_of = _attestation_kind(cert)
+        title_zh, title_en = kind_of.title.zh, kind_of.title.en
+        fields, details = _attestation_fields(cert, kind_of, holder_of(cert, pii))
+        sections = [("其他事项 Other particulars", details)] if details else []
+    else:
+        kind = CertKind.parse(cert.kind)
+        title_zh, title_en = kind.title_zh, kind.title_en
+        report = kind is CertKind.CREDIT_REPORT
+        fields = _report_fields(cert) if report else _fields(cert, holder_of(cert, pii))
+        sections = [
+            ("明细 Details", _report_lines(cert.detail) if report else _lines(kind, cert.detail.get("lines", [])))
+        ]
+        if report and _grade_lines(cert.detail):
+            sections.append(("评分依据 Grade basis", _grade_lines(cert.detail)))
     buf = io.BytesIO()
     pdf = canvas.Canvas(buf, pagesize=A4, pageCompression=1)
-    pdf.setTitle(f"{kind.title_zh} {cert.number}")
-    pdf.setAuthor(dept.name_zh)
+    pdf.setTitle(f"{title_zh} {cert.number}")
+    pdf.setAuthor(_department_zh(cert.department))
     width, height = A4
     y = height - 30 * mm
 
@@ -243,20 +258,15 @@ def render(cert: Certificate, verify_base: str, pii: Pii | None = None) -> bytes
         pdf.drawString(x, y, s)
 
     pdf.setFont(FONT, 20)
-    pdf.drawCentredString(width / 2, y, kind.title_zh)
+    pdf.drawCentredString(width / 2, y, title_zh)
     y -= 8 * mm
     pdf.setFont(FONT, 10)
-    pdf.drawCentredString(width / 2, y, kind.title_en)
+    pdf.drawCentredString(width / 2, y, title_en)
     y -= 14 * mm
-    report = kind is CertKind.CREDIT_REPORT
-    fields = _report_fields(cert) if report else _fields(cert, holder_of(cert, pii))
     for label, value in fields:
         text(25 * mm, 11, label)
         text(75 * mm, 11, value)
         y -= 7.5 * mm
-    sections = [("明细 Details", _report_lines(cert.detail) if report else _lines(kind, cert.detail.get("lines", [])))]
-    if report and _grade_lines(cert.detail):
-        sections.append(("评分依据 Grade basis", _grade_lines(cert.detail)))
     for title, lines in sections:
         y -= 4 * mm
         text(25 * mm, 12, title)
@@ -281,6 +291,54 @@ def render(cert: Certificate, verify_base: str, pii: Pii | None = None) -> bytes
     pdf.showPage()
     pdf.save()
     return buf.getvalue()
+
+
+def _attestation_kind(cert: Certificate) -> KindSchema:
+    """The registered kind of a stored attestation, from the store of the session the row was read in."""
+    session = object_session(cert)
+    found = registered_in(session, KindSchemaRecord.digest == cert.content["schema"]) if session else []
+    if not found:
+        raise LookupError(f"the kind of attestation {cert.number} is not in the store")
+    return found[0].kind
+
+
+def _value_text(spec: FieldSpec, value: Any) -> str:
+    """A field's value as the PDF prints it: an enum by its Chinese and English label, money in yuan."""
+    if spec.type == "enum":
+        label = dict(spec.values).get(value)
+        return f"{label.zh} {label.en}" if label else str(value)
+    if spec.type == "boolean":
+        return "是 Yes" if value else "否 No"
+    if spec.type == "amount_fen":
+        return f"{money(value)}（人民币 CNY）"
+    return str(value)
+
+
+def _attestation_fields(
+    cert: Certificate, kind: KindSchema, holder: Holder | None
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """An attestation's rows (number, subject, its QR fields with their labels, times, issuer) and the lines of its
+    fields outside the QR code (the holder's copy shows them; the QR code commits to them by their salted hash)."""
+    header, values = cert.content["header"], cert.content["values"]
+    hidden = (cert.detail or {}).get("fields", {})
+    subject = (
+        [("姓名 Name", holder.name), ("公民身份号码 ID number", holder.id_number)]
+        if holder is not None
+        else [("证明对象 Subject", f"{header['subjectName']}  {header['subject']}".strip())]
+    )
+    rows = [("证明编号 No.", cert.number), *subject]
+    rows += [(f"{f.label.zh} {f.label.en}", _value_text(f, values[f.name])) for f in kind.fields if f.in_qr]
+    rows += [
+        ("开具时间 Issued", beijing_time(cert.issued_at)),
+        ("有效期至 Valid until", str(from_day_number(header["expiresOn"]))),
+        ("开具机关 Issuer", _department_zh(cert.department)),
+    ]
+    details = [
+        f"{f.label.zh} {f.label.en}：{_value_text(f, hidden[f.name])}"
+        for f in kind.fields
+        if not f.in_qr and f.name in hidden
+    ]
+    return rows, details
 
 
 def _draw_qr(pdf: canvas.Canvas, url: str, x: float, y: float, size: float) -> None:

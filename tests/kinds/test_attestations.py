@@ -136,6 +136,21 @@ def test_an_attestation_is_issued_anchored_by_schema_and_verifies_from_its_qr_im
     purpose = next(f for f in shown["fields"] if f["name"] == "purpose")
     assert (purpose["label_zh"], purpose["value_zh"], purpose["value_en"]) == ("用途", "子女入学", "School enrolment")
 
+    # The PDF is laid out from the schema: its title, each field's labels and values, the detail the QR code leaves out.
+    pdf = district["root"] / "licence.pdf"
+    assert _zel(data, "cert", "pdf", licence["number"], "-o", str(pdf)).exit_code == 0
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for shown_text in (
+        "营业执照核验回执",
+        "Business licence check receipt",
+        "核验日期",
+        "一致 Matches",
+        "备注 Note",
+        "窗口核验",
+    ):
+        assert shown_text in text, (shown_text, text)
+    assert licence["number"] in text
+
 
 def test_field_errors_name_the_field_and_the_rule(district: dict) -> None:
     data = district["data"]
