@@ -19,7 +19,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 import errors
 from identifiers import validate_id_number, validate_uscc
@@ -30,11 +30,9 @@ from ledger.anchor import SCHEMA_KIND_BASE  # noqa: F401 - re-exported: an attes
 from qr import attestation
 from qr.payload import mask_id_number  # the QR subject shows the first 4 digits only
 from qr.signed import day_number, not_earlier, sign_digest
-from store import audit
-from store.db import begin_write
 from store.models import Certificate, Enterprise, KindSchemaRecord
 from store.pii import Pii
-from zero_errand import webhooks
+from zero_errand.builder import store_issued
 from zero_errand.people import find_person
 
 TAG_SEPARATOR = ".v"  # certificate kind slugs never hold a dot
@@ -196,19 +194,16 @@ def issue(
         state="ISSUED",
         holder_wrong_guesses=0,
     )
-    begin_write(session)
-    session.add(cert)
-    session.flush()
-    audit.append(
-        session,
-        actor=actor,
-        role=role,
-        action=ACTION,
-        target=cert.number,
-        detail={"kind": tag(kind), "digest": cert.digest},
-    )
-    webhooks.enqueue(session, cert, "certificate.issued")
-    return cert
+    return store_issued(session, cert, actor=actor, role=role, action=ACTION, audit_detail={"kind": tag(kind)})
+
+
+def kind_of(cert: Certificate) -> KindSchema:
+    """The registered kind of a stored attestation, from the store of the session the row was read in."""
+    session = object_session(cert)
+    found = registered_in(session, KindSchemaRecord.digest == cert.content["schema"]) if session else []
+    if not found:
+        raise LookupError(f"the kind of attestation {cert.number} is not in the store")
+    return found[0].kind
 
 
 def payload(cert: Certificate, kind: KindSchema) -> bytes:

@@ -169,6 +169,15 @@ def build_certificate(
     here, before anything else is written, and the caller answers with the certificate that won. The audit entry is
     `action` on the number, its detail `audit_detail` and the digest."""
     cert = Certificate(**draft_row(kind, draft, key=key, domain=domain, now=now, idempotency_key=idempotency_key))
+    return store_issued(session, cert, actor=actor, role=role, action=action, audit_detail=audit_detail)
+
+
+def store_issued(
+    session: Session, cert: Certificate, *, actor: str, role: str, action: str, audit_detail: dict[str, Any]
+) -> Certificate:
+    """Store a signed certificate (or attestation) ISSUED with its audit entry (`action` on its number, its detail
+    `audit_detail` and the digest) and its `certificate.issued` event, in the caller's transaction. The row is
+    flushed in a savepoint, so a unique key taken (an idempotency key) raises `IntegrityError` before the rest."""
     begin_write(session)  # the row, its audit entry and its event commit together (SQLite's driver needs telling)
     with session.begin_nested():
         session.add(cert)

@@ -28,9 +28,10 @@ from sqlalchemy.orm import object_session
 import errors
 from kinds.schema import FieldSpec, KindSchema
 from qr.render import build
-from store.models import Certificate, KindSchemaRecord, Person
+from store.models import Certificate, Person
 from store.pii import Pii
-from zero_errand.attestations import is_attestation, registered_in
+from zero_errand.attestations import is_attestation
+from zero_errand.attestations import kind_of as attestation_kind
 from zero_errand.certificates import CertKind, from_day_number
 from zero_errand.departments import DEPARTMENTS
 from zero_errand.verification import url_of
@@ -232,7 +233,7 @@ def render(cert: Certificate, verify_base: str, pii: Pii | None = None) -> bytes
     With `pii`, a person's certificate names its holder with the full ID number (see `holder_of`)."""
     register_font()
     if is_attestation(cert.kind):
-        kind_of = _attestation_kind(cert)
+        kind_of = attestation_kind(cert)
         title_zh, title_en = kind_of.title.zh, kind_of.title.en
         fields, details = _attestation_fields(cert, kind_of, holder_of(cert, pii))
         sections = [("其他事项 Other particulars", details)] if details else []
@@ -291,15 +292,6 @@ def render(cert: Certificate, verify_base: str, pii: Pii | None = None) -> bytes
     pdf.showPage()
     pdf.save()
     return buf.getvalue()
-
-
-def _attestation_kind(cert: Certificate) -> KindSchema:
-    """The registered kind of a stored attestation, from the store of the session the row was read in."""
-    session = object_session(cert)
-    found = registered_in(session, KindSchemaRecord.digest == cert.content["schema"]) if session else []
-    if not found:
-        raise LookupError(f"the kind of attestation {cert.number} is not in the store")
-    return found[0].kind
 
 
 def _value_text(spec: FieldSpec, value: Any) -> str:

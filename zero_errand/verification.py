@@ -24,7 +24,7 @@ from qr.verify import ChainState
 from store.models import AnchorBatch, Certificate, KindSchemaRecord
 from store.pii import Pii
 from zero_errand import attestations
-from zero_errand.attestations import is_attestation, registered_in
+from zero_errand.attestations import is_attestation
 from zero_errand.people import find_person
 
 log = logging.getLogger(__name__)
@@ -39,11 +39,7 @@ def payload_of(cert: Certificate) -> bytes:
     """The QR payload of a stored certificate, or of an attestation (format 2: its kind's file from the store of the
     session the row was read in)."""
     if is_attestation(cert.kind):
-        session = Session.object_session(cert)
-        found = registered_in(session, KindSchemaRecord.digest == cert.content["schema"]) if session else []
-        if not found:
-            raise LookupError(f"the kind of attestation {cert.number} is not in the store")
-        return attestations.payload(cert, found[0].kind)
+        return attestations.payload(cert, attestations.kind_of(cert))
     return encode(Content(**cert.content), bytes.fromhex(cert.signature[2:]))
 
 
