@@ -95,3 +95,34 @@ def test_the_wrong_side_is_refused_and_nothing_is_stored(platform) -> None:
     many = {f"f{i}": "x" for i in range(40)}
     assert platform.client.post(URL, json={**_body(platform), "fields": many}, headers=official).status_code == 422
     assert _attestations(platform) == 0
+
+
+def test_an_enterprise_hears_of_its_attestation_through_its_webhook(platform) -> None:
+    from store.models import WebhookDelivery
+
+    licence = {
+        **RECEIPT,
+        "slug": "licence-check-receipt",
+        "department": "amr.440604",
+        "subject": "enterprise",
+        "title": {"zh": "营业执照核验回执", "en": "Business licence check receipt"},
+    }
+    admin = platform.ctx.settings.keystore().load("admin")
+    register(platform.ctx.require_ledger(), admin, platform.ctx.sessions, parse(licence))
+    with platform.ctx.sessions() as session:
+        before = session.scalar(select(func.count()).select_from(WebhookDelivery)) or 0
+    body = {
+        "kind": "licence-check-receipt",
+        "subject": platform.usccs[0],
+        "fields": {"visited_on": "2026-11-30", "matter": "card", "note": "核验"},
+    }
+    r = platform.client.post(URL, json=body, headers=platform.headers("official3"))  # market supervision's official
+    assert r.status_code == 201, r.text
+    with platform.ctx.sessions() as session:
+        deliveries = session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.webhook_id == platform.webhook)
+        ).all()
+        assert (session.scalar(select(func.count()).select_from(WebhookDelivery)) or 0) == before + 1
+    (event,) = [d for d in deliveries if d.payload["certificate"]["number"] == r.json()["number"]]
+    assert event.event == "certificate.issued" and event.payload["certificate"]["kind"] == "licence-check-receipt.v1"
+    assert event.payload["certificate"]["digest"] == r.json()["digest"]
