@@ -26,7 +26,6 @@ from identifiers import validate_id_number, validate_uscc
 from kinds import eip712
 from kinds.schema import KindSchema, load
 from kinds.values import check
-from ledger.anchor import SCHEMA_KIND_BASE  # noqa: F401 - re-exported: an attestation batch's kind
 from qr import attestation
 from qr.payload import mask_id_number  # the QR subject shows the first 4 digits only
 from qr.signed import day_number, not_earlier, sign_digest
@@ -97,14 +96,6 @@ class KindBook:
             if str(r.kind.version) == version:
                 return r
         raise errors.NotFound(f"no registered kind {kind_column!r}", field="kind")
-
-    def by_digest(self, digest_hex: str) -> Registered | None:
-        found = self._rows(KindSchemaRecord.digest == digest_hex)
-        return found[0] if found else None
-
-    def by_id(self) -> dict[bytes, KindSchema]:
-        """Every registered kind by the 8-byte id its payloads carry."""
-        return {attestation.schema_id(r.kind): r.kind for r in self._rows()}
 
 
 def _subject(session: Session, pii: Pii, kind: KindSchema, raw: str) -> tuple[str, str, str]:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.anchor import Anchorer
+from ledger.anchor import SCHEMA_KIND_BASE, Anchorer
 from ledger.client import CertificateStatus, Ledger
 from ledger.keys import Keystore
 from ledger.kinds import Kind
@@ -19,7 +19,7 @@ from store import audit
 from store.models import AnchorBatch, Certificate
 from store.pii import Pii
 from zero_errand import attestations, webhooks
-from zero_errand.attestations import SCHEMA_KIND_BASE, KindBook, is_attestation
+from zero_errand.attestations import KindBook, is_attestation
 from zero_errand.builder import CertificateBuilder
 from zero_errand.bulk import LEASE_SECONDS, JobWorker
 from zero_errand.certificates import REASONS, CertKind, Domain
