@@ -257,4 +257,7 @@ def _values(value: Any, where: str, bad: Bad) -> tuple[tuple[str, Text], ...]:
         text = _text(label, f"{where}.{code}", bad)
         if text is not None:
             out.append((code, text))
-    return tuple(out) if len(out) == len(value) else ()
+    # In code order (as the canonical JSON lists them): a payload writes an enum value as its index in this order,
+    # so a schema read from its file and the same schema read back from the store (or by the page's JavaScript,
+    # which sorts the codes too) index alike.
+    return tuple(sorted(out)) if len(out) == len(value) else ()

@@ -36,6 +36,7 @@ from qr.render import version_of
 
 VERSION = 2
 ID_BYTES = 8
+ABOUT = {"person": "a person", "enterprise": "an enterprise"}
 
 
 def schema_id(kind: KindSchema) -> bytes:
@@ -55,7 +56,7 @@ class Attestation:
 
 
 def _zigzag(n: int) -> int:
-    return (n << 1) ^ (n >> 63) if n < 0 else n << 1
+    return n << 1 if n >= 0 else ((-n) << 1) - 1
 
 
 def _unzigzag(n: int) -> int:
@@ -162,7 +163,7 @@ def decode(data: bytes, kinds: Mapping[bytes, KindSchema]) -> Attestation:
     if tag not in (1, 2):
         raise PayloadError(f"unknown subject type {tag}")
     if (tag == 1) != (kind.subject == "enterprise"):
-        raise PayloadError(f"a {kind.slug} attestation is about a {kind.subject}, not this subject")
+        raise PayloadError(f"a {kind.slug} attestation is about {ABOUT[kind.subject]}, not this subject")
     header = {
         "number": number,
         "subject": subject,

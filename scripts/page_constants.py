@@ -13,15 +13,17 @@ from __future__ import annotations
 import json
 import string
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from credit.grading import CLASSES, RECORD_TYPES, TYPE_EN, TYPE_ZH
 from credit.inspections import RESULTS
 from identifiers import REGISTRATION_AUTHORITIES, USCC_ALPHABET
+from kinds import eip712
 from ledger.departments import DEPARTMENTS
 from ledger.kinds import Kind
-from qr import payload
+from qr import attestation, payload
 from qr.decode import SCAN_PIXELS
 from qr.signed import EIP712_TYPES, Domain
 from zero_errand.certificates import REASONS, REASONS_ZH, CertKind
@@ -51,6 +53,22 @@ def constants() -> list[tuple[str, str, Any]]:
             {"name": domain["name"], "version": domain["version"]},
         ),
         ("EIP712_TYPE_STRINGS", "qr.signed.EIP712_TYPES", {name: _type_string(name) for name in EIP712_TYPES}),
+        (
+            "ATTESTATION_VERSION",
+            "qr.attestation.VERSION (payload format of a kind registered from a file)",
+            attestation.VERSION,
+        ),
+        (
+            "ATTESTATION_HEADER",
+            "kinds.eip712.HEADER (the Attestation struct's members before the kind's QR fields)",
+            ",".join(f"{m['type']} {m['name']}" for m in eip712.HEADER),
+        ),
+        ("ATTESTATION_TYPES", "kinds.eip712.SOLIDITY (a schema field type -> its EIP-712 type)", eip712.SOLIDITY),
+        (
+            "DATE_DAYS",
+            "the day numbers of datetime.date.min and .max (a payload's date beyond them is out of range)",
+            [(date.min - eip712.EPOCH).days, (date.max - eip712.EPOCH).days],
+        ),
         ("CHAIN_KIND", "ledger.kinds.Kind (bit in a key's kinds mask)", {k.name: k.value for k in Kind}),
         ("CERT_KIND", "zero_errand.certificates.CertKind (payload code)", {k.name: k.code for k in CertKind}),
         (

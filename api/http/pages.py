@@ -130,7 +130,7 @@ hidden></label><p id="scan-error" role="alert"></p></section>
 <section id="result" hidden>
 <p id="verdict" class="verdict" role="status"></p><p id="status-note" class="note" hidden></p>
 <p id="status-reason" class="note" hidden></p><p id="unchecked" class="small" data-t="unchecked" hidden></p>
-<dl id="cert"></dl>
+<dl id="cert"></dl><p id="detail-note" class="small" hidden></p>
 <h2 data-t="checks" class="small"></h2><ul id="checks"></ul>
 <section id="holder" hidden><h2 data-t="holder" class="small"></h2><p class="small" data-t="holderHint"></p>
 <form id="holder-form"><label for="holder-id" data-t="holderLabel"></label>

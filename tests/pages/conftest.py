@@ -69,6 +69,25 @@ class LiveServer:
         self.ctx.certificates.anchorer(max_wait=0).run_once(force=True)
         return number
 
+    def attest(self, slug: str, fields: dict[str, Any], index: int = 0) -> str:
+        """Issue and anchor an attestation of the demo kind `slug` (kinds/files/, registered here as the district
+        admin registers it; again is a no-op) to the index-th person; its number."""
+        from kinds.schema import load
+        from zero_errand.kind_registry import register
+
+        admin = self.ctx.settings.keystore().load("admin")
+        files = Path(__file__).resolve().parents[2] / "kinds" / "files"
+        for path in sorted(files.glob("*.json")):
+            register(self.ctx.require_ledger(), admin, self.ctx.sessions, load(path.read_bytes()))
+        with transaction(self.ctx.sessions) as session:
+            number = (
+                self.ctx.require_certificates()
+                .attest(session, kind=slug, subject=self.people[index], fields=fields, actor="user:test", role="admin")
+                .number
+            )
+        self.ctx.certificates.anchorer(max_wait=0).run_once(force=True)
+        return number
+
     def url(self, number: str) -> str:
         from sqlalchemy import select
 

@@ -90,7 +90,7 @@ def test_malformed_foreign_and_tampered_payloads_are_refused() -> None:
     with pytest.raises(PayloadError, match="no detail fields: its detailHash must be zero"):
         attestation.encode(kind, {**header, "detailHash": "0x" + "07" * 32}, values, signed(kind, header, values)[1])
     enterprise = parse({**copy.deepcopy(kind.source), "subject": "enterprise"})
-    with pytest.raises(PayloadError, match="is about a enterprise"):
+    with pytest.raises(PayloadError, match="is about an enterprise"):
         attestation.decode(
             payload[:1] + attestation.schema_id(enterprise) + payload[9:],
             {attestation.schema_id(enterprise): enterprise},

@@ -1,7 +1,10 @@
 """No mutant of a valid payload verifies VALID, and none crashes the pipeline: each gets a clear verdict.
 
 Mutants: single bits flipped, single digits of the QR text changed, bytes and digits inserted and deleted,
-truncations, fields swapped between two certificates, and a certificate presented under another kind."""
+truncations, fields swapped between two certificates, and a certificate presented under another kind; the same for
+attestations of every kind registered from a file (and one with every field type), which are also presented under
+another kind's schema, signed by the wrong department or by a key without the attestation kind, and given values
+beyond their EIP-712 types."""
 
 from __future__ import annotations
 
@@ -9,18 +12,32 @@ import json
 import random
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from eth_account import Account
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qr.payload import decode, encode, from_digits, to_digits
-from qr.signed import Content, Domain, sign
+from kinds import eip712
+from kinds import schema as ks
+from kinds.schema import KindSchema, canonical, parse
+from kinds.values import check, widest
+from ledger.kinds import Kind
+from qr import attestation
+from qr.payload import decode, encode, from_digits, subject_bytes, to_digits, varint
+from qr.signed import Content, Domain, domain_separator, sign
 from qr.trustlist import FORMAT, TrustList, sign_list
 from qr.verify import verify_offline
+from tests.kinds.test_schema import TYPED
 
-ADMIN, TAX, SI, AMR = (Account.from_key(bytes([n]) * 32) for n in (31, 32, 33, 34))
+ADMIN, TAX, SI, AMR, PS, EDU, TAX_CERTS_ONLY = (Account.from_key(bytes([n]) * 32) for n in range(31, 38))
+ATTEST = 1 << Kind.ATTESTATION
+# The demo kinds as the store and the key list carry them (their canonical JSON), and one with every field type.
+KINDS = [
+    parse(json.loads(canonical(parse(json.loads(p.read_text())).source)))
+    for p in sorted((Path(ks.__file__).parent / "files").glob("*.json"))
+] + [parse(TYPED)]
 SIGNERS = {1: TAX, 2: TAX, 3: SI, 4: SI, 5: AMR}
 DEPARTMENTS = {1: "tax.440604", 2: "tax.440604", 3: "si.440604", 4: "si.440604", 5: "amr.440604"}
 DOMAIN = Domain(131277322940537, "0x4DFD345E54a21Ecbf5b9287f8F17B173b02031Ab")
@@ -34,11 +51,31 @@ BODY = {
         {"id": "tax.440604", "name": "税务局", "retired_at": 0},
         {"id": "si.440604", "name": "社保局", "retired_at": 0},
         {"id": "amr.440604", "name": "市场监管局", "retired_at": 0},
+        {"id": "ps.440604", "name": "公安分局", "retired_at": 0},
+        {"id": "edu.440604", "name": "教育局", "retired_at": 0},
     ],
     "keys": [
-        {"address": TAX.address, "department": "tax.440604", "kinds": 0b101, "valid_from": 0, "revoked_at": 0},
+        {"address": TAX.address, "department": "tax.440604", "kinds": 0b101 | ATTEST, "valid_from": 0, "revoked_at": 0},
         {"address": SI.address, "department": "si.440604", "kinds": 0b110, "valid_from": 0, "revoked_at": 0},
         {"address": AMR.address, "department": "amr.440604", "kinds": 0b10000, "valid_from": 0, "revoked_at": 0},
+        {"address": PS.address, "department": "ps.440604", "kinds": ATTEST, "valid_from": 0, "revoked_at": 0},
+        {"address": EDU.address, "department": "edu.440604", "kinds": ATTEST, "valid_from": 0, "revoked_at": 0},
+        {
+            "address": TAX_CERTS_ONLY.address,
+            "department": "tax.440604",
+            "kinds": 0b101,
+            "valid_from": 0,
+            "revoked_at": 0,
+        },
+    ],
+    "kinds": [
+        {
+            "index": i,
+            "digest": "0x" + k.digest.hex(),
+            "department": k.department,
+            "schema": json.loads(canonical(k.source)),
+        }
+        for i, k in enumerate(KINDS, 1)
     ],
     "revoked": [],
     "suspended": [],
@@ -81,6 +118,92 @@ def signed_payload(c: Content) -> bytes:
 
 
 PAYLOADS = [signed_payload(c) for c in CONTENTS]
+SEPARATOR = domain_separator(DOMAIN.chain_id, DOMAIN.verifying_contract)
+KEY_OF = {"ps.440604": PS, "edu.440604": EDU, "tax.440604": TAX}
+TYPICAL = {
+    "residence-proof": {"address": "佛山市禅城区祖庙街道岭南大道北1号", "since": "1965-03-01", "purpose": "school"},
+    "school-enrolment-receipt": {
+        "school": "禅城区实验小学",
+        "grade": "primary-1",
+        "received_on": "2026-11-20",
+        "complete": False,
+        "household_register": "0x" + "5a" * 32,
+        "note": "户口簿原件已核",
+    },
+    "typed-kind": {"n": -3, "fen": 123_456, "m": "2026-11", "ok": True, "d": "0x" + "0d" * 32},
+}
+
+
+def att_header(kind: KindSchema, number: int, **changes: object) -> dict:
+    header = {
+        "number": f"9{number:016d}",
+        "subject": "4406" + "*" * 14 if kind.subject == "person" else "91440604MA4UABCD1X",
+        "subjectName": "陈*明" if kind.subject == "person" else "禅城智造科技有限公司",
+        "issuedAt": 1_795_400_000,
+        "expiresOn": 21000,
+        "department": kind.department,
+        "detailHash": "0x" + ("7e" * 32 if eip712.has_detail(kind) else eip712.NO_DETAIL.hex()),
+    }
+    return header | changes
+
+
+def att_signature(kind: KindSchema, header: dict, values: dict, key=None) -> bytes:  # noqa: ANN001
+    digest = eip712.digest(kind, SEPARATOR, eip712.message(kind, header, values))
+    return bytes((key or KEY_OF[kind.department]).unsafe_sign_hash(digest).signature)
+
+
+def att_payload(kind: KindSchema, header: dict, values: dict, key=None) -> bytes:  # noqa: ANN001
+    return attestation.encode(kind, header, values, att_signature(kind, header, values, key))
+
+
+def _attestations() -> list[bytes]:
+    out = []
+    for n, kind in enumerate(KINDS):
+        for m, values in enumerate((check(kind, TYPICAL[kind.slug]), widest(kind))):
+            out.append(att_payload(kind, att_header(kind, 10 * n + m), values))
+    return out
+
+
+ATT_PAYLOADS = _attestations()  # VALID: two of each kind, typical and at their widest
+
+
+def _zigzag(n: int) -> bytes:
+    return varint(attestation._zigzag(n))
+
+
+def attestation_edge_cases() -> list[tuple[bytes, str]]:
+    """Attestations that must not verify, with the verdict each gets: another kind's schema id on the payload, the
+    wrong department's key, a key of the right department without the attestation kind, an expired one, values
+    beyond their EIP-712 types and bytes a field cannot hold."""
+    residence, receipt, typed = KINDS
+    values = check(residence, TYPICAL["residence-proof"])
+    good = att_payload(residence, att_header(residence, 1), values)
+    typed_values = check(typed, TYPICAL["typed-kind"])
+    header = att_header(typed, 2)
+    sig = att_signature(typed, header, typed_values)
+    out = [
+        (good[:1] + attestation.schema_id(receipt) + good[9:], "INVALID"),  # read as a receipt: garbled or unsigned
+        (att_payload(residence, att_header(residence, 3), values, key=EDU), "UNTRUSTED_ISSUER"),
+        (att_payload(typed, header, typed_values, key=TAX_CERTS_ONLY), "UNTRUSTED_ISSUER"),
+        (att_payload(residence, att_header(residence, 4, expiresOn=20000), values), "EXPIRED"),
+        (att_payload(typed, att_header(typed, 5, subject="4406" + "*" * 14), typed_values), "INVALID"),
+    ]
+    for name, huge in (("n", 2**63), ("n", -(2**63) - 1), ("fen", 2**64), ("m", 2**32)):
+        over = dict(typed_values)
+        over[name] = huge
+        if name == "m":  # a month is written as year * 12 + month - 1
+            over[name] = f"{huge // 12:04d}-{huge % 12 + 1:02d}"
+        out.append((attestation.encode(typed, header, over, sig), "INVALID"))
+    raw = good[:-65]  # the residence proof without its purpose and signature: its since date is written anew
+    head = raw[: len(raw) - len(_zigzag((date(1965, 3, 1) - eip712.EPOCH).days))]
+    for days in (2_932_897, -719_163, 2**40):
+        out.append((head + _zigzag(days) + b"\x00" + good[-64:], "INVALID"))
+    out.append((good[:-65] + b"\x07" + good[-64:], "INVALID"))  # an enum index the kind does not have
+    bad_text = bytes([2]) + b"\xff\xff"  # a string field of 2 bytes that are not GB18030
+    body = bytes([2]) + attestation.schema_id(receipt) + int("90000000000000007").to_bytes(8, "big")
+    body += subject_bytes("4406" + "*" * 14) + bytes([2]) + "陈".encode("gb18030") + (1).to_bytes(4, "big")
+    out.append((body + (1).to_bytes(2, "big") + b"\x00" * 32 + bad_text + bytes(70), "INVALID"))
+    return out
 
 
 def verdict(payload_or_text: bytes | str) -> str:
@@ -173,3 +296,29 @@ def test_arbitrary_field_values_under_the_original_signature_are_invalid(
     if forged == c:
         return
     assert verdict(encode(forged, decode(PAYLOADS[index]).signature)) == "INVALID"
+
+
+def test_the_original_attestations_are_valid() -> None:
+    assert [verdict(p) for p in ATT_PAYLOADS] == ["VALID"] * len(ATT_PAYLOADS)
+
+
+@pytest.mark.parametrize("index", range(len(ATT_PAYLOADS)), ids=lambda i: f"{KINDS[i // 2].slug}-{i % 2}")
+def test_no_byte_or_digit_mutant_of_an_attestation_is_valid(index: int) -> None:
+    original = ATT_PAYLOADS[index]
+    registered = TRUST.resolver.kinds()
+    results: dict[str, int] = {}
+    for mutant in mutants(original, random.Random(100 + index)):
+        status = verdict(mutant)
+        results[status] = results.get(status, 0) + 1
+        if status == "VALID":  # only one that decodes to the very same signed attestation (a digit string's zeros)
+            data = mutant if isinstance(mutant, bytes) else from_digits(mutant[1:])
+            assert attestation.decode(data, registered) == attestation.decode(original, registered)
+    assert set(results) <= {"INVALID", "VALID"}
+    assert results["INVALID"] > 0.99 * sum(results.values())
+
+
+@pytest.mark.parametrize("case", range(len(attestation_edge_cases())))
+def test_an_attestation_under_another_kind_key_or_range_gets_its_verdict(case: int) -> None:
+    payload, want = attestation_edge_cases()[case]
+    result = verify_offline("#" + to_digits(payload), TRUST, trust_anchor=ADMIN.address, today=TODAY, now=NOW)
+    assert result.status == want, result.checks

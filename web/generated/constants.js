@@ -16,6 +16,27 @@ export const EIP712_TYPE_STRINGS = {
   "Certificate": "Certificate(uint8 kind,uint8 version,string number,string subject,string subjectName,uint32 periodFrom,uint32 periodTo,uint64 totalFen,uint16 monthsPaid,uint16 monthsInArrears,bytes32 detailHash,uint32 issuedAt,uint32 expiresOn,string department)"
 };
 
+// qr.attestation.VERSION (payload format of a kind registered from a file)
+export const ATTESTATION_VERSION = 2;
+
+// kinds.eip712.HEADER (the Attestation struct's members before the kind's QR fields)
+export const ATTESTATION_HEADER = "bytes32 schema,string number,string subject,string subjectName,uint64 issuedAt,uint32 expiresOn,string department,bytes32 detailHash";
+
+// kinds.eip712.SOLIDITY (a schema field type -> its EIP-712 type)
+export const ATTESTATION_TYPES = {
+  "string": "string",
+  "enum": "string",
+  "integer": "int64",
+  "amount_fen": "uint64",
+  "date": "int32",
+  "month": "uint32",
+  "boolean": "bool",
+  "digest": "bytes32"
+};
+
+// the day numbers of datetime.date.min and .max (a payload's date beyond them is out of range)
+export const DATE_DAYS = [-719162, 2932896];
+
 // ledger.kinds.Kind (bit in a key's kinds mask)
 export const CHAIN_KIND = {
   "TAX_CERTIFICATE": 0,

@@ -7,8 +7,8 @@
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import {
-  CERT_KIND, CERT_KINDS, DEPARTMENT_CODES, DEPARTMENT_NAMES, EIP712_DOMAIN, EIP712_TYPE_STRINGS, GRADES,
-  PAYLOAD_VERSION, USCC_ALPHABET,
+  ATTESTATION_HEADER, ATTESTATION_TYPES, ATTESTATION_VERSION, CERT_KIND, CERT_KINDS, CHAIN_KIND, DATE_DAYS,
+  DEPARTMENT_CODES, DEPARTMENT_NAMES, EIP712_DOMAIN, EIP712_TYPE_STRINGS, GRADES, PAYLOAD_VERSION, USCC_ALPHABET,
 } from "../generated/constants.js"; // generated from the Python owners (scripts/page_constants.py)
 
 const utf8 = new TextEncoder();
@@ -25,6 +25,8 @@ export const PAYLOAD_ZH = {
   kind: "未知的证明类型代码 {v}", truncated: "内容不完整（被截断）", "subject-type": "未知的证明对象类型 {v}",
   "name-encoding": "证明对象名称的编码无效", "number-length": "数值字段过长", department: "未知的签发机关代码",
   trailing: "签名之后有多余内容", range: "金额字段超出范围", schema: "未登记的证明种类 0x{v}…",
+  "subject-kind": "证明对象类型与证明种类不符", "field-encoding": "字段“{v}”的文字编码无效",
+  enum: "字段“{v}”的取值未在证明种类中登记", date: "日期字段“{v}”超出范围", boolean: "是否字段“{v}”的取值无效",
 };
 
 function hex(bytes) {
@@ -107,39 +109,52 @@ class Reader {
   }
 }
 
-/** Parse a binary payload into {content, signature}; throws PayloadError saying what is wrong. */
-export function decodePayload(data) {
+/** (tag, subject) as qr.payload.read_subject reads them. */
+function readSubject(r) {
+  const tag = r.small(1);
+  if (tag === 2) return [tag, r.small(2).toString().padStart(4, "0") + "*".repeat(14)]; // the region prefix only
+  if (tag === 0) { // earlier certificates: the prefix and the last four characters
+    const region = r.small(2).toString().padStart(4, "0");
+    // as Python's bytes.decode("ascii", errors="replace"): the signature covers the text, so it decides
+    return [tag, region + "*".repeat(10) +
+                 String.fromCharCode(...Array.from(r.take(4), (b) => b < 0x80 ? b : 0xfffd))];
+  }
+  if (tag === 1) {
+    let packed = r.uint(12);
+    const chars = [];
+    for (let i = 0; i < 18; i++) { chars.push(USCC_ALPHABET[Number(packed % 31n)]); packed /= 31n; }
+    return [tag, chars.reverse().join("")];
+  }
+  throw new PayloadError("subject-type", `unknown subject type ${tag}`, tag);
+}
+
+/** A length byte and GB18030 text, as qr.attestation._read_text reads it. */
+function readText(r, what, code, value) {
+  const bytes = r.take(r.small(1));
+  if (!gb18030Valid(bytes)) throw new PayloadError(code, `${what} is not valid GB18030`, value);
+  return new TextDecoder("gb18030").decode(bytes);
+}
+
+function signatureOf(compact) {
+  const s = compact.slice(32); s[0] &= 0x7f;
+  return { r: compact.slice(0, 32), s, parity: compact[32] >> 7 };
+}
+
+/** Parse a binary payload: a certificate ({format: 1, content, signature}) or, by `kinds` (`kindTable`), an
+ * attestation of a registered kind ({format: 2, kind, header, values, signature}); throws PayloadError saying what
+ * is wrong. */
+export function decodePayload(data, kinds = new Map()) {
   const r = new Reader(data);
   const version = r.small(1);
-  if (version === 2) { // an attestation of a kind registered from a schema file (qr/attestation.py): not read here yet
-    const id = hex(r.take(8));
-    throw new PayloadError("schema", `unknown kind: no registered schema 0x${id}…`, id);
-  }
+  if (version === ATTESTATION_VERSION) return decodeAttestation(r, data, kinds);
   if (version !== PAYLOAD_VERSION) {
     throw new PayloadError("version", `unknown payload format version ${version}`, version);
   }
   const kind = r.small(1);
   if (CERT_KINDS[kind] === undefined) throw new PayloadError("kind", `unknown certificate kind ${kind}`, kind);
   const number = r.uint(8).toString().padStart(17, "0");
-  const tag = r.small(1);
-  let subject;
-  if (tag === 2) { // the region prefix only: what issuance writes
-    subject = r.small(2).toString().padStart(4, "0") + "*".repeat(14);
-  } else if (tag === 0) { // earlier certificates: the prefix and the last four characters
-    const region = r.small(2).toString().padStart(4, "0");
-    // as Python's bytes.decode("ascii", errors="replace"): the signature covers the text, so it decides
-    subject = region + "*".repeat(10) + String.fromCharCode(...Array.from(r.take(4), (b) => b < 0x80 ? b : 0xfffd));
-  } else if (tag === 1) {
-    let packed = r.uint(12);
-    const chars = [];
-    for (let i = 0; i < 18; i++) { chars.push(USCC_ALPHABET[Number(packed % 31n)]); packed /= 31n; }
-    subject = chars.reverse().join("");
-  } else {
-    throw new PayloadError("subject-type", `unknown subject type ${tag}`, tag);
-  }
-  const nameBytes = r.take(r.small(1));
-  if (!gb18030Valid(nameBytes)) throw new PayloadError("name-encoding", "the subject name is not valid GB18030");
-  const subjectName = new TextDecoder("gb18030").decode(nameBytes);
+  const [, subject] = readSubject(r);
+  const subjectName = readText(r, "the subject name", "name-encoding");
   const periodFrom = r.small(2), periodTo = r.small(2);
   const totalFen = r.varint();
   const monthsPaid = r.small(1), monthsInArrears = r.small(1);
@@ -147,15 +162,153 @@ export function decodePayload(data) {
   const issuedAt = r.small(4), expiresOn = r.small(2);
   const department = DEPARTMENT_CODES[r.small(1)];
   if (!department) throw new PayloadError("department", "unknown department code");
-  const compact = r.take(64);
+  const signature = signatureOf(r.take(64));
   if (r.pos !== data.length) throw new PayloadError("trailing", "unexpected bytes after the signature");
-  const parity = compact[32] >> 7;
-  const s = compact.slice(32); s[0] &= 0x7f;
-  const signature = { r: compact.slice(0, 32), s, parity };
   return {
+    format: 1,
     content: { kind, version: 1, number, subject, subjectName, periodFrom, periodTo, totalFen, monthsPaid,
                monthsInArrears, detailHash, issuedAt, expiresOn, department },
     signature,
+  };
+}
+
+// ---- Attestations of kinds registered from schema files: the mirror of qr/attestation.py and kinds/eip712.py.
+
+/** JSON as Python's json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False) writes it: the text whose
+ * keccak is a schema's digest (kinds.schema.canonical). */
+export function canonicalJson(value) {
+  if (Array.isArray(value)) return "[" + value.map(canonicalJson).join(",") + "]";
+  if (value !== null && typeof value === "object") {
+    return "{" + Object.keys(value).sort().map((k) => JSON.stringify(k) + ":" + canonicalJson(value[k])).join(",") +
+      "}";
+  }
+  return JSON.stringify(value);
+}
+
+const kindTables = new WeakMap();
+
+/** The kinds a key list carries, by payload id (the digest's first 8 bytes, in hex): each schema that hashes to the
+ * digest the list states, with that department (qr.trustlist.OfflineResolver.kinds); any other is left out, so its
+ * attestations read as an unknown kind. Enum values are indexed in code order, as kinds.schema orders them. */
+export function kindTable(trust) {
+  let table = kindTables.get(trust);
+  if (table) return table;
+  table = new Map();
+  for (const entry of trust.kinds || []) {
+    try {
+      const schema = entry.schema;
+      const digest = keccak_256(utf8.encode(canonicalJson(schema)));
+      if ("0x" + hex(digest) !== entry.digest || schema.department !== entry.department) continue;
+      const fields = schema.fields.map((f) => ({ ...f, codes: f.type === "enum" ? Object.keys(f.values).sort() : [] }));
+      table.set(hex(digest.subarray(0, 8)), {
+        schema, digest, fields, qr: fields.filter((f) => f.in_qr), detail: fields.some((f) => !f.in_qr),
+        type: "Attestation(" + [ATTESTATION_HEADER, ...fields.filter((f) => f.in_qr)
+          .map((f) => `${ATTESTATION_TYPES[f.type]} ${f.name}`)].join(",") + ")",
+      });
+    } catch { /* a malformed entry: left out */ }
+  }
+  kindTables.set(trust, table);
+  return table;
+}
+
+const unzigzag = (n) => (n & 1n ? -(n >> 1n) - 1n : n >> 1n);
+
+function readField(r, f) {
+  switch (f.type) {
+    case "string": return readText(r, f.name, "field-encoding", f.name);
+    case "enum": {
+      const index = r.small(1);
+      if (index >= f.codes.length) throw new PayloadError("enum", `${f.name}: no value ${index} in the kind`, f.name);
+      return f.codes[index];
+    }
+    case "integer": return unzigzag(r.varint());
+    case "amount_fen": return r.varint();
+    case "date": {
+      const day = unzigzag(r.varint());
+      if (day < BigInt(DATE_DAYS[0]) || day > BigInt(DATE_DAYS[1])) {
+        throw new PayloadError("date", `${f.name}: the date is out of range`, f.name);
+      }
+      return dayToIso(Number(day));
+    }
+    case "month": return r.varint(); // year * 12 + month - 1
+    case "boolean": {
+      const flag = r.small(1);
+      if (flag > 1) throw new PayloadError("boolean", `${f.name}: a boolean byte must be 0 or 1`, f.name);
+      return flag === 1;
+    }
+    default: return "0x" + hex(r.take(32)); // digest
+  }
+}
+
+function decodeAttestation(r, data, kinds) {
+  const id = hex(r.take(8));
+  const kind = kinds.get(id);
+  if (!kind) throw new PayloadError("schema", `unknown kind: no registered schema 0x${id}…`, id);
+  const number = r.uint(8).toString().padStart(17, "0");
+  const [tag, subject] = readSubject(r);
+  if (tag !== 1 && tag !== 2) throw new PayloadError("subject-type", `unknown subject type ${tag}`, tag);
+  if ((tag === 1) !== (kind.schema.subject === "enterprise")) {
+    const about = kind.schema.subject === "enterprise" ? "an enterprise" : "a person";
+    throw new PayloadError("subject-kind", `a ${kind.schema.slug} attestation is about ${about}, not this subject`);
+  }
+  const header = {
+    number, subject, subjectName: readText(r, "the subject name", "name-encoding"), issuedAt: r.small(4),
+    expiresOn: r.small(2), department: kind.schema.department,
+    detailHash: kind.detail ? r.take(32).slice() : new Uint8Array(32),
+  };
+  const values = {};
+  for (const f of kind.qr) values[f.name] = readField(r, f);
+  const signature = signatureOf(r.take(64));
+  if (r.pos !== data.length) throw new PayloadError("trailing", "unexpected bytes after the signature");
+  return { format: 2, kind, header, values, signature };
+}
+
+function monthText(n) {
+  return `${(n / 12n).toString().padStart(4, "0")}-${String(Number(n % 12n) + 1).padStart(2, "0")}`;
+}
+
+/** A value as the struct carries it: its ABI word (kinds.eip712._word); a RangeError names a value out of its type,
+ * in Python's words. */
+function fieldWord(f, value) {
+  const type = ATTESTATION_TYPES[f.type];
+  if (type === "string") return keccakText(value);
+  if (type === "bytes32") return hexBytes(value);
+  if (type === "bool") return word(value ? 1 : 0);
+  const n = f.type === "date" ? BigInt(Math.round(Date.parse(value) / 86400000)) : BigInt(value);
+  const bits = BigInt(type.replace(/^u?int/, ""));
+  const signed = !type.startsWith("u");
+  const low = signed ? -(1n << (bits - 1n)) : 0n, high = signed ? 1n << (bits - 1n) : 1n << bits;
+  if (n < low || n >= high) throw new RangeError(`${n} does not fit ${type}`);
+  return word(n < 0n ? (1n << 256n) + n : n);
+}
+
+/** The EIP-712 digest of an attestation (kinds.eip712.digest): its kind's struct, derived from the schema. */
+export function attestationDigest(a, separator) {
+  const h = a.header;
+  const struct = keccak_256(concat(
+    keccakText(a.kind.type), a.kind.digest, keccakText(h.number), keccakText(h.subject), keccakText(h.subjectName),
+    word(h.issuedAt), word(h.expiresOn), keccakText(h.department), h.detailHash,
+    ...a.kind.qr.map((f) => fieldWord(f, a.values[f.name]))));
+  return keccak_256(concat(Uint8Array.of(0x19, 0x01), separator, struct));
+}
+
+/** What a verifier sees of an attestation (qr.verify.show_attestation): the kind's title, the header, each QR field
+ * with its labels (an enum's value with its own). */
+function showAttestation(a, trust) {
+  const s = a.kind.schema, h = a.header;
+  const dept = (trust.departments || []).find((d) => d.id === h.department);
+  return {
+    kind: s.slug, kind_version: s.version, kind_zh: s.title.zh, kind_en: s.title.en, schema: "0x" + hex(a.kind.digest),
+    number: h.number, subject: h.subject, subject_name: h.subjectName,
+    issued_at: new Date(h.issuedAt * 1000).toISOString(), expires_on: dayToIso(h.expiresOn),
+    department: h.department, department_name: dept ? dept.name : h.department,
+    fields: a.kind.qr.map((f) => {
+      const raw = a.values[f.name], shown = f.type === "enum" ? f.values[raw] : null;
+      const value = f.type === "month" ? monthText(raw) : typeof raw === "bigint" ? raw.toString() : raw;
+      return { name: f.name, type: f.type, label_zh: f.label.zh, label_en: f.label.en, value,
+               value_zh: shown ? shown.zh : null, value_en: shown ? shown.en : null };
+    }),
+    has_detail: h.detailHash.some((b) => b !== 0),
   };
 }
 
@@ -242,7 +395,7 @@ function departmentNames(trust, id) {
 export async function verify(text, trust, fetchStatus, today) {
   let decoded;
   try {
-    decoded = decodePayload(payloadFromText(String(text)));
+    decoded = decodePayload(payloadFromText(String(text)), kindTable(trust));
   } catch (e) {
     if (!(e instanceof PayloadError)) throw e;
     const zh = PAYLOAD_ZH[e.code].replace("{v}", e.value);
@@ -250,19 +403,43 @@ export async function verify(text, trust, fetchStatus, today) {
                                                 `Unreadable payload: ${e.message}`)],
              certificate: null, digest: null, signer: null, reason: null, unchecked: [] };
   }
-  const c = decoded.content;
   const checks = [check("format", true, "ok", "格式正确", "Well-formed payload")];
-  const certificate = show(c, trust);
+  const separator = domainSeparator(trust.chain_id, trust.verifying_contract);
+  let certificate, digestBytes, subject;
+  if (decoded.format === 2) {
+    const h = decoded.header;
+    certificate = showAttestation(decoded, trust);
+    subject = { department: h.department, chainKind: CHAIN_KIND.ATTESTATION, issuedAt: h.issuedAt,
+                expiresOn: h.expiresOn };
+    try {
+      digestBytes = attestationDigest(decoded, separator);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      checks[0] = check("format", false, "range", "字段超出范围", `A field is out of range: ${e.message}`);
+      return { status: "INVALID", checks, certificate, digest: null, signer: null, reason: null, unchecked: [] };
+    }
+  } else {
+    const c = decoded.content;
+    certificate = show(c, trust);
+    subject = { department: c.department, chainKind: CERT_KINDS[c.kind].chainKind, issuedAt: c.issuedAt,
+                expiresOn: c.expiresOn };
+    if (c.totalFen >= UINT64) { // a varint may carry 70 bits; the EIP-712 field is a uint64 (as qr/signed.py)
+      checks[0] = check("format", false, "range", "字段超出范围：金额字段超出范围",
+                        `A field is out of range: totalFen ${c.totalFen} does not fit uint64`);
+      return { status: "INVALID", checks, certificate, digest: null, signer: null, reason: null, unchecked: [] };
+    }
+    digestBytes = digestOf(c, separator);
+  }
+  return judge(checks, certificate, "0x" + hex(digestBytes), decoded.signature, subject, trust, fetchStatus, today);
+}
+
+/** The steps every kind shares once its digest is rebuilt (qr.verify._judge): the signer, its department and
+ * authority at the issue time, the anchor and status (as `subject.department` anchored it), the expiry day. */
+async function judge(checks, certificate, digest, signature, subject, trust, fetchStatus, today) {
+  const c = subject;
   const verdict = (status, signer = null, reason = null) => ({ status, checks, certificate, digest, signer, reason,
                                                                unchecked: [] });
-  let digest = null;
-  if (c.totalFen >= UINT64) { // a varint may carry 70 bits; the EIP-712 field is a uint64 (as qr/signed.py)
-    checks[0] = check("format", false, "range", "字段超出范围：金额字段超出范围",
-                      `A field is out of range: totalFen ${c.totalFen} does not fit uint64`);
-    return verdict("INVALID");
-  }
-  digest = "0x" + hex(digestOf(c, domainSeparator(trust.chain_id, trust.verifying_contract)));
-  const signer = recoverSigner(hexBytes(digest), decoded.signature);
+  const signer = recoverSigner(hexBytes(digest), signature);
   if (signer === null) {
     checks.push(check("signature", false, "unusable", "签名无效", "The signature is invalid"));
     return verdict("INVALID");
@@ -282,7 +459,7 @@ export async function verify(text, trust, fetchStatus, today) {
                       "names"));
     return verdict("UNTRUSTED_ISSUER", signer);
   }
-  if (!authorized(trust, signer, CERT_KINDS[c.kind].chainKind, c.issuedAt)) {
+  if (!authorized(trust, signer, c.chainKind, c.issuedAt)) {
     checks.push(check("issuer", false, "unauthorized", "签发密钥在签发时未获授权",
                       "The department key was not authorized for this kind at the issue time"));
     return verdict("UNTRUSTED_ISSUER", signer);

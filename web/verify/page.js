@@ -19,7 +19,8 @@ const TEXT = {
     holderBad: "号码格式有误，请核对后重新输入。", holderLocked: "本证明的持证人核对已锁定（错误次数过多），请直接查验持证人的证件原件。",
     holderUnknown: "服务器查无此证明，无法核对持证人。", holderBusy: "核对过于频繁，请稍后再试。",
     holderFailed: "暂时无法核对持证人，请稍后再试。",
-    again: "核验其他证明", yuan: "元", privacy: "二维码内容只在本机处理，服务器仅收到证明摘要。",
+    again: "核验其他证明", yuan: "元", yes: "是", no: "否",
+    detail: "本证明另有不在二维码中的内容，由持证人持有；如需核对，请查看持证人出示的证明文件。", privacy: "二维码内容只在本机处理，服务器仅收到证明摘要。",
     status: { VALID: "有效", INVALID: "无效", UNTRUSTED_ISSUER: "签发机关不可信", REVOKED: "已撤销",
               SUSPENDED: "已暂停", EXPIRED: "已过期", PENDING_ANCHOR: "待上链" },
     note: {
@@ -48,7 +49,9 @@ const TEXT = {
     "holder check of this certificate is locked after too many wrong numbers; check the holder's own ID document " +
     "instead.", holderUnknown: "The server does not know this certificate: the holder cannot be checked.",
     holderBusy: "Too many checks: try again later.", holderFailed: "The holder could not be checked now; try again " +
-    "later.", again: "Verify another certificate", yuan: "yuan",
+    "later.", again: "Verify another certificate", yuan: "yuan", yes: "Yes", no: "No",
+    detail: "This certificate has further content that is not in its QR code: the holder keeps it; to check it, " +
+    "see the document the holder shows.",
     privacy: "The QR content is processed on this device; the server receives only the certificate's digest.",
     status: { VALID: "Valid", INVALID: "Invalid", UNTRUSTED_ISSUER: "Untrusted issuer", REVOKED: "Revoked",
               SUSPENDED: "Suspended", EXPIRED: "Expired", PENDING_ANCHOR: "Pending anchoring" },
@@ -97,6 +100,35 @@ function row(dl, label, value, valueLang = null) {
   dl.append(dt, dd);
 }
 
+/** A field of an attestation as the reader reads it: an enum by its label, a yes/no, an amount in yuan, a digest
+ * shortened (the whole of it is in the QR code and the PDF). */
+function fieldText(f, t) {
+  if (f.type === "enum") return (lang === "en" ? f.value_en : f.value_zh) ?? f.value;
+  if (f.type === "boolean") return f.value ? t.yes : t.no;
+  if (f.type === "amount_fen") {
+    const fen = String(f.value).padStart(3, "0");
+    return `${fen.slice(0, -2)}.${fen.slice(-2)} ${t.yuan}`;
+  }
+  if (f.type === "digest") return `${f.value.slice(0, 10)}…${f.value.slice(-8)}`;
+  return String(f.value);
+}
+
+/** An attestation of a kind registered from a schema file: its title and its fields' labels come from the schema
+ * the key list carries, in the reader's language. */
+function renderAttestation(dl, c, t, other) {
+  row(dl, t.kind, lang === "en" ? c.kind_en : c.kind_zh);
+  if (lang === "en") row(dl, t.department, (DEPARTMENT_NAMES[c.department] || {}).en || c.department);
+  else row(dl, t.department, c.department_name);
+  row(dl, t.subject, `${c.subject_name} ${c.subject}`, other);
+  for (const f of c.fields) {
+    // a string is the department's own text (Chinese); the page's labels and enum values are in the reader's language
+    row(dl, lang === "en" ? f.label_en : f.label_zh, fieldText(f, t), f.type === "string" ? other : null);
+  }
+  row(dl, t.number, c.number);
+  row(dl, t.issued, c.issued_at.slice(0, 10));
+  row(dl, t.expires, c.expires_on);
+}
+
 /** The language switch keeps the fragment (the payload) and changes its own label. */
 function renderSwitch(t) {
   const other = lang === "en" ? "zh-CN" : "en";
@@ -133,7 +165,11 @@ function render() {
   const dl = $("cert");
   dl.replaceChildren();
   const other = lang === "en" ? "zh-CN" : null;
-  if (c) {
+  $("detail-note").hidden = !(c && c.has_detail);
+  $("detail-note").textContent = t.detail;
+  if (c && c.fields) {
+    renderAttestation(dl, c, t, other);
+  } else if (c) {
     row(dl, t.kind, lang === "en" ? c.kind_en : c.kind_zh);
     if (lang === "en") row(dl, t.department, (DEPARTMENT_NAMES[c.department] || {}).en || c.department);
     else row(dl, t.department, c.department_name);
