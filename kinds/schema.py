@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from eth_utils import keccak
@@ -89,7 +90,7 @@ class KindSchema:
     fields: tuple[FieldSpec, ...]
     source: dict[str, Any]
 
-    @property
+    @cached_property  # the instance is frozen; cached_property writes its __dict__, once
     def digest(self) -> bytes:
         """keccak-256 of the canonical JSON (keys sorted, no spaces, UTF-8): the schema's identity on chain."""
         return keccak(canonical(self.source))

@@ -376,9 +376,9 @@ class IssuanceJob(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uid: Mapped[str] = mapped_column(String(36), unique=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(64))  # a CertKind's slug, or an attestation kind's `<slug>.v<version>`
     department: Mapped[str] = mapped_column(String(32), index=True)
-    period_from: Mapped[str] = mapped_column(String(7))
+    period_from: Mapped[str] = mapped_column(String(7))  # "" for an attestation kind (its entries carry its values)
     period_to: Mapped[str] = mapped_column(String(7))
     source: Mapped[str] = mapped_column(String(16))  # "eligible" (every subject with records) | "list"
     subjects: Mapped[int] = mapped_column(Integer)
@@ -408,6 +408,9 @@ class IssuanceChunk(Base):
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     problems: Mapped[list] = mapped_column(JSON, default=list)  # [{"subject", "outcome", "code", "reason"}]
+    # an attestation job's: each subject's checked field values, in the order of `subjects` (None for a certificate
+    # kind's job, whose values are summed from the department's records)
+    fields: Mapped[list | None] = mapped_column(JSON, nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     __table_args__ = (UniqueConstraint("job_id", "seq", name="uq_issuance_chunk_position"),)

@@ -10,6 +10,7 @@ department; the anchor worker batches it with the attestations of the same schem
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,12 +25,12 @@ from sqlalchemy.orm import Session, object_session
 import errors
 from identifiers import validate_id_number, validate_uscc
 from kinds import eip712
-from kinds.schema import KindSchema, load
+from kinds.schema import KindSchema, canonical, load
 from kinds.values import check
 from qr import attestation
 from qr.payload import mask_id_number  # the QR subject shows the first 4 digits only
 from qr.signed import day_number, not_earlier, sign_digest
-from store.models import Certificate, Enterprise, KindSchemaRecord
+from store.models import Certificate, Enterprise, KindSchemaRecord, Person
 from store.pii import Pii
 from zero_errand.builder import store_issued
 from zero_errand.people import find_person
@@ -152,6 +153,83 @@ def issue(
         raise errors.Unavailable(f"the {kind.department} signing key is not configured")
     values = check(kind, dict(fields))
     owner, shown, name = _subject(session, pii, kind, subject)
+    return _issue(session, kind, owner, shown, name, values, key, separator, key_valid_from, actor, role, now, None)
+
+
+def issue_to_owner(
+    session: Session,
+    pii: Pii,
+    kind: KindSchema,
+    *,
+    owner: str,
+    values: Mapping[str, Any],
+    keys: Mapping[str, LocalAccount],
+    separator: bytes,
+    key_valid_from: Callable[[str], int],
+    actor: str,
+    role: str,
+    idempotency_key: str,
+) -> Certificate:
+    """`issue` for a subject already resolved to its owner (`person:<id>` or `uscc:<USCC>`) and values already checked
+    (a bulk job's entry), under `idempotency_key`: the store refuses a second attestation of the same owner and key
+    (`IntegrityError`, raised before anything else is written)."""
+    key = keys.get(kind.department)
+    if key is None:
+        raise errors.Unavailable(f"the {kind.department} signing key is not configured")
+    shown, name = shown_of(session, pii, owner)
+    return _issue(
+        session,
+        kind,
+        owner,
+        shown,
+        name,
+        dict(values),
+        key,
+        separator,
+        key_valid_from,
+        actor,
+        role,
+        None,
+        idempotency_key,
+    )
+
+
+def bulk_key(kind_tag: str, values: Mapping[str, Any]) -> str:
+    """The idempotency key of a bulk-issued attestation: its kind's tag and the SHA-256 of its checked values' canonical
+    JSON, so that the same attestation (same subject, kind and values) is never issued twice, by a job run twice or
+    by two jobs."""
+    return f"attest:{kind_tag}:{hashlib.sha256(canonical(dict(values))).hexdigest()[:40]}"
+
+
+def shown_of(session: Session, pii: Pii, owner: str) -> tuple[str, str]:
+    """(subject shown, subject name) of a known owner: a person's masked ID number and no name, an enterprise's USCC
+    and name."""
+    if owner.startswith("person:"):
+        person = session.get(Person, int(owner[7:]))
+        if person is not None:
+            return mask_id_number(pii.decrypt(person.id_number_enc, "person.id_number")), ""
+    elif owner.startswith("uscc:"):
+        enterprise = session.get(Enterprise, owner[5:])
+        if enterprise is not None:
+            return enterprise.uscc, enterprise.name
+    raise errors.NotFound(f"no subject {owner} in the store", field="subject")
+
+
+def _issue(
+    session: Session,
+    kind: KindSchema,
+    owner: str,
+    shown: str,
+    name: str,
+    values: dict[str, Any],
+    key: LocalAccount,
+    separator: bytes,
+    key_valid_from: Callable[[str], int],
+    actor: str,
+    role: str,
+    now: datetime | None,
+    idempotency_key: str | None,
+) -> Certificate:
     moment = not_earlier(now or datetime.now(UTC), key_valid_from(key.address)).replace(microsecond=0)
     detail = eip712.detail_of(kind, values)
     header = {
@@ -169,6 +247,7 @@ def issue(
         kind=tag(kind),
         version=kind.version,
         owner=owner,
+        idempotency_key=idempotency_key,
         department=kind.department,
         # the signed header and QR values; the other fields live in the salted detail only
         content={

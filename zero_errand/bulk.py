@@ -14,6 +14,11 @@ transaction (`issuance.issue_many`), the chunk's outcome written in the same tra
   `failed` is left for what should not happen (a certificate number taken by a concurrent batch: the chunk's
   next run issues it).
 
+A department pushes an attestation of a kind registered from a schema file (issue 19) the same way, from a list of
+entries (a subject and its field values each, checked against the schema when the job is made: a bad line refuses
+the whole list, naming the line, the field and the rule). Each attestation carries the idempotency key of its kind
+and values (`attestations.bulk_key`), so the same attestation is not issued twice to the same subject either.
+
 Enterprises hear of their certificates through their webhooks (`certificate.issued`, queued with each
 certificate), citizens find them in their account.
 """
@@ -28,17 +33,21 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 import errors
 from identifiers import is_valid_id_number, is_valid_uscc, mask_id_number
+from kinds.schema import KindSchema
+from kinds.values import FieldValueError, check
 from store import audit
 from store.db import begin_write
 from store.models import Certificate, Enterprise, IssuanceChunk, IssuanceJob, Person, SiContribution, TaxRecord
 from store.pii import Pii
+from zero_errand.attestations import bulk_key, is_attestation
 from zero_errand.builder import CertificateBuilder
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import IssuanceError, Outcome, Request, Subject, issue_many, month_range
@@ -48,6 +57,7 @@ log = logging.getLogger(__name__)
 CHUNK = 500  # subjects a worker issues in one transaction
 LEASE_SECONDS = 120.0  # a claimed chunk not finished by then is another worker's to take
 MAX_LISTED = 1_000_000  # subjects a list may name
+MAX_ENTRIES = 100_000  # attestations an attestation job may name (each with its values)
 SKIPPED = {"no-records": "no records for the period", "not-found": "not registered in the district's store"}
 
 
@@ -165,32 +175,117 @@ def _listed(session: Session, pii: Pii, kind: CertKind, subjects: list[str]) -> 
     repeats. Unknown people are kept as `unknown:<masked ID>` (skipped when their chunk runs)."""
     if len(subjects) > MAX_LISTED:
         raise JobError("invalid", f"a list names at most {MAX_LISTED:,} subjects", "subjects")
-    owners: dict[str, None] = {}
-    wanted: list[str] = []
-    for line, raw in enumerate(subjects, 1):
-        value = raw.strip().upper()
-        valid = is_valid_uscc(value) if kind.for_enterprise else is_valid_id_number(value)
-        if not valid:
-            what = "a unified social credit code" if kind.for_enterprise else "a citizen ID number"
-            shown = value if kind.for_enterprise else mask_id_number(value) if len(value) == 18 else value[:4] + "…"
-            raise JobError("invalid", f"line {line}: {shown!r} is not {what} ({kind.slug})", "subjects")
-        wanted.append(value)
-    if kind.for_enterprise:
-        known: set[str] = set()
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start : start + CHUNK]
-            known.update(session.scalars(select(Enterprise.uscc).where(Enterprise.uscc.in_(chunk))))
-        for value in wanted:
-            owners[f"uscc:{value}" if value in known else f"unknown:{value}"] = None
-        return list(owners)
+    wanted = [_checked_subject(raw, kind.for_enterprise, kind.slug, line) for line, raw in enumerate(subjects, 1)]
+    return list(dict.fromkeys(_owners(session, pii, kind.for_enterprise, wanted)))
+
+
+def _checked_subject(raw: str, enterprise: bool, kind: str, line: int) -> str:
+    value = raw.strip().upper()
+    valid = is_valid_uscc(value) if enterprise else is_valid_id_number(value)
+    if not valid:
+        what = "a unified social credit code" if enterprise else "a citizen ID number"
+        shown = value if enterprise else mask_id_number(value) if len(value) == 18 else value[:4] + "…"
+        raise JobError("invalid", f"line {line}: {shown!r} is not {what} ({kind})", "subjects")
+    return value
+
+
+def _owners(session: Session, pii: Pii, enterprise: bool, wanted: list[str]) -> list[str]:
+    """The owner of each of `wanted` (valid USCCs or ID numbers), in order: `uscc:<USCC>` or `person:<id>`, or
+    `unknown:<USCC or masked ID>` for one the store does not know."""
+    out: list[str] = []
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
+        if enterprise:
+            known = set(session.scalars(select(Enterprise.uscc).where(Enterprise.uscc.in_(chunk))))
+            out += [f"uscc:{v}" if v in known else f"unknown:{v}" for v in chunk]
+            continue
         index = {pii.index(v): v for v in chunk}
-        found = dict(session.execute(select(Person.id_index, Person.id).where(Person.id_index.in_(index))).tuples())
+        q = select(Person.id_index, Person.id).where(Person.id_index.in_(index))
+        found = dict(session.execute(q).tuples().all())
         for value in chunk:
             person = found.get(pii.index(value))
-            owners[f"person:{person}" if person is not None else f"unknown:{mask_id_number(value)}"] = None
-    return list(owners)
+            out.append(f"person:{person}" if person is not None else f"unknown:{mask_id_number(value)}")
+    return out
+
+
+def create_attestation_job(
+    session: Session,
+    pii: Pii,
+    kind: KindSchema,
+    kind_tag: str,
+    *,
+    entries: list[Any],
+    department: str | None,
+    actor: str,
+    now: datetime | None = None,
+    chunk: int = CHUNK,
+) -> IssuanceJob:
+    """Make a job (QUEUED) pushing attestations of the registered `kind` (`kind_tag`: its `<slug>.v<version>`) in the
+    caller's transaction. `entries`: `{"subject": ID number or USCC, "fields": {name: value}}` each; every value is
+    checked against the schema now, and a bad entry refuses the whole list, naming its line, the field and the rule.
+    The same subject with the same values twice is one attestation; a subject the store does not know is `skipped`
+    when its chunk runs. `department`: the caller's (None: the district admin); only the kind's own may push it."""
+    if department is not None and department != kind.department:
+        raise JobError("forbidden", f"{kind.slug} is issued by {kind.department}, not {department}")
+    if not 1 <= len(entries) <= MAX_ENTRIES:
+        raise JobError("invalid", f"a job names 1 to {MAX_ENTRIES:,} entries, not {len(entries):,}", "entries")
+    enterprise = kind.subject == "enterprise"
+    wanted, values = [], []
+    for line, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict) or set(entry) != {"subject", "fields"} or not isinstance(entry["fields"], dict):
+            raise JobError("invalid", f'line {line}: an entry is {{"subject": …, "fields": {{…}}}}', "entries")
+        wanted.append(_checked_subject(str(entry["subject"]), enterprise, kind.slug, line))
+        try:
+            values.append(check(kind, entry["fields"]))
+        except FieldValueError as exc:
+            raise JobError("invalid", f"line {line}: {exc.message}", exc.field or "entries") from exc
+    pairs: list[tuple[str, dict[str, Any]]] = []
+    seen: set[tuple[str, str]] = set()
+    for owner, v in zip(_owners(session, pii, enterprise, wanted), values, strict=True):
+        same = (owner, bulk_key(kind_tag, v))  # unknown subjects are not merged: two may share a masked number
+        if owner.startswith("unknown:") or same not in seen:
+            seen.add(same)
+            pairs.append((owner, v))
+    now = now or datetime.now(UTC)
+    job = IssuanceJob(
+        uid=str(uuid.uuid4()),
+        kind=kind_tag,
+        department=kind.department,
+        period_from="",
+        period_to="",
+        source="list",
+        subjects=len(pairs),
+        state="QUEUED",
+        created_by=actor,
+        created_at=now,
+    )
+    session.add(job)
+    session.flush()
+    session.add_all(
+        IssuanceChunk(
+            job_id=job.id,
+            seq=seq,
+            subjects=[owner for owner, _ in pairs[start : start + chunk]],
+            fields=[v for _, v in pairs[start : start + chunk]],
+            state="PENDING",
+            attempts=0,
+            issued=0,
+            existing=0,
+            skipped=0,
+            failed=0,
+            problems=[],
+        )
+        for seq, start in enumerate(range(0, len(pairs), chunk))
+    )
+    audit.append(
+        session,
+        actor=actor,
+        role="official" if department else "admin",
+        action="certificate.bulk",
+        target=job.uid,
+        detail={"kind": kind_tag, "subjects": len(pairs)},
+    )
+    return job
 
 
 # -- running it --------------------------------------------------------------------------------------------
@@ -206,6 +301,16 @@ class ChunkResult:
     failed: int
 
 
+class Attester(Protocol):
+    """What a worker needs to issue an attestation job's entries (`CertificateService` is one)."""
+
+    def kind_of_tag(self, kind_tag: str) -> KindSchema: ...
+
+    def attest_owned(
+        self, session: Session, kind: KindSchema, owner: str, values: dict[str, Any], idempotency_key: str, actor: str
+    ) -> Certificate: ...
+
+
 class JobWorker:
     """Claims chunks of queued jobs and issues them, one transaction a chunk. Any number of workers, in any number
     of processes, may run against one store: a chunk is claimed with a lease (`lease_seconds`)."""
@@ -216,13 +321,15 @@ class JobWorker:
         pii: Pii,
         builder: CertificateBuilder,
         *,
+        attester: Attester | None = None,
         name: str | None = None,
         lease_seconds: float = LEASE_SECONDS,
         job_id: int | None = None,
     ) -> None:
         """`job_id`: work on that job only (the CLI's own job); None: any job whose department key `builder`
-        holds."""
-        self.sessions, self.pii, self.builder = sessions, pii, builder
+        holds. `attester` issues the attestations of an attestation kind's job (without one, such a job's chunks
+        fail)."""
+        self.sessions, self.pii, self.builder, self.attester = sessions, pii, builder, attester
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease = timedelta(seconds=lease_seconds)
         self.job_id = job_id
@@ -317,6 +424,9 @@ class JobWorker:
             job = session.get_one(IssuanceJob, chunk.job_id)
             if chunk.state != "PENDING" or chunk.worker != self.name:
                 return None  # taken over after our lease ran out, or done by another
+            if is_attestation(job.kind):
+                counts, problems = self._attest_chunk(session, job, chunk)
+                return self._finish(session, job, chunk, counts, problems, last=last)
             kind = CertKind.parse(job.kind)
             key = idempotency_key(kind, job.period_from, job.period_to)
             counts = {"issued": 0, "existing": 0, "skipped": 0, "failed": 0}
@@ -341,29 +451,73 @@ class JobWorker:
                 counts[state] += 1
                 if problem is not None:
                     problems.append(problem)
-            if counts["failed"] and not last:
-                raise _Retry(chunk_id)
-            now = datetime.now(UTC)
-            # Still ours? A worker whose lease ran out while it worked may have been taken over: then the other
-            # worker's run counts (this one's certificates roll back; the other's replay or issue them).
-            finished = session.execute(
-                update(IssuanceChunk)
-                .where(
-                    IssuanceChunk.id == chunk_id, IssuanceChunk.state == "PENDING", IssuanceChunk.worker == self.name
-                )
-                .values(state="DONE", done_at=now, lease_until=None, problems=problems, **counts)
-                .execution_options(synchronize_session=False)
-            )
-            if finished.rowcount != 1:  # type: ignore[attr-defined]
-                raise _TakenOver(chunk_id)
-            left = session.scalar(
-                select(func.count())
-                .select_from(IssuanceChunk)
-                .where(IssuanceChunk.job_id == job.id, IssuanceChunk.state != "DONE")
-            )
-            if not left:
-                job.state, job.finished_at = "DONE", now
-            return ChunkResult(job.id, chunk.seq, **counts)
+            return self._finish(session, job, chunk, counts, problems, last=last)
+
+    def _attest_chunk(
+        self, session: Session, job: IssuanceJob, chunk: IssuanceChunk
+    ) -> tuple[dict[str, int], list[dict[str, Any]]]:
+        """Issue an attestation job's chunk, entry by entry, each in a savepoint: one the store already holds (the
+        same subject, kind and values, by this job's earlier run or another job) is `existing`."""
+        counts = {"issued": 0, "existing": 0, "skipped": 0, "failed": 0}
+        problems: list[dict[str, Any]] = []
+        if self.attester is None:
+            raise errors.Unavailable("this worker cannot issue attestations")
+        kind = self.attester.kind_of_tag(job.kind)
+        for owner, values in zip(chunk.subjects, chunk.fields or [], strict=True):
+            if not owner.startswith(("person:", "uscc:")):
+                counts["skipped"] += 1
+                problems.append(_problem(owner, "skipped", "not-found", SKIPPED["not-found"]))
+                continue
+            key = bulk_key(job.kind, values)
+            try:
+                with session.begin_nested():
+                    self.attester.attest_owned(session, kind, owner, values, key, f"job:{job.uid}")
+                counts["issued"] += 1
+            except IntegrityError:
+                held = select(Certificate.id).where(Certificate.owner == owner, Certificate.idempotency_key == key)
+                if session.scalar(held) is None:  # not ours: a number drawn twice, say; the chunk runs again
+                    counts["failed"] += 1
+                    problems.append(_problem(owner, "failed", "conflict", "no attestation was stored; retry"))
+                else:
+                    counts["existing"] += 1
+            except errors.NotFound:  # removed from the store since the job was made
+                counts["skipped"] += 1
+                problems.append(_problem(owner, "skipped", "not-found", SKIPPED["not-found"]))
+        return counts, problems
+
+    def _finish(
+        self,
+        session: Session,
+        job: IssuanceJob,
+        chunk: IssuanceChunk,
+        counts: dict[str, int],
+        problems: list[dict[str, Any]],
+        *,
+        last: bool,
+    ) -> ChunkResult:
+        """Mark the chunk DONE with its counts (and the job, after its last chunk), if it is still this worker's."""
+        chunk_id = chunk.id
+        if counts["failed"] and not last:
+            raise _Retry(chunk_id)
+        now = datetime.now(UTC)
+        # Still ours? A worker whose lease ran out while it worked may have been taken over: then the other
+        # worker's run counts (this one's certificates roll back; the other's replay or issue them).
+        finished = session.execute(
+            update(IssuanceChunk)
+            .where(IssuanceChunk.id == chunk_id, IssuanceChunk.state == "PENDING", IssuanceChunk.worker == self.name)
+            .values(state="DONE", done_at=now, lease_until=None, problems=problems, **counts)
+            .execution_options(synchronize_session=False)
+        )
+        if finished.rowcount != 1:  # type: ignore[attr-defined]
+            raise _TakenOver(chunk_id)
+        left = session.scalar(
+            select(func.count())
+            .select_from(IssuanceChunk)
+            .where(IssuanceChunk.job_id == job.id, IssuanceChunk.state != "DONE")
+        )
+        if not left:
+            job.state, job.finished_at = "DONE", now
+        return ChunkResult(job.id, chunk.seq, **counts)
 
 
 class _TakenOver(Exception):
@@ -454,26 +608,30 @@ def describe(session: Session, job: IssuanceJob, *, problems: int = 100) -> dict
 def results(session: Session, pii: Pii, job: IssuanceJob) -> Iterable[dict[str, Any]]:
     """Every subject of the job with what became of it: the certificate's number, or the reason it was not
     issued. People are shown by their masked ID number (the list leaves the district's systems)."""
-    key = idempotency_key(CertKind.parse(job.kind), job.period_from, job.period_to)
+    attesting = is_attestation(job.kind)
+    key = None if attesting else idempotency_key(CertKind.parse(job.kind), job.period_from, job.period_to)
     q = select(IssuanceChunk).where(IssuanceChunk.job_id == job.id).order_by(IssuanceChunk.seq)
     for chunk in session.scalars(q):
         problems = {p["subject"]: p for p in chunk.problems or []}
-        owners = [o for o in chunk.subjects if o not in problems]
-        numbers: dict[str, tuple[str, str]] = {}
-        if chunk.state == "DONE" and owners:
+        # each entry's idempotency key: the job's, or an attestation's own (its kind and values)
+        keys = [bulk_key(job.kind, v) for v in chunk.fields or []] if attesting else [key] * len(chunk.subjects)
+        wanted = [(o, k) for o, k in zip(chunk.subjects, keys, strict=True) if o not in problems]
+        numbers: dict[tuple[str, str | None], tuple[str, str]] = {}
+        if chunk.state == "DONE" and wanted:
             found = session.execute(
-                select(Certificate.owner, Certificate.number, Certificate.state).where(
-                    Certificate.owner.in_(owners), Certificate.idempotency_key == key
+                select(Certificate.owner, Certificate.idempotency_key, Certificate.number, Certificate.state).where(
+                    Certificate.owner.in_({o for o, _ in wanted}),
+                    Certificate.idempotency_key.in_({k for _, k in wanted}),
                 )
             ).tuples()
-            numbers = {owner: (number, state) for owner, number, state in found}
+            numbers = {(owner, k): (number, state) for owner, k, number, state in found}
         shown = _people(session, pii, [o for o in chunk.subjects if o.startswith("person:")])
-        for owner in chunk.subjects:
+        for owner, k in zip(chunk.subjects, keys, strict=True):
             row: dict[str, Any] = {"subject": shown.get(owner, owner.split(":", 1)[1])}
             if owner in problems:
                 row |= {"outcome": problems[owner]["outcome"], "reason": problems[owner]["reason"]}
-            elif owner in numbers:
-                row |= {"outcome": "issued", "number": numbers[owner][0], "state": numbers[owner][1]}
+            elif (owner, k) in numbers:
+                row |= {"outcome": "issued", "number": numbers[owner, k][0], "state": numbers[owner, k][1]}
             else:
                 row |= {"outcome": "pending"}
             yield row

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+import errors
+from kinds.schema import KindSchema
 from ledger.anchor import SCHEMA_KIND_BASE, Anchorer
 from ledger.client import CertificateStatus, Ledger
 from ledger.keys import Keystore
@@ -16,12 +18,12 @@ from ledger.kinds import Kind
 from ledger.proofs import proof_bytes, proof_of
 from qr.signed import domain_separator
 from store import audit
-from store.models import AnchorBatch, Certificate
+from store.models import AnchorBatch, Certificate, IssuanceJob
 from store.pii import Pii
 from zero_errand import attestations, webhooks
 from zero_errand.attestations import KindBook, is_attestation
 from zero_errand.builder import CertificateBuilder
-from zero_errand.bulk import LEASE_SECONDS, JobWorker
+from zero_errand.bulk import CHUNK, LEASE_SECONDS, JobError, JobWorker, create_attestation_job
 from zero_errand.certificates import REASONS, CertKind, Domain
 from zero_errand.departments import load_department_keys
 from zero_errand.group import GroupCommit
@@ -114,7 +116,51 @@ class CertificateService:
 
     def job_worker(self, *, lease_seconds: float = LEASE_SECONDS, job_id: int | None = None) -> JobWorker:
         """A bulk issuance worker (`zero_errand.bulk`) signing with this service's department keys."""
-        return JobWorker(self.sessions, self.pii, self.builder, lease_seconds=lease_seconds, job_id=job_id)
+        return JobWorker(
+            self.sessions, self.pii, self.builder, attester=self, lease_seconds=lease_seconds, job_id=job_id
+        )
+
+    def kind_of_tag(self, kind_tag: str) -> KindSchema:
+        """The registered kind of an attestation job (`<slug>.v<version>`)."""
+        return self.kinds.by_tag(kind_tag).kind
+
+    def attest_owned(
+        self, session: Session, kind: KindSchema, owner: str, values: dict[str, Any], idempotency_key: str, actor: str
+    ) -> Certificate:
+        """One entry of an attestation job (`zero_errand.bulk`), in the caller's transaction."""
+        return attestations.issue_to_owner(
+            session,
+            self.pii,
+            kind,
+            owner=owner,
+            values=values,
+            keys=self.keys,
+            separator=domain_separator(self.domain.chain_id, self.domain.verifying_contract),
+            key_valid_from=self.ledger.key_valid_from,
+            actor=actor,
+            role="official",
+            idempotency_key=idempotency_key,
+        )
+
+    def attestation_job(
+        self, session: Session, *, kind: str, entries: list[Any], department: str | None, actor: str, chunk: int = CHUNK
+    ) -> IssuanceJob:
+        """A bulk job pushing attestations of the registered kind `kind` (its latest version) to `entries`
+        (`zero_errand.bulk.create_attestation_job`), in the caller's transaction."""
+        try:
+            registered = self.kinds.latest(kind)
+        except errors.NotFound as exc:  # a job's body names a kind there is not: the request is what is wrong
+            raise JobError("invalid", exc.message, "kind") from exc
+        return create_attestation_job(
+            session,
+            self.pii,
+            registered.kind,
+            attestations.tag(registered.kind),
+            entries=entries,
+            department=department,
+            actor=actor,
+            chunk=chunk,
+        )
 
     def change_status(
         self, session: Session, number: str, action: str, *, department: str, reason: int, note: str, actor: str

@@ -29,7 +29,11 @@ MAX_WORKERS = 16
 
 def cert_bulk(
     kind: Annotated[
-        str | None, typer.Option("--kind", help="tax-individual, tax-enterprise, si-individual, si-enterprise")
+        str | None,
+        typer.Option(
+            "--kind",
+            help="tax-individual, tax-enterprise, si-individual, si-enterprise, or (with --entries) a registered kind",
+        ),
     ] = None,
     period: Annotated[str | None, typer.Option("--period", help="FROM..TO, months as YYYY-MM")] = None,
     subjects: Annotated[
@@ -38,6 +42,14 @@ def cert_bulk(
             "--subjects",
             help="A file of citizen ID numbers or USCCs, one a line (default: every subject "
             "with records for the period).",
+        ),
+    ] = None,
+    entries: Annotated[
+        Path | None,
+        typer.Option(
+            "--entries",
+            help="For a kind registered from a schema file: a JSON Lines file, one "
+            '{"subject": ID number or USCC, "fields": {name: value}} a line (no --period).',
         ),
     ] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Finish the job with this id.")] = None,
@@ -54,13 +66,24 @@ def cert_bulk(
     """Issue KIND for the period to every subject with the department's records (or those in --subjects), nobody
     applying: enterprises hear through their webhooks, citizens find the certificate in their account. Subjects
     already holding one for the same kind and period are not issued again; those without records are listed as
-    skipped."""
-    if resume is None and (kind is None or period is None):
-        raise fail("give --kind and --period (or --resume JOB)")
+    skipped. With --entries, KIND is a kind registered from a schema file and each line its subject and values
+    (checked before anything is issued); the same attestation is not issued twice to a subject either."""
+    if resume is None and entries is not None and (kind is None or period is not None or subjects is not None):
+        raise fail("give --kind with --entries, without --period or --subjects: the entries name the subjects")
+    if resume is None and entries is None and (kind is None or period is None):
+        raise fail("give --kind and --period, or --kind and --entries (or --resume JOB)")
     listed = _read_subjects(subjects) if subjects is not None else None
+    lines = _read_entries(entries) if entries is not None else None
     with cli_context(data_dir, chain_url) as ctx:
         service = ctx.require_certificates()
-        if resume is None:
+        if resume is None and lines is not None:
+            assert kind is not None
+            with transaction(ctx.sessions) as session:
+                job = service.attestation_job(
+                    session, kind=kind, entries=lines, department=None, actor=cli_actor().subject, chunk=chunk
+                )
+                job_id, uid = job.id, job.uid
+        elif resume is None:
             assert kind is not None and period is not None
             start, sep, end = period.partition("..")
             if not sep:
@@ -123,6 +146,22 @@ def _read_subjects(path: Path) -> list[str]:
         raise fail(f"cannot read {path}: {exc.strerror}") from exc
     lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
     return [line for line in lines if line]
+
+
+def _read_entries(path: Path) -> list[Any]:
+    """The entries of a JSON Lines file (blank lines skipped); a line that is not JSON is refused by its number."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror}") from exc
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise fail(f"{path}:{number}: not JSON ({exc.msg})") from exc
+    return out
 
 
 def _spawn(uid: str, data_dir: Path | None, chain_url: str | None, lease: float) -> subprocess.Popen[bytes]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import random
 import signal
@@ -153,6 +154,13 @@ def test_a_list_skips_subjects_without_records_and_refuses_a_malformed_line(plat
     wrong = "44060419850312201" + ("0" if id_check_char("44060419850312201") != "0" else "1")
     refused = _push(platform, "official", kind="si-individual", subjects=[wrong])
     assert refused.status_code == 422 and wrong not in refused.text  # the ID number is not echoed whole
+    stranger = "44060419850312201" + id_check_char("44060419850312201")
+    people = _push(platform, "official", kind="si-individual", subjects=[platform.client.creds.people[0], stranger])
+    assert people.status_code == 202 and people.json()["subjects"] == 2, people.text
+    _work(platform)
+    done = platform.client.get(f"{JOBS}/{people.json()['id']}", headers=platform.headers("official")).json()
+    assert done["counts"]["issued"] + done["counts"]["skipped"] == 2 and done["counts"]["failed"] == 0
+    assert f"unknown:{stranger[:4]}" in json.dumps(done) and stranger not in json.dumps(done)
 
 
 def test_a_bulk_key_cannot_be_taken_by_a_requester(platform):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,20 +28,50 @@ from zero_errand import bulk
 
 router = signed_in_router("/v1/department/certificate-jobs", "department", (401, 403, 404, 413, 422, 429))
 
-PERIOD = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Month, YYYY-MM")
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 JobId = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-]{36}$", description="Job id")]
 MAX_SUBJECTS = 100_000  # a list in one request body; larger runs use `zel cert bulk --subjects FILE`
+MAX_ENTRIES = 10_000  # attestations in one request body; larger runs use `zel cert bulk --entries FILE`
+
+
+class Entry(BaseModel):
+    """One attestation of a job pushing a kind registered from a schema file."""
+
+    model_config = ConfigDict(extra="forbid")
+    subject: str = Field(min_length=1, max_length=32, description="The citizen ID number or USCC the kind is about")
+    fields: dict[Annotated[str, Field(max_length=64)], Any] = Field(
+        max_length=64, description="The kind's fields by name (as `POST /v1/department/attestations` takes them)"
+    )
 
 
 class JobRequest(BaseModel):
-    kind: str = Field(description="tax-individual, tax-enterprise, si-individual or si-enterprise", max_length=32)
-    period_from: str = PERIOD
-    period_to: str = PERIOD
+    kind: str = Field(
+        description="tax-individual, tax-enterprise, si-individual or si-enterprise; or, with `entries`, the slug of "
+        "a kind registered from a schema file",
+        max_length=64,
+    )
+    period_from: str | None = Field(default=None, pattern=PERIOD.pattern, description="Month, YYYY-MM")
+    period_to: str | None = Field(default=None, pattern=PERIOD.pattern, description="Month, YYYY-MM")
     subjects: list[Annotated[str, Field(max_length=32)]] | None = Field(
         default=None,
         max_length=MAX_SUBJECTS,
         description="Citizen ID numbers or USCCs; left out: every subject with records for the period",
     )
+    entries: list[Entry] | None = Field(
+        default=None,
+        max_length=MAX_ENTRIES,
+        description="For a kind registered from a schema file: each attestation's subject and field values, all "
+        "checked before the job is made (no period, no subjects)",
+    )
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> JobRequest:
+        if self.entries is not None:
+            if self.period_from or self.period_to or self.subjects is not None:
+                raise ValueError("a job with entries names no period and no subjects: the entries name them")
+        elif not (self.period_from and self.period_to):
+            raise ValueError("period_from and period_to are required (or entries, for a kind registered from a file)")
+        return self
 
 
 class Counts(BaseModel):
@@ -99,19 +130,34 @@ def create(ctx: Context, session: SessionDep, me: Pusher, body: JobRequest, resp
     """Issue `kind` for the period to every subject with the department's records for it (or to the listed
     subjects): 202 with the job, QUEUED; the service issues it in the background. Subjects without records are
     listed as skipped with the reason. Certificates already issued for the same subject, kind and period (by an
-    earlier job) are not issued again (`existing`)."""
-    ctx.require_certificates()  # 503 where this process holds no department keys: nothing would run the job
+    earlier job) are not issued again (`existing`).
+
+    With `entries`, `kind` is a kind registered from a schema file: each entry is one attestation, its values checked
+    against the schema before the job is made (a bad entry refuses the request, naming its line, the field and the
+    rule); the same attestation (subject, kind and values) is not issued twice."""
+    service = ctx.require_certificates()  # 503 where this process holds no department keys: nothing would run it
+    department = me.department if me.role is Role.OFFICIAL else None
     with session.begin():
-        job = bulk.create_job(
-            session,
-            ctx.pii,
-            kind=body.kind,
-            period_from=body.period_from,
-            period_to=body.period_to,
-            department=me.department if me.role is Role.OFFICIAL else None,
-            actor=me.subject,
-            subjects=body.subjects,
-        )
+        if body.entries is not None:
+            job = service.attestation_job(
+                session,
+                kind=body.kind,
+                entries=[e.model_dump() for e in body.entries],
+                department=department,
+                actor=me.subject,
+            )
+        else:
+            assert body.period_from is not None and body.period_to is not None
+            job = bulk.create_job(
+                session,
+                ctx.pii,
+                kind=body.kind,
+                period_from=body.period_from,
+                period_to=body.period_to,
+                department=department,
+                actor=me.subject,
+                subjects=body.subjects,
+            )
         out = bulk.describe(session, job)
     response.headers["Location"] = f"/v1/department/certificate-jobs/{job.uid}"
     return out
