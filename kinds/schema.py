@@ -29,13 +29,16 @@ from eth_utils import keccak
 from errors import InvalidInput
 
 SUBJECTS = ("person", "enterprise")  # a citizen ID number, or a USCC
-TYPES = ("string", "integer", "date", "month", "amount_fen", "enum", "boolean", "digest")
+TYPES = ("string", "integer", "date", "month", "amount_fen", "enum", "boolean", "digest", "table")
+COLUMN_TYPES = TYPES[:-1]  # a table's columns: any type but a table
 MOST_FIELDS = 16
 MOST_QR_FIELDS = 6  # what fits QR version 13 at level Q beside the signature (bench/qr_versions.py)
 MOST_QR_STRING = 40  # characters of a string field carried in the QR code
 MOST_STRING = 200
 MOST_ENUM_VALUES = 32
 MOST_VALIDITY_DAYS = 3650
+MOST_COLUMNS = 12
+MOST_ROWS = 1000
 
 SLUG = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -44,8 +47,15 @@ DEPARTMENT = re.compile(r"[a-z]+\.\d{6}")  # a bureau's short name and the distr
 Bad = Callable[[str, str], None]  # records a problem: where, rule
 RESERVED = ("schema", "number", "subject", "department")  # the attestation's own header (kinds/eip712.py)
 KEYS = {"slug", "version", "title", "department", "subject", "validity_days", "fields"}
-FIELD_KEYS = {"name", "type", "label", "in_qr", "max_length", "min", "max", "values"}
-ONLY_FOR = {"max_length": ("string",), "min": ("integer",), "max": ("integer",), "values": ("enum",)}
+FIELD_KEYS = {"name", "type", "label", "in_qr", "max_length", "min", "max", "values", "columns", "max_rows"}
+ONLY_FOR = {
+    "max_length": ("string",),
+    "min": ("integer",),
+    "max": ("integer",),
+    "values": ("enum",),
+    "columns": ("table",),
+    "max_rows": ("table",),
+}
 
 
 class KindSchemaError(InvalidInput):
@@ -75,6 +85,9 @@ class FieldSpec:
     min: int | None = None
     max: int | None = None
     values: tuple[tuple[str, Text], ...] = ()
+    # a table (never in the QR code: a breakdown such as a certificate's monthly lines): its columns and most rows
+    columns: tuple[FieldSpec, ...] = ()
+    max_rows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -198,10 +211,18 @@ def _fields(value: Any, bad: Bad) -> tuple[FieldSpec, ...]:
     return tuple(specs)
 
 
-def _field(f: Any, where: str, bad: Bad) -> FieldSpec | None:
+def _field(f: Any, where: str, bad: Bad, *, column: bool = False) -> FieldSpec | None:
     if not isinstance(f, dict):
-        bad(where, "a field object")
+        bad(where, "a column object" if column else "a field object")
         return None
+    if column:  # a column sits in its table's place: never in the QR code, and not a table itself
+        if "in_qr" in f:
+            bad(f"{where}.in_qr", "a column has no in_qr: its table is outside the QR code")
+            return None
+        if f.get("type") == "table":
+            bad(f"{where}.type", "a table's column cannot be a table")
+            return None
+        f = {**f, "in_qr": False}
     for key in sorted(set(f) - FIELD_KEYS):
         bad(f"{where}.{key}", f"unknown key (a field has {', '.join(sorted(FIELD_KEYS))})")
     name, kind = f.get("name"), f.get("type")
@@ -240,10 +261,38 @@ def _field(f: Any, where: str, bad: Bad) -> FieldSpec | None:
     if kind == "enum":
         values = _values(f.get("values"), f"{where}.values", bad)
         ok = ok and bool(values)
+    columns: tuple[FieldSpec, ...] = ()
+    max_rows = None
+    if kind == "table":
+        if in_qr is True:
+            bad(f"{where}.in_qr", "a table is never in the QR code: false")
+            ok = False
+        if "max_rows" not in f:
+            bad(f"{where}.max_rows", "missing: a table needs its most rows")
+            ok = False
+        else:
+            max_rows = _integer(f, "max_rows", 1, MOST_ROWS, bad, f"{where}.max_rows")
+            ok = ok and max_rows is not None
+        columns = _columns(f.get("columns"), f"{where}.columns", bad)
+        ok = ok and bool(columns)
     if label is None or not ok:
         return None
     assert isinstance(name, str) and isinstance(in_qr, bool)
-    return FieldSpec(name, kind, label, in_qr, max_length, low, high, values)
+    return FieldSpec(name, kind, label, in_qr, max_length, low, high, values, columns, max_rows)
+
+
+def _columns(value: Any, where: str, bad: Bad) -> tuple[FieldSpec, ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= MOST_COLUMNS:
+        bad(where, f"a list of 1 to {MOST_COLUMNS} columns, each a field without in_qr")
+        return ()
+    out: list[FieldSpec] = []
+    for i, c in enumerate(value):
+        spec = _field(c, f"{where}[{i}]", bad, column=True)
+        if spec is not None and spec.name in {o.name for o in out}:
+            bad(f"{where}[{i}].name", f"{spec.name!r} is used by an earlier column")
+        elif spec is not None:
+            out.append(spec)
+    return tuple(out) if len(out) == len(value) else ()
 
 
 def _values(value: Any, where: str, bad: Bad) -> tuple[tuple[str, Text], ...]:

@@ -7,6 +7,7 @@ ISO text for date and month, a bool, lowercase 0x-hex for a digest) that is sign
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from datetime import date
@@ -65,6 +66,8 @@ def _rule(spec: FieldSpec) -> str:
         return f"a whole number{low}{high}"
     if spec.type == "enum":
         return "one of " + ", ".join(code for code, _ in spec.values)
+    if spec.type == "table":
+        return f"a list of at most {spec.max_rows} rows, each with " + ", ".join(c.name for c in spec.columns)
     return {
         "date": "a date YYYY-MM-DD",
         "month": "a month YYYY-MM",
@@ -76,6 +79,8 @@ def _rule(spec: FieldSpec) -> str:
 
 def _value(spec: FieldSpec, raw: Any) -> Any:
     rule = _rule(spec)
+    if spec.type == "table":
+        return _table(spec, raw, rule)
     if spec.type == "string":
         if not isinstance(raw, str):
             raise ValueError(f"must be {rule}")
@@ -121,6 +126,30 @@ def _value(spec: FieldSpec, raw: Any) -> Any:
     raise ValueError(f"unknown type {spec.type}")  # parse() admits only TYPES
 
 
+def _table(spec: FieldSpec, raw: Any, rule: str) -> list[dict[str, Any]]:
+    """A table's rows, each checked column by column; a refusal names the row (from 1) and the column."""
+    if isinstance(raw, str):  # from the command line: the rows as JSON
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise ValueError(f"must be {rule} (as JSON)") from None
+    if not isinstance(raw, list) or len(raw) > (spec.max_rows or 0):
+        raise ValueError(f"must be {rule}")
+    names = [c.name for c in spec.columns]
+    out = []
+    for i, row in enumerate(raw, 1):
+        if not isinstance(row, dict) or set(row) != set(names):
+            raise ValueError(f"row {i}: must have exactly the columns {', '.join(names)}")
+        checked = {}
+        for column in spec.columns:
+            try:
+                checked[column.name] = _value(column, row[column.name])
+            except ValueError as exc:
+                raise ValueError(f"row {i}, {column.name}: {exc}") from exc
+        out.append(checked)
+    return out
+
+
 def _whole(raw: Any, rule: str) -> int:
     if isinstance(raw, bool):
         raise ValueError(f"must be {rule}")
@@ -145,5 +174,6 @@ def widest(kind: KindSchema) -> dict[str, Any]:
             "month": "2099-12",
             "boolean": True,
             "digest": "0x" + "ff" * 32,
+            "table": [],  # never in the QR code
         }[f.type]
     return check(kind, out)

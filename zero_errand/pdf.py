@@ -325,11 +325,18 @@ def _attestation_fields(
         ("有效期至 Valid until", str(from_day_number(header["expiresOn"]))),
         ("开具机关 Issuer", _department_zh(cert.department)),
     ]
-    details = [
-        f"{f.label.zh} {f.label.en}：{_value_text(f, hidden[f.name])}"
-        for f in kind.fields
-        if not f.in_qr and f.name in hidden
-    ]
+    details: list[str] = []
+    for f in kind.fields:
+        if f.in_qr or f.name not in hidden:
+            continue
+        if f.type != "table":
+            details.append(f"{f.label.zh} {f.label.en}：{_value_text(f, hidden[f.name])}")
+            continue
+        details.append(f"{f.label.zh} {f.label.en}（{len(hidden[f.name])}）：")
+        details += [  # a row a line, each column by its Chinese label
+            f"  {i}. " + "，".join(f"{c.label.zh} {_value_text(c, row[c.name])}" for c in f.columns)
+            for i, row in enumerate(hidden[f.name], 1)
+        ]
     return rows, details
 
 

@@ -1,0 +1,70 @@
+"""The certificate kinds as schema files (issue 19): the four payment certificates and the credit report, each a
+kind in kinds/standard/ like any department's (kinds/files/), with its data adapter computing the kind's fields
+from what issuance sums (`zero_errand.builder.Draft`) or the credit report reads.
+
+The adapters are the only place that knows what a kind's fields mean: the payload codec, the EIP-712 struct, the
+verifier, the page and the PDF read the schema alone.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from kinds.schema import KindSchema, canonical, load
+from kinds.values import check
+from qr.signed import from_day_number
+from zero_errand.certificates import CertKind
+
+FILES = Path(__file__).resolve().parent.parent / "kinds" / "standard"
+GRADES = ("a", "b", "c", "d")  # the credit report's grade enum, in the order of credit.grading.CLASSES
+
+
+@cache
+def standard_kind(kind: CertKind) -> KindSchema:
+    """The schema of a certificate kind, as the store and the chain hold it (its canonical JSON)."""
+    parsed = load((FILES / f"{kind.slug}.json").read_bytes())
+    return load(canonical(parsed.source))
+
+
+def _month(day: int) -> str:
+    return from_day_number(day).isoformat()[:7]
+
+
+def values_of(kind: CertKind, draft: Any) -> dict[str, Any]:
+    """The values of `kind`'s schema for a `Draft` (checked against the schema: a `FieldValueError` names a field
+    the data breaks). A payment certificate's draft carries its period as day numbers, its sums, and its salted
+    detail `{"lines": [...]}`, whose lines are the schema's `lines` rows; a credit report's carries its score,
+    number of records and class code where the payment kinds carry money and months (credit.report.ReportDraft),
+    and its records in its detail."""
+    schema = standard_kind(kind)
+    if kind is CertKind.CREDIT_REPORT:
+        records = draft.detail.get("records", [])
+        values: dict[str, Any] = {
+            "span_from": from_day_number(draft.period_from).isoformat(),
+            "span_to": from_day_number(draft.period_to).isoformat(),
+            "grade": GRADES[draft.months_in_arrears - 1],
+            "score": draft.total_fen,
+            "record_count": len(records),
+            "records": [
+                {
+                    "decided_on": r["decided_on"],
+                    "type": r["type"],
+                    "department": r["department"],
+                    "summary": (r.get("summary") or "—")[:200],
+                    "repaired": bool(r.get("repaired_on")),
+                }
+                for r in records
+            ],
+        }
+    else:
+        values = {
+            "period_from": _month(draft.period_from),
+            "period_to": _month(draft.period_to),
+            "total_fen": draft.total_fen,
+            "months_paid": draft.months_paid,
+            "months_in_arrears": draft.months_in_arrears,
+            "lines": draft.detail.get("lines", []),
+        }
+    return check(schema, values)
