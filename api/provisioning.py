@@ -14,13 +14,17 @@ from sqlalchemy import func, select
 
 from api.settings import Settings, mark_development
 from ledger import keys
-from ledger.client import bootstrap
+from ledger.client import Ledger, bootstrap
 from store.db import make_engine, session_factory, upgrade
 from store.models import Certificate
+from zero_errand.certificates import CertKind
 from zero_errand.departments import provision
 
 if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
     from api.context import AppContext
+    from zero_errand.kind_registry import Registered
 
 
 def oldest_certificates(settings: Settings) -> dict[str, int]:
@@ -55,7 +59,25 @@ def provision_deployment(
     with ledger:
         if administrator != "admin":
             admin = store.load(administrator)
-        return provision(ledger, admin, store, development=development, signed_since=signed_since, migrate=migrate)
+        out = provision(ledger, admin, store, development=development, signed_since=signed_since, migrate=migrate)
+        register_certificate_kinds(ledger, admin, settings)
+        return out
+
+
+def register_certificate_kinds(ledger: Ledger, admin: LocalAccount, settings: Settings) -> list[Registered]:
+    """Register the certificate kinds' schema files (kinds/standard/: the four payment certificates and the credit
+    report) on chain and keep them in the store, as any kind is registered (`zel kinds register`); again changes
+    nothing. Certificates are issued under these schemas."""
+    from zero_errand.kind_registry import register
+    from zero_errand.standard_kinds import standard_kind
+
+    engine = make_engine(settings.db_url)
+    try:
+        upgrade(engine)
+        sessions = session_factory(engine)
+        return [register(ledger, admin, sessions, standard_kind(kind)) for kind in CertKind]
+    finally:
+        engine.dispose()
 
 
 def provisioned_context(settings: Settings, *, migrate: bool = False) -> AppContext:

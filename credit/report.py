@@ -165,6 +165,12 @@ def _attach_inspections(session: Session, records: list[dict[str, Any]]) -> None
 
 
 def summary(cert: Certificate, verify_url: str) -> dict[str, Any]:
+    """The report as the API gives it: its fields by the kind's schema (kinds/standard/credit-report.json: the span,
+    grade, score, record count and lists, then the records and the grade's basis) and the detail's salt; a report
+    issued before the kinds were schemas gives its detail as it was."""
+    report = cert.detail
+    if "schema" in cert.content:
+        report = {**cert.content["values"], **cert.detail["fields"], "salt": cert.detail["salt"]}
     return {
         "number": cert.number,
         "state": cert.state,
@@ -172,5 +178,5 @@ def summary(cert: Certificate, verify_url: str) -> dict[str, Any]:
         "verify_url": verify_url,
         "issued_at": cert.issued_at.isoformat(),
         "expires_at": cert.expires_at.isoformat(),
-        "report": cert.detail,
+        "report": report,
     }

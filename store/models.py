@@ -69,6 +69,27 @@ _ZDICT_1 = (
 ).encode()
 
 
+# The same for certificates issued under their kind's schema (kinds/standard/): the content's header and values,
+# the schemas' digests, the breakdown tables' rows. Never edit either: a third dictionary is another format byte.
+_ZDICT_2 = (
+    '{"fields":{"records":[{"decided_on":"2025-","type":"inspection_pass","department":"国家税务总局佛山市禅城区税务局",'
+    '"summary":"","repaired":false}],"basis":[{"reason":""}],"lists":"无"},"salt":""values":{"span_from":"20",'
+    '"span_to":"20","grade":"a","score":,"record_count":"schema":"0x59238f0494d2bde590843be7155283e2fa83b7509b7fa8a815109bfe8f0761da",'
+    '"schema":"0x7a1f7f8e12c7e8e3bce3ca00bfe1ff3f1e304910d810ad0e314b39b5b730d321","schema":"0x9b3ef61e4487fda608311bce7b626e79afbd818c6f484f622c6c5b1d663a394b",'
+    '"schema":"0x6504e513fcfa53b8877cb45e9ec66dc6a590d2cda18348fc69e438331d22ac74","schema":"0x72bbd672c4a8d84d5b613106c941c5831240efc5ef19a75ea00bc5712026c668",'
+    '{"month":"2025-","insured":,"amount_fen":,"status":"paid"},{"month":"2025-","insurance":"pension","employer":"91440604MA",'
+    '"base_fen":,"amount_fen":,"status":"paid"},{"month":"2025-","insurance":"medical","employer":"91440604MA",'
+    '"base_fen":,"amount_fen":,"status":"paid"},{"month":"2025-","insurance":"unemployment","employer":"91440604MA",'
+    '"base_fen":,"amount_fen":,"status":"paid"},"insurance":"injury","insurance":"maternity","status":"arrears"}'
+    ',{"period":"2025-","tax_type":"individual_income","amount_fen":,"status":"paid"},{"period":"2025-","tax_type":"vat",'
+    '"amount_fen":,"status":"paid"},{"period":"2025-","tax_type":"corporate_income","amount_fen":,"status":"paid"}'
+    ',{"fields":{"lines":[{"month":"2025-"subjectName":"佛山市禅城区有限公司","issuedAt":17,"expiresOn":2,"department":"si.440604",'
+    '"department":"tax.440604","detailHash":"0x"},"values":{"period_from":"2025-","period_to":"2025-","total_fen":,'
+    '"months_paid":12,"months_in_arrears":0}}{"schema":"0x","header":{"number":"22026","subject":"4406**************",'
+    '"subjectName":"","issuedAt":17"status":"paid"}]},"salt":"'
+).encode()
+
+
 class CompressedJSON(TypeDecorator):
     """JSON stored deflated (a format byte, then raw deflate with a preset dictionary): a certificate's content
     and breakdown are most of its row, and issue 18 holds a certificate to 1 KB of store. Reads give back the
@@ -76,30 +97,32 @@ class CompressedJSON(TypeDecorator):
 
     impl = LargeBinary
     cache_ok = True
-    FORMAT = b"\x01"  # JSON as orjson writes it
+    FORMAT = b"\x01"  # JSON as orjson writes it, deflated with the first dictionary (what the store holds of before)
     FORMAT_WIDE = b"\x02"  # JSON only the standard library writes (an integer beyond 64 bits), read back by it
+    FORMAT_2, FORMAT_WIDE_2 = b"\x03", b"\x04"  # the same, deflated with the second dictionary: what is written now
+    DICTIONARIES = {FORMAT: _ZDICT_1, FORMAT_WIDE: _ZDICT_1, FORMAT_2: _ZDICT_2, FORMAT_WIDE_2: _ZDICT_2}
 
     def process_bind_param(self, value: object, dialect: object) -> bytes | None:
         if value is None:
             return None
         try:
             text = orjson.dumps(value)  # compact UTF-8 JSON, ~10x json.dumps (not hashed: any encoding of the values)
-            form = self.FORMAT
+            form = self.FORMAT_2
         except TypeError:  # what orjson refuses (an integer beyond 64 bits, a non-string key) json writes
             text = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-            form = self.FORMAT_WIDE  # orjson would read some of these as floats, silently: json reads them back
-        packer = zlib.compressobj(6, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _ZDICT_1)
+            form = self.FORMAT_WIDE_2  # orjson would read some of these as floats, silently: json reads them back
+        packer = zlib.compressobj(6, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _ZDICT_2)
         return form + packer.compress(text) + packer.flush()
 
     def process_result_value(self, value: bytes | None, dialect: object) -> object:
         if value is None:
             return None
-        form = value[:1]
-        if form not in (self.FORMAT, self.FORMAT_WIDE):
+        form = bytes(value[:1])
+        if form not in self.DICTIONARIES:
             raise ValueError(f"unknown compressed JSON format {form!r}")
-        unpacker = zlib.decompressobj(-15, _ZDICT_1)
+        unpacker = zlib.decompressobj(-15, self.DICTIONARIES[form])
         text = unpacker.decompress(bytes(value[1:])) + unpacker.flush()
-        if form == self.FORMAT_WIDE:
+        if form in (self.FORMAT_WIDE, self.FORMAT_WIDE_2):
             return json.loads(text)
         try:
             return orjson.loads(text)

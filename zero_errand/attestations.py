@@ -34,6 +34,7 @@ from store.models import Certificate, Enterprise, KindSchemaRecord, Person
 from store.pii import Pii
 from zero_errand.builder import store_issued
 from zero_errand.people import find_person
+from zero_errand.standard_kinds import standard_by_digest
 
 TAG_SEPARATOR = ".v"  # certificate kind slugs never hold a dot
 ACTION = "attestation.issue"
@@ -45,7 +46,14 @@ def tag(kind: KindSchema) -> str:
 
 
 def is_attestation(kind_column: str) -> bool:
+    """Whether a `kind` column names a kind a department registered (its tag), not a certificate kind."""
     return TAG_SEPARATOR in kind_column
+
+
+def has_schema(cert: Certificate) -> bool:
+    """Whether a stored certificate was issued under a registered schema (format 2: every attestation, and every
+    certificate since the certificate kinds are schemas); False for one issued before (format 1, `qr.payload`)."""
+    return "schema" in (cert.content or {})
 
 
 @lru_cache(maxsize=256)
@@ -267,12 +275,20 @@ def _issue(
     return store_issued(session, cert, actor=actor, role=role, action=ACTION, audit_detail={"kind": tag(kind)})
 
 
+_BY_DIGEST: dict[str, KindSchema] = {}  # a digest names one schema for ever: read from the store once
+
+
 def kind_of(cert: Certificate) -> KindSchema:
     """The registered kind of a stored attestation, from the store of the session the row was read in."""
+    digest = cert.content["schema"]
+    known = _BY_DIGEST.get(digest) or standard_by_digest().get(digest)  # a certificate kind's: from its file
+    if known is not None:
+        return known
     session = object_session(cert)
-    found = registered_in(session, KindSchemaRecord.digest == cert.content["schema"]) if session else []
+    found = registered_in(session, KindSchemaRecord.digest == digest) if session else []
     if not found:
         raise LookupError(f"the kind of attestation {cert.number} is not in the store")
+    _BY_DIGEST[digest] = found[0].kind
     return found[0].kind
 
 

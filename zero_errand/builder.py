@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol
 
 from eth_account.signers.local import LocalAccount
@@ -25,22 +26,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import errors
-from qr.signed import not_earlier
+from kinds import eip712
+from qr.signed import domain_separator, not_earlier, sign_digest
 from store import audit
 from store.db import begin_write
 from store.models import Certificate
 from zero_errand import webhooks
-from zero_errand.certificates import (
-    SCHEMA_VERSION,
-    VALIDITY_DAYS,
-    CertKind,
-    Content,
-    Domain,
-    day_number,
-    issued_at_seconds,
-    sign,
-    stored_detail_hash,
-)
+from zero_errand.certificates import VALIDITY_DAYS, CertKind, Domain, day_number, issued_at_seconds
+from zero_errand.standard_kinds import standard_kind, values_of
 
 
 class Draft(Protocol):
@@ -73,7 +66,7 @@ class Draft(Protocol):
     def months_in_arrears(self) -> int: ...
 
     @property
-    def detail(self) -> dict[str, Any]: ...  # salted (certificates.salted_detail): its hash is signed
+    def detail(self) -> dict[str, Any]: ...  # what the kind's adapter reads its tables from (standard_kinds)
 
     @property
     def valid_days(self) -> int: ...
@@ -112,41 +105,52 @@ def draft_row(
 ) -> dict[str, Any]:
     """Number (`numbered`, or a new number) and sign (with `key`, the kind's department's) one certificate: its
     columns as a plain row. A batch is inserted as rows: building ORM objects for thousands of
-    certificates costs as much as signing them."""
-    content = Content(
-        kind=kind.code,
-        version=SCHEMA_VERSION,
-        number=numbered or number(kind, now),
-        subject=draft.subject,
-        subjectName=draft.subject_name,
-        periodFrom=draft.period_from,
-        periodTo=draft.period_to,
-        totalFen=draft.total_fen,
-        monthsPaid=draft.months_paid,
-        monthsInArrears=draft.months_in_arrears,
-        detailHash=stored_detail_hash(draft.detail),
-        issuedAt=issued_at_seconds(now),
-        expiresOn=day_number((now + timedelta(days=draft.valid_days)).date()),
-        department=kind.department,
-    )
-    digest, signature = sign(content, domain, key)
+    certificates costs as much as signing them.
+
+    A certificate is an attestation of its kind's schema (kinds/standard/): its fields are the kind's data
+    adapter's (`standard_kinds.values_of`), its breakdown is the schema's table outside the QR code, committed by
+    the salted detail's hash, and its digest is the schema-derived EIP-712 digest (`kinds.eip712`), as for any kind
+    a department registers."""
+    schema = standard_kind(kind)
+    values = values_of(kind, draft)
+    detail = eip712.detail_of(schema, values)
+    header = {
+        "number": numbered or number(kind, now),
+        "subject": draft.subject,
+        "subjectName": draft.subject_name,
+        "issuedAt": issued_at_seconds(now),
+        "expiresOn": day_number((now + timedelta(days=draft.valid_days)).date()),
+        "department": kind.department,
+        "detailHash": eip712.header_detail_hash(schema, detail),
+    }
+    digest = eip712.digest(schema, _separator(domain), eip712.message(schema, header, values))
     return {
-        "number": content.number,
+        "number": header["number"],
         "kind": kind.slug,
-        "version": SCHEMA_VERSION,
+        "version": schema.version,
         "owner": draft.owner,
         "idempotency_key": idempotency_key,
         "department": kind.department,
-        "content": content.__dict__,
-        "detail": draft.detail,
+        # the signed header and the QR fields' values; the breakdown lives in the salted detail only
+        "content": {
+            "schema": "0x" + schema.digest.hex(),
+            "header": header,
+            "values": {f.name: values[f.name] for f in schema.fields if f.in_qr},
+        },
+        "detail": detail,
         "digest": "0x" + digest.hex(),
         "signer": key.address,
-        "signature": "0x" + signature.hex(),
+        "signature": "0x" + sign_digest(digest, key).hex(),
         "issued_at": now.replace(microsecond=0),
         "expires_at": now + timedelta(days=draft.valid_days),
         "state": "ISSUED",
         "holder_wrong_guesses": 0,
     }
+
+
+@lru_cache(maxsize=16)
+def _separator(domain: Domain) -> bytes:
+    return domain_separator(domain.chain_id, domain.verifying_contract)
 
 
 def build_certificate(

@@ -24,7 +24,7 @@ from store import audit
 from store.models import Certificate, Enterprise, Person, SiContribution, TaxRecord
 from store.pii import Pii
 from zero_errand.builder import CertificateBuilder, Fields, Signed, draft_row, fresh_numbers, store_batch
-from zero_errand.certificates import CertKind, day_number, salted_detail
+from zero_errand.certificates import CertKind, day_number
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MAX_MONTHS = 60
@@ -200,9 +200,14 @@ def _period_days(months: list[str]) -> tuple[int, int]:
 def _replayed(existing: Certificate, key: str, kind: CertKind, period_from: str, period_to: str) -> Certificate:
     """The certificate issued earlier for this subject's `key`, if the request is the same one (kind and period);
     a different request under a used key is refused, never answered with the earlier certificate."""
-    start, end = _period_days(month_range(period_from, period_to))
     content = existing.content or {}
-    if existing.kind == kind.slug and content.get("periodFrom") == start and content.get("periodTo") == end:
+    if "schema" in content:  # issued under its kind's schema: the period is in its fields
+        values = content.get("values", {})
+        same = (values.get("period_from"), values.get("period_to")) == (period_from, period_to)
+    else:  # format 1: the period as day numbers
+        start, end = _period_days(month_range(period_from, period_to))
+        same = (content.get("periodFrom"), content.get("periodTo")) == (start, end)
+    if existing.kind == kind.slug and same:
         return existing
     raise IssuanceError(
         "idempotency-key-reused",
@@ -327,7 +332,7 @@ def issue_many(
             total_fen=total,
             months_paid=paid,
             months_in_arrears=arrears,
-            detail=salted_detail(detail),  # salted: the breakdown's hash must not be guessable from employers' USCCs
+            detail={"lines": detail},  # the kind's `lines` table; the builder salts the detail it signs
         )
         ready.append((o, fields, when))
     numbers = fresh_numbers(session, [o.request.kind for o, _, _ in ready], clock)

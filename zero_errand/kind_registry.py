@@ -92,11 +92,12 @@ def register(ledger: Ledger, admin: LocalAccount, sessions: Sessions, kind: Kind
         result = ledger.register_schema(admin, kind.digest, department_id(kind.department), kind.slug, kind.version)
         proposal_id = None if result.executed else result.proposal_id
         existing = ledger.schema_index(kind.digest) if result.executed else 0
-    _keep(sessions, kind, existing or None)
+    keep(sessions, kind, existing or None)
     return Registered(kind, existing or None, already, proposal_id)
 
 
-def _keep(sessions: Sessions, kind: KindSchema, index: int | None) -> None:
+def keep(sessions: Sessions, kind: KindSchema, index: int | None) -> None:
+    """Keep `kind`'s file in the store, with its number on chain (None: its registration awaits approvals)."""
     digest = "0x" + kind.digest.hex()
     with sessions() as session, session.begin():
         record = session.get(KindSchemaRecord, digest)

@@ -30,7 +30,7 @@ from kinds.schema import FieldSpec, KindSchema
 from qr.render import build
 from store.models import Certificate, Person
 from store.pii import Pii
-from zero_errand.attestations import is_attestation
+from zero_errand.attestations import has_schema
 from zero_errand.attestations import kind_of as attestation_kind
 from zero_errand.certificates import CertKind, from_day_number
 from zero_errand.departments import DEPARTMENTS
@@ -232,12 +232,12 @@ def render(cert: Certificate, verify_base: str, pii: Pii | None = None) -> bytes
     """`verify_base` is the deployment's public URL; the QR holds its verify page and the signed payload.
     With `pii`, a person's certificate names its holder with the full ID number (see `holder_of`)."""
     register_font()
-    if is_attestation(cert.kind):
+    if has_schema(cert):  # laid out by its kind's schema: every kind issued today
         kind_of = attestation_kind(cert)
         title_zh, title_en = kind_of.title.zh, kind_of.title.en
         fields, details = _attestation_fields(cert, kind_of, holder_of(cert, pii))
-        sections = [("其他事项 Other particulars", details)] if details else []
-    else:
+        sections = [("明细 Details", details)] if details else []
+    else:  # a certificate issued before the certificate kinds were schemas (format 1)
         kind = CertKind.parse(cert.kind)
         title_zh, title_en = kind.title_zh, kind.title_en
         report = kind is CertKind.CREDIT_REPORT
@@ -268,18 +268,7 @@ def render(cert: Certificate, verify_base: str, pii: Pii | None = None) -> bytes
         text(25 * mm, 11, label)
         text(75 * mm, 11, value)
         y -= 7.5 * mm
-    for title, lines in sections:
-        y -= 4 * mm
-        text(25 * mm, 12, title)
-        y -= 7 * mm
-        for line in lines:
-            for piece in _wrap(line, 9):
-                if y < 60 * mm:
-                    pdf.showPage()
-                    y = height - 25 * mm
-                text(25 * mm, 9, piece)
-                y -= 5.5 * mm
-    # Footer with the QR code and how to verify.
+    # Footer with the QR code and how to verify, on the first page (a long breakdown continues on the next ones).
     _draw_qr(pdf, url_of(cert, verify_base), width - 25 * mm - 40 * mm, 12 * mm, 40 * mm)
     pdf.setFont(FONT, 9)
     pdf.drawString(25 * mm, 40 * mm, "扫描二维码核验真伪、是否撤销及有效期。")
@@ -289,6 +278,21 @@ def render(cert: Certificate, verify_base: str, pii: Pii | None = None) -> bytes
     pdf.drawString(25 * mm, 28 * mm, f"数字摘要 Digest: {cert.digest[:34]}")
     pdf.drawString(25 * mm, 24 * mm, f"                  {cert.digest[34:]}")
     pdf.drawString(25 * mm, 18 * mm, f"签名密钥 Signing key: {cert.signer}")
+    bottom, page = 60 * mm, 1  # above the footer on the first page, the margin on the next
+    for title, lines in sections:
+        y -= 4 * mm
+        text(25 * mm, 12, title)
+        y -= 7 * mm
+        for line in lines:
+            for piece in _wrap(line, 9):
+                if y < bottom:
+                    pdf.showPage()
+                    page += 1
+                    y, bottom = height - 25 * mm, 20 * mm
+                    pdf.setFont(FONT, 8)
+                    pdf.drawString(25 * mm, 12 * mm, f"{title_zh} {cert.number} 第 {page} 页 page {page}")
+                text(25 * mm, 9, piece)
+                y -= 5.5 * mm
     pdf.showPage()
     pdf.save()
     return buf.getvalue()
@@ -303,6 +307,18 @@ def _value_text(spec: FieldSpec, value: Any) -> str:
         return "是 Yes" if value else "否 No"
     if spec.type == "amount_fen":
         return f"{money(value)}（人民币 CNY）"
+    return str(value)
+
+
+def _cell_text(spec: FieldSpec, value: Any) -> str:
+    """A table cell as the PDF prints it, in Chinese (the table's heading is bilingual)."""
+    if spec.type == "enum":
+        label = dict(spec.values).get(value)
+        return label.zh if label else str(value)
+    if spec.type == "boolean":
+        return "是" if value else "否"
+    if spec.type == "amount_fen":
+        return money(value)
     return str(value)
 
 
@@ -332,11 +348,11 @@ def _attestation_fields(
         if f.type != "table":
             details.append(f"{f.label.zh} {f.label.en}：{_value_text(f, hidden[f.name])}")
             continue
-        details.append(f"{f.label.zh} {f.label.en}（{len(hidden[f.name])}）：")
-        details += [  # a row a line, each column by its Chinese label
-            f"  {i}. " + "，".join(f"{c.label.zh} {_value_text(c, row[c.name])}" for c in f.columns)
-            for i, row in enumerate(hidden[f.name], 1)
-        ]
+        table = hidden[f.name]
+        details.append(f"{f.label.zh} {f.label.en}（{len(table)}）：")
+        if table:  # a heading of the columns' Chinese labels, then a row a line
+            details.append("  " + "  ".join(c.label.zh for c in f.columns))
+            details += ["  " + "  ".join(_cell_text(c, row[c.name]) for c in f.columns) for row in table]
     return rows, details
 
 

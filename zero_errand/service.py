@@ -18,7 +18,7 @@ from ledger.kinds import Kind
 from ledger.proofs import proof_bytes, proof_of
 from qr.signed import domain_separator
 from store import audit
-from store.models import AnchorBatch, Certificate, IssuanceJob
+from store.models import AnchorBatch, Certificate, IssuanceJob, KindSchemaRecord
 from store.pii import Pii
 from zero_errand import attestations, webhooks
 from zero_errand.attestations import KindBook, is_attestation
@@ -28,6 +28,8 @@ from zero_errand.certificates import REASONS, CertKind, Domain
 from zero_errand.departments import load_department_keys
 from zero_errand.group import GroupCommit
 from zero_errand.issuance import IssuanceError, Outcome, Request, Subject, issue, issue_many
+from zero_errand.kind_registry import keep
+from zero_errand.standard_kinds import standard_kind
 
 
 def chain_kind(slug: str) -> Kind:
@@ -45,13 +47,47 @@ class CertificateService:
         self.builder = CertificateBuilder(self.keys, self.domain, ledger.key_valid_from)
         self.group = GroupCommit(sessions, self.request_many)  # concurrent API requests, one transaction a batch
         self.kinds = KindBook(sessions)  # kinds registered from schema files (issue 19)
+        self._standard_index: dict[str, int] = {}  # certificate kind slug -> its schema's number on chain
+        self._keep_standard_kinds()
+
+    def _keep_standard_kinds(self) -> None:
+        """Keep the certificate kinds' files in the store where the chain has them registered and the store does
+        not (a store made after `zel issuer provision`, or restored): verifiers read kinds from the store."""
+        wanted = {"0x" + standard_kind(k).digest.hex(): k for k in CertKind}
+        with self.sessions() as session:
+            known = dict(
+                session.execute(
+                    select(KindSchemaRecord.digest, KindSchemaRecord.chain_index).where(
+                        KindSchemaRecord.digest.in_(wanted)
+                    )
+                )
+                .tuples()
+                .all()
+            )
+        for digest, kind in wanted.items():
+            index = self.ledger.schema_index(bytes.fromhex(digest[2:]))
+            if index and known.get(digest) != index:  # not kept, or kept with an earlier chain's number
+                keep(self.sessions, standard_kind(kind), index)
 
     def chain_kind(self, slug: str) -> int:
-        """The on-chain kind a stored certificate is anchored as: its CertKind's, or for an attestation
-        `SCHEMA_KIND_BASE` plus its schema's number (so that each schema is batched apart)."""
+        """The on-chain kind a stored certificate is anchored as: `SCHEMA_KIND_BASE` plus its schema's number (so
+        that each schema is batched apart and anchored by `anchorSchemaRoot`, which only the kind's department may
+        do): an attestation's by its tag, a certificate kind's by its schema file (kinds/standard/). Certificates
+        issued before the kinds were schemas (format 1) are anchored under their kind's schema too: a verifier
+        asks for a digest's status, whatever root holds it."""
         if is_attestation(slug):
             return SCHEMA_KIND_BASE + self.kinds.by_tag(slug).index
-        return int(chain_kind(slug))
+        index = self._standard_index.get(slug)
+        if index is None:
+            digest = "0x" + standard_kind(CertKind.parse(slug)).digest.hex()
+            with self.sessions() as session:
+                index = session.scalar(select(KindSchemaRecord.chain_index).where(KindSchemaRecord.digest == digest))
+            if index is None:
+                raise errors.Unavailable(
+                    f"the certificate kind {slug} is not registered on chain: run `zel issuer provision`"
+                )
+            self._standard_index[slug] = index
+        return SCHEMA_KIND_BASE + index
 
     def anchorer(self, batch_size: int = 4096, max_wait: float = 10.0) -> Anchorer:
         return Anchorer(

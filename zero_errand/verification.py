@@ -24,7 +24,7 @@ from qr.verify import ChainState
 from store.models import AnchorBatch, Certificate, KindSchemaRecord
 from store.pii import Pii
 from zero_errand import attestations
-from zero_errand.attestations import is_attestation
+from zero_errand.attestations import has_schema
 from zero_errand.people import find_person
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ STATE_OF: dict[CertificateStatus, ChainState] = {
 def payload_of(cert: Certificate) -> bytes:
     """The QR payload of a stored certificate, or of an attestation (format 2: its kind's file from the store of the
     session the row was read in)."""
-    if is_attestation(cert.kind):
+    if has_schema(cert):
         return attestations.payload(cert, attestations.kind_of(cert))
     return encode(Content(**cert.content), bytes.fromhex(cert.signature[2:]))
 

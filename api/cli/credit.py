@@ -441,8 +441,8 @@ def report(
         )
         return {
             "number": cert.number,
-            "grade": cert.detail["grade"]["grade"],
-            "records": len(cert.detail["records"]),
+            "grade": cert.content["values"]["grade"].upper(),  # the schema's enum code: a .. d
+            "records": cert.content["values"]["record_count"],
             "verify_url": url_of(cert, ctx.settings.public_url),
         }
 

@@ -1,8 +1,9 @@
 """An anchor worker process for test_anchor_lease.py: runs one certificate `Anchorer.run_forever` on the store and
 chain named by the `ZEL_*` environment, with the lease TTL of `LEASE_TTL`, and prints one JSON line per event.
 
-Fault injection: once the file named by the first argument exists, the worker hangs right after its next root is
-on chain and before the store records it ANCHORED (the moment a `kill -9` hurts most), printing the root.
+Fault injection: once the file named by the first argument exists, the worker hangs right after its next root
+is on chain (`anchor_root` or `anchor_schema_root`) and before the store records it ANCHORED (the moment a
+`kill -9` hurts most), printing the root.
 """
 
 from __future__ import annotations
@@ -36,16 +37,20 @@ def main() -> None:
             emit(name, "anchored", batch=fields["batch"], root=fields["root"], gas=fields["gas"])
 
     logging.getLogger("zel.anchor").addHandler(Lines())
-    send = anchorer.ledger.anchor_root
 
-    def anchor_root(*args: Any, **kwargs: Any) -> Any:
-        result = send(*args, **kwargs)
-        if os.path.exists(trigger):
-            emit(name, "sent", root="0x" + bytes(args[1]).hex())
-            time.sleep(3600)
-        return result
+    def hanging(send: Any) -> Any:
+        def anchor(*args: Any, **kwargs: Any) -> Any:
+            result = send(*args, **kwargs)
+            if os.path.exists(trigger):
+                emit(name, "sent", root="0x" + bytes(args[1]).hex())
+                time.sleep(3600)
+            return result
 
-    anchorer.ledger.anchor_root = anchor_root  # type: ignore[method-assign]
+        return anchor
+
+    # certificates are anchored by their kind's schema (anchorSchemaRoot); a batch of format-1 ones the same way
+    anchorer.ledger.anchor_root = hanging(anchorer.ledger.anchor_root)  # type: ignore[method-assign]
+    anchorer.ledger.anchor_schema_root = hanging(anchorer.ledger.anchor_schema_root)  # type: ignore[method-assign]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     emit(name, "ready", holder=anchorer.lease.holder)

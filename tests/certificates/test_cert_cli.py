@@ -38,7 +38,7 @@ def test_issue_anchor_show_revoke(zel_bin, tmp_path):
         ).stdout
     )
     assert issued["state"] == "ISSUED" and issued["batch_root"] is None
-    assert issued["content"]["subject"] == seed["enterprises"][0]
+    assert issued["content"]["header"]["subject"] == seed["enterprises"][0]
     assert "anchored 1 certificates; 0 pending" in zel("anchor", "run", "--once").stdout
     shown = json.loads(zel("cert", "show", issued["id"], "--json").stdout)
     assert shown["state"] == "ANCHORED" and shown["batch_root"] and shown["tx_hash"] and shown["proof"] == []

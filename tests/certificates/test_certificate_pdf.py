@@ -15,8 +15,9 @@ from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from qr.payload import decode, payload_from_text
+from qr.payload import payload_from_text
 from store.models import Certificate
+from tests.schema_certs import decoded
 from zero_errand.pdf import beijing_time, money, render
 from zero_errand.people import find_person
 from zero_errand.verification import url_of
@@ -45,7 +46,7 @@ def test_a_personal_certificate_names_its_holder_in_beijing_time_and_yuan(platfo
         cert = s.scalars(select(Certificate).where(Certificate.number == number)).one()
         pdf = render(cert, ctx.settings.public_url, pii=ctx.pii)
         masked_pdf = render(cert, ctx.settings.public_url)  # without the keys: the masked number, as before
-        url, total, issued = url_of(cert, ctx.settings.public_url), cert.content["totalFen"], cert.issued_at
+        url, total, issued = url_of(cert, ctx.settings.public_url), cert.content["values"]["total_fen"], cert.issued_at
     text = _text(pdf)
     assert name in text and id_number in text
     issued_utc = issued if issued.tzinfo else issued.replace(tzinfo=UTC)
@@ -68,7 +69,7 @@ def test_a_personal_certificate_names_its_holder_in_beijing_time_and_yuan(platfo
     )
     codes = zxingcpp.read_barcodes(Image.open(tmp_path / "scan.png"), formats=zxingcpp.BarcodeFormat.QRCode)
     assert [c.text for c in codes] == [url]
-    subject = decode(payload_from_text(codes[0].text)).content.subject
+    subject = decoded(payload_from_text(codes[0].text)).header["subject"]
     assert subject == id_number[:4] + "*" * 14 and id_number not in codes[0].text
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ledger.client import CertificateStatus
 from ledger.kinds import Kind
 from store.models import SiContribution, User
-from zero_errand.certificates import Content, digest, recover_signer
+from tests.schema_certs import digest_of, schema_of, signer_of
 
 
 def _request(platform, who, body, key=None):
@@ -24,15 +24,18 @@ def test_citizen_requests_a_signed_certificate(platform):
     assert r.status_code == 201, r.text
     cert = r.json()
     assert cert["state"] == "ISSUED" and cert["anchor"] is None and cert["number"].startswith("3")
-    content = Content(**cert["content"])
-    assert content.subject.startswith("4406") and "*" * 10 in content.subject and content.subjectName == ""
-    assert content.monthsPaid + content.monthsInArrears == 12 and content.totalFen > 0
+    content = cert["content"]  # issued under its kind's schema: the signed header and the QR fields' values
+    header, values = content["header"], content["values"]
+    assert schema_of(content).slug == "si-individual" and header["department"] == "si.440604"
+    assert header["subject"].startswith("4406") and "*" * 10 in header["subject"] and header["subjectName"] == ""
+    assert values["months_paid"] + values["months_in_arrears"] == 12 and values["total_fen"] > 0
+    assert (values["period_from"], values["period_to"]) == ("2025-01", "2025-12")
     domain = platform.ctx.certificates.domain
-    assert "0x" + digest(content, domain).hex() == cert["digest"]
-    signer = recover_signer(content, domain, bytes.fromhex(cert["signature"][2:]))
+    assert "0x" + digest_of(content, domain).hex() == cert["digest"]
+    signer = signer_of(content, domain, cert["signature"])
     assert signer == cert["signer"] == platform.ctx.certificates.keys["si.440604"].address
-    assert platform.ctx.ledger.is_authorized(signer, Kind.SOCIAL_INSURANCE_CERTIFICATE, content.issuedAt)
-    assert not platform.ctx.ledger.is_authorized(signer, Kind.TAX_CERTIFICATE, content.issuedAt)
+    assert platform.ctx.ledger.is_authorized(signer, Kind.ATTESTATION, header["issuedAt"])
+    assert not platform.ctx.ledger.is_authorized(signer, Kind.TAX_CERTIFICATE, header["issuedAt"])
 
 
 def test_idempotency_key_returns_the_same_certificate(platform):
@@ -58,9 +61,10 @@ def test_arrears_are_stated_not_refused(platform):
             row.status = "arrears" if row.month == "2025-04" else "paid"
     r = _request(platform, "citizen2", {"kind": "si-individual", "period_from": "2025-01", "period_to": "2025-06"})
     assert r.status_code == 201
-    content = r.json()["content"]
-    assert content["monthsInArrears"] == 1 and content["monthsPaid"] == 5
-    assert {line["status"] for line in r.json()["detail"]["lines"] if line["month"] == "2025-04"} == {"arrears"}
+    values = r.json()["content"]["values"]
+    assert values["months_in_arrears"] == 1 and values["months_paid"] == 5
+    lines = r.json()["detail"]["fields"]["lines"]  # the breakdown: the kind's table outside the QR code
+    assert {line["status"] for line in lines if line["month"] == "2025-04"} == {"arrears"}
 
 
 def test_refusals(platform):

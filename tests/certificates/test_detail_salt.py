@@ -9,12 +9,14 @@ from datetime import date
 
 from sqlalchemy import select
 
-from qr.payload import decode
+from kinds import eip712
 from qr.signed import detail_hash
 from store.db import transaction
 from store.models import Certificate, Enterprise, SiContribution, User
-from zero_errand.certificates import CertKind, Content, stored_detail_hash
+from tests.schema_certs import decoded
+from zero_errand.certificates import CertKind, stored_detail_hash
 from zero_errand.issuance import Subject
+from zero_errand.standard_kinds import standard_kind
 from zero_errand.verification import payload_of
 
 PERIOD = {"kind": "si-individual", "period_from": "2025-01", "period_to": "2025-06"}
@@ -23,20 +25,23 @@ PERIOD = {"kind": "si-individual", "period_from": "2025-01", "period_to": "2025-
 def test_identical_details_get_different_salted_hashes(platform) -> None:
     c, h = platform.client, platform.headers("citizen")
     first, second = (c.post("/v1/citizen/certificates", json=PERIOD, headers=h).json() for _ in range(2))
-    assert first["detail"]["lines"] == second["detail"]["lines"] and first["detail"]["lines"]
-    assert first["content"]["detailHash"] != second["content"]["detailHash"]
+    lines = first["detail"]["fields"]["lines"]  # the breakdown: the kind's table outside the QR code
+    assert lines == second["detail"]["fields"]["lines"] and lines
+    assert first["content"]["header"]["detailHash"] != second["content"]["header"]["detailHash"]
+    schema = standard_kind(CertKind.SI_INDIVIDUAL)
     for cert in (first, second):
         # What the holder downloads carries the salt, and rebuilds the signed hash with it.
+        signed = cert["content"]["header"]["detailHash"]
         assert re.fullmatch(r"[0-9a-f]{64}", cert["detail"]["salt"])
-        assert detail_hash(cert["detail"]) == stored_detail_hash(cert["detail"]) == cert["content"]["detailHash"]
+        assert eip712.detail_hash(cert["detail"]) == signed and eip712.detail_matches(schema, cert["detail"], signed)
         fetched = c.get(f"/v1/citizen/certificates/{cert['number']}", headers=h).json()
         assert fetched["detail"] == cert["detail"]
     with platform.ctx.sessions() as s:  # so does the store
         stored = s.scalars(select(Certificate).where(Certificate.number == first["number"])).one()
-        assert stored.detail == first["detail"] and stored_detail_hash(stored.detail) == stored.content["detailHash"]
+        assert stored.detail == first["detail"]
+        assert eip712.detail_hash(stored.detail) == stored.content["header"]["detailHash"]
         # The QR payload carries the same signed hash as 32 opaque bytes, and no detail.
-        scanned = decode(payload_of(stored)).content
-        assert scanned.detailHash == stored.content["detailHash"]
+        assert decoded(payload_of(stored)).header["detailHash"] == stored.content["header"]["detailHash"]
         assert stored.detail["salt"] not in payload_of(stored).hex()
 
 
@@ -64,20 +69,27 @@ def test_guessing_the_employer_from_the_signed_hash_finds_nothing(platform) -> N
             actor="user:citizen1",
             actor_role="citizen",
         )
-        lines, signed = cert.detail["lines"], Content(**cert.content).detailHash
+        lines, signed = cert.detail["fields"]["lines"], cert.content["header"]["detailHash"]
     assert len(employers) == 1 and employers <= set(candidates) and len(candidates) > 1
     (employer,) = employers
 
     def with_employer(uscc: str) -> list[dict]:
         return [{**line, "employer": uscc} for line in lines]
 
-    unsalted = {uscc: detail_hash(with_employer(uscc)) for uscc in candidates}
-    assert unsalted[employer] == detail_hash(lines) != signed  # the true detail, unsalted, is not what was signed
-    assert [u for u, h in unsalted.items() if h == detail_hash(lines)] == [employer]  # (unsalted, it would tell)
+    def unsalted(uscc: str) -> str:
+        return eip712.detail_hash({"fields": {"lines": with_employer(uscc)}})
+
+    true = eip712.detail_hash({"fields": {"lines": lines}})
+    assert unsalted(employer) == true != signed  # the true detail, unsalted, is not what was signed
+    assert [u for u in candidates if unsalted(u) == true] == [employer]  # (unsalted, it would tell)
     guesses = [
         h
         for uscc in candidates
-        for h in (detail_hash(with_employer(uscc)), detail_hash({"lines": with_employer(uscc)}))
+        for h in (
+            unsalted(uscc),
+            eip712.detail_hash({"fields": {"lines": with_employer(uscc)}, "salt": ""}),
+            detail_hash(with_employer(uscc)),
+        )
     ]
     assert signed not in guesses
 
@@ -91,10 +103,13 @@ def test_credit_reports_salt_their_detail_too(platform) -> None:
     }
     with platform.ctx.sessions() as s:
         certs = [s.scalars(select(Certificate).where(Certificate.number == r["number"])).one() for r in (first, second)]
-    assert certs[0].content["detailHash"] != certs[1].content["detailHash"]
+    assert certs[0].content["header"]["detailHash"] != certs[1].content["header"]["detailHash"]
+    schema = standard_kind(CertKind.CREDIT_REPORT)
     for cert, shown in zip(certs, (first, second), strict=True):
-        assert re.fullmatch(r"[0-9a-f]{64}", cert.detail["salt"]) and shown["report"] == cert.detail
-        assert detail_hash(cert.detail) == stored_detail_hash(cert.detail) == cert.content["detailHash"]
+        signed = cert.content["header"]["detailHash"]
+        assert re.fullmatch(r"[0-9a-f]{64}", cert.detail["salt"]) and shown["report"]["salt"] == cert.detail["salt"]
+        assert eip712.detail_matches(schema, cert.detail, signed)
+        assert shown["report"]["records"] == cert.detail["fields"]["records"]
 
 
 def test_details_signed_before_salting_still_recompute() -> None:

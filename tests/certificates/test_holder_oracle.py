@@ -152,7 +152,7 @@ def test_issued_certificates_show_only_the_first_four_digits(platform) -> None:
     own = platform.client.get(
         f"/v1/citizen/certificates/{platform.certs['citizen']}", headers=platform.headers("citizen")
     ).json()
-    assert own["content"]["subject"] == holder_id[:4] + "*" * 14
+    assert own["content"]["header"]["subject"] == holder_id[:4] + "*" * 14
     verdict = platform.client.post("/v1/verify", json={"text": own["verify_url"]}).json()
     assert verdict["status"] == "VALID"
     assert verdict["certificate"]["subject"] == holder_id[:4] + "*" * 14

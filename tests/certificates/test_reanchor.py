@@ -25,7 +25,7 @@ def _status(ctx, cert, root):
 
 def _newest_issue_time(ctx) -> int:
     with ctx.sessions() as s:
-        return max(c["issuedAt"] for c in s.scalars(select(Certificate.content)))
+        return max(c["header"]["issuedAt"] for c in s.scalars(select(Certificate.content)))
 
 
 def test_reanchor_after_the_chain_is_reset(tmp_path):
@@ -56,7 +56,9 @@ def test_reanchor_after_the_chain_is_reset(tmp_path):
         expected = CertificateStatus.REVOKED if cert.number == number else CertificateStatus.ANCHORED
         assert _status(ctx, cert, roots[cert.batch_id]) == expected
         # The re-registered key is valid from the oldest certificate it signed, and flagged as migrated.
-        assert ctx.ledger.is_authorized(cert.signer, Kind.SOCIAL_INSURANCE_CERTIFICATE, cert.content["issuedAt"])
+        issued_at = cert.content["header"]["issuedAt"]
+        assert ctx.ledger.is_authorized(cert.signer, Kind.SOCIAL_INSURANCE_CERTIFICATE, issued_at)
+        assert ctx.ledger.is_authorized(cert.signer, Kind.ATTESTATION, issued_at)
         assert ctx.ledger.key_info(cert.signer).migrated
     assert ctx.certificates.anchorer().reanchor() == (0, 0)  # idempotent
     ctx.ledger.close()

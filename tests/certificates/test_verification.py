@@ -9,11 +9,14 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from qr.payload import decode, encode, payload_from_text, verify_url
+from qr.payload import payload_from_text, verify_url
 from qr.render import png
 from qr.verify import verify_text
 from store.db import transaction
 from store.models import Certificate
+from tests.schema_certs import decoded, resigned, retyped
+from zero_errand.certificates import CertKind
+from zero_errand.standard_kinds import standard_kind
 from zero_errand.verification import LedgerResolver
 
 
@@ -42,9 +45,9 @@ def test_valid_pending_tampered_revoked_suspended_expired(platform):
     ).json()
     assert _verify(platform, fresh["verify_url"])["status"] == "PENDING_ANCHOR"
 
-    signed = decode(payload_from_text(url))
-    forged = signed.content.__class__(**{**signed.content.__dict__, "totalFen": signed.content.totalFen * 10})
-    tampered = _verify(platform, verify_url("https://x", encode(forged, signed.signature)))
+    data = payload_from_text(url)
+    forged = retyped(data, values={"total_fen": decoded(data).values["total_fen"] * 10})
+    tampered = _verify(platform, verify_url("https://x", forged))
     assert tampered["status"] == "INVALID" and "altered" in tampered["checks"][-1]["en"]
     garbage = _verify(platform, "https://x/verify#123")
     assert garbage["status"] == "INVALID" and garbage["checks"][0]["name"] == "format"
@@ -116,20 +119,17 @@ def test_cli_verify_exit_codes_and_batch(zel_bin, platform, tmp_path):
 def test_a_department_key_outside_its_kinds_or_window_is_an_untrusted_issuer(platform):
     """Signed by a real department key the ledger knows, but not authorized for that kind, or not yet at the
     stated issue time: IssuerRegistry's rule as the online resolver applies it."""
-    from dataclasses import replace
-
-    from qr.signed import sign
-
     service = platform.ctx.certificates
-    content = decode(payload_from_text(_url(platform, platform.certs["enterprise"]))).content  # tax-enterprise
+    data = payload_from_text(_url(platform, platform.certs["enterprise"]))  # tax-enterprise
     tax = service.keys["tax.440604"]
-    as_si = replace(content, kind=4, department="si.440604")  # the tax key may not sign social insurance
-    before = replace(content, issuedAt=1_000_000_000)  # 2001: long before the key's validity window
-    for forged in (as_si, before):
-        text = verify_url("https://x", encode(forged, sign(forged, service.domain, tax)[1]))
-        result = _verify(platform, text)
+    # the tax key may not sign social insurance: the same fields, as an si-enterprise certificate
+    as_si = resigned(data, tax, service.domain, kind=standard_kind(CertKind.SI_ENTERPRISE))
+    before = resigned(data, tax, service.domain, header={"issuedAt": 1_000_000_000})  # 2001: before its window
+    for forged, why in ((as_si, "belongs to tax.440604, not to si.440604"), (before, "not authorized")):
+        result = _verify(platform, verify_url("https://x", forged))
         assert result["status"] == "UNTRUSTED_ISSUER", result
         assert result["checks"][-1]["name"] == "issuer" and result["checks"][-1]["ok"] is False
+        assert why in result["checks"][-1]["en"]
         assert result["signer"].lower() == tax.address.lower()
 
 
@@ -137,16 +137,13 @@ def test_another_departments_root_and_key_cannot_touch_a_certificate(platform):
     """The attacks of trust model 1, through the service: the social-insurance key anchors a root of its own
     holding the tax bureau's certificate's digest and revokes it there; then it signs content that names the
     tax bureau. The tax certificate stays VALID, and the forgery is UNTRUSTED_ISSUER, saying which key it was."""
-    from dataclasses import replace
-
     from ledger.kinds import Kind
     from ledger.merkle import MerkleTree
-    from qr.signed import sign
 
     ctx = platform.ctx
     url = _url(platform, platform.certs["enterprise"])  # a tax-enterprise certificate, anchored
-    signed = decode(payload_from_text(url))
-    assert signed.content.department == "tax.440604"
+    data = payload_from_text(url)
+    assert decoded(data).header["department"] == "tax.440604"
     valid = _verify(platform, url)
     si_key = ctx.certificates.keys["si.440604"]
     tree = MerkleTree.of([bytes.fromhex(valid["digest"][2:]), os.urandom(32)])
@@ -158,9 +155,8 @@ def test_another_departments_root_and_key_cannot_touch_a_certificate(platform):
     assert status.json()["status"] == "foreign-anchor"  # a verifier told another department is not fooled
     assert platform.client.get(f"/v1/verify/status/{valid['digest']}").json()["status"] == "anchored"
 
-    forged = replace(signed.content, number=signed.content.number[:-1] + "9")
-    forgery = _verify(
-        platform, verify_url("https://x", encode(forged, sign(forged, ctx.certificates.domain, si_key)[1]))
-    )
+    number = decoded(data).header["number"]
+    forged = resigned(data, si_key, ctx.certificates.domain, header={"number": number[:-1] + "9"})
+    forgery = _verify(platform, verify_url("https://x", forged))
     assert forgery["status"] == "UNTRUSTED_ISSUER"
     assert "belongs to si.440604, not to tax.440604" in forgery["checks"][-1]["en"]

@@ -38,7 +38,7 @@ def _report(platform, who: str) -> tuple[dict, str]:
 
 def _detail_lines(text: str) -> list[str]:
     """The record lines under 明细 (a wrapped line's continuation is part of its record)."""
-    section = text.split("明细 Details", 1)[1].split("评分依据", 1)[0].split("扫描二维码", 1)[0]
+    section = text.split("明细 Details", 1)[1].split("评分依据", 1)[0]
     return [line for line in section.splitlines() if DATED.match(line.strip())]
 
 
@@ -49,13 +49,13 @@ def test_the_report_counts_its_lines_lists_an_inspection_once_in_chinese(platfor
         seed_credit(platform.ctx.credit, s, usccs)
     # the first enterprise: class A, inspected jointly last year; the second: class C (tax arrears, a penalty)
     report, text = _report(platform, "enterprise")
-    records = report["report"]["records"]
+    records = report["report"]["records"]  # the schema's table (kinds/standard/credit-report.json)
     lines = _detail_lines(text)
-    shown = re.search(r"期间记录 Records\s*\n?\s*(\d+)", text)
-    assert shown and int(shown.group(1)) == len(records) == len(lines) == 2, text
-    assert sum("检查" in line for line in lines) == 1 and "未发现问题" in text  # the visit, once
-    visit = next(r for r in records if r["type"] == "inspection_pass")["inspection"]
-    assert visit["result_zh"] == TYPE_ZH[RESULTS["pass"]] == "检查合格" and "inspections" not in report["report"]
+    shown = re.search(r"期间信用记录数 Credit records in the span\s*\n?\s*(\d+)", text)
+    assert shown and int(shown.group(1)) == len(records) == len(lines) == report["report"]["record_count"] == 2, text
+    assert sum("检查合格" in line for line in lines) == 1 and "未发现问题" in text  # the visit, once
+    visit = next(r for r in records if r["type"] == "inspection_pass")
+    assert "联合检查" in visit["summary"] and visit["repaired"] is False and "inspections" not in report["report"]
     assert "联合检查" in text and "营业执照公示 合格" in text.replace("\n", "")
     assert "国家税务总局佛山市禅城区税务局" in text.replace("\n", "").replace(" ", "")
 

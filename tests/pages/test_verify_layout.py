@@ -7,16 +7,16 @@ looks and reads unlike a revocation."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from api.demo import seed_credit
-from qr.payload import decode, encode, payload_from_text, to_digits
-from qr.signed import Domain, sign
+from qr.payload import payload_from_text, to_digits
+from qr.signed import Domain
 from store.db import transaction
 from tests.pages.conftest import PHONE_WIDTHS, LiveServer, page_width, phone_context, shot
+from tests.schema_certs import decoded, resigned, retyped
 from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject
 
@@ -77,11 +77,11 @@ def unanchored(live: LiveServer, kind: CertKind = CertKind.TAX_ENTERPRISE) -> st
 
 def foreign_signed(live: LiveServer) -> str:
     """A social-insurance certificate signed with the tax bureau's key (UNTRUSTED_ISSUER)."""
-    genuine = decode(payload_from_text(live.url(live.issue(CertKind.SI_ENTERPRISE, 2))))
-    content = replace(genuine.content, number=f"{int(genuine.content.number) + 1:017d}")
+    data = payload_from_text(live.url(live.issue(CertKind.SI_ENTERPRISE, 2)))
+    number = f"{int(decoded(data).header['number']) + 1:017d}"
     domain = Domain(live.ctx.ledger.sender.chain_id, live.ctx.ledger.attestations.address)
-    signature = sign(content, domain, live.ctx.certificates.keys["tax.440604"])[1]
-    return f"{live.base}/verify#{to_digits(encode(content, signature))}"
+    forged = resigned(data, live.ctx.certificates.keys["tax.440604"], domain, header={"number": number})
+    return f"{live.base}/verify#{to_digits(forged)}"
 
 
 @pytest.fixture(scope="module")
@@ -92,13 +92,13 @@ def urls(live: LiveServer) -> dict[str, str]:
     live.change(suspended, "suspend")
     valid = live.url(live.issue(CertKind.TAX_ENTERPRISE, 0))
     head, digits = valid.split("#")
-    signed = decode(payload_from_text(valid))
-    richer = replace(signed.content, totalFen=signed.content.totalFen + 100_000_00)
+    data = payload_from_text(valid)
+    richer = retyped(data, values={"total_fen": decoded(data).values["total_fen"] + 100_000_00})
     return {
         "valid": valid,
         "citizen": live.url(live.issue(CertKind.SI_INDIVIDUAL, 0)),
         "unreadable": f"{head}#{digits[:120]}{(int(digits[120]) + 1) % 10}{digits[121:]}",
-        "tampered": f"{head}#{to_digits(encode(richer, signed.signature))}",
+        "tampered": f"{head}#{to_digits(richer)}",
         "untrusted": foreign_signed(live),
         "revoked": live.url(revoked),
         "suspended": live.url(suspended),

@@ -30,6 +30,8 @@ from qr.signed import Content, Domain, domain_separator, sign
 from qr.trustlist import FORMAT, TrustList, sign_list
 from qr.verify import verify_offline
 from tests.kinds.test_schema import TYPED
+from zero_errand.certificates import CertKind
+from zero_errand.standard_kinds import standard_kind
 
 ADMIN, TAX, SI, AMR, PS, EDU, TAX_CERTS_ONLY = (Account.from_key(bytes([n]) * 32) for n in range(31, 38))
 ATTEST = 1 << Kind.ATTESTATION
@@ -38,6 +40,9 @@ KINDS = [
     parse(json.loads(canonical(parse(json.loads(p.read_text())).source)))
     for p in sorted((Path(ks.__file__).parent / "files").glob("*.json"))
 ] + [parse(TYPED)]
+# and the certificate kinds' own (kinds/standard/): every kind a deployment registers
+KINDS += [standard_kind(k) for k in CertKind]
+BY_SLUG = {k.slug: k for k in KINDS}
 SIGNERS = {1: TAX, 2: TAX, 3: SI, 4: SI, 5: AMR}
 DEPARTMENTS = {1: "tax.440604", 2: "tax.440604", 3: "si.440604", 4: "si.440604", 5: "amr.440604"}
 DOMAIN = Domain(131277322940537, "0x4DFD345E54a21Ecbf5b9287f8F17B173b02031Ab")
@@ -56,8 +61,14 @@ BODY = {
     ],
     "keys": [
         {"address": TAX.address, "department": "tax.440604", "kinds": 0b101 | ATTEST, "valid_from": 0, "revoked_at": 0},
-        {"address": SI.address, "department": "si.440604", "kinds": 0b110, "valid_from": 0, "revoked_at": 0},
-        {"address": AMR.address, "department": "amr.440604", "kinds": 0b10000, "valid_from": 0, "revoked_at": 0},
+        {"address": SI.address, "department": "si.440604", "kinds": 0b110 | ATTEST, "valid_from": 0, "revoked_at": 0},
+        {
+            "address": AMR.address,
+            "department": "amr.440604",
+            "kinds": 0b10000 | ATTEST,
+            "valid_from": 0,
+            "revoked_at": 0,
+        },
         {"address": PS.address, "department": "ps.440604", "kinds": ATTEST, "valid_from": 0, "revoked_at": 0},
         {"address": EDU.address, "department": "edu.440604", "kinds": ATTEST, "valid_from": 0, "revoked_at": 0},
         {
@@ -119,7 +130,17 @@ def signed_payload(c: Content) -> bytes:
 
 PAYLOADS = [signed_payload(c) for c in CONTENTS]
 SEPARATOR = domain_separator(DOMAIN.chain_id, DOMAIN.verifying_contract)
-KEY_OF = {"ps.440604": PS, "edu.440604": EDU, "tax.440604": TAX}
+KEY_OF = {"ps.440604": PS, "edu.440604": EDU, "tax.440604": TAX, "si.440604": SI, "amr.440604": AMR}
+TAX_LINE = {"period": "2025-03", "tax_type": "individual_income", "amount_fen": 12_345, "status": "paid"}
+SI_LINE = {
+    "month": "2025-03",
+    "insurance": "pension",
+    "employer": "91440604MA4UABCD1X",
+    "base_fen": 900_000,
+    "amount_fen": 72_000,
+    "status": "arrears",
+}
+PAYMENT = {"period_from": "2025-01", "period_to": "2025-06", "total_fen": 1_234_500, "months_paid": 5}
 TYPICAL = {
     "residence-proof": {"address": "佛山市禅城区祖庙街道岭南大道北1号", "since": "1965-03-01", "purpose": "school"},
     "school-enrolment-receipt": {
@@ -131,6 +152,32 @@ TYPICAL = {
         "note": "户口簿原件已核",
     },
     "typed-kind": {"n": -3, "fen": 123_456, "m": "2026-11", "ok": True, "d": "0x" + "0d" * 32},
+    "tax-individual": {**PAYMENT, "months_in_arrears": 1, "lines": [TAX_LINE]},
+    "tax-enterprise": {**PAYMENT, "months_in_arrears": 0, "lines": [TAX_LINE, {**TAX_LINE, "tax_type": "vat"}]},
+    "si-individual": {**PAYMENT, "months_in_arrears": 1, "lines": [SI_LINE]},
+    "si-enterprise": {
+        **PAYMENT,
+        "months_in_arrears": 0,
+        "lines": [{"month": "2025-01", "insured": 12, "amount_fen": 880_000, "status": "paid"}],
+    },
+    "credit-report": {
+        "span_from": "2021-12-05",
+        "span_to": "2026-11-23",
+        "grade": "b",
+        "score": 88,
+        "record_count": 1,
+        "lists": "无",
+        "records": [
+            {
+                "decided_on": "2025-08-01",
+                "type": "tax_arrears",
+                "department": "国家税务总局佛山市禅城区税务局",
+                "summary": "欠缴增值税",
+                "repaired": False,
+            }
+        ],
+        "basis": [{"reason": "欠缴税款 −12 分"}],
+    },
 }
 
 
@@ -156,15 +203,21 @@ def att_payload(kind: KindSchema, header: dict, values: dict, key=None) -> bytes
     return attestation.encode(kind, header, values, att_signature(kind, header, values, key))
 
 
-def _attestations() -> list[bytes]:
-    out = []
+def _attestations() -> tuple[list[bytes], list[str]]:
+    """VALID payloads: each department kind typical and at its widest, each certificate kind typical (their
+    layouts are the same few types: the widest of each is in tests/qr/test_attestation_payload.py); and their ids."""
+    out, ids = [], []
     for n, kind in enumerate(KINDS):
-        for m, values in enumerate((check(kind, TYPICAL[kind.slug]), widest(kind))):
+        shapes = {"typical": check(kind, TYPICAL[kind.slug])}
+        if kind.slug not in {k.slug for k in CertKind}:
+            shapes["widest"] = widest(kind)
+        for m, (shape, values) in enumerate(shapes.items()):
             out.append(att_payload(kind, att_header(kind, 10 * n + m), values))
-    return out
+            ids.append(f"{kind.slug}-{shape}")
+    return out, ids
 
 
-ATT_PAYLOADS = _attestations()  # VALID: two of each kind, typical and at their widest
+ATT_PAYLOADS, ATT_IDS = _attestations()
 
 
 def _zigzag(n: int) -> bytes:
@@ -175,7 +228,7 @@ def attestation_edge_cases() -> list[tuple[bytes, str]]:
     """Attestations that must not verify, with the verdict each gets: another kind's schema id on the payload, the
     wrong department's key, a key of the right department without the attestation kind, an expired one, values
     beyond their EIP-712 types and bytes a field cannot hold."""
-    residence, receipt, typed = KINDS
+    residence, receipt, typed = BY_SLUG["residence-proof"], BY_SLUG["school-enrolment-receipt"], BY_SLUG["typed-kind"]
     values = check(residence, TYPICAL["residence-proof"])
     good = att_payload(residence, att_header(residence, 1), values)
     typed_values = check(typed, TYPICAL["typed-kind"])
@@ -302,7 +355,7 @@ def test_the_original_attestations_are_valid() -> None:
     assert [verdict(p) for p in ATT_PAYLOADS] == ["VALID"] * len(ATT_PAYLOADS)
 
 
-@pytest.mark.parametrize("index", range(len(ATT_PAYLOADS)), ids=lambda i: f"{KINDS[i // 2].slug}-{i % 2}")
+@pytest.mark.parametrize("index", range(len(ATT_PAYLOADS)), ids=ATT_IDS)
 def test_no_byte_or_digit_mutant_of_an_attestation_is_valid(index: int) -> None:
     original = ATT_PAYLOADS[index]
     registered = TRUST.resolver.kinds()

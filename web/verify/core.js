@@ -24,7 +24,7 @@ export const PAYLOAD_ZH = {
   digits: "二维码内容应为数字串", marker: "二维码内容缺少起始标记", version: "未知的格式版本 {v}",
   kind: "未知的证明类型代码 {v}", truncated: "内容不完整（被截断）", "subject-type": "未知的证明对象类型 {v}",
   "name-encoding": "证明对象名称的编码无效", "number-length": "数值字段过长", department: "未知的签发机关代码",
-  trailing: "签名之后有多余内容", range: "金额字段超出范围", schema: "未登记的证明种类 0x{v}…",
+  trailing: "签名之后有多余内容", range: "金额字段超出范围", schema: "未登记的证明种类",
   "subject-kind": "证明对象类型与证明种类不符", "field-encoding": "字段“{v}”的文字编码无效",
   enum: "字段“{v}”的取值未在证明种类中登记", date: "日期字段“{v}”超出范围", boolean: "是否字段“{v}”的取值无效",
 };

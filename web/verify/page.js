@@ -106,8 +106,8 @@ function fieldText(f, t) {
   if (f.type === "enum") return (lang === "en" ? f.value_en : f.value_zh) ?? f.value;
   if (f.type === "boolean") return f.value ? t.yes : t.no;
   if (f.type === "amount_fen") {
-    const fen = String(f.value).padStart(3, "0");
-    return `${fen.slice(0, -2)}.${fen.slice(-2)} ${t.yuan}`;
+    const fen = String(f.value).padStart(3, "0"); // a decimal string: amounts may pass 2^53 fen
+    return `${fen.slice(0, -2).replace(/\B(?=(\d{3})+$)/g, ",")}.${fen.slice(-2)} ${t.yuan}`;
   }
   if (f.type === "digest") return `${f.value.slice(0, 10)}…${f.value.slice(-8)}`;
   return String(f.value);

@@ -1,0 +1,56 @@
+"""For tests: a certificate issued under its kind's schema (kinds/standard/), read back as a verifier reads it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account import Account
+
+from kinds import eip712
+from kinds.schema import KindSchema
+from qr import attestation
+from qr.signed import Domain, domain_separator
+from zero_errand.standard_kinds import standard_by_digest
+
+SCHEMAS = standard_by_digest()
+
+
+def schema_of(content: dict[str, Any]) -> KindSchema:
+    return SCHEMAS[content["schema"]]
+
+
+def digest_of(content: dict[str, Any], domain: Domain) -> bytes:
+    """The EIP-712 digest a certificate's stored or served `content` (schema, header, values) was signed as."""
+    schema = schema_of(content)
+    separator = domain_separator(domain.chain_id, domain.verifying_contract)
+    return eip712.digest(schema, separator, eip712.message(schema, content["header"], content["values"]))
+
+
+def signer_of(content: dict[str, Any], domain: Domain, signature: str) -> str:
+    return Account._recover_hash(digest_of(content, domain), signature=bytes.fromhex(signature.removeprefix("0x")))
+
+
+def decoded(data: bytes) -> attestation.Attestation:
+    """A certificate's QR payload (format 2) read against the certificate kinds' schemas."""
+    return attestation.decode(data, {attestation.schema_id(k): k for k in SCHEMAS.values()})
+
+
+def retyped(data: bytes, *, header: dict[str, Any] | None = None, values: dict[str, Any] | None = None) -> bytes:
+    """A certificate's payload with changed header or field values under its original signature: a forgery."""
+    got = decoded(data)
+    return attestation.encode(
+        got.kind, {**got.header, **(header or {})}, {**got.values, **(values or {})}, got.signature
+    )
+
+
+def resigned(
+    data: bytes, key: Any, domain: Domain, *, kind: KindSchema | None = None, header: dict[str, Any] | None = None
+) -> bytes:
+    """A certificate's payload signed anew by `key`, as a kind of `kind` (default its own: the values must fit it)
+    with header changes: what someone holding a real key could make."""
+    got = decoded(data)
+    schema = kind or got.kind
+    new_header = {**got.header, "department": schema.department, **(header or {})}
+    content = {"schema": "0x" + schema.digest.hex(), "header": new_header, "values": got.values}
+    signature = bytes(key.unsafe_sign_hash(digest_of(content, domain)).signature)
+    return attestation.encode(schema, new_header, got.values, signature)
