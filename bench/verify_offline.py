@@ -2,11 +2,12 @@
 
     .venv/bin/python bench/verify_offline.py [--payloads 5000] [--runs 5]
 
-Builds `--payloads` signed certificates of all four kinds (citizen and enterprise subjects, Chinese names) and as
-many attestations of the kinds registered from the files under kinds/files/ (their schemas in the trust list, as
-`zel trustlist export` writes them; every field at its widest), then times `qr.verify.verify_offline` over each set
-(decode, digest, signer recovery, authority, revocation list, expiry). Floor (issues 5 and 19): 3,000 a second for
-each. Prints one JSON object; each figure is the median of the runs.
+Builds three sets of `--payloads` signed payloads: certificates of the five certificate kinds as they are issued
+today (under their schemas, kinds/standard/), attestations of the departments' kinds (kinds/files/), both with every
+field at its widest and their schemas in the trust list as `zel trustlist export` writes them; and certificates in
+the earlier format 1 (which still verify). Then times `qr.verify.verify_offline` over each set (decode, digest,
+signer recovery, authority, revocation list, expiry). Floor (issues 5 and 19): 3,000 a second for each. Prints one
+JSON object; each figure is the median of the runs.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from qr.payload import encode, to_digits  # noqa: E402
 from qr.signed import Content, Domain, domain_separator, sign  # noqa: E402
 from qr.trustlist import FORMAT, TrustList, sign_list  # noqa: E402
 from qr.verify import verify_offline  # noqa: E402
+from zero_errand.certificates import CertKind  # noqa: E402
+from zero_errand.standard_kinds import standard_kind  # noqa: E402
 
 URL = "https://zwfw.chancheng.gov.cn/verify#"
 FILES = Path(__file__).resolve().parent.parent / "kinds" / "files"
@@ -73,9 +76,10 @@ def main() -> None:
     parser.add_argument("--payloads", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    admin, tax, si, ps, edu = (Account.create() for _ in range(5))
+    admin, tax, si, amr, ps, edu = (Account.create() for _ in range(6))
     # the kinds as the store and the trust list hold them: their canonical JSON
     kinds = [load(canonical(load(p.read_bytes()).source)) for p in sorted(FILES.glob("*.json"))]
+    certificate_kinds = [standard_kind(k) for k in CertKind]  # what every certificate is issued under today
     attest = 1 << Kind.ATTESTATION
     domain = Domain(131277322940537, "0x4DFD345E54a21Ecbf5b9287f8F17B173b02031Ab")
     body = {
@@ -86,18 +90,32 @@ def main() -> None:
         "departments": [
             {"id": "tax.440604", "name": "税务局", "retired_at": 0},
             {"id": "si.440604", "name": "社保局", "retired_at": 0},
+            {"id": "amr.440604", "name": "市场监管局", "retired_at": 0},
             {"id": "ps.440604", "name": "公安分局", "retired_at": 0},
             {"id": "edu.440604", "name": "教育局", "retired_at": 0},
         ],
         "keys": [
-            {"address": tax.address, "department": "tax.440604", "kinds": 0b101, "valid_from": 0, "revoked_at": 0},
-            {"address": si.address, "department": "si.440604", "kinds": 0b110, "valid_from": 0, "revoked_at": 0},
+            {
+                "address": tax.address,
+                "department": "tax.440604",
+                "kinds": 0b101 | attest,
+                "valid_from": 0,
+                "revoked_at": 0,
+            },
+            {
+                "address": si.address,
+                "department": "si.440604",
+                "kinds": 0b110 | attest,
+                "valid_from": 0,
+                "revoked_at": 0,
+            },
+            {"address": amr.address, "department": "amr.440604", "kinds": attest, "valid_from": 0, "revoked_at": 0},
             {"address": ps.address, "department": "ps.440604", "kinds": attest, "valid_from": 0, "revoked_at": 0},
             {"address": edu.address, "department": "edu.440604", "kinds": attest, "valid_from": 0, "revoked_at": 0},
         ],
         "kinds": [
             {"index": i, "digest": "0x" + k.digest.hex(), "department": k.department, "schema": k.source}
-            for i, k in enumerate(kinds, 1)
+            for i, k in enumerate([*certificate_kinds, *kinds], 1)
         ],
         "revoked": ["0x" + os.urandom(32).hex() for _ in range(1000)],
         "suspended": [],
@@ -124,9 +142,11 @@ def main() -> None:
             department="tax.440604" if kind in (1, 2) else "si.440604",
         )
         texts.append(URL + to_digits(encode(c, sign(c, domain, tax if kind < 3 else si)[1])))
+    keys = {"ps.440604": ps, "edu.440604": edu, "tax.440604": tax, "si.440604": si, "amr.440604": amr}
     sets = {
-        "certificates": texts,
-        "attestations": attestations(kinds, {"ps.440604": ps, "edu.440604": edu}, domain, args.payloads),
+        "certificates": attestations(certificate_kinds, keys, domain, args.payloads),
+        "attestations": attestations(kinds, keys, domain, args.payloads),
+        "format_1_certificates": texts,
     }
     rates: dict[str, list[float]] = {name: [] for name in sets}
     for _ in range(args.runs):
@@ -141,7 +161,7 @@ def main() -> None:
             {
                 "payloads_per_set": args.payloads,
                 "runs": args.runs,
-                "kinds": [f"{k.slug}.v{k.version}" for k in kinds],
+                "kinds": [f"{k.slug}.v{k.version}" for k in [*certificate_kinds, *kinds]],
                 **figures,
                 "floor": 3000,
                 "ok": all(f["per_second_median"] >= 3000 for f in figures.values()),

@@ -282,6 +282,10 @@ class Anchorer:
         with self.sessions() as s, s.begin():
             for batch in s.scalars(select(AnchorBatch).where(AnchorBatch.id.in_(missing))):
                 batch.state, batch.tx_hash, batch.block_number = "PREPARED", None, None
+                if batch.kind >= SCHEMA_KIND_BASE:  # the schema's number on this chain, not the lost one's
+                    slug = s.scalar(select(self.model.kind).where(self.model.batch_id == batch.id).limit(1))
+                    if slug is not None:
+                        batch.kind = int(self.chain_kind(slug))
         for batch_id in missing:
             self._send(batch_id)
         changes = 0

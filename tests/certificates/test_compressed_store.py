@@ -4,6 +4,7 @@ values come back, the bytes are smaller than the JSON, and a store made before k
 from __future__ import annotations
 
 import json
+import zlib
 
 import sqlalchemy as sa
 from alembic import command
@@ -11,7 +12,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from store.db import alembic_config, current_revision, head_revision, make_engine, session_factory, upgrade
-from store.models import Certificate, CompressedJSON
+from store.models import _ZDICT_1, Certificate, CompressedJSON
+from zero_errand.certificates import CertKind
+from zero_errand.standard_kinds import standard_kind
 
 CONTENT = {
     "kind": 3,
@@ -62,12 +65,41 @@ def test_any_json_value_comes_back_as_it_went_in(value) -> None:
     assert codec.process_result_value(stored, None) == value
 
 
+SCHEMA_CONTENT = {  # what a certificate's content is since the kinds are schemas (kinds/standard/si-individual)
+    "schema": "0x" + standard_kind(CertKind.SI_INDIVIDUAL).digest.hex(),
+    "header": {
+        "number": "32026120412345678",
+        "subject": "4406**************",
+        "subjectName": "",
+        "issuedAt": 1796400000,
+        "expiresOn": 20516,
+        "department": "si.440604",
+        "detailHash": "0x" + "ab" * 32,
+    },
+    "values": {
+        "period_from": "2025-01",
+        "period_to": "2025-12",
+        "total_fen": 1234567,
+        "months_paid": 11,
+        "months_in_arrears": 1,
+    },
+}
+SCHEMA_DETAIL = {"fields": {"lines": DETAIL["lines"]}, "salt": DETAIL["salt"]}
+
+
 def test_a_certificate_is_a_fraction_of_its_json() -> None:
     codec = CompressedJSON()
-    for value, most in ((CONTENT, 0.75), (DETAIL, 0.2)):
+    for value, most in ((SCHEMA_CONTENT, 0.45), (SCHEMA_DETAIL, 0.2), (CONTENT, 0.75), (DETAIL, 0.2)):
         raw = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
         stored = codec.process_bind_param(value, None)
-        assert stored[:1] == b"\x01" and len(stored) < most * len(raw), (len(stored), len(raw))
+        assert stored[:1] == b"\x03" and len(stored) < most * len(raw), (len(stored), len(raw))
+
+
+def test_what_the_first_dictionary_wrote_still_reads() -> None:
+    """A store written before the second dictionary (format byte 1) keeps its certificates."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _ZDICT_1)
+    text = json.dumps(CONTENT, separators=(",", ":")).encode()
+    assert CompressedJSON().process_result_value(b"\x01" + packer.compress(text) + packer.flush(), None) == CONTENT
 
 
 def test_an_unknown_format_is_refused_not_misread() -> None:
@@ -121,7 +153,7 @@ def test_the_migration_compresses_existing_certificates_and_goes_back(database_u
         assert all(c.detail == DETAIL for c in certs)
     with engine.connect() as conn:
         raw = conn.execute(sa.text("SELECT content, detail FROM certificate")).all()
-    assert all(bytes(c)[:1] == b"\x01" and bytes(d)[:1] == b"\x01" for c, d in raw)
+    assert all(bytes(c)[:1] == b"\x03" and bytes(d)[:1] == b"\x03" for c, d in raw)  # as written today
     command.downgrade(alembic_config(engine), "0008")
     with engine.connect() as conn:
         back = conn.execute(sa.select(old.c.number, old.c.content, old.c.detail).order_by(old.c.number)).all()
