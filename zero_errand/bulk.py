@@ -128,6 +128,23 @@ def create_job(
         created_at=now,
         finished_at=None if owners else now,
     )
+    detail = {"kind": cert_kind.slug, "period": f"{period_from}..{period_to}", "subjects": len(owners)}
+    return _queued(session, job, owners, None, chunk=chunk, actor=actor, department=department, detail=detail)
+
+
+def _queued(
+    session: Session,
+    job: IssuanceJob,
+    owners: list[str],
+    fields: list[dict[str, Any]] | None,
+    *,
+    chunk: int,
+    actor: str,
+    department: str | None,
+    detail: dict[str, Any],
+) -> IssuanceJob:
+    """Store a new job, its subjects cut into chunks (with each one's field values, for an attestation kind's job)
+    and its audit entry, in the caller's transaction."""
     session.add(job)
     session.flush()
     session.add_all(
@@ -135,6 +152,7 @@ def create_job(
             job_id=job.id,
             seq=seq,
             subjects=owners[start : start + chunk],
+            fields=None if fields is None else fields[start : start + chunk],
             state="PENDING",
             attempts=0,
             issued=0,
@@ -151,7 +169,7 @@ def create_job(
         role="official" if department else "admin",
         action="certificate.bulk",
         target=job.uid,
-        detail={"kind": cert_kind.slug, "period": f"{period_from}..{period_to}", "subjects": len(owners)},
+        detail=detail,
     )
     return job
 
@@ -259,33 +277,9 @@ def create_attestation_job(
         created_by=actor,
         created_at=now,
     )
-    session.add(job)
-    session.flush()
-    session.add_all(
-        IssuanceChunk(
-            job_id=job.id,
-            seq=seq,
-            subjects=[owner for owner, _ in pairs[start : start + chunk]],
-            fields=[v for _, v in pairs[start : start + chunk]],
-            state="PENDING",
-            attempts=0,
-            issued=0,
-            existing=0,
-            skipped=0,
-            failed=0,
-            problems=[],
-        )
-        for seq, start in enumerate(range(0, len(pairs), chunk))
-    )
-    audit.append(
-        session,
-        actor=actor,
-        role="official" if department else "admin",
-        action="certificate.bulk",
-        target=job.uid,
-        detail={"kind": kind_tag, "subjects": len(pairs)},
-    )
-    return job
+    owners, fields = [owner for owner, _ in pairs], [v for _, v in pairs]
+    detail = {"kind": kind_tag, "subjects": len(pairs)}
+    return _queued(session, job, owners, fields, chunk=chunk, actor=actor, department=department, detail=detail)
 
 
 # -- running it --------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from zero_errand.attestations import has_schema
 from zero_errand.attestations import kind_of as attestation_kind
 from zero_errand.certificates import CertKind, from_day_number
 from zero_errand.departments import DEPARTMENTS
+from zero_errand.standard_kinds import department_zh, particulars
 from zero_errand.verification import url_of
 
 FONT_CANDIDATES = (
@@ -180,25 +181,9 @@ def _report_fields(cert: Certificate) -> list[tuple[str, str]]:
     ]
 
 
-def _department_zh(department: str) -> str:
-    known = DEPARTMENTS.get(department)
-    return known.name_zh if known else department
-
-
 def _report_line(r: dict[str, Any]) -> str:
-    """One record, in Chinese; an inspection's record carries its visit (one line per visit)."""
-    line = f"{r['decided_on']}  {r['type_zh']}  {r['summary']}"
-    if r.get("reference") and not r["reference"].startswith("inspection:"):
-        line += f"  {r['reference']}"
-    visit = r.get("inspection")
-    if visit:
-        joint = "联合检查" if len(visit["departments"]) > 1 else "检查部门"
-        line += f"（{joint}：{'、'.join(_department_zh(d) for d in visit['departments'])}"
-        if visit.get("items"):
-            line += "；检查事项：" + "、".join(f"{i['item']} {i['result_zh']}" for i in visit["items"])
-        line += "；双随机抽查" if visit.get("random_draw") else ""
-        line += "）"
-    return line + (f"（{r['repaired_on']} 已信用修复）" if r.get("repaired_on") else "")
+    """One record of a format-1 report, in Chinese: its date, type and particulars (one line per visit)."""
+    return f"{r['decided_on']}  {r['type_zh']}  {particulars(r)}"
 
 
 def _report_lines(detail: dict[str, Any]) -> list[str]:
@@ -250,7 +235,7 @@ def render(cert: Certificate, verify_base: str, pii: Pii | None = None) -> bytes
     buf = io.BytesIO()
     pdf = canvas.Canvas(buf, pagesize=A4, pageCompression=1)
     pdf.setTitle(f"{title_zh} {cert.number}")
-    pdf.setAuthor(_department_zh(cert.department))
+    pdf.setAuthor(department_zh(cert.department))
     width, height = A4
     y = height - 30 * mm
 
@@ -339,7 +324,7 @@ def _attestation_fields(
     rows += [
         ("开具时间 Issued", beijing_time(cert.issued_at)),
         ("有效期至 Valid until", str(from_day_number(header["expiresOn"]))),
-        ("开具机关 Issuer", _department_zh(cert.department)),
+        ("开具机关 Issuer", department_zh(cert.department)),
     ]
     details: list[str] = []
     for f in kind.fields:

@@ -23,21 +23,22 @@ GRADES = ("a", "b", "c", "d")  # the credit report's grade enum, in the order of
 LISTS = (("red_list", "红名单"), ("black_list", "黑名单"), ("joint_punishment", "联合惩戒"))
 
 
-def _department_zh(department: str) -> str:
+def department_zh(department: str) -> str:
+    """A department's Chinese name (its id when unknown)."""
     known = DEPARTMENTS.get(department)
     return known.name_zh if known else department
 
 
-def _particulars(r: dict[str, Any]) -> str:
+def particulars(r: dict[str, Any]) -> str:
     """A credit record's text on the report, in Chinese: its summary and reference, and an inspection's visit (the
     departments, the items checked, whether it was a random draw) and a repair."""
-    line = r.get("summary") or "—"
+    line = r.get("summary") or ""
     if r.get("reference") and not r["reference"].startswith("inspection:"):
         line += f"  {r['reference']}"
     visit = r.get("inspection")
     if visit:
         joint = "联合检查" if len(visit["departments"]) > 1 else "检查部门"
-        line += f"（{joint}：{'、'.join(_department_zh(d) for d in visit['departments'])}"
+        line += f"（{joint}：{'、'.join(department_zh(d) for d in visit['departments'])}"
         if visit.get("items"):
             line += "；检查事项：" + "、".join(f"{i['item']} {i['result_zh']}" for i in visit["items"])
         line += "；双随机抽查" if visit.get("random_draw") else ""
@@ -83,8 +84,8 @@ def values_of(kind: CertKind, draft: Any) -> dict[str, Any]:
                 {
                     "decided_on": r["decided_on"],
                     "type": r["type"],
-                    "department": _department_zh(r["department"]),
-                    "summary": _particulars(r)[:500],
+                    "department": department_zh(r["department"]),
+                    "summary": particulars(r)[:500],
                     "repaired": bool(r.get("repaired_on")),
                 }
                 for r in records
