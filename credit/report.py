@@ -25,7 +25,7 @@ from credit.grading import CLASSES, TYPE_ZH, add_months
 from credit.inspections import RESULTS
 from credit.ledger import CreditError, CreditLedger
 from credit.profile import standing
-from qr.signed import day_number, new_salt
+from qr.signed import day_number
 from store.models import Certificate, Enterprise, Inspection
 
 KIND = "credit-report"  # the certificate kind (zero_errand.certificates.CertKind.CREDIT_REPORT)
@@ -126,7 +126,6 @@ def draft_report(
         "flags": profile["flags"],
         "lists": profile["lists"],
         "records": records,
-        "salt": new_salt(),
     }
     grade = profile["grade"]
     return ReportDraft(

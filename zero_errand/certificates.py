@@ -1,38 +1,26 @@
-"""Certificate kinds, their versioned content, canonical serialization and EIP-712 digest and signature.
+"""Certificate kinds: the four payment certificates and the credit report, each issued by its department.
 
-The signed struct carries what a verifier must see (so the QR payload can rebuild it offline): kind, schema
-version, number, subject (masked ID number, or USCC and enterprise name), period, totals, the hash of the
-monthly breakdown, issue time, expiry day and department. Dates are day numbers (days since 1970-01-01),
-money is in fen, the issue time is unix seconds (key validity is checked at that second).
-
-The breakdown names employers (USCCs, which every published random draw lists) and amounts from a small range,
-so its bare hash could be found by trying the plausible values: the hashed detail carries a random 256-bit salt
-(`{"lines": [...], "salt": "<64 hex>"}`), kept with the detail in the store and in what the holder downloads.
+What a certificate says and how it is signed are its kind's schema's (kinds/standard/, `zero_errand.standard_kinds`):
+an EIP-712 `Attestation` over the schema's fields, with its breakdown a table outside the QR code committed by the
+hash of the salted detail (the breakdown names employers, whose USCCs every published random draw lists: without
+the salt its hash could be found by trying them). Dates are day numbers (days since 1970-01-01), money is in fen,
+the issue time is unix seconds (key validity is checked at that second). Certificates issued before the kinds were
+schemas carry the `Certificate` struct of `qr.signed` (format 1), which verifiers still read.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
 
 from ledger.departments import for_kind
 from ledger.kinds import Kind
-from qr.signed import (  # noqa: F401 - re-exported: the signed document is shared with verifiers
-    EIP712_TYPES,
-    Content,
+from qr.signed import (  # noqa: F401 - re-exported: the certificates' domain and day numbers
     Domain,
-    canonical,
     day_number,
-    detail_hash,
-    digest,
     from_day_number,
-    new_salt,
-    recover_signer,
-    sign,
 )
 
-SCHEMA_VERSION = 1
 VALIDITY_DAYS = 90
 
 
@@ -94,19 +82,6 @@ class CertKind(Enum):
             if value in (kind.slug, kind.code):
                 return kind
         raise ValueError(f"unknown certificate kind {value!r}; choose from {', '.join(k.slug for k in cls)}")
-
-
-def salted_detail(lines: list[dict[str, Any]]) -> dict[str, Any]:
-    """The detail a certificate stores and hashes: its breakdown lines and a fresh salt."""
-    return {"lines": lines, "salt": new_salt()}
-
-
-def stored_detail_hash(detail: dict[str, Any]) -> str:
-    """The `detailHash` a stored or downloaded detail gives: the hash of the whole detail, salt included.
-    (Certificates issued before details were salted hashed their bare lines.)"""
-    if "salt" not in detail and "lines" in detail:
-        return detail_hash(detail["lines"])
-    return detail_hash(detail)
 
 
 def issued_at_seconds(moment: datetime) -> int:

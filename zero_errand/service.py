@@ -14,7 +14,6 @@ from kinds.schema import KindSchema
 from ledger.anchor import SCHEMA_KIND_BASE, Anchorer
 from ledger.client import CertificateStatus, Ledger
 from ledger.keys import Keystore
-from ledger.kinds import Kind
 from ledger.proofs import proof_bytes, proof_of
 from qr.signed import domain_separator
 from store import audit
@@ -30,10 +29,6 @@ from zero_errand.group import GroupCommit
 from zero_errand.issuance import IssuanceError, Outcome, Request, Subject, issue, issue_many
 from zero_errand.kind_registry import keep
 from zero_errand.standard_kinds import standard_kind
-
-
-def chain_kind(slug: str) -> Kind:
-    return CertKind.parse(slug).chain_kind
 
 
 class CertificateService:

@@ -14,7 +14,7 @@ from qr.signed import detail_hash
 from store.db import transaction
 from store.models import Certificate, Enterprise, SiContribution, User
 from tests.schema_certs import decoded
-from zero_errand.certificates import CertKind, stored_detail_hash
+from zero_errand.certificates import CertKind
 from zero_errand.issuance import Subject
 from zero_errand.standard_kinds import standard_kind
 from zero_errand.verification import payload_of
@@ -110,8 +110,3 @@ def test_credit_reports_salt_their_detail_too(platform) -> None:
         assert re.fullmatch(r"[0-9a-f]{64}", cert.detail["salt"]) and shown["report"]["salt"] == cert.detail["salt"]
         assert eip712.detail_matches(schema, cert.detail, signed)
         assert shown["report"]["records"] == cert.detail["fields"]["records"]
-
-
-def test_details_signed_before_salting_still_recompute() -> None:
-    lines = [{"month": "2025-01", "status": "paid", "amount_fen": 100}]
-    assert stored_detail_hash({"lines": lines}) == detail_hash(lines)
