@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -24,15 +24,15 @@ from sqlalchemy.orm import Session, object_session
 
 import errors
 from identifiers import validate_id_number, validate_uscc
-from kinds import eip712
 from kinds.schema import KindSchema, canonical, load
 from kinds.values import check
 from qr import attestation
 from qr.payload import mask_id_number  # the QR subject shows the first 4 digits only
-from qr.signed import day_number, not_earlier, sign_digest
-from store.models import Certificate, Enterprise, KindSchemaRecord, Person
+from qr.signed import not_earlier
+from store.models import Certificate, Enterprise, KindSchemaRecord
 from store.pii import Pii
-from zero_errand.builder import store_issued
+from zero_errand.builder import attestation_row, store_issued
+from zero_errand.issuance import Subject, shown
 from zero_errand.people import find_person
 from zero_errand.standard_kinds import standard_by_digest
 
@@ -156,12 +156,9 @@ def issue(
     kind = registered.kind
     if department is not None and department != kind.department:
         raise errors.Forbidden(f"{kind.slug} is issued by {kind.department}, not by {department}")
-    key = keys.get(kind.department)
-    if key is None:
-        raise errors.Unavailable(f"the {kind.department} signing key is not configured")
     values = check(kind, dict(fields))
     owner, shown, name = _subject(session, pii, kind, subject)
-    return _issue(session, kind, owner, shown, name, values, key, separator, key_valid_from, actor, role, now, None)
+    return _issue(session, kind, owner, shown, name, values, keys, separator, key_valid_from, actor, role, now, None)
 
 
 def issue_to_owner(
@@ -181,9 +178,6 @@ def issue_to_owner(
     """`issue` for a subject already resolved to its owner (`person:<id>` or `uscc:<USCC>`) and values already checked
     (a bulk job's entry), under `idempotency_key`: the store refuses a second attestation of the same owner and key
     (`IntegrityError`, raised before anything else is written)."""
-    key = keys.get(kind.department)
-    if key is None:
-        raise errors.Unavailable(f"the {kind.department} signing key is not configured")
     shown, name = shown_of(session, pii, owner)
     return _issue(
         session,
@@ -192,7 +186,7 @@ def issue_to_owner(
         shown,
         name,
         dict(values),
-        key,
+        keys,
         separator,
         key_valid_from,
         actor,
@@ -212,15 +206,11 @@ def bulk_key(kind_tag: str, values: Mapping[str, Any]) -> str:
 def shown_of(session: Session, pii: Pii, owner: str) -> tuple[str, str]:
     """(subject shown, subject name) of a known owner: a person's masked ID number and no name, an enterprise's USCC
     and name."""
-    if owner.startswith("person:"):
-        person = session.get(Person, int(owner[7:]))
-        if person is not None:
-            return mask_id_number(pii.decrypt(person.id_number_enc, "person.id_number")), ""
-    elif owner.startswith("uscc:"):
-        enterprise = session.get(Enterprise, owner[5:])
-        if enterprise is not None:
-            return enterprise.uscc, enterprise.name
-    raise errors.NotFound(f"no subject {owner} in the store", field="subject")
+    subject = Subject.of_owner(owner)
+    found = shown(session, pii, [subject]).get(subject) if subject is not None else None
+    if found is None:
+        raise errors.NotFound(f"no subject {owner} in the store", field="subject")
+    return found
 
 
 def _issue(
@@ -230,7 +220,7 @@ def _issue(
     shown: str,
     name: str,
     values: dict[str, Any],
-    key: LocalAccount,
+    keys: Mapping[str, LocalAccount],
     separator: bytes,
     key_valid_from: Callable[[str], int],
     actor: str,
@@ -238,40 +228,25 @@ def _issue(
     now: datetime | None,
     idempotency_key: str | None,
 ) -> Certificate:
+    key = keys.get(kind.department)
+    if key is None:
+        raise errors.Unavailable(f"the {kind.department} signing key is not configured")
     moment = not_earlier(now or datetime.now(UTC), key_valid_from(key.address)).replace(microsecond=0)
-    detail = eip712.detail_of(kind, values)
-    header = {
-        "number": _number(session, moment),
-        "subject": shown,
-        "subjectName": name,
-        "issuedAt": int(moment.timestamp()),
-        "expiresOn": day_number((moment + timedelta(days=kind.validity_days)).date()),
-        "department": kind.department,
-        "detailHash": eip712.header_detail_hash(kind, detail),
-    }
-    digest = eip712.digest(kind, separator, eip712.message(kind, header, values))
-    cert = Certificate(
-        number=header["number"],
-        kind=tag(kind),
-        version=kind.version,
+    row = attestation_row(
+        kind,
+        values,
+        kind_column=tag(kind),
+        number=_number(session, moment),
+        subject=shown,
+        subject_name=name,
         owner=owner,
+        key=key,
+        separator=separator,
+        now=moment,
+        valid_days=kind.validity_days,
         idempotency_key=idempotency_key,
-        department=kind.department,
-        # the signed header and QR values; the other fields live in the salted detail only
-        content={
-            "schema": "0x" + kind.digest.hex(),
-            "header": header,
-            "values": {f.name: values[f.name] for f in kind.fields if f.in_qr},
-        },
-        detail=detail or {},
-        digest="0x" + digest.hex(),
-        signer=key.address,
-        signature="0x" + sign_digest(digest, key).hex(),
-        issued_at=moment,
-        expires_at=moment + timedelta(days=kind.validity_days),
-        state="ISSUED",
-        holder_wrong_guesses=0,
     )
+    cert = Certificate(**row)
     return store_issued(session, cert, actor=actor, role=role, action=ACTION, audit_detail={"kind": tag(kind)})
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 import errors
 from kinds import eip712
+from kinds.schema import KindSchema
 from qr.signed import domain_separator, not_earlier, sign_digest
 from store import audit
 from store.db import begin_write
@@ -112,37 +113,70 @@ def draft_row(
     the salted detail's hash, and its digest is the schema-derived EIP-712 digest (`kinds.eip712`), as for any kind
     a department registers."""
     schema = standard_kind(kind)
-    values = values_of(kind, draft)
+    return attestation_row(
+        schema,
+        values_of(kind, draft),
+        kind_column=kind.slug,
+        number=numbered or number(kind, now),
+        subject=draft.subject,
+        subject_name=draft.subject_name,
+        owner=draft.owner,
+        key=key,
+        separator=_separator(domain),
+        now=now,
+        valid_days=draft.valid_days,
+        idempotency_key=idempotency_key,
+    )
+
+
+def attestation_row(
+    schema: KindSchema,
+    values: dict[str, Any],
+    *,
+    kind_column: str,
+    number: str,
+    subject: str,
+    subject_name: str,
+    owner: str,
+    key: LocalAccount,
+    separator: bytes,
+    now: datetime,
+    valid_days: int,
+    idempotency_key: str | None,
+) -> dict[str, Any]:
+    """Sign checked `values` of `schema` as an attestation (the schema-derived EIP-712 digest, `kinds.eip712`) and
+    give its certificate row: every kind's one way, a certificate kind's (`draft_row`) and a department's
+    (`attestations.issue`). The fields outside the QR code go into the salted detail, committed by its hash."""
     detail = eip712.detail_of(schema, values)
     header = {
-        "number": numbered or number(kind, now),
-        "subject": draft.subject,
-        "subjectName": draft.subject_name,
+        "number": number,
+        "subject": subject,
+        "subjectName": subject_name,
         "issuedAt": issued_at_seconds(now),
-        "expiresOn": day_number((now + timedelta(days=draft.valid_days)).date()),
-        "department": kind.department,
+        "expiresOn": day_number((now + timedelta(days=valid_days)).date()),
+        "department": schema.department,
         "detailHash": eip712.header_detail_hash(schema, detail),
     }
-    digest = eip712.digest(schema, _separator(domain), eip712.message(schema, header, values))
+    digest = eip712.digest(schema, separator, eip712.message(schema, header, values))
     return {
-        "number": header["number"],
-        "kind": kind.slug,
+        "number": number,
+        "kind": kind_column,
         "version": schema.version,
-        "owner": draft.owner,
+        "owner": owner,
         "idempotency_key": idempotency_key,
-        "department": kind.department,
-        # the signed header and the QR fields' values; the breakdown lives in the salted detail only
+        "department": schema.department,
+        # the signed header and the QR fields' values; the other fields live in the salted detail only
         "content": {
             "schema": "0x" + schema.digest.hex(),
             "header": header,
             "values": {f.name: values[f.name] for f in schema.fields if f.in_qr},
         },
-        "detail": detail,
+        "detail": detail or {},
         "digest": "0x" + digest.hex(),
         "signer": key.address,
         "signature": "0x" + sign_digest(digest, key).hex(),
         "issued_at": now.replace(microsecond=0),
-        "expires_at": now + timedelta(days=draft.valid_days),
+        "expires_at": now + timedelta(days=valid_days),
         "state": "ISSUED",
         "holder_wrong_guesses": 0,
     }

@@ -426,7 +426,7 @@ class JobWorker:
             counts = {"issued": 0, "existing": 0, "skipped": 0, "failed": 0}
             requests, problems = [], []
             for owner in chunk.subjects:
-                subject = _subject(owner)
+                subject = Subject.of_owner(owner)
                 if subject is None:
                     counts["skipped"] += 1
                     problems.append(_problem(owner, "skipped", "not-found", SKIPPED["not-found"]))
@@ -523,14 +523,6 @@ class _Retry(Exception):
 
     def __init__(self, chunk_id: int) -> None:
         super().__init__(f"chunk {chunk_id}: a certificate number was taken by a concurrent batch")
-
-
-def _subject(owner: str) -> Subject | None:
-    if owner.startswith("person:"):
-        return Subject(person_id=int(owner[7:]))
-    if owner.startswith("uscc:"):
-        return Subject(uscc=owner[5:])
-    return None
 
 
 def _problem(owner: str, outcome: str, code: str, reason: str) -> dict[str, Any]:

@@ -49,6 +49,15 @@ class Subject:
     def owner(self) -> str:
         return f"person:{self.person_id}" if self.person_id is not None else f"uscc:{self.uscc}"
 
+    @classmethod
+    def of_owner(cls, owner: str) -> Subject | None:
+        """The subject an `owner` column names (`person:<id>` or `uscc:<USCC>`); None for anything else."""
+        if owner.startswith("person:"):
+            return cls(person_id=int(owner[7:]))
+        if owner.startswith("uscc:"):
+            return cls(uscc=owner[5:])
+        return None
+
 
 class TaxSource(Protocol):
     """Reads tax records from the tax bureau (the built-in adapter reads our store): for many (subject, month)
@@ -309,20 +318,20 @@ def issue_many(
             continue
         todo.append((o, months, when))
     details = _details(session, [(o.request, months) for o, months, _ in todo], tax, si)
-    shown = _shown(session, pii, [o.request.subject for o, _, _ in todo])
+    subjects = shown(session, pii, [o.request.subject for o, _, _ in todo])
     ready: list[tuple[Outcome, Fields, datetime]] = []
     for (o, months, when), detail in zip(todo, details, strict=True):
         r = o.request
         if not detail:
             o.error = IssuanceError("no-records", f"no {r.kind.slug} records for {r.period_from}..{r.period_to}")
             continue
-        if r.subject not in shown:
+        if r.subject not in subjects:
             who = f"enterprise {r.subject.uscc}" if r.subject.uscc is not None else "such person"
             o.error = IssuanceError("not-found", f"no {who}")
             continue
         period_start, period_end = _period_days(months)
         total, paid, arrears = _summarise(r.kind, detail)
-        subject, subject_name = shown[r.subject]
+        subject, subject_name = subjects[r.subject]
         fields = Fields(
             owner=r.subject.owner,
             subject=subject,
@@ -437,7 +446,7 @@ def _details(
     return out
 
 
-def _shown(session: Session, pii: Pii, subjects: list[Subject]) -> dict[Subject, tuple[str, str]]:
+def shown(session: Session, pii: Pii, subjects: list[Subject]) -> dict[Subject, tuple[str, str]]:
     """What each certificate shows of its subject: (USCC, name) of an enterprise, or a masked ID number and no name
     for a person. Subjects not in the store are left out."""
     out: dict[Subject, tuple[str, str]] = {}
