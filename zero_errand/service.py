@@ -46,23 +46,28 @@ class CertificateService:
         self._keep_standard_kinds()
 
     def _keep_standard_kinds(self) -> None:
-        """Keep the certificate kinds' files in the store where the chain has them registered and the store does
-        not (a store made after `zel issuer provision`, or restored): verifiers read kinds from the store."""
-        wanted = {"0x" + standard_kind(k).digest.hex(): k for k in CertKind}
+        """Learn the certificate kinds' numbers on chain, and keep their files in the store where the store lacks
+        them or has an earlier chain's number (a store made after `zel issuer provision`, or restored): verifiers
+        read kinds from the store."""
         with self.sessions() as session:
-            known = dict(
-                session.execute(
-                    select(KindSchemaRecord.digest, KindSchemaRecord.chain_index).where(
-                        KindSchemaRecord.digest.in_(wanted)
-                    )
-                )
-                .tuples()
-                .all()
+            digests = ["0x" + standard_kind(k).digest.hex() for k in CertKind]
+            query = select(KindSchemaRecord.digest, KindSchemaRecord.chain_index).where(
+                KindSchemaRecord.digest.in_(digests)
             )
-        for digest, kind in wanted.items():
-            index = self.ledger.schema_index(bytes.fromhex(digest[2:]))
-            if index and known.get(digest) != index:  # not kept, or kept with an earlier chain's number
-                keep(self.sessions, standard_kind(kind), index)
+            known = dict(session.execute(query).tuples().all())
+        for kind in CertKind:
+            self._learn_standard(kind, known.get("0x" + standard_kind(kind).digest.hex()))
+
+    def _learn_standard(self, kind: CertKind, kept: int | None) -> int | None:
+        """`kind`'s schema number on chain (None: not registered, or its registration awaits approvals), kept in
+        the store unless `kept` already says it."""
+        schema = standard_kind(kind)
+        index = self.ledger.schema_index(schema.digest) or None
+        if index is not None:
+            self._standard_index[kind.slug] = index
+            if kept != index:
+                keep(self.sessions, schema, index)
+        return index
 
     def chain_kind(self, slug: str) -> int:
         """The on-chain kind a stored certificate is anchored as: `SCHEMA_KIND_BASE` plus its schema's number (so
@@ -72,16 +77,12 @@ class CertificateService:
         asks for a digest's status, whatever root holds it."""
         if is_attestation(slug):
             return SCHEMA_KIND_BASE + self.kinds.by_tag(slug).index
-        index = self._standard_index.get(slug)
+        # learnt at start; asked again only while its registration is still awaiting the administrators' approvals
+        index = self._standard_index.get(slug) or self._learn_standard(CertKind.parse(slug), None)
         if index is None:
-            digest = "0x" + standard_kind(CertKind.parse(slug)).digest.hex()
-            with self.sessions() as session:
-                index = session.scalar(select(KindSchemaRecord.chain_index).where(KindSchemaRecord.digest == digest))
-            if index is None:
-                raise errors.Unavailable(
-                    f"the certificate kind {slug} is not registered on chain: run `zel issuer provision`"
-                )
-            self._standard_index[slug] = index
+            raise errors.Unavailable(
+                f"the certificate kind {slug} is not registered on chain: run `zel issuer provision`"
+            )
         return SCHEMA_KIND_BASE + index
 
     def anchorer(self, batch_size: int = 4096, max_wait: float = 10.0) -> Anchorer:
