@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from api.settings import Settings, mark_development
 from ledger import keys
 from ledger.client import Ledger, bootstrap
+from ledger.departments import SOCIAL_INSURANCE
 from store.db import make_engine, session_factory, upgrade
 from store.models import Certificate
 from zero_errand.certificates import CertKind
@@ -59,7 +60,11 @@ def provision_deployment(
     with ledger:
         if administrator != "admin":
             admin = store.load(administrator)
-        out = provision(ledger, admin, store, development=development, signed_since=signed_since, migrate=migrate)
+        # the demo's social-insurance bureau signs with SM2 (issue 20): both suites live side by side
+        sm2 = (SOCIAL_INSURANCE.id,) if development else ()
+        out = provision(
+            ledger, admin, store, development=development, signed_since=signed_since, migrate=migrate, sm2=sm2
+        )
         register_certificate_kinds(ledger, admin, settings)
         return out
 

@@ -42,6 +42,12 @@ class KeyInfo:
     valid_from: int
     revoked_at: int
     migrated: bool = False  # registered through the migration path with a historic window
+    public_key: bytes = b""  # an SM2 key's X || Y (its address is derived from it); empty for a secp256k1 key
+
+    @property
+    def suite(self) -> str:
+        """The key's signature suite: "sm2" (GB/T 32918) or "secp256k1"."""
+        return "sm2" if self.public_key else "secp256k1"
 
 
 @dataclass(frozen=True)
@@ -261,6 +267,22 @@ class Ledger:
         call = self.issuers.functions.registerKey(key, department, kinds_mask, valid_from)
         return self.administer(admin, call, "registering a key")
 
+    def register_sm2_key(
+        self, admin: LocalAccount, public_key: bytes, department: bytes, kinds_mask: int, valid_from: int = 0
+    ) -> AdminResult:
+        """Register an SM2 public key X || Y (64 bytes) as `register_key` registers a secp256k1 key; it is known
+        on chain by its derived address (`ledger.sm2_address.sm2_key_address`), which `revoke_key` and `key_info`
+        take."""
+        call = self.issuers.functions.registerSm2Key(public_key, department, kinds_mask, valid_from)
+        return self.administer(admin, call, "registering an SM2 key")
+
+    def migrate_sm2_key(
+        self, admin: LocalAccount, public_key: bytes, department: bytes, kinds_mask: int, valid_from: int, basis: bytes
+    ) -> AdminResult:
+        """The migration path for an SM2 key: registered valid from a past time, flagged `migrated` on chain."""
+        call = self.issuers.functions.migrateSm2Key(public_key, department, kinds_mask, valid_from, basis)
+        return self.administer(admin, call, "migrating an SM2 key")
+
     def migrate_key(
         self, admin: LocalAccount, key: str, department: bytes, kinds_mask: int, valid_from: int, basis: bytes
     ) -> AdminResult:
@@ -309,7 +331,12 @@ class Ledger:
 
     def key_info(self, key: str) -> KeyInfo:
         dept, mask, valid_from, revoked_at, migrated = self._read(self.issuers.functions.keyInfo(key), "reading a key")
-        return KeyInfo(key, dept, kinds_from_mask(mask), valid_from, revoked_at, migrated)
+        public_key = self.sm2_public_key(key)
+        return KeyInfo(key, dept, kinds_from_mask(mask), valid_from, revoked_at, migrated, public_key)
+
+    def sm2_public_key(self, key: str) -> bytes:
+        """The SM2 public key X || Y registered under address `key` (empty for a secp256k1 or unknown key)."""
+        return bytes(self._read(self.issuers.functions.sm2PublicKey(key), "reading an SM2 key"))
 
     def key_valid_from(self, key: str) -> int:
         """A registered key's validFrom (cached: it never changes once registered; 0 for an unknown key)."""

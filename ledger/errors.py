@@ -141,6 +141,14 @@ CUSTOM_ERRORS: dict[str, tuple[type[LedgerError], str]] = {
         InvalidArgument,
         "revocation time {revokedAt} of key {key} precedes its validFrom",
     ),
+    "IssuerRegistryInvalidPublicKey": (
+        InvalidArgument,
+        "the SM2 public key is not 64 bytes X || Y of a point on the curve sm2p256v1",
+    ),
+    "IssuerRegistryKeyIdTaken": (
+        AlreadyExists,
+        "key id {id} is already held by SM2 key {key}: a QR payload could not tell the two apart",
+    ),
     "IssuerRegistryInvalidSchema": (
         InvalidArgument,
         "schema {digest}: a schema needs a digest, a slug of 1 to 64 bytes and a version from 1",

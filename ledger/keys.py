@@ -23,11 +23,14 @@ from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_keyfile import create_keyfile_json, decode_keyfile_json
 from eth_utils import to_checksum_address
 
+from ledger import sm2
 from ledger.errors import KeystoreError
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+SUITES = ("secp256k1", "sm2")
 DEV_PASSWORD_PREFIX = "keystore-password-"
 # scrypt work factor. 2**18 is the Web3 Secret Storage default (about 1 s, 256 MiB per unlock);
 # ZEL_KDF_N lowers it for throwaway development data.
@@ -67,11 +70,34 @@ def current_policy() -> KeyPolicy:
 
 @dataclass(frozen=True)
 class KeyEntry:
-    """A keystore on disk: its name and the address it holds."""
+    """A keystore on disk: its name, the address it holds (an SM2 key's: its IssuerRegistry id,
+    `ledger.sm2_address`) and its suite."""
 
     name: str
     address: str
     path: Path
+    suite: str = "secp256k1"
+
+
+class Sm2Account:
+    """A department's SM2 certificate-signing key (issue 20): what a keystore of suite sm2 unlocks. It signs
+    certificates only; chain transactions stay with the department's secp256k1 key."""
+
+    suite = "sm2"
+
+    def __init__(self, key: sm2.PrivateKey) -> None:
+        self.key = key
+        self.public_key = key.public.raw
+        self.address = key.public.address
+        self.key_id = key.public.key_id
+
+    def sign(self, message: bytes) -> bytes:
+        """The SM2 signature (r || s) of `message` (`ledger.sm2.PrivateKey.sign`)."""
+        return self.key.sign(message)
+
+
+# What signs a department's certificates: its secp256k1 key (EIP-712), or its SM2 key.
+Signer = LocalAccount | Sm2Account
 
 
 class Keystore:
@@ -95,20 +121,32 @@ class Keystore:
     def exists(self, name: str) -> bool:
         return self.path(name).exists()
 
-    def new(self, name: str, password: str, private_key: bytes | None = None) -> KeyEntry:
-        """Create keystore `name` for a fresh key (or `private_key`); refuses to overwrite."""
+    def new(self, name: str, password: str, private_key: bytes | None = None, suite: str = "secp256k1") -> KeyEntry:
+        """Create keystore `name` for a fresh key (or `private_key`) of `suite`; refuses to overwrite.
+
+        An SM2 key is kept in the same Web3 Secret Storage layout (scrypt, AES-128-CTR, keccak MAC over the
+        ciphertext), with `suite` and `public_key` beside `address`, its IssuerRegistry id."""
         path = self.path(name)
         if path.exists():
             raise KeystoreError(f"keystore {name!r} already exists at {path}")
-        account = Account.from_key(private_key) if private_key else Account.create()
-        blob = Account.encrypt(account.key, password, kdf="scrypt", iterations=self.policy.kdf_n)
+        if suite not in SUITES:
+            raise KeystoreError(f"unknown key suite {suite!r}: choose {' or '.join(SUITES)}")
+        if suite == "sm2":
+            key = sm2.PrivateKey(private_key) if private_key else sm2.PrivateKey.generate()
+            blob = create_keyfile_json(key.secret, password.encode(), kdf="scrypt", iterations=self.policy.kdf_n)
+            address = key.public.address
+            blob.update(address=address[2:].lower(), suite="sm2", public_key=key.public.raw.hex())
+        else:
+            account = Account.from_key(private_key) if private_key else Account.create()
+            blob = Account.encrypt(account.key, password, kdf="scrypt", iterations=self.policy.kdf_n)
+            address = account.address
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(blob, fh)
         os.replace(tmp, path)
-        return KeyEntry(name, account.address, path)
+        return KeyEntry(name, address, path, suite)
 
     def list(self) -> list[KeyEntry]:
         """Every keystore in the data directory, by name."""
@@ -117,29 +155,71 @@ class Keystore:
         entries = []
         for path in sorted(self.dir.glob("*.json")):
             try:
-                address = json.loads(path.read_text())["address"]
+                blob = json.loads(path.read_text())
+                address, suite = blob["address"], blob.get("suite", "secp256k1")
             except (OSError, ValueError, KeyError) as exc:
                 raise KeystoreError(f"keystore {path} is unreadable: {exc}") from exc
-            entries.append(KeyEntry(path.stem, to_checksum_address("0x" + address.removeprefix("0x")), path))
+            entries.append(KeyEntry(path.stem, to_checksum_address("0x" + address.removeprefix("0x")), path, suite))
         return entries
 
-    def address(self, name: str) -> str:
+    def entry(self, name: str) -> KeyEntry:
         for entry in self.list():
             if entry.name == name:
-                return entry.address
+                return entry
         raise KeystoreError(f"no keystore named {name!r} in {self.dir} (create it with `zel keys new {name}`)")
 
-    def load(self, name: str, password: str | None = None) -> LocalAccount:
-        """Decrypt keystore `name` with `password` (or the configured password source)."""
+    def address(self, name: str) -> str:
+        return self.entry(name).address
+
+    def public_key(self, name: str) -> bytes:
+        """SM2 keystore `name`'s public key X || Y (no password needed: what registering it on chain takes)."""
+        entry = self.entry(name)
+        if entry.suite != "sm2":
+            raise KeystoreError(f"keystore {name!r} holds a secp256k1 key, not an SM2 one")
+        try:
+            return bytes.fromhex(json.loads(entry.path.read_text())["public_key"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise KeystoreError(f"keystore {entry.path} is unreadable: {exc}") from exc
+
+    def suite(self, name: str) -> str:
+        """`secp256k1` or `sm2`."""
+        return self.entry(name).suite
+
+    def _secret(self, name: str, password: str | None) -> tuple[bytes, dict]:
         path = self.path(name)
         if not path.exists():
             raise KeystoreError(f"no keystore named {name!r} in {self.dir} (create it with `zel keys new {name}`)")
         pw = password if password is not None else self.password(name)
+        blob = json.loads(path.read_text())
         try:
-            key = Account.decrypt(json.loads(path.read_text()), pw)
+            return bytes(decode_keyfile_json(blob, pw.encode())), blob
         except ValueError as exc:
             raise KeystoreError(f"wrong password for keystore {name!r}") from exc
-        return Account.from_key(key)
+
+    def load(self, name: str, password: str | None = None) -> LocalAccount:
+        """Decrypt secp256k1 keystore `name` with `password` (or the configured password source): a key that signs
+        chain transactions and EIP-712 certificates. An SM2 keystore is `load_sm2`'s."""
+        secret, blob = self._secret(name, password)
+        if blob.get("suite", "secp256k1") != "secp256k1":
+            raise KeystoreError(f"keystore {name!r} holds an SM2 key: it signs certificates, not chain transactions")
+        return Account.from_key(secret)
+
+    def load_sm2(self, name: str, password: str | None = None) -> Sm2Account:
+        """Decrypt SM2 keystore `name`; refuses one whose public key is not the one its secret gives."""
+        secret, blob = self._secret(name, password)
+        if blob.get("suite") != "sm2":
+            raise KeystoreError(f"keystore {name!r} holds a secp256k1 key, not an SM2 one")
+        try:
+            account = Sm2Account(sm2.PrivateKey(secret))
+        except sm2.Sm2Error as exc:
+            raise KeystoreError(f"keystore {name!r}: {exc}") from exc
+        if account.public_key.hex() != blob.get("public_key", "").lower():
+            raise KeystoreError(f"keystore {name!r} is inconsistent: its public key is not its secret's")
+        return account
+
+    def signer(self, name: str, password: str | None = None) -> LocalAccount | Sm2Account:
+        """Keystore `name`'s key, whichever its suite: what signs certificates."""
+        return self.load_sm2(name, password) if self.suite(name) == "sm2" else self.load(name, password)
 
     # -- passwords -------------------------------------------------------------------------------
 

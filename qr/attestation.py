@@ -3,6 +3,16 @@
     version u8 = 2 | schema id 8 (the schema digest's first 8 bytes) | number u64 | subject | subjectName |
     issuedAt u32 | expiresOn u16 day | detailHash 32 | the schema's QR fields, in its order | signature 64
 
+The version byte also names the signature suite (issue 20). Version 2: secp256k1 over the EIP-712 digest, the
+signature in EIP-2098 compact form (the signer is recovered from it). Version 3: SM2 (GB/T 32918) over SM3, and an
+SM2 signature names no signer, so the 4-byte key id (`ledger.sm2_address.sm2_key_id`) comes before it:
+
+    version u8 = 3 | the same fields | key id 4 | signature r || s 64
+
+An SM2 signature is over the deployment's EIP-712 domain separator followed by the payload's own bytes up to the
+signature (`sm2_message`): the certificate's canonical binary encoding, the key id included, hashed with SM3 under
+the signer's Z value. Any changed byte fails it, as any changed field fails a secp256k1 signature.
+
 `subject` and `subjectName` are written as in format version 1 (`qr.payload`). The department is not written: it
 is the schema's. Nor is `detailHash` for a kind whose fields are all in the QR code: it has no detail to commit
 to, and its detailHash is zero (`kinds.eip712.NO_DETAIL`), 32 bytes of the ~200 that fit version 13 at level Q.
@@ -35,7 +45,10 @@ from qr.payload import (
 from qr.render import version_of
 
 VERSION = 2
+SM2_VERSION = 3
+VERSIONS = (VERSION, SM2_VERSION)
 ID_BYTES = 8
+KEY_ID_BYTES = 4
 ABOUT = {"person": "a person", "enterprise": "an enterprise"}
 
 
@@ -47,12 +60,16 @@ def schema_id(kind: KindSchema) -> bytes:
 @dataclass(frozen=True)
 class Attestation:
     """A decoded payload: its kind, the struct's header (as `kinds.eip712.message` takes it), the QR field
-    values (as `kinds.values.check` gives them) and the 65-byte signature."""
+    values (as `kinds.values.check` gives them) and the signature: 65 bytes (r, s, v) for secp256k1; for SM2, r || s,
+    with the signer's key id and the bytes it signed (the payload up to the signature)."""
 
     kind: KindSchema
     header: dict[str, Any]
     values: dict[str, Any]
     signature: bytes
+    suite: str = "secp256k1"
+    key_id: bytes = b""
+    signed: bytes = b""
 
 
 def _zigzag(n: int) -> int:
@@ -96,9 +113,31 @@ def _field(spec: FieldSpec, value: Any) -> bytes:
     return bytes.fromhex(value[2:])  # digest
 
 
-def encode(kind: KindSchema, header: dict[str, Any], values: dict[str, Any], signature: bytes) -> bytes:
-    """The binary payload of a signed attestation (`values` checked by `kinds.values.check`)."""
-    out = bytearray([VERSION]) + schema_id(kind)
+def encode(
+    kind: KindSchema, header: dict[str, Any], values: dict[str, Any], signature: bytes, signer: str = ""
+) -> bytes:
+    """The binary payload of a signed attestation (`values` checked by `kinds.values.check`): format 2 for a 65-byte
+    secp256k1 signature, format 3 for a 64-byte SM2 one (whose key id is `signer`'s address's first 4 bytes)."""
+    if len(signature) == 64:
+        return unsigned(kind, header, values, bytes.fromhex(signer.removeprefix("0x")[:8])) + signature
+    return bytes(_fields(VERSION, kind, header, values) + compact_signature(signature))
+
+
+def unsigned(kind: KindSchema, header: dict[str, Any], values: dict[str, Any], key_id: bytes) -> bytes:
+    """A format-3 payload up to its SM2 signature: what the signature covers, after the domain separator."""
+    if len(key_id) != KEY_ID_BYTES:
+        raise PayloadError("an SM2 key id is 4 bytes")
+    return bytes(_fields(SM2_VERSION, kind, header, values) + key_id)
+
+
+def sm2_message(separator: bytes, unsigned_payload: bytes) -> bytes:
+    """What an SM2 certificate signature signs (as M, under Z_A): the deployment's domain separator, then the payload
+    up to the signature."""
+    return separator + unsigned_payload
+
+
+def _fields(version: int, kind: KindSchema, header: dict[str, Any], values: dict[str, Any]) -> bytearray:
+    out = bytearray([version]) + schema_id(kind)
     out += int(header["number"]).to_bytes(8, "big")
     out += _subject(header["subject"]) + _text(header["subjectName"], "the subject name")
     out += header["issuedAt"].to_bytes(4, "big") + header["expiresOn"].to_bytes(2, "big")
@@ -110,7 +149,7 @@ def encode(kind: KindSchema, header: dict[str, Any], values: dict[str, Any], sig
     for spec in kind.fields:
         if spec.in_qr:
             out += _field(spec, values[spec.name])
-    return bytes(out + compact_signature(signature))
+    return out
 
 
 def _read_text(r: Reader, what: str) -> str:
@@ -152,7 +191,7 @@ def decode(data: bytes, kinds: Mapping[bytes, KindSchema]) -> Attestation:
     """Parse a format-2 payload against the registered `kinds` (by schema id); `PayloadError` says what is wrong."""
     r = Reader(data)
     version = r.uint(1)
-    if version != VERSION:
+    if version not in VERSIONS:
         raise PayloadError(f"unknown payload format version {version}")
     sid = r.take(ID_BYTES)
     kind = kinds.get(sid)
@@ -174,9 +213,16 @@ def decode(data: bytes, kinds: Mapping[bytes, KindSchema]) -> Attestation:
         "detailHash": "0x" + (r.take(32) if has_detail(kind) else NO_DETAIL).hex(),
     }
     values = {spec.name: _read_field(r, spec) for spec in kind.fields if spec.in_qr}
-    signature = expand_signature(r.take(64))
+    if version == SM2_VERSION:
+        key_id = r.take(KEY_ID_BYTES)
+        signed = data[: r.pos]
+        signature = r.take(64)
+    else:
+        signature = expand_signature(r.take(64))
     if r.pos != len(data):
         raise PayloadError("unexpected bytes after the signature")
+    if version == SM2_VERSION:
+        return Attestation(kind, header, values, signature, "sm2", key_id, signed)
     return Attestation(kind, header, values, signature)
 
 
@@ -200,6 +246,13 @@ def longest_payload(kind: KindSchema) -> bytes:
     return encode(kind, header, widest(kind), any_signature)
 
 
+def longest_sm2_payload(kind: KindSchema) -> bytes:
+    """`longest_payload` signed with SM2: 4 bytes longer (the key id)."""
+    plain = longest_payload(kind)
+    return bytes([SM2_VERSION]) + plain[1:-64] + bytes(KEY_ID_BYTES) + plain[-64:]
+
+
 def longest_version(kind: KindSchema, base_url: str) -> int:
-    """The QR version at level Q that `kind`'s verify URL needs at its longest, on `base_url`."""
-    return version_of(verify_url(base_url, longest_payload(kind)), "Q")
+    """The QR version at level Q that `kind`'s verify URL needs at its longest, on `base_url`, in either suite (the
+    SM2 payload is the longer)."""
+    return version_of(verify_url(base_url, longest_sm2_payload(kind)), "Q")

@@ -1,7 +1,10 @@
 """Trust lists for offline verification: department keys, kinds, validity windows, revoked certificates.
 
 A trust list is JSON: `{"body": {...}, "signer": "0x…", "signature": "0x…"}` where the signature is an
-EIP-191 personal signature by the district admin key over the canonical JSON of `body`.
+EIP-191 personal signature by the district admin key over the canonical JSON of `body`; or, signed with an SM2 key
+(issue 20), `{"body", "suite": "sm2", "public_key": "0x" X || Y, "signer": its address, "signature": r || s}`, the
+SM2 signature (SM3, default user id) of the same canonical JSON, and the signer the key's IssuerRegistry-style
+address (`ledger.sm2_address`).
 
 Anyone can sign a well-formed list, so a signature alone proves nothing: a verifier pins what it trusts (an
 `Anchor`), and without one the verdict is never VALID. A pin is the district admin's address (`--trust-anchor`, or
@@ -23,10 +26,12 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from eth_account.signers.local import LocalAccount
 
 import errors
 from kinds.schema import KindSchema, KindSchemaError, parse
+from ledger import sm2
+from ledger.keys import Signer, Sm2Account
+from ledger.sm2_address import sm2_key_address, sm2_key_id
 from qr.attestation import schema_id
 from qr.signed import Domain, canonical
 from qr.verify import ChainState, Check, Verdict, verify_offline, verify_text
@@ -44,9 +49,29 @@ def fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(body)).hexdigest()
 
 
-def sign_list(body: dict[str, Any], admin: LocalAccount) -> dict[str, Any]:
+def sign_list(body: dict[str, Any], admin: Signer) -> dict[str, Any]:
+    """The list `body` signed by `admin`: a secp256k1 key (EIP-191) or an SM2 key."""
+    if isinstance(admin, Sm2Account):
+        return {
+            "body": body,
+            "suite": "sm2",
+            "public_key": "0x" + admin.public_key.hex(),
+            "signer": admin.address,
+            "signature": "0x" + admin.sign(canonical(body)).hex(),
+        }
     signed = admin.sign_message(encode_defunct(canonical(body)))
     return {"body": body, "signer": admin.address, "signature": "0x" + bytes(signed.signature).hex()}
+
+
+def _sm2_signer(doc: dict[str, Any], message: bytes, signature: bytes) -> str:
+    """The address of the SM2 key whose signature of `message` the list carries; `TrustListError` when it fails."""
+    try:
+        public = sm2.public_key(bytes.fromhex(str(doc["public_key"]).removeprefix("0x")))
+    except (sm2.Sm2Error, ValueError) as exc:
+        raise TrustListError(f"the trust list's signer is not an SM2 public key: {exc}") from exc
+    if not public.verify(message, signature):
+        raise TrustListError("the trust list's SM2 signature does not hold")
+    return public.address
 
 
 @dataclass
@@ -61,7 +86,15 @@ class TrustList:
             body, signature = doc["body"], bytes.fromhex(doc["signature"][2:])
             if body.get("format") != FORMAT:
                 raise TrustListError(f"not a {FORMAT} trust list")
-            signer = Account.recover_message(encode_defunct(canonical(body)), signature=signature)
+            suite = doc.get("suite", "secp256k1")
+            if suite == "sm2":
+                signer = _sm2_signer(doc, canonical(body), signature)
+            elif suite == "secp256k1":
+                signer = Account.recover_message(encode_defunct(canonical(body)), signature=signature)
+            else:
+                raise TrustListError(f"unknown signature suite {suite!r} (secp256k1 or sm2)")
+        except TrustListError:
+            raise
         except (ValueError, KeyError, TypeError) as exc:
             raise TrustListError(f"unreadable trust list: {exc}") from exc
         if signer != doc.get("signer"):
@@ -93,6 +126,7 @@ class OfflineResolver:
     def __init__(self, trust: TrustList) -> None:
         self.trust = trust
         self.keys = {k["address"].lower(): k for k in trust.body["keys"]}
+        self.sm2_keys = sm2_keys(trust.body["keys"])
         self.retired = {d["id"]: d.get("retired_at", 0) for d in trust.body["departments"]}
         self.revoked = {d.lower() for d in trust.body.get("revoked", [])}
         self.suspended = {d.lower() for d in trust.body.get("suspended", [])}
@@ -120,6 +154,9 @@ class OfflineResolver:
     def key_known(self, signer: str) -> bool:
         return signer.lower() in self.keys
 
+    def sm2_key(self, key_id: bytes) -> tuple[str, bytes] | None:
+        return self.sm2_keys.get(key_id)
+
     def key_department(self, signer: str) -> str | None:
         key = self.keys.get(signer.lower())
         return None if key is None else key["department"]
@@ -144,6 +181,22 @@ class OfflineResolver:
         if digest_hex.lower() in self.suspended:
             return "suspended"
         return "offline"
+
+
+def sm2_keys(keys: list[dict[str, Any]]) -> dict[bytes, tuple[str, bytes]]:
+    """The list's SM2 keys by key id: address and public key. An entry whose address is not its public key's
+    (`ledger.sm2_address`) is left out: no payload can name it."""
+    found = {}
+    for k in keys:
+        if k.get("suite") != "sm2":
+            continue
+        try:
+            public = bytes.fromhex(str(k["public_key"]).removeprefix("0x"))
+            if sm2_key_address(public).lower() == str(k["address"]).lower():
+                found[sm2_key_id(public)] = (k["address"], public)
+        except (KeyError, ValueError):
+            continue
+    return found
 
 
 # -- pinning: what a verifier trusts a list's origin by -----------------------------------------------------

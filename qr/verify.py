@@ -15,8 +15,10 @@ from typing import Any, Literal, Protocol
 from kinds import eip712
 from kinds.eip712 import NO_DETAIL
 from kinds.schema import KindSchema
+from ledger import sm2
 from ledger.kinds import Kind
 from qr import attestation
+from qr.attestation import sm2_message
 from qr.payload import PayloadError, Signed, decode, payload_from_text
 from qr.signed import Domain, digest, domain_separator, from_day_number, recover_from_digest
 
@@ -58,6 +60,10 @@ class Resolver(Protocol):
 
     def kinds(self) -> Mapping[bytes, KindSchema]:
         """The kinds registered on chain, by schema id (`qr.attestation.schema_id`)."""
+        ...
+
+    def sm2_key(self, key_id: bytes) -> tuple[str, bytes] | None:
+        """The registered SM2 key with this 4-byte id: its address and public key X || Y; None when none is."""
         ...
 
 
@@ -117,7 +123,7 @@ def verify_text(text: str, resolver: Resolver, today: date | None = None) -> Ver
     attestation of a registered kind (format 2, `qr.attestation`)."""
     try:
         data = payload_from_text(text)
-        if data[:1] == bytes([attestation.VERSION]):
+        if data[:1] and data[0] in attestation.VERSIONS:
             return verify_attestation(attestation.decode(data, resolver.kinds()), resolver, today)
         signed = decode(data)
     except PayloadError as exc:
@@ -158,6 +164,7 @@ def show_attestation(att: attestation.Attestation) -> dict[str, Any]:
         "department": h["department"],
         "fields": fields,
         "has_detail": h["detailHash"] != "0x" + NO_DETAIL.hex(),
+        "suite": att.suite,  # secp256k1 (EIP-712) or sm2 (SM2/SM3)
     }
 
 
@@ -174,11 +181,16 @@ def verify_attestation(att: attestation.Attestation, resolver: Resolver, today: 
         checks[0] = Check("format", False, f"字段超出范围：{exc}", f"A field is out of range: {exc}")
         return Verdict("INVALID", checks, display)
     h = att.header
+    if att.suite == "sm2":
+        separator = domain_separator(domain.chain_id, domain.verifying_contract)
+        signer = _sm2_signer(att.key_id, sm2_message(separator, att.signed), att.signature, resolver)
+    else:
+        signer = _recovered(digest_bytes, att.signature, resolver)
     return _judge(
         checks,
         display,
         digest_bytes,
-        att.signature,
+        signer,
         att.kind.department,
         int(Kind.ATTESTATION),
         h["issuedAt"],
@@ -202,7 +214,7 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
         checks,
         display,
         digest_bytes,
-        signed.signature,
+        _recovered(digest_bytes, signed.signature, resolver),
         c.department,
         CHAIN_KIND[c.kind],
         c.issuedAt,
@@ -212,11 +224,53 @@ def verify_signed(signed: Signed, resolver: Resolver, today: date | None = None)
     )
 
 
+@dataclass(frozen=True)
+class _Refused:
+    """Why the signature step failed, and the address recovered from a secp256k1 signature, if any."""
+
+    check: Check
+    signer: str | None = None
+
+
+_MALFORMED = Check("signature", False, "签名无效", "The signature is invalid")
+# A signature that holds for no registered key: the content was altered after signing (or a stranger signed it).
+_ALTERED = Check(
+    "signature",
+    False,
+    "签名与内容不符：内容可能被篡改",
+    "The signature does not match the content: it may have been altered",
+)
+
+
+def _recovered(digest_bytes: bytes, signature: bytes, resolver: Resolver) -> str | _Refused:
+    """The registered key a secp256k1 signature recovers to. Recovery always yields some address; one no department
+    ever registered means the content was altered after signing (or a stranger signed it)."""
+    try:
+        signer = recover_from_digest(digest_bytes, signature)
+    except ValueError:  # malformed signature values
+        return _Refused(_MALFORMED)
+    return signer if resolver.key_known(signer) else _Refused(_ALTERED, signer)
+
+
+def _sm2_signer(key_id: bytes, message: bytes, signature: bytes, resolver: Resolver) -> str | _Refused:
+    """The registered SM2 key named by `key_id`, when its signature of `message` holds. An unknown key id, or a
+    signature that fails, reads as a secp256k1 signature that recovers to no registered key: altered content."""
+    found = resolver.sm2_key(key_id)
+    if found is None:
+        return _Refused(_ALTERED)
+    address, public = found
+    try:
+        holds = sm2.public_key(public).verify(message, signature)
+    except sm2.Sm2Error:
+        return _Refused(_MALFORMED)
+    return address if holds else _Refused(_ALTERED)
+
+
 def _judge(
     checks: list[Check],
     display: dict[str, Any],
     digest_bytes: bytes,
-    signature: bytes,
+    signed_by: str | _Refused,
     department: str,
     chain_kind: int,
     issued_at: int,
@@ -227,23 +281,10 @@ def _judge(
     """The steps every kind shares once its digest is rebuilt: the signer, its department and authority at the issue
     time, the anchor and status (as `department` anchored it), the expiry day."""
     digest_hex = "0x" + digest_bytes.hex()
-    try:
-        signer = recover_from_digest(digest_bytes, signature)
-    except ValueError:  # malformed signature values
-        checks.append(Check("signature", False, "签名无效", "The signature is invalid"))
-        return Verdict("INVALID", checks, display, digest_hex)
-    if not resolver.key_known(signer):
-        # Recovery always yields some address; one no department ever registered means the content was
-        # altered after signing (or a stranger signed it).
-        checks.append(
-            Check(
-                "signature",
-                False,
-                "签名与内容不符：内容可能被篡改",
-                "The signature does not match the content: it may have been altered",
-            )
-        )
-        return Verdict("INVALID", checks, display, digest_hex, signer)
+    if isinstance(signed_by, _Refused):
+        checks.append(signed_by.check)
+        return Verdict("INVALID", checks, display, digest_hex, signed_by.signer)
+    signer = signed_by
     checks.append(Check("signature", True, "签名可验证", f"Signed by {signer}"))
     key_department = resolver.key_department(signer)
     if key_department != department:

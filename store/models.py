@@ -138,9 +138,10 @@ class HexBytes(TypeDecorator):
     impl = LargeBinary
     cache_ok = True
 
-    def __init__(self, size: int, prefix: str = "0x", address: bool = False) -> None:
+    def __init__(self, size: int, prefix: str = "0x", address: bool = False, also: int | None = None) -> None:
+        """`also`: a second size the column takes (a signature: 65 bytes secp256k1, 64 SM2)."""
         super().__init__()
-        self.size, self.prefix, self.address = size, prefix, address
+        self.size, self.prefix, self.address, self.also = size, prefix, address, also
 
     def process_bind_param(self, value: str | bytes | None, dialect: object) -> bytes | None:
         if value is None:
@@ -148,14 +149,18 @@ class HexBytes(TypeDecorator):
         raw = b""
         if isinstance(value, bytes | bytearray | memoryview):
             raw = bytes(value)
-        elif value[: len(self.prefix)].lower() == self.prefix and len(value) == len(self.prefix) + 2 * self.size:
+        elif value[: len(self.prefix)].lower() == self.prefix and len(value) - len(self.prefix) in self._hex_lengths:
             try:
                 raw = bytes.fromhex(value[len(self.prefix) :])
             except ValueError:
                 pass
-        if len(raw) != self.size:
+        if len(raw) != self.size and len(raw) != self.also:
             raise ValueError(f"expected {self.size} bytes as {self.prefix}hex, got {value!r:.80}")
         return raw
+
+    @property
+    def _hex_lengths(self) -> tuple[int, ...]:
+        return (2 * self.size,) if self.also is None else (2 * self.size, 2 * self.also)
 
     def process_result_value(self, value: bytes | None, dialect: object) -> str | None:
         if value is None:
@@ -338,7 +343,7 @@ class Certificate(Base):
     detail: Mapped[dict] = mapped_column(CompressedJSON)  # monthly breakdown (hashed into the content)
     digest: Mapped[str] = mapped_column(HexBytes(32), unique=True, index=True)
     signer: Mapped[str] = mapped_column(HexBytes(20, address=True))
-    signature: Mapped[str] = mapped_column(HexBytes(65))
+    signature: Mapped[str] = mapped_column(HexBytes(65, also=64))  # secp256k1 (r, s, v) or SM2 r || s
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     state: Mapped[str] = mapped_column(String(16), index=True)

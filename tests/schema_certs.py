@@ -8,6 +8,7 @@ from eth_account import Account
 
 from kinds import eip712
 from kinds.schema import KindSchema
+from ledger import sm2
 from qr import attestation
 from qr.signed import Domain, domain_separator
 from zero_errand.standard_kinds import standard_by_digest
@@ -26,8 +27,16 @@ def digest_of(content: dict[str, Any], domain: Domain) -> bytes:
     return eip712.digest(schema, separator, eip712.message(schema, content["header"], content["values"]))
 
 
-def signer_of(content: dict[str, Any], domain: Domain, signature: str) -> str:
-    return Account._recover_hash(digest_of(content, domain), signature=bytes.fromhex(signature.removeprefix("0x")))
+def signer_of(content: dict[str, Any], domain: Domain, signature: str, sm2_public_key: bytes = b"") -> str:
+    """Who signed a certificate: the address a secp256k1 signature recovers to; for an SM2 signature (64 bytes), the
+    address of `sm2_public_key` when the signature holds under it (payload format 3), else ""."""
+    raw = bytes.fromhex(signature.removeprefix("0x"))
+    if len(raw) == 64:
+        public = sm2.public_key(sm2_public_key)
+        schema, separator = schema_of(content), domain_separator(domain.chain_id, domain.verifying_contract)
+        unsigned = attestation.unsigned(schema, content["header"], content["values"], public.key_id)
+        return public.address if public.verify(attestation.sm2_message(separator, unsigned), raw) else ""
+    return Account._recover_hash(digest_of(content, domain), signature=raw)
 
 
 def decoded(data: bytes) -> attestation.Attestation:

@@ -48,7 +48,7 @@ def test_up_status_keys_and_issuer_flow(zel):
     assert refused.returncode == 2 and "ZEL_KEYSTORE_PASSWORD_TAX_2026" in refused.stderr
     created = zel("keys", "new", "tax-2026", env={"ZEL_KEYSTORE_PASSWORD_TAX_2026": "tax-2026-only"}).stdout.split()
     listed = json.loads(zel("keys", "list", "--json").stdout)
-    assert {"name": "tax-2026", "address": created[1]} in listed
+    assert {"name": "tax-2026", "address": created[1], "suite": "secp256k1"} in listed
     assert any(k["name"] == "admin" for k in listed)
 
     zel(
@@ -67,6 +67,21 @@ def test_up_status_keys_and_issuer_flow(zel):
     (key,) = issuers["keys"]
     assert key["address"] == created[1] and key["kinds"] == ["tax-certificate", "credit-record"]
     assert key["revokedAt"] == "-"
+
+    # an SM2 certificate key (issue 20): made encrypted, listed with its suite, registered by its public key
+    env = {"ZEL_KEYSTORE_PASSWORD_TAX_SM2": "tax-sm2-only"}
+    sm2_created = zel("keys", "new", "tax-sm2", "--suite", "sm2", env=env).stdout.split()
+    assert sm2_created[-1] == "sm2" and "tax-sm2-only" not in (zel.data / "keys" / "tax-sm2.json").read_text()
+    assert {"name": "tax-sm2", "address": sm2_created[1], "suite": "sm2"} in json.loads(
+        zel("keys", "list", "--json").stdout
+    )
+    zel("issuer", "grant", "tax-sm2", "--department", "tax.440604", "--kinds", "tax")
+    sm2_key = json.loads(zel("issuer", "list", "--json").stdout)["keys"][1]
+    assert (
+        sm2_key["address"] == sm2_created[1] and sm2_key["suite"] == "sm2" and sm2_key["kinds"] == ["tax-certificate"]
+    )
+    zel("issuer", "revoke", "tax-sm2")
+    assert json.loads(zel("issuer", "list", "--json").stdout)["keys"][1]["revokedAt"] != "-"
 
     zel("issuer", "revoke", "tax-2026")
     assert json.loads(zel("issuer", "list", "--json").stdout)["keys"][0]["revokedAt"] != "-"

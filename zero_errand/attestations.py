@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
@@ -26,6 +25,7 @@ import errors
 from identifiers import validate_id_number, validate_uscc
 from kinds.schema import KindSchema, canonical, load
 from kinds.values import check
+from ledger.keys import Signer
 from qr import attestation
 from qr.payload import mask_id_number  # the QR subject shows the first 4 digits only
 from qr.signed import not_earlier
@@ -142,7 +142,7 @@ def issue(
     *,
     subject: str,
     fields: Mapping[str, Any],
-    keys: Mapping[str, LocalAccount],
+    keys: Mapping[str, Signer],
     separator: bytes,
     key_valid_from: Callable[[str], int],
     actor: str,
@@ -168,7 +168,7 @@ def issue_to_owner(
     *,
     owner: str,
     values: Mapping[str, Any],
-    keys: Mapping[str, LocalAccount],
+    keys: Mapping[str, Signer],
     separator: bytes,
     key_valid_from: Callable[[str], int],
     actor: str,
@@ -220,7 +220,7 @@ def _issue(
     shown: str,
     name: str,
     values: dict[str, Any],
-    keys: Mapping[str, LocalAccount],
+    keys: Mapping[str, Signer],
     separator: bytes,
     key_valid_from: Callable[[str], int],
     actor: str,
@@ -270,4 +270,4 @@ def kind_of(cert: Certificate) -> KindSchema:
 def payload(cert: Certificate, kind: KindSchema) -> bytes:
     """The QR payload (format 2) of a stored attestation of `kind`."""
     c = cert.content
-    return attestation.encode(kind, c["header"], c["values"], bytes.fromhex(cert.signature[2:]))
+    return attestation.encode(kind, c["header"], c["values"], bytes.fromhex(cert.signature[2:]), cert.signer)

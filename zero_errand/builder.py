@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
-from eth_account.signers.local import LocalAccount
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,6 +27,8 @@ from sqlalchemy.orm import Session
 import errors
 from kinds import eip712
 from kinds.schema import KindSchema
+from ledger.keys import Signer, Sm2Account
+from qr.attestation import sm2_message, unsigned
 from qr.signed import domain_separator, not_earlier, sign_digest
 from store import audit
 from store.db import begin_write
@@ -98,7 +99,7 @@ def draft_row(
     kind: CertKind,
     draft: Draft,
     *,
-    key: LocalAccount,
+    key: Signer,
     domain: Domain,
     now: datetime,
     idempotency_key: str | None = None,
@@ -138,7 +139,7 @@ def attestation_row(
     subject: str,
     subject_name: str,
     owner: str,
-    key: LocalAccount,
+    key: Signer,
     separator: bytes,
     now: datetime,
     valid_days: int,
@@ -158,6 +159,10 @@ def attestation_row(
         "detailHash": eip712.header_detail_hash(schema, detail),
     }
     digest = eip712.digest(schema, separator, eip712.message(schema, header, values))
+    if isinstance(key, Sm2Account):  # issue 20: SM2 over SM3 of the payload's own bytes (qr.attestation)
+        signature = key.sign(sm2_message(separator, unsigned(schema, header, values, key.key_id)))
+    else:
+        signature = sign_digest(digest, key)
     return {
         "number": number,
         "kind": kind_column,
@@ -174,7 +179,7 @@ def attestation_row(
         "detail": detail or {},
         "digest": "0x" + digest.hex(),
         "signer": key.address,
-        "signature": "0x" + sign_digest(digest, key).hex(),
+        "signature": "0x" + signature.hex(),
         "issued_at": now.replace(microsecond=0),
         "expires_at": now + timedelta(days=valid_days),
         "state": "ISSUED",
@@ -192,7 +197,7 @@ def build_certificate(
     kind: CertKind,
     draft: Draft,
     *,
-    key: LocalAccount,
+    key: Signer,
     domain: Domain,
     now: datetime,
     actor: str,
@@ -323,11 +328,11 @@ def fresh_numbers(session: Session, kinds: list[CertKind], now: datetime) -> lis
 class CertificateBuilder:
     """The builder with the department keys at hand: it signs each kind with its department's key."""
 
-    def __init__(self, keys: Mapping[str, LocalAccount], domain: Domain, key_valid_from: Callable[[str], int]) -> None:
+    def __init__(self, keys: Mapping[str, Signer], domain: Domain, key_valid_from: Callable[[str], int]) -> None:
         """`key_valid_from(address)`: the key's on-chain validFrom (unix seconds), e.g. `Ledger.key_valid_from`."""
         self.keys, self.domain, self.key_valid_from = keys, domain, key_valid_from
 
-    def key(self, kind: CertKind | str) -> LocalAccount:
+    def key(self, kind: CertKind | str) -> Signer:
         """The signing key of `kind`'s department; `errors.Unavailable` when this host does not hold it."""
         department = CertKind.parse(kind).department if isinstance(kind, str) else kind.department
         key = self.keys.get(department)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from ledger import departments as registry
 from ledger.client import Ledger
 from ledger.departments import Department
-from ledger.keys import Keystore
+from ledger.keys import Keystore, Signer
 from ledger.kinds import CreditScope, Kind, department_id, kinds_mask, scopes_mask
 
 # The registry (ledger.departments) by id, as the PDF and provisioning read it.
 DEPARTMENTS: dict[str, Department] = {d.id: d for d in registry.DEPARTMENTS}
 AUDIT_DEPARTMENT = registry.for_kind(Kind.AUDIT_LOG).id
+log = logging.getLogger(__name__)
 
 
 def credit_scopes() -> dict[str, tuple[CreditScope, ...]]:
@@ -28,6 +32,29 @@ def load_department_keys(store: Keystore) -> dict[str, LocalAccount]:
     return {d.id: store.load(d.key_name) for d in DEPARTMENTS.values() if store.exists(d.key_name)}
 
 
+def sm2_key_name(department: Department) -> str:
+    """The keystore of `department`'s SM2 certificate-signing key (issue 20): `si-sm2` beside `si`."""
+    return f"{department.key_name}-sm2"
+
+
+def certificate_signers(
+    store: Keystore, keys: dict[str, LocalAccount], registered: Callable[[str], bytes]
+) -> dict[str, Signer]:
+    """Per department, the key that signs its certificates: its SM2 key where the data directory holds one
+    (`sm2_key_name`) registered on chain for it (`registered(address)`: the department id the registry gives the key),
+    else its secp256k1 key, which signs and anchors as before. Chain transactions are always the secp256k1 key's."""
+    out: dict[str, Signer] = dict(keys)
+    for d in DEPARTMENTS.values():
+        name = sm2_key_name(d)
+        if d.id not in keys or not store.exists(name):
+            continue
+        if registered(store.address(name)) != department_id(d.id):
+            log.warning("%s's SM2 key %s is not registered on chain for it: signing with %s", d.id, name, d.key_name)
+            continue
+        out[d.id] = store.load_sm2(name)
+    return out
+
+
 def provision(
     ledger: Ledger,
     admin: LocalAccount,
@@ -36,6 +63,7 @@ def provision(
     development: bool = False,
     signed_since: dict[str, int] | None = None,
     migrate: bool = False,
+    sm2: tuple[str, ...] = (),
 ) -> dict[str, str]:
     """The district admin's act: admit each department with its credit scopes and register its key (creating
     the keystore) where not done yet; idempotent. Each proposal needs the deployment's k-of-n approvals: with a
@@ -44,7 +72,8 @@ def provision(
     `development` creates missing department passwords as development files. `signed_since` gives, per
     department, the issue time of its oldest stored certificate: on a chain that was reset, `migrate` registers
     the key through the recorded migration path valid from then, so the certificates it signed keep verifying
-    (flagged as migrated); without `migrate` the key is valid from now only. Returns department id -> address.
+    (flagged as migrated); without `migrate` the key is valid from now only. The departments in `sm2` get an SM2
+    certificate-signing key besides (`provision_sm2_key`). Returns department id -> address.
     """
     admitted = {bytes(d[0]) for d in ledger.departments()}
     out = {}
@@ -65,4 +94,39 @@ def provision(
                 ledger.register_key(admin, address, dept_bytes, kinds_mask(dept.kinds))
         ledger.fund(admin, address)
         out[dept.id] = address
+        if dept.id in sm2:
+            since = (signed_since or {}).get(dept.id) if migrate else None
+            provision_sm2_key(ledger, admin, store, dept, development=development, since=since)
     return out
+
+
+# What a department's SM2 key may sign: certificates and attestations (its chain writes stay with its secp256k1 key).
+CERTIFICATE_KINDS = (Kind.TAX_CERTIFICATE, Kind.SOCIAL_INSURANCE_CERTIFICATE, Kind.CREDIT_REPORT, Kind.ATTESTATION)
+
+
+def provision_sm2_key(
+    ledger: Ledger,
+    admin: LocalAccount,
+    store: Keystore,
+    dept: Department,
+    *,
+    development: bool = False,
+    since: int | None = None,
+) -> str:
+    """Create `dept`'s SM2 keystore (`sm2_key_name`) where missing and register its public key on chain for the
+    department's certificate kinds, where not done yet; its certificates are then signed with SM2. `since`: on a
+    reset chain, the recorded migration path valid from then (as `provision` does for the secp256k1 key). Returns
+    its address."""
+    name = sm2_key_name(dept)
+    if not store.exists(name):
+        password = store.ensure_dev_password(name) if development else store.password(name)
+        store.new(name, password, suite="sm2")
+    address, dept_bytes = store.address(name), department_id(dept.id)
+    if ledger.key_info(address).department != dept_bytes:
+        mask = kinds_mask([k for k in dept.kinds if k in CERTIFICATE_KINDS])
+        if since is not None and since <= ledger.block_timestamp():
+            basis = keccak(text=f"zel-migration:{ledger.deployment.chain_id}:{dept.id}:sm2:{since}")
+            ledger.migrate_sm2_key(admin, store.public_key(name), dept_bytes, mask, since, basis)
+        else:
+            ledger.register_sm2_key(admin, store.public_key(name), dept_bytes, mask)
+    return address

@@ -24,7 +24,7 @@ from zero_errand.attestations import KindBook, is_attestation
 from zero_errand.builder import CertificateBuilder
 from zero_errand.bulk import CHUNK, LEASE_SECONDS, JobError, JobWorker, create_attestation_job
 from zero_errand.certificates import REASONS, CertKind, Domain
-from zero_errand.departments import load_department_keys
+from zero_errand.departments import certificate_signers, load_department_keys
 from zero_errand.group import GroupCommit
 from zero_errand.issuance import IssuanceError, Outcome, Request, Subject, issue, issue_many
 from zero_errand.kind_registry import keep
@@ -37,9 +37,11 @@ class CertificateService:
     def __init__(self, sessions: sessionmaker[Session], pii: Pii, ledger: Ledger, store: Keystore) -> None:
         self.sessions, self.pii, self.ledger = sessions, pii, ledger
         self.keys = load_department_keys(store)  # department keys only, each with its own password
+        # what signs each department's certificates: its SM2 key where it has one registered, else the key above
+        self.signers = certificate_signers(store, self.keys, lambda address: ledger.key_info(address).department)
         self.domain = Domain(ledger.sender.chain_id, ledger.attestations.address)
         # the one builder every kind is signed and stored through (the credit report's makers use it too)
-        self.builder = CertificateBuilder(self.keys, self.domain, ledger.key_valid_from)
+        self.builder = CertificateBuilder(self.signers, self.domain, ledger.key_valid_from)
         self.group = GroupCommit(sessions, self.request_many)  # concurrent API requests, one transaction a batch
         self.kinds = KindBook(sessions)  # kinds registered from schema files (issue 19)
         self._standard_index: dict[str, int] = {}  # certificate kind slug -> its schema's number on chain
@@ -109,7 +111,7 @@ class CertificateService:
             self.kinds.latest(kind),
             subject=subject,
             fields=fields,
-            keys=self.keys,
+            keys=self.signers,
             separator=domain_separator(self.domain.chain_id, self.domain.verifying_contract),
             key_valid_from=self.ledger.key_valid_from,
             actor=actor,
@@ -166,7 +168,7 @@ class CertificateService:
             kind,
             owner=owner,
             values=values,
-            keys=self.keys,
+            keys=self.signers,
             separator=domain_separator(self.domain.chain_id, self.domain.verifying_contract),
             key_valid_from=self.ledger.key_valid_from,
             actor=actor,

@@ -85,6 +85,9 @@ class LedgerResolver:
     def key_migrated(self, signer: str) -> bool:
         return self._keys().key_migrated(signer)
 
+    def sm2_key(self, key_id: bytes) -> tuple[str, bytes] | None:
+        return self._keys().sm2_key(key_id)
+
     def state(self, digest_hex: str, department: str | None = None) -> ChainState:
         """The digest's state; its batch must have been anchored by `department` (default: the stored
         certificate's department), else "foreign-anchor"."""
@@ -151,6 +154,8 @@ def key_list(ledger: Ledger, bodies: Mapping[str, str] | None = None) -> dict[st
                 "valid_from": k.valid_from,
                 "revoked_at": k.revoked_at,
                 "migrated": k.migrated,
+                "suite": k.suite,
+                **({"public_key": "0x" + k.public_key.hex()} if k.public_key else {}),
             }
             for k in ledger.keys()
         ],

@@ -23,7 +23,7 @@ from api.cli.options import (
 )
 from ledger import compile as build
 from ledger.client import ADMIN_KEY, AdminResult, Ledger, bootstrap
-from ledger.keys import Keystore
+from ledger.keys import SUITES, Keystore
 from ledger.kinds import CreditScope, Kind, department_id, department_name, kinds_mask, scopes_mask
 
 contracts_app = typer.Typer(help="Build and deploy the Solidity contracts.", no_args_is_help=True)
@@ -134,6 +134,7 @@ def show_status(data_dir: Path | None, chain_url: str | None, as_json: bool) -> 
                 "validFrom": iso(k.valid_from),
                 "revokedAt": iso(k.revoked_at),
                 "migrated": k.migrated,
+                "suite": k.suite,
             }
             for k in keys
         ],
@@ -153,12 +154,22 @@ def show_status(data_dir: Path | None, chain_url: str | None, as_json: bool) -> 
 
 @keys_app.command("new")
 def keys_new(
-    name: Annotated[str, typer.Argument(help="Keystore name, e.g. tax-2026.")], data_dir: DataDir = None
+    name: Annotated[str, typer.Argument(help="Keystore name, e.g. tax-2026.")],
+    suite: Annotated[
+        str,
+        typer.Option(
+            "--suite",
+            help="secp256k1 (EIP-712 certificates, chain transactions) or sm2 (SM2/SM3 certificates, GB/T 32918).",
+        ),
+    ] = "secp256k1",
+    data_dir: DataDir = None,
 ) -> None:
     """Create an encrypted keystore holding a fresh key (password from the environment or a prompt)."""
     store = quiet_settings(data_dir).keystore()
-    entry = store.new(name, store.password(name, confirm=True))
-    typer.echo(f"{entry.name} {entry.address} {entry.path}")
+    if suite not in SUITES:
+        raise fail(f"unknown suite {suite!r}: choose {' or '.join(SUITES)}")
+    entry = store.new(name, store.password(name, confirm=True), suite=suite)
+    typer.echo(f"{entry.name} {entry.address} {entry.path} {entry.suite}")
 
 
 @keys_app.command("list")
@@ -166,10 +177,10 @@ def keys_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
     """List the keystores in the data directory (no password needed)."""
     entries = quiet_settings(data_dir).keystore().list()
     if as_json:
-        typer.echo(json.dumps([{"name": e.name, "address": e.address} for e in entries]))
+        typer.echo(json.dumps([{"name": e.name, "address": e.address, "suite": e.suite} for e in entries]))
         return
     for e in entries:
-        typer.echo(f"{e.name:<24} {e.address}")
+        typer.echo(f"{e.name:<24} {e.suite:<9} {e.address}")
 
 
 # -- issuer ----------------------------------------------------------------------------------------
@@ -235,11 +246,15 @@ def issuer_grant(
         if inspector:
             _report(ledger.grant_inspector(admin, address, dept), f"{address} is now an inspector of {department}")
             return
-        done = _report(
-            ledger.register_key(admin, address, dept, kinds_mask(kind_list), parse_time(valid_from)),
-            f"registered {address} for {department}: {', '.join(k.slug for k in kind_list)}",
-        )
-        if done:
+        registered = f"registered {address} for {department}: {', '.join(k.slug for k in kind_list)}"
+        if store.exists(key) and store.suite(key) == "sm2":  # an SM2 key signs certificates only: nothing to fund
+            call = ledger.register_sm2_key(
+                admin, store.public_key(key), dept, kinds_mask(kind_list), parse_time(valid_from)
+            )
+            _report(call, f"{registered} (SM2)")
+        elif _report(
+            ledger.register_key(admin, address, dept, kinds_mask(kind_list), parse_time(valid_from)), registered
+        ):
             ledger.fund(admin, address)
 
 
@@ -319,6 +334,7 @@ def issuer_list(data_dir: DataDir = None, chain_url: ChainUrl = None, as_json: J
             "kinds": [x.slug for x in k.kinds],
             "validFrom": iso(k.valid_from),
             "revokedAt": iso(k.revoked_at),
+            "suite": k.suite,
         }
         for k in keys
     ]
@@ -338,6 +354,6 @@ def issuer_list(data_dir: DataDir = None, chain_url: ChainUrl = None, as_json: J
         typer.echo(f"department {department_name(i)}  {n}  admitted {iso(a)}  retired {iso(r)}")
     for row in rows:
         typer.echo(
-            f"key {row['address']}  {row['department']}  {','.join(row['kinds'])}  "
+            f"key {row['address']}  {row['suite']}  {row['department']}  {','.join(row['kinds'])}  "
             f"valid from {row['validFrom']}  revoked {row['revokedAt']}"
         )

@@ -18,6 +18,10 @@ pragma solidity ^0.8.24;
 /// of that department holding the ATTESTATION kind may anchor attestations of it; a slug stays with the
 /// department that first registered it, and each new version is a new schema, so old attestations keep
 /// verifying against the schema they were signed under.
+/// A signing key is of one of two suites. A secp256k1 key is its Ethereum address. An SM2 key (GB/T 32918, curve
+/// sm2p256v1) is registered by its public key through `registerSm2Key` and known everywhere else in the registry by
+/// a derived address, the last 20 bytes of keccak256("SM2" || X || Y), whose first 4 bytes are the key id a QR
+/// payload carries; its window, kinds, revocation and listing are those of any key.
 contract IssuerRegistry {
     struct Department {
         uint32 index; // 1-based admission order; 0 = never admitted
@@ -32,6 +36,12 @@ contract IssuerRegistry {
         uint64 validFrom;
         uint64 revokedAt; // 0 while the key is not revoked
         bool migrated; // registered through `migrateKey` with a historic validFrom
+    }
+
+    /// @dev An SM2 public key's affine coordinates; (0, 0) is not on the curve, so all zero means "none".
+    struct Sm2PublicKey {
+        bytes32 x;
+        bytes32 y;
     }
 
     struct Inspector {
@@ -62,6 +72,14 @@ contract IssuerRegistry {
     mapping(address inspector => Inspector) private _inspectors;
     address[] private _keyList;
     uint32 private _departmentCount;
+
+    mapping(address key => Sm2PublicKey) private _sm2Keys;
+    mapping(bytes4 id => address key) private _sm2KeyIds; // a payload names its SM2 key by the address's first 4 bytes
+
+    // sm2p256v1 (GB/T 32918.5): y^2 = x^3 + a x + b over F_p, with a = p - 3.
+    uint256 private constant SM2_P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF;
+    uint256 private constant SM2_A = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC;
+    uint256 private constant SM2_B = 0x28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93;
 
     /// @notice The kind bit a key needs to sign and anchor attestations of its department's schemas.
     uint8 public constant ATTESTATION_KIND = 8;
@@ -104,6 +122,8 @@ contract IssuerRegistry {
     error IssuerRegistrySchemaExists(bytes8 id);
     error IssuerRegistrySlugTaken(bytes32 slugHash, bytes32 department);
     error IssuerRegistryStaleSchemaVersion(bytes32 slugHash, uint32 version, uint32 latest);
+    error IssuerRegistryInvalidPublicKey();
+    error IssuerRegistryKeyIdTaken(bytes4 id, address key);
     error IssuerRegistryInspectorExists(address inspector);
     error IssuerRegistryUnknownInspector(address inspector);
 
@@ -120,6 +140,7 @@ contract IssuerRegistry {
     event KeyMigrated(address indexed key, bytes32 indexed department, uint256 kinds, uint64 validFrom,
         bytes32 basis);
     event KeyRevoked(address indexed key, bytes32 indexed department, uint64 revokedAt);
+    event Sm2KeyRegistered(address indexed key, bytes4 indexed id, bytes publicKey);
     event SchemaRegistered(uint32 indexed index, bytes32 indexed digest, bytes32 indexed department, string slug,
         uint32 version);
     event InspectorGranted(address indexed inspector, bytes32 indexed department);
@@ -318,6 +339,51 @@ contract IssuerRegistry {
         emit KeyRegistered(key, department, kinds, from);
     }
 
+    /// @notice Register a department's SM2 signing key (GB/T 32918, curve sm2p256v1) for some kinds, valid from
+    /// `validFrom` on. The key is known by its derived address (`sm2KeyAddress`) in every other call: `revokeKey`,
+    /// `isAuthorized`, `keyInfo`, `keys`. Nobody holds a secp256k1 private key for a derived address (that would
+    /// take a keccak256 preimage), so an SM2 key can never send a transaction itself (anchor, revoke): it only
+    /// signs certificates off chain, which verifiers check against the public key stored here.
+    /// @param publicKey The uncompressed public key X || Y (64 bytes, without the 0x04 prefix), a point on the curve.
+    /// @param department The department the key belongs to.
+    /// @param kinds Bit mask of attestation kinds (bit i set = kind i allowed).
+    /// @param validFrom First second (unix time) the key may sign: 0 means this block; never earlier.
+    function registerSm2Key(bytes calldata publicKey, bytes32 department, uint64 kinds, uint64 validFrom)
+        external
+        onlySelf
+    {
+        address key = _sm2KeyAddress(publicKey);
+        uint64 nowTs = uint64(block.timestamp);
+        uint64 from = validFrom == 0 ? nowTs : validFrom;
+        if (from < nowTs) revert IssuerRegistryBackdatedKey(key, from, nowTs);
+        _storeSm2Key(publicKey, key);
+        _register(key, department, kinds, from, false);
+        emit KeyRegistered(key, department, kinds, from);
+        emit Sm2KeyRegistered(key, bytes4(bytes20(key)), publicKey);
+    }
+
+    /// @notice `migrateKey` for an SM2 key: after a chain reset, register it with the historic window its
+    /// certificates were signed in, flagged `migrated`, the basis recorded in the event.
+    /// @param publicKey The public key X || Y (64 bytes), a point on the curve.
+    /// @param department The department the key belongs to.
+    /// @param kinds Bit mask of attestation kinds.
+    /// @param validFrom The historic start of the key's window (before this block).
+    /// @param basis Digest of the migration record.
+    function migrateSm2Key(
+        bytes calldata publicKey,
+        bytes32 department,
+        uint64 kinds,
+        uint64 validFrom,
+        bytes32 basis
+    ) external onlySelf {
+        address key = _sm2KeyAddress(publicKey);
+        if (validFrom == 0 || validFrom >= block.timestamp) revert IssuerRegistryInvalidMigration(key, validFrom);
+        _storeSm2Key(publicKey, key);
+        _register(key, department, kinds, validFrom, true);
+        emit KeyMigrated(key, department, kinds, validFrom, basis);
+        emit Sm2KeyRegistered(key, bytes4(bytes20(key)), publicKey);
+    }
+
     /// @notice The migration path for re-anchoring after a chain reset: register a key whose window began
     /// before this block, because certificates it signed then exist. The key is flagged `migrated`, the
     /// event records the basis, and verifiers show the flag.
@@ -463,6 +529,27 @@ contract IssuerRegistry {
         return (_departmentIds[k.department], k.kinds, k.validFrom, k.revokedAt, k.migrated);
     }
 
+    /// @notice The SM2 public key X || Y registered under `key` (empty for a secp256k1 key or an unknown key).
+    /// @param key The key's (derived) address.
+    function sm2PublicKey(address key) external view returns (bytes memory) {
+        Sm2PublicKey storage k = _sm2Keys[key];
+        if (k.x == bytes32(0) && k.y == bytes32(0)) return "";
+        return abi.encodePacked(k.x, k.y);
+    }
+
+    /// @notice The address of the SM2 key whose id is `id` (zero if none).
+    /// @param id The key id: the first 4 bytes of the key's derived address, as a QR payload carries it.
+    function sm2KeyById(bytes4 id) external view returns (address) {
+        return _sm2KeyIds[id];
+    }
+
+    /// @notice The address an SM2 public key is registered under: the last 20 bytes of
+    /// keccak256("SM2" || publicKey). Derivation only: `registerSm2Key` checks the key is a point on the curve.
+    /// @param publicKey The public key X || Y.
+    function sm2KeyAddress(bytes calldata publicKey) external pure returns (address) {
+        return _sm2KeyAddress(publicKey);
+    }
+
     /// @notice A department's record.
     /// @param department The department identifier.
     function departmentInfo(bytes32 department)
@@ -556,6 +643,30 @@ contract IssuerRegistry {
         });
         _keysOf[d.index].push(key);
         _keyList.push(key);
+    }
+
+    /// @dev Checks an SM2 public key (on the curve, its id free) and stores it under its derived address `key`.
+    function _storeSm2Key(bytes calldata publicKey, address key) private {
+        if (!_onSm2Curve(publicKey)) revert IssuerRegistryInvalidPublicKey();
+        bytes4 id = bytes4(bytes20(key));
+        address holder = _sm2KeyIds[id];
+        if (holder != address(0) && holder != key) revert IssuerRegistryKeyIdTaken(id, holder);
+        _sm2Keys[key] = Sm2PublicKey({x: bytes32(publicKey[:32]), y: bytes32(publicKey[32:])});
+        _sm2KeyIds[id] = key;
+    }
+
+    function _sm2KeyAddress(bytes calldata publicKey) private pure returns (address) {
+        return address(uint160(uint256(keccak256(abi.encodePacked(bytes3("SM2"), publicKey)))));
+    }
+
+    /// @dev Whether `publicKey` is 64 bytes X || Y with x, y < p and y^2 = x^3 + a x + b (mod p).
+    function _onSm2Curve(bytes calldata publicKey) private pure returns (bool) {
+        if (publicKey.length != 64) return false;
+        uint256 x = uint256(bytes32(publicKey[:32]));
+        uint256 y = uint256(bytes32(publicKey[32:]));
+        if (x >= SM2_P || y >= SM2_P) return false;
+        uint256 rhs = addmod(mulmod(mulmod(x, x, SM2_P), x, SM2_P), mulmod(SM2_A, x, SM2_P), SM2_P);
+        return mulmod(y, y, SM2_P) == addmod(rhs, SM2_B, SM2_P);
     }
 
     function _inWindow(SigningKey storage k, uint64 timestamp) private view returns (bool) {

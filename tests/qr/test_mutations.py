@@ -4,7 +4,8 @@ Mutants: single bits flipped, single digits of the QR text changed, bytes and di
 truncations, fields swapped between two certificates, and a certificate presented under another kind; the same for
 attestations of every kind registered from a file (and one with every field type), which are also presented under
 another kind's schema, signed by the wrong department or by a key without the attestation kind, and given values
-beyond their EIP-712 types."""
+beyond their EIP-712 types. Attestations run in both signature suites (issue 20): secp256k1 over EIP-712 (payload
+format 2) and SM2 over SM3 (format 3), with the same verdicts."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from kinds import eip712
 from kinds import schema as ks
 from kinds.schema import KindSchema, canonical, parse
 from kinds.values import check, widest
+from ledger import sm2
 from ledger.kinds import Kind
 from qr import attestation
 from qr.payload import decode, encode, from_digits, subject_bytes, to_digits, varint
@@ -35,6 +37,28 @@ from zero_errand.standard_kinds import standard_kind
 
 ADMIN, TAX, SI, AMR, PS, EDU, TAX_CERTS_ONLY = (Account.from_key(bytes([n]) * 32) for n in range(31, 38))
 ATTEST = 1 << Kind.ATTESTATION
+# each department's SM2 certificate key, and one of the tax bureau's without the attestation kind
+SM2_KEY_OF = {
+    d: sm2.PrivateKey(bytes([n]) * 32)
+    for n, d in enumerate(("tax.440604", "si.440604", "amr.440604", "ps.440604", "edu.440604"), 41)
+}
+SM2_TAX_CERTS_ONLY = sm2.PrivateKey(bytes([47]) * 32)
+
+
+def sm2_entry(key: sm2.PrivateKey, department: str, kinds: int = ATTEST) -> dict:
+    """A key-list entry of an SM2 key, as `zero_errand.verification.key_list` writes it."""
+    public = key.public
+    return {
+        "address": public.address,
+        "department": department,
+        "kinds": kinds,
+        "valid_from": 0,
+        "revoked_at": 0,
+        "suite": "sm2",
+        "public_key": "0x" + public.raw.hex(),
+    }
+
+
 # The demo kinds as the store and the key list carry them (their canonical JSON), and one with every field type.
 KINDS = [
     parse(json.loads(canonical(parse(json.loads(p.read_text())).source)))
@@ -78,6 +102,8 @@ BODY = {
             "valid_from": 0,
             "revoked_at": 0,
         },
+        *(sm2_entry(key, department) for department, key in SM2_KEY_OF.items()),
+        sm2_entry(SM2_TAX_CERTS_ONLY, "tax.440604", 0b101),
     ],
     "kinds": [
         {
@@ -200,6 +226,10 @@ def att_signature(kind: KindSchema, header: dict, values: dict, key=None) -> byt
 
 
 def att_payload(kind: KindSchema, header: dict, values: dict, key=None) -> bytes:  # noqa: ANN001
+    """Signed with `key` (default: the kind's department's secp256k1 key); SM2 (format 3) when it is an SM2 key."""
+    if isinstance(key, sm2.PrivateKey):
+        unsigned = attestation.unsigned(kind, header, values, key.public.key_id)
+        return unsigned + key.sign(attestation.sm2_message(SEPARATOR, unsigned))
     return attestation.encode(kind, header, values, att_signature(kind, header, values, key))
 
 
@@ -214,6 +244,8 @@ def _attestations() -> tuple[list[bytes], list[str]]:
         for m, (shape, values) in enumerate(shapes.items()):
             out.append(att_payload(kind, att_header(kind, 10 * n + m), values))
             ids.append(f"{kind.slug}-{shape}")
+            out.append(att_payload(kind, att_header(kind, 10 * n + m), values, SM2_KEY_OF[kind.department]))
+            ids.append(f"{kind.slug}-{shape}-sm2")
     return out, ids
 
 
@@ -256,7 +288,33 @@ def attestation_edge_cases() -> list[tuple[bytes, str]]:
     body = bytes([2]) + attestation.schema_id(receipt) + int("90000000000000007").to_bytes(8, "big")
     body += subject_bytes("4406" + "*" * 14) + bytes([2]) + "陈".encode("gb18030") + (1).to_bytes(4, "big")
     out.append((body + (1).to_bytes(2, "big") + b"\x00" * 32 + bad_text + bytes(70), "INVALID"))
-    return out
+    return out + sm2_edge_cases()
+
+
+def sm2_edge_cases() -> list[tuple[bytes, str]]:
+    """The same refusals for SM2 payloads (format 3), and the ways only a key id allows: another kind's schema id, the
+    wrong department's SM2 key, one without the attestation kind, an expired one; a key id no key has, a registered
+    key id over a stranger's signature, another registered key's id over the signer's signature, a secp256k1 payload
+    relabelled as SM2 and an SM2 one relabelled as secp256k1."""
+    residence, receipt, typed = BY_SLUG["residence-proof"], BY_SLUG["school-enrolment-receipt"], BY_SLUG["typed-kind"]
+    values, typed_values = check(residence, TYPICAL["residence-proof"]), check(typed, TYPICAL["typed-kind"])
+    own = SM2_KEY_OF["ps.440604"]
+    good = att_payload(residence, att_header(residence, 21), values, own)
+    stranger = sm2.PrivateKey(bytes([99]) * 32)
+    signed_by_stranger = good[:-64] + stranger.sign(attestation.sm2_message(SEPARATOR, good[:-64]))
+    other_id = good[:-68] + SM2_KEY_OF["edu.440604"].public.key_id + good[-64:]
+    secp = att_payload(residence, att_header(residence, 22), values)
+    return [
+        (good[:1] + attestation.schema_id(receipt) + good[9:], "INVALID"),
+        (att_payload(residence, att_header(residence, 23), values, SM2_KEY_OF["edu.440604"]), "UNTRUSTED_ISSUER"),
+        (att_payload(typed, att_header(typed, 24), typed_values, SM2_TAX_CERTS_ONLY), "UNTRUSTED_ISSUER"),
+        (att_payload(residence, att_header(residence, 25, expiresOn=20000), values, own), "EXPIRED"),
+        (good[:-68] + b"\xde\xad\xbe\xef" + good[-64:], "INVALID"),
+        (signed_by_stranger, "INVALID"),
+        (other_id, "INVALID"),
+        (bytes([attestation.SM2_VERSION]) + secp[1:-64] + secp[-68:-64] + secp[-64:], "INVALID"),
+        (bytes([attestation.VERSION]) + good[1:-68] + good[-64:], "INVALID"),
+    ]
 
 
 def verdict(payload_or_text: bytes | str) -> str:
