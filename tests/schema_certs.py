@@ -9,6 +9,7 @@ from eth_account import Account
 from kinds import eip712
 from kinds.schema import KindSchema
 from ledger import sm2
+from ledger.keys import Sm2Account
 from qr import attestation
 from qr.signed import Domain, domain_separator
 from zero_errand.standard_kinds import standard_by_digest
@@ -40,16 +41,17 @@ def signer_of(content: dict[str, Any], domain: Domain, signature: str, sm2_publi
 
 
 def decoded(data: bytes) -> attestation.Attestation:
-    """A certificate's QR payload (format 2) read against the certificate kinds' schemas."""
+    """A certificate's QR payload (format 2 or 3) read against the certificate kinds' schemas."""
     return attestation.decode(data, {attestation.schema_id(k): k for k in SCHEMAS.values()})
 
 
 def retyped(data: bytes, *, header: dict[str, Any] | None = None, values: dict[str, Any] | None = None) -> bytes:
     """A certificate's payload with changed header or field values under its original signature: a forgery."""
     got = decoded(data)
-    return attestation.encode(
-        got.kind, {**got.header, **(header or {})}, {**got.values, **(values or {})}, got.signature
-    )
+    new_header, new_values = {**got.header, **(header or {})}, {**got.values, **(values or {})}
+    if got.suite == "sm2":
+        return attestation.unsigned(got.kind, new_header, new_values, got.key_id) + got.signature
+    return attestation.encode(got.kind, new_header, new_values, got.signature)
 
 
 def resigned(
@@ -60,6 +62,10 @@ def resigned(
     got = decoded(data)
     schema = kind or got.kind
     new_header = {**got.header, "department": schema.department, **(header or {})}
+    if isinstance(key, Sm2Account):  # an SM2 key signs the payload's own bytes (format 3)
+        unsigned = attestation.unsigned(schema, new_header, got.values, key.key_id)
+        separator = domain_separator(domain.chain_id, domain.verifying_contract)
+        return unsigned + key.sign(attestation.sm2_message(separator, unsigned))
     content = {"schema": "0x" + schema.digest.hex(), "header": new_header, "values": got.values}
     signature = bytes(key.unsafe_sign_hash(digest_of(content, domain)).signature)
     return attestation.encode(schema, new_header, got.values, signature)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from api.cli.options import ChainUrl, DataDir, JsonOut, cli_actor, cli_context, fail, open_store, quiet_settings
 from identifiers import is_valid_uscc
+from ledger.keys import Sm2Account
 from ledger.proofs import proof_of
 from store.db import transaction
 from store.models import AnchorBatch, Certificate
@@ -350,6 +351,14 @@ trustlist_app = typer.Typer(help="Signed trust lists for offline verification.",
 @trustlist_app.command("export")
 def trustlist_export(
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="Keystore that signs the list: the district admin's (default), or an SM2 keystore of the district "
+            "(`zel keys new NAME --suite sm2`); verifiers pin its address or the list's fingerprint.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
 ) -> None:
@@ -359,7 +368,7 @@ def trustlist_export(
     from zero_errand.verification import key_list, store_bodies
 
     with cli_context(data_dir, chain_url) as ctx:
-        admin = ctx.settings.keystore().load(ADMIN_KEY)
+        admin = ctx.settings.keystore().signer(key or ADMIN_KEY)
         with ctx.sessions() as session:
             revoked = sorted(session.scalars(select(Certificate.digest).where(Certificate.state == "REVOKED")))
             suspended = sorted(session.scalars(select(Certificate.digest).where(Certificate.state == "SUSPENDED")))
@@ -370,7 +379,8 @@ def trustlist_export(
             "suspended": suspended,
         }
     output.write_text(json.dumps(sign_list(body, admin), ensure_ascii=False, indent=1) + "\n")
-    typer.echo(f"wrote {output}: {len(body['keys'])} keys, {len(revoked)} revoked, signed by {admin.address}")
+    suite = "SM2" if isinstance(admin, Sm2Account) else "secp256k1"
+    typer.echo(f"wrote {output}: {len(body['keys'])} keys, {len(revoked)} revoked, signed by {admin.address} ({suite})")
     typer.echo(f"fingerprint {fingerprint(body)}")
     typer.echo(
         "publish the fingerprint (or the signer's address) where verifiers can check it apart from the file: "

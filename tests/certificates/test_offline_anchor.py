@@ -174,3 +174,25 @@ def test_zel_verify_offline_pins_the_list(zel_bin, platform, tmp_path):
     assert (revoked["status"], valid["status"]) == ("REVOKED", "VALID")
     code, (revoked, valid) = zel_verify(genuine, "--trust-fingerprint", printed, data_dir=elsewhere)
     assert (revoked["status"], valid["status"]) == ("REVOKED", "VALID")
+
+    # The district may sign the list with an SM2 key instead (issue 20): `zel verify --offline` takes either.
+    store = settings.keystore()
+    district = store.new("district-sm2", store.ensure_dev_password("district-sm2"), suite="sm2")
+    sm2_list = tmp_path / "trust-sm2.json"
+    out = subprocess.run(
+        [zel_bin, "trustlist", "export", "--key", "district-sm2", "-o", str(sm2_list)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"signed by {district.address} (SM2)" in out.stdout
+    assert json.loads(sm2_list.read_text())["suite"] == "sm2"
+    code, (revoked, valid) = zel_verify(sm2_list, "--trust-anchor", district.address, data_dir=elsewhere)
+    assert (revoked["status"], valid["status"]) == ("REVOKED", "VALID")
+    printed = re.search(r"fingerprint ([0-9a-f]{64})", out.stdout).group(1)
+    code, (revoked, valid) = zel_verify(sm2_list, "--trust-fingerprint", printed, data_dir=elsewhere)
+    assert (revoked["status"], valid["status"]) == ("REVOKED", "VALID")
+    code, (revoked, _) = zel_verify(sm2_list, "--trust-anchor", admin, data_dir=elsewhere)  # not the signer pinned
+    assert code == 1 and revoked["status"] == "UNTRUSTED_ISSUER" and district.address in revoked["checks"][0]["en"]

@@ -70,6 +70,15 @@ class KeyOut(BaseModel):
     kinds: int = Field(description="Bit mask of on-chain kinds the key may sign (bit 0 tax, bit 1 social insurance)")
     valid_from: int
     revoked_at: int
+    suite: Literal["secp256k1", "sm2"] = Field(
+        "secp256k1", description="secp256k1 (EIP-712 certificates, recovered from the signature) or sm2 (GB/T 32918)"
+    )
+    public_key: str | None = Field(
+        None,
+        pattern=r"^0x[0-9a-f]{128}$",
+        description="An SM2 key's public key X || Y; its address is the last 20 bytes of keccak256('SM2' || X || Y), "
+        "and a payload names it by the address's first 4 bytes",
+    )
 
 
 class DepartmentOut(BaseModel):
