@@ -275,8 +275,9 @@ def verify(
     directory's deployment record for the list's chain; an unpinned list is never VALID. Exit code 0 only when
     every input is VALID.
     """
+    from qr.batch import verify_many
     from qr.decode import NoQrCode, read_image
-    from qr.trustlist import TrustList, anchor_from, verify_pinned
+    from qr.trustlist import TrustList, anchor_from
     from qr.verify import Check, Verdict, verify_text
 
     inputs = (
@@ -296,8 +297,6 @@ def verify(
         except OSError as exc:
             raise fail(str(exc)) from exc
 
-        def check(text: str) -> Verdict:
-            return verify_pinned(text, trust, anchor)
     else:
         # A verifier reads: the store and the chain (read-only, beside `zel serve` or not), no department key.
         from dataclasses import replace
@@ -314,18 +313,23 @@ def verify(
 
     all_valid = True
     try:
-        for item in inputs:
+        # Images are read here; the payloads are verified together, offline on every core (`qr.batch`).
+        texts: list[str | None] = []
+        unreadable: dict[int, Verdict] = {}
+        for n, item in enumerate(inputs):
             path = Path(item)
-            text: str | None = item
             if len(item) < 300 and path.is_file():
                 try:
-                    text = read_image(path.read_bytes())
-                    verdict = check(text)
+                    texts.append(read_image(path.read_bytes()))
                 except NoQrCode as exc:
-                    text = None
-                    verdict = Verdict("INVALID", [Check("format", False, f"图片中未找到二维码：{exc}", str(exc))])
+                    texts.append(None)
+                    unreadable[n] = Verdict("INVALID", [Check("format", False, f"图片中未找到二维码：{exc}", str(exc))])
             else:
-                verdict = check(item)
+                texts.append(item)
+        readable = [t for t in texts if t is not None]
+        checked = iter(verify_many(readable, trust, anchor) if offline else [check(t) for t in readable])
+        for n, text in enumerate(texts):
+            verdict = unreadable[n] if text is None else next(checked)
             all_valid &= verdict.status == "VALID"
             if as_json:
                 shown = verdict.as_dict()
