@@ -2,7 +2,8 @@
 content: enterprise names of 20 Chinese characters, citizen names of 4, eight-figure totals. Beside them
 (`schema_kinds`), every kind given as a schema file (issue 19): the certificate kinds' own (kinds/standard/) and the
 departments' (kinds/files/), each field at its longest (`kinds.values.widest`), in the format-2 payload
-(`qr.attestation.longest_payload`).
+(`qr.attestation.longest_payload`, secp256k1) and the format-3 one (`longest_sm2_payload`, SM2: 4 bytes of key id
+more, issue 20).
 
     .venv/bin/python bench/qr_versions.py [--url https://zwfw.chancheng.gov.cn]
 
@@ -80,15 +81,23 @@ def main() -> None:
         kind = load(path.read_bytes())
         payload = attestation.longest_payload(kind)
         url = verify_url(args.url, payload)
+        sm2_url = verify_url(args.url, attestation.longest_sm2_payload(kind))
         schema_kinds[kind.slug] = {
             "payload_bytes": len(payload),
             "url_chars": len(url),
             "version_M": version_of(url, "M"),
             "version_Q": version_of(url, "Q"),
+            "sm2": {
+                "payload_bytes": len(payload) + 4,
+                "version_M": version_of(sm2_url, "M"),
+                "version_Q": version_of(sm2_url, "Q"),
+            },
             "qr_fields": sum(f.in_qr for f in kind.fields),
             "from": str(path.relative_to(root)),
         }
-    worst = max(k["version_Q"] for k in [*kinds.values(), *schema_kinds.values()])
+    worst = max(
+        k["version_Q"] for k in [*kinds.values(), *schema_kinds.values(), *(k["sm2"] for k in schema_kinds.values())]
+    )
     print(
         json.dumps(
             {
