@@ -66,14 +66,15 @@ def provision(
     sm2: tuple[str, ...] = (),
 ) -> dict[str, str]:
     """The district admin's act: admit each department with its credit scopes and register its key (creating
-    the keystore) where not done yet; idempotent. Each proposal needs the deployment's k-of-n approvals: with a
-    threshold above 1 this only proposes, and prints nothing executes until `zel issuer approve`.
+        the keystore) where not done yet; idempotent. Each proposal needs the deployment's k-of-n approvals: with a
+        threshold above 1 this only proposes, and prints nothing executes until `zel issuer approve`.
 
-    `development` creates missing department passwords as development files. `signed_since` gives, per
-    department, the issue time of its oldest stored certificate: on a chain that was reset, `migrate` registers
-    the key through the recorded migration path valid from then, so the certificates it signed keep verifying
-    (flagged as migrated); without `migrate` the key is valid from now only. The departments in `sm2` get an SM2
-    certificate-signing key besides (`provision_sm2_key`). Returns department id -> address.
+        `development` creates missing department passwords as development files. `signed_since` gives, per
+        department, the issue time of its oldest stored certificate: on a chain that was reset, `migrate` registers
+        the key through the recorded migration path valid from then, so the certificates it signed keep verifying
+        (flagged as migrated); without `migrate` the key is valid from now only. The departments in `sm2` get an SM2
+        certificate-signing key besides, and so does every department whose SM2 keystore the data directory holds
+    (`provision_sm2_key`). Returns department id -> address.
     """
     admitted = {bytes(d[0]) for d in ledger.departments()}
     out = {}
@@ -94,7 +95,7 @@ def provision(
                 ledger.register_key(admin, address, dept_bytes, kinds_mask(dept.kinds))
         ledger.fund(admin, address)
         out[dept.id] = address
-        if dept.id in sm2:
+        if dept.id in sm2 or store.exists(sm2_key_name(dept)):  # a department's SM2 key, where it has one
             since = (signed_since or {}).get(dept.id) if migrate else None
             provision_sm2_key(ledger, admin, store, dept, development=development, since=since)
     return out
