@@ -5,14 +5,14 @@
 
 What is timed is the service's issuance path, `CertificateService.request_many` (zero_errand.issuance.issue_many):
 for a batch of requests, read the department records, check them, sign each EIP-712 content with its department's
-key (libsecp256k1; and, as `issued_per_second_sm2_social_insurance`, the demo's deployment, where the
-social-insurance bureau signs with SM2, issue 20), store the certificates ISSUED for the anchor worker, append the
-audit chain (an entry per certificate), queue webhooks, commit: one session and one transaction per batch of `--batch` (500, a bulk job's
-chunk). `--count` different (subject, kind, period) requests over seeded people and enterprises, all four kinds and
-periods of 1, 3, 6 and 12 months, shuffled: the mix that people ask for, not one bulk job's kind and period. Beside
-it, the same requests one transaction each (`CertificateService.request`, what one HTTP request does below HTTP) as
-`issued_per_second_one_per_transaction`. Not timed: provisioning the embedded chain (once, as the
-demo does), seeding the subjects (once per backend, into a template), copying the template into each run's fresh
+key (libsecp256k1; and, as `issued_per_second_sm2_social_insurance`, the demo's deployment, where the social-
+insurance bureau signs with SM2, issue 20), store the certificates ISSUED for the anchor worker, append the audit
+chain (an entry per certificate), queue webhooks, commit: one session and one transaction per batch of `--batch`
+(500, a bulk job's chunk). `--count` different (subject, kind, period) requests over seeded people and enterprises,
+all four kinds and periods of 1, 3, 6 and 12 months, shuffled: the mix that people ask for, not one bulk job's kind
+and period. Beside it, the same requests one transaction each (`CertificateService.request`, what one HTTP request
+does below HTTP) as `issued_per_second_one_per_transaction`. Not timed: provisioning the embedded chain (once, as
+the demo does), seeding the subjects (once per backend, into a template), copying the template into each run's fresh
 store (a SQLite file copy, or `CREATE DATABASE ... TEMPLATE` on 127.0.0.1:5432, dropped afterwards) and opening it.
 
 In the same run, the reference: eth-account's `Account.sign_typed_data` over the same EIP-712 Certificate struct,
