@@ -15,13 +15,13 @@ from eth_utils import to_checksum_address
 from sha3 import keccak_256
 
 SM2_PUBLIC_KEY_LENGTH = 64
-_DOMAIN = b"SM2"
+ADDRESS_PREFIX = b"SM2"  # what an SM2 key address hashes before the key (the page mirrors it)
 
 
 def _address_bytes(public_key: bytes) -> bytes:
     if len(public_key) != SM2_PUBLIC_KEY_LENGTH:
         raise ValueError(f"an SM2 public key is X || Y, 64 bytes (got {len(public_key)})")
-    return keccak_256(_DOMAIN + public_key).digest()[-20:]
+    return keccak_256(ADDRESS_PREFIX + public_key).digest()[-20:]
 
 
 def sm2_key_address(public_key: bytes) -> str:

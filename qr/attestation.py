@@ -188,7 +188,8 @@ def _read_field(r: Reader, spec: FieldSpec) -> Any:
 
 
 def decode(data: bytes, kinds: Mapping[bytes, KindSchema]) -> Attestation:
-    """Parse a format-2 payload against the registered `kinds` (by schema id); `PayloadError` says what is wrong."""
+    """Parse a format-2 (secp256k1) or format-3 (SM2) payload against the registered `kinds` (by schema id);
+    `PayloadError` says what is wrong."""
     r = Reader(data)
     version = r.uint(1)
     if version not in VERSIONS:

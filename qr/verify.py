@@ -176,13 +176,13 @@ def verify_attestation(att: attestation.Attestation, resolver: Resolver, today: 
     try:
         msg = eip712.message(att.kind, att.header, att.values)
         domain = resolver.domain()
-        digest_bytes = eip712.digest(att.kind, domain_separator(domain.chain_id, domain.verifying_contract), msg)
+        separator = domain_separator(domain.chain_id, domain.verifying_contract)
+        digest_bytes = eip712.digest(att.kind, separator, msg)
     except ValueError as exc:  # a value out of its EIP-712 type's range
         checks[0] = Check("format", False, f"字段超出范围：{exc}", f"A field is out of range: {exc}")
         return Verdict("INVALID", checks, display)
     h = att.header
     if att.suite == "sm2":
-        separator = domain_separator(domain.chain_id, domain.verifying_contract)
         signer = _sm2_signer(att.key_id, sm2_message(separator, att.signed), att.signature, resolver)
     else:
         signer = _recovered(digest_bytes, att.signature, resolver)

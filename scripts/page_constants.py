@@ -21,6 +21,7 @@ from credit.grading import CLASSES, RECORD_TYPES, TYPE_EN, TYPE_ZH
 from credit.inspections import RESULTS
 from identifiers import REGISTRATION_AUTHORITIES, USCC_ALPHABET
 from kinds import eip712
+from ledger import sm2, sm2_address
 from ledger.departments import DEPARTMENTS
 from ledger.kinds import Kind
 from qr import attestation, payload
@@ -58,6 +59,18 @@ def constants() -> list[tuple[str, str, Any]]:
             "qr.attestation.VERSION (payload format of a kind registered from a file)",
             attestation.VERSION,
         ),
+        (
+            "SM2_ATTESTATION_VERSION",
+            "qr.attestation.SM2_VERSION (the same payload signed with SM2 over SM3, its key id before the signature)",
+            attestation.SM2_VERSION,
+        ),
+        ("SM2_KEY_ID_BYTES", "qr.attestation.KEY_ID_BYTES (an SM2 key's id in a payload)", attestation.KEY_ID_BYTES),
+        (
+            "SM2_ADDRESS_PREFIX",
+            "ledger.sm2_address (an SM2 key's address: the last 20 bytes of keccak256(prefix || X || Y))",
+            sm2_address.ADDRESS_PREFIX.decode("ascii"),
+        ),
+        ("SM2_USER_ID", "ledger.sm2.DEFAULT_ID (the signer's id in Z_A, GB/T 32918.2)", sm2.DEFAULT_ID.decode("ascii")),
         (
             "ATTESTATION_HEADER",
             "kinds.eip712.HEADER (the Attestation struct's members before the kind's QR fields)",

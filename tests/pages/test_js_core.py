@@ -1,4 +1,6 @@
-"""The page's JavaScript pipeline (web/verify/core.js) under Node agrees with the Python one, payload by payload."""
+"""The page's JavaScript pipeline (web/verify/core.js) under Node agrees with the Python one, payload by payload:
+certificates of format 1 signed with secp256k1, and SM2-signed attestations (format 3, issue 20) with their mutants,
+over a key list holding SM2 keys and entries a verifier must leave out."""
 
 from __future__ import annotations
 
@@ -7,14 +9,19 @@ import random
 import subprocess
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import pytest
 from eth_account import Account
 
 from qr.payload import encode, to_digits
 from qr.signed import Content, Domain, sign
+from qr.trustlist import TrustList
 from qr.verify import verify_text
 from tests.conftest import ROOT
+from tests.pages import sm2_corpus
+from tests.pages.test_verify_parity import summary_js, summary_py
+from tests.qr.test_mutations import TODAY
 
 DOMAIN = Domain(131277322940537, "0x4DFD345E54a21Ecbf5b9287f8F17B173b02031Ab")
 TAX, SI, AMR, STRANGER = (Account.from_key(bytes([n]) * 32) for n in (7, 8, 6, 9))
@@ -47,6 +54,20 @@ const out = [];
 for (const c of cases.texts) out.push(await verify(c, cases.trust, async () => cases.state, cases.today));
 console.log(JSON.stringify(out));
 """
+
+
+def run_node(texts: list[str], trust: dict[str, Any], state: str, today: date) -> list[dict[str, Any]]:
+    """The verdicts of core.js's `verify` for `texts`, every digest in chain state `state`."""
+    run = subprocess.run(
+        ["node", "--input-type=module", "-e", RUNNER % ROOT.as_posix()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        input=json.dumps({"texts": texts, "trust": trust, "state": state, "today": today.isoformat()}),
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
 
 
 class TrustResolver:
@@ -133,17 +154,7 @@ EXPECTED = {
 def test_the_javascript_pipeline_gives_the_python_verdicts(state: str) -> None:
     today = date(2025, 11, 1)
     cases = texts()
-    script = RUNNER % ROOT.as_posix()
-    run = subprocess.run(
-        ["node", "--input-type=module", "-e", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        input=json.dumps({"texts": cases, "trust": TRUST, "state": state, "today": today.isoformat()}),
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stderr
-    js = json.loads(run.stdout)
+    js = run_node(cases, TRUST, state, today)
     statuses = set()
     for text, got in zip(cases, js, strict=True):
         want = verify_text(text, TrustResolver(state), today)
@@ -164,3 +175,49 @@ def test_the_javascript_pipeline_gives_the_python_verdicts(state: str) -> None:
     assert statuses == {"INVALID", "UNTRUSTED_ISSUER", *EXPECTED[state]}
     # the department mismatch is reached, and says which department the key belongs to
     assert any("The signing key belongs to" in c["en"] for got in js for c in got["checks"])
+
+
+class ListResolver:
+    """The Python pipeline over a key list as a trust list's resolver reads it (qr.trustlist.OfflineResolver: its SM2
+    keys by qr.trustlist.sm2_keys), every digest in a fixed chain state."""
+
+    def __init__(self, body: dict[str, Any], state: str) -> None:
+        self.keys, self._state = TrustList(body, "").resolver, state
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.keys, name)
+
+    def state(self, digest_hex: str, department: str) -> str:
+        return self._state
+
+
+def sm2_texts() -> list[str]:
+    """A valid SM2 payload of every kind, the corpus's refusals, and every byte of three valid payloads changed."""
+    valid = sm2_corpus.valid_payloads()
+    payloads = valid + [payload for payload, _ in sm2_corpus.cases()]
+    for payload in valid[:3]:
+        payloads += sm2_corpus.flipped(payload)
+    return ["#" + to_digits(payload) for payload in payloads]
+
+
+@pytest.mark.parametrize("state", ["anchored", "revoked", "pending", "unknown", "foreign-anchor"])
+def test_the_javascript_pipeline_gives_the_python_verdicts_and_reasons_for_sm2_certificates(state: str) -> None:
+    body, texts = sm2_corpus.body(), sm2_texts()
+    js = run_node(texts, body, state, TODAY)
+    resolver = ListResolver(body, state)
+    python = [verify_text(text, resolver, TODAY) for text in texts]
+    for text, want, got in zip(texts, python, js, strict=True):
+        assert summary_js(got) == summary_py(want), text
+        assert got["digest"] == want.digest, text
+        assert got["signer"] == (want.signer and want.signer.lower()), text
+        if want.certificate:
+            assert got["certificate"]["suite"] == want.certificate["suite"] == "sm2", text
+    if state == "anchored":
+        expected = ["VALID"] * len(sm2_corpus.valid_payloads()) + [want for _, want in sm2_corpus.cases()]
+        assert [v.status for v in python[: len(expected)]] == expected
+        codes = {c["code"] for v in js for c in v["checks"] if c["ok"] is not True}
+        # every way an SM2 signature or its key can fail, and the steps after it, with the key's address as signer
+        assert {"unknown-signer", "unusable", "department-mismatch", "unauthorized", "migrated", "expired"} <= codes
+        assert {"truncated", "trailing", "version", "schema", "range"} <= codes
+        statuses = [v.status for v in python[len(expected) :]]
+        assert statuses.count("VALID") == 0 and statuses.count("INVALID") > 0.99 * len(statuses)

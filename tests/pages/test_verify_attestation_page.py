@@ -1,7 +1,8 @@
 """Issue 19: the verify page reads an attestation of a kind registered from a schema file, with no code of its own
 for the kind: its title, its fields' labels and enum values come from the schema in the key list, in Chinese and in
 English; it verifies VALID in Chromium at phone width, INVALID once altered, REVOKED once its department revokes it,
-and the holder check answers for it as for any certificate."""
+and the holder check answers for it as for any certificate. Issue 20: a certificate signed with SM2 verifies too, and
+the page names the signature suite."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from qr import attestation
 from qr.payload import payload_from_text, to_digits
 from tests.pages.conftest import LiveServer, phone_context, shot
 from tests.pages.test_verify_page import checks, open_verdict
+from zero_errand.certificates import CertKind
 
 RESIDENCE = {"address": "禅城区祖庙路18号之一", "since": "2019-09-01", "purpose": "school"}
 RECEIPT = {
@@ -96,3 +98,22 @@ def test_an_altered_attestation_is_invalid_and_a_revoked_one_revoked(live: LiveS
     live.change(number, "revoke")
     assert open_verdict(page, url) == "REVOKED"
     assert page.inner_text("#verdict") == "已撤销"
+
+
+def test_an_sm2_certificate_verifies_in_the_browser_and_the_page_names_each_suite(live: LiveServer, page) -> None:
+    """Issue 20: the demo's social-insurance bureau signs with SM2 over SM3 (payload format 3), the tax bureau with
+    secp256k1 over EIP-712: both verify VALID on the page, which names each one's suite in the reader's language; an
+    altered SM2 certificate is INVALID for the reason an altered secp256k1 one is."""
+    si, tax = live.url(live.issue(CertKind.SI_ENTERPRISE, 0)), live.url(live.issue(CertKind.TAX_ENTERPRISE, 0))
+    data = payload_from_text(si)
+    assert data[0] == attestation.SM2_VERSION and payload_from_text(tax)[0] == attestation.VERSION
+    for url, zh, en in ((si, "SM2/SM3（国密）", "SM2/SM3"), (tax, "SECP256K1（EIP-712）", "secp256k1 (EIP-712)")):
+        assert open_verdict(page, url) == "VALID"
+        assert all(t.startswith("✔") for t in checks(page).values()), checks(page)
+        assert f"签名算法\n{zh}" in page.inner_text("#cert")
+        page.click("#lang-switch")
+        assert f"Signature suite\n{en}" in page.inner_text("#cert")
+    altered = data[:-69] + bytes([data[-69] ^ 1]) + data[-68:]  # the last QR field's last byte, before the key id
+    assert open_verdict(page, f"{si.split('#')[0]}#{to_digits(altered)}") == "INVALID"
+    assert page.get_attribute("#checks li[data-check=signature]", "data-code") == "unknown-signer"
+    assert "SM2/SM3（国密）" in page.inner_text("#cert")

@@ -1,5 +1,7 @@
 """Issue 16.1: the verify page's pipeline (web/verify/core.js, run in Chromium) gives the Python pipeline's verdict
 and reasons (qr/verify.py) for every payload of the mutation set, and the page explains each one without an error.
+The set holds SM2-signed attestations too (format 3, issue 20: tests/pages/sm2_corpus.py), checked against a key list
+with SM2 keys in it.
 
 The page module exports the `verify` it runs; one `page.evaluate` runs the whole set through it (no navigation per
 payload). Reasons are compared as codes: the page's checks carry a `code`, the Python checks are mapped to the same
@@ -17,6 +19,7 @@ from typing import Any
 from qr.payload import decode, encode, to_digits
 from qr.trustlist import TrustList
 from qr.verify import Check, Verdict, verify_text
+from tests.pages import sm2_corpus
 from tests.pages.conftest import LiveServer, phone_context, shot
 from tests.qr.test_mutations import (
     ATT_PAYLOADS,
@@ -105,11 +108,15 @@ def summary_js(v: dict[str, Any]) -> tuple[Any, ...]:
     return v["status"], [(c["name"], c["ok"], c["code"], c["en"] if c["name"] == "format" else "") for c in v["checks"]]
 
 
+# The mutation tests' key list with SM2 keys added: what the page is given too.
+KEYS = sm2_corpus.body()
+
+
 class Anchored:
-    """The Python pipeline over the mutation tests' key list, every digest anchored (what the page is told too)."""
+    """The Python pipeline over the key list, every digest anchored (what the page is told too)."""
 
     def __init__(self) -> None:
-        self.keys = TrustList(BODY, "").resolver
+        self.keys = TrustList(KEYS, "").resolver
 
     def domain(self):  # noqa: ANN201
         return DOMAIN
@@ -150,6 +157,10 @@ def mutation_set() -> list[str]:
         texts.append(payload)
         texts += mutants(payload, random.Random(100 + index))
     texts += [payload for payload, _ in attestation_edge_cases()]
+    sm2_valid = sm2_corpus.valid_payloads()  # SM2-signed: of every kind, and the mutants of three of them
+    texts += sm2_valid + [payload for payload, _ in sm2_corpus.cases()]
+    for index in (0, 2, 6):  # a residence proof (a person), the kind of every field type, an enterprise's SI one
+        texts += mutants(sm2_valid[index], random.Random(200 + index))
     return [t if isinstance(t, str) else "#" + to_digits(t) for t in texts]
 
 
@@ -177,7 +188,7 @@ def test_the_page_gives_the_python_verdict_and_reasons_for_every_mutant(live: Li
         for n, page in enumerate(pages):
             page.goto(live.base + "/verify")
             page.wait_for_selector("#scan:not([hidden])")
-            page.evaluate(START_ALL, [texts[n * share : (n + 1) * share], BODY, TODAY.isoformat()])
+            page.evaluate(START_ALL, [texts[n * share : (n + 1) * share], KEYS, TODAY.isoformat()])
         resolver = Anchored()
         python = [verify_text(text, resolver, TODAY) for text in texts]
         got = [v for page in pages for v in page.evaluate("() => window.parity")]
@@ -199,6 +210,12 @@ def test_the_page_gives_the_python_verdict_and_reasons_for_every_mutant(live: Li
     assert codes >= PAGE_CODES, PAGE_CODES - codes
     kinds = {v["certificate"]["kind"] for v in got if v["status"] == "VALID"}
     assert kinds >= {1, 2, 3, 4, 5} | {k["schema"]["slug"] for k in BODY["kinds"]}
+    # an SM2-signed attestation of every kind verifies on the page, and each way an SM2 signature fails is reached
+    sm2_kinds = {
+        v["certificate"]["kind"] for v in got if v["status"] == "VALID" and v["certificate"].get("suite") == "sm2"
+    }
+    assert sm2_kinds == {k["schema"]["slug"] for k in BODY["kinds"]}
+    assert {c["code"] for v in got for c in v["checks"]} >= {"unknown-signer", "unusable", "migrated", "unauthorized"}
 
 
 WATCH_ALL = """async ([head, fragments]) => {

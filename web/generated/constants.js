@@ -19,6 +19,18 @@ export const EIP712_TYPE_STRINGS = {
 // qr.attestation.VERSION (payload format of a kind registered from a file)
 export const ATTESTATION_VERSION = 2;
 
+// qr.attestation.SM2_VERSION (the same payload signed with SM2 over SM3, its key id before the signature)
+export const SM2_ATTESTATION_VERSION = 3;
+
+// qr.attestation.KEY_ID_BYTES (an SM2 key's id in a payload)
+export const SM2_KEY_ID_BYTES = 4;
+
+// ledger.sm2_address (an SM2 key's address: the last 20 bytes of keccak256(prefix || X || Y))
+export const SM2_ADDRESS_PREFIX = "SM2";
+
+// ledger.sm2.DEFAULT_ID (the signer's id in Z_A, GB/T 32918.2)
+export const SM2_USER_ID = "1234567812345678";
+
 // kinds.eip712.HEADER (the Attestation struct's members before the kind's QR fields)
 export const ATTESTATION_HEADER = "bytes32 schema,string number,string subject,string subjectName,uint64 issuedAt,uint32 expiresOn,string department,bytes32 detailHash";
 

@@ -1,14 +1,17 @@
 // The verification pipeline in the browser: the JavaScript mirror of qr/payload.py and qr/verify.py.
 //
-// decode the payload after `#`, check its format, recompute the EIP-712 digest, recover the signer, check
-// the signer's authority at the issue time against the deployment's key list, ask the server for the
-// status of the digest (the only thing sent), check the expiry. Same verdicts and reasons as the Python side;
-// tests/pages/test_js_core.py runs this module under Node against Python-made payloads.
+// decode the payload after `#`, check its format, recompute the EIP-712 digest, find the signer (recovered from a
+// secp256k1 signature; an SM2 signature's key named by its key id and checked, ledger/sm2.py), check the signer's
+// authority at the issue time against the deployment's key list, ask the server for the status of the digest (the
+// only thing sent), check the expiry. Same verdicts and reasons as the Python side; tests/pages/test_js_core.py runs
+// this module under Node against Python-made payloads.
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
+import { sm2 } from "sm-crypto-v2";
 import {
   ATTESTATION_HEADER, ATTESTATION_TYPES, ATTESTATION_VERSION, CERT_KIND, CERT_KINDS, CHAIN_KIND, DATE_DAYS,
-  DEPARTMENT_CODES, DEPARTMENT_NAMES, EIP712_DOMAIN, EIP712_TYPE_STRINGS, GRADES, PAYLOAD_VERSION, USCC_ALPHABET,
+  DEPARTMENT_CODES, DEPARTMENT_NAMES, EIP712_DOMAIN, EIP712_TYPE_STRINGS, GRADES, PAYLOAD_VERSION,
+  SM2_ADDRESS_PREFIX, SM2_ATTESTATION_VERSION, SM2_KEY_ID_BYTES, SM2_USER_ID, USCC_ALPHABET,
 } from "../generated/constants.js"; // generated from the Python owners (scripts/page_constants.py)
 
 const utf8 = new TextEncoder();
@@ -141,12 +144,15 @@ function signatureOf(compact) {
 }
 
 /** Parse a binary payload: a certificate ({format: 1, content, signature}) or, by `kinds` (`kindTable`), an
- * attestation of a registered kind ({format: 2, kind, header, values, signature}); throws PayloadError saying what
+ * attestation of a registered kind ({format: 2, suite, kind, header, values, signature}: payload format 2 signed
+ * with secp256k1, or format 3 with SM2, whose key id and signed bytes come with it); throws PayloadError saying what
  * is wrong. */
 export function decodePayload(data, kinds = new Map()) {
   const r = new Reader(data);
   const version = r.small(1);
-  if (version === ATTESTATION_VERSION) return decodeAttestation(r, data, kinds);
+  if (version === ATTESTATION_VERSION || version === SM2_ATTESTATION_VERSION) {
+    return decodeAttestation(r, data, kinds, version === SM2_ATTESTATION_VERSION);
+  }
   if (version !== PAYLOAD_VERSION) {
     throw new PayloadError("version", `unknown payload format version ${version}`, version);
   }
@@ -240,7 +246,7 @@ function readField(r, f) {
   }
 }
 
-function decodeAttestation(r, data, kinds) {
+function decodeAttestation(r, data, kinds, sm2Signed) {
   const id = hex(r.take(8));
   const kind = kinds.get(id);
   if (!kind) throw new PayloadError("schema", `unknown kind: no registered schema 0x${id}…`, id);
@@ -258,9 +264,16 @@ function decodeAttestation(r, data, kinds) {
   };
   const values = {};
   for (const f of kind.qr) values[f.name] = readField(r, f);
+  if (sm2Signed) { // qr.attestation, format 3: the key id, then r || s over the payload up to it
+    const keyId = hex(r.take(SM2_KEY_ID_BYTES));
+    const signed = data.subarray(0, r.pos);
+    const signature = r.take(64);
+    if (r.pos !== data.length) throw new PayloadError("trailing", "unexpected bytes after the signature");
+    return { format: 2, suite: "sm2", kind, header, values, signature, keyId, signed };
+  }
   const signature = signatureOf(r.take(64));
   if (r.pos !== data.length) throw new PayloadError("trailing", "unexpected bytes after the signature");
-  return { format: 2, kind, header, values, signature };
+  return { format: 2, suite: "secp256k1", kind, header, values, signature };
 }
 
 function monthText(n) {
@@ -309,6 +322,7 @@ function showAttestation(a, trust) {
                value_zh: shown ? shown.zh : null, value_en: shown ? shown.en : null };
     }),
     has_detail: h.detailHash.some((b) => b !== 0),
+    suite: a.suite, // secp256k1 (EIP-712) or sm2 (SM2/SM3)
   };
 }
 
@@ -349,12 +363,75 @@ export function recoverSigner(digest, sig) {
   }
 }
 
+// ---- SM2 (GB/T 32918) over SM3: the mirror of ledger/sm2.py, ledger/sm2_address.py and qr.trustlist.sm2_keys.
+
+const sm2Tables = new WeakMap();
+
+/** The address of an SM2 public key X || Y, lower case (ledger.sm2_address.sm2_key_address); its first 4 bytes are
+ * its key id. */
+export function sm2KeyAddress(publicKey) {
+  return "0x" + hex(keccak_256(concat(utf8.encode(SM2_ADDRESS_PREFIX), publicKey)).subarray(12));
+}
+
+/** The key list's SM2 keys by key id (hex): {address, publicKey}. An entry whose address is not its public key's is
+ * left out (no payload can name it), as qr.trustlist.sm2_keys leaves it out; a later entry of the same id wins. */
+export function sm2KeyTable(trust) {
+  let table = sm2Tables.get(trust);
+  if (table) return table;
+  table = new Map();
+  for (const k of trust.keys || []) {
+    if (k.suite !== "sm2") continue;
+    const text = String(k.public_key).replace(/^0x/, "");
+    if (!/^(\s*[0-9a-fA-F]{2})*\s*$/.test(text)) continue; // hex as Python's bytes.fromhex reads it
+    const publicKey = hexBytes(text.replace(/\s/g, ""));
+    if (publicKey.length !== 64) continue; // X || Y
+    const address = sm2KeyAddress(publicKey);
+    if (address !== String(k.address).toLowerCase()) continue;
+    table.set(address.slice(2, 2 + 2 * SM2_KEY_ID_BYTES), { address, publicKey });
+  }
+  sm2Tables.set(trust, table);
+  return table;
+}
+
+/** Whether `signature` (r || s, 64 bytes) is the SM2 signature of `message` by `publicKey` (X || Y) with the default
+ * user id: e = SM3(Z_A || message) (ledger.sm2.PublicKey.verify). A malformed signature (r or s out of [1, n-1]) does
+ * not hold. */
+export function sm2Verify(publicKey, message, signature) {
+  try {
+    return sm2.doVerifySignature(message, hex(signature), "04" + hex(publicKey), { hash: true, userId: SM2_USER_ID });
+  } catch { // sm-crypto-v2 throws for a scalar out of range
+    return false;
+  }
+}
+
+/** Whether X || Y is a point of sm2p256v1 (ledger.sm2.on_curve). */
+export function sm2OnCurve(publicKey) {
+  try {
+    return publicKey.length === 64 && sm2.verifyPublicKey("04" + hex(publicKey));
+  } catch {
+    return false;
+  }
+}
+
 export function dayToIso(day) {
   return new Date(day * 86400000).toISOString().slice(0, 10);
 }
 
+const keyTables = new WeakMap();
+
+/** The key list's entry for a lower-case address, as qr.trustlist.OfflineResolver.keys finds it (a later entry of the
+ * same address wins). */
+function keyOf(trust, address) {
+  let table = keyTables.get(trust);
+  if (!table) {
+    table = new Map(trust.keys.map((k) => [k.address.toLowerCase(), k]));
+    keyTables.set(trust, table);
+  }
+  return table.get(address);
+}
+
 function authorized(trust, signer, chainKind, timestamp) {
-  const key = trust.keys.find((k) => k.address.toLowerCase() === signer);
+  const key = keyOf(trust, signer);
   if (!key || !((key.kinds >> chainKind) & 1) || timestamp < key.valid_from) return false;
   if (key.revoked_at && timestamp >= key.revoked_at) return false;
   const dept = trust.departments.find((d) => d.id === key.department);
@@ -405,7 +482,7 @@ export async function verify(text, trust, fetchStatus, today) {
   }
   const checks = [check("format", true, "ok", "格式正确", "Well-formed payload")];
   const separator = domainSeparator(trust.chain_id, trust.verifying_contract);
-  let certificate, digestBytes, subject;
+  let certificate, digestBytes, subject, signedBy;
   if (decoded.format === 2) {
     const h = decoded.header;
     certificate = showAttestation(decoded, trust);
@@ -418,6 +495,8 @@ export async function verify(text, trust, fetchStatus, today) {
       checks[0] = check("format", false, "range", "字段超出范围", `A field is out of range: ${e.message}`);
       return { status: "INVALID", checks, certificate, digest: null, signer: null, reason: null, unchecked: [] };
     }
+    signedBy = decoded.suite === "sm2" ? sm2Signer(decoded, separator, trust)
+      : recovered(digestBytes, decoded.signature, trust);
   } else {
     const c = decoded.content;
     certificate = show(c, trust);
@@ -429,27 +508,52 @@ export async function verify(text, trust, fetchStatus, today) {
       return { status: "INVALID", checks, certificate, digest: null, signer: null, reason: null, unchecked: [] };
     }
     digestBytes = digestOf(c, separator);
+    signedBy = recovered(digestBytes, decoded.signature, trust);
   }
-  return judge(checks, certificate, "0x" + hex(digestBytes), decoded.signature, subject, trust, fetchStatus, today);
+  return judge(checks, certificate, "0x" + hex(digestBytes), signedBy, subject, trust, fetchStatus, today);
 }
 
-/** The steps every kind shares once its digest is rebuilt (qr.verify._judge): the signer, its department and
- * authority at the issue time, the anchor and status (as `subject.department` anchored it), the expiry day. */
-async function judge(checks, certificate, digest, signature, subject, trust, fetchStatus, today) {
+// Why the signature step failed (qr.verify._MALFORMED, _ALTERED): a signature that holds for no registered key means
+// the content was altered after signing (or a stranger signed it).
+const UNUSABLE = () => check("signature", false, "unusable", "签名无效", "The signature is invalid");
+const ALTERED = () => check("signature", false, "unknown-signer", "签名与内容不符：内容可能被篡改",
+                            "The signature does not match the content: it may have been altered");
+
+/** The registered key a secp256k1 signature recovers to, as {signer}, or why not, as {refused: check, signer}
+ * (qr.verify._recovered). Recovery always yields some address; one no department ever registered means altered
+ * content. */
+function recovered(digestBytes, signature, trust) {
+  const signer = recoverSigner(digestBytes, signature);
+  if (signer === null) return { refused: UNUSABLE(), signer: null };
+  if (!keyOf(trust, signer)) return { refused: ALTERED(), signer };
+  return { signer };
+}
+
+/** The registered SM2 key the payload's key id names, when its signature of the domain separator and the payload up
+ * to the signature holds (qr.verify._sm2_signer, qr.attestation.sm2_message). An unknown key id, or a signature that
+ * fails, reads as a secp256k1 signature recovering to no registered key; a key that is no point of the curve makes
+ * the signature unusable. */
+function sm2Signer(a, separator, trust) {
+  const found = sm2KeyTable(trust).get(a.keyId);
+  if (!found) return { refused: ALTERED(), signer: null };
+  if (!sm2OnCurve(found.publicKey)) return { refused: UNUSABLE(), signer: null };
+  const holds = sm2Verify(found.publicKey, concat(separator, a.signed), a.signature);
+  return holds ? { signer: found.address } : { refused: ALTERED(), signer: null };
+}
+
+/** The steps every kind shares once its digest is rebuilt and its signer found (qr.verify._judge): the signer, its
+ * department and authority at the issue time, the anchor and status (as `subject.department` anchored it), the expiry
+ * day. */
+async function judge(checks, certificate, digest, signedBy, subject, trust, fetchStatus, today) {
   const c = subject;
   const verdict = (status, signer = null, reason = null) => ({ status, checks, certificate, digest, signer, reason,
                                                                unchecked: [] });
-  const signer = recoverSigner(hexBytes(digest), signature);
-  if (signer === null) {
-    checks.push(check("signature", false, "unusable", "签名无效", "The signature is invalid"));
-    return verdict("INVALID");
+  if (signedBy.refused) {
+    checks.push(signedBy.refused);
+    return verdict("INVALID", signedBy.signer);
   }
-  const key = trust.keys.find((k) => k.address.toLowerCase() === signer);
-  if (!key) {
-    checks.push(check("signature", false, "unknown-signer", "签名与内容不符：内容可能被篡改",
-                      "The signature does not match the content: it may have been altered"));
-    return verdict("INVALID", signer);
-  }
+  const signer = signedBy.signer;
+  const key = keyOf(trust, signer);
   checks.push(check("signature", true, "ok", "签名可验证", `Signed by ${signer}`));
   if (key.department !== c.department) {
     // A certificate belongs to one department: the key that signed it must be that department's.

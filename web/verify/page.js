@@ -12,6 +12,9 @@ const TEXT = {
     pick: "拍摄或选择二维码照片", busy: "正在核验……", noqr: "照片中未找到二维码，请靠近并对准后重拍。",
     kind: "证明类型", number: "证明编号", subject: "证明对象", period: "所属期间", total: "金额合计",
     months: "缴费月数", arrears: "欠缴月数", grade: "信用等级（分数）", records: "期间信用记录数", issued: "签发时间", expires: "有效期至", department: "签发机关",
+    suite: "签名算法",
+    // the curve's name in capitals: a Chinese page shows no lower-case Latin words (tests/pages/test_verify_layout.py)
+    suites: { sm2: "SM2/SM3（国密）", secp256k1: "SECP256K1（EIP-712）" },
     checks: "核验项目", unchecked: "未能连接服务器，未核对撤销状态，请稍后重试。",
     holder: "核对持证人", holderHint: "输入持证人的身份证号码或统一社会信用代码，核对证明是否为其开具（号码不会显示或保存）。",
     holderLabel: "身份证号码或统一社会信用代码",
@@ -40,7 +43,8 @@ const TEXT = {
     noqr: "No QR code found in the photo; move closer and try again.", kind: "Kind", number: "Number",
     subject: "Issued to", period: "Period", total: "Total", months: "Months paid", arrears: "Months in arrears",
     grade: "Credit grade (score)", records: "Credit records in the period",
-    issued: "Issued", expires: "Valid until", department: "Issued by", checks: "Checks",
+    issued: "Issued", expires: "Valid until", department: "Issued by", checks: "Checks", suite: "Signature suite",
+    suites: { sm2: "SM2/SM3", secp256k1: "secp256k1 (EIP-712)" },
     unchecked: "The server could not be reached: revocation was not checked. Try again later.",
     holder: "Check the holder", holderHint: "Type the holder's ID number or USCC to check that the certificate was " +
     "issued to them (the number is neither shown nor stored).", holderLabel: "ID number or USCC", holderGo: "Check",
@@ -127,6 +131,7 @@ function renderAttestation(dl, c, t, other) {
   row(dl, t.number, c.number);
   row(dl, t.issued, c.issued_at.slice(0, 10));
   row(dl, t.expires, c.expires_on);
+  row(dl, t.suite, t.suites[c.suite] || c.suite);
 }
 
 /** The language switch keeps the fragment (the payload) and changes its own label. */
