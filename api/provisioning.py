@@ -29,15 +29,16 @@ if TYPE_CHECKING:
 
 
 def oldest_certificates(settings: Settings) -> dict[str, int]:
-    """Per department, the issue time (unix seconds) of its oldest stored certificate."""
+    """Per signing key (its address), the issue time (unix seconds) of the oldest stored certificate it signed: how
+    far back the migration path may register that key, and no other."""
     engine = make_engine(settings.db_url)
     try:
         upgrade(engine)
         with session_factory(engine)() as session:
             rows = session.execute(
-                select(Certificate.department, func.min(Certificate.issued_at)).group_by(Certificate.department)
+                select(Certificate.signer, func.min(Certificate.issued_at)).group_by(Certificate.signer)
             )
-            return {dept: int(first.timestamp()) for dept, first in rows}
+            return {signer.lower(): int(first.timestamp()) for signer, first in rows}
     finally:
         engine.dispose()
 

@@ -210,7 +210,7 @@ def main() -> None:
                     "secp256k1_per_second": round(statistics.median(batches["secp256k1"])),
                     "sm2_per_second": round(statistics.median(batches["sm2"])),
                     "runs": {suite: [round(x) for x in r] for suite, r in batches.items()},
-                    "workers": os.cpu_count(),
+                    "workers": len(os.sched_getaffinity(0)),
                     "one_process": {suite: figures[name]["per_second_median"] for suite, name in suites.items()},
                     "sm2_floor": SM2_FLOOR,
                 },

@@ -135,6 +135,7 @@ class Ledger:
         self._index: StatusIndex | None = None
         self._department_ids: dict[int, bytes] = {}
         self._valid_from: dict[str, int] = {}
+        self._public_keys: dict[str, bytes] = {}  # a registered key's SM2 public key (b"" for secp256k1): fixed
         self._proposed_topic, self._approved_topic, self._executed_topic = (
             event_topic(self.issuers, name) for name in ("Proposed", "Approved", "Executed")
         )
@@ -331,7 +332,11 @@ class Ledger:
 
     def key_info(self, key: str) -> KeyInfo:
         dept, mask, valid_from, revoked_at, migrated = self._read(self.issuers.functions.keyInfo(key), "reading a key")
-        public_key = self.sm2_public_key(key)
+        public_key = self._public_keys.get(key)
+        if public_key is None:
+            public_key = self.sm2_public_key(key)
+            if dept.strip(b"\0"):  # registered: its public key (or its having none) never changes
+                self._public_keys[key] = public_key
         return KeyInfo(key, dept, kinds_from_mask(mask), valid_from, revoked_at, migrated, public_key)
 
     def sm2_public_key(self, key: str) -> bytes:

@@ -152,21 +152,14 @@ class Keystore:
         """Every keystore in the data directory, by name."""
         if not self.dir.exists():
             return []
-        entries = []
-        for path in sorted(self.dir.glob("*.json")):
-            try:
-                blob = json.loads(path.read_text())
-                address, suite = blob["address"], blob.get("suite", "secp256k1")
-            except (OSError, ValueError, KeyError) as exc:
-                raise KeystoreError(f"keystore {path} is unreadable: {exc}") from exc
-            entries.append(KeyEntry(path.stem, to_checksum_address("0x" + address.removeprefix("0x")), path, suite))
-        return entries
+        return [_entry(path) for path in sorted(self.dir.glob("*.json"))]
 
     def entry(self, name: str) -> KeyEntry:
-        for entry in self.list():
-            if entry.name == name:
-                return entry
-        raise KeystoreError(f"no keystore named {name!r} in {self.dir} (create it with `zel keys new {name}`)")
+        """Keystore `name`'s address and suite, read without its password."""
+        path = self.path(name)
+        if not path.exists():
+            raise KeystoreError(f"no keystore named {name!r} in {self.dir} (create it with `zel keys new {name}`)")
+        return _entry(path)
 
     def address(self, name: str) -> str:
         return self.entry(name).address
@@ -190,7 +183,10 @@ class Keystore:
         if not path.exists():
             raise KeystoreError(f"no keystore named {name!r} in {self.dir} (create it with `zel keys new {name}`)")
         pw = password if password is not None else self.password(name)
-        blob = json.loads(path.read_text())
+        try:
+            blob = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise KeystoreError(f"keystore {path} is unreadable: {exc}") from exc
         try:
             return bytes(decode_keyfile_json(blob, pw.encode())), blob
         except ValueError as exc:
@@ -202,7 +198,11 @@ class Keystore:
         secret, blob = self._secret(name, password)
         if blob.get("suite", "secp256k1") != "secp256k1":
             raise KeystoreError(f"keystore {name!r} holds an SM2 key: it signs certificates, not chain transactions")
-        return Account.from_key(secret)
+        account = Account.from_key(secret)
+        if account.address.lower() != "0x" + str(blob.get("address", "")).lower().removeprefix("0x"):
+            # the MAC covers the secret only: a keystore whose suite or address was edited is not trusted
+            raise KeystoreError(f"keystore {name!r} is inconsistent: its address is not its secret's")
+        return account
 
     def load_sm2(self, name: str, password: str | None = None) -> Sm2Account:
         """Decrypt SM2 keystore `name`; refuses one whose public key is not the one its secret gives."""
@@ -213,7 +213,9 @@ class Keystore:
             account = Sm2Account(sm2.PrivateKey(secret))
         except sm2.Sm2Error as exc:
             raise KeystoreError(f"keystore {name!r}: {exc}") from exc
-        if account.public_key.hex() != blob.get("public_key", "").lower():
+        if account.public_key.hex() != blob.get("public_key", "").lower() or account.address.lower() != "0x" + str(
+            blob.get("address", "")
+        ).lower().removeprefix("0x"):
             raise KeystoreError(f"keystore {name!r} is inconsistent: its public key is not its secret's")
         return account
 
@@ -289,6 +291,15 @@ class Keystore:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(24))
         return path.read_text().rstrip("\n")
+
+
+def _entry(path: Path) -> KeyEntry:
+    try:
+        blob = json.loads(path.read_text())
+        address, suite = blob["address"], blob.get("suite", "secp256k1")
+    except (OSError, ValueError, KeyError, AttributeError) as exc:
+        raise KeystoreError(f"keystore {path} is unreadable: {exc}") from exc
+    return KeyEntry(path.stem, to_checksum_address("0x" + address.removeprefix("0x")), path, suite)
 
 
 def env_suffix(name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime
@@ -42,13 +43,14 @@ def verify_many(
 ) -> list[Verdict]:
     """`verify_pinned` of each text, in order, on `workers` processes (default: one per core). A list of fewer than two
     chunks, or one worker, is verified in this process."""
-    workers = workers or os.cpu_count() or 1
+    workers = workers or len(os.sched_getaffinity(0)) or 1
     if workers == 1 or len(texts) < 2 * CHUNK:
         return [verify_pinned(t, trust, anchor, today=today, now=now) for t in texts]
     chunks = [list(texts[i : i + CHUNK]) for i in range(0, len(texts), CHUNK)]
-    # fork: a worker starts in milliseconds with the modules and the trust list it needs already in memory
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    # fork: a worker starts in milliseconds with the modules it needs already in memory; not from a process with
+    # threads (a server), where a lock held by another thread at the fork would stay held in the child
+    fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    context = multiprocessing.get_context("fork" if fork else "spawn")
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_start, initargs=(trust.body, trust.signer, anchor, today, now)
     ) as pool:

@@ -1,10 +1,10 @@
 """Trust lists for offline verification: department keys, kinds, validity windows, revoked certificates.
 
-A trust list is JSON: `{"body": {...}, "signer": "0x…", "signature": "0x…"}` where the signature is an
-EIP-191 personal signature by the district admin key over the canonical JSON of `body`; or, signed with an SM2 key
-(issue 20), `{"body", "suite": "sm2", "public_key": "0x" X || Y, "signer": its address, "signature": r || s}`, the
-SM2 signature (SM3, default user id) of the same canonical JSON, and the signer the key's IssuerRegistry-style
-address (`ledger.sm2_address`).
+A trust list is JSON: `{"body": {...}, "signer": "0x…", "signature": "0x…"}` where the signature is an EIP-191
+personal signature by the district admin key over the canonical JSON of `body`; or, signed with an SM2 key (issue
+20), `{"body", "suite": "sm2", "public_key": "0x" X || Y, "signer": its address, "signature": r || s}`, the SM2
+signature (SM3, default user id) of `SM2_PURPOSE` followed by the same canonical JSON, and the signer the key's
+IssuerRegistry-style address (`ledger.sm2_address`).
 
 Anyone can sign a well-formed list, so a signature alone proves nothing: a verifier pins what it trusts (an
 `Anchor`), and without one the verdict is never VALID. A pin is the district admin's address (`--trust-anchor`, or
@@ -37,6 +37,9 @@ from qr.signed import Domain, canonical
 from qr.verify import ChainState, Check, Verdict, verify_offline, verify_text
 
 FORMAT = "zel-trustlist/1"
+# What an SM2 list signature signs before the body: no certificate payload (format 3 signs a domain separator, then a
+# version byte) can be read as a trust list, or a list as a certificate.
+SM2_PURPOSE = b"zel-trustlist/1 sm2\n"
 STALE_AFTER_DAYS = 7
 
 
@@ -57,7 +60,7 @@ def sign_list(body: dict[str, Any], admin: Signer) -> dict[str, Any]:
             "suite": "sm2",
             "public_key": "0x" + admin.public_key.hex(),
             "signer": admin.address,
-            "signature": "0x" + admin.sign(canonical(body)).hex(),
+            "signature": "0x" + admin.sign(SM2_PURPOSE + canonical(body)).hex(),
         }
     signed = admin.sign_message(encode_defunct(canonical(body)))
     return {"body": body, "signer": admin.address, "signature": "0x" + bytes(signed.signature).hex()}
@@ -88,7 +91,7 @@ class TrustList:
                 raise TrustListError(f"not a {FORMAT} trust list")
             suite = doc.get("suite", "secp256k1")
             if suite == "sm2":
-                signer = _sm2_signer(doc, canonical(body), signature)
+                signer = _sm2_signer(doc, SM2_PURPOSE + canonical(body), signature)
             elif suite == "secp256k1":
                 signer = Account.recover_message(encode_defunct(canonical(body)), signature=signature)
             else:
@@ -106,7 +109,7 @@ class TrustList:
         """The list's resolver, built once: its revocation sets hold every revoked digest."""
         return OfflineResolver(self)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """What the district publishes beside the list for verifiers to compare (`fingerprint`)."""
         return fingerprint(self.body)

@@ -9,7 +9,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from ledger import departments as registry
-from ledger.client import Ledger
+from ledger.client import KeyInfo, Ledger
 from ledger.departments import Department
 from ledger.keys import Keystore, Signer
 from ledger.kinds import CreditScope, Kind, department_id, kinds_mask, scopes_mask
@@ -38,20 +38,30 @@ def sm2_key_name(department: Department) -> str:
 
 
 def certificate_signers(
-    store: Keystore, keys: dict[str, LocalAccount], registered: Callable[[str], bytes]
+    store: Keystore, keys: dict[str, LocalAccount], key_info: Callable[[str], KeyInfo]
 ) -> dict[str, Signer]:
     """Per department, the key that signs its certificates: its SM2 key where the data directory holds one
-    (`sm2_key_name`) registered on chain for it (`registered(address)`: the department id the registry gives the key),
-    else its secp256k1 key, which signs and anchors as before. Chain transactions are always the secp256k1 key's."""
+    (`sm2_key_name`) that the registry (`key_info`, e.g. `Ledger.key_info`) lists as a current key of that department,
+    under that public key, for the attestation kind; else its secp256k1 key, which signs and anchors as before. Chain
+    transactions are always the secp256k1 key's. A revoked SM2 key is left at the next start (its certificates would
+    verify as an untrusted issuer)."""
     out: dict[str, Signer] = dict(keys)
     for d in DEPARTMENTS.values():
         name = sm2_key_name(d)
         if d.id not in keys or not store.exists(name):
             continue
-        if registered(store.address(name)) != department_id(d.id):
-            log.warning("%s's SM2 key %s is not registered on chain for it: signing with %s", d.id, name, d.key_name)
+        account = store.load_sm2(name)
+        info = key_info(account.address)
+        if info.department != department_id(d.id) or info.public_key != account.public_key:
+            why = "is not registered on chain for it"
+        elif info.revoked_at:
+            why = "was revoked on chain"
+        elif Kind.ATTESTATION not in info.kinds:
+            why = "may not sign certificates (no attestation kind)"
+        else:
+            out[d.id] = account
             continue
-        out[d.id] = store.load_sm2(name)
+        log.warning("%s's SM2 key %s %s: signing with %s", d.id, name, why, d.key_name)
     return out
 
 
@@ -66,15 +76,15 @@ def provision(
     sm2: tuple[str, ...] = (),
 ) -> dict[str, str]:
     """The district admin's act: admit each department with its credit scopes and register its key (creating
-        the keystore) where not done yet; idempotent. Each proposal needs the deployment's k-of-n approvals: with a
-        threshold above 1 this only proposes, and prints nothing executes until `zel issuer approve`.
+    the keystore) where not done yet; idempotent. Each proposal needs the deployment's k-of-n approvals: with a
+    threshold above 1 this only proposes, and prints nothing executes until `zel issuer approve`.
 
-        `development` creates missing department passwords as development files. `signed_since` gives, per
-        department, the issue time of its oldest stored certificate: on a chain that was reset, `migrate` registers
-        the key through the recorded migration path valid from then, so the certificates it signed keep verifying
-        (flagged as migrated); without `migrate` the key is valid from now only. The departments in `sm2` get an SM2
-        certificate-signing key besides, and so does every department whose SM2 keystore the data directory holds
-    (`provision_sm2_key`). Returns department id -> address.
+    `development` creates missing department passwords as development files. `signed_since` gives, per signing key
+    (lower-case address), the issue time of the oldest stored certificate it signed: on a chain that was reset,
+    `migrate` registers that key through the recorded migration path valid from then, so the certificates it signed
+    keep verifying (flagged as migrated); a key that signed nothing stored is valid from now only, as is every key
+    without `migrate`. The departments in `sm2` get an SM2 certificate-signing key besides, and so does every
+    department whose SM2 keystore the data directory holds (`provision_sm2_key`). Returns department id -> address.
     """
     admitted = {bytes(d[0]) for d in ledger.departments()}
     out = {}
@@ -87,8 +97,8 @@ def provision(
             store.new(dept.key_name, password)
         address = store.address(dept.key_name)
         if ledger.key_info(address).department != dept_bytes:
-            since = (signed_since or {}).get(dept.id)
-            if migrate and since is not None and since <= ledger.block_timestamp():  # the next block is later
+            since = _migration_start(ledger, address, signed_since if migrate else None)
+            if since is not None:
                 basis = keccak(text=f"zel-migration:{ledger.deployment.chain_id}:{dept.id}:{since}")
                 ledger.migrate_key(admin, address, dept_bytes, kinds_mask(dept.kinds), since, basis)
             else:
@@ -96,13 +106,21 @@ def provision(
         ledger.fund(admin, address)
         out[dept.id] = address
         if dept.id in sm2 or store.exists(sm2_key_name(dept)):  # a department's SM2 key, where it has one
-            since = (signed_since or {}).get(dept.id) if migrate else None
-            provision_sm2_key(ledger, admin, store, dept, development=development, since=since)
+            provision_sm2_key(
+                ledger, admin, store, dept, development=development, signed_since=signed_since if migrate else None
+            )
     return out
 
 
+def _migration_start(ledger: Ledger, address: str, signed_since: dict[str, int] | None) -> int | None:
+    """When the migration path registers `address` from: the oldest stored certificate it signed, if any and if
+    the chain's next block is later; else None (registered from now)."""
+    since = (signed_since or {}).get(address.lower())
+    return since if since is not None and since <= ledger.block_timestamp() else None
+
+
 # What a department's SM2 key may sign: certificates and attestations (its chain writes stay with its secp256k1 key).
-CERTIFICATE_KINDS = (Kind.TAX_CERTIFICATE, Kind.SOCIAL_INSURANCE_CERTIFICATE, Kind.CREDIT_REPORT, Kind.ATTESTATION)
+SM2_KEY_KINDS = (Kind.TAX_CERTIFICATE, Kind.SOCIAL_INSURANCE_CERTIFICATE, Kind.CREDIT_REPORT, Kind.ATTESTATION)
 
 
 def provision_sm2_key(
@@ -112,20 +130,21 @@ def provision_sm2_key(
     dept: Department,
     *,
     development: bool = False,
-    since: int | None = None,
+    signed_since: dict[str, int] | None = None,
 ) -> str:
     """Create `dept`'s SM2 keystore (`sm2_key_name`) where missing and register its public key on chain for the
-    department's certificate kinds, where not done yet; its certificates are then signed with SM2. `since`: on a
-    reset chain, the recorded migration path valid from then (as `provision` does for the secp256k1 key). Returns
-    its address."""
+    department's certificate kinds, where not done yet; its certificates are then signed with SM2. `signed_since`
+    (per key, as `provision` takes it): on a reset chain, the recorded migration path from the oldest certificate
+    this key signed. Returns its address."""
     name = sm2_key_name(dept)
     if not store.exists(name):
         password = store.ensure_dev_password(name) if development else store.password(name)
         store.new(name, password, suite="sm2")
     address, dept_bytes = store.address(name), department_id(dept.id)
     if ledger.key_info(address).department != dept_bytes:
-        mask = kinds_mask([k for k in dept.kinds if k in CERTIFICATE_KINDS])
-        if since is not None and since <= ledger.block_timestamp():
+        mask = kinds_mask([k for k in dept.kinds if k in SM2_KEY_KINDS])
+        since = _migration_start(ledger, address, signed_since)
+        if since is not None:
             basis = keccak(text=f"zel-migration:{ledger.deployment.chain_id}:{dept.id}:sm2:{since}")
             ledger.migrate_sm2_key(admin, store.public_key(name), dept_bytes, mask, since, basis)
         else:

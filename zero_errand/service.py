@@ -38,7 +38,7 @@ class CertificateService:
         self.sessions, self.pii, self.ledger = sessions, pii, ledger
         self.keys = load_department_keys(store)  # department keys only, each with its own password
         # what signs each department's certificates: its SM2 key where it has one registered, else the key above
-        self.signers = certificate_signers(store, self.keys, lambda address: ledger.key_info(address).department)
+        self.signers = certificate_signers(store, self.keys, ledger.key_info)
         self.domain = Domain(ledger.sender.chain_id, ledger.attestations.address)
         # the one builder every kind is signed and stored through (the credit report's makers use it too)
         self.builder = CertificateBuilder(self.signers, self.domain, ledger.key_valid_from)

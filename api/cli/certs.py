@@ -313,7 +313,8 @@ def verify(
 
     all_valid = True
     try:
-        # Images are read here; the payloads are verified together, offline on every core (`qr.batch`).
+        # Images are read first. Offline, the payloads are verified together on every core (`qr.batch`); online, one
+        # by one as each verdict is printed.
         texts: list[str | None] = []
         unreadable: dict[int, Verdict] = {}
         for n, item in enumerate(inputs):
@@ -327,7 +328,7 @@ def verify(
             else:
                 texts.append(item)
         readable = [t for t in texts if t is not None]
-        checked = iter(verify_many(readable, trust, anchor) if offline else [check(t) for t in readable])
+        checked = iter(verify_many(readable, trust, anchor)) if offline else map(check, readable)
         for n, text in enumerate(texts):
             verdict = unreadable[n] if text is None else next(checked)
             all_valid &= verdict.status == "VALID"
@@ -373,6 +374,8 @@ def trustlist_export(
 
     with cli_context(data_dir, chain_url) as ctx:
         admin = ctx.settings.keystore().signer(key or ADMIN_KEY)
+        if key and ctx.require_ledger().key_info(admin.address).department.strip(b"\0"):
+            raise fail(f"{key} is a department's signing key on chain: sign the list with a key of the district's")
         with ctx.sessions() as session:
             revoked = sorted(session.scalars(select(Certificate.digest).where(Certificate.state == "REVOKED")))
             suspended = sorted(session.scalars(select(Certificate.digest).where(Certificate.state == "SUSPENDED")))

@@ -196,3 +196,12 @@ def test_zel_verify_offline_pins_the_list(zel_bin, platform, tmp_path):
     assert (revoked["status"], valid["status"]) == ("REVOKED", "VALID")
     code, (revoked, _) = zel_verify(sm2_list, "--trust-anchor", admin, data_dir=elsewhere)  # not the signer pinned
     assert code == 1 and revoked["status"] == "UNTRUSTED_ISSUER" and district.address in revoked["checks"][0]["en"]
+    # a department's SM2 certificate key may not sign the district's list
+    refused = subprocess.run(
+        [zel_bin, "trustlist", "export", "--key", "si-sm2", "-o", str(tmp_path / "x.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert refused.returncode == 2 and "department's signing key" in refused.stderr

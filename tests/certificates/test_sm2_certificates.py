@@ -17,6 +17,7 @@ from qr import attestation
 from qr.payload import payload_from_text, verify_url
 from store.models import Certificate
 from tests.schema_certs import decoded, resigned, retyped
+from zero_errand.service import CertificateService
 
 # The store's part (a 64-byte signature in either backend) is the first test's; the rest is the same on both.
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -111,3 +112,6 @@ def test_a_revoked_sm2_key_keeps_its_earlier_certificates_and_signs_no_later_one
     ctx.require_certificates().anchorer().run_once(force=True)
     verdict = _verify(platform, payload_from_text(later["verify_url"]))
     assert verdict["status"] == "UNTRUSTED_ISSUER" and "not authorized" in verdict["checks"][-1]["en"], verdict
+    # at its next start the service leaves the revoked key and signs with the bureau's secp256k1 key again
+    restarted = CertificateService(ctx.sessions, ctx.pii, ctx.ledger, ctx.settings.keystore())
+    assert restarted.signers["si.440604"] is restarted.keys["si.440604"]

@@ -136,8 +136,11 @@ def test_an_sm2_keystore_is_encrypted_listed_and_kept_apart_from_transaction_key
         store.load_sm2("si", "pw-2")
     with pytest.raises(KeystoreError, match="unknown key suite"):
         store.new("x", "pw", suite="rsa")
-    # a keystore whose public key was swapped for another's is refused, not trusted
-    blob["public_key"] = sm2.PrivateKey.generate().public.raw.hex()
-    entry.path.write_text(json.dumps(blob))
-    with pytest.raises(KeystoreError, match="inconsistent"):
+    # the MAC covers the secret only: a keystore whose suite, public key or address was edited is refused
+    for edit in ({"suite": "secp256k1"}, {"public_key": sm2.PrivateKey.generate().public.raw.hex()}):
+        entry.path.write_text(json.dumps({**blob, **edit}))
+        with pytest.raises(KeystoreError, match="inconsistent"):
+            store.signer("si-sm2", "pw-1")  # loaded as SM2, or as a secp256k1 key, its address is not its secret's
+    entry.path.write_text("{not json")
+    with pytest.raises(KeystoreError, match="unreadable"):
         store.load_sm2("si-sm2", "pw-1")

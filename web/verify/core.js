@@ -382,8 +382,9 @@ export function sm2KeyTable(trust) {
   for (const k of trust.keys || []) {
     if (k.suite !== "sm2") continue;
     const text = String(k.public_key).replace(/^0x/, "");
-    if (!/^(\s*[0-9a-fA-F]{2})*\s*$/.test(text)) continue; // hex as Python's bytes.fromhex reads it
-    const publicKey = hexBytes(text.replace(/\s/g, ""));
+    // hex as Python's bytes.fromhex reads it: ASCII whitespace only between the pairs
+    if (!/^([ \t\n\r\v\f]*[0-9a-fA-F]{2})*[ \t\n\r\v\f]*$/.test(text)) continue;
+    const publicKey = hexBytes(text.replace(/[ \t\n\r\v\f]/g, ""));
     if (publicKey.length !== 64) continue; // X || Y
     const address = sm2KeyAddress(publicKey);
     if (address !== String(k.address).toLowerCase()) continue;
