@@ -142,6 +142,7 @@ class HexBytes(TypeDecorator):
         """`also`: a second size the column takes (a signature: 65 bytes secp256k1, 64 SM2)."""
         super().__init__()
         self.size, self.prefix, self.address, self.also = size, prefix, address, also
+        self.hex_lengths = tuple(2 * n for n in (size, also) if n is not None)  # read on every bind
 
     def process_bind_param(self, value: str | bytes | None, dialect: object) -> bytes | None:
         if value is None:
@@ -149,7 +150,7 @@ class HexBytes(TypeDecorator):
         raw = b""
         if isinstance(value, bytes | bytearray | memoryview):
             raw = bytes(value)
-        elif value[: len(self.prefix)].lower() == self.prefix and len(value) - len(self.prefix) in self._hex_lengths:
+        elif value[: len(self.prefix)].lower() == self.prefix and len(value) - len(self.prefix) in self.hex_lengths:
             try:
                 raw = bytes.fromhex(value[len(self.prefix) :])
             except ValueError:
@@ -157,10 +158,6 @@ class HexBytes(TypeDecorator):
         if len(raw) != self.size and len(raw) != self.also:
             raise ValueError(f"expected {self.size} bytes as {self.prefix}hex, got {value!r:.80}")
         return raw
-
-    @property
-    def _hex_lengths(self) -> tuple[int, ...]:
-        return (2 * self.size,) if self.also is None else (2 * self.size, 2 * self.also)
 
     def process_result_value(self, value: bytes | None, dialect: object) -> str | None:
         if value is None:

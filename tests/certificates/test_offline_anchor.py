@@ -134,9 +134,12 @@ def test_zel_verify_offline_pins_the_list(zel_bin, platform, tmp_path):
     platform.ctx.ledger.close()  # one process holds the embedded chain
     env = {**os.environ, "ZEL_DATA_DIR": str(settings.root), "ZEL_DATABASE_URL": settings.db_url}
     genuine = tmp_path / "trust.json"
-    out = subprocess.run(
-        [zel_bin, "trustlist", "export", "-o", str(genuine)], capture_output=True, text=True, env=env, timeout=120
-    )
+
+    def export(output, *flags):  # noqa: ANN001, ANN002, ANN202 - `zel trustlist export`, as the district runs it
+        run = [zel_bin, "trustlist", "export", *flags, "-o", str(output)]
+        return subprocess.run(run, capture_output=True, text=True, env=env, timeout=120)
+
+    out = export(genuine)
     assert out.returncode == 0, out.stderr
     printed = re.search(r"fingerprint ([0-9a-f]{64})", out.stdout).group(1)
     assert printed == TrustList.load(genuine.read_text()).fingerprint
@@ -179,13 +182,7 @@ def test_zel_verify_offline_pins_the_list(zel_bin, platform, tmp_path):
     store = settings.keystore()
     district = store.new("district-sm2", store.ensure_dev_password("district-sm2"), suite="sm2")
     sm2_list = tmp_path / "trust-sm2.json"
-    out = subprocess.run(
-        [zel_bin, "trustlist", "export", "--key", "district-sm2", "-o", str(sm2_list)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    out = export(sm2_list, "--key", "district-sm2")
     assert out.returncode == 0, out.stderr
     assert f"signed by {district.address} (SM2)" in out.stdout
     assert json.loads(sm2_list.read_text())["suite"] == "sm2"
@@ -197,11 +194,5 @@ def test_zel_verify_offline_pins_the_list(zel_bin, platform, tmp_path):
     code, (revoked, _) = zel_verify(sm2_list, "--trust-anchor", admin, data_dir=elsewhere)  # not the signer pinned
     assert code == 1 and revoked["status"] == "UNTRUSTED_ISSUER" and district.address in revoked["checks"][0]["en"]
     # a department's SM2 certificate key may not sign the district's list
-    refused = subprocess.run(
-        [zel_bin, "trustlist", "export", "--key", "si-sm2", "-o", str(tmp_path / "x.json")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    refused = export(tmp_path / "x.json", "--key", "si-sm2")
     assert refused.returncode == 2 and "department's signing key" in refused.stderr
