@@ -22,7 +22,7 @@ import errors
 from qr.signed import canonical
 
 POLICY_DIR = Path(__file__).parent / "policy"
-CURRENT = "grading-v1"
+CURRENT = "grading-v2"
 CLASSES = ("A", "B", "C", "D")
 RECORD_TYPES = (
     "commendation",
@@ -87,6 +87,19 @@ class Policy:
     overrides: dict[str, str]
     inspection_every_months: dict[str, int]
     draw_weight: dict[str, int]
+    # grading-v2 and later (absent from v1, which keeps these defaults):
+    # 无事不扰: how many visits each class may have within `visit_window_months` (joint visits count once)
+    visit_window_months: int = 12
+    visits_allowed: dict[str, int] = field(default_factory=dict)
+    # why a visit may take place outside the schedule (an inspection not yet due must give one)
+    unscheduled_reasons: tuple[str, ...] = ()
+    objection_answer_days: int = 0  # how long the department has to answer an objection (异议)
+    scan_before_minutes: int = 0  # how long before a visit's start the entering scan may be
+    # the repair tiers (NDRC Order No. 36): record type -> minor | general | serious, and per tier the minimum and
+    # maximum display months, whether it is published at all, and the articles the rules come from
+    tiers: dict[str, str] = field(default_factory=dict)
+    tier_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    legal_basis: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, doc: dict[str, Any]) -> Policy:
@@ -102,6 +115,14 @@ class Policy:
                 dict(doc["overrides"]),
                 {k: int(v) for k, v in doc["inspection_every_months"].items()},
                 {k: int(v) for k, v in doc["draw_weight"].items()},
+                int(doc.get("visit_window_months", 12)),
+                {k: int(v) for k, v in doc.get("visits_allowed", {}).items()},
+                tuple(str(r) for r in doc.get("unscheduled_reasons", ())),
+                int(doc.get("objection_answer_days", 0)),
+                int(doc.get("scan_before_minutes", 0)),
+                {k: str(v) for k, v in doc.get("tiers", {}).items()},
+                {k: dict(v) for k, v in doc.get("tier_rules", {}).items()},
+                {k: str(v) for k, v in doc.get("legal_basis", {}).items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PolicyError(f"malformed rule file: {exc!r}") from exc
@@ -114,6 +135,12 @@ class Policy:
         for table in (policy.inspection_every_months, policy.draw_weight):
             if set(table) != set(CLASSES) or min(table.values()) <= 0:
                 raise PolicyError("inspection frequency and draw weights need a positive value per class")
+        if policy.visits_allowed and (
+            set(policy.visits_allowed) != set(CLASSES) or min(policy.visits_allowed.values()) <= 0
+        ):
+            raise PolicyError("visits_allowed needs a positive number of visits per class")
+        if not set(policy.tiers.values()) <= set(policy.tier_rules) or not set(policy.tiers) <= set(RECORD_TYPES):
+            raise PolicyError("every tiered record type must be a record type with a tier the rule file describes")
         return policy
 
     def digest(self) -> str:

@@ -588,6 +588,120 @@ class Inspection(Base):
     proof: Mapped[list | None] = mapped_column(JSON, nullable=True)
     record_id: Mapped[int | None] = mapped_column(ForeignKey("credit_record.id"), nullable=True)
     created_by: Mapped[str] = mapped_column(String(64))
+    # Scan to enter (扫码入企): a row of kind "scan" is an inspector's scan of the enterprise's one code (result "",
+    # no items), anchored in the same batches as inspections; an inspection refers to the scan that opened it.
+    purpose: Mapped[str | None] = mapped_column(String(16), nullable=True)  # a scan's: enter | leave
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # a scan's time, a visit's start
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # a visit's end
+    # why a visit took place: schedule, or a reason from the rule file's list (complaint, alert, referral, ...)
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    emergency: Mapped[str | None] = mapped_column(String(500), nullable=True)  # entered before scanning: why
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("inspection.id"), nullable=True)
+    signature: Mapped[str | None] = mapped_column(String(132), nullable=True)  # a scan's, by the anchoring key
+
+
+class VisitRating(Base):
+    """An enterprise's anonymous rating of one visit (1-5 stars and a comment). Who rated is not kept; departments
+    see ratings per department and inspector, never per enterprise or visit."""
+
+    __tablename__ = "visit_rating"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id"), unique=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    stars: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    rated_on: Mapped[date] = mapped_column(Date)
+
+
+class Objection(Base):
+    """An enterprise's objection (异议) to a visit or a record, which the department concerned must answer by
+    `due_at`; filing and answering are each a record on the enterprise's credit chain."""
+
+    __tablename__ = "credit_objection"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    inspection_id: Mapped[int | None] = mapped_column(ForeignKey("inspection.id"), nullable=True)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("credit_record.id"), nullable=True)
+    department: Mapped[str] = mapped_column(String(32), index=True)  # who must answer
+    text: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    state: Mapped[str] = mapped_column(String(16), index=True)  # OPEN | ANSWERED
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    filed_record_id: Mapped[int | None] = mapped_column(ForeignKey("credit_record.id"), nullable=True)
+    answer_record_id: Mapped[int | None] = mapped_column(ForeignKey("credit_record.id"), nullable=True)
+
+
+class InspectionTrigger(Base):
+    """A complaint (投诉举报), a risk alert (风险预警) or a referral (转办) a department recorded about an
+    enterprise: it is due for inspection, whatever its schedule, until a visit closes the trigger."""
+
+    __tablename__ = "inspection_trigger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # complaint | alert | referral
+    department: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(500))
+    reference: Mapped[str] = mapped_column(String(64), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("inspection.id"), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class VisitAlert(Base):
+    """无事不扰: an enterprise visited more often than its class allows within the rule file's window (joint visits
+    count once). The district sees it; so does the enterprise."""
+
+    __tablename__ = "visit_alert"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id"))  # the visit that went over
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    grade: Mapped[str] = mapped_column(String(1))
+    visits: Mapped[int] = mapped_column(Integer)
+    allowed: Mapped[int] = mapped_column(Integer)
+    window_from: Mapped[date] = mapped_column(Date)
+    rules_version: Mapped[str] = mapped_column(String(32))
+
+
+class TaxCreditGrade(Base):
+    """The tax bureau's 纳税缴费信用 grade (A, B, M, C, D) of an enterprise for a year: a grade of its own, kept
+    beside market supervision's risk class; neither overwrites the other. Its record is on the credit chain."""
+
+    __tablename__ = "tax_credit_grade"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    grade: Mapped[str] = mapped_column(String(1))
+    decided_on: Mapped[date] = mapped_column(Date)
+    department: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("credit_record.id"), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class CreditPass(Base):
+    """The daily regrading pass, one row per day: the cursor (the last enterprise done) is saved with each chunk,
+    so a pass killed midway continues where it stopped; `finished_at` marks the day refreshed."""
+
+    __tablename__ = "credit_pass"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    regraded: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class RandomDraw(Base):
