@@ -44,6 +44,9 @@ STEP_TYPES = (
     "list_black",
     "list_red_end",
     "list_black_end",
+    "objection_filed",
+    "objection_answered",
+    "tax_credit_grade",
 )
 GRADE_DEPARTMENT = for_scope(CreditScope.GRADE).id  # market supervision keeps the grades
 # The CreditRegistry scope each record type is written under. A department writes only the scopes it was admitted
@@ -67,6 +70,10 @@ SCOPE_OF = {
     "list_black": CreditScope.BLACK_LIST,
     "list_red_end": CreditScope.RED_LIST,
     "list_black_end": CreditScope.BLACK_LIST,
+    # an objection (异议) and its answer: steps of the record or visit objected to, by the department that answers
+    "objection_filed": CreditScope.REPAIR,
+    "objection_answered": CreditScope.REPAIR,
+    "tax_credit_grade": CreditScope.TAX,  # the tax bureau's 纳税缴费信用 grade: its own, beside the risk class
 }
 if set(SCOPE_OF) != set(RECORD_TYPES + STEP_TYPES):  # every type written has exactly one scope
     raise RuntimeError("SCOPE_OF must name the scope of every record and step type")
