@@ -4,6 +4,12 @@ The rule file (`credit/policy/grading-<version>.json`) is the whole policy: poin
 thresholds, overrides, how long each record type stays on public display, when it may be repaired, how often
 each class is inspected and how the random draw weighs it. Every grade lists the records that moved it and by
 how much, so an enterprise can check its grade by hand.
+
+From grading-v2 the penalties are in the repair tiers of the 《信用修复管理办法》 (NDRC Order No. 36, in force
+2026-04-01): a tiered record is displayed from its decision until its tier's maximum (then publication stops by
+itself), may be repaired after its tier's minimum, and a minor one is in principle not published (`published`)
+though it counts for the grade and departments see it while on display (`on_display`). A rule file without tiers
+(grading-v1) keeps its `display_months` and `repair_after_months`.
 """
 
 from __future__ import annotations
@@ -141,6 +147,12 @@ class Policy:
             raise PolicyError("visits_allowed needs a positive number of visits per class")
         if not set(policy.tiers.values()) <= set(policy.tier_rules) or not set(policy.tiers) <= set(RECORD_TYPES):
             raise PolicyError("every tiered record type must be a record type with a tier the rule file describes")
+        for name, rule in policy.tier_rules.items():
+            low, high, shown = rule.get("min_months"), rule.get("max_months"), rule.get("published", True)
+            if type(low) is not int or type(high) is not int or not 0 <= low <= high or high <= 0:
+                raise PolicyError(f"tier {name!r} needs whole min_months and max_months with 0 <= min <= max, max > 0")
+            if not isinstance(shown, bool):
+                raise PolicyError(f"tier {name!r}: published must be true or false")
         return policy
 
     def digest(self) -> str:
@@ -168,20 +180,41 @@ class Fact:
     repaired_on: date | None = None
 
 
+def tier_rule(policy: Policy, type: str) -> dict[str, Any] | None:
+    """The repair tier's rule of a record type (NDRC Order No. 36: minor, general, serious), None if untiered."""
+    tier = policy.tiers.get(type)
+    return None if tier is None else policy.tier_rules[tier]
+
+
 def displayed_until(policy: Policy, fact: Fact) -> date | None:
-    """The last day the record is publicly displayed (None: until removed by its authority)."""
-    months = policy.display_months[fact.type]
+    """The day the record leaves display (its last day is the day before; None: until removed by its authority).
+
+    A tiered record (grading-v2) stops by itself at its tier's maximum, whatever `display_months` says."""
+    rule = tier_rule(policy, fact.type)
+    months = policy.display_months[fact.type] if rule is None else rule["max_months"]
     return None if months is None else add_months(fact.decided_on, months)
 
 
 def on_display(policy: Policy, fact: Fact, on: date) -> bool:
+    """Whether the record is in force on `on`: it counts for the grade and departments see it. A repaired record
+    is withdrawn from sharing from its repair day on (终止公示、停止共享)."""
     end = displayed_until(policy, fact)
-    return fact.decided_on <= on and (end is None or on < end) and fact.repaired_on is None
+    repaired = fact.repaired_on is not None and fact.repaired_on <= on
+    return fact.decided_on <= on and (end is None or on < end) and not repaired
+
+
+def published(policy: Policy, fact: Fact, on: date) -> bool:
+    """Whether the public sees the record on `on`: on display, and of a tier that is published at all (a minor
+    record, 轻微失信信息, is in principle not published, though it counts for the grade while on display)."""
+    rule = tier_rule(policy, fact.type)
+    return on_display(policy, fact, on) and (rule is None or bool(rule.get("published", True)))
 
 
 def repair_opens(policy: Policy, fact: Fact) -> date | None:
-    """The first day a repair may be approved, or None if the type cannot be repaired by the department."""
-    months = policy.repair_after_months.get(fact.type)
+    """The first day a repair may be approved (a tiered record: after its tier's minimum display period), or None
+    if the type cannot be repaired by the department."""
+    rule = tier_rule(policy, fact.type)
+    months = policy.repair_after_months.get(fact.type) if rule is None else rule["min_months"]
     return None if months is None else add_months(fact.decided_on, months)
 
 

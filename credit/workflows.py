@@ -6,6 +6,8 @@ recomputes the grade, and leaves the chain writes to `CreditLedger.sync`, which 
 Who may do what is settled here, before anything is stored, as CreditRegistry will settle it on chain: a department
 writes only the record kinds it was admitted for (`CreditLedger.check_scope`), a list entry is changed or ended only
 by the department that made it, and a record's repair is decided by the department that recorded it (谁认定、谁修复).
+An approved repair withdraws the record from what is published and shared from its repair day on
+(credit.grading.on_display), and reports mark it 已修复.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from credit.ledger import CreditError, CreditLedger
 from store.models import CreditRecord, Enterprise, ListEntry, RepairApplication
 
 NOT_REPAIRABLE_ZH = "该类记录不适用信用修复（由作出决定的机关依法移除）"
+# The credit promise (信用承诺) an applicant makes (NDRC Order No. 36): the material is true, and it answers for a
+# broken promise. Recorded on the application's chain step.
+PROMISE_ZH = "本主体承诺所提交材料真实有效，已纠正失信行为、履行相关义务，愿意承担违反承诺的相应责任。"
+PROMISE_EN = (
+    "We promise that the material we submit is true and complete, that we have corrected the wrong and met our "
+    "obligations, and that we will bear the consequences of breaking this promise."
+)
 
 
 def record(
@@ -205,10 +214,16 @@ def apply_repair(
     uscc: str,
     record_uid: str,
     statement: str,
+    corrected: str,
+    promise: bool,
     on: date | None = None,
     actor: str,
 ) -> RepairApplication:
-    """The enterprise applies to repair one record; refused before the minimum display period is over."""
+    """The enterprise applies to repair one record (《信用修复管理办法》, NDRC Order No. 36): only once the record's
+    minimum display period is over (`too-early`), saying how the wrong was corrected and its obligations met
+    (`corrected`, else `not-corrected`), and making the credit promise (信用承诺, `PROMISE_ZH`: `promise` true, else
+    `no-promise`). The correction and the promise are on the application's chain step; the department that made
+    the record reviews it (谁认定、谁修复)."""
     on = on or date.today()
     target = _target(session, uscc, record_uid)
     opens = repair_opens(load_policy(), Fact(target.uid, target.type, target.decided_on))
@@ -226,6 +241,18 @@ def apply_repair(
             f"最短公示期未满，{opens} 起可申请 / the minimum display period runs until {opens}: apply from then",
             "record",
         )
+    if not corrected.strip():
+        raise CreditError(
+            "not-corrected",
+            "须说明失信行为已纠正、相关义务已履行 / say how the wrong was corrected and the obligations met",
+            "corrected",
+        )
+    if promise is not True:
+        raise CreditError(
+            "no-promise",
+            f"须作出信用承诺 / the credit promise is required: {PROMISE_ZH} / {PROMISE_EN}",
+            "promise",
+        )
     if session.scalars(
         select(RepairApplication).where(RepairApplication.record_id == target.id, RepairApplication.state == "APPLIED")
     ).first():
@@ -241,6 +268,7 @@ def apply_repair(
         summary=statement,
         target=target,
         actor=actor,
+        extra={"corrected": corrected.strip(), "promise": PROMISE_ZH},
     )
     session.flush()
     return app

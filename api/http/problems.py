@@ -62,6 +62,8 @@ PROBLEMS: dict[str, ProblemKind] = {
     "pending-anchor": ProblemKind(409),
     "too-early": ProblemKind(409),
     "not-repairable": ProblemKind(409),
+    "not-corrected": ProblemKind(422),  # a repair application without how the wrong was corrected
+    "no-promise": ProblemKind(422),  # a repair application without the credit promise (信用承诺)
     # codes that error classes name for themselves (qr.decode's refusals, credit.codes_qr.CodeError,
     # zero_errand.webhooks.WebhookLimitError)
     "invalid-code": ProblemKind(422),

@@ -133,14 +133,34 @@ def test_repair_waits_for_the_minimum_display_period(platform, type: str, months
                     uscc=uscc,
                     record_uid=uid,
                     statement="已整改",
+                    corrected="罚款已缴清，违法行为已改正",
+                    promise=True,
                     on=opens - timedelta(days=1),
                     actor="client:x",
                 )
         app = workflows.apply_repair(
-            credit, s, uscc=uscc, record_uid=uid, statement="已整改", on=opens, actor="client:x"
+            credit,
+            s,
+            uscc=uscc,
+            record_uid=uid,
+            statement="已整改",
+            corrected="罚款已缴清，违法行为已改正",
+            promise=True,
+            on=opens,
+            actor="client:x",
         )
         with pytest.raises(CreditError, match="already under review"):
-            workflows.apply_repair(credit, s, uscc=uscc, record_uid=uid, statement="again", on=opens, actor="client:x")
+            workflows.apply_repair(
+                credit,
+                s,
+                uscc=uscc,
+                record_uid=uid,
+                statement="again",
+                corrected="again",
+                promise=True,
+                on=opens,
+                actor="client:x",
+            )
         with pytest.raises(CreditError, match="only the department"):
             workflows.review_repair(
                 credit,
@@ -181,7 +201,14 @@ def test_court_entries_are_not_repaired_by_departments(platform) -> None:
     uid = add(platform, platform.usccs[0], "dishonest_debtor", TODAY - timedelta(days=900))
     with transaction(platform.ctx.sessions) as s, pytest.raises(CreditError, match="cannot be repaired"):
         workflows.apply_repair(
-            platform.ctx.credit, s, uscc=platform.usccs[0], record_uid=uid, statement="x", actor="client:x"
+            platform.ctx.credit,
+            s,
+            uscc=platform.usccs[0],
+            record_uid=uid,
+            statement="x",
+            corrected="已履行",
+            promise=True,
+            actor="client:x",
         )
     with platform.ctx.sessions() as s:
         assert platform.ctx.credit.current_grade(s, platform.usccs[0]).grade == "D"

@@ -241,7 +241,7 @@ def test_repair_is_decided_only_by_the_recording_department(platform) -> None:
     app_id = platform.client.post(
         "/v1/enterprise/credit/repairs",
         headers=platform.headers("enterprise"),
-        json={"record": uid, "statement": "已整改"},
+        json={"record": uid, "statement": "已整改", "corrected": "已缴纳罚款并完成整改", "promise": True},
     ).json()["id"]
     before = counts(platform)
     for who in ("official", "official2"):
