@@ -18,7 +18,6 @@ from ledger.client import Ledger, bootstrap
 from ledger.departments import SOCIAL_INSURANCE
 from store.db import make_engine, session_factory, upgrade
 from store.models import Certificate
-from zero_errand.certificates import CertKind
 from zero_errand.departments import provision
 
 if TYPE_CHECKING:
@@ -72,16 +71,17 @@ def provision_deployment(
 
 def register_certificate_kinds(ledger: Ledger, admin: LocalAccount, settings: Settings) -> list[Registered]:
     """Register the certificate kinds' schema files (kinds/standard/: the four payment certificates and the credit
-    report) on chain and keep them in the store, as any kind is registered (`zel kinds register`); again changes
-    nothing. Certificates are issued under these schemas."""
+    report, every version, each kind's oldest first) on chain and keep them in the store, as any kind is registered
+    (`zel kinds register`); again changes nothing. Certificates are issued under the latest version; an earlier one
+    is registered too, so that certificates issued under it verify on a chain set up afresh (a reset, re-anchored)."""
     from zero_errand.kind_registry import register
-    from zero_errand.standard_kinds import standard_kind
+    from zero_errand.standard_kinds import standard_schemas
 
     engine = make_engine(settings.db_url)
     try:
         upgrade(engine)
         sessions = session_factory(engine)
-        return [register(ledger, admin, sessions, standard_kind(kind)) for kind in CertKind]
+        return [register(ledger, admin, sessions, schema) for schema in standard_schemas()]
     finally:
         engine.dispose()
 

@@ -7,13 +7,18 @@ span's end: market supervision's risk class (`CreditLedger.grade_on(period_to)`)
 
 It is a signed certificate of kind 5 (market supervision's key) that verifies by QR code like every other
 certificate: same builder (zero_errand.builder, handed in by the caller), same payload, same pipeline, same
-anchoring, same revocation. The signed struct carries the span, the score, the number of records and the class;
-the schema's fields outside the QR code (kinds/standard/credit-report.json: the record table with its 已修复 column,
-the lists, the grade's basis) are the certificate's salted detail, whose hash is signed. The draft's `detail` also
-holds the categories, the list entries of the span and the tax credit grade, which the schema (version 1) has no
-field for yet. An inspection is one record: its credit record (检查合格 …) carries the visit (departments, items,
-findings) under `inspection`, so the number of records is the number of lines on the report. Issuing one tells the
-enterprise's webhooks (`certificate.issued`), as every other certificate does.
+anchoring, same revocation. It is issued under the latest version of its kind's schema (kinds/standard/
+credit-report.v2.json; zero_errand.standard_kinds maps this draft to its fields). The QR code carries the span, the
+risk class, the score, the number of records and the tax credit grade (a "none" value when the tax bureau has not
+graded the enterprise), all as of the span's end; the fields outside it are the certificate's salted detail, whose
+hash is signed: the lists at the span's end, the categories with their counts (and whether the district keeps
+them), the records each with its category and its 已修复 marker, the list entries that held during the span, the
+risk class's basis. Reports issued under version 1 (credit-report.json: no categories, tax grade or list entries)
+keep verifying under it.
+
+An inspection is one record: its credit record (检查合格 …) carries the visit (departments, items, findings) under
+`inspection`, so the number of records is the number of lines on the report. Issuing one tells the enterprise's
+webhooks (`certificate.issued`), as every other certificate does.
 """
 
 from __future__ import annotations
@@ -298,9 +303,10 @@ def _attach_inspections(session: Session, records: list[dict[str, Any]]) -> None
 
 
 def summary(cert: Certificate, verify_url: str) -> dict[str, Any]:
-    """The report as the API gives it: its fields by the kind's schema (kinds/standard/credit-report.json: the span,
-    grade, score, record count and lists, then the records and the grade's basis) and the detail's salt; a report
-    issued before the kinds were schemas gives its detail as it was."""
+    """The report as the API gives it: its fields by the schema it was issued under (kinds/standard/: the span, the
+    grades, score and record count, and under version 2 the categories, the records with their category and 已修复,
+    and the span's list entries) and the detail's salt; a report issued before the kinds were schemas gives its
+    detail as it was."""
     report = cert.detail
     if "schema" in cert.content:
         report = {**cert.content["values"], **cert.detail["fields"], "salt": cert.detail["salt"]}

@@ -28,7 +28,7 @@ from zero_errand.departments import certificate_signers, load_department_keys
 from zero_errand.group import GroupCommit
 from zero_errand.issuance import IssuanceError, Outcome, Request, Subject, issue, issue_many
 from zero_errand.kind_registry import keep
-from zero_errand.standard_kinds import standard_kind
+from zero_errand.standard_kinds import standard_kind, standard_schemas, standard_versions
 
 
 class CertificateService:
@@ -48,16 +48,20 @@ class CertificateService:
         self._keep_standard_kinds()
 
     def _keep_standard_kinds(self) -> None:
-        """Learn the certificate kinds' numbers on chain, and keep their files in the store where the store lacks
-        them or has an earlier chain's number (a store made after `zel issuer provision`, or restored): verifiers
-        read kinds from the store."""
+        """Learn the certificate kinds' numbers on chain, and keep their files (every version) in the store where the
+        store lacks them or has an earlier chain's number (a store made after `zel issuer provision`, or restored):
+        verifiers read kinds from the store, and certificates issued under an earlier version keep verifying."""
         with self.sessions() as session:
-            digests = ["0x" + standard_kind(k).digest.hex() for k in CertKind]
+            digests = ["0x" + s.digest.hex() for s in standard_schemas()]
             query = select(KindSchemaRecord.digest, KindSchemaRecord.chain_index).where(
                 KindSchemaRecord.digest.in_(digests)
             )
             known = dict(session.execute(query).tuples().all())
         for kind in CertKind:
+            for earlier in standard_versions(kind)[:-1]:
+                index = self.ledger.schema_index(earlier.digest) or None
+                if index is not None and known.get("0x" + earlier.digest.hex()) != index:
+                    keep(self.sessions, earlier, index)
             self._learn_standard(kind, known.get("0x" + standard_kind(kind).digest.hex()))
 
     def _learn_standard(self, kind: CertKind, kept: int | None) -> int | None:

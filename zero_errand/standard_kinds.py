@@ -2,6 +2,12 @@
 kind in kinds/standard/ like any department's (kinds/files/), with its data adapter computing the kind's fields
 from what issuance sums (`zero_errand.builder.Draft`) or the credit report reads.
 
+A kind's versions are files side by side: `<slug>.json` is version 1, `<slug>.v<N>.json` version N (the tag an
+attestation's `kind` column gives, `zero_errand.attestations.tag`). Certificates are issued under the latest
+(`standard_kind`); a file once issued under is never edited, since a certificate names its schema by digest and must
+verify under it for as long as it lives. Every version is registered on chain in order (`standard_schemas`: the
+chain refuses a version not above the latest), so a certificate issued under an earlier one keeps verifying.
+
 The adapters are the only place that knows what a kind's fields mean: the payload codec, the EIP-712 struct, the
 verifier, the page and the PDF read the schema alone.
 """
@@ -47,62 +53,141 @@ def particulars(r: dict[str, Any]) -> str:
 
 
 @cache
-def standard_kind(kind: CertKind) -> KindSchema:
-    """The schema of a certificate kind, as the store and the chain hold it (its canonical JSON)."""
-    parsed = load((FILES / f"{kind.slug}.json").read_bytes())
-    return load(canonical(parsed.source))
+def standard_versions(kind: CertKind) -> tuple[KindSchema, ...]:
+    """Every version of `kind`'s schema in kinds/standard/, oldest first, each as the store and the chain hold it
+    (its canonical JSON)."""
+    paths = [FILES / f"{kind.slug}.json", *FILES.glob(f"{kind.slug}.v*.json")]
+    schemas = sorted((load(canonical(load(p.read_bytes()).source)) for p in paths), key=lambda s: s.version)
+    versions = [s.version for s in schemas]
+    if {s.slug for s in schemas} != {kind.slug} or len(set(versions)) != len(versions):
+        raise ValueError(f"kinds/standard/: the files of {kind.slug} must each hold another version of it")
+    return tuple(schemas)
+
+
+def standard_kind(kind: CertKind, version: int | None = None) -> KindSchema:
+    """The schema of a certificate kind: the latest version (what certificates are issued under), or `version`."""
+    versions = standard_versions(kind)
+    if version is None:
+        return versions[-1]
+    found = next((s for s in versions if s.version == version), None)
+    if found is None:
+        raise LookupError(f"{kind.slug} has no version {version} in kinds/standard/")
+    return found
+
+
+def standard_schemas() -> list[KindSchema]:
+    """Every version of every certificate kind, each kind's oldest first: what provisioning registers on chain and
+    keeps in the store, in this order (the chain refuses a version not above the latest of its slug)."""
+    return [schema for kind in CertKind for schema in standard_versions(kind)]
 
 
 @cache
 def standard_by_digest() -> dict[str, KindSchema]:
-    """The certificate kinds' schemas by their digest (0x-hex), as a certificate's content names its schema."""
-    return {"0x" + standard_kind(k).digest.hex(): standard_kind(k) for k in CertKind}
+    """The certificate kinds' schemas, every version, by their digest (0x-hex), as a certificate's content names its
+    schema."""
+    return {"0x" + schema.digest.hex(): schema for schema in standard_schemas()}
 
 
 def _month(day: int) -> str:
     return from_day_number(day).isoformat()[:7]
 
 
-def values_of(kind: CertKind, draft: Any) -> dict[str, Any]:
-    """The values of `kind`'s schema for a `Draft` (checked against the schema: a `FieldValueError` names a field
-    the data breaks). A payment certificate's draft carries its period as day numbers, its sums, and its salted
-    detail `{"lines": [...]}`, whose lines are the schema's `lines` rows; a credit report's carries its score,
-    number of records and class code where the payment kinds carry money and months (credit.report.ReportDraft),
-    and its records in its detail."""
-    schema = standard_kind(kind)
+def values_of(kind: CertKind, draft: Any, schema: KindSchema | None = None) -> dict[str, Any]:
+    """The values of `kind`'s schema (`schema`: one of its versions; default the latest) for a `Draft`, checked
+    against it (a `FieldValueError` names a field the data breaks). A payment certificate's draft carries its period
+    as day numbers, its sums, and its salted detail `{"lines": [...]}`, whose lines are the schema's `lines` rows; a
+    credit report's carries its score, number of records and class code where the payment kinds carry money and
+    months (credit.report.ReportDraft), and the rest of the report in its detail (`credit_report_values`)."""
+    schema = schema or standard_kind(kind)
     if kind is CertKind.CREDIT_REPORT:
-        records = draft.detail.get("records", [])
-        flags = [name for key, name in LISTS if draft.detail.get("flags", {}).get(key)]
-        values: dict[str, Any] = {
-            "span_from": from_day_number(draft.period_from).isoformat(),
-            "span_to": from_day_number(draft.period_to).isoformat(),
-            "grade": GRADES[draft.months_in_arrears - 1],
-            "score": draft.total_fen,
-            "record_count": len(records),
-            "lists": "、".join(flags) or "无",
-            "records": [
-                {
-                    "decided_on": r["decided_on"],
-                    "type": r["type"],
-                    "department": department_zh(r["department"]),
-                    "summary": particulars(r)[:500],
-                    "repaired": bool(r.get("repaired_on")),
-                }
-                for r in records
-            ],
-            "basis": [
-                {"reason": line["zh"][:200]}
-                for line in draft.detail.get("grade", {}).get("explanation", [])
-                if line.get("zh")
-            ],
-        }
-    else:
-        values = {
-            "period_from": _month(draft.period_from),
-            "period_to": _month(draft.period_to),
-            "total_fen": draft.total_fen,
-            "months_paid": draft.months_paid,
-            "months_in_arrears": draft.months_in_arrears,
-            "lines": draft.detail.get("lines", []),
-        }
+        return check(schema, fitted(schema, credit_report_values(draft)))
+    values = {
+        "period_from": _month(draft.period_from),
+        "period_to": _month(draft.period_to),
+        "total_fen": draft.total_fen,
+        "months_paid": draft.months_paid,
+        "months_in_arrears": draft.months_in_arrears,
+        "lines": draft.detail.get("lines", []),
+    }
     return check(schema, values)
+
+
+def fitted(schema: KindSchema, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` cut to what `schema` has: its fields, and of a table its columns (an earlier version has fewer)."""
+    out: dict[str, Any] = {}
+    for spec in schema.fields:
+        value = values.get(spec.name)
+        if spec.type == "table" and isinstance(value, list):
+            value = [{c.name: row.get(c.name) for c in spec.columns} for row in value]
+        out[spec.name] = value
+    return out
+
+
+NONE = "—"  # a text cell with nothing to say (the schema admits no empty text)
+
+
+def credit_report_values(draft: Any) -> dict[str, Any]:
+    """The credit report's fields at the latest version (kinds/standard/credit-report.v2.json) from its draft
+    (credit.report.draft_report): the span, the risk class, score and record count, and the tax bureau's grade, all
+    as of the span's end; the lists at the span's end; the categories of a report in place of compliance
+    certificates (信用代证) with their counts (and whether the district keeps them); the records, each with its
+    category and 已修复; the list entries that held during the span; the risk class's basis."""
+    detail = draft.detail
+    records = detail.get("records", [])
+    flags = [name for key, name in LISTS if detail.get("flags", {}).get(key)]
+    tax = detail.get("tax_credit")
+    return {
+        "span_from": from_day_number(draft.period_from).isoformat(),
+        "span_to": from_day_number(draft.period_to).isoformat(),
+        "grade": GRADES[draft.months_in_arrears - 1],
+        "score": draft.total_fen,
+        "record_count": len(records),
+        "tax_grade": tax["grade"].lower() if tax else "none",
+        "tax_grade_basis": tax_basis(tax),
+        "lists": "、".join(flags) or "无",
+        "categories": [
+            {
+                "category": c["key"],
+                "items": len(c["items"]),
+                "kept": c.get("kept", True),
+                "note": (c.get("note") or NONE)[:500],
+            }
+            for c in detail.get("categories", [])
+        ],
+        "records": [
+            {
+                "decided_on": r["decided_on"],
+                "category": r.get("category"),
+                "type": r["type"],
+                "department": department_zh(r["department"])[:40],
+                "summary": particulars(r)[:500] or NONE,
+                "repaired": bool(r.get("repaired_on")),
+            }
+            for r in records
+        ],
+        "list_entries": [
+            {
+                "list": e["list"],
+                "start_on": e["start_on"],
+                "end_on": e["end_on"] or NONE,
+                "in_force_at_end": e["in_force_at_end"],
+                "joint_punishment": bool(e.get("joint_punishment")),
+                "department": department_zh(e["department"])[:40],
+                "reason": (e.get("reason") or NONE)[:500],
+                "reference": (e.get("reference") or NONE)[:64],
+            }
+            for e in detail.get("lists", [])
+        ],
+        "basis": [
+            {"reason": line["zh"][:200]} for line in detail.get("grade", {}).get("explanation", []) if line.get("zh")
+        ],
+    }
+
+
+def tax_basis(tax: dict[str, Any] | None) -> str:
+    """The tax bureau's grade in words: its year, grade and who decided it when (credit.tax_credit.tax_grade_on)."""
+    if not tax:
+        return "报告期末税务机关未评定纳税缴费信用级别 / not graded by the tax bureau at the span's end"
+    return f"{tax['year']} 年度{tax['label']['zh']}（{department_zh(tax['department'])} {tax['decided_on']} 评定）"[
+        :200
+    ]

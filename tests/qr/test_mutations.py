@@ -192,10 +192,15 @@ TYPICAL = {
         "grade": "b",
         "score": 88,
         "record_count": 1,
+        "tax_grade": "b",
+        "tax_grade_basis": "2025 年度纳税缴费信用 B 级（国家税务总局佛山市禅城区税务局 2026-04-10 评定）",
         "lists": "无",
+        "categories": [{"category": "arrears", "items": 1, "kept": True, "note": "—"}],
+        "list_entries": [],
         "records": [
             {
                 "decided_on": "2025-08-01",
+                "category": "arrears",
                 "type": "tax_arrears",
                 "department": "国家税务总局佛山市禅城区税务局",
                 "summary": "欠缴增值税",
