@@ -82,7 +82,7 @@ def main() -> None:
         payload = attestation.longest_payload(kind)
         url = verify_url(args.url, payload)
         sm2_url = verify_url(args.url, attestation.longest_sm2_payload(kind))
-        schema_kinds[kind.slug] = {
+        schema_kinds[f"{kind.slug}.v{kind.version}"] = {  # every version of a kind, not the last read
             "payload_bytes": len(payload),
             "url_chars": len(url),
             "version_M": version_of(url, "M"),
