@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -86,9 +86,9 @@ def seed(session: Session, pii: Pii) -> DemoCredentials:
 
 
 def seed_credit(credit: Any, session: Session, usccs: list[str], today: date | None = None) -> list[DemoStanding]:
-    """Give the demo enterprises a credit history, once: a commended one inspected last year (class A, left
-    alone), one with tax arrears and a general penalty (class C, due for inspection), one on the red list.
-    Returns their standings as graded now (for the banner: `DemoCredentials.standings`)."""
+    """Give the demo enterprises a credit history, once: a commended one inspected last year after a scan of its
+    code (class A, left alone), one with tax arrears and a general penalty (class C, due for inspection), one on
+    the red list. Returns their standings as graded now (for the banner: `DemoCredentials.standings`)."""
     from credit import inspections, workflows
     from store.models import CreditRecord
 
@@ -112,6 +112,17 @@ def seed_credit(credit: Any, session: Session, usccs: list[str], today: date | N
         )
 
     record(clean, "commendation", amr, 200, "守合同重信用企业", "禅市监〔2026〕12号")
+    # scan to enter (扫码入企): inspector1 scanned the code a few minutes before the visit began
+    began = datetime.combine(today - timedelta(days=400), time(9, 30), tzinfo=UTC)
+    entered = inspections.record_scan(
+        credit,
+        session,
+        uscc=clean,
+        inspector="inspector1",
+        department=amr,
+        at=began - timedelta(minutes=3),
+        actor=actor,
+    )
     inspections.record_inspection(
         credit,
         session,
@@ -122,7 +133,9 @@ def seed_credit(credit: Any, session: Session, usccs: list[str], today: date | N
         findings="未发现问题",
         result="pass",
         evidence=[],
-        visited_on=today - timedelta(days=400),
+        started_at=began,
+        ended_at=began + timedelta(hours=1),
+        scan=entered.uid,
         actor=actor,
     )
     record(arrears, "tax_arrears", tax, 45, "欠缴增值税 12,000.00 元", "禅税通〔2026〕31号")

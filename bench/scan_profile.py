@@ -7,7 +7,8 @@ What an inspector's phone sends after reading an enterprise's one code: `POST /v
 code's URL and the inspector's bearer token; the server checks the code's signature and key, and answers the
 enterprise's standing (grade with its explanation, list flags, records on display, recent inspections, whether
 an inspection is due). The public profile the same code opens (`GET /v1/public/enterprises/{uscc}/standing`) is
-measured beside it. Enterprises carry a few credit records and inspections each, so the profile is not empty.
+measured beside it. Enterprises carry a few credit records and inspections each (each opened by a scan), so the
+profile is not empty. Every scan is recorded (扫码入企: a signed scan event, one INSERT), so the scan route writes.
 Same loads and client as bench/verify_load.py; prints one JSON object; floor: scan p99 under 50 ms (bounded).
 
 The bounded load defaults to 200 scans/s in all, two a second from each of 100 inspectors' phones, far above
@@ -23,7 +24,7 @@ import os
 import random
 import sys
 import tempfile
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from verify_load import arguments, measure, start_server
@@ -35,6 +36,7 @@ def prepare(data_dir: Path, base: str, enterprises: int) -> tuple[list[str], lis
     """Seed enterprises with credit records and inspections; their one-code URLs, USCCs and an inspector token."""
     from api.provisioning import provisioned_context
     from api.security import Principal
+    from api.services import add_user
     from api.settings import Settings
     from credit import inspections, workflows
     from credit.codes_qr import enterprise_code
@@ -43,9 +45,18 @@ def prepare(data_dir: Path, base: str, enterprises: int) -> tuple[list[str], lis
     from zero_errand.seed import seed_data
 
     ctx = provisioned_context(Settings(mode="development", data_dir=data_dir, public_url=base))
-    rng, today = random.Random(11), date.today()
+    rng, today, now = random.Random(11), date.today(), datetime.now(UTC)
     with transaction(ctx.sessions) as session:
         usccs = seed_data(session, ctx.pii, people=2, enterprises=enterprises, seed=11).enterprises
+        # the inspector whose token scans: tokens are checked against their account on every request
+        add_user(
+            session,
+            ctx.pii,
+            Principal("system:bench", Role.ADMIN),
+            username="inspector1",
+            role=Role.INSPECTOR,
+            department="amr.440604",
+        )
         for uscc in usccs:
             for _ in range(rng.randint(0, 4)):
                 kind = rng.choice(RECORDS)  # each kind from the department that owns it
@@ -61,6 +72,17 @@ def prepare(data_dir: Path, base: str, enterprises: int) -> tuple[list[str], lis
                     actor="bench",
                 )
             for _ in range(rng.randint(0, 3)):
+                # scan to enter (扫码入企) first; a visit the schedule did not make due answers a complaint
+                began = now - timedelta(days=rng.randint(1, 900))
+                entered = inspections.record_scan(
+                    ctx.credit,
+                    session,
+                    uscc=uscc,
+                    inspector="inspector1",
+                    department="amr.440604",
+                    at=began - timedelta(minutes=5),
+                    actor="bench",
+                )
                 inspections.record_inspection(
                     ctx.credit,
                     session,
@@ -71,7 +93,10 @@ def prepare(data_dir: Path, base: str, enterprises: int) -> tuple[list[str], lis
                     findings="",
                     result=rng.choice(["pass", "issues"]),
                     evidence=[],
-                    visited_on=today - timedelta(days=rng.randint(1, 900)),
+                    started_at=began,
+                    ended_at=began + timedelta(hours=1),
+                    scan=entered.uid,
+                    reason="complaint",
                     actor="bench",
                 )
     ctx.credit.sync(force=True)

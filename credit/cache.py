@@ -2,9 +2,9 @@
 five queries while a visit is under way (the same enterprise is scanned again and again).
 
 A write made through this process's sessions to anything a standing shows (records, grades, lists, repairs,
-inspections, the enterprise) drops that enterprise's entries when its transaction commits. Writes made by other
-processes (the `zel` CLI, a separate `zel anchor run`) show within `ttl` seconds; entries also end with the day,
-because records leave public display by date.
+inspections, triggers, ratings, objections, alerts, the enterprise; not scans) drops that enterprise's entries
+when its transaction commits. Writes made by other processes (the `zel` CLI, a separate `zel anchor run`) show
+within `ttl` seconds; entries also end with the day, because records leave public display by date.
 
 Several replicas tell each other at once: the composition root hands in `publish`, which announces the enterprises
 a commit touched (`api.shared_state` sends them over Redis), and calls `invalidate` for what other processes
@@ -25,9 +25,34 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from credit.ledger import CreditLedger
 from credit.profile import Audience, standing
-from store.models import CreditGrade, CreditRecord, Enterprise, Inspection, ListEntry, RepairApplication
+from store.models import (
+    CreditGrade,
+    CreditRecord,
+    Enterprise,
+    Inspection,
+    InspectionTrigger,
+    ListEntry,
+    Objection,
+    RepairApplication,
+    TaxCreditGrade,
+    VisitAlert,
+    VisitRating,
+)
 
-SHOWN = (CreditRecord, CreditGrade, ListEntry, RepairApplication, Inspection, Enterprise)
+# Every table with a `uscc` whose rows a standing shows or may show
+SHOWN = (
+    CreditRecord,
+    CreditGrade,
+    ListEntry,
+    RepairApplication,
+    Inspection,
+    Enterprise,
+    InspectionTrigger,
+    VisitRating,
+    Objection,
+    VisitAlert,
+    TaxCreditGrade,
+)
 TOUCHED = "credit_touched"  # session.info key: the enterprises written in the session's transaction
 
 
@@ -101,5 +126,7 @@ class StandingCache:
 
 def _collect(session: Session, _context: Any) -> None:
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, SHOWN):
+        # A scan (扫码入企) changes no standing: every scan of an enterprise dropping its standing would make each
+        # scan recompute it, which is what the cache is for.
+        if isinstance(obj, SHOWN) and not (isinstance(obj, Inspection) and obj.kind == "scan"):
             session.info.setdefault(TOUCHED, set()).add(obj.uscc)

@@ -225,7 +225,7 @@ class CreditLedger:
             self.sessions,
             self.ledger,
             self.keys,
-            lambda _slug: Kind.INSPECTION,
+            {"inspection": Kind.INSPECTION, "scan": Kind.INSPECTION}.__getitem__,  # scans ride with inspections
             max_wait=max_wait,
             model=Inspection,
             batch_kinds=(Kind.INSPECTION,),

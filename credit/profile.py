@@ -1,6 +1,8 @@
 """An enterprise's standing as each audience may see it: the public (grade, list flags, records on display,
 published inspections), the enterprise itself (every record, repaired ones marked, with the grade's explanation),
-and inspectors (the public view plus whether an inspection is due)."""
+and inspectors (the public view plus whether an inspection is due: by the schedule, or because a complaint, alert or
+referral is open, with the reasons). Scans (扫码入企) are not inspections: no audience sees them here (the enterprise
+sees its own through credit.visits)."""
 
 from __future__ import annotations
 
@@ -89,9 +91,9 @@ def standing(
     if audience != "public":
         out["grade"]["explanation"] = grade.explanation
     if audience in ("inspector", "department"):
-        # `visits` is newest first; an enterprise never visited has none
+        # `visits` is newest first (inspections only, never scans); an enterprise never visited has none
         last = date.fromisoformat(visits[0]["visited_on"]) if visits else None
-        out["inspection"] = inspections.due(last, grade.grade, on)
+        out["inspection"] = inspections.due(last, grade.grade, on, inspections.open_triggers(session, uscc))
     if audience in ("owner", "department"):
         out["repairs"] = [
             {

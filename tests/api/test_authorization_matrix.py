@@ -83,6 +83,16 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/public/enterprises/{uscc}/standing"): EVERYONE,
     ("POST", "/v1/public/codes/check"): EVERYONE,
     ("POST", "/v1/department/credit/draws"): {"official3"},  # market supervision's officials only
+    # 扫码入企: the enterprise sees, rates (its own visits only) and objects; departments answer and see aggregates
+    ("GET", "/v1/enterprise/credit/visits"): {"enterprise", "enterprise2"},
+    ("POST", "/v1/enterprise/credit/visits/{uid}/rating"): {"enterprise"},  # the first enterprise's visit
+    ("POST", "/v1/enterprise/credit/objections"): {"enterprise", "enterprise2"},
+    ("GET", "/v1/department/credit/objections"): {"official", "official2", "official3"},
+    # The objection is to a visit market supervision led: only its officials answer.
+    ("POST", "/v1/department/credit/objections/{uid}/answer"): {"official3"},
+    ("GET", "/v1/department/credit/ratings"): {"official", "official2", "official3"},
+    ("GET", "/v1/department/credit/alerts"): {"official", "official2", "official3"},
+    ("POST", "/v1/department/credit/triggers"): {"official", "official2", "official3"},
     ("GET", "/v1/public/draws"): EVERYONE,
     ("GET", "/v1/public/draws/{uid}"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
@@ -151,8 +161,42 @@ def _repair_application(platform) -> int:
             uscc=platform.usccs[0],
             record_uid=uid,
             statement="matrix",
+            corrected="matrix",
+            promise=True,
             actor="client:matrix",
         ).id
+
+
+def _visit_uid(platform, uscc: str | None = None) -> str:
+    """A visit to the first enterprise, opened by inspector1's scan of its code."""
+    from datetime import UTC, datetime, timedelta
+
+    from credit import inspections
+    from store.db import transaction
+
+    uscc, began = uscc or platform.usccs[0], datetime.now(UTC) - timedelta(minutes=30)
+    with transaction(platform.ctx.sessions) as session:
+        scan = inspections.record_scan(
+            platform.ctx.credit, session, uscc=uscc, inspector="inspector1", department="amr.440604",
+            at=began - timedelta(minutes=1), actor="user:matrix",
+        )  # fmt: skip
+        return inspections.record_inspection(
+            platform.ctx.credit, session, uscc=uscc, departments=["amr.440604"], inspectors=["inspector1"],
+            items=[{"item": "matrix", "ok": True}], findings="", result="pass", evidence=[], started_at=began,
+            scan=scan.uid, reason="referral", actor="user:matrix",
+        ).uid  # fmt: skip
+
+
+def _objection_uid(platform) -> str:
+    """The first enterprise's objection to a visit market supervision led."""
+    from credit import visits
+    from store.db import transaction
+
+    uid = _visit_uid(platform)
+    with transaction(platform.ctx.sessions) as session:
+        return visits.file_objection(
+            platform.ctx.credit, session, uscc=platform.usccs[0], text="matrix", visit_uid=uid, actor="client:matrix"
+        ).uid
 
 
 def _draw_uid(platform) -> str:
@@ -184,7 +228,11 @@ def _request(platform, method: str, path: str, who: str):
     number = platform.certs["enterprise" if path.startswith("/v1/enterprise") else "citizen"]
     if "{job_id}" in path:
         path = path.replace("{job_id}", _job_uid(platform))
-    if "{uid}" in path:
+    if path.endswith("/{uid}/rating"):
+        path = path.replace("{uid}", _visit_uid(platform))
+    elif path.endswith("/{uid}/answer"):
+        path = path.replace("{uid}", _objection_uid(platform))
+    elif "{uid}" in path:
         path = path.replace("{uid}", _draw_uid(platform))
     if "{entry_id}" in path:
         path = path.replace("{entry_id}", str(_list_entry(platform)))
@@ -245,7 +293,12 @@ def _request(platform, method: str, path: str, who: str):
         body = {"approve": False, "note": "matrix"}
     elif path == "/v1/enterprise/credit/repairs":
         mine = platform.usccs[1] if who == "enterprise2" else platform.usccs[0]
-        body = {"record": _credit_record(platform, mine, "tax.440604"), "statement": "matrix"}
+        body = {
+            "record": _credit_record(platform, mine, "tax.440604"),
+            "statement": "matrix",
+            "corrected": "matrix",
+            "promise": True,
+        }
     elif path in ("/v1/inspector/scan", "/v1/public/codes/check"):
         from credit.codes_qr import enterprise_code
 
@@ -258,12 +311,35 @@ def _request(platform, method: str, path: str, who: str):
             )
         }
     elif path == "/v1/inspector/inspections":
+        from datetime import UTC, datetime
+
+        from credit import inspections
+        from store.db import transaction
+
+        with transaction(platform.ctx.sessions) as session:  # 扫码入企: inspector1 scanned the code first
+            scan = inspections.record_scan(
+                platform.ctx.credit, session, uscc=platform.usccs[0], inspector="inspector1",
+                department="amr.440604", actor="user:inspector1",
+            )  # fmt: skip
+            started_at = scan.started_at or datetime.now(UTC)
         body = {
             "uscc": platform.usccs[0],
             "departments": ["amr.440604"],
             "items": [{"item": "matrix", "ok": True}],
             "result": "pass",
+            "started_at": started_at.isoformat(),
+            "scan": scan.uid,
+            "reason": "referral",
         }
+    elif path.endswith("/rating"):
+        body = {"stars": 4, "comment": "matrix"}
+    elif path == "/v1/enterprise/credit/objections":
+        mine = platform.usccs[1] if who == "enterprise2" else platform.usccs[0]
+        body = {"record": _credit_record(platform, mine, "tax.440604"), "text": "matrix"}
+    elif path.endswith("/answer"):
+        body = {"text": "matrix"}
+    elif path == "/v1/department/credit/triggers":
+        body = {"uscc": platform.usccs[0], "kind": "complaint", "reason": "matrix"}
     return platform.client.request(method, url, json=body, headers=platform.headers(who))
 
 
@@ -289,7 +365,7 @@ def test_authorization_matrix(platform):
             elif who == "anonymous":
                 ok = status == 401
             elif (
-                ("{number}" in path or "{webhook_id}" in path)
+                ("{number}" in path or "{webhook_id}" in path or path.endswith("/{uid}/rating"))
                 and not path.startswith("/v1/department")
                 and who.rstrip("2") in allowed
             ):

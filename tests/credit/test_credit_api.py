@@ -86,7 +86,7 @@ def test_repair_through_the_api(platform) -> None:
     r = c.post(
         "/v1/enterprise/credit/repairs",
         headers=platform.headers("enterprise"),
-        json={"record": uid, "statement": "已补缴税款及滞纳金"},
+        json={"record": uid, "statement": "申请信用修复", "corrected": "已补缴税款及滞纳金", "promise": True},
     )
     assert r.status_code == 201
     app_id = r.json()["id"]
@@ -94,7 +94,7 @@ def test_repair_through_the_api(platform) -> None:
         c.post(
             "/v1/enterprise/credit/repairs",
             headers=platform.headers("enterprise2"),
-            json={"record": uid, "statement": "not ours"},
+            json={"record": uid, "statement": "not ours", "corrected": "x", "promise": True},
         ).status_code
         == 404
     )
@@ -137,9 +137,11 @@ def test_scan_the_one_code_and_record_a_joint_inspection(platform) -> None:
             "findings": "消防通道堆放杂物，已责令整改",
             "result": "issues",
             "evidence": ["0x" + "ab" * 32],
+            "started_at": body["scan"]["scanned_at"],  # 扫码入企: the visit began at the scan
         },
     )
     assert r.status_code == 201, r.text
+    assert r.json()["scan"] == body["scan"]["uid"] and r.json()["reason"] == "schedule"  # never inspected: due
     platform.ctx.credit.sync(force=True)
     after = c.post("/v1/inspector/scan", headers=h, json={"text": one_code(platform, uscc)}).json()
     assert after["inspection"]["due"] is False and after["inspection"]["last_inspected"] == str(TODAY)
@@ -152,7 +154,13 @@ def test_scan_the_one_code_and_record_a_joint_inspection(platform) -> None:
         c.post(
             "/v1/inspector/inspections",
             headers=h,
-            json={"uscc": uscc, "departments": ["tax.440604"], "items": [{"item": "x", "ok": True}], "result": "pass"},
+            json={
+                "uscc": uscc,
+                "departments": ["tax.440604"],
+                "items": [{"item": "x", "ok": True}],
+                "result": "pass",
+                "started_at": body["scan"]["scanned_at"],
+            },
         ).status_code
         == 422
     )  # the inspector's own department must take part

@@ -1,11 +1,14 @@
 """Credit: departments record and list, enterprises see their standing and apply for repair, inspectors scan the
-one code and record inspections, anyone reads the public profile."""
+one code (each scan a signed event, 扫码入企) and record the inspections it opens, enterprises see, rate and object
+to their visits, departments answer objections, record complaints that make an inspection due and see visit
+alerts, anyone reads the public profile."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -26,7 +29,7 @@ from api.http.deps import (
 )
 from api.http.params import Uscc
 from api.http.problems import ProblemError, problem_responses
-from credit import draws, inspections, workflows
+from credit import draws, inspections, visits, workflows
 from credit.codes_qr import CODE_DEPARTMENT, CodeError, ScannedCode, enterprise_code, read_code
 from credit.grading import RECORD_TYPES
 from credit.ledger import CreditLedger
@@ -34,12 +37,13 @@ from credit.report import make_report, summary
 from ledger.errors import LedgerError
 from ledger.kinds import Kind
 from qr.render import version_of
-from store.models import Certificate, RandomDraw
+from store.models import Certificate, Inspection, RandomDraw, Role, User
 from zero_errand.verification import url_of
 
 log = logging.getLogger(__name__)
 PROTECTED = (401, 403, 404, 409, 413, 422, 429)  # the problem statuses their routes may answer
 Digest = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+Uid = Annotated[str, Path(min_length=36, max_length=36, description="The uid")]
 department = signed_in_router("/v1/department/credit", "department", PROTECTED)
 enterprise = signed_in_router("/v1/enterprise/credit", "enterprise", PROTECTED)
 inspector = signed_in_router("/v1/inspector", "inspector", PROTECTED)
@@ -76,6 +80,10 @@ class ListEndIn(BaseModel):
 class RepairIn(BaseModel):
     record: str = Field(min_length=36, max_length=36, description="The record's uid")
     statement: str = Field(min_length=1, max_length=2000, description="What was put right")
+    corrected: str = Field(
+        default="", max_length=2000, description="How the wrong was corrected and the obligations met"
+    )
+    promise: bool = Field(default=False, description="The enterprise makes the credit promise (信用承诺)")
 
 
 class DecisionIn(BaseModel):
@@ -94,17 +102,42 @@ class InspectionIn(BaseModel):
     departments: list[Literal[inspections.DEPARTMENTS]] = Field(  # type: ignore[valid-type]
         min_length=1, description="Every department in the visit: a joint inspection is one record"
     )
-    inspectors: list[str] = Field(default_factory=list, max_length=10, description="Other inspectors present")
+    inspectors: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=10, description="Other inspectors present (their user names)"
+    )
     items: list[Item] = Field(min_length=1, max_length=100)
     findings: str = Field(default="", max_length=4000)
     result: Literal["pass", "issues", "fail"]
     evidence: list[Digest] = Field(default_factory=list, max_length=50, description="Digests of evidence files")
-    visited_on: date | None = None
-    draw_id: int | None = None
+    started_at: datetime = Field(description="When the visit started (with its time zone)")
+    ended_at: datetime | None = Field(default=None, description="When it ended (default now)")
+    scan: str | None = Field(
+        default=None,
+        min_length=36,
+        max_length=36,
+        description="The uid of the scan that opened the visit (default: the latest scan that fits)",
+    )
+    emergency: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Why the inspectors entered before scanning (an emergency): then a scan between start and end",
+    )
+    reason: str | None = Field(
+        default=None,
+        max_length=32,
+        description="Why the visit takes place when none is due: one of the rule file's unscheduled reasons",
+    )
+    draw_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class ScanIn(BaseModel):
     text: str = Field(min_length=1, max_length=600, description="The scanned one-code URL")
+
+
+class InspectorScanIn(ScanIn):
+    purpose: Literal["enter", "leave"] = Field(
+        default="enter", description="enter (before entering) or leave (before leaving, after an emergency entry)"
+    )
 
 
 def _do(
@@ -294,28 +327,57 @@ def apply_repair(ctx: Context, session: SessionDep, me: CurrentEnterprise, body:
         ctx,
         session,
         lambda credit: workflows.apply_repair(
-            credit, session, uscc=me.uscc or "", record_uid=body.record, statement=body.statement, actor=me.subject
+            credit,
+            session,
+            uscc=me.uscc or "",
+            record_uid=body.record,
+            statement=body.statement,
+            corrected=body.corrected,
+            promise=body.promise,
+            actor=me.subject,
         ),
         lambda a: {"id": a.id, "state": a.state},
     )
 
 
-@inspector.post("/scan", summary="Scan a one code")
-async def scan(ctx: Context, me: CurrentInspector, body: ScanIn) -> dict[str, Any]:
-    """Check a scanned one code and answer the enterprise's standing as inspectors see it (records on display, grade
-    with explanation, list flags, published inspections, whether an inspection is due). 422 for a malformed code or
-    one not signed by an authorized key (possibly forged)."""
-    # Signature recovery, the cached key list and a few indexed reads (~3 ms): answered on the event loop like
-    # the certificate status route, since a thread hop per request costs more than it saves under load.
+@inspector.post("/scan", summary="Scan a one code (扫码入企)")
+async def scan(ctx: Context, me: CurrentInspector, body: InspectorScanIn) -> dict[str, Any]:
+    """Check a scanned one code, record the scan (purpose `enter` before entering, `leave` before leaving after an
+    emergency entry) as a signed event (time, inspector, department; market supervision's key signs its digest,
+    EIP-191) anchored with the inspections, and answer the enterprise's standing as inspectors see it (records on
+    display, grade with explanation, list flags, published inspections, whether an inspection is due and why) with
+    `scan: {uid, digest, purpose, scanned_at, signature}`. 422 for a malformed code or one not signed by an
+    authorized key (possibly forged): nothing is recorded then."""
+    # Answered on the event loop (signature recovery, the cached key list, the cached standing: a thread hop per
+    # request costs more than it saves under load). The scan's INSERT is the one write: scans arriving together are
+    # committed together by one writing thread (store.group), awaited here without holding the loop or a pool
+    # thread, so a store lock held elsewhere (the daily pass committing a chunk) delays only the scans.
     code = read_code(body.text)  # a CodeError ("invalid-code") if it is no code at all
     if not _code_key_authorized(ctx, code):
         raise ProblemError(
             422, "the code is not signed by a key authorized for enterprise codes: it may be forged", "untrusted-code"
         )
+    row = inspections.scan_event(
+        ctx.require_credit(),
+        uscc=code.uscc,
+        inspector=me.subject.removeprefix("user:"),
+        department=me.department or "",
+        purpose=body.purpose,
+        actor=me.subject,
+    )
+    event = {
+        "uid": row.uid,
+        "digest": row.digest,
+        "purpose": row.purpose,
+        "scanned_at": row.started_at.isoformat() if row.started_at else None,
+        "signature": row.signature,
+    }
+    await asyncio.wrap_future(ctx.scan_writer().submit(row))  # answered once the scan is committed
     with ctx.sessions() as session:
         return {
             "code": {"uscc": code.uscc, "signer": code.signer, "issued": code.issued},
             **_standing(ctx, session, code.uscc, "inspector"),
+            "scan": event,
         }
 
 
@@ -328,16 +390,33 @@ def _code_key_authorized(ctx: AppContext, code: ScannedCode) -> bool:
 @inspector.post("/inspections", status_code=201, summary="Record an inspection")
 def add_inspection(ctx: Context, session: SessionDep, me: CurrentInspector, body: InspectionIn) -> dict[str, Any]:
     """Record one inspection visit: the departments taking part (the inspector's own among them), the other
-    inspectors present, the items checked, findings, result and the digests of evidence files (hashed on the phone).
-    It is batch-anchored like certificates and becomes a credit record."""
+    inspectors present (user names), the items checked, findings, result, the digests of evidence files (hashed on
+    the phone), and when it started and ended. It needs a scan of the enterprise's code by one of its inspectors
+    (purpose enter) at most the rule file's `scan_before_minutes` before `started_at` and not after it (`scan`
+    names it, else the latest that fits is taken), or an `emergency` reason and then a scan between start and end:
+    409 otherwise. A visit when none is due (by the schedule, or an open complaint, alert or referral) gives a
+    `reason` from the rule file's list (422 otherwise; `random_draw` with the `draw_id` that drew the enterprise).
+    It is batch-anchored like certificates, becomes a credit record, closes the enterprise's open triggers and, one
+    visit too many for its class, raises a visit alert (无事不扰)."""
     if me.department not in body.departments:
         raise ProblemError(
             422, "the inspector's own department must be among the departments of the visit", "validation"
         )
-    return _do(
-        ctx,
-        session,
-        lambda credit: inspections.record_inspection(
+
+    def record(credit: CreditLedger) -> Any:
+        present = set(body.inspectors) - {me.subject.removeprefix("user:")}
+        known = set(
+            session.scalars(
+                select(User.username).where(
+                    User.username.in_(present), User.role == Role.INSPECTOR, User.disabled.is_(False)
+                )
+            )
+        )
+        if present - known:
+            raise ProblemError(
+                422, f"no active inspector named {', '.join(sorted(present - known))}: list inspectors by user name"
+            )
+        return inspections.record_inspection(
             credit,
             session,
             uscc=body.uscc,
@@ -347,12 +426,31 @@ def add_inspection(ctx: Context, session: SessionDep, me: CurrentInspector, body
             findings=body.findings,
             result=body.result,
             evidence=[e.lower() for e in body.evidence],
-            visited_on=body.visited_on,
+            started_at=body.started_at,
+            ended_at=body.ended_at,
+            scan=body.scan,
+            emergency=body.emergency,
+            reason=body.reason,
             draw_id=body.draw_id,
             actor=me.subject,
-        ),
-        lambda i: {"uid": i.uid, "digest": i.digest, "state": i.state},
+        )
+
+    return _do(
+        ctx,
+        session,
+        record,
+        lambda i: {
+            "uid": i.uid,
+            "digest": i.digest,
+            "state": i.state,
+            "reason": i.reason,
+            "scan": body.scan or _uid_of(session, i.scan_id),
+        },
     )
+
+
+def _uid_of(session: Session, inspection_id: int | None) -> str | None:
+    return session.scalars(select(Inspection.uid).where(Inspection.id == inspection_id)).first()
 
 
 @inspector.get("/enterprises/{uscc}/standing", summary="An enterprise's standing, for inspection")
@@ -410,6 +508,134 @@ def get_draw(session: SessionDep, uid: Annotated[str, Path(min_length=36, max_le
     if row is None:
         raise ProblemError(404, f"no draw {uid}")
     return draws.published(row)
+
+
+# -- the enterprise's side of visits (扫码入企), objections, triggers and alerts --------------------------------------
+
+
+class RatingIn(BaseModel):
+    stars: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=500)
+
+
+class ObjectionIn(BaseModel):
+    visit: str | None = Field(default=None, min_length=36, max_length=36, description="The visit's or scan's uid")
+    record: str | None = Field(default=None, min_length=36, max_length=36, description="Or the credit record's uid")
+    text: str = Field(min_length=1, max_length=2000, description="What the enterprise objects to, and why")
+
+
+class AnswerIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class TriggerIn(BaseModel):
+    uscc: Uscc
+    kind: Literal[visits.TRIGGER_KINDS]  # type: ignore[valid-type]
+    reason: str = Field(min_length=1, max_length=500, description="What the complaint, alert or referral is about")
+    reference: str = Field(default="", max_length=64, description="The case or document number")
+
+
+@enterprise.get("/visits", summary="Every scan and inspection recorded about us")
+def own_visits(session: SessionDep, me: CurrentEnterprise) -> dict[str, Any]:
+    """Every scan and inspection recorded about the calling enterprise, newest first: when, departments,
+    inspectors, purpose or reason, the items checked and the result, our rating, objections and their answers, and
+    the alerts a visit raised (无事不扰); and the objections to our records."""
+    return visits.enterprise_visits(session, me.uscc or "")
+
+
+@enterprise.post("/visits/{uid}/rating", status_code=201, summary="Rate one of our inspections, anonymously")
+def rate_visit(session: SessionDep, me: CurrentEnterprise, uid: Uid, body: RatingIn) -> dict[str, Any]:
+    """Rate one inspection of the calling enterprise, 1 to 5 stars and a comment, once (409 on a second). Who rated
+    is not kept; departments see ratings only aggregated, in groups of at least three. 404 for a visit that is not
+    ours."""
+    with session.begin():
+        rating = visits.rate(session, uscc=me.uscc or "", uid=uid, stars=body.stars, comment=body.comment)
+        return {"visit": uid, "stars": rating.stars, "comment": rating.comment, "rated_on": str(rating.rated_on)}
+
+
+@enterprise.post("/objections", status_code=201, summary="Object to one of our visits or records (异议)")
+def file_objection(ctx: Context, session: SessionDep, me: CurrentEnterprise, body: ObjectionIn) -> dict[str, Any]:
+    """Object to one of the calling enterprise's visits or scans (`visit`) or credit records (`record`): the visit's
+    lead department, or the record's department, must answer by `due_at` (the rule file's
+    `objection_answer_days`). Filing is a record on the enterprise's credit chain. 404 for what is not ours, 409
+    while an objection to the same is open."""
+    return _do(
+        ctx,
+        session,
+        lambda credit: visits.file_objection(
+            credit,
+            session,
+            uscc=me.uscc or "",
+            text=body.text,
+            visit_uid=body.visit,
+            record_uid=body.record,
+            actor=me.subject,
+        ),
+        lambda o: {"uid": o.uid, "department": o.department, "due_at": o.due_at.isoformat(), "state": o.state},
+    )
+
+
+@department.get("/objections", summary="Objections our department has to answer")
+def department_objections(session: SessionDep, me: CurrentOfficial) -> list[dict[str, Any]]:
+    """The open objections the official's department has to answer, the most urgent first, overdue ones marked."""
+    return visits.open_objections(session, me.department or "")
+
+
+@department.post("/objections/{uid}/answer", summary="Answer an objection (only the department it is for)")
+def answer_objection(
+    ctx: Context, session: SessionDep, me: CurrentOfficial, uid: Uid, body: AnswerIn
+) -> dict[str, Any]:
+    """Answer an objection addressed to the official's department (403 for another department's, 409 once
+    answered). The answer, its time and who gave it are kept, and the answer is a record on the enterprise's credit
+    chain."""
+    return _do(
+        ctx,
+        session,
+        lambda credit: visits.answer_objection(
+            credit, session, uid=uid, department=me.department or "", text=body.text, actor=me.subject
+        ),
+        lambda o: {
+            "uid": o.uid,
+            "state": o.state,
+            "answered_at": o.answered_at.isoformat() if o.answered_at else None,
+            "late": bool(o.answered_at and o.answered_at > o.due_at),
+        },
+    )
+
+
+@department.get("/ratings", summary="How enterprises rated our visits (aggregated)")
+def department_ratings(session: SessionDep, me: CurrentOfficial) -> dict[str, Any]:
+    """The anonymous ratings of visits the official's department took part in: count, mean and comments for the
+    department and per inspector of it, never per enterprise or visit; a group of fewer than three ratings shows
+    no numbers."""
+    return visits.ratings(session, me.department or "")
+
+
+@department.get("/alerts", summary="Visit alerts (无事不扰)")
+def visit_alerts(
+    session: SessionDep, me: CurrentOfficial, limit: Annotated[int, Query(ge=1, le=500)] = 200
+) -> list[dict[str, Any]]:
+    """Enterprises visited more often than their class allows within the rule file's window (joint visits count
+    once), newest first, with the visit that went over. For officials of every department."""
+    return visits.alerts(session, limit)
+
+
+@department.post("/triggers", status_code=201, summary="Record a complaint, alert or referral")
+def add_trigger(session: SessionDep, me: CurrentOfficial, body: TriggerIn) -> dict[str, Any]:
+    """Record a complaint (投诉举报), a risk alert or a referral about an enterprise for the official's department:
+    the enterprise shows as due for inspection, with the reason, on the inspector's scan, whatever its class, until
+    an inspection closes it."""
+    with session.begin():
+        trigger = visits.add_trigger(
+            session,
+            uscc=body.uscc,
+            kind=body.kind,
+            reason=body.reason,
+            reference=body.reference,
+            department=me.department or "",
+            actor=me.subject,
+        )
+        return visits.shown_trigger(trigger)
 
 
 def _standing(ctx: AppContext, session: Session, uscc: str, audience: Any) -> dict[str, Any]:
