@@ -76,11 +76,19 @@ class StandingCache:
         event.listen(sessions, "after_rollback", lambda session: session.info.pop(TOUCHED, None))
 
     def standing(
-        self, credit: CreditLedger, session: Session, uscc: str, audience: Audience, on: date | None = None
+        self,
+        credit: CreditLedger,
+        session: Session,
+        uscc: str,
+        audience: Audience,
+        on: date | None = None,
+        department: str | None = None,
     ) -> dict[str, Any] | None:
         """`credit.profile.standing`, from the cache when it is fresh (None: no such enterprise)."""
         on = on or date.today()
-        return self._get(uscc, audience, on, lambda: standing(credit, session, uscc, audience, on))
+        # a department's view differs by department (its own repaired records): kept apart
+        seen_by = f"{audience}:{department}" if audience == "department" else audience
+        return self._get(uscc, seen_by, on, lambda: standing(credit, session, uscc, audience, on, department))
 
     def _get(
         self, uscc: str, audience: str, on: date, compute: Callable[[], dict[str, Any] | None]

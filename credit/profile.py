@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from credit import inspections
-from credit.grading import RECORD_TYPES, TYPE_ZH, Fact, displayed_until, load_policy, on_display
+from credit.grading import RECORD_TYPES, TYPE_ZH, Fact, displayed_until, load_policy, on_display, published
 from credit.ledger import CreditLedger, active_entries, list_flags
+from credit.tax_credit import tax_grade_on
 from store.models import CreditRecord, Enterprise, RepairApplication
 
 Audience = Literal["public", "owner", "inspector", "department"]
@@ -35,16 +36,28 @@ def _record(r: CreditRecord, on: date) -> dict[str, Any]:
         "amount_fen": r.public.get("amount_fen"),
         "displayed_until": until.isoformat() if until else None,
         "on_display": on_display(policy, fact, on),
+        # a minor record (NDRC Order No. 36) counts and departments see it, but it is in principle not published
+        "published": published(policy, fact, on),
+        "tier": policy.tiers.get(r.type),  # minor | general | serious, None when untiered
         "repaired_on": r.repaired_on.isoformat() if r.repaired_on else None,
+        "status_zh": "已修复" if r.repaired_on else None,
         "digest": r.digest,
         "on_chain": r.state == "APPENDED",
     }
 
 
 def standing(
-    credit: CreditLedger, session: Session, uscc: str, audience: Audience, on: date | None = None
+    credit: CreditLedger,
+    session: Session,
+    uscc: str,
+    audience: Audience,
+    on: date | None = None,
+    department: str | None = None,
 ) -> dict[str, Any] | None:
-    """None when there is no such enterprise."""
+    """None when there is no such enterprise. The public sees records published (a minor record never is);
+    inspectors see records on display; a department sees every record except another department's repaired ones
+    (a repaired record is withdrawn from what is shared: only `department`, the one that recorded it, still sees
+    it); the enterprise sees all of its own, repaired ones marked 已修复."""
     on = on or date.today()
     enterprise = session.get(Enterprise, uscc)
     if enterprise is None:
@@ -57,8 +70,12 @@ def standing(
         .order_by(CreditRecord.decided_on.desc(), CreditRecord.seq.desc())
     ).all()
     shown = [_record(r, on) for r in records]
-    if audience in ("public", "inspector"):
+    if audience == "public":
+        shown = [r for r in shown if r["published"]]
+    elif audience == "inspector":
         shown = [r for r in shown if r["on_display"]]
+    elif audience == "department":
+        shown = [r for r in shown if r["repaired_on"] is None or r["department"] == department]
     active = active_entries(session, uscc, on)
     lists = [
         {
@@ -90,6 +107,8 @@ def standing(
     }
     if audience != "public":
         out["grade"]["explanation"] = grade.explanation
+        # the tax bureau's 纳税缴费信用 grade, its own beside the risk class (None: not graded)
+        out["tax_credit"] = tax_grade_on(session, uscc, on)
     if audience in ("inspector", "department"):
         # `visits` is newest first (inspections only, never scans); an enterprise never visited has none
         last = date.fromisoformat(visits[0]["visited_on"]) if visits else None

@@ -93,6 +93,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/department/credit/ratings"): {"official", "official2", "official3"},
     ("GET", "/v1/department/credit/alerts"): {"official", "official2", "official3"},
     ("POST", "/v1/department/credit/triggers"): {"official", "official2", "official3"},
+    ("POST", "/v1/department/credit/tax-grades"): {"official2"},  # the tax bureau's officials only
     ("GET", "/v1/public/draws"): EVERYONE,
     ("GET", "/v1/public/draws/{uid}"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
@@ -340,6 +341,8 @@ def _request(platform, method: str, path: str, who: str):
         body = {"text": "matrix"}
     elif path == "/v1/department/credit/triggers":
         body = {"uscc": platform.usccs[0], "kind": "complaint", "reason": "matrix"}
+    elif path == "/v1/department/credit/tax-grades":
+        body = {"uscc": platform.usccs[0], "year": 2025, "grade": "B", "decided_on": "2026-04-10"}
     return platform.client.request(method, url, json=body, headers=platform.headers(who))
 
 

@@ -29,7 +29,7 @@ from api.http.deps import (
 )
 from api.http.params import Uscc
 from api.http.problems import ProblemError, problem_responses
-from credit import draws, inspections, visits, workflows
+from credit import draws, inspections, tax_credit, visits, workflows
 from credit.codes_qr import CODE_DEPARTMENT, CodeError, ScannedCode, enterprise_code, read_code
 from credit.grading import RECORD_TYPES
 from credit.ledger import CreditLedger
@@ -181,6 +181,35 @@ def add_record(ctx: Context, session: SessionDep, me: CurrentOfficial, body: Rec
     )
 
 
+class TaxGradeIn(BaseModel):
+    uscc: Uscc
+    year: int = Field(ge=tax_credit.FIRST_YEAR, le=9999, description="The year graded")
+    grade: Literal[tax_credit.GRADES]  # type: ignore[valid-type]
+    decided_on: date
+
+
+@department.post("/tax-grades", status_code=201, summary="Record a tax credit grade (纳税缴费信用, the tax bureau)")
+def add_tax_grade(ctx: Context, session: SessionDep, me: CurrentOfficial, body: TaxGradeIn) -> dict[str, Any]:
+    """Record the tax bureau's 纳税缴费信用 grade (A, B, M, C, D; M for new enterprises or those without income) of an
+    enterprise for a year: a grade of its own, shown beside market supervision's risk class, which it never
+    changes. Its record goes on the enterprise's credit chain. 403 for any department but the tax bureau."""
+    return _do(
+        ctx,
+        session,
+        lambda credit: tax_credit.record_tax_grade(
+            credit,
+            session,
+            uscc=body.uscc,
+            year=body.year,
+            grade=body.grade,
+            department=me.department or "",
+            decided_on=body.decided_on,
+            actor=me.subject,
+        ),
+        lambda g: {"uscc": g.uscc, "year": g.year, "grade": g.grade, "decided_on": g.decided_on.isoformat()},
+    )
+
+
 @department.post("/lists", status_code=201, summary="Put an enterprise on the red or black list")
 def add_list(ctx: Context, session: SessionDep, me: CurrentOfficial, body: ListIn) -> dict[str, Any]:
     """Put an enterprise on the red list (at least class B) or the black list (class D; joint punishment is flagged
@@ -256,8 +285,9 @@ def decide_repair(
 @department.get("/enterprises/{uscc}", summary="An enterprise's full standing, for departments")
 def department_standing(ctx: Context, session: SessionDep, me: CurrentOfficial, uscc: Uscc) -> dict[str, Any]:
     """An enterprise's full standing, as departments see it: every record (on display or not), the grade with its
-    explanation, active list entries, published inspections, whether an inspection is due, and repair applications."""
-    return _standing(ctx, session, uscc, "department")
+    explanation, active list entries, published inspections, whether an inspection is due, and repair applications.
+    A repaired record is withdrawn from what is shared: only the department that recorded it still sees it."""
+    return _standing(ctx, session, uscc, "department", me.department)
 
 
 @enterprise.get("", summary="Our credit standing")
@@ -638,9 +668,11 @@ def add_trigger(session: SessionDep, me: CurrentOfficial, body: TriggerIn) -> di
         return visits.shown_trigger(trigger)
 
 
-def _standing(ctx: AppContext, session: Session, uscc: str, audience: Any) -> dict[str, Any]:
+def _standing(
+    ctx: AppContext, session: Session, uscc: str, audience: Any, department: str | None = None
+) -> dict[str, Any]:
     credit = ctx.require_credit()
-    found = ctx.require_standings().standing(credit, session, uscc, audience)
+    found = ctx.require_standings().standing(credit, session, uscc, audience, department=department)
     if found is None:
         raise ProblemError(404, f"no enterprise {uscc}")
     return found
