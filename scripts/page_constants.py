@@ -17,8 +17,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from credit.grading import CLASSES, RECORD_TYPES, TYPE_EN, TYPE_ZH
-from credit.inspections import RESULTS
+from credit.grading import CLASSES, RECORD_TYPES, TYPE_EN, TYPE_ZH, load_policy
+from credit.inspections import PURPOSES, RESULTS, SCHEDULE
+from credit.tax_credit import GRADES as TAX_GRADES
+from credit.tax_credit import LABEL_EN as TAX_LABEL_EN
+from credit.tax_credit import LABEL_ZH as TAX_LABEL_ZH
+from credit.visits import TRIGGER_KINDS
 from identifiers import REGISTRATION_AUTHORITIES, USCC_ALPHABET
 from kinds import eip712
 from ledger import sm2, sm2_address
@@ -35,6 +39,32 @@ HEADER = (
     "// generated from Python by scripts/page_constants.py (`npm run build:web` runs it); do not edit.\n"
     "// Each constant names its Python owner; tests/pages/test_bundle.py fails when this file is stale.\n"
 )
+
+
+# Why a visit takes place (credit.inspections: the schedule, an open trigger of credit.visits, or one of the rule
+# file's `unscheduled_reasons`), in the pages' two languages. A reason the Python side adds without a label here
+# stops the build (`visit_reasons`), so no page ever shows a bare key.
+VISIT_REASON_LABELS = {
+    SCHEDULE: ("按风险分类定期检查", "Routine (risk-based schedule)"),
+    "complaint": ("投诉举报", "Complaint"),
+    "alert": ("风险预警", "Risk alert"),
+    "referral": ("转办", "Referral"),
+    "random_draw": ("双随机抽查", "Double random draw"),
+    "emergency": ("紧急情况", "Emergency"),
+}
+SCAN_PURPOSE_LABELS = {
+    "enter": ("进门前扫码", "Scanned before entering"),
+    "leave": ("离开前扫码", "Scanned before leaving"),
+}
+
+
+def visit_reasons() -> dict[str, dict[str, str]]:
+    """The labels of every reason a visit may have: the schedule, the trigger kinds and the rule file's list."""
+    wanted = [SCHEDULE, *TRIGGER_KINDS, *load_policy().unscheduled_reasons]
+    missing = [r for r in wanted if r not in VISIT_REASON_LABELS]
+    if missing:
+        raise SystemExit(f"scripts/page_constants.py: no label for the visit reason(s) {', '.join(missing)}")
+    return {r: {"zh-CN": VISIT_REASON_LABELS[r][0], "en": VISIT_REASON_LABELS[r][1]} for r in dict.fromkeys(wanted)}
 
 
 def _type_string(name: str) -> str:
@@ -119,6 +149,27 @@ def constants() -> list[tuple[str, str, Any]]:
             {t: {"zh-CN": TYPE_ZH[t], "en": TYPE_EN[t]} for t in RECORD_TYPES},
         ),
         ("INSPECTION_RESULTS", "credit.inspections.RESULTS", list(RESULTS)),
+        (
+            "UNSCHEDULED_REASONS",
+            "credit.grading.load_policy().unscheduled_reasons (an inspection not due gives one)",
+            list(load_policy().unscheduled_reasons),
+        ),
+        ("VISIT_REASONS", "credit.inspections.SCHEDULE, credit.visits.TRIGGER_KINDS, the rule file", visit_reasons()),
+        (
+            "OBJECTION_ANSWER_DAYS",
+            "credit.grading.load_policy().objection_answer_days (a department answers an objection within them)",
+            load_policy().objection_answer_days,
+        ),
+        (
+            "SCAN_PURPOSES",
+            "credit.inspections.PURPOSES",
+            {p: {"zh-CN": SCAN_PURPOSE_LABELS[p][0], "en": SCAN_PURPOSE_LABELS[p][1]} for p in PURPOSES},
+        ),
+        (
+            "TAX_CREDIT_GRADES",
+            "credit.tax_credit.GRADES / LABEL_ZH / LABEL_EN (纳税缴费信用)",
+            {g: {"zh-CN": TAX_LABEL_ZH[g], "en": TAX_LABEL_EN[g]} for g in TAX_GRADES},
+        ),
         ("USCC_ALPHABET", "identifiers.USCC_ALPHABET", USCC_ALPHABET),
         (
             "USCC_NEVER_USED",

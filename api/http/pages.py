@@ -26,6 +26,7 @@ TEXT = {
         "title": "零跑腿信用账本",
         "lead": "禅城区政务证明与企业信用，上链存证，扫码核验。",
         "verify": "扫码核验证明",
+        "enterprise": "企业信用服务",
         "docs": "接口文档（API）",
         "switch": "English",
         "other": "en",
@@ -35,6 +36,7 @@ TEXT = {
         "lead": "Certificates and enterprise credit of Chancheng District, anchored "
         "on a permissioned ledger and verifiable by scanning a QR code.",
         "verify": "Verify a certificate",
+        "enterprise": "Enterprise credit service",
         "docs": "API documentation",
         "switch": "中文",
         "other": "zh-CN",
@@ -60,6 +62,7 @@ def index(ctx: Context, lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-C
 <body><nav><a href="/?lang={t["other"]}" id="lang-switch" lang="{t["other"]}">{t["switch"]}</a></nav>
 <h1>{t["title"]}</h1><p>{t["lead"]}</p>
 <a class="btn" href="/verify?lang={lang}">{t["verify"]}</a>
+<a class="btn" href="/enterprise?lang={lang}">{t["enterprise"]}</a>
 {docs}
 <script>{LANG_SCRIPT}</script></body></html>"""
 
@@ -97,9 +100,35 @@ INSPECT_STYLE = (
 textarea,select{font-size:1rem;width:100%;box-sizing:border-box;margin:.35rem 0;padding:.5rem}
 fieldset{border:0;margin:.35rem 0;padding:0;min-width:0}legend{padding:0}
 label.dept{display:inline-flex;align-items:center;gap:.4rem;margin:.2rem 1.2rem .2rem 0;padding:.3rem 0}
-label.dept input{width:1.25rem;height:1.25rem;margin:0;padding:0;flex:none}
+label.dept input,label.check input{width:1.25rem;height:1.25rem;margin:0;padding:0;flex:none}
+label.check{display:flex;align-items:center;gap:.4rem;margin:.4rem 0}#why{border-left:.3rem solid #b35900;
+padding-left:.5rem}#scan-recorded{background:#e6f4ea;border-left:.3rem solid #1a7f37}
 #manual-form{margin-top:1rem}#uscc{font-family:ui-monospace,monospace;letter-spacing:.05em}
 #saved,#name,#who{overflow-wrap:anywhere}"""
+)
+# The enterprise's view: the two grades side by side (each its own department's), visits as cards, stars big enough
+# for a thumb.
+ENTERPRISE_STYLE = (
+    STYLE
+    + """
+.grades{display:grid;grid-template-columns:1fr 1fr;gap:.5rem;margin:.75rem 0}
+.grades>div{padding:.6rem;border-radius:.5rem;background:#f3f3f3;min-width:0}.grades p{margin:.1rem 0}
+.big{font-size:2rem;font-weight:bold}#grade[data-grade=A],#tax[data-grade=A]{color:#1a7f37}
+#grade[data-grade=D],#tax[data-grade=D]{color:#c8102e}#tax[data-grade=none]{font-size:1.2rem;color:#555}
+ul.visits{list-style:none;padding:0}li.visit{position:relative;border:1px solid #ddd;border-radius:.5rem;
+padding:.6rem;margin:.6rem 0}li.visit h3{font-size:1rem;margin:0}li.visit[data-kind=scan]{background:#fafafa}
+li.visit dl{margin:.5rem 0}ul.items{margin:0;padding:0;list-style:none}li[data-ok=false]{color:#c8102e}
+h4{font-size:.95rem;margin:.6rem 0 .2rem}
+textarea{font-size:1rem;width:100%;box-sizing:border-box;margin:.35rem 0;padding:.5rem}
+fieldset{border:0;margin:.2rem 0;padding:0;min-width:0}legend{padding:0}
+.stars-pick label.star{display:inline-block;font-size:2rem;line-height:1;padding:.2rem .3rem;color:#bbb;cursor:pointer}
+.stars-pick label.star.on{color:#f0a000}.star input{position:absolute;opacity:0;width:1px;height:1px;margin:0;padding:0}
+.star input:focus-visible+span{outline:2px solid #44546a}.stars{color:#f0a000}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+p.alert{padding:.5rem;border-radius:.5rem;background:#fff4cc;border-left:.3rem solid #f0b400}
+ul.objections{padding-left:1rem}li.objection p{margin:.2rem 0}li.objection[data-state=overdue] b{color:#c8102e}
+.answer{background:#e6f4ea;padding:.3rem .5rem;border-radius:.3rem}summary{padding:.5rem 0;cursor:pointer;
+color:#c8102e}.msg:empty{display:none}.msg{font-weight:bold}.code{font-family:ui-monospace,monospace}"""
 )
 PROFILE_STYLE = (
     STYLE
@@ -175,11 +204,22 @@ autocapitalize="characters" spellcheck="false" maxlength="40"><button type="subm
 </form>
 <p id="scan-error" role="alert"></p></section>
 <section id="standing" hidden><h2 id="name"></h2><p id="source" class="small"></p>
-<dl><dt data-t="grade"></dt><dd id="grade"></dd><dt data-t="flags"></dt><dd id="flags"></dd></dl>
-<p id="due"></p><h3 data-t="last" class="small"></h3><ul id="inspections"></ul>
+<p id="scan-recorded" class="note" role="status" hidden></p>
+<dl><dt data-t="grade"></dt><dd id="grade"></dd><dt data-t="taxCredit"></dt><dd id="tax"></dd>
+<dt data-t="flags"></dt><dd id="flags"></dd></dl>
+<p id="due"></p><div id="due-why" hidden><p class="small" data-t="dueBecause"></p><ul id="due-reasons"></ul></div>
+<h3 data-t="last" class="small"></h3><ul id="inspections"></ul>
 <h3 data-t="records" class="small"></h3><ul id="records"></ul>
 <form id="inspection-form"><h3 data-t="record"></h3>
 <fieldset><legend class="small" data-t="departments"></legend>{depts}</fieldset>
+<label><span data-t="startedAt" class="small"></span><input id="started-at" type="datetime-local" step="1" required>
+</label><div id="why" hidden><label><span data-t="why" class="small"></span><select id="reason">
+<option value=""></option></select></label>
+<label id="draw-label" hidden><span data-t="drawId" class="small"></span><input id="draw-id" type="number" min="1"
+inputmode="numeric"></label></div>
+<label class="check"><input id="emergency-on" type="checkbox"><span data-t="emergencyOn" class="small"></span></label>
+<label id="emergency-label" hidden><span data-t="emergency" class="small"></span><textarea id="emergency" rows="2"
+maxlength="500"></textarea></label>
 <label><span data-t="items" class="small"></span><textarea id="items" rows="4" required></textarea></label>
 <label><span data-t="findings" class="small"></span><textarea id="findings" rows="3"></textarea></label>
 <label><span data-t="result" class="small"></span><select id="result"><option value="pass" data-t="pass"></option>
@@ -284,7 +324,7 @@ if (location.hash.length > 1) fetch("/v1/public/codes/check", {method: "POST",
   }).catch(() => { code.dataset.valid = "unknown"; code.textContent = code.dataset.offline; });
 }"""
 INLINE_SCRIPTS = (LANG_SCRIPT, PROFILE_SCRIPT)
-INLINE_STYLES = (INDEX_STYLE, STYLE, INSPECT_STYLE, PROFILE_STYLE)
+INLINE_STYLES = (INDEX_STYLE, STYLE, INSPECT_STYLE, PROFILE_STYLE, ENTERPRISE_STYLE)
 
 
 @router.get("/e/{uscc}", response_class=HTMLResponse)
@@ -344,3 +384,39 @@ data-other="{escape(t["code_other"])}" data-offline="{escape(t["code_offline"])}
 <h2 class="small">{t["records"]}</h2><ul id="records">{records}</ul>
 <h2 class="small">{t["inspections"]}</h2><ul id="inspections">{visits}</ul>
 <script>{LANG_SCRIPT}</script><script>{PROFILE_SCRIPT}</script></body></html>""")
+
+
+@router.get("/enterprise", response_class=HTMLResponse)
+def enterprise_service_page(lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN") -> str:
+    """The enterprise's view (企业信用服务): it signs in with its API client (client credentials, the token kept in the
+    page's memory) and sees its risk class beside its tax credit grade, every scan and inspection recorded about it,
+    rates inspections, objects to them and follows the answers, and sees the 无事不扰 alerts. Its texts are the
+    script's (web/enterprise/page.js, which switches language in place)."""
+    title, switch, other, noscript = (
+        ("企业信用服务", "English", "en", "请在浏览器中启用脚本功能。")
+        if lang == "zh-CN"
+        else ("Enterprise credit service", "中文", "zh-CN", "Please enable JavaScript.")
+    )
+    return f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style>{ENTERPRISE_STYLE}</style>
+<script type="module" src="/static/enterprise/page.js"></script></head>
+<body><nav><a href="?lang={other}" id="lang-switch" lang="{other}" data-t="switch">{switch}</a></nav>
+<h1 data-t="title">{title}</h1><noscript lang="{lang}"><p>{noscript}</p></noscript>
+<section id="login" hidden><h2 data-t="login"></h2><p class="small" data-t="loginHint"></p><form id="login-form">
+<label for="client-id" data-t="clientId"></label><input id="client-id" autocomplete="username" autocapitalize="off"
+spellcheck="false" maxlength="64" required>
+<label for="client-secret" data-t="secret"></label><input id="client-secret" type="password"
+autocomplete="current-password" maxlength="200" required><button type="submit" data-t="signin"></button></form>
+<p id="login-error" role="alert"></p><p class="small" data-t="memory"></p></section>
+<section id="account" hidden><h2 id="name"></h2><p id="uscc" class="small"></p>
+<div class="grades"><div><p class="small" data-t="risk"></p><p id="grade" class="big"></p>
+<p id="grade-note" class="small"></p></div><div><p class="small" data-t="taxCredit"></p><p id="tax" class="big"></p>
+<p id="tax-note" class="small"></p></div></div><p class="small" data-t="separate"></p>
+<p id="alerts" class="note" role="status" hidden></p><p id="account-error" role="alert"></p>
+<h2 data-t="visits"></h2><p class="small" data-t="visitsHint"></p><ul id="visits" class="visits"></ul>
+<section id="record-objections" hidden><h2 data-t="recordObjections"></h2><ul id="record-objection-list"></ul>
+</section><button id="refresh" type="button" data-t="refresh"></button>
+<button id="sign-out" type="button" data-t="signOut"></button></section>
+</body></html>"""

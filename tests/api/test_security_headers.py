@@ -92,6 +92,8 @@ def page_paths(served: Served) -> list[str]:
         "/verify",
         "/verify?lang=en",
         "/inspect",
+        "/enterprise",
+        "/enterprise?lang=en",
         f"/e/{served.uscc}",
         f"/e/{served.uscc}?lang=en",
     ]

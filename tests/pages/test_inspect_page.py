@@ -1,6 +1,6 @@
 """The inspector page in headless Chromium with a fake camera that films an enterprise's one code: sign in,
-scan (ZXing's WebAssembly reads the frames), see the standing, record a joint inspection with an evidence file
-hashed on the device, and find the form empty again."""
+scan (ZXing's WebAssembly reads the frames: the scan is recorded, 扫码入企), see the standing, record a joint inspection
+opened by that scan with an evidence file hashed on the device, and find the form empty again."""
 
 from __future__ import annotations
 
@@ -44,7 +44,12 @@ def test_scan_with_the_camera_and_record_an_inspection(
     from store.models import Inspection
 
     with live.ctx.sessions() as s:
-        row = s.scalars(select(Inspection).where(Inspection.uscc == uscc)).one()
+        row = s.scalars(select(Inspection).where(Inspection.uscc == uscc, Inspection.kind == "inspection")).one()
+        (entered,) = s.scalars(select(Inspection).where(Inspection.uscc == uscc, Inspection.kind == "scan")).all()
+    # 扫码入企: the page's scan was recorded and opened the visit, which began after the code was scanned
+    assert entered.purpose == "enter" and entered.inspectors == ["inspector1"] and row.scan_id == entered.id
+    assert entered.started_at is not None and row.started_at is not None and entered.started_at <= row.started_at
+    assert row.reason == "schedule"  # never inspected: due
     assert row.departments == ["amr.440604", "tax.440604"] and row.result == "issues"
     assert row.items == [
         {"item": "营业执照公示", "ok": True, "note": ""},

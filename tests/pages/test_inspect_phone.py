@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from eth_account import Account
 
@@ -194,9 +195,20 @@ def test_every_state_of_an_inspection_fits_the_phone_in_both_languages(
 ) -> None:
     sign_in(page, live)
     every_width(page, request, "scan")
+    # 扫码入企: the code was scanned at the door (by another phone); the typed lookup records no scan, and the
+    # server takes that one for the visit the page records
+    token = httpx.post(
+        f"{live.base}/v1/auth/login", json={"username": "inspector1", "password": live.passwords["inspector1"]}
+    ).json()["access_token"]
+    code = enterprise_code(live.ctx.ledger, live.ctx.certificates.keys["amr.440604"], live.base, credit[1])
+    door = httpx.post(
+        f"{live.base}/v1/inspector/scan", json={"text": code}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert door.status_code == 200, door.text
     page.fill("#uscc", credit[1])  # tax arrears and a general penalty, due for inspection
     page.click("#manual-form button")
     page.wait_for_selector("#standing:not([hidden])")
+    assert page.is_hidden("#scan-recorded")  # typed: no scan was recorded by this lookup
     records = page.inner_text("#records")
     assert "欠缴税款" in records and "一般行政处罚" in records and "tax_arrears" not in records
     page.click("#lang-switch")

@@ -1,7 +1,8 @@
 """The pages under their Content-Security-Policy in headless Chromium: the verify page (a link, and a hard phone
 photo decoded by ZXing's WebAssembly, which only the two decoding pages may compile), the inspector page (the
-camera), the enterprise profile (its hashed inline script), the home page and Swagger UI's bootstrap all work, and
-the browser reports no violation; an injected inline script is refused.
+camera), the enterprise profile (its hashed inline script), the enterprise's own page (its module and style), the
+home page and Swagger UI's bootstrap all work, and the browser reports no violation; an injected inline script is
+refused.
 
 Under this policy `page.wait_for_function` needs a function (`"() => ..."`): Playwright evaluates one once, but
 re-evaluates a bare expression with `eval` at every poll, which the policy (rightly) refuses."""
@@ -93,6 +94,15 @@ def test_the_profile_page_checks_its_code_with_its_hashed_script(live: LiveServe
     assert watch.violations() == []
 
 
+def test_the_enterprise_page_runs_its_module_and_styles_with_no_violation(live: LiveServer, watched) -> None:
+    page, watch = watched
+    page.goto(live.base + "/enterprise?lang=en")
+    page.wait_for_selector("#login:not([hidden])")  # the module ran
+    assert page.inner_text("#login h2") == "Enterprise sign-in"
+    assert page.evaluate("getComputedStyle(document.querySelector('.grades')).display") == "grid"  # its inline style
+    assert watch.violations() == []
+
+
 def test_the_home_page_and_the_swagger_bootstrap_run_with_no_violation(live: LiveServer, watched) -> None:
     page, watch = watched
     page.goto(live.base + "/")
@@ -109,7 +119,13 @@ def test_only_the_decoding_pages_may_compile_webassembly(live: LiveServer) -> No
     import httpx
 
     uscc = live.usccs[0]
-    for path, wasm in (("/verify", True), ("/inspect?lang=en", True), ("/", False), (f"/e/{uscc}", False)):
+    for path, wasm in (
+        ("/verify", True),
+        ("/inspect?lang=en", True),
+        ("/", False),
+        (f"/e/{uscc}", False),
+        ("/enterprise", False),
+    ):
         policy = httpx.get(live.base + path).headers["content-security-policy"]
         script_src = re.search(r"script-src[^;]*", policy)[0]
         assert ("'wasm-unsafe-eval'" in script_src) is wasm, (path, script_src)

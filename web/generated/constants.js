@@ -216,6 +216,76 @@ export const RECORD_TYPES = {
 // credit.inspections.RESULTS
 export const INSPECTION_RESULTS = ["pass", "issues", "fail"];
 
+// credit.grading.load_policy().unscheduled_reasons (an inspection not due gives one)
+export const UNSCHEDULED_REASONS = ["complaint", "alert", "referral", "random_draw", "emergency"];
+
+// credit.inspections.SCHEDULE, credit.visits.TRIGGER_KINDS, the rule file
+export const VISIT_REASONS = {
+  "schedule": {
+    "zh-CN": "按风险分类定期检查",
+    "en": "Routine (risk-based schedule)"
+  },
+  "complaint": {
+    "zh-CN": "投诉举报",
+    "en": "Complaint"
+  },
+  "alert": {
+    "zh-CN": "风险预警",
+    "en": "Risk alert"
+  },
+  "referral": {
+    "zh-CN": "转办",
+    "en": "Referral"
+  },
+  "random_draw": {
+    "zh-CN": "双随机抽查",
+    "en": "Double random draw"
+  },
+  "emergency": {
+    "zh-CN": "紧急情况",
+    "en": "Emergency"
+  }
+};
+
+// credit.grading.load_policy().objection_answer_days (a department answers an objection within them)
+export const OBJECTION_ANSWER_DAYS = 5;
+
+// credit.inspections.PURPOSES
+export const SCAN_PURPOSES = {
+  "enter": {
+    "zh-CN": "进门前扫码",
+    "en": "Scanned before entering"
+  },
+  "leave": {
+    "zh-CN": "离开前扫码",
+    "en": "Scanned before leaving"
+  }
+};
+
+// credit.tax_credit.GRADES / LABEL_ZH / LABEL_EN (纳税缴费信用)
+export const TAX_CREDIT_GRADES = {
+  "A": {
+    "zh-CN": "纳税缴费信用 A 级",
+    "en": "Tax and fee payment credit grade A"
+  },
+  "B": {
+    "zh-CN": "纳税缴费信用 B 级",
+    "en": "Tax and fee payment credit grade B"
+  },
+  "M": {
+    "zh-CN": "纳税缴费信用 M 级（新设立或无生产经营收入）",
+    "en": "Tax and fee payment credit grade M (newly set up, or no business income)"
+  },
+  "C": {
+    "zh-CN": "纳税缴费信用 C 级",
+    "en": "Tax and fee payment credit grade C"
+  },
+  "D": {
+    "zh-CN": "纳税缴费信用 D 级",
+    "en": "Tax and fee payment credit grade D"
+  }
+};
+
 // identifiers.USCC_ALPHABET
 export const USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 

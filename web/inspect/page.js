@@ -1,10 +1,12 @@
 // The inspector page (一码检查): sign in, find the enterprise by scanning its one code with the phone camera, from
-// a photo, or by typing its USCC; see its grade, list flags, last inspections and whether an inspection is due, and
-// record the result. Codes are decoded on the device (../scan/decode.js); evidence files are hashed on the device
+// a photo, or by typing its USCC (a scan is recorded: 扫码入企); see its risk class beside its tax credit grade, list
+// flags, last inspections and whether an inspection is due and why, and record the result: when it started (the
+// scan was before it), and, when none is due, a reason from the rule file's list. Codes are decoded on the device (../scan/decode.js); evidence files are hashed on the device
 // (SHA-256): only digests leave. Every message is the page's language: the API's problem types and the browser's
 // error names are mapped to texts here, never shown raw; data (names, findings) is marked lang="zh-CN".
 import {
-  DEPARTMENT_NAMES, INSPECTION_RESULTS, RECORD_TYPES, REGISTRATION_AUTHORITIES, USCC_ALPHABET, USCC_NEVER_USED,
+  DEPARTMENT_NAMES, INSPECTION_RESULTS, RECORD_TYPES, REGISTRATION_AUTHORITIES, TAX_CREDIT_GRADES, UNSCHEDULED_REASONS,
+  USCC_ALPHABET, USCC_NEVER_USED, VISIT_REASONS,
 } from "../generated/constants.js"; // generated from the Python owners (scripts/page_constants.py)
 
 const NEVER_USED = [...USCC_NEVER_USED]; // the capitals a USCC never uses (I, O, S, V, Z)
@@ -45,6 +47,13 @@ const TEXT = {
     usccCheck: (c, e) => `校验位不符：第18位应为“${e}”，而不是“${c}”，请核对代码。`,
     // recording
     badRecord: "检查记录有误，请检查填写内容后重试。",
+    noScan: "未找到进门前的扫码记录：请先扫描企业码再记录检查。",
+    // scan to enter (扫码入企), why a visit is due, and the reason of one that is not
+    scanRecorded: (at) => `扫码已登记：${at}`, taxCredit: "纳税缴费信用", unrated: "未评定",
+    dueBecause: "应检查原因：", scheduleDue: (on) => `按风险分类定期检查（应检日期 ${on}）`,
+    startedAt: "检查开始时间（扫码之后）", why: "本期无需检查，请选择检查事由", choose: "请选择",
+    drawId: "双随机抽查编号", emergencyOn: "紧急进入（进门前未能扫码，离开前补扫）",
+    emergency: "紧急情况说明", badStart: "检查开始时间无效，请重新填写。",
   },
   en: {
     title: "One-code inspection", switch: "中文", login: "Inspector sign-in", username: "Username",
@@ -87,6 +96,12 @@ const TEXT = {
     usccCheck: (c, e) =>
       `The check character does not match: character 18 should be “${e}”, not “${c}”. Check the code.`,
     badRecord: "The record was refused; check what was entered and try again.",
+    noScan: "No scan of the code before entering was found: scan the enterprise code, then record the inspection.",
+    scanRecorded: (at) => `Scan recorded at ${at}`, taxCredit: "Tax credit", unrated: "not rated",
+    dueBecause: "Why it is due:", scheduleDue: (on) => `Routine, by the risk class (due on ${on})`,
+    startedAt: "Inspection started at (after the scan)", why: "No inspection is due: choose the reason for this one",
+    choose: "Choose", drawId: "Draw number", emergencyOn: "Emergency entry (no scan before entering; scan before leaving)",
+    emergency: "What the emergency was", badStart: "The start time is not valid; enter it again.",
   },
 };
 
@@ -94,6 +109,7 @@ const $ = (id) => document.getElementById(id);
 let lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : "zh-CN";
 let token = sessionStorage.getItem("zel-inspector-token");
 let me = null, current = null, source = null, stream = null, scanning = 0;
+let startedDefault = null; // when the visit starts unless the inspector changes it: now, and never before the scan
 const messages = {}; // element id -> [text key, ...arguments]: re-rendered when the language changes
 
 function t(key, ...args) {
@@ -164,6 +180,9 @@ function render() {
   $("lang-switch").href = `?lang=${other}${location.hash}`;
   $("camera").textContent = t(stream ? "stop" : "scan");
   for (const [id, [key, ...args]] of Object.entries(messages)) $(id).textContent = t(key, ...args);
+  for (const option of $("reason").options) {
+    option.textContent = option.value ? VISIT_REASONS[option.value][lang] : t("choose");
+  }
   if (me) renderWho();
   if (current) renderStanding();
 }
@@ -175,6 +194,13 @@ function department(id) {
 function renderWho() {
   // A person's display name is Chinese: the English page shows the sign-in name instead.
   $("who").textContent = `${lang === "en" ? me.username : me.display_name} · ${department(me.department)}`;
+}
+
+// A time as people read it on the phone, in its own clock: 2026-05-03 09:30:05
+function when(iso) {
+  const d = new Date(iso), p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${
+    p(d.getSeconds())}`;
 }
 
 function data(text) { // names, findings and summaries: the departments' Chinese, whatever the page's language
@@ -204,9 +230,27 @@ function renderStanding() {
   if (s.flags.black_list) flags.push(t("black"));
   if (s.flags.joint_punishment) flags.push(t("joint"));
   $("flags").textContent = flags.length ? flags.join(t("sep")) : t("none");
+  // the tax bureau's own grade (纳税缴费信用), beside market supervision's risk class: neither changes the other
+  const tax = s.tax_credit || null;
+  $("tax").textContent = tax ? (TAX_CREDIT_GRADES[tax.grade] || {})[lang] || tax.grade : t("unrated");
+  $("tax").dataset.grade = tax ? tax.grade : "";
+  const scan = s.scan || null;
+  $("scan-recorded").hidden = !scan;
+  $("scan-recorded").textContent = scan ? t("scanRecorded", when(scan.scanned_at)) : "";
+  if (scan) $("scan-recorded").dataset.scan = scan.uid; else delete $("scan-recorded").dataset.scan;
   const due = $("due");
   due.dataset.due = String(s.inspection.due);
-  due.textContent = `${t(s.inspection.due ? "due" : "notDue")} (${t("dueOn")} ${s.inspection.due_on})`;
+  // when due, the reasons below say why (a complaint overrides the schedule's date); when not, the date it will be
+  due.textContent = s.inspection.due ? t("due") : `${t("notDue")} (${t("dueOn")} ${s.inspection.due_on})`;
+  const reasons = s.inspection.reasons || [];
+  $("due-why").hidden = !reasons.length;
+  $("due-reasons").replaceChildren(...reasons.map((r) => li(r.kind === "schedule" ? [t("scheduleDue", r.due_on)]
+    : [`${(VISIT_REASONS[r.kind] || {})[lang] || t("dueBecause")} · ${department(r.department)} · ${r.recorded_on}`,
+      ...(r.reason ? [data(r.reason)] : [])], { kind: r.kind })));
+  // an inspection not due gives its reason, from the rule file's list
+  $("why").hidden = s.inspection.due;
+  $("reason").required = !s.inspection.due;
+  showReasonFields();
   $("inspections").replaceChildren(...(s.inspections.length ? s.inspections.map((i) =>
     li([i.visited_on, t(i.result), ...(i.findings ? [data(i.findings)] : [])], { result: i.result }))
     : [li([t("never")])]));
@@ -381,9 +425,37 @@ async function sha256(file) {
   return "0x" + Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// The visit starts now unless the inspector says otherwise, never before the scan that opened it (the phone's clock
+// may be behind the server's): the datetime-local field shows it to the second, in the phone's time zone.
+function localInput(d) {
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${
+    p(d.getSeconds())}`;
+}
+
+function startedAt() {
+  const value = $("started-at").value;
+  if (startedDefault && value === localInput(startedDefault)) return startedDefault.toISOString();
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+function showReasonFields() {
+  const reason = $("why").hidden ? "" : $("reason").value;
+  $("draw-label").hidden = reason !== "random_draw";
+  $("draw-id").required = reason === "random_draw";
+  if (reason === "emergency") $("emergency-on").checked = true;
+  $("emergency-label").hidden = !$("emergency-on").checked;
+  $("emergency").required = $("emergency-on").checked;
+}
+
 function resetForm() {
   $("inspection-form").reset(); // items, findings, evidence, the result back to "pass", other departments unticked
   say("evidence-chosen");
+  const scanned = current && current.scan ? Date.parse(current.scan.scanned_at) : 0;
+  startedDefault = new Date(Math.max(Date.now(), scanned));
+  $("started-at").value = localInput(startedDefault);
+  showReasonFields();
   for (const box of document.querySelectorAll("input[name=dept]")) {
     box.checked = me && box.value === me.department;
     box.disabled = me && box.value === me.department;
@@ -400,8 +472,19 @@ async function save(event) {
   try {
     const evidence = await Promise.all(Array.from($("evidence").files, sha256));
     const departments = Array.from(document.querySelectorAll("input[name=dept]:checked"), (b) => b.value);
+    // 扫码入企: the visit began at the scan that opened it (a code typed by hand has none: the server looks for one)
+    const scan = current.scan || null;
+    const started = startedAt();
+    if (!started) { say("saved", "badStart"); return; }
+    const notDue = !current.inspection.due, reason = $("reason").value;
     const done = await api("POST", "/v1/inspector/inspections", {
       uscc: current.uscc, departments, items, findings: $("findings").value, result: $("result").value, evidence,
+      // it ends now (it is recorded on leaving), never before it started: the phone's clock, as the start's
+      started_at: started, ended_at: new Date(Math.max(Date.now(), Date.parse(started))).toISOString(),
+      ...(scan ? { scan: scan.uid } : {}),
+      ...(notDue && reason ? { reason } : {}),
+      ...(notDue && reason === "random_draw" ? { draw_id: Number($("draw-id").value) } : {}),
+      ...($("emergency-on").checked ? { emergency: $("emergency").value.trim() } : {}),
     });
     resetForm();
     say("saved", "saved", done.digest);
@@ -411,7 +494,8 @@ async function save(event) {
   } catch (e) {
     const text = problemText(e);
     if (!text) { signOut(true); return; }
-    say("saved", ...(e instanceof Problem && e.status === 422 ? ["badRecord"] : text));
+    say("saved", ...(e instanceof Problem && e.status === 422 ? ["badRecord"]
+      : e instanceof Problem && e.status === 409 ? ["noScan"] : text));
   } finally {
     button.disabled = false;
   }
@@ -430,6 +514,9 @@ $("camera").addEventListener("click", () => (stream ? stopCamera() : startCamera
 $("photo").addEventListener("change", fromPhoto);
 $("manual-form").addEventListener("submit", fromTyped);
 $("inspection-form").addEventListener("submit", save);
+$("reason").append(...UNSCHEDULED_REASONS.map((r) => Object.assign(document.createElement("option"), { value: r })));
+$("reason").addEventListener("change", showReasonFields);
+$("emergency-on").addEventListener("change", showReasonFields);
 $("evidence").addEventListener("change", () => say("evidence-chosen", $("evidence").files.length ? "chosen" : null,
   $("evidence").files.length));
 $("next").addEventListener("click", () => {
