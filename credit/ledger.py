@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 import errors
-from credit.grading import RECORD_TYPES, Fact, Grade, grade, load_policy
+from credit.grading import RECORD_TYPES, Fact, Grade, Policy, grade, load_policy
 from ledger.anchor import Anchorer
 from ledger.client import Grade as ChainGrade
 from ledger.client import Ledger
@@ -31,7 +35,9 @@ from ledger.errors import LedgerError, StaleChainHead
 from ledger.kinds import CreditScope, Kind
 from qr.signed import canonical
 from store import audit
-from store.models import CreditGrade, CreditRecord, Enterprise, Inspection, ListEntry
+from store.db import begin_write
+from store.lease import Lease
+from store.models import CreditGrade, CreditPass, CreditRecord, Enterprise, Inspection, ListEntry
 from store.pii import Pii
 
 log = logging.getLogger(__name__)
@@ -86,6 +92,44 @@ class CreditError(errors.ZelError, ValueError):
         super().__init__(message, code=code, field=field)
 
 
+PASS_LEASE = "credit:pass"  # the store lease whose holder runs the daily pass (one process at a time)
+GRADED = frozenset(RECORD_TYPES)
+PASS_CHUNK = 500  # enterprises per chunk of the daily pass: read in three queries, written in one short transaction
+
+
+@dataclass
+class PassProgress:
+    """What one call of `CreditLedger.daily_pass` did, and where the day's pass stands.
+
+    `state`: finished (this call finished the day), done (finished before: nothing redone), busy (another process
+    holds the pass), paused (its time budget or `stop` ran out: it continues from the cursor), lost (another
+    process moved the cursor: it carries on)."""
+
+    day: date
+    state: str
+    regraded: int = 0  # enterprises graded by this call
+    changed: int = 0  # of them, grades that changed: stored PENDING for the chain
+    lists: int = 0  # red-list entries queued for their on-chain flag
+    chunks: int = 0
+    resumed: bool = False  # continued a pass an earlier call started (killed, stopped or paused)
+    cursor: str | None = None  # the last enterprise done (USCC order)
+    total_regraded: int = 0  # the day's pass in all, over every call
+    total_changed: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "day": self.day.isoformat()}
+
+
+@dataclass
+class _Chunk:
+    """One chunk's grades, computed outside any write transaction."""
+
+    last: str  # its last USCC: the cursor once written
+    size: int
+    changed: list[tuple[str, Grade, int | None]]  # (USCC, new grade, id of the current grade it replaces)
+
+
 def chain_head(previous: bytes, digest: bytes) -> bytes:
     """CreditRegistry.chainHead: keccak256(abi.encode(previousHead, recordDigest))."""
     return keccak(previous + digest)
@@ -112,7 +156,12 @@ class CreditLedger:
         self.scopes = {dept: frozenset(granted) for dept, granted in scopes.items()}
         self._lock = threading.Lock()  # one appender per process: heads are taken in order
         self._inspections: Anchorer | None = None  # the inspections' anchoring outbox, made on first sync
-        self._refreshed: date | None = None  # the day of the last `refresh`
+        self._refreshed: date | None = None  # the last day whose pass this process saw finished
+        self.pass_lease = Lease(sessions, PASS_LEASE, ttl=120.0)
+        # In the service (`run_forever`) the pass takes small chunks and sleeps `pass_pause` times as long as each
+        # took, so that the request threads hold the interpreter (the GIL) most of the time and never wait long for
+        # it, and hands over to `sync` (which then writes the grades changed so far) every `pass_budget` seconds.
+        self.pass_chunk, self.pass_pause, self.pass_budget = 100, 3.0, 300.0
 
     def subject(self, uscc: str) -> bytes:
         """The enterprise's keyed commitment: what CreditRegistry knows it by."""
@@ -319,20 +368,201 @@ class CreditLedger:
                 done += 1
         return done
 
-    def refresh(self, on: date | None = None, *, chunk: int = 200) -> dict[str, int]:
-        """The day's pass: regrade every enterprise as of `on` (records leave public display and list entries
-        start and end by date, with no write to say so) and queue red-list entries that started or ended for
-        their on-chain flag. Grade changes reach the chain with the next `sync`."""
+    def refresh(self, on: date | None = None, *, chunk: int = PASS_CHUNK) -> dict[str, int]:
+        """The day's pass (`daily_pass`) run to its end here: regrade every enterprise as of `on` (default today) and
+        queue red-list entries that started or ended for their on-chain flag; a day already finished is not redone.
+        Returns what this call changed: `regraded` grades and `lists` entries. Grades reach the chain with `sync`."""
+        done = self.daily_pass(on, chunk=chunk)
+        return {"regraded": done.changed, "lists": done.lists}
+
+    def daily_pass(
+        self,
+        on: date | None = None,
+        *,
+        chunk: int = PASS_CHUNK,
+        pause: float = 0.0,
+        budget: float | None = None,
+        stop: threading.Event | None = None,
+        after_chunk: Callable[[PassProgress], None] | None = None,
+    ) -> PassProgress:
+        """Regrade every enterprise as of `on` (records leave public display and list entries start and end by date,
+        with no write to say so), in USCC order, `chunk` enterprises at a time, storing only the grades that changed
+        (PENDING, as `regrade` does); then queue the red-list entries that started or ended.
+
+        Resumable: the day's `CreditPass` row keeps the cursor (the last enterprise done), advanced in the same short
+        transaction as each chunk's grades, so a pass killed midway continues where it stopped, and a finished day
+        is not redone. One process at a time: the holder of the store lease `credit:pass` (another gets `busy`), and
+        each chunk is written only if the cursor is still where it was read. `pause`: sleep that many times as long
+        as each chunk took; `budget` (seconds) or `stop`: return `paused` between chunks, to continue later.
+        `after_chunk` is called after each chunk is written."""
         on = on or date.today()
-        regraded = 0
+        started = time.monotonic()
+        progress = PassProgress(on, "busy")
+        if self._pass_finished(on, progress) or not self.pass_lease.acquire():
+            return self._passed(progress, started)
+        try:
+            if not self._open_pass(on, progress):
+                return self._passed(progress, started)
+            policy = load_policy()
+            while True:
+                if (stop is not None and stop.is_set()) or (budget is not None and time.monotonic() - started > budget):
+                    progress.state = "paused"
+                    return self._passed(progress, started)
+                if not self.pass_lease.acquire():  # renewed before each chunk; lost only to a stall beyond its TTL
+                    progress.state = "busy"
+                    return self._passed(progress, started)
+                began = time.monotonic()
+                step = self._grade_chunk(on, progress.cursor, chunk, policy)
+                if step is None:
+                    break
+                written = self._write_chunk(on, progress.cursor, step)
+                if written is None:
+                    progress.state = "lost"
+                    return self._passed(progress, started)
+                progress.chunks += 1
+                progress.regraded += step.size
+                progress.changed += written
+                progress.total_regraded += step.size
+                progress.total_changed += written
+                progress.cursor = step.last
+                if after_chunk is not None:
+                    after_chunk(progress)
+                if pause > 0:
+                    time.sleep(pause * (time.monotonic() - began))
+            lists = self._finish_pass(on, progress.cursor)
+            if lists is None:
+                progress.state = "lost"
+            else:
+                progress.state, progress.lists = "finished", lists
+                self._refreshed = on
+            return self._passed(progress, started)
+        finally:
+            self.pass_lease.release()
+
+    def _pass_finished(self, on: date, progress: PassProgress) -> bool:
+        """Whether the day's pass is finished (as the store says): then `progress` says so."""
         with self.sessions() as s:
-            usccs = list(s.scalars(select(Enterprise.uscc).order_by(Enterprise.uscc)))
-        for i in range(0, len(usccs), chunk):
+            row = s.get(CreditPass, on)
+            if row is None or row.finished_at is None:
+                return False
+            progress.state, progress.cursor = "done", row.cursor
+            progress.total_regraded, progress.total_changed = row.regraded, row.changed
+        self._refreshed = on
+        return True
+
+    def _open_pass(self, on: date, progress: PassProgress) -> bool:
+        """Start the day's pass, or take up an unfinished one at its cursor; False when it finished meanwhile."""
+        try:
             with self.sessions() as s, s.begin():
-                for uscc in usccs[i : i + chunk]:
-                    before = self.current_grade(s, uscc)
-                    regraded += self.regrade(s, uscc, on) is not before
+                row = s.get(CreditPass, on)
+                if row is None:
+                    s.add(CreditPass(day=on, cursor=None, regraded=0, changed=0, started_at=datetime.now(UTC)))
+                elif row.finished_at is not None:
+                    return self._pass_finished(on, progress)
+                else:
+                    progress.resumed = True
+                    progress.cursor, progress.total_regraded, progress.total_changed = (
+                        row.cursor,
+                        row.regraded,
+                        row.changed,
+                    )
+        except IntegrityError:  # another process started it at this moment (its lease expired under it)
+            progress.state = "lost"
+            return False
+        progress.state = "running"
+        return True
+
+    def _grade_chunk(self, on: date, after: str | None, size: int, policy: Policy) -> _Chunk | None:
+        """The next `size` enterprises after `after`, graded as of `on`: their records, list entries and current
+        grades read in one query each (a range of USCCs), the grades computed here. None when none are left."""
+        with self.sessions() as s:
+            query = select(Enterprise.uscc).order_by(Enterprise.uscc).limit(size)
+            usccs = list(s.scalars(query if after is None else query.where(Enterprise.uscc > after)))
+            if not usccs:
+                return None
+            last = usccs[-1]
+
+            def span(column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+                return (true() if after is None else column > after) & (column <= last)
+
+            facts: defaultdict[str, list[Fact]] = defaultdict(list)
+            # Every record of the chunk, steps too, filtered here: a condition on the type would lead SQLite's
+            # planner (no statistics) to the type index, a scan of all records of those types for every chunk.
+            for uscc, uid, type, decided_on, repaired_on in s.execute(
+                select(
+                    CreditRecord.uscc,
+                    CreditRecord.uid,
+                    CreditRecord.type,
+                    CreditRecord.decided_on,
+                    CreditRecord.repaired_on,
+                ).where(span(CreditRecord.uscc))
+            ):
+                if type in GRADED:
+                    facts[uscc].append(Fact(uid, type, decided_on, repaired_on))
+            listed: defaultdict[str, set[str]] = defaultdict(set)
+            for uscc, name in s.execute(
+                select(ListEntry.uscc, ListEntry.list).where(
+                    span(ListEntry.uscc),
+                    ListEntry.start_on <= on,
+                    or_(ListEntry.end_on.is_(None), ListEntry.end_on > on),
+                )
+            ):
+                listed[uscc].add(name)
+            latest = select(func.max(CreditGrade.id)).where(span(CreditGrade.uscc)).group_by(CreditGrade.uscc)
+            current = {
+                uscc: (grade_id, basis)
+                for grade_id, uscc, basis in s.execute(
+                    select(CreditGrade.id, CreditGrade.uscc, CreditGrade.basis).where(CreditGrade.id.in_(latest))
+                )
+            }
+        changed = []
+        for uscc in usccs:
+            flags = listed.get(uscc, set())
+            result = grade(
+                facts.get(uscc, []), on, black_listed="black" in flags, red_listed="red" in flags, policy=policy
+            )
+            grade_id, basis = current.get(uscc, (None, None))
+            if result.basis != basis:
+                changed.append((uscc, result, grade_id))
+        return _Chunk(last, len(usccs), changed)
+
+    def _write_chunk(self, on: date, after: str | None, step: _Chunk) -> int | None:
+        """Store the chunk's changed grades and advance the cursor past it, in one short transaction; the number
+        stored, or None (nothing written) when the cursor is no longer at `after` (another process moved it)."""
         with self.sessions() as s, s.begin():
+            begin_write(s)  # SQLite: the write lock first, so that what is read next is what is written against
+            row = s.get(CreditPass, on, with_for_update=True, populate_existing=True)
+            if row is None or row.finished_at is not None or row.cursor != after:
+                return None
+            rows = []
+            if step.changed:
+                usccs = [uscc for uscc, _, _ in step.changed]
+                # A record written meanwhile regraded its enterprise from fresher facts: that grade stands. Locking
+                # the enterprise rows (as `add` does) makes one being written now finish first, or wait for this.
+                s.execute(select(Enterprise.uscc).where(Enterprise.uscc.in_(usccs)).with_for_update())
+                now = {
+                    uscc: grade_id
+                    for uscc, grade_id in s.execute(
+                        select(CreditGrade.uscc, func.max(CreditGrade.id))
+                        .where(CreditGrade.uscc.in_(usccs))
+                        .group_by(CreditGrade.uscc)
+                    )
+                }
+                rows = [grade_row(uscc, result) for uscc, result, seen in step.changed if now.get(uscc) == seen]
+                s.add_all(rows)
+            row.cursor = step.last
+            row.regraded += step.size
+            row.changed += len(rows)
+        return len(rows)
+
+    def _finish_pass(self, on: date, after: str | None) -> int | None:
+        """Queue the red-list entries that started or ended by `on` for their on-chain flag and mark the day
+        finished, in one transaction; the number queued, or None when another process moved the cursor."""
+        with self.sessions() as s, s.begin():
+            begin_write(s)
+            row = s.get(CreditPass, on, with_for_update=True, populate_existing=True)
+            if row is None or row.finished_at is not None or row.cursor != after:
+                return None
             due = s.scalars(
                 select(ListEntry).where(
                     ListEntry.list == "red",
@@ -342,18 +572,37 @@ class CreditLedger:
             ).all()
             for entry in due:
                 entry.state = "PENDING"
-        self._refreshed = on
-        return {"regraded": regraded, "lists": len(due)}
+            row.finished_at = datetime.now(UTC)
+            return len(due)
+
+    @staticmethod
+    def _passed(progress: PassProgress, started: float) -> PassProgress:
+        progress.seconds = round(time.monotonic() - started, 3)
+        return progress
 
     def run_forever(self, stop: threading.Event, interval: float = 2.0) -> None:
-        """Sync every `interval` seconds, with the day's refresh first on each new day."""
+        """Sync every `interval` seconds, with the day's pass first until it is finished: in steps of `pass_budget`
+        seconds with a `sync` between them, paced by `pass_pause` so that requests are not held up. A store or
+        chain that fails is retried at the next turn; a pass continues from its cursor."""
         while not stop.is_set():
             try:
                 if self._refreshed != date.today():
-                    self.refresh()
+                    done = self.daily_pass(
+                        chunk=self.pass_chunk, pause=self.pass_pause, budget=self.pass_budget, stop=stop
+                    )
+                    if done.state == "finished":
+                        log.info(
+                            "credit pass of %s finished: %d enterprises, %d grades changed, %d list entries queued",
+                            done.day,
+                            done.total_regraded,
+                            done.total_changed,
+                            done.lists,
+                        )
                 self.sync()
             except LedgerError as exc:
                 log.warning("credit sync deferred: %s", exc)
+            except SQLAlchemyError as exc:
+                log.warning("credit pass or sync deferred (store): %s", exc)
             stop.wait(interval)
 
     # -- grading -----------------------------------------------------------------------------------------
@@ -381,16 +630,7 @@ class CreditLedger:
             red_listed=flags["red_list"],
             policy=load_policy(),
         )
-        return CreditGrade(
-            uscc=uscc,
-            grade=result.grade,
-            score=result.score,
-            rules_version=result.rules_version,
-            explanation=result.explanation,
-            basis=result.basis,
-            state="PENDING",
-            computed_at=datetime.now(UTC),
-        )
+        return grade_row(uscc, result)
 
     def regrade(self, session: Session, uscc: str, on: date | None = None) -> CreditGrade:
         """Recompute the grade; store it (PENDING for the chain) when it differs from the current one."""
@@ -445,6 +685,20 @@ class CreditLedger:
             "ok": not problems,
             "problems": problems,
         }
+
+
+def grade_row(uscc: str, result: Grade) -> CreditGrade:
+    """A computed grade as a new row, PENDING for the chain."""
+    return CreditGrade(
+        uscc=uscc,
+        grade=result.grade,
+        score=result.score,
+        rules_version=result.rules_version,
+        explanation=result.explanation,
+        basis=result.basis,
+        state="PENDING",
+        computed_at=datetime.now(UTC),
+    )
 
 
 def active_entries(session: Session, uscc: str, on: date) -> list[ListEntry]:

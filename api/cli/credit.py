@@ -1,9 +1,10 @@
-"""`zel credit code|record|list|list-end|repair|grade|audit|sync|qr|report` and `zel inspect draw|redraw`: the
+"""`zel credit code|record|list|list-end|repair|grade|audit|sync|refresh|qr|report` and `zel inspect draw|redraw`: the
 credit ledger from the command line (audited as the CLI user). All but `code` need the store and the chain."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from api.cli.options import ChainUrl, DataDir, JsonOut, cli_actor, cli_context, fail
 from api.context import AppContext
 from credit import workflows
-from credit.ledger import CreditError
+from credit.ledger import PASS_CHUNK, CreditError, PassProgress
 from errors import ZelError
 from identifiers import validate
 from store.db import transaction
@@ -200,6 +201,10 @@ def repair_apply(
     uscc: str,
     record_uid: str,
     statement: Annotated[str, typer.Option("--statement")],
+    corrected: Annotated[str, typer.Option("--corrected", help="How the wrong was corrected")] = "",
+    promise: Annotated[
+        bool, typer.Option("--promise/--no-promise", help="Make the credit promise (信用承诺); a repair needs it")
+    ] = False,
     as_json: JsonOut = False,
     data_dir: DataDir = None,
     chain_url: ChainUrl = None,
@@ -213,6 +218,8 @@ def repair_apply(
             uscc=uscc,
             record_uid=record_uid,
             statement=statement,
+            corrected=corrected,
+            promise=promise,
             actor=cli_actor().subject,
         )
         return {"application": app.id, "state": app.state}
@@ -313,6 +320,49 @@ def sync(data_dir: DataDir = None, chain_url: ChainUrl = None) -> None:
         credit = ctx.require_credit()
         done = credit.refresh() | credit.sync()
     typer.echo(json.dumps(done))
+
+
+@credit_app.command("refresh")
+def refresh(
+    on: Annotated[str | None, typer.Option("--on", help="The day to grade as of (YYYY-MM-DD); default today.")] = None,
+    chunk: Annotated[int, typer.Option("--chunk", min=1, help="Enterprises per chunk (one transaction each).")] = (
+        PASS_CHUNK
+    ),
+    as_json: JsonOut = False,
+    data_dir: DataDir = None,
+    chain_url: ChainUrl = None,
+) -> None:
+    """Run the day's regrading pass, which the service runs by itself once a day: every enterprise regraded as of the
+    day in USCC order, chunk by chunk, taking up a pass that was stopped at its cursor; a finished day is not redone,
+    and while another process runs the pass this one does nothing (exit 1). Only the store is written: changed
+    grades reach the chain with the service's next sync (or `zel credit sync`)."""
+    day = _day(on) or date.today()
+    shown = [time.monotonic()]
+
+    def report(progress: PassProgress) -> None:
+        if not as_json and time.monotonic() - shown[0] >= 5:
+            shown[0] = time.monotonic()
+            typer.echo(f"  {progress.total_regraded} enterprises graded, up to {progress.cursor}", err=True)
+
+    with cli_context(data_dir, chain_url) as ctx:
+        credit = ctx.require_credit()
+        done = credit.daily_pass(day, chunk=chunk, after_chunk=report)
+        holder = credit.pass_lease.current_holder() if done.state in ("busy", "lost") else None
+    if as_json:
+        typer.echo(json.dumps(done.as_dict() | {"holder": holder}))
+    elif done.state == "done":
+        typer.echo(
+            f"the pass of {day} finished before: {done.total_regraded} enterprises, {done.total_changed} grades changed"
+        )
+    elif done.state == "finished":
+        typer.echo(
+            f"the pass of {day} finished{' (continued from where it stopped)' if done.resumed else ''}: "
+            f"{done.regraded} enterprises graded in {done.seconds:g} s, {done.changed} grades changed, "
+            f"{done.lists} red-list entries queued; {done.total_regraded} enterprises in the day's pass"
+        )
+    else:
+        typer.echo(f"another process runs the pass of {day} ({holder or 'its lease just ended'}): nothing done here")
+    raise typer.Exit(0 if done.state in ("done", "finished") else 1)
 
 
 @inspect_app.command("draw")
