@@ -471,6 +471,11 @@ class Ledger:
     def set_grade(self, key: LocalAccount, subject: bytes, grade: Grade, basis: bytes) -> TxResult:
         return self._write(key, self.credit.functions.setGrade(subject, int(grade), basis), "setting a grade")
 
+    def set_grades(self, key: LocalAccount, subjects: list[bytes], grades: list[Grade], bases: list[bytes]) -> TxResult:
+        """Several subjects' grades in one transaction (CreditRegistry.setGrades: all or nothing)."""
+        call = self.credit.functions.setGrades(subjects, [int(g) for g in grades], bases)
+        return self._write(key, call, f"setting {len(subjects)} grades")
+
     def set_red_list(self, key: LocalAccount, subject: bytes, listed: bool, basis: bytes) -> TxResult:
         return self._write(key, self.credit.functions.setRedList(subject, listed, basis), "setting the red list")
 

@@ -51,6 +51,7 @@ contract CreditRegistry {
     error CreditRegistryInvalidScope(uint8 scope);
     error CreditRegistryStaleHead(bytes32 subject, bytes32 expected, bytes32 actual);
     error CreditRegistryInvalidGrade(uint8 grade);
+    error CreditRegistryLengthMismatch(uint256 subjects, uint256 grades, uint256 bases);
     error CreditRegistryInvalidWindow(uint64 start, uint64 end);
     error CreditRegistryListEntryOwned(bytes32 subject, bytes32 owner);
 
@@ -104,12 +105,31 @@ contract CreditRegistry {
     /// @param grade The new grade.
     /// @param basis Digest of the grading explanation (rule version and records considered).
     function setGrade(bytes32 subject, uint8 grade, bytes32 basis) external {
-        uint32 department = _writer(SCOPE_GRADE);
+        _setGrade(subject, grade, basis, issuers.departmentAt(_writer(SCOPE_GRADE)));
+    }
+
+    /// @notice Set several subjects' grades in one transaction (a day's regrading changes many). Needs the grade
+    /// scope; all or nothing: one invalid grade reverts the whole call.
+    /// @param subjects The subjects' keyed commitments.
+    /// @param grades Their new grades (1 = A ... 4 = D), in the same order.
+    /// @param bases The digests of their grading explanations, in the same order.
+    function setGrades(bytes32[] calldata subjects, uint8[] calldata grades, bytes32[] calldata bases) external {
+        bytes32 department = issuers.departmentAt(_writer(SCOPE_GRADE));
+        uint256 n = subjects.length;
+        if (grades.length != n || bases.length != n) {
+            revert CreditRegistryLengthMismatch(n, grades.length, bases.length);
+        }
+        for (uint256 i = 0; i < n; ++i) {
+            _setGrade(subjects[i], grades[i], bases[i], department);
+        }
+    }
+
+    function _setGrade(bytes32 subject, uint8 grade, bytes32 basis, bytes32 department) private {
         if (grade < uint8(Grade.A) || grade > uint8(Grade.D)) revert CreditRegistryInvalidGrade(grade);
         Standing storage s = _standings[subject];
         Grade previous = s.grade;
         s.grade = Grade(grade);
-        emit GradeChanged(subject, previous, Grade(grade), basis, issuers.departmentAt(department), msg.sender);
+        emit GradeChanged(subject, previous, Grade(grade), basis, department, msg.sender);
     }
 
     /// @notice Put a subject on the red (commendation) list or take it off. A listing belongs to the

@@ -10,7 +10,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from ledger.client import Grade
-from ledger.errors import InvalidArgument, NotAuthorized, StaleChainHead
+from ledger.errors import InvalidArgument, LedgerError, NotAuthorized, StaleChainHead
 from ledger.kinds import CreditScope, Kind, department_id, kinds_mask, scopes_mask
 from tests.conftest import AMR, TAX, emitted
 
@@ -157,3 +157,29 @@ def test_black_list_window_belongs_to_its_department(env):
     for stranger in (env.outsider, env.tax_key):
         with pytest.raises(NotAuthorized):
             env.ledger.set_black_list(stranger, subject, start, end, ZERO)
+
+
+def test_set_grades_writes_many_in_one_transaction_all_or_nothing(env):
+    from credit.ledger import GRADES_PER_TX
+
+    subjects = [os.urandom(32) for _ in range(GRADES_PER_TX)]  # all new: the dearest case
+    grades = [Grade(1 + i % 4) for i in range(GRADES_PER_TX)]
+    bases = [os.urandom(32) for _ in range(GRADES_PER_TX)]
+    for stranger in (env.tax_key, env.si_key, env.outsider, env.admin):
+        with pytest.raises(NotAuthorized):
+            env.ledger.set_grades(stranger, subjects[:2], grades[:2], bases[:2])
+    with pytest.raises(InvalidArgument, match="grade"):  # one invalid grade among valid ones: nothing is set
+        call = env.ledger.credit.functions.setGrades(subjects[:3], [1, 5, 2], bases[:3])
+        env.ledger.sender.transact(env.amr_key, call, "grades")
+    with pytest.raises(LedgerError):  # lengths that do not match
+        call = env.ledger.credit.functions.setGrades(subjects[:3], [1, 2], bases[:3])
+        env.ledger.sender.transact(env.amr_key, call, "grades")
+    assert env.ledger.standing(subjects[0]).grade == Grade.NONE
+    result = env.ledger.set_grades(env.amr_key, subjects, grades, bases)
+    assert result.gas_used < 5_000_000  # a full batch fits any block this district's chains use (ganache: 6.7 M)
+    events = emitted(env.ledger.credit, result, "GradeChanged")
+    assert [(e["subject"], e["newGrade"], e["basis"]) for e in events] == [
+        (s, int(g), b) for s, g, b in zip(subjects, grades, bases, strict=True)
+    ]
+    assert {e["department"] for e in events} == {AMR} and {e["writer"] for e in events} == {env.amr_key.address}
+    assert [env.ledger.standing(s).grade for s in subjects[:4]] == grades[:4]
