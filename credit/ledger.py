@@ -321,6 +321,8 @@ class CreditLedger:
             pending = list(
                 s.scalars(select(CreditGrade.id).where(CreditGrade.state == "PENDING").order_by(CreditGrade.id))
             )
+        if not self.ledger.batch_grades:  # contracts deployed before setGrades: one transaction each
+            batch = 1
         for start in range(0, len(pending), batch):
             with self.sessions() as s, s.begin():
                 rows = s.scalars(select(CreditGrade).where(CreditGrade.id.in_(pending[start : start + batch]))).all()
@@ -341,11 +343,12 @@ class CreditLedger:
                         current.append(row)
                 if not current:
                     continue
-                result = self.ledger.set_grades(
-                    self.keys[GRADE_DEPARTMENT],
-                    [self.subject(r.uscc) for r in current],
-                    [ChainGrade[r.grade] for r in current],
-                    [bytes.fromhex(r.basis[2:]) for r in current],
+                key, subjects = self.keys[GRADE_DEPARTMENT], [self.subject(r.uscc) for r in current]
+                grades, bases = [ChainGrade[r.grade] for r in current], [bytes.fromhex(r.basis[2:]) for r in current]
+                result = (
+                    self.ledger.set_grades(key, subjects, grades, bases)
+                    if batch > 1
+                    else self.ledger.set_grade(key, subjects[0], grades[0], bases[0])
                 )
                 for row in current:
                     row.tx_hash, row.state = result.tx_hash, "WRITTEN"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 
 from ledger.chain import ChainConfig, Connection, connect
@@ -470,6 +471,13 @@ class Ledger:
 
     def set_grade(self, key: LocalAccount, subject: bytes, grade: Grade, basis: bytes) -> TxResult:
         return self._write(key, self.credit.functions.setGrade(subject, int(grade), basis), "setting a grade")
+
+    @functools.cached_property
+    def batch_grades(self) -> bool:
+        """Whether the deployed CreditRegistry has `setGrades` (a deployment made before it was added has not: its
+        runtime code dispatches on each function's 4-byte selector, which it then does not contain)."""
+        selector = keccak(text="setGrades(bytes32[],uint8[],bytes32[])")[:4]
+        return selector in bytes(self.w3.eth.get_code(self.credit.address))
 
     def set_grades(self, key: LocalAccount, subjects: list[bytes], grades: list[Grade], bases: list[bytes]) -> TxResult:
         """Several subjects' grades in one transaction (CreditRegistry.setGrades: all or nothing)."""

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from api.http.limits import RateLimiter
 from store.models import Certificate
 from zero_errand.certificates import CertKind
+from zero_errand.standard_kinds import standard_schemas
 
 
 def digest_of(platform, number: str) -> str:
@@ -29,8 +30,11 @@ def test_the_key_list_names_the_signers_and_the_domain(platform) -> None:
         "ps.440604",
         "edu.440604",
     }
-    # the certificate kinds' own schema files (kinds/standard/), registered at provisioning; no department's yet
-    assert sorted(k["schema"]["slug"] for k in body["kinds"]) == sorted(k.slug for k in CertKind)
+    # the certificate kinds' own schema files (kinds/standard/), every version (a credit report issued under version
+    # 1 still verifies), registered at provisioning; no department's yet
+    listed = sorted((k["schema"]["slug"], k["schema"]["version"]) for k in body["kinds"])
+    assert listed == sorted((s.slug, s.version) for s in standard_schemas())
+    assert {slug for slug, _ in listed} == {k.slug for k in CertKind} and ("credit-report", 2) in listed
 
 
 def test_the_holder_check_answers_one_bit(platform) -> None:

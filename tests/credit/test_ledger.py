@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from eth_utils import keccak
 from sqlalchemy import select
 
 from credit import workflows
@@ -254,3 +255,35 @@ def test_the_days_refresh_regrades_as_records_leave_display_and_red_lists_end(pl
     with platform.ctx.sessions() as s:
         assert credit.current_grade(s, uscc).score == BASE
     assert credit.audit(uscc)["ok"]
+
+
+@pytest.mark.parametrize("batched", [True, False], ids=["setGrades", "older-deployment"])
+def test_pending_grades_reach_the_chain_in_one_transaction(platform, batched: bool) -> None:
+    from store.models import CreditGrade
+
+    credit, ledger = platform.ctx.credit, platform.ctx.ledger
+    assert ledger.batch_grades  # this deployment has setGrades
+    assert keccak(text="setGrades(bytes32[],uint8[],bytes32[])")[:4] not in bytes(
+        ledger.w3.eth.get_code(ledger.attestations.address)
+    )  # what the detection sees in contract code without the function
+    if not batched:  # as on contracts deployed before setGrades: the same writes, one transaction each
+        ledger.__dict__["batch_grades"] = False
+    for uscc in platform.usccs[:2]:
+        with transaction(platform.ctx.sessions) as s:
+            credit.add(
+                s,
+                uscc=uscc,
+                type="penalty_serious",
+                department="amr.440604",
+                decided_on=TODAY,
+                summary="x",
+                actor="user:test",
+            )
+            credit.regrade(s, uscc)  # C: a pending grade each
+    assert credit.sync()["grades"] == 2
+    with platform.ctx.sessions() as s:
+        rows = [credit.current_grade(s, u) for u in platform.usccs[:2]]
+        assert s.scalar(select(CreditGrade.id).where(CreditGrade.state == "PENDING").limit(1)) is None
+    assert [r.state for r in rows] == ["WRITTEN", "WRITTEN"]
+    assert (rows[0].tx_hash == rows[1].tx_hash) is batched
+    assert [ledger.standing(credit.subject(u)).grade for u in platform.usccs[:2]] == [Grade.C, Grade.C]
