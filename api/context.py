@@ -85,7 +85,7 @@ class AppContext:
     accounts: AccountCheck = field(init=False)  # tokens checked against their accounts' current rows
     proxies: tuple[Network, ...] = field(init=False)  # the trusted reverse proxies
     _key_lists: KeyListCache | None = field(default=None, init=False, repr=False)
-    _scans: GroupCommit[Inspection, Inspection] | None = field(default=None, init=False, repr=False)
+    _scans: GroupCommit[Inspection, None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         check_cost(self.settings.mode)
@@ -112,14 +112,14 @@ class AppContext:
             raise ChainClosed(what)
         return self.credit
 
-    def scan_writer(self) -> GroupCommit[Inspection, Inspection]:
+    def scan_writer(self) -> GroupCommit[Inspection, None]:
         """Inspectors' scans (扫码入企) arriving together are stored in one transaction (store.group): a scan is a
         write on the inspector's request path, which must stay fast while many phones scan."""
         if self._scans is None:
-            from credit.inspections import store_scans
+            from credit.inspections import insert_scans
             from store.group import GroupCommit
 
-            self._scans = GroupCommit(self.sessions, store_scans, name="scan-writer")
+            self._scans = GroupCommit(self.sessions, insert_scans, name="scan-writer")
         return self._scans
 
     def require_standings(self, what: str = "credit is") -> StandingCache:

@@ -13,6 +13,7 @@ announce. This package knows nothing of the transport; when it is down, other pr
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import OrderedDict
@@ -68,7 +69,8 @@ class StandingCache:
     ) -> None:
         self.ttl, self.size = ttl, size
         self.publish = publish  # tells the other processes which enterprises a commit here touched
-        self._entries: OrderedDict[tuple[str, str, date], tuple[float, dict[str, Any]]] = OrderedDict()
+        # (computed at, the share of the TTL it lives, standing)
+        self._entries: OrderedDict[tuple[str, str, date], tuple[float, float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
         self._generation = 0  # bumped by every invalidation: a standing computed across one is not kept
         event.listen(sessions, "after_flush", _collect)
@@ -97,15 +99,17 @@ class StandingCache:
         now = time.monotonic()
         with self._lock:
             hit = self._entries.get(key)
-            if hit is not None and now - hit[0] < self.ttl:
+            if hit is not None and now - hit[0] < self.ttl * hit[1]:
                 self._entries.move_to_end(key)
-                return hit[1]
+                return hit[2]
             generation = self._generation
         value = compute()
         if value is not None and self.ttl > 0:
             with self._lock:
                 if generation == self._generation:
-                    self._entries[key] = (now, value)
+                    # each entry lives between half the TTL and the TTL: standings computed together (a burst of
+                    # scans, a restart) do not all expire together and get recomputed in one burst
+                    self._entries[key] = (now, 0.5 + 0.5 * random.random(), value)
                     self._entries.move_to_end(key)
                     while len(self._entries) > self.size:
                         self._entries.popitem(last=False)

@@ -167,28 +167,58 @@ class KeyListCache:
     """The key list, re-read from the chain when older than `ttl` seconds or after this process changed
     IssuerRegistry (key changes are rare and audited; another process's change shows within `ttl`).
 
-    A list that is merely old is served while one background thread re-reads it (several EVM calls, ~100 ms on
-    the embedded chain), so no request waits for the chain; a change made by this process is read at once.
+    A list that is merely old is served while one background thread re-reads it, so no request waits for the chain;
+    a change made by this process is read at once. Re-reading costs several EVM calls (~100 ms of the interpreter on
+    the embedded chain, which the requests then share): every `ttl` the thread first asks whether IssuerRegistry
+    logged anything since the block the list was read at (one `eth_getLogs`), and re-reads only then, or when the
+    list is `full_every` seconds old whatever the logs say.
     """
 
-    def __init__(self, ledger: Ledger, ttl: float = 5.0, sessions: Callable[[], Session] | None = None) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        ttl: float = 5.0,
+        sessions: Callable[[], Session] | None = None,
+        full_every: float = 60.0,
+    ) -> None:
         """`sessions`: the store whose kind files the list carries (none: the list names no kinds)."""
-        self.ledger, self.ttl, self.sessions = ledger, ttl, sessions
+        self.ledger, self.ttl, self.sessions, self.full_every = ledger, ttl, sessions, full_every
         self._value: dict[str, Any] | None = None
         self._resolver: OfflineResolver
         self._seen = -1
-        self._at = 0.0
+        self._at = 0.0  # when the list was last found current (read, or checked unchanged)
+        self._loaded_at = 0.0  # when it was last read in full
+        self._block = -1  # the chain's block number just before that read
         self._refreshing = threading.Lock()
 
     def _load(self) -> None:
-        seen, at = self.ledger.issuer_changes, time.monotonic()
+        seen, at, block = self.ledger.issuer_changes, time.monotonic(), self.ledger.w3.eth.block_number
         value = key_list(self.ledger, store_bodies(self.sessions) if self.sessions is not None else None)
-        self._value, self._resolver, self._seen, self._at = value, TrustList(value, "").resolver, seen, at
+        self._value, self._resolver, self._seen = value, TrustList(value, "").resolver, seen
+        self._at = self._loaded_at = at
+        self._block = block
+
+    def _unchanged(self) -> bool:
+        """IssuerRegistry logged nothing since the list was read (and it is not `full_every` old)."""
+        if time.monotonic() - self._loaded_at > self.full_every:
+            return False
+        latest = self.ledger.w3.eth.block_number
+        if latest > self._block:
+            logs = self.ledger.w3.eth.get_logs(
+                {"address": self.ledger.issuers.address, "fromBlock": self._block + 1, "toBlock": latest}
+            )
+            if logs:
+                return False
+            self._block = latest
+        return True
 
     def _refresh_in_background(self) -> None:
         def run() -> None:
             try:
-                self._load()
+                if self._unchanged():
+                    self._at = time.monotonic()
+                else:
+                    self._load()
             except Exception:  # the chain is away: keep serving the list we have, try again after `ttl`
                 log.warning(
                     "could not re-read the key list; serving the one from %.0f s ago",

@@ -387,6 +387,8 @@ async def scan(ctx: Context, me: CurrentInspector, body: InspectorScanIn) -> dic
         raise ProblemError(
             422, "the code is not signed by a key authorized for enterprise codes: it may be forged", "untrusted-code"
         )
+    with ctx.sessions() as session:  # read first (cached): a code of an enterprise the store lacks is a 404
+        seen = _standing(ctx, session, code.uscc, "inspector")
     row = inspections.scan_event(
         ctx.require_credit(),
         uscc=code.uscc,
@@ -403,12 +405,8 @@ async def scan(ctx: Context, me: CurrentInspector, body: InspectorScanIn) -> dic
         "signature": row.signature,
     }
     await asyncio.wrap_future(ctx.scan_writer().submit(row))  # answered once the scan is committed
-    with ctx.sessions() as session:
-        return {
-            "code": {"uscc": code.uscc, "signer": code.signer, "issued": code.issued},
-            **_standing(ctx, session, code.uscc, "inspector"),
-            "scan": event,
-        }
+    # a scan changes no standing (credit.cache), so the one read before is the one after
+    return {"code": {"uscc": code.uscc, "signer": code.signer, "issued": code.issued}, **seen, "scan": event}
 
 
 def _code_key_authorized(ctx: AppContext, code: ScannedCode) -> bool:
