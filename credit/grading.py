@@ -41,7 +41,11 @@ RECORD_TYPES = (
     "penalty_general",
     "penalty_serious",
     "dishonest_debtor",
+    "coercive_measure",
 )
+# Record types added after a rule file was published: that file (still read for the grades it made) gives them no
+# points and no display, so it keeps its meaning.
+ADDED_IN = {"coercive_measure": "grading-v2"}
 TYPE_ZH = {
     "commendation": "表彰奖励",
     "inspection_pass": "检查合格",
@@ -53,6 +57,7 @@ TYPE_ZH = {
     "penalty_general": "一般行政处罚",
     "penalty_serious": "严重行政处罚",
     "dishonest_debtor": "失信被执行人",
+    "coercive_measure": "行政强制措施",
 }
 # The same in English, for the pages (never the internal key on a page).
 TYPE_EN = {
@@ -66,12 +71,21 @@ TYPE_EN = {
     "penalty_general": "Administrative penalty",
     "penalty_serious": "Serious administrative penalty",
     "dishonest_debtor": "Dishonest judgment debtor",
+    "coercive_measure": "Administrative coercive measure",
 }
 assert set(TYPE_ZH) == set(TYPE_EN) == set(RECORD_TYPES), "a record type without a label"
 
 
 class PolicyError(errors.ConfigurationError, ValueError):
     """The rule file is missing or malformed."""
+
+
+def _number(version: str) -> int:
+    """A rule file version's number: grading-v2 -> 2."""
+    try:
+        return int(version.rsplit("-v", 1)[1])
+    except (IndexError, ValueError) as exc:
+        raise PolicyError(f"a rule file's version reads grading-v<number>, not {version!r}") from exc
 
 
 def add_months(day: date, months: int) -> date:
@@ -132,6 +146,11 @@ class Policy:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PolicyError(f"malformed rule file: {exc!r}") from exc
+        later = {t for t in ADDED_IN if t not in policy.points and t not in policy.display_months}
+        if not later <= {t for t, since in ADDED_IN.items() if _number(policy.version) < _number(since)}:
+            raise PolicyError(f"the rule file must give points and display months for exactly {RECORD_TYPES}")
+        for t in later:  # a type its version predates: no points, never displayed
+            policy.points[t], policy.display_months[t] = 0, 0
         if set(policy.points) != set(RECORD_TYPES) or set(policy.display_months) != set(RECORD_TYPES):
             raise PolicyError(f"the rule file must give points and display months for exactly {RECORD_TYPES}")
         if [c for c, _ in policy.classes] != list(CLASSES) or [t for _, t in policy.classes] != sorted(

@@ -54,6 +54,7 @@ STEP_TYPES = (
     "objection_answered",
     "tax_credit_grade",
 )
+PACED_GRADES_PER_TX = 25  # the worker's, paced: a short hold of the interpreter per transaction (see `sync`)
 GRADES_PER_TX = 150  # grades in one setGrades transaction: under 5 million gas (tests/contracts), inside any block
 GRADE_DEPARTMENT = for_scope(CreditScope.GRADE).id  # market supervision keeps the grades
 # The CreditRegistry scope each record type is written under. A department writes only the scopes it was admitted
@@ -70,6 +71,7 @@ SCOPE_OF = {
     "penalty_general": CreditScope.PENALTY,
     "penalty_serious": CreditScope.PENALTY,
     "dishonest_debtor": CreditScope.JUDICIAL,
+    "coercive_measure": CreditScope.PENALTY,  # 行政强制措施 (sealing, seizure, freezing): market supervision's
     "repair_applied": CreditScope.REPAIR,
     "repair_approved": CreditScope.REPAIR,
     "repair_rejected": CreditScope.REPAIR,
@@ -255,18 +257,29 @@ class CreditLedger:
 
     # -- writing to the chain ----------------------------------------------------------------------------
 
-    def sync(self, *, force: bool = False, on: date | None = None) -> dict[str, int]:
+    def sync(
+        self, *, force: bool = False, on: date | None = None, wait: bool = True, pace: float = 0.0
+    ) -> dict[str, int]:
         """Append pending records, write changed grades and list flags (as in force on `on`, default today), anchor
-        due inspection batches (all waiting inspections with `force`). Safe to call again after any failure."""
-        with self._lock:
+        due inspection batches (all waiting inspections with `force`). Safe to call again after any failure.
+
+        One sync at a time per process: with `wait=False` a sync already running (the worker writing a day's grade
+        changes) is left to do the work and this returns `{}` at once. `pace` > 0 writes grades in smaller
+        transactions and rests `pace` times each one's duration after it (the worker does: on the embedded chain a
+        transaction's EVM work holds the interpreter, and requests wait for it)."""
+        if not self._lock.acquire(blocking=wait):
+            return {}
+        try:
             if self._inspections is None:
                 self._inspections = self.inspection_anchorer()
             return {
                 "records": self._append_pending(),
-                "grades": self._write_grades(),
+                "grades": self._write_grades(PACED_GRADES_PER_TX if pace else GRADES_PER_TX, pace),
                 "lists": self._write_lists(on or date.today()),
                 "inspections": self._inspections.run_once(force=force),
             }
+        finally:
+            self._lock.release()
 
     def inspection_anchorer(self, max_wait: float = 10.0) -> Anchorer:
         """The anchoring outbox for inspections (credit.inspections; the certificates' one, over the inspection
@@ -312,7 +325,7 @@ class CreditLedger:
                 return None
             raise
 
-    def _write_grades(self, batch: int = GRADES_PER_TX) -> int:
+    def _write_grades(self, batch: int = GRADES_PER_TX, pace: float = 0.0) -> int:
         """Write pending grades on chain, up to `batch` in one transaction (CreditRegistry.setGrades): a day's pass
         changes thousands. A grade superseded before it reached the chain is skipped. Safe to repeat after a crash:
         setting a subject's grade again to the same value changes nothing but the log."""
@@ -323,7 +336,11 @@ class CreditLedger:
             )
         if not self.ledger.batch_grades:  # contracts deployed before setGrades: one transaction each
             batch = 1
+        took = 0.0
         for start in range(0, len(pending), batch):
+            if pace and start:
+                time.sleep(pace * took)
+            began = time.perf_counter()
             with self.sessions() as s, s.begin():
                 rows = s.scalars(select(CreditGrade).where(CreditGrade.id.in_(pending[start : start + batch]))).all()
                 latest = dict(
@@ -353,6 +370,7 @@ class CreditLedger:
                 for row in current:
                     row.tx_hash, row.state = result.tx_hash, "WRITTEN"
                 done += len(current)
+            took = time.perf_counter() - began
         return done
 
     def _write_lists(self, today: date) -> int:
@@ -620,7 +638,7 @@ class CreditLedger:
                             done.total_changed,
                             done.lists,
                         )
-                self.sync()
+                self.sync(pace=self.pass_pause)
             except LedgerError as exc:
                 log.warning("credit sync deferred: %s", exc)
             except SQLAlchemyError as exc:

@@ -71,6 +71,7 @@ CATEGORY_OF = {
     "penalty_general": "administrative_penalties",
     "penalty_serious": "administrative_penalties",
     "dishonest_debtor": "dishonest_debtor",
+    "coercive_measure": "coercive_measures",
     "tax_arrears": "arrears",
     "si_arrears": "arrears",
     "inspection_pass": "inspections",
@@ -79,12 +80,6 @@ CATEGORY_OF = {
     "commendation": "commendations",
 }
 assert set(CATEGORY_OF) == set(RECORD_TYPES) and set(CATEGORY_OF.values()) <= {k for k, _, _ in CATEGORIES}
-# Administrative coercive measures (行政强制措施: sealing, seizure, freezing) are not a record type yet: adding one
-# changes the record types every rule file must list, which the published grading-v1 could no longer satisfy.
-COERCIVE_NOTE = (
-    "本区信用记录尚未归集行政强制措施信息，本栏不表示无此类信息 / the district's credit records do not yet keep "
-    "administrative coercive measures: an empty section does not mean there were none"
-)
 
 
 @dataclass(frozen=True)
@@ -271,9 +266,6 @@ def _categories(records: list[dict[str, Any]], lists: list[dict[str, Any]]) -> l
         section: dict[str, Any] = {"key": key, "zh": zh, "en": en}
         if key == "serious_dishonesty":
             section["items"] = [e for e in lists if e["list"] == "black"]
-        elif key == "coercive_measures":
-            section["items"], section["kept"] = [], False
-            section["note"] = COERCIVE_NOTE
         else:
             section["items"] = [r for r in records if r["category"] == key]
         out.append(section)

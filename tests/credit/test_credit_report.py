@@ -129,6 +129,17 @@ def test_the_grades_are_those_at_the_end_of_the_span_not_of_today(platform) -> N
             reference="禅市监罚〔2025〕5号",
             actor="user:amr",
         )
+        workflows.record(  # 行政强制措施: its own section of the report
+            credit,
+            s,
+            uscc=uscc,
+            type="coercive_measure",
+            department="amr.440604",
+            decided_on=decided,  # displayed a year: at the span's end, not today
+            summary="查封涉案设备",
+            reference="禅市监强〔2026〕2号",
+            actor="user:amr",
+        )
         for grade, year, on in (
             ("B", decided.year, add_months(TODAY, -6)),
             ("D", TODAY.year - 1, TODAY - timedelta(5)),
@@ -142,18 +153,18 @@ def test_the_grades_are_those_at_the_end_of_the_span_not_of_today(platform) -> N
         today = credit.grade_on(s, uscc, TODAY)
     assert today.grade == "A" and today.score == BASE  # the penalty no longer counts today
     grade = draft.detail["grade"]
-    assert (grade["grade"], grade["score"], grade["as_of"]) == ("B", BASE - 12, str(end))  # it still did at the end
-    assert draft.months_in_arrears == 2 and draft.total_fen == BASE - 12
+    # both still counted at the span's end (the coercive measure -10)
+    assert (grade["grade"], grade["score"], grade["as_of"]) == ("C", BASE - 22, str(end))
+    assert draft.months_in_arrears == 3 and draft.total_fen == BASE - 22
     assert (
         draft.detail["tax_credit"]["grade"] == "B" and draft.detail["tax_credit"]["label"]["zh"] == "纳税缴费信用 B 级"
     )
     # the signed fields (kinds/standard/credit-report.json) still validate, with the class at the span's end
     values = values_of(CertKind.CREDIT_REPORT, draft)
-    assert values["grade"] == "b" and values["span_to"] == str(end) and values["record_count"] == 1
+    assert values["grade"] == "c" and values["span_to"] == str(end) and values["record_count"] == 2
     assert [r["type"] for r in _section(draft, "administrative_penalties")["items"]] == ["penalty_general"]
     assert _section(draft, "administrative_penalties")["items"][0]["on_display"] is True  # as of the span's end
-    coercive = _section(draft, "coercive_measures")
-    assert coercive["items"] == [] and coercive["kept"] is False and "尚未归集" in coercive["note"]
+    assert [r["summary"] for r in _section(draft, "coercive_measures")["items"]] == ["查封涉案设备"]
 
 
 def test_a_repaired_item_shows_as_repaired(platform) -> None:

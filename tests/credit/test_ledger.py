@@ -287,3 +287,15 @@ def test_pending_grades_reach_the_chain_in_one_transaction(platform, batched: bo
     assert [r.state for r in rows] == ["WRITTEN", "WRITTEN"]
     assert (rows[0].tx_hash == rows[1].tx_hash) is batched
     assert [ledger.standing(credit.subject(u)).grade for u in platform.usccs[:2]] == [Grade.C, Grade.C]
+
+
+def test_a_request_never_waits_for_the_workers_sync(platform) -> None:
+    credit, uscc = platform.ctx.credit, platform.usccs[0]
+    add(platform, uscc, "coercive_measure", TODAY - timedelta(days=1))  # 行政强制措施: market supervision's
+    with pytest.raises(CreditError, match="may not write coercive_measure"):
+        add(platform, uscc, "coercive_measure", TODAY, department="tax.440604")
+    with credit._lock:  # the worker is writing (a day's grade changes): a request's sync leaves it the work
+        assert credit.sync(wait=False) == {}
+        assert credit.audit(uscc)["pending"] == 1
+    assert credit.sync(wait=False)["records"] == 1
+    assert credit.audit(uscc)["ok"] and platform.ctx.ledger.standing(credit.subject(uscc)).grade == Grade.B

@@ -161,8 +161,7 @@ def test_a_report_made_now_signs_its_categories_tax_grade_and_list_entries(platf
     assert values["record_count"] == len(fields["records"])
     sections = {c["category"]: c for c in fields["categories"]}
     assert sections["arrears"]["items"] == 1 and sections["serious_dishonesty"]["items"] == 1
-    assert sections["coercive_measures"] == {**sections["coercive_measures"], "items": 0, "kept": False}
-    assert "尚未归集" in sections["coercive_measures"]["note"]
+    assert sections["coercive_measures"] == {**sections["coercive_measures"], "items": 0, "kept": True}
     (arrears,) = [r for r in fields["records"] if r["type"] == "tax_arrears"]
     assert arrears["category"] == "arrears" and arrears["repaired"] is True
     black, red = fields["list_entries"]
@@ -189,7 +188,7 @@ def test_a_report_made_now_signs_its_categories_tax_grade_and_list_entries(platf
         "纳税缴费信用级别（报告期末）",
         "B 级 Grade B",
         "信息类别 Categories（7）",
-        "行政强制措施信息  0  否",
+        "行政强制措施信息  0  是",  # kept by the district (a record type since grading-v2), none here
     ):
         assert shown_text in text, (shown_text, text)
     assert "决定日期  信息类别  记录类型  认定部门  内容  已修复" in text and "报告期内名单信息" in text

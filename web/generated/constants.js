@@ -210,6 +210,10 @@ export const RECORD_TYPES = {
   "dishonest_debtor": {
     "zh-CN": "失信被执行人",
     "en": "Dishonest judgment debtor"
+  },
+  "coercive_measure": {
+    "zh-CN": "行政强制措施",
+    "en": "Administrative coercive measure"
   }
 };
 

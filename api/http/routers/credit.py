@@ -144,12 +144,13 @@ def _do(
     ctx: AppContext, session: Session, action: Callable[[CreditLedger], Any], shape: Callable[[Any], dict[str, Any]]
 ) -> Any:
     """Run a credit action in a transaction and shape its result, then push it to the chain (later, if the node
-    is down: the row stays PENDING and the service's sync thread retries)."""
+    is down, or if the service's sync thread is busy writing, e.g. a day's grade changes: the row stays PENDING and
+    that thread writes it; a request never waits for it)."""
     credit = ctx.require_credit()
     with session.begin():
         out = shape(action(credit))
     try:
-        credit.sync()
+        credit.sync(wait=False)
     except LedgerError as exc:  # stored and PENDING: the service's sync thread retries
         log.warning("credit write deferred: %s", exc)
     return out
