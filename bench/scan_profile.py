@@ -72,7 +72,7 @@ def prepare(data_dir: Path, base: str, enterprises: int) -> tuple[list[str], lis
                     actor="bench",
                 )
             for _ in range(rng.randint(0, 3)):
-                # scan to enter (扫码入企) first; a visit the schedule did not make due answers a complaint
+                # scan to enter (扫码入企) first; a visit the schedule did not make due gives a reason
                 began = now - timedelta(days=rng.randint(1, 900))
                 entered = inspections.record_scan(
                     ctx.credit,
@@ -96,7 +96,7 @@ def prepare(data_dir: Path, base: str, enterprises: int) -> tuple[list[str], lis
                     started_at=began,
                     ended_at=began + timedelta(hours=1),
                     scan=entered.uid,
-                    reason="complaint",
+                    reason="referral",  # a visit the schedule did not make due, on a referral (转办)
                     actor="bench",
                 )
     ctx.credit.sync(force=True)

@@ -33,11 +33,8 @@ from store.models import (
     Inspection,
     InspectionTrigger,
     ListEntry,
-    Objection,
     RepairApplication,
     TaxCreditGrade,
-    VisitAlert,
-    VisitRating,
 )
 
 # Every table with a `uscc` whose rows a standing shows or may show
@@ -49,11 +46,8 @@ SHOWN = (
     Inspection,
     Enterprise,
     InspectionTrigger,
-    VisitRating,
-    Objection,
-    VisitAlert,
     TaxCreditGrade,
-)
+)  # not ratings, objections or visit alerts: no standing shows them (and a rating's enterprise is announced nowhere)
 TOUCHED = "credit_touched"  # session.info key: the enterprises written in the session's transaction
 
 

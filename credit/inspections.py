@@ -37,6 +37,7 @@ RESULTS = {"pass": "inspection_pass", "issues": "inspection_issues", "fail": "in
 DIGEST = re.compile(r"^0x[0-9a-f]{64}$")
 VISIT, SCAN = "inspection", "scan"  # the two kinds of row in the inspection table
 PURPOSES = ("enter", "leave")  # a scan's: before entering, or (in an emergency) before leaving
+RECORDED_REASONS = ("complaint", "alert")  # reasons that must be open triggers a department recorded
 SCHEDULE = "schedule"  # the reason of a visit the risk-based frequency made due
 EIP191_PREFIX = b"\x19Ethereum Signed Message:\n32"  # a scan's signature is EIP-191 over its 32-byte digest
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of the server's clock a phone may say a visit ended
@@ -370,6 +371,11 @@ def _reason(
         raise CreditError("invalid", "a random_draw visit names the draw (draw_id) that drew the enterprise", "draw_id")
     if reason == "emergency" and not emergency:
         raise CreditError("invalid", "an emergency visit says what the emergency was (emergency)", "emergency")
+    if reason in RECORDED_REASONS and not any(t.kind == reason for t in triggers):
+        # a complaint or an alert is a department's record (credit.visits.add_trigger), not the inspector's word
+        raise CreditError(
+            "invalid", f"no open {reason} about {uscc}: a department records it first, then it is a reason", "reason"
+        )
     if draw_id is not None:
         draw = session.get(RandomDraw, draw_id)
         if draw is None or draw.state != "DRAWN" or uscc not in {t["uscc"] for t in draw.result or []}:

@@ -114,18 +114,26 @@ def standing(
         last = date.fromisoformat(visits[0]["visited_on"]) if visits else None
         out["inspection"] = inspections.due(last, grade.grade, on, inspections.open_triggers(session, uscc))
     if audience in ("owner", "department"):
+        # the enterprise sees all its applications; a department only those about its own records (who reviews
+        # them): another department's repaired record is withdrawn from what it is shown, applications included
+        query = (
+            select(RepairApplication, CreditRecord.uid)
+            .join(CreditRecord, CreditRecord.id == RepairApplication.record_id)
+            .where(RepairApplication.uscc == uscc)
+            .order_by(RepairApplication.id)
+        )
+        if audience == "department":
+            query = query.where(CreditRecord.department == department)
         out["repairs"] = [
             {
                 "id": a.id,
-                "record": session.get_one(CreditRecord, a.record_id).uid,
+                "record": record_uid,
                 "state": a.state,
                 "applied_on": a.applied_on.isoformat(),
                 "statement": a.statement,
                 "reviewed_on": a.reviewed_on.isoformat() if a.reviewed_on else None,
                 "decision_note": a.decision_note,
             }
-            for a in session.scalars(
-                select(RepairApplication).where(RepairApplication.uscc == uscc).order_by(RepairApplication.id)
-            )
+            for a, record_uid in session.execute(query).tuples()
         ]
     return out

@@ -74,7 +74,11 @@ class GroupCommit(Generic[T, R]):
                     self._thread = None
                     return
                 batch, self._waiting = self._waiting[: self.most], self._waiting[self.most :]
-            self._run(batch)
+            # a caller that gave up before its turn (a dropped connection cancels the awaited future) is left out;
+            # a request taken is running, so its caller can no longer cancel it and it is answered as committed
+            batch = [(request, future) for request, future in batch if future.set_running_or_notify_cancel()]
+            if batch:
+                self._run(batch)
 
     def _run(self, batch: list[tuple[T, Future[R]]]) -> None:
         """Issue `batch` in one transaction, or each alone if that fails. Every future is resolved when this
@@ -86,7 +90,8 @@ class GroupCommit(Generic[T, R]):
                 self._issue(batch)
             except Exception as exc:  # the whole transaction failed: find out whose request it was
                 if len(batch) == 1:
-                    batch[0][1].set_exception(exc)
+                    if not batch[0][1].done():
+                        batch[0][1].set_exception(exc)
                 else:
                     for member in batch:
                         try:

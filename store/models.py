@@ -596,7 +596,8 @@ class Inspection(Base):
     # why a visit took place: schedule, or a reason from the rule file's list (complaint, alert, referral, ...)
     reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     emergency: Mapped[str | None] = mapped_column(String(500), nullable=True)  # entered before scanning: why
-    scan_id: Mapped[int | None] = mapped_column(ForeignKey("inspection.id"), nullable=True)
+    # the scan that opened a visit: one scan opens at most one (a unique index, beside the recording lock)
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("inspection.id"), nullable=True, unique=True, index=True)
     signature: Mapped[str | None] = mapped_column(String(132), nullable=True)  # a scan's, by the anchoring key
 
 

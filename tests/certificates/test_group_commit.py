@@ -159,3 +159,31 @@ def test_the_issuing_thread_ends_when_idle_and_the_next_request_starts_another(p
         assert time.monotonic() < deadline, "the issuing thread did not end"
         time.sleep(0.01)
     assert group.issue(_tax(a, month="2025-08")).created and group.batches == 2
+
+
+def test_a_caller_that_gives_up_is_left_out_and_the_writer_goes_on(platform) -> None:
+    """A dropped connection cancels the awaited future: before its turn the request is left out; once taken it can
+    no longer be cancelled and is answered as committed; the writing thread never dies of it."""
+    import threading
+
+    from store.group import GroupCommit as Generic
+
+    release, seen = threading.Event(), []
+
+    def batch(_session, requests: list[int]) -> list[int]:
+        if requests == [1]:
+            release.wait(10)
+        seen.extend(requests)
+        return [r * 10 for r in requests]
+
+    group: Generic[int, int] = Generic(platform.ctx.sessions, batch, idle=0.5)
+    first = group.submit(1)
+    while not first.running():  # taken by the writer, which waits in the batch
+        pass
+    assert not first.cancel()  # running: too late to cancel
+    gone, kept = group.submit(2), group.submit(3)
+    assert gone.cancel()  # not yet taken: cancelled
+    release.set()
+    assert first.result(10) == 10 and kept.result(10) == 30
+    assert group.submit(4).result(10) == 40  # the writer goes on
+    assert 2 not in seen and sorted(seen) == [1, 3, 4]

@@ -98,9 +98,11 @@ def test_a_repaired_record_is_withdrawn_from_what_is_shared(platform) -> None:
         ).status_code
         == 200
     )
-    for who in ("public", "inspector", "official", "official3"):  # withdrawn from sharing
-        assert uid not in {r["uid"] for r in _standing(platform, who, uscc)["records"]}, who
+    for who in ("public", "inspector", "official", "official3"):  # withdrawn from sharing, its application too
+        seen = _standing(platform, who, uscc)
+        assert uid not in {r["uid"] for r in seen["records"]} and uid not in str(seen.get("repairs", [])), who
     own = [r for r in _standing(platform, "enterprise", uscc)["records"] if r["uid"] == uid]
     assert own and own[0]["status_zh"] == "已修复" and own[0]["repaired_on"] == str(TODAY)
     recorder = [r for r in _standing(platform, "official2", uscc)["records"] if r["uid"] == uid]
     assert recorder and recorder[0]["repaired_on"] == str(TODAY)  # 谁认定、谁修复: the recorder still sees it
+    assert [a["record"] for a in _standing(platform, "official2", uscc)["repairs"]] == [uid]

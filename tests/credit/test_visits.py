@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from api.security import Principal
 from api.services import add_user
-from credit import draws, inspections
+from credit import draws, inspections, visits
 from credit.grading import load_policy
 from ledger.kinds import Kind
 from qr.signed import canonical
@@ -50,9 +50,14 @@ def inspect(platform, headers: dict[str, str], uscc: str, **extra):
 
 
 def visit(platform, uscc: str, *, days_ago: int = 0, inspector: str = "inspector1", department: str = AMR, **extra):
-    """An inspection recorded directly (backdated as needed), opened by a scan of the code five minutes before."""
+    """An inspection recorded directly (backdated as needed), opened by a scan of the code five minutes before; a
+    complaint or alert given as its reason is recorded by market supervision an hour before."""
     began = datetime.now(UTC) - timedelta(days=days_ago, minutes=30)
     with transaction(platform.ctx.sessions) as s:
+        if extra.get("reason") in inspections.RECORDED_REASONS:
+            visits.add_trigger(
+                s, uscc=uscc, kind=extra["reason"], reason="test", reference="", department=AMR, actor="user:amr"
+            ).recorded_at = began - timedelta(hours=1)
         entered = inspections.record_scan(
             platform.ctx.credit, s, uscc=uscc, inspector=inspector, department=department,
             at=began - timedelta(minutes=5), actor=f"user:{inspector}",
@@ -172,6 +177,10 @@ def test_an_inspection_needs_a_scan_by_one_of_its_inspectors_before_it_starts(pl
     assert r.status_code == 409 and "already opened inspection" in r.json()["detail"]  # one scan, one visit
     # a listed inspector's scan opens a joint visit (here the tax inspector's, of the first enterprise)
     joint = scan(platform, tax, other)
+    # ... but only an inspector of a department of the visit is listed: naming a colleague elsewhere, whose scan
+    # would open it, is refused
+    r = inspect(platform, h, other, departments=[AMR], inspectors=["tax-inspector"], started_at=joint["scanned_at"])
+    assert r.status_code == 422 and "tax-inspector is not of a department of this visit" in r.json()["detail"]
     r = inspect(
         platform, h, other, departments=[AMR, TAX], inspectors=["tax-inspector"], started_at=joint["scanned_at"]
     )
@@ -234,6 +243,9 @@ def test_an_unscheduled_inspection_needs_a_reason_from_the_rule_file(platform) -
     r = fresh(draw_id=every)
     assert r.status_code == 201 and r.json()["reason"] == "random_draw"
     assert fresh(draw_id=2**31).status_code == 422
+    for claimed in ("complaint", "alert"):  # the inspector's word is not a department's record
+        r = fresh(reason=claimed)
+        assert r.status_code == 422 and f"no open {claimed}" in r.json()["detail"]
     r = fresh(reason="referral")
     assert r.status_code == 201 and r.json()["reason"] == "referral"
 

@@ -434,16 +434,26 @@ def add_inspection(ctx: Context, session: SessionDep, me: CurrentInspector, body
 
     def record(credit: CreditLedger) -> Any:
         present = set(body.inspectors) - {me.subject.removeprefix("user:")}
-        known = set(
-            session.scalars(
-                select(User.username).where(
+        known = dict(
+            session.execute(
+                select(User.username, User.department).where(
                     User.username.in_(present), User.role == Role.INSPECTOR, User.disabled.is_(False)
                 )
             )
+            .tuples()
+            .all()
         )
-        if present - known:
+        if present - set(known):
             raise ProblemError(
-                422, f"no active inspector named {', '.join(sorted(present - known))}: list inspectors by user name"
+                422,
+                f"no active inspector named {', '.join(sorted(present - set(known)))}: list inspectors by user name",
+            )
+        # an inspector of the visit is of one of its departments: a colleague elsewhere (whose scan would open the
+        # visit) is not named into it
+        outside = sorted(name for name, dept in known.items() if dept not in body.departments)
+        if outside:
+            raise ProblemError(
+                422, f"{', '.join(outside)} is not of a department of this visit: add the department or leave them out"
             )
         return inspections.record_inspection(
             credit,

@@ -147,10 +147,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("scan_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("signature", sa.String(length=132), nullable=True))
         batch.create_foreign_key("fk_inspection_scan_id", "inspection", ["scan_id"], ["id"])
+        batch.create_index("ix_inspection_scan_id", ["scan_id"], unique=True)  # one scan opens one visit
 
 
 def downgrade() -> None:
     with op.batch_alter_table("inspection") as batch:
+        batch.drop_index("ix_inspection_scan_id")
         batch.drop_constraint("fk_inspection_scan_id", type_="foreignkey")
         for column in ("signature", "scan_id", "emergency", "reason", "ended_at", "started_at", "purpose"):
             batch.drop_column(column)
