@@ -59,6 +59,7 @@ bench: setup tools
 	$(BIN)/python bench/verify_load.py
 	$(BIN)/python bench/scan_to_verdict.py
 	$(BIN)/python bench/scan_profile.py
+	$(BIN)/python bench/credit_daily.py
 
 clean:
 	rm -rf $(VENV) node_modules bench/peers/node_modules .pytest_cache
