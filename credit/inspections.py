@@ -23,10 +23,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from credit.grading import Policy, add_months, inspection_due, load_policy
-from credit.ledger import CreditError, CreditLedger
+from credit.ledger import CreditError, CreditLedger, record_digest
 from ledger.departments import for_kind, with_kind
 from ledger.kinds import Kind
-from qr.signed import canonical, sign_digest
+from qr.signed import sign_digest
 from store.db import begin_write
 from store.models import Enterprise, Inspection, InspectionTrigger, RandomDraw, VisitAlert
 
@@ -46,10 +46,6 @@ CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of the server's clock a phone
 def local_day(at: datetime) -> date:
     """The server's calendar day of `at` (as `date.today()` counts days)."""
     return at.astimezone().date()
-
-
-def _digest(content: dict[str, Any]) -> str:
-    return "0x" + keccak(canonical(content)).hex()
 
 
 def scan_event(
@@ -82,7 +78,7 @@ def scan_event(
         "inspector": inspector,
         "department": department,
     }
-    digest = _digest(content)
+    digest = record_digest(content)
     # EIP-191 over the 32-byte digest (what eth-account's sign_message signs), by libsecp256k1 with the key's handle
     # cached: a scan is on the inspector's request path
     signature = sign_digest(keccak(EIP191_PREFIX + bytes.fromhex(digest[2:])), credit.keys[ANCHORING_DEPARTMENT])
@@ -234,7 +230,7 @@ def record_inspection(
         evidence=evidence,
         draw_id=draw_id,
         content=content,
-        digest=_digest(content),
+        digest=record_digest(content),
         issued_at=now,
         state="ISSUED",
         created_by=actor,
